@@ -1,0 +1,147 @@
+//! Wire types of the reference game, "arena": what its replicated components mean.
+//!
+//! The server's arena components delegate to these types for quantization, and clients
+//! decode snapshots with them, so the layout is written once. A game of your own defines
+//! its own module like this one; the engine needs no change.
+
+use crate::quantize::{angle, fixed, unangle, unfixed};
+use crate::replicate::Replicate;
+use crate::state::{ComponentKind, Fields};
+use glam::Vec2;
+
+/// Position resolution: 1/100 of a world unit.
+pub const POSITION_SCALE: f32 = 100.0;
+/// Facing resolution: 2^12 steps per turn.
+pub const ANGLE_BITS: u32 = 12;
+
+/// Where an entity is and where it faces. Fields: `[x * 100, y * 100, angle (12 bits)]`.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct Transform2 {
+    /// World position.
+    pub position: Vec2,
+    /// Facing in radians.
+    pub angle: f32,
+}
+
+impl Transform2 {
+    /// This transform as clients will see it (quantized and back).
+    #[must_use]
+    pub fn quantized(self) -> Transform2 {
+        let mut fields = Fields::new();
+        self.quantize(&mut fields);
+        Transform2::dequantize(&fields).unwrap_or_default()
+    }
+}
+
+impl Replicate for Transform2 {
+    const KIND: ComponentKind = ComponentKind(0);
+
+    fn quantize(&self, out: &mut Fields) {
+        out.extend([
+            fixed(self.position.x, POSITION_SCALE),
+            fixed(self.position.y, POSITION_SCALE),
+            angle(self.angle, ANGLE_BITS),
+        ]);
+    }
+
+    fn dequantize(fields: &[i32]) -> Option<Self> {
+        let [x, y, a] = *fields else { return None };
+        Some(Transform2 {
+            position: Vec2::new(unfixed(x, POSITION_SCALE), unfixed(y, POSITION_SCALE)),
+            angle: unangle(a, ANGLE_BITS),
+        })
+    }
+}
+
+/// Hit points. Fields: `[hp]`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Health(pub u8);
+
+impl Replicate for Health {
+    const KIND: ComponentKind = ComponentKind(1);
+
+    fn quantize(&self, out: &mut Fields) {
+        out.push(i32::from(self.0));
+    }
+
+    fn dequantize(fields: &[i32]) -> Option<Self> {
+        let [hp] = *fields else { return None };
+        u8::try_from(hp).ok().map(Health)
+    }
+}
+
+/// What an entity is. Fields: `[0 = player, 1 = drone, 2 = projectile]`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum EntityKind {
+    /// A connected client's avatar.
+    Player,
+    /// A wandering NPC.
+    Drone,
+    /// A shot in flight.
+    Projectile,
+}
+
+impl Replicate for EntityKind {
+    const KIND: ComponentKind = ComponentKind(2);
+
+    fn quantize(&self, out: &mut Fields) {
+        out.push(*self as i32);
+    }
+
+    fn dequantize(fields: &[i32]) -> Option<Self> {
+        match *fields {
+            [0] => Some(EntityKind::Player),
+            [1] => Some(EntityKind::Drone),
+            [2] => Some(EntityKind::Projectile),
+            _ => None,
+        }
+    }
+}
+
+/// A player's tally. Fields: `[kills, deaths]`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Score {
+    /// Players and drones this player destroyed.
+    pub kills: u32,
+    /// Times this player was destroyed.
+    pub deaths: u32,
+}
+
+impl Replicate for Score {
+    const KIND: ComponentKind = ComponentKind(3);
+
+    fn quantize(&self, out: &mut Fields) {
+        out.extend([self.kills as i32, self.deaths as i32]);
+    }
+
+    fn dequantize(fields: &[i32]) -> Option<Self> {
+        let [kills, deaths] = *fields else { return None };
+        Some(Score {
+            kills: kills as u32,
+            deaths: deaths as u32,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #[test]
+        fn transform_quantization_is_idempotent(x in -5000.0f32..5000.0, y in -5000.0f32..5000.0, a in -7.0f32..7.0) {
+            let once = Transform2 { position: Vec2::new(x, y), angle: a }.quantized();
+            prop_assert_eq!(once.quantized(), once);
+            prop_assert!((once.position - Vec2::new(x, y)).length() < 0.01);
+        }
+    }
+
+    #[test]
+    fn malformed_fields_are_refused() {
+        assert_eq!(Health::dequantize(&[300]), None);
+        assert_eq!(EntityKind::dequantize(&[9]), None);
+        assert_eq!(Transform2::dequantize(&[1, 2]), None);
+        assert_eq!(Score::dequantize(&[1, 2]), Some(Score { kills: 1, deaths: 2 }));
+    }
+}

@@ -1,0 +1,33 @@
+//! tickcast-shared: everything client and server agree on, with no IO, no clock and no
+//! async runtime. Bytes in, bytes out: every piece here is tested without a socket.
+//!
+//! - [`tick`]: `Tick(u32)` with wrapping order.
+//! - [`net_id`]: `NetId`, the wire identity of a replicated entity.
+//! - [`state`]: quantized entity state and its checksum.
+//! - [`replicate`]: the `Replicate` trait a game implements per component.
+//! - [`quantize`]: fixed-point and angle quantizers.
+//! - [`delta`]: `diff` and `apply`.
+//! - [`protocol`]: the messages and their MessagePack encoding.
+//! - [`mirror`]: the client's copy of the world.
+//! - [`arena`]: wire types of the reference game.
+
+pub mod arena;
+pub mod delta;
+pub mod mirror;
+pub mod net_id;
+pub mod protocol;
+pub mod quantize;
+pub mod replicate;
+pub mod state;
+pub mod tick;
+
+pub use delta::{ApplyError, Delta, EntityUpdate, apply, diff, diff_into};
+pub use mirror::{Applied, ClientMirror, MirrorError};
+pub use net_id::NetId;
+pub use protocol::{
+    ClientMsg, DecodeError, EncodeError, Hello, InputError, PROTOCOL_VERSION, PlayerInput, ServerMsg, SnapshotBody,
+    SnapshotFrame, Welcome, buttons,
+};
+pub use replicate::Replicate;
+pub use state::{ComponentKind, ComponentState, Components, EntityState, Fields, checksum};
+pub use tick::Tick;

@@ -1,0 +1,115 @@
+//! The replicated state of a world, as the wire sees it.
+//!
+//! Every replicated component is quantized once, when the server captures a snapshot,
+//! into a short list of integer [`Fields`]. From then on the engine only compares and
+//! copies integers: diffs are exact, the client mirror holds bit-for-bit what the server
+//! captured, and checksums over both agree. The engine never needs to know a component's
+//! Rust type, which is what lets a game add components without touching the engine.
+
+use crate::net_id::NetId;
+use serde::{Deserialize, Deserializer, Serialize};
+use smallvec::SmallVec;
+use std::fmt;
+
+/// Identifies a replicated component type on the wire; a game assigns one per component.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct ComponentKind(pub u8);
+
+impl fmt::Display for ComponentKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "component {}", self.0)
+    }
+}
+
+/// A component's quantized value: up to four fields inline, more spill to the heap.
+pub type Fields = SmallVec<[i32; 4]>;
+
+/// One replicated component of one entity.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ComponentState {
+    /// Which component this is.
+    pub kind: ComponentKind,
+    /// Its quantized value, in the layout its [`crate::Replicate`] impl defines.
+    #[serde(deserialize_with = "cautious_smallvec")]
+    pub fields: Fields,
+}
+
+/// Components of one entity, sorted by kind, at most one of each kind.
+pub type Components = SmallVec<[ComponentState; 4]>;
+
+/// One replicated entity: its identity and its components sorted by kind.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EntityState {
+    /// The entity's network identity.
+    pub id: NetId,
+    /// Its replicated components, sorted by [`ComponentKind`].
+    #[serde(deserialize_with = "cautious_smallvec")]
+    pub components: Components,
+}
+
+impl EntityState {
+    /// The component of `kind`, if the entity has it.
+    pub fn component(&self, kind: ComponentKind) -> Option<&ComponentState> {
+        self.components
+            .binary_search_by_key(&kind, |c| c.kind)
+            .ok()
+            .map(|at| &self.components[at])
+    }
+
+    /// Decodes the component `T`, if present and well formed.
+    pub fn get<T: crate::Replicate>(&self) -> Option<T> {
+        self.component(T::KIND).and_then(|c| T::dequantize(&c.fields))
+    }
+
+    /// Whether the components are strictly sorted by kind (no duplicates).
+    pub fn is_well_formed(&self) -> bool {
+        self.components.windows(2).all(|w| w[0].kind < w[1].kind)
+    }
+}
+
+/// Deserializes a `SmallVec` without trusting the length prefix for preallocation:
+/// a 20-byte frame must not be able to ask for gigabytes.
+pub(crate) fn cautious_smallvec<'de, D, T, const N: usize>(deserializer: D) -> Result<SmallVec<[T; N]>, D::Error>
+where
+    D: Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    struct Cautious<T, const N: usize>(std::marker::PhantomData<T>);
+    impl<'de, T: Deserialize<'de>, const N: usize> serde::de::Visitor<'de> for Cautious<T, N> {
+        type Value = SmallVec<[T; N]>;
+        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("a sequence")
+        }
+        fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+            let mut out = SmallVec::new();
+            out.reserve(seq.size_hint().unwrap_or(0).min(64));
+            while let Some(item) = seq.next_element()? {
+                out.push(item);
+            }
+            Ok(out)
+        }
+    }
+    deserializer.deserialize_seq(Cautious::<T, N>(std::marker::PhantomData))
+}
+
+/// Checksum of a client-visible world: CRC-32 over every entity in `NetId` order.
+///
+/// The server sends it with a snapshot; the client computes it over its mirror after
+/// applying that snapshot. Equal checksums mean the client holds exactly what the server
+/// meant it to hold.
+pub fn checksum<'a>(entities: impl IntoIterator<Item = &'a EntityState>) -> u32 {
+    let mut hasher = crc32fast::Hasher::new();
+    for entity in entities {
+        hasher.update(&entity.id.index().to_le_bytes());
+        hasher.update(&entity.id.generation().to_le_bytes());
+        hasher.update(&(entity.components.len() as u32).to_le_bytes());
+        for component in &entity.components {
+            hasher.update(&[component.kind.0, component.fields.len() as u8]);
+            for field in &component.fields {
+                hasher.update(&field.to_le_bytes());
+            }
+        }
+    }
+    hasher.finalize()
+}
