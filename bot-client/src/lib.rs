@@ -1,1 +1,36 @@
-//! placeholder
+//! tickcast-bots: a headless swarm of scripted clients that load a tickcast server and
+//! check it.
+//!
+//! Every bot speaks the real protocol over its own WebSocket: `Hello`, then one scripted
+//! input per tick, while every snapshot goes through a [`tickcast_shared::ClientMirror`]
+//! whose checksum must match the server's. Input acks give the round trip. The run ends
+//! with a [`SwarmReport`] whose [`SwarmReport::verdict`] says whether the server passed.
+//!
+//! - [`config`]: [`SwarmConfig`], what to run.
+//! - `swarm`: [`run_swarm`], scheduling bots and collecting outcomes.
+//! - `bot`: one bot's session, from connect to close.
+//! - [`script`]: deterministic scripted inputs.
+//! - `acks`: input send times, round trips and cumulative acks.
+//! - `live`: running counters and the progress bar.
+//! - [`report`]: the report, its verdict and its table.
+//!
+//! ```no_run
+//! # async fn example() {
+//! let report = tickcast_bots::run_swarm(tickcast_bots::SwarmConfig::default()).await;
+//! println!("{}", report.table());
+//! assert!(report.verdict().is_ok());
+//! # }
+//! ```
+
+mod acks;
+mod bot;
+pub mod config;
+mod live;
+pub mod report;
+pub mod script;
+mod swarm;
+
+pub use config::SwarmConfig;
+pub use report::{LatencySummary, SwarmReport, VerdictError};
+pub use script::InputScript;
+pub use swarm::run_swarm;

@@ -1,1 +1,144 @@
-//! placeholder
+//! tickcast-server: a server-authoritative game state sync server.
+//!
+//! - [`config`]: embedded defaults, config file and flags.
+//! - [`net`]: WebSocket listener, per-connection reader and writer tasks, close codes.
+//! - [`room`]: the fixed-tick bevy_ecs room, replication and snapshots.
+//! - [`game`]: the reference game, "arena".
+//!
+//! [`start`] runs all of it in the current tokio runtime and returns a handle that tests
+//! and the binary use alike.
+
+pub mod config;
+pub mod game;
+pub mod net;
+pub mod room;
+
+use config::ServerConfig;
+use game::{Arena, Map, MapError};
+use net::NetStats;
+use room::{Rates, Room, RoomError, RoomSettings, RoomStats};
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+use thiserror::Error;
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+/// Why the server could not start.
+#[derive(Debug, Error)]
+pub enum StartError {
+    /// The map did not load.
+    #[error("loading the map: {0}")]
+    Map(#[from] MapError),
+    /// The listener could not bind.
+    #[error("binding {addr}: {source}")]
+    Bind {
+        /// The address.
+        addr: SocketAddr,
+        /// The IO error.
+        source: std::io::Error,
+    },
+    /// The room did not start.
+    #[error(transparent)]
+    Room(#[from] RoomError),
+}
+
+/// A running server: one arena room behind a WebSocket listener.
+pub struct RunningServer {
+    local_addr: SocketAddr,
+    shutdown: CancellationToken,
+    connections: TaskTracker,
+    listener: tokio::task::JoinHandle<()>,
+    room: Room,
+    net_stats: Arc<NetStats>,
+    room_stats: Arc<RoomStats>,
+}
+
+/// Loads the map, starts the room thread and begins accepting connections.
+pub async fn start(config: &ServerConfig) -> Result<RunningServer, StartError> {
+    let map = Map::load(&config.map)?;
+    let room = Room::start(
+        "arena",
+        Arena {
+            map,
+            drones: config.npcs,
+            seed: config.seed,
+        },
+        RoomSettings {
+            rates: Rates {
+                tick_rate: config.tick_rate,
+                snapshot_rate: config.snapshot_rate,
+            },
+            inbox: config.limits.room_inbox,
+            input_buffer: config.limits.input_buffer,
+            checksums: config.checksums,
+            stats_interval: config.log.stats_interval,
+        },
+    )?;
+    let listener = TcpListener::bind(config.bind).await.map_err(|source| StartError::Bind {
+        addr: config.bind,
+        source,
+    })?;
+    let local_addr = listener.local_addr().map_err(|source| StartError::Bind {
+        addr: config.bind,
+        source,
+    })?;
+    let shutdown = CancellationToken::new();
+    let connections = TaskTracker::new();
+    let net_stats = Arc::new(NetStats::default());
+    let room_handle = room.handle();
+    let room_stats = Arc::clone(&room_handle.stats);
+    let listener = tokio::spawn(net::serve(
+        listener,
+        room_handle,
+        config.limits.clone(),
+        Arc::clone(&net_stats),
+        shutdown.clone(),
+        connections.clone(),
+    ));
+    Ok(RunningServer {
+        local_addr,
+        shutdown,
+        connections,
+        listener,
+        room,
+        net_stats,
+        room_stats,
+    })
+}
+
+impl RunningServer {
+    /// The bound address (useful with port 0).
+    pub fn local_addr(&self) -> SocketAddr {
+        self.local_addr
+    }
+
+    /// The WebSocket URL clients connect to.
+    pub fn ws_url(&self) -> String {
+        format!("ws://{}{}", self.local_addr, net::WS_PATH)
+    }
+
+    /// Network figures.
+    pub fn net_stats(&self) -> &Arc<NetStats> {
+        &self.net_stats
+    }
+
+    /// Room figures.
+    pub fn room_stats(&self) -> &Arc<RoomStats> {
+        &self.room_stats
+    }
+
+    /// Stops accepting, closes every connection with 1001 "server shutting down", waits
+    /// up to `grace` for them to finish, then stops the room.
+    pub async fn shutdown(self, grace: Duration) {
+        self.shutdown.cancel();
+        let _ = self.listener.await;
+        self.connections.close();
+        if tokio::time::timeout(grace, self.connections.wait()).await.is_err() {
+            tracing::warn!("some connections did not close within {grace:?}");
+        }
+        let room = self.room;
+        let _ = tokio::task::spawn_blocking(move || room.stop()).await;
+    }
+}

@@ -1,0 +1,511 @@
+//! One bot's session: connect, `Hello`, wait for `Welcome`, then one scripted input per
+//! tick while every snapshot goes through a [`ClientMirror`], until the run's deadline.
+//!
+//! Every wait is bounded (connecting, the welcome, the play phase by the deadline, the
+//! closing handshake), so a bot always ends by itself. Whatever goes wrong ends only
+//! that bot and becomes its failure reason; nothing here panics on network input.
+
+use crate::acks::AckTracker;
+use crate::live::LiveCounters;
+use crate::script::InputScript;
+use futures_util::{SinkExt, StreamExt};
+use hdrhistogram::Histogram;
+use std::sync::Arc;
+use std::time::Duration;
+use thiserror::Error;
+use tickcast_shared::{
+    ClientMirror, ClientMsg, DecodeError, EncodeError, Hello, InputError, MirrorError, PROTOCOL_VERSION, ServerMsg,
+    SnapshotFrame, Welcome,
+};
+use tokio::net::TcpStream;
+use tokio::time::{Instant, MissedTickBehavior};
+use tokio_tungstenite::tungstenite::protocol::CloseFrame;
+use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
+use tokio_tungstenite::tungstenite::{self, Message};
+use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
+
+/// Longest wait for the TCP and WebSocket handshakes.
+pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+/// Longest wait for `Welcome` after `Hello`.
+pub const WELCOME_TIMEOUT: Duration = Duration::from_secs(5);
+/// Longest wait for the server's answer to our close frame at the end of the run.
+pub const CLOSE_TIMEOUT: Duration = Duration::from_secs(2);
+/// Inputs sent at least this long before the end must be acked by the end: a healthy
+/// server applies an input within a tick or two and acks it in its next snapshot.
+pub const ACK_GRACE: Duration = Duration::from_secs(1);
+/// Mirror errors a bot keeps the message of.
+const MIRROR_ERROR_SAMPLES: usize = 3;
+
+type Socket = WebSocketStream<MaybeTlsStream<TcpStream>>;
+
+/// When and where one bot plays.
+#[derive(Clone, Debug)]
+pub struct BotPlan {
+    /// Position in the swarm; names the bot (`bot-{index}`) and seeds its script.
+    pub index: usize,
+    /// Server URL.
+    pub url: String,
+    /// The run's seed.
+    pub seed: u64,
+    /// When to connect.
+    pub start_at: Instant,
+    /// When to stop sending inputs and close.
+    pub deadline: Instant,
+}
+
+/// Everything one bot measured; the report adds these up.
+#[derive(Debug)]
+pub struct BotOutcome {
+    /// Got a `Welcome`.
+    pub connected: bool,
+    /// Why the bot failed, if it did (it may have connected first).
+    pub failure: Option<String>,
+    /// Snapshots applied without error.
+    pub snapshots_applied: u64,
+    /// Of those, snapshots that carried a checksum (which then matched).
+    pub checksums_verified: u64,
+    /// Snapshots whose checksum disagreed with the mirror after applying them.
+    pub checksum_mismatches: u64,
+    /// Snapshots that could not be applied for another reason.
+    pub mirror_errors: u64,
+    /// The first few mismatch and mirror error messages.
+    pub mirror_error_samples: Vec<String>,
+    /// Inputs sent.
+    pub inputs_sent: u64,
+    /// Inputs sent at least [`ACK_GRACE`] before the bot stopped sending (at the deadline
+    /// or on failure): the last ack must cover them.
+    pub inputs_due: u64,
+    /// Inputs the last ack covers.
+    pub inputs_acked: u64,
+    /// Whether any snapshot carried an ack.
+    pub got_ack: bool,
+    /// Binary payload bytes sent.
+    pub bytes_up: u64,
+    /// Binary payload bytes received.
+    pub bytes_down: u64,
+    /// From `Welcome` to the deadline or the failure.
+    pub connected_for: Duration,
+    /// Input-to-ack round trips, in microseconds.
+    pub rtt_micros: Histogram<u64>,
+}
+
+impl BotOutcome {
+    /// An outcome with nothing measured yet.
+    pub fn empty() -> BotOutcome {
+        BotOutcome {
+            connected: false,
+            failure: None,
+            snapshots_applied: 0,
+            checksums_verified: 0,
+            checksum_mismatches: 0,
+            mirror_errors: 0,
+            mirror_error_samples: Vec::new(),
+            inputs_sent: 0,
+            inputs_due: 0,
+            inputs_acked: 0,
+            got_ack: false,
+            bytes_up: 0,
+            bytes_down: 0,
+            connected_for: Duration::ZERO,
+            rtt_micros: new_rtt_histogram(),
+        }
+    }
+
+    /// A bot that failed before measuring anything (its task died or overran).
+    pub fn failed(reason: String) -> BotOutcome {
+        BotOutcome {
+            failure: Some(reason),
+            ..BotOutcome::empty()
+        }
+    }
+}
+
+/// A histogram of round trips from 1 µs to 60 s at three significant digits.
+pub fn new_rtt_histogram() -> Histogram<u64> {
+    Histogram::new_with_bounds(1, 60_000_000, 3).expect("constant histogram bounds are valid")
+}
+
+/// Why a bot stopped before the end of the run.
+#[derive(Debug, Error)]
+pub enum BotError {
+    /// TCP or WebSocket handshake failed.
+    #[error("connecting: {0}")]
+    Connect(Box<tungstenite::Error>),
+    /// TCP or WebSocket handshake took too long.
+    #[error("connecting timed out after {0:?}")]
+    ConnectTimeout(Duration),
+    /// No `Welcome` in time.
+    #[error("no welcome within {0:?} of hello")]
+    WelcomeTimeout(Duration),
+    /// The server answered `Hello` with a close frame.
+    #[error("server refused the session: {0}")]
+    Refused(String),
+    /// The server closed the connection during the run.
+    #[error("server closed the connection: {0}")]
+    ClosedByServer(String),
+    /// The connection ended without a close frame.
+    #[error("connection ended without a close frame")]
+    ConnectionLost,
+    /// Reading or writing the socket failed.
+    #[error("connection error: {0}")]
+    Transport(Box<tungstenite::Error>),
+    /// A binary frame that is not a `ServerMsg`.
+    #[error("undecodable server message: {0}")]
+    Undecodable(DecodeError),
+    /// A message the protocol does not allow at this point.
+    #[error("unexpected {0} from the server")]
+    Unexpected(&'static str),
+    /// `Welcome` carried another protocol version.
+    #[error("server speaks protocol version {server}, the bots speak {PROTOCOL_VERSION}")]
+    VersionMismatch {
+        /// The server's version.
+        server: u16,
+    },
+    /// `Welcome` announced a tick rate of zero.
+    #[error("server announced a tick rate of 0")]
+    ZeroTickRate,
+    /// The script made an input the server would refuse (a bug in the script).
+    #[error("scripted input is invalid: {0}")]
+    InvalidInput(InputError),
+    /// A message could not be encoded.
+    #[error("encoding: {0}")]
+    Encode(EncodeError),
+}
+
+impl BotError {
+    /// The close frame to send when giving up on the connection for this reason, if
+    /// the connection is still worth closing politely.
+    fn close_frame(&self) -> Option<CloseFrame> {
+        let code = match self {
+            BotError::Undecodable(_) | BotError::Unexpected(_) | BotError::VersionMismatch { .. } => {
+                CloseCode::Protocol
+            }
+            BotError::ZeroTickRate | BotError::WelcomeTimeout(_) | BotError::InvalidInput(_) | BotError::Encode(_) => {
+                CloseCode::Away
+            }
+            BotError::Connect(_)
+            | BotError::ConnectTimeout(_)
+            | BotError::Refused(_)
+            | BotError::ClosedByServer(_)
+            | BotError::ConnectionLost
+            | BotError::Transport(_) => return None,
+        };
+        let mut reason = self.to_string();
+        // A close reason must fit a control frame (125 bytes less the code).
+        while reason.len() > 120 {
+            reason.pop();
+        }
+        Some(CloseFrame {
+            code,
+            reason: reason.into(),
+        })
+    }
+}
+
+/// Describes a close frame for a failure reason: `close code 1001 (server shutting down)`.
+pub fn describe_close(frame: Option<&CloseFrame>) -> String {
+    match frame {
+        None => "no close code".to_owned(),
+        Some(frame) if frame.reason.is_empty() => format!("close code {}", u16::from(frame.code)),
+        Some(frame) => format!("close code {} ({})", u16::from(frame.code), frame.reason.as_str()),
+    }
+}
+
+/// Runs one bot from its start time to the deadline (plus the closing handshake).
+pub async fn run_bot(plan: BotPlan, live: Arc<LiveCounters>) -> BotOutcome {
+    tokio::time::sleep_until(plan.start_at).await;
+    let mut bot = Bot {
+        live,
+        mirror: ClientMirror::new(),
+        acks: AckTracker::default(),
+        outcome: BotOutcome::empty(),
+        stopped_sending: None,
+    };
+    if let Err(error) = bot.run(&plan).await {
+        tracing::debug!(bot = plan.index, %error, "bot failed");
+        bot.live.bot_failed();
+        bot.outcome.failure = Some(error.to_string());
+    }
+    let stopped_sending = bot.stopped_sending.unwrap_or(plan.deadline);
+    bot.outcome.inputs_due = stopped_sending
+        .checked_sub(ACK_GRACE)
+        .map_or(0, |cutoff| bot.acks.inputs_sent_before(cutoff));
+    bot.outcome.inputs_sent = bot.acks.inputs_sent();
+    bot.outcome.inputs_acked = bot.acks.inputs_acked();
+    bot.outcome.got_ack = bot.acks.last_ack().is_some();
+    bot.outcome
+}
+
+struct Bot {
+    live: Arc<LiveCounters>,
+    mirror: ClientMirror,
+    acks: AckTracker,
+    outcome: BotOutcome,
+    /// When the play phase ended, by the deadline or a failure.
+    stopped_sending: Option<Instant>,
+}
+
+impl Bot {
+    async fn run(&mut self, plan: &BotPlan) -> Result<(), BotError> {
+        let connecting = tokio_tungstenite::connect_async_with_config(plan.url.as_str(), None, true);
+        let (mut socket, _response) = tokio::time::timeout(CONNECT_TIMEOUT, connecting)
+            .await
+            .map_err(|_| BotError::ConnectTimeout(CONNECT_TIMEOUT))?
+            .map_err(|error| BotError::Connect(Box::new(error)))?;
+        let welcome = tokio::time::timeout(WELCOME_TIMEOUT, self.handshake(&mut socket, plan.index))
+            .await
+            .unwrap_or(Err(BotError::WelcomeTimeout(WELCOME_TIMEOUT)))
+            .and_then(check_welcome);
+        let welcome = match welcome {
+            Ok(welcome) => welcome,
+            Err(error) => return Err(abandon(&mut socket, error).await),
+        };
+        self.outcome.connected = true;
+        self.live.bot_connected();
+        self.acks = AckTracker::for_tick_rate(welcome.tick_rate);
+        let connected_at = Instant::now();
+        let played = tokio::time::timeout_at(plan.deadline, self.play(&mut socket, plan, &welcome)).await;
+        let stopped_sending = Instant::now();
+        self.stopped_sending = Some(stopped_sending);
+        self.outcome.connected_for = stopped_sending.duration_since(connected_at);
+        match played {
+            // `play` only returns early, with an error; the deadline is the normal end.
+            Ok(error) => Err(abandon(&mut socket, error).await),
+            Err(_deadline) => {
+                self.close(&mut socket).await;
+                Ok(())
+            }
+        }
+    }
+
+    /// Sends `Hello` and waits for `Welcome`.
+    async fn handshake(&mut self, socket: &mut Socket, index: usize) -> Result<Welcome, BotError> {
+        let hello = Hello {
+            protocol_version: PROTOCOL_VERSION,
+            name: format!("bot-{index}"),
+        };
+        self.send(socket, &ClientMsg::Hello(hello)).await?;
+        loop {
+            match receive(socket).await? {
+                Message::Binary(bytes) => {
+                    self.outcome.bytes_down += bytes.len() as u64;
+                    return match ServerMsg::decode(&bytes).map_err(BotError::Undecodable)? {
+                        ServerMsg::Welcome(welcome) => Ok(welcome),
+                        ServerMsg::Snapshot(_) => Err(BotError::Unexpected("snapshot before the welcome")),
+                    };
+                }
+                Message::Close(frame) => return Err(BotError::Refused(describe_close(frame.as_ref()))),
+                Message::Text(_) => return Err(BotError::Unexpected("text frame")),
+                Message::Ping(_) | Message::Pong(_) | Message::Frame(_) => {}
+            }
+        }
+    }
+
+    /// Sends one input per tick and applies every snapshot; returns only on an error
+    /// (the caller ends it at the deadline).
+    async fn play(&mut self, socket: &mut Socket, plan: &BotPlan, welcome: &Welcome) -> BotError {
+        let mut script = InputScript::new(plan.seed, plan.index, welcome.tick_rate);
+        let mut ticks = tokio::time::interval(Duration::from_secs_f64(1.0 / f64::from(welcome.tick_rate)));
+        ticks.set_missed_tick_behavior(MissedTickBehavior::Skip);
+        loop {
+            let step = tokio::select! {
+                _ = ticks.tick() => self.send_input(socket, &mut script).await,
+                received = receive(socket) => received.and_then(|message| self.on_message(message)),
+            };
+            if let Err(error) = step {
+                return error;
+            }
+        }
+    }
+
+    async fn send_input(&mut self, socket: &mut Socket, script: &mut InputScript) -> Result<(), BotError> {
+        let input = script.next_input();
+        input.validate().map_err(BotError::InvalidInput)?;
+        let sent_at = Instant::now();
+        self.send(socket, &ClientMsg::Input(input)).await?;
+        self.acks.on_sent(input.seq, sent_at);
+        Ok(())
+    }
+
+    async fn send(&mut self, socket: &mut Socket, message: &ClientMsg) -> Result<(), BotError> {
+        let bytes = message.encode().map_err(BotError::Encode)?;
+        self.outcome.bytes_up += bytes.len() as u64;
+        socket
+            .send(Message::Binary(bytes.into()))
+            .await
+            .map_err(|error| BotError::Transport(Box::new(error)))
+    }
+
+    fn on_message(&mut self, message: Message) -> Result<(), BotError> {
+        match message {
+            Message::Binary(bytes) => {
+                self.outcome.bytes_down += bytes.len() as u64;
+                match ServerMsg::decode(&bytes).map_err(BotError::Undecodable)? {
+                    ServerMsg::Snapshot(frame) => {
+                        self.on_snapshot(&frame);
+                        Ok(())
+                    }
+                    ServerMsg::Welcome(_) => Err(BotError::Unexpected("second welcome")),
+                }
+            }
+            Message::Close(frame) => Err(BotError::ClosedByServer(describe_close(frame.as_ref()))),
+            Message::Text(_) => Err(BotError::Unexpected("text frame")),
+            Message::Ping(_) | Message::Pong(_) | Message::Frame(_) => Ok(()),
+        }
+    }
+
+    fn on_snapshot(&mut self, frame: &SnapshotFrame) {
+        let received_at = Instant::now();
+        match self.mirror.apply_frame(frame) {
+            Ok(applied) => {
+                self.outcome.snapshots_applied += 1;
+                self.outcome.checksums_verified += u64::from(applied.checksum_verified);
+                self.live.snapshot_applied();
+            }
+            Err(error) => {
+                if matches!(error, MirrorError::ChecksumMismatch { .. }) {
+                    self.outcome.checksum_mismatches += 1;
+                    self.live.checksum_mismatch();
+                } else {
+                    self.outcome.mirror_errors += 1;
+                    self.live.mirror_error();
+                }
+                if self.outcome.mirror_error_samples.len() < MIRROR_ERROR_SAMPLES {
+                    tracing::debug!(%error, "mirror error");
+                    self.outcome.mirror_error_samples.push(error.to_string());
+                }
+            }
+        }
+        let round_trip = frame.input_ack.and_then(|ack| self.acks.on_ack(ack, received_at));
+        if let Some(round_trip) = round_trip {
+            let micros = u64::try_from(round_trip.as_micros()).unwrap_or(u64::MAX);
+            self.outcome.rtt_micros.saturating_record(micros.max(1));
+        }
+    }
+
+    /// Ends a completed run: our close frame (1000), then snapshots still in flight
+    /// (their acks count) until the server's close, for at most [`CLOSE_TIMEOUT`].
+    async fn close(&mut self, socket: &mut Socket) {
+        let closing = async {
+            let frame = CloseFrame {
+                code: CloseCode::Normal,
+                reason: "run over".into(),
+            };
+            socket.close(Some(frame)).await?;
+            while let Some(message) = socket.next().await {
+                match message? {
+                    Message::Binary(bytes) => {
+                        // Late snapshots still carry acks; anything else is past caring.
+                        self.outcome.bytes_down += bytes.len() as u64;
+                        if let Ok(ServerMsg::Snapshot(frame)) = ServerMsg::decode(&bytes) {
+                            self.on_snapshot(&frame);
+                        }
+                    }
+                    Message::Close(_) => break,
+                    Message::Text(_) | Message::Ping(_) | Message::Pong(_) | Message::Frame(_) => {}
+                }
+            }
+            Ok::<(), tungstenite::Error>(())
+        };
+        match tokio::time::timeout(CLOSE_TIMEOUT, closing).await {
+            Ok(Ok(())) => {}
+            Ok(Err(error)) => tracing::debug!(%error, "closing handshake failed"),
+            Err(_) => tracing::debug!("server did not answer the close frame within {CLOSE_TIMEOUT:?}"),
+        }
+    }
+}
+
+/// Validates a `Welcome` before playing by it.
+fn check_welcome(welcome: Welcome) -> Result<Welcome, BotError> {
+    if welcome.protocol_version != PROTOCOL_VERSION {
+        return Err(BotError::VersionMismatch {
+            server: welcome.protocol_version,
+        });
+    }
+    if welcome.tick_rate == 0 {
+        return Err(BotError::ZeroTickRate);
+    }
+    Ok(welcome)
+}
+
+/// The next message, with the end of the stream and transport errors as errors.
+async fn receive(socket: &mut Socket) -> Result<Message, BotError> {
+    match socket.next().await {
+        Some(Ok(message)) => Ok(message),
+        Some(Err(error)) => Err(BotError::Transport(Box::new(error))),
+        None => Err(BotError::ConnectionLost),
+    }
+}
+
+/// Gives up on the connection after `error`: a close frame when the connection is still
+/// open and the reason is ours, sent within a short bound. Returns `error`.
+async fn abandon(socket: &mut Socket, error: BotError) -> BotError {
+    if let Some(frame) = error.close_frame()
+        && tokio::time::timeout(CLOSE_TIMEOUT, socket.close(Some(frame)))
+            .await
+            .is_err()
+    {
+        tracing::debug!("could not send the close frame within {CLOSE_TIMEOUT:?}");
+    }
+    error
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn close_frames_are_described_with_code_and_reason() {
+        let away = CloseFrame {
+            code: CloseCode::Away,
+            reason: "server shutting down".into(),
+        };
+        assert_eq!(describe_close(Some(&away)), "close code 1001 (server shutting down)");
+        let bare = CloseFrame {
+            code: CloseCode::Policy,
+            reason: "".into(),
+        };
+        assert_eq!(describe_close(Some(&bare)), "close code 1008");
+        assert_eq!(describe_close(None), "no close code");
+    }
+
+    #[test]
+    fn our_close_reasons_fit_a_control_frame() {
+        let long =
+            BotError::Unexpected("a very long description of what the server did wrong, repeated, repeated, repeated");
+        let frame = long.close_frame().unwrap();
+        assert_eq!(frame.code, CloseCode::Protocol);
+        assert!(frame.reason.len() <= 123, "{} bytes", frame.reason.len());
+        assert!(
+            BotError::ClosedByServer("close code 1001".into())
+                .close_frame()
+                .is_none()
+        );
+    }
+
+    #[test]
+    fn a_welcome_of_another_version_or_without_a_tick_rate_is_refused() {
+        let welcome = Welcome {
+            protocol_version: PROTOCOL_VERSION,
+            client_id: 1,
+            player: tickcast_shared::NetId::from_parts(0, 1),
+            tick_rate: 60,
+            snapshot_rate: 20,
+            tick: tickcast_shared::Tick(5),
+        };
+        assert!(check_welcome(welcome.clone()).is_ok());
+        let other_version = Welcome {
+            protocol_version: PROTOCOL_VERSION + 1,
+            ..welcome.clone()
+        };
+        assert!(matches!(
+            check_welcome(other_version),
+            Err(BotError::VersionMismatch { .. })
+        ));
+        let no_ticks = Welcome {
+            tick_rate: 0,
+            ..welcome
+        };
+        assert!(matches!(check_welcome(no_ticks), Err(BotError::ZeroTickRate)));
+    }
+}

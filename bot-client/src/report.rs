@@ -1,0 +1,584 @@
+//! The outcome of a swarm run: totals, latency, bandwidth, the pass/fail verdict and the
+//! summary table.
+//!
+//! The verdict is a pure function of the report, so a report read back from JSON judges
+//! the same way as the run that wrote it.
+
+use crate::bot::{ACK_GRACE, BotOutcome, new_rtt_histogram};
+use comfy_table::presets::UTF8_FULL_CONDENSED;
+use comfy_table::{CellAlignment, Table};
+use hdrhistogram::Histogram;
+use serde::{Deserialize, Serialize};
+use std::time::Duration;
+use thiserror::Error;
+
+/// Distinct failure reasons and mirror error messages a report keeps.
+const MAX_REASONS: usize = 8;
+
+/// Percentiles of the input-to-ack round trip, in milliseconds.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct LatencySummary {
+    /// Median.
+    pub p50: f64,
+    /// 99th percentile.
+    pub p99: f64,
+    /// Largest sample.
+    pub max: f64,
+    /// Number of samples (acks that advanced onto an input whose send time was known).
+    pub samples: u64,
+}
+
+impl LatencySummary {
+    /// Summarises a histogram of microseconds; all zero when it is empty.
+    pub fn from_micros(histogram: &Histogram<u64>) -> LatencySummary {
+        if histogram.is_empty() {
+            return LatencySummary::default();
+        }
+        let millis = |micros: u64| micros as f64 / 1000.0;
+        LatencySummary {
+            p50: millis(histogram.value_at_quantile(0.5)),
+            p99: millis(histogram.value_at_quantile(0.99)),
+            max: millis(histogram.max()),
+            samples: histogram.len(),
+        }
+    }
+}
+
+/// What a swarm run measured. Bot counts are bots; other counts are summed over bots.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SwarmReport {
+    /// Bots asked for.
+    pub bots: usize,
+    /// Bots that got a `Welcome`.
+    pub bots_connected: usize,
+    /// Bots that failed: could not connect, were refused, lost the connection, were
+    /// closed by the server or received something the protocol does not allow. A bot
+    /// that connected and then failed counts in both.
+    pub bots_failed: usize,
+    /// Connected bots that never received an input ack.
+    pub bots_without_acks: usize,
+    /// Connected bots whose last ack does not cover every input they sent more than
+    /// one second before they stopped sending (the end of the run, or their failure).
+    pub bots_behind_on_acks: usize,
+    /// Snapshots applied to a mirror without error.
+    pub snapshots_applied: u64,
+    /// Of those, snapshots that carried a checksum (which then matched the mirror).
+    pub checksums_verified: u64,
+    /// Snapshots after which the mirror's checksum differed from the server's.
+    pub checksum_mismatches: u64,
+    /// Snapshots that could not be applied: undecodable body, wrong baseline, a delta
+    /// that does not fit the mirror.
+    pub mirror_errors: u64,
+    /// Inputs sent.
+    pub inputs_sent: u64,
+    /// Inputs sent more than one second before their bot stopped sending (the end of
+    /// the run, or its failure): the bots' last acks must cover these.
+    pub inputs_due: u64,
+    /// Inputs covered by each bot's final (cumulative) ack.
+    pub inputs_acked: u64,
+    /// Time from sending an input to receiving the first snapshot that acks it.
+    pub rtt_ms: LatencySummary,
+    /// Received payload rate, kbit/s, averaged over connected bots.
+    pub down_kbps_per_bot: f64,
+    /// Sent payload rate, kbit/s, averaged over connected bots.
+    pub up_kbps_per_bot: f64,
+    /// Binary payload bytes received by all bots.
+    pub bytes_down: u64,
+    /// Binary payload bytes sent by all bots.
+    pub bytes_up: u64,
+    /// Wall-clock length of the whole run, ramp and closing included.
+    pub duration_s: f64,
+    /// The first few distinct reasons bots failed for.
+    pub failures: Vec<String>,
+    /// The first few distinct checksum mismatch and mirror error messages.
+    pub mirror_error_samples: Vec<String>,
+}
+
+/// Why a run did not pass; each message fits on one line.
+#[derive(Clone, Debug, Error, PartialEq, Eq)]
+pub enum VerdictError {
+    /// The run had no bots, so it showed nothing.
+    #[error("no bots were run")]
+    NoBots,
+    /// Some bots failed.
+    #[error("{failed} of {bots} bots failed, first reason: {reason}")]
+    BotsFailed {
+        /// Bots that failed.
+        failed: usize,
+        /// Bots asked for.
+        bots: usize,
+        /// The first failure reason.
+        reason: String,
+    },
+    /// Some bots never connected (without a recorded failure; not expected).
+    #[error("only {connected} of {bots} bots connected")]
+    NotAllConnected {
+        /// Bots that got a `Welcome`.
+        connected: usize,
+        /// Bots asked for.
+        bots: usize,
+    },
+    /// A mirror diverged from the server.
+    #[error("{count} checksum mismatches, first: {first}")]
+    ChecksumMismatches {
+        /// Mismatched snapshots.
+        count: u64,
+        /// The first mirror error message.
+        first: String,
+    },
+    /// Snapshots could not be applied.
+    #[error("{count} snapshots could not be applied, first: {first}")]
+    MirrorErrors {
+        /// Snapshots not applied.
+        count: u64,
+        /// The first mirror error message.
+        first: String,
+    },
+    /// Some bots never got an input ack.
+    #[error("{bots} of {connected} bots never received an input ack")]
+    NoAcks {
+        /// Bots without acks.
+        bots: usize,
+        /// Connected bots.
+        connected: usize,
+    },
+    /// Some bots' inputs went unacknowledged for more than the grace period.
+    #[error(
+        "{bots} of {connected} bots have inputs sent more than 1 s before the end that their last ack does not cover"
+    )]
+    AcksBehind {
+        /// Bots whose last ack is behind.
+        bots: usize,
+        /// Connected bots.
+        connected: usize,
+    },
+}
+
+impl SwarmReport {
+    /// Adds up the bots' outcomes of a run that asked for `bots` bots and took `elapsed`.
+    pub(crate) fn from_outcomes(bots: usize, outcomes: &[BotOutcome], elapsed: Duration) -> SwarmReport {
+        let connected: Vec<&BotOutcome> = outcomes.iter().filter(|bot| bot.connected).collect();
+        let sum = |field: fn(&BotOutcome) -> u64| outcomes.iter().map(field).sum::<u64>();
+        let mean_kbps = |bytes: fn(&BotOutcome) -> u64| {
+            let rates: Vec<f64> = connected
+                .iter()
+                .filter(|bot| !bot.connected_for.is_zero())
+                .map(|bot| bytes(bot) as f64 * 8.0 / bot.connected_for.as_secs_f64() / 1000.0)
+                .collect();
+            if rates.is_empty() {
+                0.0
+            } else {
+                rates.iter().sum::<f64>() / rates.len() as f64
+            }
+        };
+        let mut round_trips = new_rtt_histogram();
+        for bot in outcomes {
+            // Same bounds on both sides, so adding cannot fail.
+            let _ = round_trips.add(&bot.rtt_micros);
+        }
+        SwarmReport {
+            bots,
+            bots_connected: connected.len(),
+            bots_failed: outcomes.iter().filter(|bot| bot.failure.is_some()).count(),
+            bots_without_acks: connected.iter().filter(|bot| !bot.got_ack).count(),
+            bots_behind_on_acks: connected.iter().filter(|bot| bot.inputs_acked < bot.inputs_due).count(),
+            snapshots_applied: sum(|bot| bot.snapshots_applied),
+            checksums_verified: sum(|bot| bot.checksums_verified),
+            checksum_mismatches: sum(|bot| bot.checksum_mismatches),
+            mirror_errors: sum(|bot| bot.mirror_errors),
+            inputs_sent: sum(|bot| bot.inputs_sent),
+            inputs_due: sum(|bot| bot.inputs_due),
+            inputs_acked: sum(|bot| bot.inputs_acked),
+            rtt_ms: LatencySummary::from_micros(&round_trips),
+            down_kbps_per_bot: mean_kbps(|bot| bot.bytes_down),
+            up_kbps_per_bot: mean_kbps(|bot| bot.bytes_up),
+            bytes_down: sum(|bot| bot.bytes_down),
+            bytes_up: sum(|bot| bot.bytes_up),
+            duration_s: elapsed.as_secs_f64(),
+            failures: first_distinct(outcomes.iter().filter_map(|bot| bot.failure.as_deref())),
+            mirror_error_samples: first_distinct(
+                outcomes
+                    .iter()
+                    .flat_map(|bot| bot.mirror_error_samples.iter().map(String::as_str)),
+            ),
+        }
+    }
+
+    /// Passes when every bot connected and none failed, no snapshot mismatched its
+    /// checksum or failed to apply, every bot received acks, and each bot's last ack
+    /// covers every input it sent more than one second before the end. Otherwise says
+    /// which of these, in that order, was the first to fail.
+    pub fn verdict(&self) -> Result<(), VerdictError> {
+        let first_or_unknown = |reasons: &[String]| reasons.first().cloned().unwrap_or_else(|| "unknown".to_owned());
+        if self.bots == 0 {
+            return Err(VerdictError::NoBots);
+        }
+        if self.bots_failed > 0 {
+            return Err(VerdictError::BotsFailed {
+                failed: self.bots_failed,
+                bots: self.bots,
+                reason: first_or_unknown(&self.failures),
+            });
+        }
+        if self.bots_connected < self.bots {
+            return Err(VerdictError::NotAllConnected {
+                connected: self.bots_connected,
+                bots: self.bots,
+            });
+        }
+        if self.checksum_mismatches > 0 {
+            return Err(VerdictError::ChecksumMismatches {
+                count: self.checksum_mismatches,
+                first: first_or_unknown(&self.mirror_error_samples),
+            });
+        }
+        if self.mirror_errors > 0 {
+            return Err(VerdictError::MirrorErrors {
+                count: self.mirror_errors,
+                first: first_or_unknown(&self.mirror_error_samples),
+            });
+        }
+        if self.bots_without_acks > 0 {
+            return Err(VerdictError::NoAcks {
+                bots: self.bots_without_acks,
+                connected: self.bots_connected,
+            });
+        }
+        if self.bots_behind_on_acks > 0 {
+            return Err(VerdictError::AcksBehind {
+                bots: self.bots_behind_on_acks,
+                connected: self.bots_connected,
+            });
+        }
+        Ok(())
+    }
+
+    /// The report as a two-column table for a terminal.
+    pub fn table(&self) -> String {
+        let mut table = Table::new();
+        table.load_preset(UTF8_FULL_CONDENSED).set_header(["metric", "value"]);
+        let mut row = |metric: &str, value: String| {
+            table.add_row([metric.to_owned(), value]);
+        };
+        row(
+            "bots",
+            format!(
+                "{} connected of {}, {} failed",
+                self.bots_connected, self.bots, self.bots_failed
+            ),
+        );
+        row(
+            "snapshots applied",
+            format!(
+                "{} ({} with a verified checksum)",
+                self.snapshots_applied, self.checksums_verified
+            ),
+        );
+        row("checksum mismatches", self.checksum_mismatches.to_string());
+        row("mirror errors", self.mirror_errors.to_string());
+        row(
+            "inputs",
+            format!(
+                "{} sent, {} acked, {} due (sent over {} s before the end)",
+                self.inputs_sent,
+                self.inputs_acked,
+                self.inputs_due,
+                ACK_GRACE.as_secs()
+            ),
+        );
+        row(
+            "bots lacking acks",
+            format!(
+                "{} without any, {} behind",
+                self.bots_without_acks, self.bots_behind_on_acks
+            ),
+        );
+        row(
+            "input to ack (ms)",
+            format!(
+                "p50 {:.2}, p99 {:.2}, max {:.2} ({} samples)",
+                self.rtt_ms.p50, self.rtt_ms.p99, self.rtt_ms.max, self.rtt_ms.samples
+            ),
+        );
+        row(
+            "kbit/s per bot",
+            format!("down {:.1}, up {:.1}", self.down_kbps_per_bot, self.up_kbps_per_bot),
+        );
+        row(
+            "payload bytes",
+            format!("down {}, up {}", self.bytes_down, self.bytes_up),
+        );
+        row("run length", format!("{:.1} s", self.duration_s));
+        for (index, reason) in self.failures.iter().enumerate() {
+            row(&format!("failure reason {}", index + 1), reason.clone());
+        }
+        for (index, message) in self.mirror_error_samples.iter().enumerate() {
+            row(&format!("mirror error {}", index + 1), message.clone());
+        }
+        if let Some(column) = table.column_mut(1) {
+            column.set_cell_alignment(CellAlignment::Left);
+        }
+        table.to_string()
+    }
+}
+
+/// The first [`MAX_REASONS`] distinct strings, in order of first appearance.
+fn first_distinct<'a>(reasons: impl Iterator<Item = &'a str>) -> Vec<String> {
+    let mut distinct: Vec<String> = Vec::new();
+    for reason in reasons {
+        if distinct.len() == MAX_REASONS {
+            break;
+        }
+        if !distinct.iter().any(|kept| kept == reason) {
+            distinct.push(reason.to_owned());
+        }
+    }
+    distinct
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn passing() -> SwarmReport {
+        SwarmReport {
+            bots: 4,
+            bots_connected: 4,
+            bots_failed: 0,
+            bots_without_acks: 0,
+            bots_behind_on_acks: 0,
+            snapshots_applied: 400,
+            checksums_verified: 400,
+            checksum_mismatches: 0,
+            mirror_errors: 0,
+            inputs_sent: 2_400,
+            inputs_due: 2_160,
+            inputs_acked: 2_390,
+            rtt_ms: LatencySummary {
+                p50: 20.0,
+                p99: 40.0,
+                max: 45.0,
+                samples: 390,
+            },
+            down_kbps_per_bot: 30.0,
+            up_kbps_per_bot: 10.0,
+            bytes_down: 150_000,
+            bytes_up: 50_000,
+            duration_s: 10.0,
+            failures: Vec::new(),
+            mirror_error_samples: Vec::new(),
+        }
+    }
+
+    fn bot(connected_for_secs: u64, due: u64, acked: u64, got_ack: bool) -> BotOutcome {
+        BotOutcome {
+            connected: true,
+            inputs_sent: due + 20,
+            inputs_due: due,
+            inputs_acked: acked,
+            got_ack,
+            bytes_down: 10_000,
+            bytes_up: 2_000,
+            connected_for: Duration::from_secs(connected_for_secs),
+            ..BotOutcome::empty()
+        }
+    }
+
+    #[test]
+    fn a_clean_run_passes() {
+        assert_eq!(passing().verdict(), Ok(()));
+    }
+
+    #[test]
+    fn a_run_without_bots_fails() {
+        let report = SwarmReport {
+            bots: 0,
+            bots_connected: 0,
+            ..passing()
+        };
+        assert_eq!(report.verdict(), Err(VerdictError::NoBots));
+    }
+
+    #[test]
+    fn a_failed_bot_fails_the_run_with_its_reason() {
+        let report = SwarmReport {
+            bots_connected: 3,
+            bots_failed: 1,
+            failures: vec!["server refused the session: close code 1008 (room is full)".to_owned()],
+            ..passing()
+        };
+        let error = report.verdict().unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            "1 of 4 bots failed, first reason: server refused the session: close code 1008 (room is full)"
+        );
+    }
+
+    #[test]
+    fn a_bot_that_connected_then_failed_fails_the_run() {
+        let report = SwarmReport {
+            bots_failed: 1,
+            failures: vec!["server closed the connection: close code 1001".to_owned()],
+            ..passing()
+        };
+        assert!(matches!(
+            report.verdict(),
+            Err(VerdictError::BotsFailed { failed: 1, .. })
+        ));
+    }
+
+    #[test]
+    fn a_missing_bot_fails_the_run() {
+        let report = SwarmReport {
+            bots_connected: 3,
+            ..passing()
+        };
+        assert!(matches!(
+            report.verdict(),
+            Err(VerdictError::NotAllConnected { connected: 3, .. })
+        ));
+    }
+
+    #[test]
+    fn a_checksum_mismatch_fails_the_run() {
+        let report = SwarmReport {
+            checksum_mismatches: 1,
+            mirror_error_samples: vec!["checksum mismatch at tick 9".to_owned()],
+            ..passing()
+        };
+        assert_eq!(
+            report.verdict(),
+            Err(VerdictError::ChecksumMismatches {
+                count: 1,
+                first: "checksum mismatch at tick 9".to_owned()
+            })
+        );
+    }
+
+    #[test]
+    fn a_mirror_error_fails_the_run() {
+        let report = SwarmReport {
+            mirror_errors: 2,
+            ..passing()
+        };
+        assert!(matches!(
+            report.verdict(),
+            Err(VerdictError::MirrorErrors { count: 2, .. })
+        ));
+    }
+
+    #[test]
+    fn a_bot_without_acks_fails_the_run() {
+        let report = SwarmReport {
+            bots_without_acks: 1,
+            ..passing()
+        };
+        assert!(matches!(report.verdict(), Err(VerdictError::NoAcks { bots: 1, .. })));
+    }
+
+    #[test]
+    fn a_bot_behind_on_acks_fails_the_run() {
+        let report = SwarmReport {
+            bots_behind_on_acks: 2,
+            ..passing()
+        };
+        assert!(matches!(
+            report.verdict(),
+            Err(VerdictError::AcksBehind { bots: 2, .. })
+        ));
+    }
+
+    #[test]
+    fn outcomes_add_up_to_counts_and_mean_rates() {
+        let failed = BotOutcome::failed("connecting: connection refused".to_owned());
+        let outcomes = [
+            bot(10, 100, 100, true),
+            bot(5, 100, 99, true),
+            bot(10, 0, 0, false),
+            failed,
+            BotOutcome::failed("connecting: connection refused".to_owned()),
+        ];
+        let report = SwarmReport::from_outcomes(5, &outcomes, Duration::from_secs(12));
+        assert_eq!(report.bots_connected, 3);
+        assert_eq!(report.bots_failed, 2);
+        assert_eq!(report.bots_without_acks, 1);
+        assert_eq!(report.bots_behind_on_acks, 1);
+        assert_eq!(report.inputs_due, 200);
+        assert_eq!(report.inputs_acked, 199);
+        assert_eq!(report.inputs_sent, 260);
+        assert_eq!(report.failures, ["connecting: connection refused"]);
+        // Down: 80 kbit over 10 s, 5 s and 10 s: 8, 16 and 8 kbit/s, mean 32/3.
+        assert!(
+            (report.down_kbps_per_bot - 32.0 / 3.0).abs() < 1e-9,
+            "{}",
+            report.down_kbps_per_bot
+        );
+        assert!(
+            (report.up_kbps_per_bot - 6.4 / 3.0).abs() < 1e-9,
+            "{}",
+            report.up_kbps_per_bot
+        );
+        assert!(report.verdict().is_err());
+    }
+
+    #[test]
+    fn latency_percentiles_are_reported_in_milliseconds() {
+        let mut micros = new_rtt_histogram();
+        for millis in 1..=1000u64 {
+            micros.record(millis * 1000).unwrap();
+        }
+        let summary = LatencySummary::from_micros(&micros);
+        let close_to = |actual: f64, expected: f64| (actual - expected).abs() <= expected * 0.002;
+        assert!(close_to(summary.p50, 500.0), "{summary:?}");
+        assert!(close_to(summary.p99, 990.0), "{summary:?}");
+        assert!(close_to(summary.max, 1000.0), "{summary:?}");
+        assert_eq!(summary.samples, 1000);
+        assert_eq!(
+            LatencySummary::from_micros(&new_rtt_histogram()),
+            LatencySummary::default()
+        );
+    }
+
+    #[test]
+    fn reasons_are_kept_distinct_and_few() {
+        let reasons = ["a", "b", "a", "c", "d", "e", "f", "g", "h", "i", "j"];
+        assert_eq!(
+            first_distinct(reasons.into_iter()),
+            ["a", "b", "c", "d", "e", "f", "g", "h"]
+        );
+    }
+
+    #[test]
+    fn the_json_keys_are_the_documented_ones() {
+        let json = serde_json::to_value(passing()).unwrap();
+        for key in [
+            "bots_connected",
+            "bots_failed",
+            "snapshots_applied",
+            "checksum_mismatches",
+            "inputs_sent",
+            "inputs_acked",
+            "down_kbps_per_bot",
+            "up_kbps_per_bot",
+        ] {
+            assert!(json.get(key).is_some(), "missing {key}");
+        }
+        for key in ["p50", "p99", "max"] {
+            assert!(json["rtt_ms"].get(key).is_some(), "missing rtt_ms.{key}");
+        }
+        let back: SwarmReport = serde_json::from_value(json).unwrap();
+        assert_eq!(back, passing());
+    }
+
+    #[test]
+    fn the_table_shows_failures_and_the_main_figures() {
+        let report = SwarmReport {
+            failures: vec!["server closed the connection: close code 1001 (server shutting down)".to_owned()],
+            ..passing()
+        };
+        let table = report.table();
+        assert!(table.contains("4 connected of 4"), "{table}");
+        assert!(table.contains("p50 20.00"), "{table}");
+        assert!(table.contains("server shutting down"), "{table}");
+    }
+}

@@ -1,0 +1,82 @@
+//! Runs the whole swarm: schedules the bots over the ramp, shows progress and collects
+//! every bot's outcome into a [`SwarmReport`].
+
+use crate::bot::{BotOutcome, BotPlan, CLOSE_TIMEOUT, CONNECT_TIMEOUT, WELCOME_TIMEOUT, run_bot};
+use crate::config::SwarmConfig;
+use crate::live::{LiveCounters, spawn_progress_bar};
+use crate::report::SwarmReport;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::time::Instant;
+
+/// Runs `config.bots` bots against `config.url` on the current tokio runtime and
+/// reports what they saw.
+///
+/// Bot `i` connects `ramp * i / bots` after the start; all of them stop sending at
+/// `ramp + duration`, close with code 1000 and wait briefly for the server's close.
+/// Never panics on network errors: a bot that fails is counted, and its reason kept.
+/// Returns at most a few seconds after `ramp + duration` (every wait is bounded).
+pub async fn run_swarm(config: SwarmConfig) -> SwarmReport {
+    let started = Instant::now();
+    let deadline = started + config.ramp + config.duration;
+    // A bot that connects just before the deadline may still spend its connect and
+    // welcome timeouts, then close; past this it is cut off and counted as failed.
+    let hard_stop = deadline + CONNECT_TIMEOUT + WELCOME_TIMEOUT + 2 * CLOSE_TIMEOUT + Duration::from_secs(1);
+    let live = Arc::new(LiveCounters::default());
+    let progress = config
+        .show_progress
+        .then(|| spawn_progress_bar(Arc::clone(&live), config.bots, config.ramp + config.duration));
+
+    let mut tasks = Vec::with_capacity(config.bots);
+    for index in 0..config.bots {
+        let plan = BotPlan {
+            index,
+            url: config.url.clone(),
+            seed: config.seed,
+            start_at: started + ramp_offset(config.ramp, index, config.bots),
+            deadline,
+        };
+        tasks.push(tokio::spawn(run_bot(plan, Arc::clone(&live))));
+    }
+
+    let mut outcomes = Vec::with_capacity(tasks.len());
+    for mut task in tasks {
+        let outcome = match tokio::time::timeout_at(hard_stop, &mut task).await {
+            Ok(Ok(outcome)) => outcome,
+            Ok(Err(join_error)) if join_error.is_panic() => BotOutcome::failed("bot task panicked".to_owned()),
+            Ok(Err(_cancelled)) => BotOutcome::failed("bot task was cancelled".to_owned()),
+            Err(_overran) => {
+                task.abort();
+                BotOutcome::failed("bot did not stop in time after the end of the run".to_owned())
+            }
+        };
+        outcomes.push(outcome);
+    }
+
+    if let Some((bar, task)) = progress {
+        task.abort();
+        bar.finish_and_clear();
+    }
+    SwarmReport::from_outcomes(config.bots, &outcomes, started.elapsed())
+}
+
+/// When bot `index` of `bots` starts: evenly spread over `ramp`, the first at once.
+fn ramp_offset(ramp: Duration, index: usize, bots: usize) -> Duration {
+    if bots == 0 {
+        return Duration::ZERO;
+    }
+    ramp.mul_f64(index as f64 / bots as f64)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bots_start_evenly_spread_over_the_ramp() {
+        let ramp = Duration::from_secs(4);
+        let offsets: Vec<Duration> = (0..4).map(|index| ramp_offset(ramp, index, 4)).collect();
+        assert_eq!(offsets, [0, 1, 2, 3].map(Duration::from_secs));
+        assert_eq!(ramp_offset(Duration::ZERO, 3, 4), Duration::ZERO);
+    }
+}

@@ -1,0 +1,294 @@
+//! Server configuration: embedded defaults, an optional file over them, flags over both.
+//!
+//! `assets/server.toml` is compiled into the binary, so `tickcast-server` runs from any
+//! directory with no files around it. `--config FILE` may set any subset of its keys;
+//! command-line flags win over both. Unknown keys are an error, not a silent typo.
+
+use clap::Parser;
+use serde::Deserialize;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+use thiserror::Error;
+
+/// The embedded defaults (`assets/server.toml`).
+pub const DEFAULT_CONFIG: &str = include_str!("../../assets/server.toml");
+
+/// Everything the server needs to run.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ServerConfig {
+    /// Listener address.
+    pub bind: SocketAddr,
+    /// Simulation steps per second.
+    pub tick_rate: u32,
+    /// Snapshots per second; divides `tick_rate`.
+    pub snapshot_rate: u32,
+    /// NPC drones in the arena.
+    pub npcs: u32,
+    /// Map file, or `"embedded"`.
+    pub map: String,
+    /// Seed of the game's random number generator.
+    pub seed: u64,
+    /// Whether snapshots carry a checksum of the client's resulting state.
+    pub checksums: bool,
+    /// Bounds on what a connection may cost.
+    pub limits: Limits,
+    /// Logging.
+    pub log: LogConfig,
+}
+
+/// Bounds on what a connection may cost the server.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Limits {
+    /// Most simultaneous connections.
+    pub max_clients: usize,
+    /// Largest client message or frame, in bytes.
+    pub max_message_bytes: usize,
+    /// Client inputs accepted per second.
+    pub max_inputs_per_second: u32,
+    /// Inputs buffered per client in the room.
+    pub input_buffer: usize,
+    /// Upgrade plus `Hello` must complete within this.
+    #[serde(with = "humantime_serde_compat")]
+    pub handshake_timeout: Duration,
+    /// A snapshot send blocked longer than this drops the connection.
+    #[serde(with = "humantime_serde_compat")]
+    pub write_timeout: Duration,
+    /// Capacity of the room's inbox.
+    pub room_inbox: usize,
+    /// tungstenite's write buffer.
+    pub write_buffer_bytes: usize,
+    /// tungstenite's hard cap on buffered outgoing bytes.
+    pub max_write_buffer_bytes: usize,
+}
+
+/// Logging settings.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LogConfig {
+    /// Period of the stats line; zero disables it.
+    #[serde(with = "humantime_serde_compat")]
+    pub stats_interval: Duration,
+}
+
+/// Durations written the human way in TOML ("5s", "250ms").
+mod humantime_serde_compat {
+    use serde::{Deserialize, Deserializer};
+    use std::time::Duration;
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Duration, D::Error> {
+        let text = String::deserialize(deserializer)?;
+        humantime::parse_duration(&text).map_err(serde::de::Error::custom)
+    }
+}
+
+/// Why a configuration could not be built.
+#[derive(Debug, Error)]
+pub enum ConfigError {
+    /// The file could not be read.
+    #[error("reading {path}: {source}")]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// The IO error.
+        source: std::io::Error,
+    },
+    /// The TOML did not parse or has unknown or mistyped keys.
+    #[error("parsing {origin}: {message}")]
+    Parse {
+        /// Which document.
+        origin: String,
+        /// What was wrong.
+        message: String,
+    },
+    /// Values that do not work together.
+    #[error("invalid configuration: {0}")]
+    Invalid(String),
+}
+
+/// Command-line flags; each overrides the configuration key of the same name.
+#[derive(Clone, Debug, Default, Parser)]
+#[command(name = "tickcast-server", version, about = "tickcast game state sync server")]
+pub struct Args {
+    /// TOML file overriding any subset of the embedded defaults.
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Listener address, e.g. 0.0.0.0:7777.
+    #[arg(long)]
+    pub bind: Option<SocketAddr>,
+    /// Simulation steps per second.
+    #[arg(long)]
+    pub tick_rate: Option<u32>,
+    /// Snapshots per second (must divide the tick rate).
+    #[arg(long)]
+    pub snapshot_rate: Option<u32>,
+    /// NPC drones in the arena.
+    #[arg(long)]
+    pub npcs: Option<u32>,
+    /// Map file (TOML), or "embedded".
+    #[arg(long)]
+    pub map: Option<String>,
+    /// Seed of the game's random number generator.
+    #[arg(long)]
+    pub seed: Option<u64>,
+    /// Most simultaneous connections.
+    #[arg(long)]
+    pub max_clients: Option<usize>,
+    /// Turn snapshot checksums off (they are on by default).
+    #[arg(long)]
+    pub no_checksums: bool,
+}
+
+impl ServerConfig {
+    /// The embedded defaults alone.
+    pub fn embedded() -> ServerConfig {
+        ServerConfig::from_layers(None).expect("embedded defaults are valid")
+    }
+
+    /// Defaults, then `--config`, then flags.
+    pub fn from_args(args: &Args) -> Result<ServerConfig, ConfigError> {
+        let file = match &args.config {
+            Some(path) => Some((
+                path.display().to_string(),
+                std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+                    path: path.clone(),
+                    source,
+                })?,
+            )),
+            None => None,
+        };
+        let mut config = ServerConfig::from_layers(file.as_ref().map(|(o, t)| (o.as_str(), t.as_str())))?;
+        if let Some(bind) = args.bind {
+            config.bind = bind;
+        }
+        if let Some(tick_rate) = args.tick_rate {
+            config.tick_rate = tick_rate;
+        }
+        if let Some(snapshot_rate) = args.snapshot_rate {
+            config.snapshot_rate = snapshot_rate;
+        }
+        if let Some(npcs) = args.npcs {
+            config.npcs = npcs;
+        }
+        if let Some(map) = &args.map {
+            config.map.clone_from(map);
+        }
+        if let Some(seed) = args.seed {
+            config.seed = seed;
+        }
+        if let Some(max_clients) = args.max_clients {
+            config.limits.max_clients = max_clients;
+        }
+        if args.no_checksums {
+            config.checksums = false;
+        }
+        config.validate()?;
+        Ok(config)
+    }
+
+    /// The embedded defaults with an optional `(origin, toml)` document merged over them.
+    pub fn from_layers(overrides: Option<(&str, &str)>) -> Result<ServerConfig, ConfigError> {
+        let parse = |origin: &str, text: &str| {
+            text.parse::<toml::Table>().map_err(|e| ConfigError::Parse {
+                origin: origin.to_string(),
+                message: e.to_string(),
+            })
+        };
+        let mut merged = parse("embedded defaults", DEFAULT_CONFIG)?;
+        let origin = match overrides {
+            Some((origin, text)) => {
+                merge(&mut merged, parse(origin, text)?);
+                origin
+            }
+            None => "embedded defaults",
+        };
+        let config: ServerConfig = toml::Value::Table(merged)
+            .try_into()
+            .map_err(|e: toml::de::Error| ConfigError::Parse {
+                origin: origin.to_string(),
+                message: e.to_string(),
+            })?;
+        config.validate()?;
+        Ok(config)
+    }
+
+    /// Checks values that must agree with each other.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        let invalid = |why: String| Err(ConfigError::Invalid(why));
+        if !(1..=1000).contains(&self.tick_rate) {
+            return invalid(format!("tick_rate {} is not within 1..=1000", self.tick_rate));
+        }
+        if self.snapshot_rate == 0 || !self.tick_rate.is_multiple_of(self.snapshot_rate) {
+            return invalid(format!(
+                "snapshot_rate {} must divide tick_rate {}",
+                self.snapshot_rate, self.tick_rate
+            ));
+        }
+        if self.limits.max_message_bytes < 64 {
+            return invalid("limits.max_message_bytes must be at least 64".into());
+        }
+        if self.limits.input_buffer == 0 || self.limits.room_inbox == 0 || self.limits.max_clients == 0 {
+            return invalid("limits.input_buffer, room_inbox and max_clients must be positive".into());
+        }
+        if self.limits.max_write_buffer_bytes <= self.limits.write_buffer_bytes {
+            return invalid("limits.max_write_buffer_bytes must exceed write_buffer_bytes".into());
+        }
+        Ok(())
+    }
+
+    /// Ticks between snapshots.
+    pub fn ticks_per_snapshot(&self) -> u32 {
+        self.tick_rate / self.snapshot_rate
+    }
+}
+
+/// Merges `over` into `base`, recursing into tables so a file can set one nested key.
+fn merge(base: &mut toml::Table, over: toml::Table) {
+    for (key, value) in over {
+        match (base.get_mut(&key), value) {
+            (Some(toml::Value::Table(inner)), toml::Value::Table(value)) => merge(inner, value),
+            (_, value) => {
+                base.insert(key, value);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn embedded_defaults_parse() {
+        let config = ServerConfig::embedded();
+        assert_eq!(config.tick_rate, 60);
+        assert_eq!(config.snapshot_rate, 30);
+        assert_eq!(config.ticks_per_snapshot(), 2);
+        assert_eq!(config.limits.handshake_timeout, Duration::from_secs(5));
+    }
+
+    #[test]
+    fn a_file_overrides_one_nested_key_and_flags_win() {
+        let config = ServerConfig::from_layers(Some(("test", "npcs = 5\n[limits]\nmax_clients = 3\n"))).unwrap();
+        assert_eq!(config.npcs, 5);
+        assert_eq!(config.limits.max_clients, 3);
+        assert_eq!(config.limits.input_buffer, 16, "untouched nested keys keep their defaults");
+    }
+
+    #[test]
+    fn unknown_keys_and_bad_rates_are_refused() {
+        let unknown = ServerConfig::from_layers(Some(("test", "tick_rat = 5"))).unwrap_err();
+        assert!(unknown.to_string().contains("tick_rat"), "{unknown}");
+        let rates = ServerConfig::from_layers(Some(("test", "snapshot_rate = 7"))).unwrap_err();
+        assert_eq!(rates.to_string(), "invalid configuration: snapshot_rate 7 must divide tick_rate 60");
+    }
+
+    #[test]
+    fn flags_override_the_file() {
+        let args = Args::parse_from(["tickcast-server", "--npcs", "9", "--tick-rate", "30", "--snapshot-rate", "10"]);
+        let config = ServerConfig::from_args(&args).unwrap();
+        assert_eq!((config.npcs, config.tick_rate, config.snapshot_rate), (9, 30, 10));
+    }
+}

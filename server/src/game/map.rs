@@ -1,0 +1,212 @@
+//! Arena maps: bounds, walls and spawn points, loaded from TOML (`assets/maps/`).
+
+use bevy_ecs::prelude::*;
+use glam::Vec2;
+use serde::Deserialize;
+use std::path::Path;
+use thiserror::Error;
+
+/// The embedded default map (`assets/maps/arena.toml`).
+pub const EMBEDDED_MAP: &str = include_str!("../../../assets/maps/arena.toml");
+
+/// An axis-aligned box.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Rect {
+    /// Lowest corner.
+    pub min: Vec2,
+    /// Highest corner.
+    pub max: Vec2,
+}
+
+impl Rect {
+    /// Whether `point` lies inside (or on the edge).
+    pub fn contains(&self, point: Vec2) -> bool {
+        point.cmpge(self.min).all() && point.cmple(self.max).all()
+    }
+
+    /// The point of the box nearest `point`.
+    pub fn closest_point(&self, point: Vec2) -> Vec2 {
+        point.clamp(self.min, self.max)
+    }
+}
+
+/// A loaded, validated map.
+#[derive(Resource, Clone, Debug)]
+pub struct Map {
+    /// Its name.
+    pub name: String,
+    /// The playable floor.
+    pub bounds: Rect,
+    /// Solid boxes.
+    pub walls: Vec<Rect>,
+    /// Where players appear.
+    pub spawns: Vec<Vec2>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct MapFile {
+    name: String,
+    width: f32,
+    height: f32,
+    #[serde(default)]
+    walls: Vec<WallFile>,
+    spawns: Vec<[f32; 2]>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct WallFile {
+    x: f32,
+    y: f32,
+    w: f32,
+    h: f32,
+}
+
+/// Why a map could not be loaded.
+#[derive(Debug, Error)]
+pub enum MapError {
+    /// The file could not be read.
+    #[error("reading map {path}: {source}")]
+    Read {
+        /// The file.
+        path: String,
+        /// The IO error.
+        source: std::io::Error,
+    },
+    /// Not valid map TOML.
+    #[error("parsing map: {0}")]
+    Parse(#[from] toml::de::Error),
+    /// Parsed, but unusable.
+    #[error("invalid map: {0}")]
+    Invalid(String),
+}
+
+impl Map {
+    /// Loads `"embedded"` or a TOML file.
+    pub fn load(source: &str) -> Result<Map, MapError> {
+        if source == "embedded" {
+            return Map::parse(EMBEDDED_MAP);
+        }
+        let text = std::fs::read_to_string(Path::new(source)).map_err(|e| MapError::Read {
+            path: source.to_string(),
+            source: e,
+        })?;
+        Map::parse(&text)
+    }
+
+    /// Parses and validates map TOML.
+    pub fn parse(text: &str) -> Result<Map, MapError> {
+        let file: MapFile = toml::from_str(text)?;
+        let finite_positive = |v: f32| v.is_finite() && v > 0.0;
+        if !finite_positive(file.width) || !finite_positive(file.height) {
+            return Err(MapError::Invalid("width and height must be positive".into()));
+        }
+        let bounds = Rect {
+            min: Vec2::ZERO,
+            max: Vec2::new(file.width, file.height),
+        };
+        let mut walls = Vec::with_capacity(file.walls.len());
+        for wall in &file.walls {
+            if !(finite_positive(wall.w) && finite_positive(wall.h) && wall.x.is_finite() && wall.y.is_finite()) {
+                return Err(MapError::Invalid(format!("wall at ({}, {}) has no area", wall.x, wall.y)));
+            }
+            walls.push(Rect {
+                min: Vec2::new(wall.x, wall.y),
+                max: Vec2::new(wall.x + wall.w, wall.y + wall.h),
+            });
+        }
+        let spawns: Vec<Vec2> = file.spawns.iter().map(|[x, y]| Vec2::new(*x, *y)).collect();
+        if spawns.is_empty() {
+            return Err(MapError::Invalid("a map needs at least one spawn point".into()));
+        }
+        for spawn in &spawns {
+            if !bounds.contains(*spawn) || walls.iter().any(|wall| wall.contains(*spawn)) {
+                return Err(MapError::Invalid(format!(
+                    "spawn point ({}, {}) is outside the floor or inside a wall",
+                    spawn.x, spawn.y
+                )));
+            }
+        }
+        Ok(Map {
+            name: file.name,
+            bounds,
+            walls,
+            spawns,
+        })
+    }
+
+    /// Whether `point` is on the floor and in no wall.
+    pub fn is_open(&self, point: Vec2) -> bool {
+        self.bounds.contains(point) && !self.walls.iter().any(|wall| wall.contains(point))
+    }
+
+    /// Moves a circle out of every wall and back inside the bounds. Returns the
+    /// corrected centre and whether it touched anything.
+    pub fn resolve_circle(&self, mut centre: Vec2, radius: f32) -> (Vec2, bool) {
+        let mut touched = false;
+        for wall in &self.walls {
+            let nearest = wall.closest_point(centre);
+            let offset = centre - nearest;
+            let distance = offset.length();
+            if distance >= radius {
+                continue;
+            }
+            touched = true;
+            centre = if distance > f32::EPSILON {
+                nearest + offset / distance * radius
+            } else {
+                // The centre is inside the wall: leave by the shortest way out.
+                let exits = [
+                    (centre.x - wall.min.x, Vec2::new(wall.min.x - radius, centre.y)),
+                    (wall.max.x - centre.x, Vec2::new(wall.max.x + radius, centre.y)),
+                    (centre.y - wall.min.y, Vec2::new(centre.x, wall.min.y - radius)),
+                    (wall.max.y - centre.y, Vec2::new(centre.x, wall.max.y + radius)),
+                ];
+                exits
+                    .into_iter()
+                    .min_by(|a, b| a.0.total_cmp(&b.0))
+                    .map_or(centre, |(_, exit)| exit)
+            };
+        }
+        let inside = centre.clamp(self.bounds.min + radius, self.bounds.max - radius);
+        touched |= inside != centre;
+        (inside, touched)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_embedded_map_loads() {
+        let map = Map::load("embedded").unwrap();
+        assert_eq!(map.name, "arena");
+        assert!(map.spawns.len() >= 4);
+        assert!(map.spawns.iter().all(|s| map.is_open(*s)));
+    }
+
+    #[test]
+    fn bad_maps_are_refused_with_a_reason() {
+        let no_spawn = Map::parse("name = \"x\"\nwidth = 10.0\nheight = 10.0\nspawns = []").unwrap_err();
+        assert_eq!(no_spawn.to_string(), "invalid map: a map needs at least one spawn point");
+        let walled = "name = \"x\"\nwidth = 10.0\nheight = 10.0\nwalls = [{ x = 0.0, y = 0.0, w = 5.0, h = 5.0 }]\nspawns = [[1.0, 1.0]]";
+        assert!(Map::parse(walled).unwrap_err().to_string().contains("inside a wall"));
+    }
+
+    #[test]
+    fn circles_are_pushed_out_of_walls_and_kept_in_bounds() {
+        let map = Map::parse(
+            "name = \"x\"\nwidth = 10.0\nheight = 10.0\nwalls = [{ x = 4.0, y = 4.0, w = 2.0, h = 2.0 }]\nspawns = [[1.0, 1.0]]",
+        )
+        .unwrap();
+        let (centre, touched) = map.resolve_circle(Vec2::new(3.8, 5.0), 0.5);
+        assert!(touched);
+        assert!((centre.x - 3.5).abs() < 1e-5, "{centre}");
+        let (inside, touched) = map.resolve_circle(Vec2::new(4.2, 5.0), 0.5);
+        assert!(touched && inside.x <= 3.5 + 1e-5, "{inside}");
+        let (clamped, _) = map.resolve_circle(Vec2::new(-3.0, 20.0), 0.5);
+        assert_eq!(clamped, Vec2::new(0.5, 9.5));
+    }
+}

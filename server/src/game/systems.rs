@@ -1,0 +1,308 @@
+//! The arena's systems, in the order they run within `TickSystems::Simulate`:
+//! drones pick headings, bodies move and collide with walls, weapons fire, projectiles
+//! fly, hits are resolved, dead players respawn and drones are replenished.
+
+use super::components::{Body, Drone, Health, Player, Projectile, Radius, Respawning, Score, Velocity};
+use super::grid::SpatialGrid;
+use super::{DroneTarget, GameRng, Map, Kind, spawn_drone, ticks, tuning};
+use crate::room::{ActiveInputs, Controlled, RoomClock};
+use bevy_ecs::prelude::*;
+use glam::Vec2;
+use tickcast_shared::arena::{self, EntityKind, Transform2};
+use tickcast_shared::buttons;
+
+/// Cell size of the hit-test grid: larger than any target's radius.
+const HIT_CELL: f32 = 4.0;
+
+/// Targets bucketed by position, rebuilt each tick.
+#[derive(Resource)]
+pub struct HitGrid(SpatialGrid);
+
+impl Default for HitGrid {
+    fn default() -> Self {
+        HitGrid(SpatialGrid::new(HIT_CELL))
+    }
+}
+
+/// `ApplyInputs`: a client's input becomes its avatar's velocity, facing and trigger.
+pub fn steer_players(
+    inputs: Res<ActiveInputs>,
+    mut players: Query<(&Controlled, &mut Player, &mut Velocity, &mut Body), Without<Respawning>>,
+) {
+    for (controlled, mut player, mut velocity, mut body) in &mut players {
+        let input = inputs.get(controlled.0);
+        let stick = Vec2::new(input.move_x, input.move_y).clamp_length_max(1.0);
+        velocity.0 = stick * tuning::PLAYER_SPEED;
+        body.0.angle = input.aim;
+        player.trigger = input.buttons & buttons::FIRE != 0;
+    }
+}
+
+/// Drones change heading at random intervals.
+pub fn wander_drones(clock: Res<RoomClock>, mut rng: ResMut<GameRng>, mut drones: Query<(&mut Drone, &mut Velocity, &mut Body)>) {
+    let (low, high) = tuning::DRONE_TURN_INTERVAL;
+    for (mut drone, mut velocity, mut body) in &mut drones {
+        if drone.turn_in > 0 {
+            drone.turn_in -= 1;
+            continue;
+        }
+        let heading = rng.0.f32() * std::f32::consts::TAU;
+        velocity.0 = Vec2::from_angle(heading) * tuning::DRONE_SPEED;
+        body.0.angle = heading;
+        drone.turn_in = ticks(low + rng.0.f32() * (high - low), clock.dt);
+    }
+}
+
+/// Players and drones that are alive.
+type Walkers = (Without<Projectile>, Without<Respawning>);
+
+/// Players and drones move and slide out of walls; drones bounce off them. Positions
+/// are snapped to the wire's grid so the server simulates exactly what clients see.
+pub fn move_bodies(
+    clock: Res<RoomClock>,
+    map: Res<Map>,
+    mut bodies: Query<(&mut Body, &mut Velocity, &Radius, Has<Drone>), Walkers>,
+) {
+    for (mut body, mut velocity, radius, is_drone) in &mut bodies {
+        if velocity.0 == Vec2::ZERO {
+            continue;
+        }
+        let wanted = body.0.position + velocity.0 * clock.dt;
+        let (resolved, touched) = map.resolve_circle(wanted, radius.0);
+        if touched && is_drone {
+            velocity.0 = -velocity.0;
+            body.0.angle = velocity.0.to_angle();
+        }
+        body.0 = Transform2 {
+            position: resolved,
+            angle: body.0.angle,
+        }
+        .quantized();
+    }
+}
+
+/// Players holding fire shoot when their weapon is ready.
+pub fn fire_weapons(
+    mut commands: Commands,
+    clock: Res<RoomClock>,
+    mut players: Query<(Entity, &mut Player, &Body, &Radius), Without<Respawning>>,
+) {
+    for (entity, mut player, body, radius) in &mut players {
+        if player.fire_cooldown > 0 {
+            player.fire_cooldown -= 1;
+            continue;
+        }
+        if !player.trigger {
+            continue;
+        }
+        player.fire_cooldown = ticks(tuning::FIRE_INTERVAL, clock.dt);
+        let direction = Vec2::from_angle(body.0.angle);
+        commands.spawn((
+            crate::room::Replicated::default(),
+            Body(Transform2 {
+                position: body.0.position + direction * (radius.0 + tuning::PROJECTILE_RADIUS + 0.05),
+                angle: body.0.angle,
+            }),
+            Velocity(direction * tuning::PROJECTILE_SPEED),
+            Radius(tuning::PROJECTILE_RADIUS),
+            Kind(EntityKind::Projectile),
+            Projectile {
+                owner: entity,
+                ticks_left: ticks(tuning::PROJECTILE_LIFETIME, clock.dt),
+            },
+        ));
+    }
+}
+
+/// Projectiles fly straight and fizzle in walls, off the floor or when spent.
+pub fn move_projectiles(
+    mut commands: Commands,
+    clock: Res<RoomClock>,
+    map: Res<Map>,
+    mut projectiles: Query<(Entity, &mut Projectile, &mut Body, &Velocity)>,
+) {
+    for (entity, mut projectile, mut body, velocity) in &mut projectiles {
+        body.0.position += velocity.0 * clock.dt;
+        projectile.ticks_left = projectile.ticks_left.saturating_sub(1);
+        if projectile.ticks_left == 0 || !map.is_open(body.0.position) {
+            commands.entity(entity).despawn();
+        }
+    }
+}
+
+/// Projectiles that touch a player or drone (other than their owner) deal one point of
+/// damage and vanish. A kill scores for the owner; dead players wait to respawn, dead
+/// drones are removed (and replenished later).
+pub fn resolve_hits(
+    mut commands: Commands,
+    clock: Res<RoomClock>,
+    mut grid: ResMut<HitGrid>,
+    projectiles: Query<(Entity, &Projectile, &Body)>,
+    mut targets: Query<(Entity, &Body, &Radius, &mut Health, Has<Drone>), Walkers>,
+    mut scores: Query<&mut Score>,
+) {
+    grid.0.clear();
+    for (entity, body, radius, health, _) in &targets {
+        if health.0.0 > 0 {
+            grid.0.insert(entity, body.0.position, radius.0);
+        }
+    }
+    for (shot, projectile, body) in &projectiles {
+        let hit = grid.0.near(body.0.position).find(|(target, centre, radius)| {
+            *target != projectile.owner
+                && centre.distance_squared(body.0.position) <= (radius + tuning::PROJECTILE_RADIUS).powi(2)
+        });
+        let Some(&(target, _, _)) = hit else { continue };
+        commands.entity(shot).despawn();
+        let Ok((_, _, _, mut health, is_drone)) = targets.get_mut(target) else { continue };
+        if health.0.0 == 0 {
+            continue; // already killed this tick by another projectile
+        }
+        health.0 = arena::Health(health.0.0 - 1);
+        if health.0.0 > 0 {
+            continue;
+        }
+        if let Ok(mut score) = scores.get_mut(projectile.owner) {
+            score.0.kills += 1;
+        }
+        if is_drone {
+            commands.entity(target).despawn();
+        } else {
+            if let Ok(mut score) = scores.get_mut(target) {
+                score.0.deaths += 1;
+            }
+            commands.entity(target).insert(Respawning {
+                ticks_left: ticks(tuning::RESPAWN_DELAY, clock.dt),
+            });
+        }
+    }
+}
+
+/// Dead players come back at a spawn point with full health.
+pub fn respawn_players(
+    mut commands: Commands,
+    map: Res<Map>,
+    mut rng: ResMut<GameRng>,
+    mut dead: Query<(Entity, &mut Respawning, &mut Body, &mut Health, &mut Velocity)>,
+) {
+    for (entity, mut respawning, mut body, mut health, mut velocity) in &mut dead {
+        respawning.ticks_left = respawning.ticks_left.saturating_sub(1);
+        if respawning.ticks_left > 0 {
+            continue;
+        }
+        let spawn = map.spawns[rng.0.usize(..map.spawns.len())];
+        body.0 = Transform2 {
+            position: spawn,
+            angle: 0.0,
+        }
+        .quantized();
+        health.0 = arena::Health(tuning::PLAYER_HEALTH);
+        velocity.0 = Vec2::ZERO;
+        commands.entity(entity).remove::<Respawning>();
+    }
+}
+
+/// Keeps the drone count at its target (a destroyed drone reappears elsewhere).
+pub fn replenish_drones(world: &mut World) {
+    let target = world.resource::<DroneTarget>().0 as usize;
+    let alive = world.query_filtered::<(), With<Drone>>().iter(world).count();
+    for _ in alive..target {
+        spawn_drone(world);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::game::Arena;
+    use crate::room::{Game, ReplicationRegistry, TickSystems};
+    use tickcast_shared::PlayerInput;
+
+    /// A world and schedule with the arena and a clock, without a room thread.
+    fn arena(drones: u32) -> (World, Schedule) {
+        let mut world = World::new();
+        let mut schedule = Schedule::default();
+        schedule.configure_sets((TickSystems::ApplyInputs, TickSystems::Simulate).chain());
+        let game = Arena {
+            map: Map::load("embedded").unwrap(),
+            drones,
+            seed: 7,
+        };
+        game.build(&mut world, &mut schedule, &mut ReplicationRegistry::default());
+        world.insert_resource(ActiveInputs::default());
+        world.insert_resource(RoomClock::new(crate::room::Rates { tick_rate: 60, snapshot_rate: 30 }));
+        (world, schedule)
+    }
+
+    #[test]
+    fn a_player_moves_where_its_input_points_and_stays_in_bounds() {
+        let (mut world, mut schedule) = arena(0);
+        let player = Arena::spawn_player(&mut world, 1, "p");
+        world.entity_mut(player).insert(Controlled(1));
+        let start = world.get::<Body>(player).unwrap().0.position;
+        world.resource_mut::<ActiveInputs>().0.insert(
+            1,
+            PlayerInput {
+                move_x: 1.0,
+                ..PlayerInput::default()
+            },
+        );
+        schedule.run(&mut world);
+        let moved = world.get::<Body>(player).unwrap().0.position;
+        assert!((moved.x - start.x - tuning::PLAYER_SPEED / 60.0).abs() < 0.011, "{start} -> {moved}");
+        for _ in 0..600 {
+            schedule.run(&mut world);
+        }
+        let end = world.get::<Body>(player).unwrap().0.position;
+        assert!(end.x <= 100.0 - tuning::PLAYER_RADIUS + 1e-3, "{end}");
+    }
+
+    #[test]
+    fn shots_kill_a_player_who_then_respawns_and_the_shooter_scores() {
+        let (mut world, mut schedule) = arena(0);
+        let shooter = Arena::spawn_player(&mut world, 1, "shooter");
+        let victim = Arena::spawn_player(&mut world, 2, "victim");
+        world.entity_mut(shooter).insert(Controlled(1));
+        world.entity_mut(victim).insert(Controlled(2));
+        world.get_mut::<Body>(shooter).unwrap().0.position = Vec2::new(30.0, 50.0);
+        world.get_mut::<Body>(victim).unwrap().0.position = Vec2::new(36.0, 50.0);
+        world.resource_mut::<ActiveInputs>().0.insert(
+            1,
+            PlayerInput {
+                buttons: buttons::FIRE,
+                ..PlayerInput::default()
+            },
+        );
+        let mut died = false;
+        for _ in 0..60 * 6 {
+            schedule.run(&mut world);
+            died |= world.get::<Respawning>(victim).is_some();
+            if died && world.get::<Respawning>(victim).is_none() {
+                break;
+            }
+        }
+        assert!(died, "ten hits at 4 shots per second kill within 3 s");
+        assert_eq!(world.get::<Score>(shooter).unwrap().0.kills, 1);
+        assert_eq!(world.get::<Score>(victim).unwrap().0.deaths, 1);
+        assert_eq!(world.get::<Health>(victim).unwrap().0.0, tuning::PLAYER_HEALTH, "respawned whole");
+    }
+
+    #[test]
+    fn drones_wander_and_are_replenished() {
+        let (mut world, mut schedule) = arena(20);
+        let positions = |world: &mut World| -> Vec<Vec2> {
+            world.query_filtered::<&Body, With<Drone>>().iter(world).map(|b| b.0.position).collect()
+        };
+        let before = positions(&mut world);
+        for _ in 0..30 {
+            schedule.run(&mut world);
+        }
+        let after = positions(&mut world);
+        assert_eq!(after.len(), 20);
+        assert!(before.iter().zip(&after).any(|(a, b)| a != b), "drones move");
+        let victim = world.query_filtered::<Entity, With<Drone>>().iter(&world).next().unwrap();
+        world.despawn(victim);
+        schedule.run(&mut world);
+        assert_eq!(positions(&mut world).len(), 20);
+    }
+}

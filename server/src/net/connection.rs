@@ -1,0 +1,341 @@
+//! One client connection: upgrade, handshake, then a reader and a writer task.
+//!
+//! - The **reader** (this task) decodes and validates each frame, rate-limits inputs and
+//!   forwards them to the room's inbox. A violation ends reading and asks the writer to
+//!   close with the violation's code and reason.
+//! - The **writer** waits on the room's snapshot slot. For each new snapshot it takes the
+//!   body cached for its baseline (the last snapshot it sent), wraps it in this client's
+//!   header and sends it. A client that reads slowly simply skips to the newest
+//!   snapshot; one whose send stays blocked past the write timeout is dropped.
+//!
+//! Either way the connection ends with a `Leave` to the room, so its entity goes too.
+
+use super::rate_limit::{Admission, InputRateLimit};
+use super::violation::{Violation, close_frame};
+use super::NetContext;
+use crate::room::{ClientId, Joined, RoomCommand, WorldSnapshot};
+use bytes::Bytes;
+use futures_util::stream::{SplitSink, SplitStream};
+use futures_util::{SinkExt, StreamExt};
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::Duration;
+use tickcast_shared::protocol::MAX_NAME_BYTES;
+use tickcast_shared::{ClientMsg, Hello, PROTOCOL_VERSION, ServerMsg, Welcome};
+use tokio::net::TcpStream;
+use tokio::sync::{OwnedSemaphorePermit, mpsc, oneshot};
+use tokio::time::{Instant, timeout, timeout_at};
+use tokio_tungstenite::WebSocketStream;
+use tokio_tungstenite::tungstenite::handshake::server::{ErrorResponse, Request, Response};
+use tokio_tungstenite::tungstenite::http::StatusCode;
+use tokio_tungstenite::tungstenite::protocol::CloseFrame;
+use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
+use tokio_tungstenite::tungstenite::{Error as WsError, Message, error::CapacityError};
+use tokio_util::sync::CancellationToken;
+
+type Ws = WebSocketStream<TcpStream>;
+
+/// How long a closing connection waits for the peer's close reply.
+const CLOSE_GRACE: Duration = Duration::from_secs(1);
+
+/// The WebSocket endpoint's path.
+pub const WS_PATH: &str = "/ws";
+
+/// What one inbound frame means.
+enum Inbound {
+    Message(ClientMsg),
+    Control,
+    PeerClosed,
+    Broken(WsError),
+    Violation(Violation),
+}
+
+fn classify(frame: Option<Result<Message, WsError>>, context: &NetContext) -> Inbound {
+    match frame {
+        None => Inbound::PeerClosed,
+        Some(Ok(Message::Binary(bytes))) => {
+            context.stats.bytes_in.fetch_add(bytes.len() as u64, Ordering::Relaxed);
+            match ClientMsg::decode(&bytes) {
+                Ok(message) => Inbound::Message(message),
+                Err(error) => Inbound::Violation(Violation::Undecodable(error)),
+            }
+        }
+        Some(Ok(Message::Text(text))) => {
+            context.stats.bytes_in.fetch_add(text.len() as u64, Ordering::Relaxed);
+            Inbound::Violation(Violation::TextFrame)
+        }
+        Some(Ok(Message::Close(_))) => Inbound::PeerClosed,
+        Some(Ok(Message::Ping(_) | Message::Pong(_) | Message::Frame(_))) => Inbound::Control,
+        Some(Err(WsError::Capacity(error @ (CapacityError::MessageTooLong { .. } | CapacityError::TooManyHeaders)))) => {
+            Inbound::Violation(Violation::TooLarge(error.to_string().to_lowercase()))
+        }
+        Some(Err(error)) => Inbound::Broken(error),
+    }
+}
+
+/// Refuses upgrades on any path but [`WS_PATH`].
+#[allow(clippy::result_large_err)]
+fn only_ws_path(request: &Request, response: Response) -> Result<Response, ErrorResponse> {
+    if request.uri().path() == WS_PATH {
+        Ok(response)
+    } else {
+        let mut refusal = ErrorResponse::new(Some(format!("no websocket endpoint here; connect to {WS_PATH}\n")));
+        *refusal.status_mut() = StatusCode::NOT_FOUND;
+        Err(refusal)
+    }
+}
+
+/// Decrements the open-connection gauge however the task ends.
+struct OpenConnection<'a>(&'a NetContext);
+
+impl Drop for OpenConnection<'_> {
+    fn drop(&mut self) {
+        self.0.stats.connections_open.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
+/// Runs one connection to its end.
+pub(crate) async fn run(
+    socket: TcpStream,
+    peer: SocketAddr,
+    client: ClientId,
+    slot: Option<OwnedSemaphorePermit>,
+    context: Arc<NetContext>,
+) {
+    let _ = socket.set_nodelay(true);
+    let deadline = Instant::now() + context.limits.handshake_timeout;
+    let upgrade = tokio_tungstenite::accept_hdr_async_with_config(socket, only_ws_path, Some(context.ws_config));
+    let mut ws = match timeout_at(deadline, upgrade).await {
+        Ok(Ok(ws)) => ws,
+        Ok(Err(error)) => {
+            tracing::debug!(%peer, %error, "websocket upgrade failed");
+            return;
+        }
+        Err(_) => {
+            tracing::debug!(%peer, "websocket upgrade timed out");
+            return;
+        }
+    };
+    context.stats.connections_open.fetch_add(1, Ordering::Relaxed);
+    let _open = OpenConnection(&context);
+    if slot.is_none() {
+        refuse(&mut ws, &context, client, peer, Violation::ServerFull).await;
+        return;
+    }
+    let hello = match timeout_at(deadline, read_hello(&mut ws, &context)).await {
+        Ok(Ok(Some(hello))) => hello,
+        Ok(Ok(None)) => return,
+        Ok(Err(violation)) => return refuse(&mut ws, &context, client, peer, violation).await,
+        Err(_) => return refuse(&mut ws, &context, client, peer, Violation::HandshakeTimeout).await,
+    };
+    let Some(joined) = join(&context, client, hello).await else {
+        let frame = close_frame(CloseCode::Away, "room is not running");
+        return close_and_drain(&mut ws, &context, frame).await;
+    };
+    let welcome = ServerMsg::Welcome(Welcome {
+        protocol_version: PROTOCOL_VERSION,
+        client_id: client,
+        player: joined.player,
+        tick_rate: context.room.rates.tick_rate as u16,
+        snapshot_rate: context.room.rates.snapshot_rate as u16,
+        tick: joined.tick,
+    });
+    let sent = match welcome.encode() {
+        Ok(bytes) => {
+            context.stats.bytes_out.fetch_add(bytes.len() as u64, Ordering::Relaxed);
+            ws.send(Message::Binary(bytes.into())).await.is_ok()
+        }
+        Err(_) => false,
+    };
+    if sent {
+        tracing::debug!(client, %peer, player = %joined.player, "client joined");
+        let (sink, stream) = ws.split();
+        let (close_sender, close_receiver) = oneshot::channel();
+        let writer_done = CancellationToken::new();
+        let writer = tokio::spawn(write_snapshots(
+            sink,
+            client,
+            Arc::clone(&context),
+            close_receiver,
+            writer_done.clone(),
+        ));
+        let violation = read_inputs(stream, client, &context, close_sender, writer_done).await;
+        if let Some(violation) = violation {
+            log_violation(client, peer, &violation);
+        }
+        let _ = writer.await;
+    }
+    // The room must hear of every departure, however the connection ended.
+    let _ = context.room.commands.send(RoomCommand::Leave { client }).await;
+}
+
+fn log_violation(client: ClientId, peer: SocketAddr, violation: &Violation) {
+    tracing::info!(client, %peer, code = u16::from(violation.close_code()), reason = %violation, "closing connection");
+}
+
+/// Closes a connection that never joined, with the violation's code and reason.
+async fn refuse(ws: &mut Ws, context: &NetContext, client: ClientId, peer: SocketAddr, violation: Violation) {
+    log_violation(client, peer, &violation);
+    close_and_drain(ws, context, violation.close_frame()).await;
+}
+
+/// Sends a close frame and waits (briefly) for the peer's reply.
+async fn close_and_drain(ws: &mut Ws, context: &NetContext, frame: CloseFrame) {
+    context.stats.count_close(frame.code.into());
+    let _ = timeout(CLOSE_GRACE, ws.send(Message::Close(Some(frame)))).await;
+    let _ = timeout(CLOSE_GRACE, async { while ws.next().await.is_some() {} }).await;
+}
+
+/// Waits for the first message, which must be a `Hello` of our protocol version.
+async fn read_hello(ws: &mut Ws, context: &NetContext) -> Result<Option<Hello>, Violation> {
+    loop {
+        return match classify(ws.next().await, context) {
+            Inbound::Message(ClientMsg::Hello(hello)) if hello.protocol_version == PROTOCOL_VERSION => Ok(Some(hello)),
+            Inbound::Message(ClientMsg::Hello(hello)) => Err(Violation::VersionMismatch {
+                client: hello.protocol_version,
+                server: PROTOCOL_VERSION,
+            }),
+            Inbound::Message(_) => Err(Violation::MessageBeforeHello),
+            Inbound::Control => continue,
+            Inbound::PeerClosed | Inbound::Broken(_) => Ok(None),
+            Inbound::Violation(violation) => Err(violation),
+        };
+    }
+}
+
+/// Asks the room for an entity; `None` if the room has stopped.
+async fn join(context: &NetContext, client: ClientId, hello: Hello) -> Option<Joined> {
+    let mut name = hello.name;
+    if name.len() > MAX_NAME_BYTES {
+        let mut end = MAX_NAME_BYTES;
+        while !name.is_char_boundary(end) {
+            end -= 1;
+        }
+        name.truncate(end);
+    }
+    let (reply, answer) = oneshot::channel();
+    context
+        .room
+        .commands
+        .send(RoomCommand::Join { client, name, reply })
+        .await
+        .ok()?;
+    answer.await.ok()
+}
+
+/// Reads inputs until the peer leaves, breaks a rule, or the writer stops. Returns the
+/// violation, if any, after the writer has sent its close frame and the peer answered.
+async fn read_inputs(
+    mut stream: SplitStream<Ws>,
+    client: ClientId,
+    context: &NetContext,
+    close: oneshot::Sender<Option<CloseFrame>>,
+    writer_done: CancellationToken,
+) -> Option<Violation> {
+    let mut rate = InputRateLimit::new(context.limits.max_inputs_per_second, std::time::Instant::now());
+    let violation = loop {
+        let frame = tokio::select! {
+            frame = stream.next() => frame,
+            _ = writer_done.cancelled() => break None,
+        };
+        match classify(frame, context) {
+            Inbound::Message(ClientMsg::Input(input)) => {
+                if let Err(error) = input.validate() {
+                    break Some(Violation::InvalidInput(error));
+                }
+                match rate.admit(std::time::Instant::now()) {
+                    Admission::Accept => {}
+                    Admission::Drop => {
+                        context.stats.inputs_dropped_rate.fetch_add(1, Ordering::Relaxed);
+                        continue;
+                    }
+                    Admission::Close => break Some(Violation::Flood(context.limits.max_inputs_per_second * 2)),
+                }
+                if let Err(mpsc::error::TrySendError::Full(_)) =
+                    context.room.commands.try_send(RoomCommand::Input { client, input })
+                {
+                    context.stats.inputs_dropped_inbox.fetch_add(1, Ordering::Relaxed);
+                }
+            }
+            Inbound::Message(ClientMsg::Hello(_)) => break Some(Violation::SecondHello),
+            Inbound::Control => {}
+            Inbound::PeerClosed => break None,
+            Inbound::Broken(error) => {
+                tracing::debug!(client, %error, "connection broke");
+                break None;
+            }
+            Inbound::Violation(violation) => break Some(violation),
+        }
+    };
+    let _ = close.send(violation.as_ref().map(Violation::close_frame));
+    // Let the close handshake finish: the peer answers our close frame, or goes away.
+    let _ = timeout(CLOSE_GRACE * 2, async { while stream.next().await.is_some() {} }).await;
+    violation
+}
+
+/// Sends each new snapshot, delta-encoded against the last one this client was sent.
+async fn write_snapshots(
+    mut sink: SplitSink<Ws, Message>,
+    client: ClientId,
+    context: Arc<NetContext>,
+    mut close: oneshot::Receiver<Option<CloseFrame>>,
+    done: CancellationToken,
+) {
+    let _done = done.drop_guard();
+    let mut snapshots = context.room.snapshots.clone();
+    let mut last_sent: Option<Arc<WorldSnapshot>> = None;
+    let mut frame = Vec::with_capacity(256);
+    let closing = loop {
+        tokio::select! {
+            biased;
+            request = &mut close => match request {
+                Ok(Some(frame)) => break Some(frame),
+                _ => {
+                    // The peer closed: flush tungstenite's queued close reply and stop.
+                    let _ = timeout(CLOSE_GRACE, sink.close()).await;
+                    return;
+                }
+            },
+            _ = context.shutdown.cancelled() => break Some(close_frame(CloseCode::Away, "server shutting down")),
+            changed = snapshots.changed() => {
+                if changed.is_err() {
+                    break Some(close_frame(CloseCode::Away, "room stopped"));
+                }
+                let Some(snapshot) = snapshots.borrow_and_update().clone() else { continue };
+                if last_sent.as_ref().is_some_and(|sent| !snapshot.tick.is_after(sent.tick)) {
+                    continue;
+                }
+                let body = snapshot.body_against(last_sent.as_deref());
+                frame.clear();
+                let header = ServerMsg::encode_snapshot_into(
+                    snapshot.tick,
+                    last_sent.as_ref().map(|sent| sent.tick),
+                    snapshot.input_ack(client),
+                    &body,
+                    &mut frame,
+                );
+                if header.is_err() {
+                    break Some(close_frame(CloseCode::Error, "snapshot encoding failed"));
+                }
+                let length = frame.len() as u64;
+                match timeout(context.limits.write_timeout, sink.send(Message::Binary(Bytes::copy_from_slice(&frame)))).await {
+                    Ok(Ok(())) => {
+                        context.stats.bytes_out.fetch_add(length, Ordering::Relaxed);
+                        last_sent = Some(snapshot);
+                    }
+                    Ok(Err(_)) => return,
+                    Err(_) => {
+                        context.stats.slow_readers.fetch_add(1, Ordering::Relaxed);
+                        tracing::info!(client, timeout = ?context.limits.write_timeout, "dropping slow reader");
+                        return;
+                    }
+                }
+            }
+        }
+    };
+    if let Some(frame) = closing {
+        context.stats.count_close(frame.code.into());
+        let _ = timeout(CLOSE_GRACE, sink.send(Message::Close(Some(frame)))).await;
+    }
+}

@@ -1,0 +1,119 @@
+//! The network side: the WebSocket listener and one reader plus one writer task per
+//! connection. Sockets never touch the `World`; connections reach the room only through
+//! its inbox and its snapshot slot.
+
+mod connection;
+mod rate_limit;
+mod violation;
+
+pub use rate_limit::{Admission, InputRateLimit};
+pub use connection::WS_PATH;
+pub use violation::{Violation, close_frame};
+
+use crate::config::Limits;
+use crate::room::RoomHandle;
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use tokio::net::TcpListener;
+use tokio::sync::Semaphore;
+use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+/// Figures the network side keeps, readable from any thread.
+#[derive(Debug, Default)]
+pub struct NetStats {
+    /// Connections accepted since start.
+    pub connections_total: AtomicU64,
+    /// Connections open now (past the WebSocket upgrade).
+    pub connections_open: AtomicU64,
+    /// Payload bytes received.
+    pub bytes_in: AtomicU64,
+    /// Payload bytes sent.
+    pub bytes_out: AtomicU64,
+    /// Inputs dropped for exceeding the per-client rate.
+    pub inputs_dropped_rate: AtomicU64,
+    /// Inputs dropped because the room's inbox was full.
+    pub inputs_dropped_inbox: AtomicU64,
+    /// Connections dropped because a send stayed blocked past the write timeout.
+    pub slow_readers: AtomicU64,
+    /// Close frames the server sent, by close code.
+    pub closes_sent: Mutex<BTreeMap<u16, u64>>,
+}
+
+impl NetStats {
+    /// Counts a close frame sent with `code`.
+    pub fn count_close(&self, code: u16) {
+        if let Ok(mut closes) = self.closes_sent.lock() {
+            *closes.entry(code).or_default() += 1;
+        }
+    }
+
+    /// Close frames sent with `code` so far.
+    pub fn closes_with(&self, code: u16) -> u64 {
+        self.closes_sent
+            .lock()
+            .map_or(0, |closes| closes.get(&code).copied().unwrap_or(0))
+    }
+}
+
+/// What every connection task shares.
+pub(crate) struct NetContext {
+    pub room: RoomHandle,
+    pub limits: Limits,
+    pub ws_config: WebSocketConfig,
+    pub stats: Arc<NetStats>,
+    pub shutdown: CancellationToken,
+    next_client: AtomicU32,
+}
+
+/// tungstenite settings from the configured limits.
+pub fn websocket_config(limits: &Limits) -> WebSocketConfig {
+    WebSocketConfig::default()
+        .max_message_size(Some(limits.max_message_bytes))
+        .max_frame_size(Some(limits.max_message_bytes))
+        .write_buffer_size(limits.write_buffer_bytes)
+        .max_write_buffer_size(limits.max_write_buffer_bytes)
+        .read_buffer_size(4096)
+}
+
+/// Accepts connections until `shutdown` is cancelled. Connection tasks are spawned on
+/// `tracker`, so the caller can wait for them to say goodbye.
+pub async fn serve(
+    listener: TcpListener,
+    room: RoomHandle,
+    limits: Limits,
+    stats: Arc<NetStats>,
+    shutdown: CancellationToken,
+    tracker: TaskTracker,
+) {
+    let slots = Arc::new(Semaphore::new(limits.max_clients));
+    let context = Arc::new(NetContext {
+        room,
+        ws_config: websocket_config(&limits),
+        limits,
+        stats,
+        shutdown: shutdown.clone(),
+        next_client: AtomicU32::new(1),
+    });
+    loop {
+        let accepted = tokio::select! {
+            _ = shutdown.cancelled() => break,
+            accepted = listener.accept() => accepted,
+        };
+        let (socket, peer) = match accepted {
+            Ok(accepted) => accepted,
+            Err(error) => {
+                // Out of file descriptors and similar: back off instead of spinning.
+                tracing::warn!(%error, "accept failed");
+                tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+                continue;
+            }
+        };
+        context.stats.connections_total.fetch_add(1, Ordering::Relaxed);
+        let slot = Arc::clone(&slots).try_acquire_owned().ok();
+        let client = context.next_client.fetch_add(1, Ordering::Relaxed);
+        tracker.spawn(connection::run(socket, peer, client, slot, Arc::clone(&context)));
+    }
+}

@@ -1,0 +1,225 @@
+//! A room: one bevy_ecs `World` and `Schedule`, stepped at a fixed rate on its own thread.
+//!
+//! The room meets the network only at two channels (see `ARCHITECTURE.md`):
+//! - its inbox, a bounded `mpsc` of [`RoomCommand`]s (join, input, leave) that
+//!   connection tasks send into and the tick drains;
+//! - its snapshot slot, a `watch` holding the latest [`WorldSnapshot`]: latest wins, so a
+//!   slow connection skips to the newest snapshot instead of queueing old ones.
+//!
+//! Each tick runs the chained [`TickSystems`] sets, in this order:
+//! 1. `ReceiveInputs`: drain the inbox (joins spawn players, inputs go to `InputBuffers`),
+//!    then take each client's next input, in `seq` order, into `ActiveInputs`;
+//! 2. `ApplyInputs`: the game turns active inputs into intent on each client's entity;
+//! 3. `Simulate`: the game's movement, combat and rules;
+//! 4. `Snapshot`: on snapshot ticks, capture the replicated state and publish it.
+//!
+//! No per-client work happens here: diffing and encoding run in each connection's writer.
+
+mod input;
+mod replication;
+mod snapshot;
+mod tick_loop;
+
+pub use input::{ActiveInputs, Controlled, InputBuffers};
+pub use replication::{Replicated, Replication, ReplicationRegistry};
+pub use snapshot::WorldSnapshot;
+pub use tick_loop::{RoomClock, RoomStats, TickSummary};
+
+use bevy_ecs::prelude::*;
+use std::sync::Arc;
+use std::thread::JoinHandle;
+use std::time::Duration;
+use thiserror::Error;
+use tickcast_shared::{NetId, PlayerInput, Tick};
+use tokio::sync::{mpsc, oneshot, watch};
+
+/// A connection's id within its room.
+pub type ClientId = u32;
+
+/// The tick's phases, chained in this order every tick.
+#[derive(SystemSet, Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum TickSystems {
+    /// Drain the inbox; pick each client's input for this tick.
+    ReceiveInputs,
+    /// The game applies the picked inputs to entities.
+    ApplyInputs,
+    /// Game rules.
+    Simulate,
+    /// Capture and publish, on snapshot ticks.
+    Snapshot,
+}
+
+/// A game a room can host: it adds its systems and replicated components, and spawns
+/// a player entity for each joining client.
+pub trait Game: Send + 'static {
+    /// Adds resources, systems (in [`TickSystems`] sets) and replicated components.
+    fn build(self, world: &mut World, schedule: &mut Schedule, replication: &mut ReplicationRegistry);
+
+    /// Spawns the entity a joining client controls; it must carry [`Replicated`].
+    fn spawn_player(world: &mut World, client: ClientId, name: &str) -> Entity;
+}
+
+/// What connection tasks ask of a room.
+#[derive(Debug)]
+pub enum RoomCommand {
+    /// A client finished its handshake.
+    Join {
+        /// Its id.
+        client: ClientId,
+        /// Its display name.
+        name: String,
+        /// Where the room answers.
+        reply: oneshot::Sender<Joined>,
+    },
+    /// One validated input.
+    Input {
+        /// From whom.
+        client: ClientId,
+        /// What.
+        input: PlayerInput,
+    },
+    /// The client's connection ended.
+    Leave {
+        /// Who.
+        client: ClientId,
+    },
+}
+
+/// The room's answer to a join.
+#[derive(Clone, Copy, Debug)]
+pub struct Joined {
+    /// The entity the client controls.
+    pub player: NetId,
+    /// The room's tick at the join.
+    pub tick: Tick,
+}
+
+/// The part of the room every connection holds.
+#[derive(Clone)]
+pub struct RoomHandle {
+    /// The room's inbox.
+    pub commands: mpsc::Sender<RoomCommand>,
+    /// The latest published snapshot.
+    pub snapshots: watch::Receiver<Option<Arc<WorldSnapshot>>>,
+    /// Tick and snapshot rates, for the `Welcome`.
+    pub rates: Rates,
+    /// Figures the room keeps about itself.
+    pub stats: Arc<RoomStats>,
+}
+
+/// A room's rates.
+#[derive(Clone, Copy, Debug)]
+pub struct Rates {
+    /// Ticks per second.
+    pub tick_rate: u32,
+    /// Snapshots per second.
+    pub snapshot_rate: u32,
+}
+
+/// How a room runs.
+#[derive(Clone, Debug)]
+pub struct RoomSettings {
+    /// Ticks and snapshots per second.
+    pub rates: Rates,
+    /// Inbox capacity.
+    pub inbox: usize,
+    /// Inputs buffered per client.
+    pub input_buffer: usize,
+    /// Whether snapshots carry checksums.
+    pub checksums: bool,
+    /// How often the room logs its figures (zero: never).
+    pub stats_interval: Duration,
+}
+
+/// Why a room could not start.
+#[derive(Debug, Error)]
+pub enum RoomError {
+    /// The OS refused a thread.
+    #[error("spawning the room thread: {0}")]
+    Thread(#[from] std::io::Error),
+}
+
+/// A running room; dropping it stops the thread after the current tick.
+pub struct Room {
+    handle: RoomHandle,
+    stop: Arc<std::sync::atomic::AtomicBool>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl Room {
+    /// Builds the world and schedule for `game` and starts ticking on a new thread.
+    pub fn start<G: Game>(name: &str, game: G, settings: RoomSettings) -> Result<Room, RoomError> {
+        let (commands, inbox) = mpsc::channel(settings.inbox);
+        let (publisher, snapshots) = watch::channel(None);
+        let stats = Arc::new(RoomStats::default());
+        let mut world = World::new();
+        let mut schedule = Schedule::default();
+        schedule.configure_sets(
+            (
+                TickSystems::ReceiveInputs,
+                TickSystems::ApplyInputs,
+                TickSystems::Simulate,
+                TickSystems::Snapshot,
+            )
+                .chain(),
+        );
+        let mut registry = ReplicationRegistry::default();
+        game.build(&mut world, &mut schedule, &mut registry);
+        world.insert_resource(Replication::new(registry));
+        world.insert_resource(InputBuffers::new(settings.input_buffer));
+        world.insert_resource(ActiveInputs::default());
+        world.insert_resource(input::Inbox::new(inbox, G::spawn_player, Arc::clone(&stats)));
+        world.insert_resource(snapshot::Publisher::new(publisher, settings.checksums));
+        world.insert_resource(tick_loop::RoomClock::new(settings.rates));
+        schedule.add_systems((
+            (input::receive_commands, input::advance_inputs)
+                .chain()
+                .in_set(TickSystems::ReceiveInputs),
+            snapshot::capture_and_publish
+                .in_set(TickSystems::Snapshot)
+                .run_if(tick_loop::is_snapshot_tick),
+        ));
+        let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let thread = std::thread::Builder::new().name(format!("room-{name}")).spawn({
+            let stop = Arc::clone(&stop);
+            let stats = Arc::clone(&stats);
+            let settings = settings.clone();
+            move || tick_loop::run(world, schedule, &settings, &stats, &stop)
+        })?;
+        Ok(Room {
+            handle: RoomHandle {
+                commands,
+                snapshots,
+                rates: settings.rates,
+                stats,
+            },
+            stop,
+            thread: Some(thread),
+        })
+    }
+
+    /// A handle for connections.
+    pub fn handle(&self) -> RoomHandle {
+        self.handle.clone()
+    }
+
+    /// Stops ticking and waits for the thread.
+    pub fn stop(mut self) {
+        self.stop_and_join();
+    }
+
+    fn stop_and_join(&mut self) {
+        self.stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        if let Some(thread) = self.thread.take()
+            && thread.join().is_err()
+        {
+            tracing::error!("room thread panicked");
+        }
+    }
+}
+
+impl Drop for Room {
+    fn drop(&mut self) {
+        self.stop_and_join();
+    }
+}

@@ -1,0 +1,153 @@
+//! The fixed-timestep loop that drives a room, and the figures it keeps.
+//!
+//! Deadlines are absolute (`next += period`), so the loop does not drift however long
+//! each tick or sleep takes. A tick that runs past its deadline is an overrun; the loop
+//! then runs the next tick at once to catch up, and after a stall longer than
+//! [`MAX_CATCH_UP_TICKS`] periods it gives up the backlog rather than fast-forward the game.
+
+use super::replication::Replication;
+use super::{Rates, RoomSettings};
+use bevy_ecs::prelude::*;
+use hdrhistogram::Histogram;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+use tickcast_shared::Tick;
+
+/// Most ticks the loop runs back to back to catch up after a stall.
+pub const MAX_CATCH_UP_TICKS: u32 = 5;
+
+/// The room's clock, readable by systems.
+#[derive(Resource, Debug, Clone, Copy)]
+pub struct RoomClock {
+    /// The tick being simulated.
+    pub tick: Tick,
+    /// Seconds per tick.
+    pub dt: f32,
+    /// Ticks between snapshots.
+    pub ticks_per_snapshot: u32,
+}
+
+impl RoomClock {
+    /// A clock at tick zero for `rates`.
+    pub fn new(rates: Rates) -> RoomClock {
+        RoomClock {
+            tick: Tick::ZERO,
+            dt: 1.0 / rates.tick_rate as f32,
+            ticks_per_snapshot: (rates.tick_rate / rates.snapshot_rate).max(1),
+        }
+    }
+}
+
+/// Run condition: this tick ends with a snapshot.
+pub(crate) fn is_snapshot_tick(clock: Res<RoomClock>) -> bool {
+    clock.tick.0.is_multiple_of(clock.ticks_per_snapshot)
+}
+
+/// Tick-time percentiles, in milliseconds.
+#[derive(Clone, Copy, Debug, Default, PartialEq, serde::Serialize)]
+pub struct TickSummary {
+    /// Median.
+    pub p50: f64,
+    /// 99th percentile.
+    pub p99: f64,
+    /// Longest.
+    pub max: f64,
+}
+
+/// Figures a room keeps about itself, readable from any thread.
+#[derive(Debug, Default)]
+pub struct RoomStats {
+    /// Ticks run.
+    pub ticks: AtomicU64,
+    /// Ticks that took longer than the tick period.
+    pub overruns: AtomicU64,
+    /// Ticks dropped after a stall longer than the catch-up limit.
+    pub ticks_skipped: AtomicU64,
+    /// Clients joined now.
+    pub clients: AtomicUsize,
+    /// Most clients seen at once.
+    pub clients_max: AtomicUsize,
+    /// Replicated entities now.
+    pub entities: AtomicUsize,
+    /// Most replicated entities seen at once.
+    pub entities_max: AtomicUsize,
+    /// Tick times over the whole run.
+    pub tick_ms: Mutex<TickSummary>,
+}
+
+fn summarize(histogram: &Histogram<u64>) -> TickSummary {
+    let ms = |micros: u64| micros as f64 / 1000.0;
+    TickSummary {
+        p50: ms(histogram.value_at_quantile(0.5)),
+        p99: ms(histogram.value_at_quantile(0.99)),
+        max: ms(histogram.max()),
+    }
+}
+
+/// Runs ticks until `stop` is set.
+pub(crate) fn run(mut world: World, mut schedule: Schedule, settings: &RoomSettings, stats: &RoomStats, stop: &AtomicBool) {
+    let period = Duration::from_secs_f64(1.0 / f64::from(settings.rates.tick_rate));
+    let new_histogram = || Histogram::<u64>::new_with_bounds(1, 60_000_000, 3).expect("valid histogram bounds");
+    let (mut whole_run, mut this_interval) = (new_histogram(), new_histogram());
+    let mut next_deadline = Instant::now();
+    let mut next_log = Instant::now() + settings.stats_interval;
+    while !stop.load(Ordering::Relaxed) {
+        let started = Instant::now();
+        schedule.run(&mut world);
+        world.clear_trackers();
+        let took = started.elapsed();
+        let micros = took.as_micros().clamp(1, 60_000_000) as u64;
+        whole_run.saturating_record(micros);
+        this_interval.saturating_record(micros);
+        if took > period {
+            stats.overruns.fetch_add(1, Ordering::Relaxed);
+        }
+        stats.ticks.fetch_add(1, Ordering::Relaxed);
+        let entities = world.resource::<Replication>().len();
+        stats.entities.store(entities, Ordering::Relaxed);
+        stats.entities_max.fetch_max(entities, Ordering::Relaxed);
+        stats.clients_max.fetch_max(stats.clients.load(Ordering::Relaxed), Ordering::Relaxed);
+        let mut clock = world.resource_mut::<RoomClock>();
+        clock.tick = clock.tick.next();
+
+        next_deadline += period;
+        let now = Instant::now();
+        if now < next_deadline {
+            std::thread::sleep(next_deadline - now);
+        } else if now - next_deadline > period * MAX_CATCH_UP_TICKS {
+            let behind = ((now - next_deadline).as_secs_f64() / period.as_secs_f64()) as u64;
+            stats.ticks_skipped.fetch_add(behind, Ordering::Relaxed);
+            tracing::warn!(behind, "room stalled; skipping the backlog instead of catching up");
+            next_deadline = now;
+        }
+
+        if !settings.stats_interval.is_zero() && Instant::now() >= next_log {
+            next_log += settings.stats_interval;
+            let interval = summarize(&this_interval);
+            this_interval.reset();
+            tracing::info!(
+                tick = clock_tick(&world).0,
+                clients = stats.clients.load(Ordering::Relaxed),
+                entities,
+                tick_p50_ms = interval.p50,
+                tick_p99_ms = interval.p99,
+                tick_max_ms = interval.max,
+                overruns = stats.overruns.load(Ordering::Relaxed),
+                "room stats"
+            );
+        }
+        if stats.ticks.load(Ordering::Relaxed).is_multiple_of(64)
+            && let Ok(mut summary) = stats.tick_ms.lock()
+        {
+            *summary = summarize(&whole_run);
+        }
+    }
+    if let Ok(mut summary) = stats.tick_ms.lock() {
+        *summary = summarize(&whole_run);
+    }
+}
+
+fn clock_tick(world: &World) -> Tick {
+    world.resource::<RoomClock>().tick
+}
