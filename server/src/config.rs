@@ -204,12 +204,13 @@ impl ServerConfig {
             }
             None => "embedded defaults",
         };
-        let config: ServerConfig = toml::Value::Table(merged)
-            .try_into()
-            .map_err(|e: toml::de::Error| ConfigError::Parse {
-                origin: origin.to_string(),
-                message: e.to_string(),
-            })?;
+        let config: ServerConfig =
+            toml::Value::Table(merged)
+                .try_into()
+                .map_err(|e: toml::de::Error| ConfigError::Parse {
+                    origin: origin.to_string(),
+                    message: e.to_string(),
+                })?;
         config.validate()?;
         Ok(config)
     }
@@ -274,7 +275,10 @@ mod tests {
         let config = ServerConfig::from_layers(Some(("test", "npcs = 5\n[limits]\nmax_clients = 3\n"))).unwrap();
         assert_eq!(config.npcs, 5);
         assert_eq!(config.limits.max_clients, 3);
-        assert_eq!(config.limits.input_buffer, 16, "untouched nested keys keep their defaults");
+        assert_eq!(
+            config.limits.input_buffer, 16,
+            "untouched nested keys keep their defaults"
+        );
     }
 
     #[test]
@@ -282,12 +286,23 @@ mod tests {
         let unknown = ServerConfig::from_layers(Some(("test", "tick_rat = 5"))).unwrap_err();
         assert!(unknown.to_string().contains("tick_rat"), "{unknown}");
         let rates = ServerConfig::from_layers(Some(("test", "snapshot_rate = 7"))).unwrap_err();
-        assert_eq!(rates.to_string(), "invalid configuration: snapshot_rate 7 must divide tick_rate 60");
+        assert_eq!(
+            rates.to_string(),
+            "invalid configuration: snapshot_rate 7 must divide tick_rate 60"
+        );
     }
 
     #[test]
     fn flags_override_the_file() {
-        let args = Args::parse_from(["tickcast-server", "--npcs", "9", "--tick-rate", "30", "--snapshot-rate", "10"]);
+        let args = Args::parse_from([
+            "tickcast-server",
+            "--npcs",
+            "9",
+            "--tick-rate",
+            "30",
+            "--snapshot-rate",
+            "10",
+        ]);
         let config = ServerConfig::from_args(&args).unwrap();
         assert_eq!((config.npcs, config.tick_rate, config.snapshot_rate), (9, 30, 10));
     }

@@ -76,10 +76,12 @@ pub async fn start(config: &ServerConfig) -> Result<RunningServer, StartError> {
             stats_interval: config.log.stats_interval,
         },
     )?;
-    let listener = TcpListener::bind(config.bind).await.map_err(|source| StartError::Bind {
-        addr: config.bind,
-        source,
-    })?;
+    let listener = TcpListener::bind(config.bind)
+        .await
+        .map_err(|source| StartError::Bind {
+            addr: config.bind,
+            source,
+        })?;
     let local_addr = listener.local_addr().map_err(|source| StartError::Bind {
         addr: config.bind,
         source,

@@ -18,7 +18,9 @@ fn main() -> anyhow::Result<()> {
         .enable_all()
         .build()
         .context("starting the tokio runtime")?;
-    runtime.block_on(serve(config)).inspect_err(|error| eprintln!("error: {error:#}"))
+    runtime
+        .block_on(serve(config))
+        .inspect_err(|error| eprintln!("error: {error:#}"))
 }
 
 async fn serve(config: ServerConfig) -> anyhow::Result<()> {
@@ -32,7 +34,10 @@ async fn serve(config: ServerConfig) -> anyhow::Result<()> {
     );
     wait_for_signal().await?;
     tracing::info!("shutting down");
-    let (net, room) = (std::sync::Arc::clone(server.net_stats()), std::sync::Arc::clone(server.room_stats()));
+    let (net, room) = (
+        std::sync::Arc::clone(server.net_stats()),
+        std::sync::Arc::clone(server.room_stats()),
+    );
     server.shutdown(Duration::from_secs(3)).await;
     let tick_ms = room.tick_ms.lock().map(|summary| *summary).unwrap_or_default();
     tracing::info!(

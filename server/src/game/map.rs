@@ -109,7 +109,10 @@ impl Map {
         let mut walls = Vec::with_capacity(file.walls.len());
         for wall in &file.walls {
             if !(finite_positive(wall.w) && finite_positive(wall.h) && wall.x.is_finite() && wall.y.is_finite()) {
-                return Err(MapError::Invalid(format!("wall at ({}, {}) has no area", wall.x, wall.y)));
+                return Err(MapError::Invalid(format!(
+                    "wall at ({}, {}) has no area",
+                    wall.x, wall.y
+                )));
             }
             walls.push(Rect {
                 min: Vec2::new(wall.x, wall.y),
@@ -190,7 +193,10 @@ mod tests {
     #[test]
     fn bad_maps_are_refused_with_a_reason() {
         let no_spawn = Map::parse("name = \"x\"\nwidth = 10.0\nheight = 10.0\nspawns = []").unwrap_err();
-        assert_eq!(no_spawn.to_string(), "invalid map: a map needs at least one spawn point");
+        assert_eq!(
+            no_spawn.to_string(),
+            "invalid map: a map needs at least one spawn point"
+        );
         let walled = "name = \"x\"\nwidth = 10.0\nheight = 10.0\nwalls = [{ x = 0.0, y = 0.0, w = 5.0, h = 5.0 }]\nspawns = [[1.0, 1.0]]";
         assert!(Map::parse(walled).unwrap_err().to_string().contains("inside a wall"));
     }

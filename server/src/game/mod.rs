@@ -105,7 +105,11 @@ impl Game for Arena {
                 Kind(EntityKind::Player),
                 Score::default(),
                 Player {
-                    name: if name.is_empty() { format!("player-{client}") } else { name.to_string() },
+                    name: if name.is_empty() {
+                        format!("player-{client}")
+                    } else {
+                        name.to_string()
+                    },
                     fire_cooldown: 0,
                     trigger: false,
                 },

@@ -4,7 +4,7 @@
 
 use super::components::{Body, Drone, Health, Player, Projectile, Radius, Respawning, Score, Velocity};
 use super::grid::SpatialGrid;
-use super::{DroneTarget, GameRng, Map, Kind, spawn_drone, ticks, tuning};
+use super::{DroneTarget, GameRng, Kind, Map, spawn_drone, ticks, tuning};
 use crate::room::{ActiveInputs, Controlled, RoomClock};
 use bevy_ecs::prelude::*;
 use glam::Vec2;
@@ -39,7 +39,11 @@ pub fn steer_players(
 }
 
 /// Drones change heading at random intervals.
-pub fn wander_drones(clock: Res<RoomClock>, mut rng: ResMut<GameRng>, mut drones: Query<(&mut Drone, &mut Velocity, &mut Body)>) {
+pub fn wander_drones(
+    clock: Res<RoomClock>,
+    mut rng: ResMut<GameRng>,
+    mut drones: Query<(&mut Drone, &mut Velocity, &mut Body)>,
+) {
     let (low, high) = tuning::DRONE_TURN_INTERVAL;
     for (mut drone, mut velocity, mut body) in &mut drones {
         if drone.turn_in > 0 {
@@ -154,7 +158,9 @@ pub fn resolve_hits(
         });
         let Some(&(target, _, _)) = hit else { continue };
         commands.entity(shot).despawn();
-        let Ok((_, _, _, mut health, is_drone)) = targets.get_mut(target) else { continue };
+        let Ok((_, _, _, mut health, is_drone)) = targets.get_mut(target) else {
+            continue;
+        };
         if health.0.0 == 0 {
             continue; // already killed this tick by another projectile
         }
@@ -230,7 +236,10 @@ mod tests {
         };
         game.build(&mut world, &mut schedule, &mut ReplicationRegistry::default());
         world.insert_resource(ActiveInputs::default());
-        world.insert_resource(RoomClock::new(crate::room::Rates { tick_rate: 60, snapshot_rate: 30 }));
+        world.insert_resource(RoomClock::new(crate::room::Rates {
+            tick_rate: 60,
+            snapshot_rate: 30,
+        }));
         (world, schedule)
     }
 
@@ -249,7 +258,10 @@ mod tests {
         );
         schedule.run(&mut world);
         let moved = world.get::<Body>(player).unwrap().0.position;
-        assert!((moved.x - start.x - tuning::PLAYER_SPEED / 60.0).abs() < 0.011, "{start} -> {moved}");
+        assert!(
+            (moved.x - start.x - tuning::PLAYER_SPEED / 60.0).abs() < 0.011,
+            "{start} -> {moved}"
+        );
         for _ in 0..600 {
             schedule.run(&mut world);
         }
@@ -284,14 +296,22 @@ mod tests {
         assert!(died, "ten hits at 4 shots per second kill within 3 s");
         assert_eq!(world.get::<Score>(shooter).unwrap().0.kills, 1);
         assert_eq!(world.get::<Score>(victim).unwrap().0.deaths, 1);
-        assert_eq!(world.get::<Health>(victim).unwrap().0.0, tuning::PLAYER_HEALTH, "respawned whole");
+        assert_eq!(
+            world.get::<Health>(victim).unwrap().0.0,
+            tuning::PLAYER_HEALTH,
+            "respawned whole"
+        );
     }
 
     #[test]
     fn drones_wander_and_are_replenished() {
         let (mut world, mut schedule) = arena(20);
         let positions = |world: &mut World| -> Vec<Vec2> {
-            world.query_filtered::<&Body, With<Drone>>().iter(world).map(|b| b.0.position).collect()
+            world
+                .query_filtered::<&Body, With<Drone>>()
+                .iter(world)
+                .map(|b| b.0.position)
+                .collect()
         };
         let before = positions(&mut world);
         for _ in 0..30 {
@@ -300,7 +320,11 @@ mod tests {
         let after = positions(&mut world);
         assert_eq!(after.len(), 20);
         assert!(before.iter().zip(&after).any(|(a, b)| a != b), "drones move");
-        let victim = world.query_filtered::<Entity, With<Drone>>().iter(&world).next().unwrap();
+        let victim = world
+            .query_filtered::<Entity, With<Drone>>()
+            .iter(&world)
+            .next()
+            .unwrap();
         world.despawn(victim);
         schedule.run(&mut world);
         assert_eq!(positions(&mut world).len(), 20);

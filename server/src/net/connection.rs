@@ -10,9 +10,9 @@
 //!
 //! Either way the connection ends with a `Leave` to the room, so its entity goes too.
 
+use super::NetContext;
 use super::rate_limit::{Admission, InputRateLimit};
 use super::violation::{Violation, close_frame};
-use super::NetContext;
 use crate::room::{ClientId, Joined, RoomCommand, WorldSnapshot};
 use bytes::Bytes;
 use futures_util::stream::{SplitSink, SplitStream};
@@ -67,9 +67,9 @@ fn classify(frame: Option<Result<Message, WsError>>, context: &NetContext) -> In
         }
         Some(Ok(Message::Close(_))) => Inbound::PeerClosed,
         Some(Ok(Message::Ping(_) | Message::Pong(_) | Message::Frame(_))) => Inbound::Control,
-        Some(Err(WsError::Capacity(error @ (CapacityError::MessageTooLong { .. } | CapacityError::TooManyHeaders)))) => {
-            Inbound::Violation(Violation::TooLarge(error.to_string().to_lowercase()))
-        }
+        Some(Err(WsError::Capacity(
+            error @ (CapacityError::MessageTooLong { .. } | CapacityError::TooManyHeaders),
+        ))) => Inbound::Violation(Violation::TooLarge(error.to_string().to_lowercase())),
         Some(Err(error)) => Inbound::Broken(error),
     }
 }

@@ -6,8 +6,8 @@ mod connection;
 mod rate_limit;
 mod violation;
 
-pub use rate_limit::{Admission, InputRateLimit};
 pub use connection::WS_PATH;
+pub use rate_limit::{Admission, InputRateLimit};
 pub use violation::{Violation, close_frame};
 
 use crate::config::Limits;

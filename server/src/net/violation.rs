@@ -54,9 +54,10 @@ impl Violation {
         match self {
             Violation::TextFrame => CloseCode::Unsupported,
             Violation::Undecodable(_) | Violation::InvalidInput(_) => CloseCode::Invalid,
-            Violation::MessageBeforeHello | Violation::SecondHello | Violation::Flood(_) | Violation::HandshakeTimeout => {
-                CloseCode::Policy
-            }
+            Violation::MessageBeforeHello
+            | Violation::SecondHello
+            | Violation::Flood(_)
+            | Violation::HandshakeTimeout => CloseCode::Policy,
             Violation::VersionMismatch { .. } => CloseCode::Protocol,
             Violation::TooLarge(_) => CloseCode::Size,
             Violation::ServerFull => CloseCode::Again,

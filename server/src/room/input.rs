@@ -115,9 +115,14 @@ impl InputBuffers {
 
     /// Queues an input in `seq` order; inputs from unknown clients are ignored.
     pub fn push(&mut self, client: ClientId, input: PlayerInput) {
-        let Some(buffer) = self.clients.get_mut(&client) else { return };
+        let Some(buffer) = self.clients.get_mut(&client) else {
+            return;
+        };
         let stale = buffer.last_applied.is_some_and(|last| !seq_after(input.seq, last));
-        let position = buffer.pending.iter().rposition(|queued| !seq_after(queued.seq, input.seq));
+        let position = buffer
+            .pending
+            .iter()
+            .rposition(|queued| !seq_after(queued.seq, input.seq));
         let duplicate = position.is_some_and(|at| buffer.pending[at].seq == input.seq);
         if stale || duplicate {
             self.dropped_late += 1;
@@ -213,7 +218,10 @@ mod tests {
         buffers.advance(&mut active);
         assert_eq!(active.get(1).seq, 7, "the oldest pending input was the one dropped");
         buffers.push(2, input(1));
-        assert!(buffers.acks().iter().all(|(client, _)| *client == 1), "unknown clients are ignored");
+        assert!(
+            buffers.acks().iter().all(|(client, _)| *client == 1),
+            "unknown clients are ignored"
+        );
     }
 
     #[test]

@@ -139,16 +139,18 @@ pub enum RoomError {
     Thread(#[from] std::io::Error),
 }
 
-/// A running room; dropping it stops the thread after the current tick.
-pub struct Room {
-    handle: RoomHandle,
-    stop: Arc<std::sync::atomic::AtomicBool>,
-    thread: Option<JoinHandle<()>>,
+/// A room's world and schedule, stepped by whoever owns it: the room thread in a
+/// server, or a benchmark directly.
+pub struct Simulation {
+    /// The ECS world.
+    pub world: World,
+    /// The tick's systems.
+    pub schedule: Schedule,
 }
 
-impl Room {
-    /// Builds the world and schedule for `game` and starts ticking on a new thread.
-    pub fn start<G: Game>(name: &str, game: G, settings: RoomSettings) -> Result<Room, RoomError> {
+impl Simulation {
+    /// Builds the world and schedule for `game`, and the handle connections use.
+    pub fn new<G: Game>(game: G, settings: &RoomSettings) -> (Simulation, RoomHandle) {
         let (commands, inbox) = mpsc::channel(settings.inbox);
         let (publisher, snapshots) = watch::channel(None);
         let stats = Arc::new(RoomStats::default());
@@ -170,7 +172,7 @@ impl Room {
         world.insert_resource(ActiveInputs::default());
         world.insert_resource(input::Inbox::new(inbox, G::spawn_player, Arc::clone(&stats)));
         world.insert_resource(snapshot::Publisher::new(publisher, settings.checksums));
-        world.insert_resource(tick_loop::RoomClock::new(settings.rates));
+        world.insert_resource(RoomClock::new(settings.rates));
         schedule.add_systems((
             (input::receive_commands, input::advance_inputs)
                 .chain()
@@ -179,20 +181,53 @@ impl Room {
                 .in_set(TickSystems::Snapshot)
                 .run_if(tick_loop::is_snapshot_tick),
         ));
+        let handle = RoomHandle {
+            commands,
+            snapshots,
+            rates: settings.rates,
+            stats,
+        };
+        (Simulation { world, schedule }, handle)
+    }
+
+    /// Runs one tick and advances the clock.
+    pub fn step(&mut self) {
+        self.schedule.run(&mut self.world);
+        self.world.clear_trackers();
+        let mut clock = self.world.resource_mut::<RoomClock>();
+        clock.tick = clock.tick.next();
+    }
+
+    /// The tick the next [`Simulation::step`] will run.
+    pub fn tick(&self) -> Tick {
+        self.world.resource::<RoomClock>().tick
+    }
+
+    /// Replicated entities right now.
+    pub fn replicated_entities(&self) -> usize {
+        self.world.resource::<Replication>().len()
+    }
+}
+
+/// A running room; dropping it stops the thread after the current tick.
+pub struct Room {
+    handle: RoomHandle,
+    stop: Arc<std::sync::atomic::AtomicBool>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl Room {
+    /// Builds the world and schedule for `game` and starts ticking on a new thread.
+    pub fn start<G: Game>(name: &str, game: G, settings: RoomSettings) -> Result<Room, RoomError> {
+        let (simulation, handle) = Simulation::new(game, &settings);
         let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
         let thread = std::thread::Builder::new().name(format!("room-{name}")).spawn({
             let stop = Arc::clone(&stop);
-            let stats = Arc::clone(&stats);
-            let settings = settings.clone();
-            move || tick_loop::run(world, schedule, &settings, &stats, &stop)
+            let stats = Arc::clone(&handle.stats);
+            move || tick_loop::run(simulation, &settings, &stats, &stop)
         })?;
         Ok(Room {
-            handle: RoomHandle {
-                commands,
-                snapshots,
-                rates: settings.rates,
-                stats,
-            },
+            handle,
             stop,
             thread: Some(thread),
         })

@@ -33,7 +33,12 @@ pub struct WorldSnapshot {
 
 impl WorldSnapshot {
     /// A snapshot of `entities` at `tick`.
-    pub fn new(tick: Tick, entities: Vec<EntityState>, checksum: Option<u32>, input_acks: Vec<(ClientId, u32)>) -> Self {
+    pub fn new(
+        tick: Tick,
+        entities: Vec<EntityState>,
+        checksum: Option<u32>,
+        input_acks: Vec<(ClientId, u32)>,
+    ) -> Self {
         WorldSnapshot {
             tick,
             entities,
@@ -138,7 +143,10 @@ mod tests {
         let second = snapshot(4, vec![entity(0, 2), entity(2, 5)]);
         let shared = second.body_against(Some(&first));
         let again = second.body_against(Some(&first));
-        assert!(Arc::ptr_eq(&shared, &again), "same baseline must share one encoded body");
+        assert!(
+            Arc::ptr_eq(&shared, &again),
+            "same baseline must share one encoded body"
+        );
         let full = second.body_against(None);
         assert_eq!(second.bodies_encoded(), 2);
 
@@ -149,14 +157,25 @@ mod tests {
             input_ack: None,
             body: body.to_vec(),
         };
-        mirror.apply_frame(&frame(first.tick, None, &first.body_against(None))).unwrap();
-        let applied = mirror.apply_frame(&frame(second.tick, Some(first.tick), &shared)).unwrap();
+        mirror
+            .apply_frame(&frame(first.tick, None, &first.body_against(None)))
+            .unwrap();
+        let applied = mirror
+            .apply_frame(&frame(second.tick, Some(first.tick), &shared))
+            .unwrap();
         assert!(applied.checksum_verified);
         let mut fresh = ClientMirror::new();
-        assert!(fresh.apply_frame(&frame(second.tick, None, &full)).unwrap().checksum_verified);
+        assert!(
+            fresh
+                .apply_frame(&frame(second.tick, None, &full))
+                .unwrap()
+                .checksum_verified
+        );
         let mut wire = Vec::new();
         ServerMsg::encode_snapshot_into(second.tick, None, second.input_ack(7), &full, &mut wire).unwrap();
-        let ServerMsg::Snapshot(decoded) = ServerMsg::decode(&wire).unwrap() else { panic!("not a snapshot") };
+        let ServerMsg::Snapshot(decoded) = ServerMsg::decode(&wire).unwrap() else {
+            panic!("not a snapshot")
+        };
         assert_eq!(decoded.input_ack, Some(11));
         assert_eq!(second.input_ack(5), None);
     }

@@ -5,8 +5,7 @@
 //! then runs the next tick at once to catch up, and after a stall longer than
 //! [`MAX_CATCH_UP_TICKS`] periods it gives up the backlog rather than fast-forward the game.
 
-use super::replication::Replication;
-use super::{Rates, RoomSettings};
+use super::{Rates, RoomSettings, Simulation};
 use bevy_ecs::prelude::*;
 use hdrhistogram::Histogram;
 use std::sync::Mutex;
@@ -86,7 +85,7 @@ fn summarize(histogram: &Histogram<u64>) -> TickSummary {
 }
 
 /// Runs ticks until `stop` is set.
-pub(crate) fn run(mut world: World, mut schedule: Schedule, settings: &RoomSettings, stats: &RoomStats, stop: &AtomicBool) {
+pub(crate) fn run(mut simulation: Simulation, settings: &RoomSettings, stats: &RoomStats, stop: &AtomicBool) {
     let period = Duration::from_secs_f64(1.0 / f64::from(settings.rates.tick_rate));
     let new_histogram = || Histogram::<u64>::new_with_bounds(1, 60_000_000, 3).expect("valid histogram bounds");
     let (mut whole_run, mut this_interval) = (new_histogram(), new_histogram());
@@ -94,8 +93,7 @@ pub(crate) fn run(mut world: World, mut schedule: Schedule, settings: &RoomSetti
     let mut next_log = Instant::now() + settings.stats_interval;
     while !stop.load(Ordering::Relaxed) {
         let started = Instant::now();
-        schedule.run(&mut world);
-        world.clear_trackers();
+        simulation.step();
         let took = started.elapsed();
         let micros = took.as_micros().clamp(1, 60_000_000) as u64;
         whole_run.saturating_record(micros);
@@ -104,12 +102,12 @@ pub(crate) fn run(mut world: World, mut schedule: Schedule, settings: &RoomSetti
             stats.overruns.fetch_add(1, Ordering::Relaxed);
         }
         stats.ticks.fetch_add(1, Ordering::Relaxed);
-        let entities = world.resource::<Replication>().len();
+        let entities = simulation.replicated_entities();
         stats.entities.store(entities, Ordering::Relaxed);
         stats.entities_max.fetch_max(entities, Ordering::Relaxed);
-        stats.clients_max.fetch_max(stats.clients.load(Ordering::Relaxed), Ordering::Relaxed);
-        let mut clock = world.resource_mut::<RoomClock>();
-        clock.tick = clock.tick.next();
+        stats
+            .clients_max
+            .fetch_max(stats.clients.load(Ordering::Relaxed), Ordering::Relaxed);
 
         next_deadline += period;
         let now = Instant::now();
@@ -127,7 +125,7 @@ pub(crate) fn run(mut world: World, mut schedule: Schedule, settings: &RoomSetti
             let interval = summarize(&this_interval);
             this_interval.reset();
             tracing::info!(
-                tick = clock_tick(&world).0,
+                tick = simulation.tick().0,
                 clients = stats.clients.load(Ordering::Relaxed),
                 entities,
                 tick_p50_ms = interval.p50,
@@ -146,8 +144,4 @@ pub(crate) fn run(mut world: World, mut schedule: Schedule, settings: &RoomSetti
     if let Ok(mut summary) = stats.tick_ms.lock() {
         *summary = summarize(&whole_run);
     }
-}
-
-fn clock_tick(world: &World) -> Tick {
-    world.resource::<RoomClock>().tick
 }

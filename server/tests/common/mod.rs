@@ -1,0 +1,148 @@
+//! Helpers for in-process tests: a server on 127.0.0.1:0 and raw WebSocket clients.
+#![allow(dead_code, missing_docs)]
+
+use futures_util::{SinkExt, StreamExt};
+use std::time::Duration;
+use tickcast_server::RunningServer;
+use tickcast_server::config::ServerConfig;
+use tickcast_shared::{
+    ClientMirror, ClientMsg, Hello, PROTOCOL_VERSION, PlayerInput, ServerMsg, SnapshotFrame, Welcome,
+};
+use tokio::net::TcpStream;
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
+
+pub type Ws = WebSocketStream<MaybeTlsStream<TcpStream>>;
+
+/// Every wait in these tests is bounded by this.
+pub const WAIT: Duration = Duration::from_secs(5);
+
+/// A server on an ephemeral port with a few drones; `tweak` adjusts the config.
+pub async fn start_server(tweak: impl FnOnce(&mut ServerConfig)) -> RunningServer {
+    let mut config = ServerConfig::embedded();
+    config.bind = "127.0.0.1:0".parse().unwrap();
+    config.npcs = 8;
+    tweak(&mut config);
+    config.validate().unwrap();
+    tickcast_server::start(&config).await.unwrap()
+}
+
+pub async fn connect(server: &RunningServer) -> Ws {
+    let (ws, _) = tokio::time::timeout(WAIT, tokio_tungstenite::connect_async(server.ws_url()))
+        .await
+        .expect("connect timed out")
+        .expect("connect failed");
+    ws
+}
+
+pub async fn send(ws: &mut Ws, message: &ClientMsg) {
+    ws.send(Message::Binary(message.encode().unwrap().into()))
+        .await
+        .unwrap();
+}
+
+pub fn hello() -> ClientMsg {
+    ClientMsg::Hello(Hello {
+        protocol_version: PROTOCOL_VERSION,
+        name: "tester".into(),
+    })
+}
+
+pub fn input(seq: u32) -> ClientMsg {
+    ClientMsg::Input(PlayerInput {
+        seq,
+        move_x: 0.5,
+        move_y: -0.5,
+        aim: 1.0,
+        buttons: 0,
+    })
+}
+
+/// The next server message, skipping control frames; panics on close or timeout.
+pub async fn next_message(ws: &mut Ws) -> ServerMsg {
+    loop {
+        let frame = tokio::time::timeout(WAIT, ws.next())
+            .await
+            .expect("no message within the wait")
+            .expect("stream ended")
+            .expect("websocket error");
+        match frame {
+            Message::Binary(bytes) => return ServerMsg::decode(&bytes).expect("server sent an undecodable message"),
+            Message::Close(frame) => panic!("unexpected close: {frame:?}"),
+            _ => continue,
+        }
+    }
+}
+
+pub async fn next_snapshot(ws: &mut Ws) -> SnapshotFrame {
+    match next_message(ws).await {
+        ServerMsg::Snapshot(frame) => frame,
+        other => panic!("expected a snapshot, got {other:?}"),
+    }
+}
+
+/// Connects and completes the handshake.
+pub async fn join(server: &RunningServer) -> (Ws, Welcome) {
+    let mut ws = connect(server).await;
+    send(&mut ws, &hello()).await;
+    match next_message(&mut ws).await {
+        ServerMsg::Welcome(welcome) => (ws, welcome),
+        other => panic!("expected welcome, got {other:?}"),
+    }
+}
+
+/// Reads until the server's close frame; returns its code and reason.
+pub async fn expect_close(ws: &mut Ws) -> (u16, String) {
+    let deadline = tokio::time::Instant::now() + WAIT;
+    loop {
+        let frame = tokio::time::timeout_at(deadline, ws.next())
+            .await
+            .expect("no close frame within the wait");
+        match frame {
+            Some(Ok(Message::Close(Some(frame)))) => return (frame.code.into(), frame.reason.to_string()),
+            Some(Ok(Message::Close(None))) => panic!("close frame without a code"),
+            Some(Ok(_)) => continue,
+            Some(Err(error)) => panic!("connection broke instead of closing: {error}"),
+            None => panic!("stream ended without a close frame"),
+        }
+    }
+}
+
+/// A joined client that keeps applying snapshots; used to show that others carry on.
+pub struct Bystander {
+    pub ws: Ws,
+    pub mirror: ClientMirror,
+    pub welcome: Welcome,
+}
+
+impl Bystander {
+    pub async fn join(server: &RunningServer) -> Bystander {
+        let (ws, welcome) = join(server).await;
+        let mut bystander = Bystander {
+            ws,
+            mirror: ClientMirror::new(),
+            welcome,
+        };
+        bystander.receive(2).await;
+        bystander
+    }
+
+    /// Applies `count` more snapshots, each checksum-verified; returns the last tick.
+    pub async fn receive(&mut self, count: usize) -> tickcast_shared::Tick {
+        let mut tick = None;
+        for _ in 0..count {
+            let frame = next_snapshot(&mut self.ws).await;
+            let applied = self.mirror.apply_frame(&frame).expect("bystander mirror diverged");
+            assert!(applied.checksum_verified);
+            tick = Some(applied.tick);
+        }
+        tick.unwrap()
+    }
+
+    /// Asserts the room still serves this client: new snapshots keep arriving.
+    pub async fn still_served(&mut self) {
+        let before = self.mirror.tick().unwrap();
+        let after = self.receive(3).await;
+        assert!(after.is_after(before), "snapshots stopped advancing");
+    }
+}
