@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# Whole-program check: the release server on its embedded defaults and a bot swarm
+# against it. Fails if any bot fails, any checksum mismatches or inputs go unacked.
+# Bounded: the swarm stops itself, and the server is stopped with SIGTERM (then 1001).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bots=${SWARM_BOTS:-50}
+duration=${SWARM_DURATION:-10s}
+port=${SWARM_PORT:-17777}
+out=${SWARM_OUT:-target/swarm-smoke}
+mkdir -p "$out"
+
+cargo build --release -p tickcast-server -p tickcast-bots
+./target/release/tickcast-server --bind "127.0.0.1:$port" >"$out/server.log" 2>&1 &
+server=$!
+trap 'kill -TERM $server 2>/dev/null || true; wait $server 2>/dev/null || true' EXIT
+
+for _ in $(seq 50); do
+  (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && break
+  sleep 0.1
+done
+
+status=0
+timeout 120 ./target/release/tickcast-bots --url "ws://127.0.0.1:$port/ws" --bots "$bots" \
+  --duration "$duration" --ramp 2s --json "$out/bots.json" || status=$?
+
+kill -TERM $server
+wait $server || { echo "server exited with $?"; status=1; }
+trap - EXIT
+grep -q "shutting down" "$out/server.log" || { echo "server did not log its shutdown"; status=1; }
+echo "--- server log (tail)"; tail -n 5 "$out/server.log"
+exit $status

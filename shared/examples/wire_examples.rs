@@ -1,0 +1,86 @@
+//! Prints hex dumps of one message of each kind, as quoted in `docs/PROTOCOL.md`.
+//! Run with `cargo run -p tickcast-shared --example wire_examples`.
+
+use tickcast_shared::arena::{EntityKind, Health, Transform2};
+use tickcast_shared::{
+    ClientMsg, Components, EntityState, Hello, NetId, PlayerInput, Replicate, ServerMsg, SnapshotBody, Tick, Welcome,
+    checksum, diff,
+};
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect::<Vec<_>>().join(" ")
+}
+
+fn entity(index: u32, x: f32, hp: u8) -> EntityState {
+    let mut components = Components::new();
+    for (kind, fields) in [
+        (Transform2::KIND, {
+            let mut f = Default::default();
+            Transform2 {
+                position: glam::Vec2::new(x, 2.0),
+                angle: 0.0,
+            }
+            .quantize(&mut f);
+            f
+        }),
+        (Health::KIND, {
+            let mut f = Default::default();
+            Health(hp).quantize(&mut f);
+            f
+        }),
+        (EntityKind::KIND, {
+            let mut f = Default::default();
+            EntityKind::Drone.quantize(&mut f);
+            f
+        }),
+    ] {
+        components.push(tickcast_shared::ComponentState { kind, fields });
+    }
+    EntityState {
+        id: NetId::from_parts(index, 1),
+        components,
+    }
+}
+
+fn main() {
+    let hello = ClientMsg::Hello(Hello {
+        protocol_version: 1,
+        name: "ann".into(),
+    });
+    println!("hello:    {}", hex(&hello.encode().unwrap()));
+    let input = ClientMsg::Input(PlayerInput {
+        seq: 7,
+        move_x: 1.0,
+        move_y: 0.0,
+        aim: 0.5,
+        buttons: 1,
+    });
+    println!("input:    {}", hex(&input.encode().unwrap()));
+    let welcome = ServerMsg::Welcome(Welcome {
+        protocol_version: 1,
+        client_id: 3,
+        player: NetId::from_parts(0, 1),
+        tick_rate: 60,
+        snapshot_rate: 30,
+        tick: Tick(120),
+    });
+    println!("welcome:  {}", hex(&welcome.encode().unwrap()));
+    let before = vec![entity(0, 1.0, 3), entity(1, 5.0, 3)];
+    let after = vec![entity(0, 1.5, 3), entity(2, 9.0, 3)];
+    let full = SnapshotBody {
+        checksum: Some(checksum(&before)),
+        delta: diff(&[], &before),
+    };
+    let delta = SnapshotBody {
+        checksum: Some(checksum(&after)),
+        delta: diff(&before, &after),
+    };
+    for (name, body, baseline) in [("full", full, None), ("delta", delta, Some(Tick(122)))] {
+        let mut body_bytes = Vec::new();
+        body.encode_into(&mut body_bytes).unwrap();
+        let mut frame = Vec::new();
+        ServerMsg::encode_snapshot_into(Tick(124), baseline, Some(7), &body_bytes, &mut frame).unwrap();
+        println!("{name} body: {}", hex(&body_bytes));
+        println!("{name} frame: {}", hex(&frame));
+    }
+}
