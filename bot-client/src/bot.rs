@@ -72,6 +72,9 @@ pub struct BotOutcome {
     pub mirror_error_samples: Vec<String>,
     /// Inputs sent.
     pub inputs_sent: u64,
+    /// Inputs one per tick would have made over the connected time; fewer sent means
+    /// the bot's task was not polled in time (a CPU-starved bot process).
+    pub inputs_expected: u64,
     /// Inputs sent at least [`ACK_GRACE`] before the bot stopped sending (at the deadline
     /// or on failure): the last ack must cover them.
     pub inputs_due: u64,
@@ -101,6 +104,7 @@ impl BotOutcome {
             mirror_errors: 0,
             mirror_error_samples: Vec::new(),
             inputs_sent: 0,
+            inputs_expected: 0,
             inputs_due: 0,
             inputs_acked: 0,
             got_ack: false,
@@ -268,6 +272,7 @@ impl Bot {
         let stopped_sending = Instant::now();
         self.stopped_sending = Some(stopped_sending);
         self.outcome.connected_for = stopped_sending.duration_since(connected_at);
+        self.outcome.inputs_expected = (self.outcome.connected_for.as_secs_f64() * f64::from(welcome.tick_rate)) as u64;
         match played {
             // `play` only returns early, with an error; the deadline is the normal end.
             Ok(error) => Err(abandon(&mut socket, error).await),

@@ -14,6 +14,9 @@ use thiserror::Error;
 
 /// Distinct failure reasons and mirror error messages a report keeps.
 const MAX_REASONS: usize = 8;
+/// Below this share of one input per tick, the table warns that the bots were short of
+/// CPU and their figures include their own delays.
+const STARVED_INPUT_SHARE: f64 = 0.9;
 
 /// Percentiles of the input-to-ack round trip, in milliseconds.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
@@ -71,6 +74,10 @@ pub struct SwarmReport {
     pub mirror_errors: u64,
     /// Inputs sent.
     pub inputs_sent: u64,
+    /// Inputs one per tick over each bot's connected time would have made. Clearly more
+    /// than `inputs_sent` means the bot process was short of CPU: ticks were skipped, and
+    /// round trips include the bots' own delays. Not part of the verdict.
+    pub inputs_expected: u64,
     /// Inputs sent more than one second before their bot stopped sending (the end of
     /// the run, or its failure): the bots' last acks must cover these.
     pub inputs_due: u64,
@@ -187,6 +194,7 @@ impl SwarmReport {
             checksum_mismatches: sum(|bot| bot.checksum_mismatches),
             mirror_errors: sum(|bot| bot.mirror_errors),
             inputs_sent: sum(|bot| bot.inputs_sent),
+            inputs_expected: sum(|bot| bot.inputs_expected),
             inputs_due: sum(|bot| bot.inputs_due),
             inputs_acked: sum(|bot| bot.inputs_acked),
             rtt_ms: LatencySummary::from_micros(&round_trips),
@@ -253,6 +261,15 @@ impl SwarmReport {
         Ok(())
     }
 
+    /// Inputs sent as a share of one per tick (1 when nothing was expected).
+    fn input_share(&self) -> f64 {
+        if self.inputs_expected == 0 {
+            1.0
+        } else {
+            self.inputs_sent as f64 / self.inputs_expected as f64
+        }
+    }
+
     /// The report as a two-column table for a terminal.
     pub fn table(&self) -> String {
         let mut table = Table::new();
@@ -279,8 +296,9 @@ impl SwarmReport {
         row(
             "inputs",
             format!(
-                "{} sent, {} acked, {} due (sent over {} s before the end)",
+                "{} sent ({:.0}% of one per tick), {} acked, {} due (sent over {} s before the end)",
                 self.inputs_sent,
+                self.input_share() * 100.0,
                 self.inputs_acked,
                 self.inputs_due,
                 ACK_GRACE.as_secs()
@@ -309,6 +327,16 @@ impl SwarmReport {
             format!("down {}, up {}", self.bytes_down, self.bytes_up),
         );
         row("run length", format!("{:.1} s", self.duration_s));
+        if self.input_share() < STARVED_INPUT_SHARE {
+            row(
+                "note",
+                format!(
+                    "bots sent {:.0}% of one input per tick: the bot process was short of CPU, so \
+                     round trips include its own delays",
+                    self.input_share() * 100.0
+                ),
+            );
+        }
         for (index, reason) in self.failures.iter().enumerate() {
             row(&format!("failure reason {}", index + 1), reason.clone());
         }
@@ -352,6 +380,7 @@ mod tests {
             checksum_mismatches: 0,
             mirror_errors: 0,
             inputs_sent: 2_400,
+            inputs_expected: 2_404,
             inputs_due: 2_160,
             inputs_acked: 2_390,
             rtt_ms: LatencySummary {
@@ -580,5 +609,17 @@ mod tests {
         assert!(table.contains("4 connected of 4"), "{table}");
         assert!(table.contains("p50 20.00"), "{table}");
         assert!(table.contains("server shutting down"), "{table}");
+        assert!(!table.contains("short of CPU"), "{table}");
+    }
+
+    #[test]
+    fn the_table_warns_when_the_bots_could_not_keep_up_with_the_tick_rate() {
+        let starved = SwarmReport {
+            inputs_sent: 1_200,
+            ..passing()
+        };
+        let table = starved.table();
+        assert!(table.contains("bots sent 50% of one input per tick"), "{table}");
+        assert_eq!(starved.verdict(), Ok(()));
     }
 }

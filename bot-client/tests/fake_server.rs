@@ -177,6 +177,7 @@ async fn an_honest_server_passes() {
     assert_eq!(report.checksums_verified, report.snapshots_applied);
     // 20 inputs/s each; the ones sent in the last second need not be acked.
     assert!(report.inputs_sent >= 4 * 35, "{report:?}");
+    assert!(report.inputs_expected >= 4 * 35, "{report:?}");
     assert!(
         report.inputs_due >= 4 * 15 && report.inputs_due < report.inputs_sent,
         "{report:?}"
