@@ -25,7 +25,11 @@ async fn a_bot_swarm_plays_without_divergence() {
     assert_eq!(report.checksum_mismatches, 0);
     assert_eq!(report.mirror_errors, 0);
     // 3 s at 30 Hz is 90 snapshots a bot; allow for the ramp and scheduling.
-    assert!(report.snapshots_applied >= 24 * 60, "only {} snapshots applied", report.snapshots_applied);
+    assert!(
+        report.snapshots_applied >= 24 * 60,
+        "only {} snapshots applied",
+        report.snapshots_applied
+    );
     assert_eq!(report.checksums_verified, report.snapshots_applied);
     assert!(report.inputs_acked > 0 && report.inputs_acked <= report.inputs_sent);
     let stats = server.room_stats();
