@@ -1,41 +1,56 @@
-//! The delta codec as two pure functions: [`diff`] and [`apply`].
+//! The delta codec: [`diff`] and [`apply`] as pure functions, and the bit-packed body
+//! they travel in ([`encode_body`], [`decode_body`]).
 //!
-//! `diff(baseline, current)` lists what a client holding `baseline` needs to reach
-//! `current`: entities to spawn whole, components that changed or went away on entities
-//! it already has, and entities to despawn. `apply` performs that on a mirror. The
-//! property `apply(baseline, diff(baseline, current)) == current` is tested below for
-//! arbitrary worlds.
+//! A delta takes a client from the state it holds (its baseline) to a target state:
+//! - `despawns`: entities to drop;
+//! - `updates`: field-level changes to held entities (only the fields that changed, each
+//!   as the wrapping difference `current - baseline`, which is small for smooth motion);
+//! - `spawns`: entities sent whole; a spawn of a held entity replaces it (used when an
+//!   entity's set of components changed).
+//!
+//! `apply(baseline, diff(baseline, current)) == current` is property-tested below, and so
+//! is the trip through the bit-packed body. `docs/PROTOCOL.md` specifies the body's bits.
 
+use crate::bits::{BitError, BitReader, BitWriter};
 use crate::net_id::NetId;
-use crate::state::{ComponentKind, Components, EntityState, cautious_smallvec};
-use serde::{Deserialize, Serialize};
+use crate::state::{ComponentKind, ComponentState, EntityState, Fields, entity_hash};
 use smallvec::SmallVec;
 use std::cmp::Ordering;
 use std::collections::BTreeMap;
 use thiserror::Error;
 
-/// Changes to one entity the client already holds.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+/// Exp-Golomb order for field deltas and values: 3 bits cover -2..=1, 5 bits -6..=5.
+const FIELD_ORDER: u32 = 2;
+
+/// One changed field of a held entity.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct FieldDelta {
+    /// Position of the component in the entity's kind-sorted component list.
+    pub component: u8,
+    /// Position of the field within the component.
+    pub field: u8,
+    /// `current - baseline`, wrapping.
+    pub delta: i32,
+}
+
+/// Field-level changes to one held entity, sorted by (component, field).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct EntityUpdate {
     /// The entity.
     pub id: NetId,
-    /// Components that are new or whose fields changed, whole, sorted by kind.
-    #[serde(deserialize_with = "cautious_smallvec")]
-    pub changed: Components,
-    /// Components the entity no longer has.
-    #[serde(deserialize_with = "cautious_smallvec")]
-    pub removed: SmallVec<[ComponentKind; 2]>,
+    /// Its changed fields.
+    pub changes: SmallVec<[FieldDelta; 4]>,
 }
 
 /// What changed between two states of a client's view.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Delta {
-    /// Entities the client does not hold yet, whole.
-    pub spawns: Vec<EntityState>,
-    /// Entities the client holds that changed.
-    pub updates: Vec<EntityUpdate>,
-    /// Entities the client must drop.
+    /// Entities to drop, sorted by `NetId`.
     pub despawns: Vec<NetId>,
+    /// Held entities with changed fields, sorted by `NetId`.
+    pub updates: Vec<EntityUpdate>,
+    /// Entities sent whole (new, or replacing a held one), sorted by `NetId`.
+    pub spawns: Vec<EntityState>,
 }
 
 impl Delta {
@@ -44,7 +59,12 @@ impl Delta {
         self.spawns.is_empty() && self.updates.is_empty() && self.despawns.is_empty()
     }
 
-    /// Empties the delta, keeping its allocations for the next [`diff_into`].
+    /// Entities spawned, updated or despawned.
+    pub fn entities_changed(&self) -> usize {
+        self.spawns.len() + self.updates.len() + self.despawns.len()
+    }
+
+    /// Empties the delta, keeping its allocations.
     pub fn clear(&mut self) {
         self.spawns.clear();
         self.updates.clear();
@@ -52,19 +72,47 @@ impl Delta {
     }
 }
 
-/// Why a delta could not be applied: the client does not hold the state the delta was
-/// taken against. Any of these means client and server have diverged.
-#[derive(Debug, Error, PartialEq, Eq)]
-pub enum ApplyError {
-    /// A spawn named an entity the mirror already holds.
-    #[error("spawn of entity {0} that already exists")]
-    SpawnExisting(NetId),
-    /// An update or despawn named an entity the mirror does not hold.
-    #[error("entity {0} is not in the mirror")]
-    UnknownEntity(NetId),
-    /// An entity arrived with components out of order or duplicated.
-    #[error("entity {0} has unsorted or duplicate components")]
-    MalformedEntity(NetId),
+/// How one entity differs between two states.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum EntityDiff {
+    /// Identical.
+    Same,
+    /// Same components with some fields changed.
+    Update(EntityUpdate),
+    /// The set or shape of components changed: send it whole.
+    Replace,
+}
+
+/// Compares one entity's two states (same `NetId`).
+pub fn diff_entity(before: &EntityState, after: &EntityState) -> EntityDiff {
+    if before.components == after.components {
+        return EntityDiff::Same;
+    }
+    let same_shape = before.components.len() == after.components.len()
+        && before
+            .components
+            .iter()
+            .zip(&after.components)
+            .all(|(a, b)| a.kind == b.kind && a.fields.len() == b.fields.len());
+    if !same_shape {
+        return EntityDiff::Replace;
+    }
+    let mut update = EntityUpdate {
+        id: after.id,
+        changes: SmallVec::new(),
+    };
+    for (component, (a, b)) in before.components.iter().zip(&after.components).enumerate() {
+        for (field, (old, new)) in a.fields.iter().zip(&b.fields).enumerate() {
+            if old != new {
+                update.changes.push(FieldDelta {
+                    component: component as u8,
+                    field: field as u8,
+                    delta: new.wrapping_sub(*old),
+                });
+            }
+        }
+    }
+    EntityDiff::Update(update)
 }
 
 /// Computes the delta from `baseline` to `current`; both sorted by `NetId`.
@@ -79,121 +127,345 @@ pub fn diff_into(baseline: &[EntityState], current: &[EntityState], delta: &mut 
     delta.clear();
     let (mut old, mut new) = (baseline.iter().peekable(), current.iter().peekable());
     loop {
-        match (old.peek(), new.peek()) {
+        let order = match (old.peek(), new.peek()) {
             (None, None) => break,
-            (Some(gone), None) => {
-                delta.despawns.push(gone.id);
-                old.next();
+            (Some(_), None) => Ordering::Less,
+            (None, Some(_)) => Ordering::Greater,
+            (Some(before), Some(after)) => before.id.cmp(&after.id),
+        };
+        match order {
+            Ordering::Less => delta.despawns.extend(old.next().map(|e| e.id)),
+            Ordering::Greater => delta.spawns.extend(new.next().cloned()),
+            Ordering::Equal => {
+                let (Some(before), Some(after)) = (old.next(), new.next()) else { break };
+                match diff_entity(before, after) {
+                    EntityDiff::Same => {}
+                    EntityDiff::Update(update) => delta.updates.push(update),
+                    EntityDiff::Replace => delta.spawns.push(after.clone()),
+                }
             }
-            (None, Some(born)) => {
-                delta.spawns.push((*born).clone());
-                new.next();
-            }
-            (Some(before), Some(after)) => match before.id.cmp(&after.id) {
-                Ordering::Less => {
-                    delta.despawns.push(before.id);
-                    old.next();
-                }
-                Ordering::Greater => {
-                    delta.spawns.push((*after).clone());
-                    new.next();
-                }
-                Ordering::Equal => {
-                    if before.components != after.components {
-                        delta.updates.push(diff_entity(before, after));
-                    }
-                    old.next();
-                    new.next();
-                }
-            },
         }
     }
 }
 
-/// Component-level changes of one entity present in both states.
-fn diff_entity(before: &EntityState, after: &EntityState) -> EntityUpdate {
-    let mut update = EntityUpdate {
-        id: after.id,
-        ..EntityUpdate::default()
-    };
-    let (mut old, mut new) = (before.components.iter().peekable(), after.components.iter().peekable());
-    loop {
-        match (old.peek(), new.peek()) {
-            (None, None) => break,
-            (Some(gone), None) => {
-                update.removed.push(gone.kind);
-                old.next();
-            }
-            (None, Some(added)) => {
-                update.changed.push((*added).clone());
-                new.next();
-            }
-            (Some(a), Some(b)) => match a.kind.cmp(&b.kind) {
-                Ordering::Less => {
-                    update.removed.push(a.kind);
-                    old.next();
-                }
-                Ordering::Greater => {
-                    update.changed.push((*b).clone());
-                    new.next();
-                }
-                Ordering::Equal => {
-                    if a.fields != b.fields {
-                        update.changed.push((*b).clone());
-                    }
-                    old.next();
-                    new.next();
-                }
-            },
-        }
-    }
-    update
+/// Why a delta could not be applied: the client does not hold the state the delta was
+/// taken against. Any of these means client and server have diverged.
+#[derive(Debug, Error, PartialEq, Eq)]
+pub enum ApplyError {
+    /// An update or despawn named an entity the mirror does not hold.
+    #[error("entity {0} is not in the mirror")]
+    UnknownEntity(NetId),
+    /// An update named a component or field the entity does not have.
+    #[error("entity {0} has no such component or field")]
+    NoSuchField(NetId),
+    /// A spawned entity has components out of order or duplicated.
+    #[error("entity {0} has unsorted or duplicate components")]
+    MalformedEntity(NetId),
 }
 
-/// Applies `delta` to a mirror keyed by `NetId`. On error the mirror may be partly
-/// updated; the caller must treat it as diverged (and ask for a full snapshot).
-pub fn apply(mirror: &mut BTreeMap<NetId, EntityState>, delta: &Delta) -> Result<(), ApplyError> {
+/// An entity as a mirror holds it: its state and the hash the checksum sums.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct HeldEntity {
+    /// The state.
+    pub state: EntityState,
+    /// [`entity_hash`] of `state`.
+    pub hash: u32,
+}
+
+impl HeldEntity {
+    /// Wraps a state, hashing it.
+    pub fn new(state: EntityState) -> HeldEntity {
+        let hash = entity_hash(&state);
+        HeldEntity { state, hash }
+    }
+}
+
+/// Applies `delta` to a mirror keyed by `NetId`, keeping `checksum` (the wrapping sum of
+/// held entity hashes) up to date. On error the mirror may be partly updated.
+pub fn apply(
+    mirror: &mut BTreeMap<NetId, HeldEntity>,
+    checksum: &mut u32,
+    delta: &Delta,
+) -> Result<(), ApplyError> {
     for id in &delta.despawns {
-        mirror.remove(id).ok_or(ApplyError::UnknownEntity(*id))?;
+        let gone = mirror.remove(id).ok_or(ApplyError::UnknownEntity(*id))?;
+        *checksum = checksum.wrapping_sub(gone.hash);
     }
     for update in &delta.updates {
-        let entity = mirror.get_mut(&update.id).ok_or(ApplyError::UnknownEntity(update.id))?;
-        entity.components.retain(|c| !update.removed.contains(&c.kind));
-        for changed in &update.changed {
-            match entity.components.binary_search_by_key(&changed.kind, |c| c.kind) {
-                Ok(at) => entity.components[at].fields.clone_from(&changed.fields),
-                Err(at) => entity.components.insert(at, changed.clone()),
-            }
+        let held = mirror.get_mut(&update.id).ok_or(ApplyError::UnknownEntity(update.id))?;
+        for change in &update.changes {
+            let field = held
+                .state
+                .components
+                .get_mut(usize::from(change.component))
+                .and_then(|c| c.fields.get_mut(usize::from(change.field)))
+                .ok_or(ApplyError::NoSuchField(update.id))?;
+            *field = field.wrapping_add(change.delta);
         }
-        if !entity.is_well_formed() {
-            return Err(ApplyError::MalformedEntity(update.id));
-        }
+        let hash = entity_hash(&held.state);
+        *checksum = checksum.wrapping_sub(held.hash).wrapping_add(hash);
+        held.hash = hash;
     }
     for spawn in &delta.spawns {
         if !spawn.is_well_formed() {
             return Err(ApplyError::MalformedEntity(spawn.id));
         }
-        if mirror.insert(spawn.id, spawn.clone()).is_some() {
-            return Err(ApplyError::SpawnExisting(spawn.id));
+        let held = HeldEntity::new(spawn.clone());
+        *checksum = checksum.wrapping_add(held.hash);
+        if let Some(replaced) = mirror.insert(spawn.id, held) {
+            *checksum = checksum.wrapping_sub(replaced.hash);
         }
     }
     Ok(())
 }
 
+/// Why a body could not be decoded.
+#[derive(Debug, Error, PartialEq, Eq)]
+pub enum BodyError {
+    /// The bits ran out or a value was malformed.
+    #[error("snapshot body: {0}")]
+    Bits(#[from] BitError),
+    /// An update or despawn named a slot the mirror does not hold.
+    #[error("snapshot body names entity slot {0}, which the mirror does not hold")]
+    UnknownSlot(u32),
+    /// Entities out of order, too many components or fields, or bits after the end.
+    #[error("snapshot body is malformed: {0}")]
+    Malformed(&'static str),
+}
+
+/// Most components one entity may have on the wire, and fields one component.
+pub const MAX_COMPONENTS: u32 = 32;
+/// Most fields one component may have on the wire.
+pub const MAX_FIELDS: u32 = 32;
+
+/// Writes the slot index of each id as gaps from the previous one (ascending order).
+struct IndexGaps {
+    next: u32,
+}
+
+impl IndexGaps {
+    fn new() -> IndexGaps {
+        IndexGaps { next: 0 }
+    }
+
+    fn write(&mut self, writer: &mut BitWriter, index: u32) {
+        writer.write_exp_golomb(index.wrapping_sub(self.next), 0);
+        self.next = index.wrapping_add(1);
+    }
+
+    fn read(&mut self, reader: &mut BitReader) -> Result<u32, BodyError> {
+        let gap = reader.read_exp_golomb(0)?;
+        let index = self.next.checked_add(gap).ok_or(BodyError::Malformed("entity index overflow"))?;
+        self.next = index.checked_add(1).ok_or(BodyError::Malformed("entity index overflow"))?;
+        Ok(index)
+    }
+}
+
+/// The shape of the entities a receiver holds, which updates are encoded against: an
+/// update carries one bit per held component and one bit per field of each changed one.
+pub trait HeldShape {
+    /// Number of components held for `id`.
+    fn components(&self, id: NetId) -> usize;
+    /// Number of fields of the `component`-th held component of `id`.
+    fn fields(&self, id: NetId, component: usize) -> usize;
+}
+
+impl HeldShape for BTreeMap<NetId, HeldEntity> {
+    fn components(&self, id: NetId) -> usize {
+        self.get(&id).map_or(0, |held| held.state.components.len())
+    }
+
+    fn fields(&self, id: NetId, component: usize) -> usize {
+        self.get(&id)
+            .and_then(|held| held.state.components.get(component))
+            .map_or(0, |c| c.fields.len())
+    }
+}
+
+/// Encodes `checksum` and `delta` as a bit-packed body, appending to `out`. Updates are
+/// encoded against `held`, the state the receiver holds before applying.
+pub fn encode_body(checksum: Option<u32>, delta: &Delta, held: &impl HeldShape, out: Vec<u8>) -> Vec<u8> {
+    let mut writer = BitWriter::new(out);
+    writer.write_bit(checksum.is_some());
+    if let Some(checksum) = checksum {
+        writer.write_bits(checksum, 32);
+    }
+    writer.write_exp_golomb(delta.despawns.len() as u32, 0);
+    let mut gaps = IndexGaps::new();
+    for id in &delta.despawns {
+        gaps.write(&mut writer, id.index());
+    }
+    writer.write_exp_golomb(delta.updates.len() as u32, 0);
+    let mut gaps = IndexGaps::new();
+    for update in &delta.updates {
+        gaps.write(&mut writer, update.id.index());
+        let components = held.components(update.id);
+        let held_fields = |id, component| held.fields(id, component);
+        let mut changes = update.changes.iter().peekable();
+        for component in 0..components {
+            let in_component: SmallVec<[&FieldDelta; 4]> = std::iter::from_fn(|| {
+                changes.next_if(|change| usize::from(change.component) == component)
+            })
+            .collect();
+            writer.write_bit(!in_component.is_empty());
+            if in_component.is_empty() {
+                continue;
+            }
+            // One bit per field of the held component (the receiver knows how many).
+            let fields = held_fields(update.id, component);
+            let mut at = in_component.iter().peekable();
+            for field in 0..fields {
+                match at.next_if(|change| usize::from(change.field) == field) {
+                    Some(change) => {
+                        writer.write_bit(true);
+                        writer.write_signed(change.delta, FIELD_ORDER);
+                    }
+                    None => writer.write_bit(false),
+                }
+            }
+        }
+    }
+    writer.write_exp_golomb(delta.spawns.len() as u32, 0);
+    let mut gaps = IndexGaps::new();
+    for spawn in &delta.spawns {
+        gaps.write(&mut writer, spawn.id.index());
+        writer.write_exp_golomb(spawn.id.generation() >> 1, 0);
+        writer.write_exp_golomb(spawn.components.len() as u32, 0);
+        let mut next_kind = 0u32;
+        for component in &spawn.components {
+            let kind = u32::from(component.kind.0);
+            writer.write_exp_golomb(kind.wrapping_sub(next_kind), 0);
+            next_kind = kind + 1;
+            writer.write_exp_golomb(component.fields.len() as u32, 0);
+            for value in &component.fields {
+                writer.write_signed(*value, FIELD_ORDER);
+            }
+        }
+    }
+    writer.finish()
+}
+
+/// A decoded body.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct DecodedBody {
+    /// The checksum of the state after applying, if sent.
+    pub checksum: Option<u32>,
+    /// The changes.
+    pub delta: Delta,
+}
+
+/// Decodes a body produced by [`encode_body`] against the mirror it applies to. Never
+/// panics; every inconsistency with the mirror is an error.
+pub fn decode_body(bytes: &[u8], mirror: &BTreeMap<NetId, HeldEntity>) -> Result<DecodedBody, BodyError> {
+    let mut reader = BitReader::new(bytes);
+    let checksum = if reader.read_bit()? {
+        Some(reader.read_bits(32)?)
+    } else {
+        None
+    };
+    let held = |index: u32| {
+        mirror
+            .range(NetId::from_parts(index, 1)..)
+            .next()
+            .filter(|(id, _)| id.index() == index)
+            .ok_or(BodyError::UnknownSlot(index))
+    };
+    let mut delta = Delta::default();
+    let despawns = reader.read_exp_golomb(0)?;
+    let mut gaps = IndexGaps::new();
+    for _ in 0..despawns {
+        let (id, _) = held(gaps.read(&mut reader)?)?;
+        delta.despawns.push(*id);
+    }
+    let updates = reader.read_exp_golomb(0)?;
+    let mut gaps = IndexGaps::new();
+    for _ in 0..updates {
+        let (id, entity) = held(gaps.read(&mut reader)?)?;
+        let mut update = EntityUpdate {
+            id: *id,
+            changes: SmallVec::new(),
+        };
+        for (component, state) in entity.state.components.iter().enumerate() {
+            if !reader.read_bit()? {
+                continue;
+            }
+            let before = update.changes.len();
+            for field in 0..state.fields.len() {
+                if reader.read_bit()? {
+                    let delta = reader.read_signed(FIELD_ORDER)?;
+                    update.changes.push(FieldDelta {
+                        component: component as u8,
+                        field: field as u8,
+                        delta,
+                    });
+                }
+            }
+            if update.changes.len() == before {
+                return Err(BodyError::Malformed("a changed component changes no field"));
+            }
+        }
+        if update.changes.is_empty() {
+            return Err(BodyError::Malformed("an update changes nothing"));
+        }
+        delta.updates.push(update);
+    }
+    let spawns = reader.read_exp_golomb(0)?;
+    let mut gaps = IndexGaps::new();
+    for _ in 0..spawns {
+        let index = gaps.read(&mut reader)?;
+        let generation = reader.read_exp_golomb(0)?;
+        let id = NetId::from_parts(index, generation.wrapping_shl(1) | 1);
+        let count = reader.read_exp_golomb(0)?;
+        if count > MAX_COMPONENTS {
+            return Err(BodyError::Malformed("too many components"));
+        }
+        let mut entity = EntityState {
+            id,
+            components: SmallVec::new(),
+        };
+        let mut next_kind = 0u32;
+        for _ in 0..count {
+            let kind = next_kind
+                .checked_add(reader.read_exp_golomb(0)?)
+                .filter(|kind| *kind <= u32::from(u8::MAX))
+                .ok_or(BodyError::Malformed("component kind out of range"))?;
+            next_kind = kind + 1;
+            let fields = reader.read_exp_golomb(0)?;
+            if fields > MAX_FIELDS {
+                return Err(BodyError::Malformed("too many fields"));
+            }
+            let mut values = Fields::new();
+            for _ in 0..fields {
+                values.push(reader.read_signed(FIELD_ORDER)?);
+            }
+            entity.components.push(ComponentState {
+                kind: ComponentKind(kind as u8),
+                fields: values,
+            });
+        }
+        delta.spawns.push(entity);
+    }
+    if !reader.only_padding_left() {
+        return Err(BodyError::Malformed("bits after the end of the body"));
+    }
+    Ok(DecodedBody { checksum, delta })
+}
+
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
-    use crate::state::{ComponentState, Fields};
+    use crate::state::checksum;
     use proptest::prelude::*;
 
-    /// Arbitrary worlds: up to 40 entities drawn from 64 ids, each with a subset of 4
-    /// component kinds with 0..=5 fields, so diffs see spawns, despawns, added and
-    /// removed components and changed fields.
+    /// Arbitrary worlds: up to 40 entities drawn from 64 slots, each with a subset of 4
+    /// component kinds with 0..=5 fields, so diffs see spawns, despawns, replacements
+    /// and field changes of every size.
     pub(crate) fn world() -> impl Strategy<Value = Vec<EntityState>> {
-        let component = (0u8..4, prop::collection::vec(-3i32..3, 0..=5));
+        let field = prop_oneof![-3i32..3, any::<i32>()];
+        let component = (0u8..4, prop::collection::vec(field, 0..=5));
         let entity = (0u32..64, 1u32..3, prop::collection::btree_map(0u8..4, component, 0..4));
         prop::collection::vec(entity, 0..40).prop_map(|entities| {
-            let mut by_id = BTreeMap::new();
+            let mut by_slot = BTreeMap::new();
             for (index, generation, components) in entities {
                 let id = NetId::from_parts(index, generation * 2 - 1);
                 let components = components
@@ -203,25 +475,27 @@ pub(crate) mod tests {
                         fields: Fields::from_vec(fields),
                     })
                     .collect();
-                by_id.insert(id, EntityState { id, components });
+                by_slot.insert(index, EntityState { id, components });
             }
-            by_id.into_values().collect()
+            by_slot.into_values().collect()
         })
     }
 
-    fn mirror_of(world: &[EntityState]) -> BTreeMap<NetId, EntityState> {
-        world.iter().map(|e| (e.id, e.clone())).collect()
+    pub(crate) fn mirror_of(world: &[EntityState]) -> (BTreeMap<NetId, HeldEntity>, u32) {
+        let mirror: BTreeMap<_, _> = world.iter().map(|e| (e.id, HeldEntity::new(e.clone()))).collect();
+        let sum = checksum(world);
+        (mirror, sum)
     }
 
     proptest! {
         #[test]
         fn apply_of_diff_reaches_current(baseline in world(), current in world()) {
             let delta = diff(&baseline, &current);
-            let mut mirror = mirror_of(&baseline);
-            apply(&mut mirror, &delta).unwrap();
-            let reached: Vec<EntityState> = mirror.into_values().collect();
+            let (mut mirror, mut sum) = mirror_of(&baseline);
+            apply(&mut mirror, &mut sum, &delta).unwrap();
+            let reached: Vec<EntityState> = mirror.into_values().map(|held| held.state).collect();
             prop_assert_eq!(&reached, &current);
-            prop_assert_eq!(crate::checksum(&reached), crate::checksum(&current));
+            prop_assert_eq!(sum, checksum(&current));
         }
 
         #[test]
@@ -230,12 +504,63 @@ pub(crate) mod tests {
         }
 
         #[test]
-        fn delta_survives_the_wire(baseline in world(), current in world()) {
+        fn bodies_round_trip_through_bits(baseline in world(), current in world(), with_checksum: bool) {
             let delta = diff(&baseline, &current);
-            let bytes = rmp_serde::to_vec(&delta).unwrap();
-            let decoded: Delta = rmp_serde::from_slice(&bytes).unwrap();
-            prop_assert_eq!(decoded, delta);
+            let (mirror, _) = mirror_of(&baseline);
+            let sum = with_checksum.then(|| checksum(&current));
+            let bytes = encode_body(sum, &delta, &mirror, Vec::new());
+            let decoded = decode_body(&bytes, &mirror).unwrap();
+            prop_assert_eq!(decoded.checksum, sum);
+            prop_assert_eq!(decoded.delta, delta);
         }
+
+        #[test]
+        fn decoding_garbage_never_panics(baseline in world(), bytes in prop::collection::vec(any::<u8>(), 0..128)) {
+            let (mirror, _) = mirror_of(&baseline);
+            let _ = decode_body(&bytes, &mirror);
+        }
+
+        #[test]
+        fn decoding_mutated_bodies_never_panics(
+            baseline in world(),
+            current in world(),
+            flips in prop::collection::vec((any::<prop::sample::Index>(), any::<u8>()), 1..6),
+        ) {
+            let (mirror, _) = mirror_of(&baseline);
+            let mut bytes = encode_body(Some(1), &diff(&baseline, &current), &mirror, Vec::new());
+            if !bytes.is_empty() {
+                for (at, value) in flips {
+                    let at = at.index(bytes.len());
+                    bytes[at] = value;
+                }
+            }
+            if let Ok(body) = decode_body(&bytes, &mirror) {
+                let (mut mirror, mut sum) = mirror_of(&baseline);
+                let _ = apply(&mut mirror, &mut sum, &body.delta);
+            }
+        }
+    }
+
+    #[test]
+    fn an_idle_body_is_one_byte_and_a_moved_entity_a_few() {
+        let entity = |x: i32| EntityState {
+            id: NetId::from_parts(5, 1),
+            components: [ComponentState {
+                kind: ComponentKind(0),
+                fields: [x, 300, 7].into_iter().collect(),
+            }]
+            .into_iter()
+            .collect(),
+        };
+        let (mirror, _) = mirror_of(&[entity(100)]);
+        let idle = encode_body(None, &Delta::default(), &mirror, Vec::new());
+        assert_eq!(idle, vec![0b0111_0000], "no checksum, three empty lists");
+        let moved = encode_body(None, &diff(&[entity(100)], &[entity(103)]), &mirror, Vec::new());
+        // checksum flag 1, despawns 1, updates 3, slot gap 5 (index 5), component bit 1,
+        // field bits 3, delta 3 -> 5 bits, spawns 1: 20 bits
+        assert_eq!(moved.len(), 3, "{moved:02x?}");
+        let decoded = decode_body(&moved, &mirror).unwrap();
+        assert_eq!(decoded.delta.updates[0].changes[0].delta, 3);
     }
 
     #[test]
@@ -245,6 +570,9 @@ pub(crate) mod tests {
             despawns: vec![id],
             ..Delta::default()
         };
-        assert_eq!(apply(&mut BTreeMap::new(), &delta), Err(ApplyError::UnknownEntity(id)));
+        assert_eq!(apply(&mut BTreeMap::new(), &mut 0, &delta), Err(ApplyError::UnknownEntity(id)));
+        let (mirror, _) = mirror_of(&[]);
+        let bytes = encode_body(None, &delta, &mirror, Vec::new());
+        assert_eq!(decode_body(&bytes, &mirror), Err(BodyError::UnknownSlot(3)));
     }
 }

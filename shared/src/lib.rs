@@ -6,12 +6,14 @@
 //! - [`state`]: quantized entity state and its checksum.
 //! - [`replicate`]: the `Replicate` trait a game implements per component.
 //! - [`quantize`]: fixed-point and angle quantizers.
-//! - [`delta`]: `diff` and `apply`.
+//! - [`bits`]: the bit writer and reader under the snapshot body.
+//! - [`delta`]: `diff`, `apply` and the bit-packed body.
 //! - [`protocol`]: the messages and their MessagePack encoding.
 //! - [`mirror`]: the client's copy of the world.
 //! - [`arena`]: wire types of the reference game.
 
 pub mod arena;
+pub mod bits;
 pub mod delta;
 pub mod mirror;
 pub mod net_id;
@@ -21,13 +23,16 @@ pub mod replicate;
 pub mod state;
 pub mod tick;
 
-pub use delta::{ApplyError, Delta, EntityUpdate, apply, diff, diff_into};
+pub use delta::{
+    ApplyError, BodyError, DecodedBody, Delta, EntityDiff, EntityUpdate, FieldDelta, HeldEntity, HeldShape, apply,
+    decode_body, diff, diff_entity, diff_into, encode_body,
+};
 pub use mirror::{Applied, ClientMirror, MirrorError};
 pub use net_id::NetId;
 pub use protocol::{
-    ClientMsg, DecodeError, EncodeError, Hello, InputError, PROTOCOL_VERSION, PlayerInput, ServerMsg, SnapshotBody,
-    SnapshotFrame, Welcome, buttons,
+    ClientMsg, DecodeError, EncodeError, Hello, InputAck, InputError, PROTOCOL_VERSION, PlayerInput, ServerMsg, SnapshotFrame,
+    Welcome, buttons,
 };
 pub use replicate::Replicate;
-pub use state::{ComponentKind, ComponentState, Components, EntityState, Fields, checksum};
+pub use state::{ComponentKind, ComponentState, Components, EntityState, Fields, checksum, entity_hash};
 pub use tick::Tick;

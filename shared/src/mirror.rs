@@ -1,12 +1,14 @@
 //! The client's copy of the world, built from snapshots.
 //!
-//! [`ClientMirror`] checks that each snapshot's baseline is the state it holds, applies
-//! the delta and verifies the checksum. Bots and tests use it; a game client can too.
+//! [`ClientMirror`] resolves each frame's relative tick and input ack, decodes the body
+//! against what it holds, applies it and verifies the checksum, which it keeps up to date
+//! incrementally (O(changed entities) per snapshot). Bots and tests use it; a game client
+//! can too.
 
-use crate::delta::{ApplyError, apply};
+use crate::delta::{ApplyError, BodyError, HeldEntity, apply, decode_body};
 use crate::net_id::NetId;
-use crate::protocol::{DecodeError, SnapshotBody, SnapshotFrame};
-use crate::state::{EntityState, checksum};
+use crate::protocol::{InputAck, SnapshotFrame};
+use crate::state::EntityState;
 use crate::tick::Tick;
 use std::collections::BTreeMap;
 use thiserror::Error;
@@ -15,7 +17,9 @@ use thiserror::Error;
 #[derive(Clone, Debug, Default)]
 pub struct ClientMirror {
     tick: Option<Tick>,
-    entities: BTreeMap<NetId, EntityState>,
+    input_ack: Option<u32>,
+    entities: BTreeMap<NetId, HeldEntity>,
+    checksum: u32,
 }
 
 /// What applying one snapshot did.
@@ -23,30 +27,34 @@ pub struct ClientMirror {
 pub struct Applied {
     /// The mirror's tick now.
     pub tick: Tick,
-    /// The input ack the snapshot carried.
+    /// The last input `seq` the server has applied, if any.
     pub input_ack: Option<u32>,
     /// Whether the snapshot carried a checksum (and it matched).
     pub checksum_verified: bool,
+    /// Entities spawned (or replaced) by this snapshot.
+    pub spawned: usize,
+    /// Entities updated field by field.
+    pub updated: usize,
+    /// Entities despawned.
+    pub despawned: usize,
+}
+
+impl Applied {
     /// Entities spawned, updated or despawned.
-    pub entities_changed: usize,
+    pub fn entities_changed(&self) -> usize {
+        self.spawned + self.updated + self.despawned
+    }
 }
 
 /// Why a snapshot could not be applied.
 #[derive(Debug, Error)]
 pub enum MirrorError {
-    /// The body did not decode.
-    #[error("snapshot body: {0}")]
-    Decode(#[from] DecodeError),
-    /// The delta was taken against a state this mirror does not hold.
-    #[error("snapshot for {tick} is against baseline {baseline:?} but the mirror holds {held:?}")]
-    BaselineMismatch {
-        /// The snapshot's tick.
-        tick: Tick,
-        /// Its baseline.
-        baseline: Option<Tick>,
-        /// The mirror's tick.
-        held: Option<Tick>,
-    },
+    /// The body did not decode against the mirror.
+    #[error(transparent)]
+    Body(#[from] BodyError),
+    /// A delta arrived before any full snapshot.
+    #[error("a delta snapshot arrived before the first full snapshot")]
+    NoBaseline,
     /// The delta did not fit the mirror.
     #[error("applying snapshot: {0}")]
     Apply(#[from] ApplyError),
@@ -73,116 +81,138 @@ impl ClientMirror {
         self.tick
     }
 
+    /// The last input `seq` the server acknowledged.
+    pub fn input_ack(&self) -> Option<u32> {
+        self.input_ack
+    }
+
     /// The entity `id`, if held.
     pub fn entity(&self, id: NetId) -> Option<&EntityState> {
-        self.entities.get(&id)
+        self.entities.get(&id).map(|held| &held.state)
     }
 
     /// Every held entity in `NetId` order.
     pub fn entities(&self) -> impl ExactSizeIterator<Item = &EntityState> {
-        self.entities.values()
+        self.entities.values().map(|held| &held.state)
+    }
+
+    /// Number of held entities.
+    pub fn len(&self) -> usize {
+        self.entities.len()
+    }
+
+    /// Whether nothing is held.
+    pub fn is_empty(&self) -> bool {
+        self.entities.is_empty()
     }
 
     /// Checksum of the held state, as the server computes it.
     pub fn checksum(&self) -> u32 {
-        checksum(self.entities.values())
+        self.checksum
     }
 
-    /// Decodes and applies one snapshot frame. A full snapshot (no baseline) replaces
-    /// the mirror. On error the mirror keeps its tick but may be partly changed: a
-    /// checksum mismatch means it has diverged.
+    /// Decodes and applies one snapshot frame. A full snapshot replaces the mirror. On
+    /// error the mirror may be partly changed: a checksum mismatch means it has diverged
+    /// (the bots count it and carry on; a game client would reconnect).
     pub fn apply_frame(&mut self, frame: &SnapshotFrame) -> Result<Applied, MirrorError> {
-        let body = SnapshotBody::decode(&frame.body)?;
-        self.apply_body(frame, &body)
-    }
-
-    /// Applies an already decoded body; see [`ClientMirror::apply_frame`].
-    pub fn apply_body(&mut self, frame: &SnapshotFrame, body: &SnapshotBody) -> Result<Applied, MirrorError> {
-        match frame.baseline {
-            None => self.entities.clear(),
-            Some(baseline) if Some(baseline) == self.tick => {}
-            baseline => {
-                return Err(MirrorError::BaselineMismatch {
-                    tick: frame.tick,
-                    baseline,
-                    held: self.tick,
-                });
-            }
+        let tick = if frame.full {
+            Tick(frame.tick)
+        } else {
+            self.tick.ok_or(MirrorError::NoBaseline)?.offset(frame.tick as i32)
+        };
+        if frame.full {
+            self.entities.clear();
+            self.checksum = 0;
         }
-        apply(&mut self.entities, &body.delta)?;
-        self.tick = Some(frame.tick);
-        let mut checksum_verified = false;
+        self.input_ack = match frame.input_ack {
+            InputAck::None => self.input_ack,
+            InputAck::Absolute(seq) => Some(seq),
+            InputAck::Advance(by) => Some(self.input_ack.unwrap_or(0).wrapping_add(by)),
+        };
+        self.tick = Some(tick);
+        let mut applied = Applied {
+            tick,
+            input_ack: self.input_ack,
+            checksum_verified: false,
+            spawned: 0,
+            updated: 0,
+            despawned: 0,
+        };
+        if frame.body.is_empty() {
+            return Ok(applied);
+        }
+        let body = decode_body(&frame.body, &self.entities)?;
+        apply(&mut self.entities, &mut self.checksum, &body.delta)?;
+        applied.spawned = body.delta.spawns.len();
+        applied.updated = body.delta.updates.len();
+        applied.despawned = body.delta.despawns.len();
         if let Some(expected) = body.checksum {
-            let actual = self.checksum();
-            if actual != expected {
+            if expected != self.checksum {
                 return Err(MirrorError::ChecksumMismatch {
-                    tick: frame.tick,
+                    tick,
                     expected,
-                    actual,
+                    actual: self.checksum,
                 });
             }
-            checksum_verified = true;
+            applied.checksum_verified = true;
         }
-        Ok(Applied {
-            tick: frame.tick,
-            input_ack: frame.input_ack,
-            checksum_verified,
-            entities_changed: body.delta.spawns.len() + body.delta.updates.len() + body.delta.despawns.len(),
-        })
+        Ok(applied)
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::delta::diff;
+    use crate::delta::{diff, encode_body};
+    use crate::state::checksum;
     use proptest::prelude::*;
-
-    fn frame(tick: u32, baseline: Option<u32>, body: &SnapshotBody) -> SnapshotFrame {
-        let mut bytes = Vec::new();
-        body.encode_into(&mut bytes).unwrap();
-        SnapshotFrame {
-            tick: Tick(tick),
-            baseline: baseline.map(Tick),
-            input_ack: None,
-            body: bytes,
-        }
-    }
 
     proptest! {
         #[test]
         fn a_chain_of_deltas_keeps_the_mirror_exact(worlds in prop::collection::vec(crate::delta::tests::world(), 1..6)) {
             let mut mirror = ClientMirror::new();
             let mut previous: Vec<EntityState> = Vec::new();
-            for (tick, world) in worlds.iter().enumerate() {
-                let baseline = (tick > 0).then(|| tick as u32 - 1);
-                let body = SnapshotBody { checksum: Some(checksum(world)), delta: diff(&previous, world) };
-                let applied = mirror.apply_frame(&frame(tick as u32, baseline, &body)).unwrap();
-                prop_assert!(applied.checksum_verified);
+            for (step, world) in worlds.iter().enumerate() {
+                let delta = diff(&previous, world);
+                let (held, _) = crate::delta::tests::mirror_of(&previous);
+                let body = if delta.is_empty() && step > 0 {
+                    Vec::new()
+                } else {
+                    encode_body(Some(checksum(world)), &delta, &held, Vec::new())
+                };
+                let frame = SnapshotFrame {
+                    full: step == 0,
+                    tick: if step == 0 { 100 } else { 2 },
+                    input_ack: InputAck::Advance(2),
+                    body,
+                };
+                let applied = mirror.apply_frame(&frame).unwrap();
+                prop_assert_eq!(applied.tick, Tick(100 + 2 * step as u32));
+                prop_assert_eq!(mirror.checksum(), checksum(world));
+                prop_assert_eq!(mirror.entities().cloned().collect::<Vec<_>>(), world.clone());
                 previous = world.clone();
             }
+            prop_assert_eq!(mirror.input_ack(), Some(2 * worlds.len() as u32));
         }
     }
 
     #[test]
-    fn wrong_baseline_and_wrong_checksum_are_reported() {
+    fn deltas_before_a_full_snapshot_and_wrong_checksums_are_reported() {
         let mut mirror = ClientMirror::new();
-        let body = SnapshotBody {
-            checksum: Some(checksum(&[])),
-            delta: Default::default(),
+        let delta = SnapshotFrame {
+            full: false,
+            tick: 2,
+            input_ack: InputAck::None,
+            body: Vec::new(),
         };
-        assert!(matches!(
-            mirror.apply_frame(&frame(5, Some(4), &body)),
-            Err(MirrorError::BaselineMismatch { .. })
-        ));
-        mirror.apply_frame(&frame(5, None, &body)).unwrap();
-        let lying = SnapshotBody {
-            checksum: Some(1),
-            delta: Default::default(),
+        assert!(matches!(mirror.apply_frame(&delta), Err(MirrorError::NoBaseline)));
+        let lying = SnapshotFrame {
+            full: true,
+            tick: 5,
+            input_ack: InputAck::Absolute(9),
+            body: encode_body(Some(1), &crate::Delta::default(), &BTreeMap::new(), Vec::new()),
         };
-        assert!(matches!(
-            mirror.apply_frame(&frame(6, Some(5), &lying)),
-            Err(MirrorError::ChecksumMismatch { .. })
-        ));
+        assert!(matches!(mirror.apply_frame(&lying), Err(MirrorError::ChecksumMismatch { .. })));
+        assert_eq!(mirror.input_ack(), Some(9));
     }
 }

@@ -8,7 +8,6 @@
 //! A session is: client `Hello` -> server `Welcome` (or a close frame with the reason),
 //! then client `Input`s at the tick rate and server `Snapshot`s at the snapshot rate.
 
-use crate::delta::Delta;
 use crate::net_id::NetId;
 use crate::tick::Tick;
 use serde::{Deserialize, Serialize};
@@ -16,7 +15,7 @@ use std::f32::consts::TAU;
 use thiserror::Error;
 
 /// Version of this protocol; a client with another version is refused with a reason.
-pub const PROTOCOL_VERSION: u16 = 1;
+pub const PROTOCOL_VERSION: u16 = 2;
 
 /// Client to server.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -110,18 +109,25 @@ impl PlayerInput {
 }
 
 /// Server to client.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+///
+/// Encoded as a flat MessagePack array whose first element is the message tag:
+/// `[0, Welcome fields...]` or `[1, Snapshot fields...]`, so an idle snapshot costs seven
+/// bytes in all.
+#[derive(Clone, Debug, PartialEq)]
 pub enum ServerMsg {
-    /// Answer to a valid `Hello`.
-    #[serde(rename = "w")]
+    /// Answer to a valid `Hello` (tag 0).
     Welcome(Welcome),
-    /// A delta snapshot.
-    #[serde(rename = "s")]
+    /// A delta snapshot (tag 1).
     Snapshot(SnapshotFrame),
 }
 
+/// Tag of [`ServerMsg::Welcome`].
+pub const WELCOME_TAG: u8 = 0;
+/// Tag of [`ServerMsg::Snapshot`].
+pub const SNAPSHOT_TAG: u8 = 1;
+
 /// Accepts a session.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Welcome {
     /// The server's protocol version.
     pub protocol_version: u16,
@@ -137,45 +143,137 @@ pub struct Welcome {
     pub tick: Tick,
 }
 
+/// How a snapshot acknowledges inputs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum InputAck {
+    /// No input applied yet.
+    None,
+    /// The last applied input `seq`.
+    Absolute(u32),
+    /// How far the last applied `seq` advanced since the previous ack on this connection.
+    Advance(u32),
+}
+
 /// A snapshot as sent to one client: a per-client header around a body that every
 /// client with the same baseline and view shares byte for byte.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+///
+/// Wire: `[1, flags, tick, ack, body]` with `flags` bit 0 = full, bit 1 = ack absolute.
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct SnapshotFrame {
-    /// The tick the snapshot was captured at.
-    pub tick: Tick,
-    /// The tick of the state the delta was taken against; `None` for a full snapshot.
-    pub baseline: Option<Tick>,
-    /// The last input `seq` the server applied for this client, if any yet.
-    pub input_ack: Option<u32>,
-    /// A MessagePack-encoded [`SnapshotBody`].
-    #[serde(with = "serde_bytes")]
+    /// A full snapshot (the client clears its world first) rather than a delta against
+    /// the previous snapshot on this connection.
+    pub full: bool,
+    /// Full: the snapshot's tick. Delta: ticks since the baseline.
+    pub tick: u32,
+    /// The input acknowledgement.
+    pub input_ack: InputAck,
+    /// The bit-packed body (see [`crate::delta::encode_body`]); empty when nothing
+    /// changed, in which case there is no checksum either.
     pub body: Vec<u8>,
 }
 
-/// The shared part of a snapshot.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct SnapshotBody {
-    /// CRC-32 ([`crate::checksum`]) of the client's view after applying `delta`.
-    pub checksum: Option<u32>,
-    /// Changes from the baseline.
-    pub delta: Delta,
+const FLAG_FULL: u8 = 1;
+const FLAG_ACK_ABSOLUTE: u8 = 2;
+
+fn snapshot_flags(full: bool, ack: InputAck) -> (u8, Option<u32>) {
+    let mut flags = if full { FLAG_FULL } else { 0 };
+    let ack = match ack {
+        InputAck::None => None,
+        InputAck::Absolute(seq) => {
+            flags |= FLAG_ACK_ABSOLUTE;
+            Some(seq)
+        }
+        InputAck::Advance(by) => Some(by),
+    };
+    (flags, ack)
 }
 
-/// Borrowed twin of [`ServerMsg::Snapshot`], so a server can wrap a cached body without
-/// copying it into a `SnapshotFrame` first. Encodes to the same bytes.
-#[derive(Serialize)]
-enum ServerMsgRef<'a> {
-    #[serde(rename = "s")]
-    Snapshot(SnapshotFrameRef<'a>),
+impl Serialize for ServerMsg {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeTuple;
+        match self {
+            ServerMsg::Welcome(welcome) => {
+                let mut tuple = serializer.serialize_tuple(7)?;
+                tuple.serialize_element(&WELCOME_TAG)?;
+                tuple.serialize_element(&welcome.protocol_version)?;
+                tuple.serialize_element(&welcome.client_id)?;
+                tuple.serialize_element(&welcome.player)?;
+                tuple.serialize_element(&welcome.tick_rate)?;
+                tuple.serialize_element(&welcome.snapshot_rate)?;
+                tuple.serialize_element(&welcome.tick)?;
+                tuple.end()
+            }
+            ServerMsg::Snapshot(frame) => {
+                let (flags, ack) = snapshot_flags(frame.full, frame.input_ack);
+                let mut tuple = serializer.serialize_tuple(5)?;
+                tuple.serialize_element(&SNAPSHOT_TAG)?;
+                tuple.serialize_element(&flags)?;
+                tuple.serialize_element(&frame.tick)?;
+                tuple.serialize_element(&ack)?;
+                tuple.serialize_element(serde_bytes::Bytes::new(&frame.body))?;
+                tuple.end()
+            }
+        }
+    }
 }
 
-#[derive(Serialize)]
-struct SnapshotFrameRef<'a> {
-    tick: Tick,
-    baseline: Option<Tick>,
-    input_ack: Option<u32>,
-    #[serde(with = "serde_bytes")]
-    body: &'a [u8],
+/// Takes the next element of a message array, or fails naming it.
+fn element<'de, A: serde::de::SeqAccess<'de>, T: Deserialize<'de>>(seq: &mut A, what: &str) -> Result<T, A::Error> {
+    use serde::de::Error;
+    seq.next_element()?
+        .ok_or_else(|| A::Error::custom(format!("missing {what}")))
+}
+
+impl<'de> Deserialize<'de> for ServerMsg {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visitor;
+        impl<'de> serde::de::Visitor<'de> for Visitor {
+            type Value = ServerMsg;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a server message array")
+            }
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<ServerMsg, A::Error> {
+                use serde::de::Error;
+                let tag: u8 = element(&mut seq, "tag")?;
+                let message = match tag {
+                    WELCOME_TAG => ServerMsg::Welcome(Welcome {
+                        protocol_version: element(&mut seq, "protocol_version")?,
+                        client_id: element(&mut seq, "client_id")?,
+                        player: element(&mut seq, "player")?,
+                        tick_rate: element(&mut seq, "tick_rate")?,
+                        snapshot_rate: element(&mut seq, "snapshot_rate")?,
+                        tick: element(&mut seq, "tick")?,
+                    }),
+                    SNAPSHOT_TAG => {
+                        let flags: u8 = element(&mut seq, "flags")?;
+                        if flags & !(FLAG_FULL | FLAG_ACK_ABSOLUTE) != 0 {
+                            return Err(A::Error::custom(format!("unknown snapshot flags {flags:#04x}")));
+                        }
+                        let tick: u32 = element(&mut seq, "tick")?;
+                        let ack: Option<u32> = element(&mut seq, "input ack")?;
+                        let body: serde_bytes::ByteBuf = element(&mut seq, "body")?;
+                        let input_ack = match ack {
+                            None => InputAck::None,
+                            Some(seq) if flags & FLAG_ACK_ABSOLUTE != 0 => InputAck::Absolute(seq),
+                            Some(by) => InputAck::Advance(by),
+                        };
+                        ServerMsg::Snapshot(SnapshotFrame {
+                            full: flags & FLAG_FULL != 0,
+                            tick,
+                            input_ack,
+                            body: body.into_vec(),
+                        })
+                    }
+                    other => return Err(A::Error::custom(format!("unknown server message tag {other}"))),
+                };
+                if seq.next_element::<serde::de::IgnoredAny>()?.is_some() {
+                    return Err(A::Error::custom("extra elements in server message"));
+                }
+                Ok(message)
+            }
+        }
+        deserializer.deserialize_seq(Visitor)
+    }
 }
 
 /// A message that could not be decoded.
@@ -241,33 +339,24 @@ impl ServerMsg {
     }
 
     /// Encodes a snapshot frame around an already encoded body, appending to `out`.
-    /// Equivalent to encoding `ServerMsg::Snapshot` with `body.to_vec()`.
-    pub fn encode_snapshot_into(
-        tick: Tick,
-        baseline: Option<Tick>,
-        input_ack: Option<u32>,
-        body: &[u8],
-        out: &mut Vec<u8>,
-    ) -> Result<(), EncodeError> {
-        let frame = SnapshotFrameRef {
-            tick,
-            baseline,
-            input_ack,
-            body,
-        };
-        Ok(rmp_serde::encode::write(out, &ServerMsgRef::Snapshot(frame))?)
-    }
-}
-
-impl SnapshotBody {
-    /// Encodes into `out` (appending).
-    pub fn encode_into(&self, out: &mut Vec<u8>) -> Result<(), EncodeError> {
-        Ok(rmp_serde::encode::write(out, self)?)
-    }
-
-    /// Decodes exactly one body; never panics.
-    pub fn decode(bytes: &[u8]) -> Result<SnapshotBody, DecodeError> {
-        decode_exact(bytes)
+    /// Equivalent to encoding `ServerMsg::Snapshot` with `body.to_vec()`, without the copy.
+    pub fn encode_snapshot_into(full: bool, tick: u32, input_ack: InputAck, body: &[u8], out: &mut Vec<u8>) {
+        use rmp::encode;
+        let (flags, ack) = snapshot_flags(full, input_ack);
+        // Writes into a Vec cannot fail.
+        let _ = encode::write_array_len(out, 5);
+        let _ = encode::write_uint(out, u64::from(SNAPSHOT_TAG));
+        let _ = encode::write_uint(out, u64::from(flags));
+        let _ = encode::write_uint(out, u64::from(tick));
+        match ack {
+            Some(ack) => {
+                let _ = encode::write_uint(out, u64::from(ack));
+            }
+            None => {
+                let _ = encode::write_nil(out);
+            }
+        }
+        let _ = encode::write_bin(out, body);
     }
 }
 
@@ -290,23 +379,40 @@ mod tests {
     }
 
     #[test]
-    fn borrowed_snapshot_encoding_matches_owned() {
-        let body = SnapshotBody {
-            checksum: Some(7),
-            delta: Delta::default(),
-        };
-        let mut body_bytes = Vec::new();
-        body.encode_into(&mut body_bytes).unwrap();
-        let mut borrowed = Vec::new();
-        ServerMsg::encode_snapshot_into(Tick(9), Some(Tick(8)), Some(3), &body_bytes, &mut borrowed).unwrap();
-        let owned = ServerMsg::Snapshot(SnapshotFrame {
-            tick: Tick(9),
-            baseline: Some(Tick(8)),
-            input_ack: Some(3),
-            body: body_bytes.clone(),
+    fn borrowed_snapshot_encoding_matches_owned_and_idle_is_seven_bytes() {
+        for (full, ack) in [(true, InputAck::Absolute(70_000)), (false, InputAck::Advance(2)), (false, InputAck::None)] {
+            let body = vec![0xab; 300];
+            let mut borrowed = Vec::new();
+            ServerMsg::encode_snapshot_into(full, 9, ack, &body, &mut borrowed);
+            let owned = ServerMsg::Snapshot(SnapshotFrame {
+                full,
+                tick: 9,
+                input_ack: ack,
+                body,
+            });
+            assert_eq!(borrowed, owned.encode().unwrap());
+            assert_eq!(ServerMsg::decode(&borrowed).unwrap(), owned);
+        }
+        let mut idle = Vec::new();
+        ServerMsg::encode_snapshot_into(false, 2, InputAck::Advance(2), &[], &mut idle);
+        assert_eq!(idle, [0x95, 0x01, 0x00, 0x02, 0x02, 0xc4, 0x00]);
+    }
+
+    #[test]
+    fn welcome_round_trips_and_unknown_tags_are_refused() {
+        let welcome = ServerMsg::Welcome(Welcome {
+            protocol_version: 2,
+            client_id: 3,
+            player: NetId::from_parts(4, 1),
+            tick_rate: 60,
+            snapshot_rate: 30,
+            tick: Tick(99),
         });
-        assert_eq!(borrowed, owned.encode().unwrap());
-        assert_eq!(ServerMsg::decode(&borrowed).unwrap(), owned);
+        let bytes = welcome.encode().unwrap();
+        assert_eq!(bytes, [0x97, 0x00, 0x02, 0x03, 0x92, 0x04, 0x01, 0x3c, 0x1e, 0x63]);
+        assert_eq!(ServerMsg::decode(&bytes).unwrap(), welcome);
+        assert!(ServerMsg::decode(&[0x92, 0x07, 0x00]).is_err());
+        assert!(ServerMsg::decode(&[0x95, 0x01, 0x80, 0x02, 0xc0, 0xc4, 0x00]).is_err(), "unknown flag bits");
     }
 
     #[test]
@@ -318,9 +424,9 @@ mod tests {
 
     #[test]
     fn a_huge_length_prefix_is_an_error_not_an_allocation() {
-        // Snapshot body whose delta claims 2^32-1 spawns.
-        let bytes = [0x92, 0xc0, 0x93, 0xdd, 0xff, 0xff, 0xff, 0xff];
-        assert!(SnapshotBody::decode(&bytes).is_err());
+        // A snapshot whose body claims 2^32-1 bytes.
+        let bytes = [0x95, 0x01, 0x00, 0x02, 0xc0, 0xc6, 0xff, 0xff, 0xff, 0xff];
+        assert!(ServerMsg::decode(&bytes).is_err());
     }
 
     #[test]
@@ -351,22 +457,6 @@ mod tests {
         fn decoding_arbitrary_bytes_never_panics(bytes in prop::collection::vec(any::<u8>(), 0..256)) {
             let _ = ClientMsg::decode(&bytes);
             let _ = ServerMsg::decode(&bytes);
-            let _ = SnapshotBody::decode(&bytes);
-        }
-
-        #[test]
-        fn decoding_mutated_snapshots_never_panics(
-            world in crate::delta::tests::world(),
-            flips in prop::collection::vec((any::<prop::sample::Index>(), any::<u8>()), 1..8),
-        ) {
-            let body = SnapshotBody { checksum: Some(1), delta: crate::diff(&[], &world) };
-            let mut bytes = Vec::new();
-            body.encode_into(&mut bytes).unwrap();
-            for (at, value) in flips {
-                let at = at.index(bytes.len());
-                bytes[at] = value;
-            }
-            let _ = SnapshotBody::decode(&bytes);
         }
 
         #[test]

@@ -93,23 +93,30 @@ where
     deserializer.deserialize_seq(Cautious::<T, N>(std::marker::PhantomData))
 }
 
-/// Checksum of a client-visible world: CRC-32 over every entity in `NetId` order.
-///
-/// The server sends it with a snapshot; the client computes it over its mirror after
-/// applying that snapshot. Equal checksums mean the client holds exactly what the server
-/// meant it to hold.
-pub fn checksum<'a>(entities: impl IntoIterator<Item = &'a EntityState>) -> u32 {
+/// Hash of one entity: CRC-32 over its id, component count, and each component's kind,
+/// field count and fields (little-endian).
+pub fn entity_hash(entity: &EntityState) -> u32 {
     let mut hasher = crc32fast::Hasher::new();
-    for entity in entities {
-        hasher.update(&entity.id.index().to_le_bytes());
-        hasher.update(&entity.id.generation().to_le_bytes());
-        hasher.update(&(entity.components.len() as u32).to_le_bytes());
-        for component in &entity.components {
-            hasher.update(&[component.kind.0, component.fields.len() as u8]);
-            for field in &component.fields {
-                hasher.update(&field.to_le_bytes());
-            }
+    hasher.update(&entity.id.index().to_le_bytes());
+    hasher.update(&entity.id.generation().to_le_bytes());
+    hasher.update(&(entity.components.len() as u32).to_le_bytes());
+    for component in &entity.components {
+        hasher.update(&[component.kind.0, component.fields.len() as u8]);
+        for field in &component.fields {
+            hasher.update(&field.to_le_bytes());
         }
     }
     hasher.finalize()
+}
+
+/// Checksum of a client-visible world: the wrapping sum of [`entity_hash`] over its
+/// entities.
+///
+/// The server sends it with a snapshot; the client keeps the same sum over its mirror
+/// after applying that snapshot. A sum (not a hash of the whole) so that both sides can
+/// update it in O(changed entities) instead of rehashing everything they hold.
+pub fn checksum<'a>(entities: impl IntoIterator<Item = &'a EntityState>) -> u32 {
+    entities
+        .into_iter()
+        .fold(0u32, |sum, entity| sum.wrapping_add(entity_hash(entity)))
 }

@@ -1,0 +1,247 @@
+//! A minimal MSB-first bit writer and reader with the two codes the snapshot body uses:
+//! Exp-Golomb codes for unsigned integers and zigzag for signed ones.
+//!
+//! Written here rather than taken from a crate because it is the innermost loop of
+//! every snapshot encode and decode: a 64-bit accumulator, no per-call allocation, and a
+//! reader that returns an error instead of panicking on truncated input.
+//!
+//! Exp-Golomb of order `k` writes `v` as `n` zero bits, then the `n + 1 + k` bits of
+//! `v + 2^k`, where `n + k + 1` is the bit length of `v + 2^k`. Order 0 costs 1 bit for
+//! 0, 3 bits for 1..=2, 5 bits for 3..=6; order 2 costs 3 bits for 0..=3, 5 for 4..=11.
+
+use thiserror::Error;
+
+/// The input ended inside a value, or a value was absurdly long.
+#[derive(Debug, Error, PartialEq, Eq)]
+pub enum BitError {
+    /// Ran past the end of the input.
+    #[error("bitstream ended early")]
+    Truncated,
+    /// An Exp-Golomb prefix longer than any 32-bit value needs.
+    #[error("bitstream value is too long")]
+    Overlong,
+}
+
+/// Maps signed to unsigned so that small magnitudes stay small: 0, -1, 1, -2 -> 0, 1, 2, 3.
+pub fn zigzag(value: i32) -> u32 {
+    ((value << 1) ^ (value >> 31)) as u32
+}
+
+/// Inverse of [`zigzag`].
+pub fn unzigzag(value: u32) -> i32 {
+    ((value >> 1) as i32) ^ -((value & 1) as i32)
+}
+
+/// Appends bits to a byte vector, most significant bit first.
+#[derive(Debug, Default)]
+pub struct BitWriter {
+    bytes: Vec<u8>,
+    accumulator: u64,
+    pending: u32,
+}
+
+impl BitWriter {
+    /// A writer appending to `bytes` (reused allocation; existing bytes are kept).
+    pub fn new(bytes: Vec<u8>) -> BitWriter {
+        BitWriter {
+            bytes,
+            accumulator: 0,
+            pending: 0,
+        }
+    }
+
+    /// Writes the low `count` bits of `value` (`count <= 32`).
+    pub fn write_bits(&mut self, value: u32, count: u32) {
+        debug_assert!(count <= 32);
+        if count == 0 {
+            return;
+        }
+        let masked = u64::from(value) & ((1u64 << count) - 1);
+        self.accumulator = (self.accumulator << count) | masked;
+        self.pending += count;
+        while self.pending >= 8 {
+            self.pending -= 8;
+            self.bytes.push((self.accumulator >> self.pending) as u8);
+        }
+    }
+
+    /// Writes one bit.
+    pub fn write_bit(&mut self, bit: bool) {
+        self.write_bits(u32::from(bit), 1);
+    }
+
+    /// Writes `value` as Exp-Golomb of order `k`.
+    pub fn write_exp_golomb(&mut self, value: u32, k: u32) {
+        let shifted = u64::from(value) + (1u64 << k);
+        let length = 64 - shifted.leading_zeros();
+        let zeros = length - 1 - k;
+        // Zeros then `length` bits of `shifted`; split in halves so each write is <= 32 bits.
+        let mut remaining_zeros = zeros;
+        while remaining_zeros > 0 {
+            let chunk = remaining_zeros.min(32);
+            self.write_bits(0, chunk);
+            remaining_zeros -= chunk;
+        }
+        if length > 32 {
+            self.write_bits((shifted >> 32) as u32, length - 32);
+            self.write_bits(shifted as u32, 32);
+        } else {
+            self.write_bits(shifted as u32, length);
+        }
+    }
+
+    /// Writes a signed value as zigzag then Exp-Golomb of order `k`.
+    pub fn write_signed(&mut self, value: i32, k: u32) {
+        self.write_exp_golomb(zigzag(value), k);
+    }
+
+    /// Bits written so far, counting the pending partial byte.
+    pub fn bit_len(&self) -> usize {
+        self.bytes.len() * 8 + self.pending as usize
+    }
+
+    /// Pads with zero bits to a byte boundary and returns the bytes.
+    pub fn finish(mut self) -> Vec<u8> {
+        if self.pending > 0 {
+            let pad = 8 - self.pending;
+            self.write_bits(0, pad);
+        }
+        self.bytes
+    }
+}
+
+/// Reads bits written by [`BitWriter`]; every read can fail, none panics.
+#[derive(Debug)]
+pub struct BitReader<'a> {
+    bytes: &'a [u8],
+    position: usize,
+}
+
+impl<'a> BitReader<'a> {
+    /// A reader over `bytes` from the first bit.
+    pub fn new(bytes: &'a [u8]) -> BitReader<'a> {
+        BitReader { bytes, position: 0 }
+    }
+
+    /// Reads `count <= 32` bits.
+    pub fn read_bits(&mut self, count: u32) -> Result<u32, BitError> {
+        debug_assert!(count <= 32);
+        let end = self.position + count as usize;
+        if end > self.bytes.len() * 8 {
+            return Err(BitError::Truncated);
+        }
+        let mut value = 0u64;
+        let mut position = self.position;
+        while position < end {
+            let byte = self.bytes[position / 8];
+            let offset = position % 8;
+            let take = (8 - offset).min(end - position);
+            let bits = (byte >> (8 - offset - take)) & ((1u16 << take) - 1) as u8;
+            value = (value << take) | u64::from(bits);
+            position += take;
+        }
+        self.position = end;
+        Ok(value as u32)
+    }
+
+    /// Reads one bit.
+    pub fn read_bit(&mut self) -> Result<bool, BitError> {
+        Ok(self.read_bits(1)? == 1)
+    }
+
+    /// Reads an Exp-Golomb value of order `k`.
+    pub fn read_exp_golomb(&mut self, k: u32) -> Result<u32, BitError> {
+        let mut zeros = 0u32;
+        while !self.read_bit()? {
+            zeros += 1;
+            if zeros + k > 32 {
+                return Err(BitError::Overlong);
+            }
+        }
+        let length = zeros + k; // bits after the leading one
+        let rest = if length > 32 {
+            return Err(BitError::Overlong);
+        } else {
+            u64::from(self.read_bits(length)?)
+        };
+        let shifted = (1u64 << length) | rest;
+        let value = shifted - (1u64 << k);
+        u32::try_from(value).map_err(|_| BitError::Overlong)
+    }
+
+    /// Reads a zigzag, Exp-Golomb order `k` signed value.
+    pub fn read_signed(&mut self, k: u32) -> Result<i32, BitError> {
+        Ok(unzigzag(self.read_exp_golomb(k)?))
+    }
+
+    /// Whether only padding (fewer than 8 zero bits) remains.
+    pub fn only_padding_left(&self) -> bool {
+        let total = self.bytes.len() * 8;
+        total - self.position < 8
+            && (self.position..total).all(|bit| self.bytes[bit / 8] & (0x80 >> (bit % 8)) == 0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[test]
+    fn exp_golomb_lengths_match_the_doc() {
+        let cost = |value, k| {
+            let mut writer = BitWriter::default();
+            writer.write_exp_golomb(value, k);
+            writer.bit_len()
+        };
+        assert_eq!((cost(0, 0), cost(1, 0), cost(2, 0), cost(3, 0), cost(6, 0)), (1, 3, 3, 5, 5));
+        assert_eq!((cost(0, 2), cost(3, 2), cost(4, 2), cost(11, 2)), (3, 3, 5, 5));
+        assert_eq!(cost(u32::MAX, 0), 65);
+    }
+
+    #[test]
+    fn bytes_are_msb_first_and_padded() {
+        let mut writer = BitWriter::default();
+        writer.write_bits(0b101, 3);
+        writer.write_exp_golomb(0, 0);
+        assert_eq!(writer.finish(), vec![0b1011_0000]);
+    }
+
+    #[test]
+    fn truncated_and_overlong_input_is_an_error() {
+        assert_eq!(BitReader::new(&[]).read_bit(), Err(BitError::Truncated));
+        assert_eq!(BitReader::new(&[0; 8]).read_exp_golomb(0), Err(BitError::Overlong));
+        assert_eq!(BitReader::new(&[0x00, 0x01]).read_exp_golomb(0), Err(BitError::Truncated));
+    }
+
+    proptest! {
+        #[test]
+        fn values_round_trip(values in prop::collection::vec((any::<u32>(), 0u32..4, any::<i32>()), 0..50)) {
+            let mut writer = BitWriter::default();
+            for (unsigned, k, signed) in &values {
+                writer.write_exp_golomb(*unsigned, *k);
+                writer.write_signed(*signed, *k);
+                writer.write_bits(*unsigned & 0x1f, 5);
+            }
+            let bytes = writer.finish();
+            let mut reader = BitReader::new(&bytes);
+            for (unsigned, k, signed) in &values {
+                prop_assert_eq!(reader.read_exp_golomb(*k).unwrap(), *unsigned);
+                prop_assert_eq!(reader.read_signed(*k).unwrap(), *signed);
+                prop_assert_eq!(reader.read_bits(5).unwrap(), *unsigned & 0x1f);
+            }
+            prop_assert!(reader.only_padding_left());
+        }
+
+        #[test]
+        fn reading_garbage_never_panics(bytes in prop::collection::vec(any::<u8>(), 0..64), k in 0u32..4) {
+            let mut reader = BitReader::new(&bytes);
+            while reader.read_exp_golomb(k).is_ok() {}
+        }
+
+        #[test]
+        fn zigzag_round_trips(value: i32) {
+            prop_assert_eq!(unzigzag(zigzag(value)), value);
+        }
+    }
+}
