@@ -32,10 +32,22 @@ pub struct ServerConfig {
     pub seed: u64,
     /// Whether snapshots carry a checksum of the client's resulting state.
     pub checksums: bool,
+    /// Interest management and bandwidth.
+    pub replication: ReplicationConfig,
     /// Bounds on what a connection may cost.
     pub limits: Limits,
     /// Logging.
     pub log: LogConfig,
+}
+
+/// Interest management and the per-client bandwidth budget.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReplicationConfig {
+    /// Area-of-interest radius in world units; zero sends the whole world.
+    pub interest_radius: f32,
+    /// Snapshot budget per client in kbit/s.
+    pub budget_kbps: u32,
 }
 
 /// Bounds on what a connection may cost the server.
@@ -136,6 +148,12 @@ pub struct Args {
     /// Most simultaneous connections.
     #[arg(long)]
     pub max_clients: Option<usize>,
+    /// Area-of-interest radius in world units (0 = whole world).
+    #[arg(long)]
+    pub interest_radius: Option<f32>,
+    /// Snapshot bandwidth budget per client, kbit/s.
+    #[arg(long)]
+    pub budget_kbps: Option<u32>,
     /// Turn snapshot checksums off (they are on by default).
     #[arg(long)]
     pub no_checksums: bool,
@@ -180,6 +198,12 @@ impl ServerConfig {
         }
         if let Some(max_clients) = args.max_clients {
             config.limits.max_clients = max_clients;
+        }
+        if let Some(radius) = args.interest_radius {
+            config.replication.interest_radius = radius;
+        }
+        if let Some(budget) = args.budget_kbps {
+            config.replication.budget_kbps = budget;
         }
         if args.no_checksums {
             config.checksums = false;
@@ -227,6 +251,13 @@ impl ServerConfig {
                 self.snapshot_rate, self.tick_rate
             ));
         }
+        let radius = self.replication.interest_radius;
+        if !radius.is_finite() || radius < 0.0 {
+            return invalid(format!("replication.interest_radius {radius} must be zero or positive"));
+        }
+        if self.replication.budget_kbps < 8 {
+            return invalid("replication.budget_kbps must be at least 8".into());
+        }
         if self.limits.max_message_bytes < 64 {
             return invalid("limits.max_message_bytes must be at least 64".into());
         }
@@ -237,6 +268,11 @@ impl ServerConfig {
             return invalid("limits.max_write_buffer_bytes must exceed write_buffer_bytes".into());
         }
         Ok(())
+    }
+
+    /// Body bytes each client may be sent per snapshot.
+    pub fn budget_bytes_per_snapshot(&self) -> usize {
+        (self.replication.budget_kbps as usize * 1000 / 8 / self.snapshot_rate as usize).max(64)
     }
 
     /// Ticks between snapshots.
@@ -268,6 +304,7 @@ mod tests {
         assert_eq!(config.snapshot_rate, 30);
         assert_eq!(config.ticks_per_snapshot(), 2);
         assert_eq!(config.limits.handshake_timeout, Duration::from_secs(5));
+        assert_eq!(config.budget_bytes_per_snapshot(), 1066, "256 kbit/s at 30 snapshots/s");
     }
 
     #[test]

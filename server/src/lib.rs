@@ -16,7 +16,7 @@ pub mod room;
 use config::ServerConfig;
 use game::{Arena, Map, MapError};
 use net::NetStats;
-use room::{Rates, Room, RoomError, RoomSettings, RoomStats};
+use room::{Rates, Room, RoomError, RoomSettings, RoomStats, ViewSettings};
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
@@ -72,7 +72,6 @@ pub async fn start(config: &ServerConfig) -> Result<RunningServer, StartError> {
             },
             inbox: config.limits.room_inbox,
             input_buffer: config.limits.input_buffer,
-            checksums: config.checksums,
             stats_interval: config.log.stats_interval,
         },
     )?;
@@ -91,9 +90,16 @@ pub async fn start(config: &ServerConfig) -> Result<RunningServer, StartError> {
     let net_stats = Arc::new(NetStats::default());
     let room_handle = room.handle();
     let room_stats = Arc::clone(&room_handle.stats);
+    let view = ViewSettings {
+        interest_radius: (config.replication.interest_radius > 0.0).then_some(config.replication.interest_radius),
+        budget_bytes: config.budget_bytes_per_snapshot(),
+        checksums: config.checksums,
+        rule: room_handle.relevance_rule,
+    };
     let listener = tokio::spawn(net::serve(
         listener,
         room_handle,
+        view,
         config.limits.clone(),
         Arc::clone(&net_stats),
         shutdown.clone(),

@@ -36,3 +36,29 @@ async fn a_bot_swarm_plays_without_divergence() {
     assert!(stats.clients_max.load(std::sync::atomic::Ordering::Relaxed) >= 24);
     server.shutdown(Duration::from_secs(3)).await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_tight_budget_with_interest_still_converges_exactly() {
+    let server = common::start_server(|config| {
+        config.npcs = 300;
+        config.replication.interest_radius = 25.0;
+        config.replication.budget_kbps = 32;
+    })
+    .await;
+    let report = run_swarm(SwarmConfig {
+        url: server.ws_url(),
+        bots: 12,
+        duration: Duration::from_secs(3),
+        ramp: Duration::from_millis(300),
+        seed: 11,
+        show_progress: false,
+    })
+    .await;
+    println!("{}", report.table());
+    report.verdict().expect("the swarm run passes under a 32 kbit/s budget");
+    assert_eq!(report.checksum_mismatches, 0);
+    assert!(report.down_kbps_per_bot <= 32.0 * 1.1, "budget exceeded: {} kbit/s", report.down_kbps_per_bot);
+    let deferred = server.net_stats().entities_deferred.load(std::sync::atomic::Ordering::Relaxed);
+    assert!(deferred > 0, "300 moving drones must not fit in 32 kbit/s: the budget was never binding");
+    server.shutdown(Duration::from_secs(3)).await;
+}

@@ -3,8 +3,8 @@
 
 use tickcast_shared::arena::{EntityKind, Health, Transform2};
 use tickcast_shared::{
-    ClientMsg, Components, EntityState, Hello, NetId, PlayerInput, Replicate, ServerMsg, SnapshotBody, Tick, Welcome,
-    checksum, diff,
+    ClientMsg, Components, EntityState, HeldEntity, Hello, InputAck, NetId, PlayerInput, Replicate, ServerMsg, Tick,
+    Welcome, checksum, diff, encode_body,
 };
 
 fn hex(bytes: &[u8]) -> String {
@@ -67,20 +67,20 @@ fn main() {
     println!("welcome:  {}", hex(&welcome.encode().unwrap()));
     let before = vec![entity(0, 1.0, 3), entity(1, 5.0, 3)];
     let after = vec![entity(0, 1.5, 3), entity(2, 9.0, 3)];
-    let full = SnapshotBody {
-        checksum: Some(checksum(&before)),
-        delta: diff(&[], &before),
-    };
-    let delta = SnapshotBody {
-        checksum: Some(checksum(&after)),
-        delta: diff(&before, &after),
-    };
-    for (name, body, baseline) in [("full", full, None), ("delta", delta, Some(Tick(122)))] {
-        let mut body_bytes = Vec::new();
-        body.encode_into(&mut body_bytes).unwrap();
-        let mut frame = Vec::new();
-        ServerMsg::encode_snapshot_into(Tick(124), baseline, Some(7), &body_bytes, &mut frame).unwrap();
-        println!("{name} body: {}", hex(&body_bytes));
-        println!("{name} frame: {}", hex(&frame));
-    }
+    let nothing = std::collections::BTreeMap::new();
+    let held: std::collections::BTreeMap<NetId, HeldEntity> =
+        before.iter().map(|e| (e.id, HeldEntity::new(e.clone()))).collect();
+    let full = encode_body(Some(checksum(&before)), &diff(&[], &before), &nothing, Vec::new());
+    let delta = encode_body(Some(checksum(&after)), &diff(&before, &after), &held, Vec::new());
+    let mut frame = Vec::new();
+    ServerMsg::encode_snapshot_into(true, 124, InputAck::Absolute(7), &full, &mut frame);
+    println!("full body: {}", hex(&full));
+    println!("full frame: {}", hex(&frame));
+    frame.clear();
+    ServerMsg::encode_snapshot_into(false, 2, InputAck::Advance(2), &delta, &mut frame);
+    println!("delta body: {}", hex(&delta));
+    println!("delta frame: {}", hex(&frame));
+    frame.clear();
+    ServerMsg::encode_snapshot_into(false, 2, InputAck::Advance(2), &[], &mut frame);
+    println!("idle frame: {}", hex(&frame));
 }

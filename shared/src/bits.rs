@@ -32,6 +32,13 @@ pub fn unzigzag(value: u32) -> i32 {
     ((value >> 1) as i32) ^ -((value & 1) as i32)
 }
 
+/// Bits [`BitWriter::write_exp_golomb`] spends on `value` at order `k`.
+pub fn exp_golomb_len(value: u32, k: u32) -> u32 {
+    let shifted = u64::from(value) + (1u64 << k);
+    let length = 64 - shifted.leading_zeros();
+    2 * length - 1 - k
+}
+
 /// Appends bits to a byte vector, most significant bit first.
 #[derive(Debug, Default)]
 pub struct BitWriter {
@@ -197,6 +204,9 @@ mod tests {
         assert_eq!((cost(0, 0), cost(1, 0), cost(2, 0), cost(3, 0), cost(6, 0)), (1, 3, 3, 5, 5));
         assert_eq!((cost(0, 2), cost(3, 2), cost(4, 2), cost(11, 2)), (3, 3, 5, 5));
         assert_eq!(cost(u32::MAX, 0), 65);
+        for (value, k) in [(0, 0), (5, 0), (11, 2), (u32::MAX, 0), (70_000, 2)] {
+            assert_eq!(exp_golomb_len(value, k) as usize, cost(value, k));
+        }
     }
 
     #[test]

@@ -11,7 +11,7 @@
 //! `apply(baseline, diff(baseline, current)) == current` is property-tested below, and so
 //! is the trip through the bit-packed body. `docs/PROTOCOL.md` specifies the body's bits.
 
-use crate::bits::{BitError, BitReader, BitWriter};
+use crate::bits::{BitError, BitReader, BitWriter, exp_golomb_len, zigzag};
 use crate::net_id::NetId;
 use crate::state::{ComponentKind, ComponentState, EntityState, Fields, entity_hash};
 use smallvec::SmallVec;
@@ -147,6 +147,50 @@ pub fn diff_into(baseline: &[EntityState], current: &[EntityState], delta: &mut 
         }
     }
 }
+
+/// Bits an index gap is assumed to cost when budgeting (the real cost depends on which
+/// other entities go in the same body; gaps under 31 cost at most this).
+pub const ASSUMED_INDEX_GAP_BITS: usize = 9;
+
+/// Bits `update` will cost in a body (index gap estimated), for byte budgeting.
+pub fn update_cost_bits(update: &EntityUpdate, held: &EntityState) -> usize {
+    let mut bits = ASSUMED_INDEX_GAP_BITS + held.components.len();
+    let mut last_component = None;
+    for change in &update.changes {
+        if last_component != Some(change.component) {
+            last_component = Some(change.component);
+            bits += held
+                .components
+                .get(usize::from(change.component))
+                .map_or(0, |c| c.fields.len());
+        }
+        bits += exp_golomb_len(zigzag(change.delta), FIELD_ORDER) as usize;
+    }
+    bits
+}
+
+/// Bits spawning `entity` will cost in a body (index gap estimated).
+pub fn spawn_cost_bits(entity: &EntityState) -> usize {
+    let mut bits = ASSUMED_INDEX_GAP_BITS
+        + exp_golomb_len(entity.id.generation() >> 1, 0) as usize
+        + exp_golomb_len(entity.components.len() as u32, 0) as usize;
+    let mut next_kind = 0u32;
+    for component in &entity.components {
+        let kind = u32::from(component.kind.0);
+        bits += exp_golomb_len(kind.wrapping_sub(next_kind), 0) as usize;
+        next_kind = kind + 1;
+        bits += exp_golomb_len(component.fields.len() as u32, 0) as usize;
+        bits += component
+            .fields
+            .iter()
+            .map(|v| exp_golomb_len(zigzag(*v), FIELD_ORDER) as usize)
+            .sum::<usize>();
+    }
+    bits
+}
+
+/// Bits despawning an entity costs (index gap estimated).
+pub const DESPAWN_COST_BITS: usize = ASSUMED_INDEX_GAP_BITS;
 
 /// Why a delta could not be applied: the client does not hold the state the delta was
 /// taken against. Any of these means client and server have diverged.
@@ -561,6 +605,20 @@ pub(crate) mod tests {
         assert_eq!(moved.len(), 3, "{moved:02x?}");
         let decoded = decode_body(&moved, &mirror).unwrap();
         assert_eq!(decoded.delta.updates[0].changes[0].delta, 3);
+    }
+
+    proptest! {
+        #[test]
+        fn cost_estimates_bound_the_encoded_size(baseline in world(), current in world()) {
+            let delta = diff(&baseline, &current);
+            let (mirror, _) = mirror_of(&baseline);
+            let estimate: usize = delta.updates.iter().map(|u| update_cost_bits(u, &mirror[&u.id].state)).sum::<usize>()
+                + delta.spawns.iter().map(spawn_cost_bits).sum::<usize>()
+                + delta.despawns.len() * DESPAWN_COST_BITS;
+            let exact = encode_body(None, &delta, &mirror, Vec::new()).len() * 8;
+            // 64 slots: every gap fits the assumed 9 bits; header is 4 bits plus counts.
+            prop_assert!(exact <= estimate + 4 + 3 * 13 + 7, "exact {} estimate {}", exact, estimate);
+        }
     }
 
     #[test]

@@ -69,7 +69,8 @@ impl Game for Arena {
             .replicate::<Body>()
             .replicate::<Health>()
             .replicate::<Kind>()
-            .replicate::<Score>();
+            .replicate::<Score>()
+            .spatial::<Body>(|body| body.0.position);
         world.insert_resource(GameRng(fastrand::Rng::with_seed(self.seed)));
         world.insert_resource(DroneTarget(self.drones));
         world.insert_resource(self.map);

@@ -13,7 +13,7 @@
 use super::NetContext;
 use super::rate_limit::{Admission, InputRateLimit};
 use super::violation::{Violation, close_frame};
-use crate::room::{ClientId, Joined, RoomCommand, WorldSnapshot};
+use crate::room::{ClientId, ClientView, Joined, RoomCommand};
 use bytes::Bytes;
 use futures_util::stream::{SplitSink, SplitStream};
 use futures_util::{SinkExt, StreamExt};
@@ -155,7 +155,7 @@ pub(crate) async fn run(
         let writer_done = CancellationToken::new();
         let writer = tokio::spawn(write_snapshots(
             sink,
-            client,
+            ClientView::new(client, joined.player, context.view),
             Arc::clone(&context),
             close_receiver,
             writer_done.clone(),
@@ -274,17 +274,17 @@ async fn read_inputs(
     violation
 }
 
-/// Sends each new snapshot, delta-encoded against the last one this client was sent.
+/// Sends each new snapshot through this client's view: interest, priority within the
+/// byte budget, and a delta against exactly what the client holds.
 async fn write_snapshots(
     mut sink: SplitSink<Ws, Message>,
-    client: ClientId,
+    mut view: ClientView,
     context: Arc<NetContext>,
     mut close: oneshot::Receiver<Option<CloseFrame>>,
     done: CancellationToken,
 ) {
     let _done = done.drop_guard();
     let mut snapshots = context.room.snapshots.clone();
-    let mut last_sent: Option<Arc<WorldSnapshot>> = None;
     let mut frame = Vec::with_capacity(256);
     let closing = loop {
         tokio::select! {
@@ -303,31 +303,24 @@ async fn write_snapshots(
                     break Some(close_frame(CloseCode::Away, "room stopped"));
                 }
                 let Some(snapshot) = snapshots.borrow_and_update().clone() else { continue };
-                if last_sent.as_ref().is_some_and(|sent| !snapshot.tick.is_after(sent.tick)) {
+                if view.last_tick().is_some_and(|last| !snapshot.tick.is_after(last)) {
                     continue;
                 }
-                let body = snapshot.body_against(last_sent.as_deref());
-                frame.clear();
-                let header = ServerMsg::encode_snapshot_into(
-                    snapshot.tick,
-                    last_sent.as_ref().map(|sent| sent.tick),
-                    snapshot.input_ack(client),
-                    &body,
-                    &mut frame,
-                );
-                if header.is_err() {
-                    break Some(close_frame(CloseCode::Error, "snapshot encoding failed"));
-                }
-                let length = frame.len() as u64;
+                let frame_stats = view.write_frame(&snapshot, &mut frame);
+                drop(snapshot);
+                let stats = &context.stats;
                 match timeout(context.limits.write_timeout, sink.send(Message::Binary(Bytes::copy_from_slice(&frame)))).await {
                     Ok(Ok(())) => {
-                        context.stats.bytes_out.fetch_add(length, Ordering::Relaxed);
-                        last_sent = Some(snapshot);
+                        stats.bytes_out.fetch_add(frame_stats.bytes as u64, Ordering::Relaxed);
+                        stats.frames_sent.fetch_add(1, Ordering::Relaxed);
+                        stats.entities_sent.fetch_add(frame_stats.entities_sent as u64, Ordering::Relaxed);
+                        stats.entities_deferred.fetch_add(frame_stats.entities_deferred as u64, Ordering::Relaxed);
+                        stats.staleness_max_ticks.fetch_max(u64::from(frame_stats.max_staleness_ticks), Ordering::Relaxed);
                     }
                     Ok(Err(_)) => return,
                     Err(_) => {
-                        context.stats.slow_readers.fetch_add(1, Ordering::Relaxed);
-                        tracing::info!(client, timeout = ?context.limits.write_timeout, "dropping slow reader");
+                        stats.slow_readers.fetch_add(1, Ordering::Relaxed);
+                        tracing::info!(timeout = ?context.limits.write_timeout, "dropping slow reader");
                         return;
                     }
                 }

@@ -11,7 +11,7 @@ pub use rate_limit::{Admission, InputRateLimit};
 pub use violation::{Violation, close_frame};
 
 use crate::config::Limits;
-use crate::room::RoomHandle;
+use crate::room::{RoomHandle, ViewSettings};
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -36,6 +36,14 @@ pub struct NetStats {
     pub inputs_dropped_rate: AtomicU64,
     /// Inputs dropped because the room's inbox was full.
     pub inputs_dropped_inbox: AtomicU64,
+    /// Snapshot frames sent.
+    pub frames_sent: AtomicU64,
+    /// Entities spawned, updated or despawned across all frames.
+    pub entities_sent: AtomicU64,
+    /// Entity changes that waited for a later frame because of the byte budget.
+    pub entities_deferred: AtomicU64,
+    /// Longest any change waited before it was sent, in ticks.
+    pub staleness_max_ticks: AtomicU64,
     /// Connections dropped because a send stayed blocked past the write timeout.
     pub slow_readers: AtomicU64,
     /// Close frames the server sent, by close code.
@@ -61,6 +69,7 @@ impl NetStats {
 /// What every connection task shares.
 pub(crate) struct NetContext {
     pub room: RoomHandle,
+    pub view: ViewSettings,
     pub limits: Limits,
     pub ws_config: WebSocketConfig,
     pub stats: Arc<NetStats>,
@@ -83,6 +92,7 @@ pub fn websocket_config(limits: &Limits) -> WebSocketConfig {
 pub async fn serve(
     listener: TcpListener,
     room: RoomHandle,
+    view: ViewSettings,
     limits: Limits,
     stats: Arc<NetStats>,
     shutdown: CancellationToken,
@@ -91,6 +101,7 @@ pub async fn serve(
     let slots = Arc::new(Semaphore::new(limits.max_clients));
     let context = Arc::new(NetContext {
         room,
+        view,
         ws_config: websocket_config(&limits),
         limits,
         stats,

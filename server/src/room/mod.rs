@@ -16,14 +16,18 @@
 //! No per-client work happens here: diffing and encoding run in each connection's writer.
 
 mod input;
+pub mod interest;
 mod replication;
 mod snapshot;
 mod tick_loop;
+pub mod view;
 
 pub use input::{ActiveInputs, Controlled, InputBuffers};
 pub use replication::{Replicated, Replication, ReplicationRegistry};
 pub use snapshot::WorldSnapshot;
 pub use tick_loop::{RoomClock, RoomStats, TickSummary};
+pub use view::{ClientView, FrameStats, ViewSettings};
+pub use interest::{Relevance, RelevanceRule, ViewerTeam};
 
 use bevy_ecs::prelude::*;
 use std::sync::Arc;
@@ -105,6 +109,8 @@ pub struct RoomHandle {
     pub rates: Rates,
     /// Figures the room keeps about itself.
     pub stats: Arc<RoomStats>,
+    /// The game's extra relevance rule, for the writers' interest queries.
+    pub relevance_rule: Option<RelevanceRule>,
 }
 
 /// A room's rates.
@@ -125,8 +131,6 @@ pub struct RoomSettings {
     pub inbox: usize,
     /// Inputs buffered per client.
     pub input_buffer: usize,
-    /// Whether snapshots carry checksums.
-    pub checksums: bool,
     /// How often the room logs its figures (zero: never).
     pub stats_interval: Duration,
 }
@@ -167,11 +171,12 @@ impl Simulation {
         );
         let mut registry = ReplicationRegistry::default();
         game.build(&mut world, &mut schedule, &mut registry);
+        let relevance_rule = registry.rule();
         world.insert_resource(Replication::new(registry));
         world.insert_resource(InputBuffers::new(settings.input_buffer));
         world.insert_resource(ActiveInputs::default());
         world.insert_resource(input::Inbox::new(inbox, G::spawn_player, Arc::clone(&stats)));
-        world.insert_resource(snapshot::Publisher::new(publisher, settings.checksums));
+        world.insert_resource(snapshot::Publisher::new(publisher));
         world.insert_resource(RoomClock::new(settings.rates));
         schedule.add_systems((
             (input::receive_commands, input::advance_inputs)
@@ -186,6 +191,7 @@ impl Simulation {
             snapshots,
             rates: settings.rates,
             stats,
+            relevance_rule,
         };
         (Simulation { world, schedule }, handle)
     }

@@ -6,7 +6,9 @@
 //! `Entity`s; walking it in slot order yields entities already sorted by `NetId`, the
 //! order the delta codec needs.
 
+use super::interest::{EntityMeta, Relevance, RelevanceRule, ViewerTeam};
 use bevy_ecs::prelude::*;
+use glam::Vec2;
 use slotmap::SlotMap;
 use tickcast_shared::{ComponentKind, ComponentState, Components, EntityState, Fields, NetId, Replicate};
 
@@ -25,11 +27,15 @@ impl Replicated {
 }
 
 type CaptureFn = fn(&EntityRef, &mut Fields) -> bool;
+type PositionFn = Box<dyn Fn(&EntityRef) -> Option<Vec2> + Send + Sync>;
 
-/// The replicated component types of a game, sorted by kind.
+/// The replicated component types of a game, sorted by kind, and what interest
+/// management needs to know: where entities are and any extra relevance rule.
 #[derive(Default)]
 pub struct ReplicationRegistry {
     captures: Vec<(ComponentKind, CaptureFn)>,
+    position: Option<PositionFn>,
+    rule: Option<RelevanceRule>,
 }
 
 fn capture_component<C: Component + Replicate>(entity: &EntityRef, out: &mut Fields) -> bool {
@@ -55,6 +61,25 @@ impl ReplicationRegistry {
         };
         self.captures.insert(at, (C::KIND, capture_component::<C>));
         self
+    }
+
+    /// Declares where entities are, for interest management: the position of an entity
+    /// is `position(&C)` of its component `C`. Entities without `C` are seen by everyone.
+    pub fn spatial<C: Component>(&mut self, position: fn(&C) -> Vec2) -> &mut Self {
+        self.position = Some(Box::new(move |entity: &EntityRef| entity.get::<C>().map(position)));
+        self
+    }
+
+    /// Adds a game rule on top of radius, team and `Relevance`: entities it rejects are
+    /// not sent to that viewer.
+    pub fn relevance_rule(&mut self, rule: RelevanceRule) -> &mut Self {
+        self.rule = Some(rule);
+        self
+    }
+
+    /// The game's extra relevance rule, if any.
+    pub fn rule(&self) -> Option<RelevanceRule> {
+        self.rule
     }
 
     /// The registered kinds, sorted.
@@ -124,10 +149,11 @@ impl Replication {
         net_id
     }
 
-    /// Captures every replicated entity, sorted by `NetId`. Entities despawned since the
-    /// last capture lose their `NetId` here (slotmap generations keep it from being
-    /// confused with the next entity in that slot).
-    pub(crate) fn capture(&mut self, world: &mut World) -> Vec<EntityState> {
+    /// Captures every replicated entity, sorted by `NetId`, with its interest metadata
+    /// at the same index. Entities despawned since the last capture lose their `NetId`
+    /// here (slotmap generations keep it from being confused with the next entity in
+    /// that slot).
+    pub(crate) fn capture(&mut self, world: &mut World) -> (Vec<EntityState>, Vec<EntityMeta>) {
         let query = self.unassigned.get_or_insert_with(|| world.query());
         for (entity, mut replicated) in query.iter_mut(world) {
             if replicated.net_id.is_none() {
@@ -135,19 +161,27 @@ impl Replication {
             }
         }
         let mut entities = Vec::with_capacity(self.net_ids.len());
+        let mut metas = Vec::with_capacity(self.net_ids.len());
         let mut gone = Vec::new();
         for (net_id, entity) in &self.net_ids {
             match world.get_entity(*entity) {
-                Ok(entity_ref) if entity_ref.contains::<Replicated>() => entities.push(EntityState {
-                    id: net_id,
-                    components: self.registry.capture_entity(&entity_ref),
-                }),
+                Ok(entity_ref) if entity_ref.contains::<Replicated>() => {
+                    entities.push(EntityState {
+                        id: net_id,
+                        components: self.registry.capture_entity(&entity_ref),
+                    });
+                    metas.push(EntityMeta {
+                        position: self.registry.position.as_ref().and_then(|position| position(&entity_ref)),
+                        relevance: entity_ref.get::<Relevance>().copied().unwrap_or_default(),
+                        team: entity_ref.get::<ViewerTeam>().map(|team| team.0),
+                    });
+                }
                 _ => gone.push(net_id),
             }
         }
         for net_id in gone {
             self.net_ids.remove(net_id);
         }
-        entities
+        (entities, metas)
     }
 }

@@ -1,0 +1,408 @@
+//! One client's view of the room: what it holds, what it should see, and which changes
+//! fit in this snapshot's byte budget.
+//!
+//! Each connection's writer owns a [`ClientView`] and calls [`ClientView::write_frame`]
+//! once per published snapshot, on a tokio worker (never on the tick thread):
+//! 1. interest: the entities near the client's player, plus always-relevant ones;
+//! 2. candidates: entities in view that the client lacks (spawn whole) or holds with
+//!    different fields (field-level update); entities that left view are despawned;
+//! 3. priority: each pending candidate accumulates priority every snapshot (more when
+//!    near, when its change is large, much more for the client's own entity); the
+//!    highest go first until the byte budget is spent, the rest wait with their priority
+//!    kept, so every entity in view is refreshed within a bounded staleness;
+//! 4. the chosen changes become the client's new held state, and the body carries the
+//!    checksum of exactly that state, so the client converges exactly on what was sent.
+//!
+//! On a WebSocket the client holds exactly what it was sent (reliable, ordered), so the
+//! held state is the baseline of the next delta: no acks of snapshots are needed.
+
+use super::ClientId;
+use super::interest::{RelevanceRule, Viewer};
+use super::snapshot::WorldSnapshot;
+use glam::Vec2;
+use std::cmp::Ordering;
+use tickcast_shared::{
+    Delta, EntityDiff, EntityState, HeldShape, InputAck, NetId, ServerMsg, Tick, diff_entity, encode_body,
+    spawn_cost_bits, update_cost_bits,
+};
+
+/// How a client's view is chosen and paced.
+#[derive(Clone, Copy, Debug)]
+pub struct ViewSettings {
+    /// Radius of the area of interest around the client's player; `None` sends the
+    /// whole world.
+    pub interest_radius: Option<f32>,
+    /// Most body bytes per snapshot (the per-client bandwidth budget divided by the
+    /// snapshot rate).
+    pub budget_bytes: usize,
+    /// Whether bodies carry the checksum of the client's resulting state.
+    pub checksums: bool,
+    /// The game's extra relevance rule, if any.
+    pub rule: Option<RelevanceRule>,
+}
+
+/// Priority weight of the client's own entity: it beats everything else.
+const OWN_ENTITY_WEIGHT: f32 = 1000.0;
+/// Extra weight of an entity the client does not hold at all yet.
+const SPAWN_WEIGHT: f32 = 2.0;
+/// Frame bytes outside the body (envelope and header), reserved from the budget.
+const FRAME_OVERHEAD_BYTES: usize = 16;
+/// Candidates that did not fit before the fill stops looking for smaller ones.
+const MAX_SKIPPED: usize = 32;
+
+/// One entity the view tracks: held by the client, pending, or both.
+#[derive(Clone, Debug)]
+struct Tracked {
+    id: NetId,
+    /// The state the client holds and its hash, once sent.
+    held: Option<(EntityState, u32)>,
+    /// Accumulated priority of its pending change.
+    priority: f32,
+    /// Snapshot tick since which the client's copy has been out of date.
+    pending_since: Option<Tick>,
+}
+
+/// A change that could go in this frame.
+struct Candidate {
+    /// Index into the new tracked list.
+    tracked: usize,
+    /// Index into the snapshot's entities.
+    entity: usize,
+    priority: f32,
+    cost_bits: usize,
+    update: Option<tickcast_shared::EntityUpdate>,
+}
+
+/// What one frame carried, for the stats.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct FrameStats {
+    /// Frame bytes (WebSocket payload).
+    pub bytes: usize,
+    /// Entities spawned, updated or despawned in it.
+    pub entities_sent: usize,
+    /// Entities in view with a change that did not fit the budget.
+    pub entities_deferred: usize,
+    /// Longest a change sent in this frame had waited, in ticks.
+    pub max_staleness_ticks: u32,
+    /// Entities in view.
+    pub in_view: usize,
+}
+
+/// A client's replication state.
+pub struct ClientView {
+    client: ClientId,
+    player: NetId,
+    settings: ViewSettings,
+    tracked: Vec<Tracked>,
+    last_tick: Option<Tick>,
+    last_ack: Option<u32>,
+    checksum: u32,
+    viewpoint: Vec2,
+    // Scratch space reused every frame.
+    visible: Vec<u32>,
+    next: Vec<Tracked>,
+    candidates: Vec<Candidate>,
+    delta: Delta,
+    body: Vec<u8>,
+}
+
+/// Held shapes for the encoder, looked up in the (sorted) tracked list.
+struct TrackedShape<'a>(&'a [Tracked]);
+
+impl TrackedShape<'_> {
+    fn held(&self, id: NetId) -> Option<&EntityState> {
+        let at = self.0.binary_search_by_key(&id, |t| t.id).ok()?;
+        self.0[at].held.as_ref().map(|(state, _)| state)
+    }
+}
+
+impl HeldShape for TrackedShape<'_> {
+    fn components(&self, id: NetId) -> usize {
+        self.held(id).map_or(0, |state| state.components.len())
+    }
+
+    fn fields(&self, id: NetId, component: usize) -> usize {
+        self.held(id)
+            .and_then(|state| state.components.get(component))
+            .map_or(0, |c| c.fields.len())
+    }
+}
+
+impl ClientView {
+    /// A view for `client`, who controls `player`, holding nothing yet.
+    pub fn new(client: ClientId, player: NetId, settings: ViewSettings) -> ClientView {
+        ClientView {
+            client,
+            player,
+            settings,
+            tracked: Vec::new(),
+            last_tick: None,
+            last_ack: None,
+            checksum: 0,
+            viewpoint: Vec2::ZERO,
+            visible: Vec::new(),
+            next: Vec::new(),
+            candidates: Vec::new(),
+            delta: Delta::default(),
+            body: Vec::new(),
+        }
+    }
+
+    /// Entities the client holds.
+    pub fn held_len(&self) -> usize {
+        self.tracked.iter().filter(|t| t.held.is_some()).count()
+    }
+
+    /// The tick of the last frame written.
+    pub fn last_tick(&self) -> Option<Tick> {
+        self.last_tick
+    }
+
+    /// Writes this client's frame for `snapshot` into `out` (cleared first) and commits
+    /// its content as the client's new held state.
+    pub fn write_frame(&mut self, snapshot: &WorldSnapshot, out: &mut Vec<u8>) -> FrameStats {
+        let tick = snapshot.tick;
+        let viewer = self.viewer(snapshot);
+        self.collect_visible(snapshot, &viewer);
+        self.delta.clear();
+        self.merge_and_collect_candidates(snapshot, &viewer, tick);
+        let mut stats = self.select_within_budget(snapshot, tick);
+        stats.in_view = self.visible.len();
+        std::mem::swap(&mut self.tracked, &mut self.next);
+
+        let body = std::mem::take(&mut self.body);
+        self.body = if self.delta.is_empty() {
+            let mut body = body;
+            body.clear();
+            body
+        } else {
+            let checksum = self.settings.checksums.then_some(self.checksum);
+            let mut body = body;
+            body.clear();
+            encode_body(checksum, &self.delta, &TrackedShape(&self.tracked), body)
+        };
+
+        let full = self.last_tick.is_none();
+        let tick_field = match self.last_tick {
+            None => tick.0,
+            Some(last) => tick.since(last).max(0) as u32,
+        };
+        let ack = match (snapshot.input_ack(self.client), self.last_ack) {
+            (None, _) => InputAck::None,
+            (Some(seq), Some(last)) if !full => {
+                if seq == last {
+                    InputAck::None
+                } else {
+                    InputAck::Advance(seq.wrapping_sub(last))
+                }
+            }
+            (Some(seq), _) => InputAck::Absolute(seq),
+        };
+        if let Some(seq) = snapshot.input_ack(self.client) {
+            self.last_ack = Some(seq);
+        }
+        self.last_tick = Some(tick);
+        out.clear();
+        ServerMsg::encode_snapshot_into(full, tick_field, ack, &self.body, out);
+        stats.bytes = out.len();
+        stats.entities_sent = self.delta.entities_changed();
+        stats
+    }
+
+    /// Where the client looks from: its player's position, or the last one known.
+    fn viewer(&mut self, snapshot: &WorldSnapshot) -> Viewer {
+        let mut team = None;
+        if let Some(index) = snapshot.index_of(self.player) {
+            let meta = &snapshot.metas[index];
+            if let Some(position) = meta.position {
+                self.viewpoint = position;
+            }
+            team = meta.team;
+        }
+        Viewer {
+            client: self.client,
+            player: self.player,
+            position: self.viewpoint,
+            team,
+        }
+    }
+
+    fn collect_visible(&mut self, snapshot: &WorldSnapshot, viewer: &Viewer) {
+        match self.settings.interest_radius {
+            Some(radius) => {
+                snapshot
+                    .interest_grid(radius)
+                    .visible(viewer, radius, &snapshot.metas, self.settings.rule, &mut self.visible);
+                if let Some(own) = snapshot.index_of(self.player) {
+                    let own = own as u32;
+                    if let Err(at) = self.visible.binary_search(&own) {
+                        self.visible.insert(at, own);
+                    }
+                }
+            }
+            None => {
+                self.visible.clear();
+                self.visible.extend(
+                    snapshot
+                        .metas
+                        .iter()
+                        .enumerate()
+                        .filter(|(_, meta)| meta.relevance != super::interest::Relevance::Hidden)
+                        .filter(|(_, meta)| self.settings.rule.is_none_or(|rule| rule(viewer, meta)))
+                        .map(|(index, _)| index as u32),
+                );
+            }
+        }
+    }
+
+    /// Merges the tracked list with what is visible now: despawns what left view, and
+    /// lists every entity in view whose held copy is missing or out of date.
+    fn merge_and_collect_candidates(&mut self, snapshot: &WorldSnapshot, viewer: &Viewer, tick: Tick) {
+        self.next.clear();
+        self.candidates.clear();
+        let mut old = std::mem::take(&mut self.tracked).into_iter().peekable();
+        let visible_now = std::mem::take(&mut self.visible);
+        let mut visible = visible_now.iter().copied().peekable();
+        loop {
+            let order = match (old.peek(), visible.peek()) {
+                (None, None) => break,
+                (Some(_), None) => Ordering::Less,
+                (None, Some(_)) => Ordering::Greater,
+                (Some(tracked), Some(&index)) => tracked.id.cmp(&snapshot.entities[index as usize].id),
+            };
+            match order {
+                Ordering::Less => {
+                    // Left view (or despawned): the client drops it.
+                    if let Some(tracked) = old.next()
+                        && let Some((_, hash)) = tracked.held
+                    {
+                        self.checksum = self.checksum.wrapping_sub(hash);
+                        self.delta.despawns.push(tracked.id);
+                    }
+                }
+                Ordering::Greater => {
+                    let Some(index) = visible.next() else { break };
+                    let entity = &snapshot.entities[index as usize];
+                    self.next.push(Tracked {
+                        id: entity.id,
+                        held: None,
+                        priority: 0.0,
+                        pending_since: None,
+                    });
+                    self.add_candidate(snapshot, viewer, index as usize, None, tick);
+                }
+                Ordering::Equal => {
+                    let (Some(mut tracked), Some(index)) = (old.next(), visible.next()) else { break };
+                    let index = index as usize;
+                    let current = &snapshot.entities[index];
+                    let change = match &tracked.held {
+                        None => Some(None),
+                        Some((held, hash)) => {
+                            if *hash == snapshot.hashes[index] && held.components == current.components {
+                                None
+                            } else {
+                                match diff_entity(held, current) {
+                                    EntityDiff::Same => None,
+                                    EntityDiff::Update(update) => Some(Some(update)),
+                                    EntityDiff::Replace => Some(None),
+                                }
+                            }
+                        }
+                    };
+                    if change.is_none() {
+                        tracked.priority = 0.0;
+                        tracked.pending_since = None;
+                    }
+                    self.next.push(tracked);
+                    if let Some(update) = change {
+                        self.add_candidate(snapshot, viewer, index, update, tick);
+                    }
+                }
+            }
+        }
+        self.visible = visible_now;
+    }
+
+    fn add_candidate(
+        &mut self,
+        snapshot: &WorldSnapshot,
+        viewer: &Viewer,
+        entity: usize,
+        update: Option<tickcast_shared::EntityUpdate>,
+        tick: Tick,
+    ) {
+        let tracked_index = self.next.len() - 1;
+        let tracked = &mut self.next[tracked_index];
+        let current = &snapshot.entities[entity];
+        let weight = if tracked.id == self.player {
+            OWN_ENTITY_WEIGHT
+        } else {
+            let nearness = match (self.settings.interest_radius, snapshot.metas[entity].position) {
+                (Some(radius), Some(position)) => 1.0 - 0.75 * (position.distance(viewer.position) / radius).min(1.0),
+                _ => 1.0,
+            };
+            let size_of_change = match &update {
+                None => SPAWN_WEIGHT,
+                Some(update) => {
+                    let magnitude: f32 = update.changes.iter().map(|c| (c.delta as f32).abs()).sum();
+                    1.0 + magnitude.ln_1p() / 8.0
+                }
+            };
+            nearness * size_of_change
+        };
+        tracked.priority += weight;
+        tracked.pending_since.get_or_insert(tick);
+        let cost_bits = match (&update, &tracked.held) {
+            (Some(update), Some((held, _))) => update_cost_bits(update, held),
+            _ => spawn_cost_bits(current),
+        };
+        self.candidates.push(Candidate {
+            tracked: tracked_index,
+            entity,
+            priority: tracked.priority,
+            cost_bits,
+            update,
+        });
+    }
+
+    /// Sends the highest-priority candidates that fit the budget; updates held state.
+    fn select_within_budget(&mut self, snapshot: &WorldSnapshot, tick: Tick) -> FrameStats {
+        let mut stats = FrameStats::default();
+        let budget_bits = self.settings.budget_bytes.saturating_sub(FRAME_OVERHEAD_BYTES) * 8;
+        let mut used_bits = 32 + 8 + self.delta.despawns.len() * tickcast_shared::delta::DESPAWN_COST_BITS;
+        self.candidates
+            .sort_unstable_by(|a, b| b.priority.total_cmp(&a.priority).then(a.entity.cmp(&b.entity)));
+        let mut skipped = 0;
+        for candidate in self.candidates.drain(..) {
+            let fits = used_bits + candidate.cost_bits <= budget_bits;
+            let nothing_sent_yet = stats.entities_sent == 0 && used_bits <= 40;
+            if !(fits || nothing_sent_yet) || skipped >= MAX_SKIPPED {
+                skipped += 1;
+                stats.entities_deferred += 1;
+                continue;
+            }
+            used_bits += candidate.cost_bits;
+            stats.entities_sent += 1;
+            let tracked = &mut self.next[candidate.tracked];
+            let current = &snapshot.entities[candidate.entity];
+            let hash = snapshot.hashes[candidate.entity];
+            if let Some(since) = tracked.pending_since.take() {
+                stats.max_staleness_ticks = stats.max_staleness_ticks.max(tick.since(since).max(0) as u32);
+            }
+            tracked.priority = 0.0;
+            match candidate.update {
+                Some(update) => self.delta.updates.push(update),
+                None => self.delta.spawns.push(current.clone()),
+            }
+            if let Some((_, old_hash)) = &tracked.held {
+                self.checksum = self.checksum.wrapping_sub(*old_hash);
+            }
+            self.checksum = self.checksum.wrapping_add(hash);
+            tracked.held = Some((current.clone(), hash));
+        }
+        self.delta.updates.sort_unstable_by_key(|u| u.id);
+        self.delta.spawns.sort_unstable_by_key(|s| s.id);
+        self.delta.despawns.sort_unstable();
+        stats
+    }
+}
