@@ -29,7 +29,10 @@ async fn a_client_joins_mirrors_the_world_and_gets_its_inputs_acked() {
         let frame = next_snapshot(&mut ws).await;
         assert!(!frame.full, "later snapshots are deltas against the previous one sent");
         let applied = mirror.apply_frame(&frame).unwrap();
-        assert!(applied.checksum_verified || frame.body.is_empty(), "every non-empty body is checked");
+        assert!(
+            applied.checksum_verified || frame.body.is_empty(),
+            "every non-empty body is checked"
+        );
         acked = applied.input_ack.or(acked);
     }
     let acked = acked.expect("inputs were acknowledged");

@@ -57,8 +57,18 @@ async fn a_tight_budget_with_interest_still_converges_exactly() {
     println!("{}", report.table());
     report.verdict().expect("the swarm run passes under a 32 kbit/s budget");
     assert_eq!(report.checksum_mismatches, 0);
-    assert!(report.down_kbps_per_bot <= 32.0 * 1.1, "budget exceeded: {} kbit/s", report.down_kbps_per_bot);
-    let deferred = server.net_stats().entities_deferred.load(std::sync::atomic::Ordering::Relaxed);
-    assert!(deferred > 0, "300 moving drones must not fit in 32 kbit/s: the budget was never binding");
+    assert!(
+        report.down_kbps_per_bot <= 32.0 * 1.1,
+        "budget exceeded: {} kbit/s",
+        report.down_kbps_per_bot
+    );
+    let deferred = server
+        .net_stats()
+        .entities_deferred
+        .load(std::sync::atomic::Ordering::Relaxed);
+    assert!(
+        deferred > 0,
+        "300 moving drones must not fit in 32 kbit/s: the budget was never binding"
+    );
     server.shutdown(Duration::from_secs(3)).await;
 }

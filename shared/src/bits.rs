@@ -184,8 +184,7 @@ impl<'a> BitReader<'a> {
     /// Whether only padding (fewer than 8 zero bits) remains.
     pub fn only_padding_left(&self) -> bool {
         let total = self.bytes.len() * 8;
-        total - self.position < 8
-            && (self.position..total).all(|bit| self.bytes[bit / 8] & (0x80 >> (bit % 8)) == 0)
+        total - self.position < 8 && (self.position..total).all(|bit| self.bytes[bit / 8] & (0x80 >> (bit % 8)) == 0)
     }
 }
 
@@ -201,7 +200,10 @@ mod tests {
             writer.write_exp_golomb(value, k);
             writer.bit_len()
         };
-        assert_eq!((cost(0, 0), cost(1, 0), cost(2, 0), cost(3, 0), cost(6, 0)), (1, 3, 3, 5, 5));
+        assert_eq!(
+            (cost(0, 0), cost(1, 0), cost(2, 0), cost(3, 0), cost(6, 0)),
+            (1, 3, 3, 5, 5)
+        );
         assert_eq!((cost(0, 2), cost(3, 2), cost(4, 2), cost(11, 2)), (3, 3, 5, 5));
         assert_eq!(cost(u32::MAX, 0), 65);
         for (value, k) in [(0, 0), (5, 0), (11, 2), (u32::MAX, 0), (70_000, 2)] {
@@ -221,7 +223,10 @@ mod tests {
     fn truncated_and_overlong_input_is_an_error() {
         assert_eq!(BitReader::new(&[]).read_bit(), Err(BitError::Truncated));
         assert_eq!(BitReader::new(&[0; 8]).read_exp_golomb(0), Err(BitError::Overlong));
-        assert_eq!(BitReader::new(&[0x00, 0x01]).read_exp_golomb(0), Err(BitError::Truncated));
+        assert_eq!(
+            BitReader::new(&[0x00, 0x01]).read_exp_golomb(0),
+            Err(BitError::Truncated)
+        );
     }
 
     proptest! {

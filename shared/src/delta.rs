@@ -137,7 +137,9 @@ pub fn diff_into(baseline: &[EntityState], current: &[EntityState], delta: &mut 
             Ordering::Less => delta.despawns.extend(old.next().map(|e| e.id)),
             Ordering::Greater => delta.spawns.extend(new.next().cloned()),
             Ordering::Equal => {
-                let (Some(before), Some(after)) = (old.next(), new.next()) else { break };
+                let (Some(before), Some(after)) = (old.next(), new.next()) else {
+                    break;
+                };
                 match diff_entity(before, after) {
                     EntityDiff::Same => {}
                     EntityDiff::Update(update) => delta.updates.push(update),
@@ -226,11 +228,7 @@ impl HeldEntity {
 
 /// Applies `delta` to a mirror keyed by `NetId`, keeping `checksum` (the wrapping sum of
 /// held entity hashes) up to date. On error the mirror may be partly updated.
-pub fn apply(
-    mirror: &mut BTreeMap<NetId, HeldEntity>,
-    checksum: &mut u32,
-    delta: &Delta,
-) -> Result<(), ApplyError> {
+pub fn apply(mirror: &mut BTreeMap<NetId, HeldEntity>, checksum: &mut u32, delta: &Delta) -> Result<(), ApplyError> {
     for id in &delta.despawns {
         let gone = mirror.remove(id).ok_or(ApplyError::UnknownEntity(*id))?;
         *checksum = checksum.wrapping_sub(gone.hash);
@@ -299,8 +297,13 @@ impl IndexGaps {
 
     fn read(&mut self, reader: &mut BitReader) -> Result<u32, BodyError> {
         let gap = reader.read_exp_golomb(0)?;
-        let index = self.next.checked_add(gap).ok_or(BodyError::Malformed("entity index overflow"))?;
-        self.next = index.checked_add(1).ok_or(BodyError::Malformed("entity index overflow"))?;
+        let index = self
+            .next
+            .checked_add(gap)
+            .ok_or(BodyError::Malformed("entity index overflow"))?;
+        self.next = index
+            .checked_add(1)
+            .ok_or(BodyError::Malformed("entity index overflow"))?;
         Ok(index)
     }
 }
@@ -347,10 +350,8 @@ pub fn encode_body(checksum: Option<u32>, delta: &Delta, held: &impl HeldShape, 
         let held_fields = |id, component| held.fields(id, component);
         let mut changes = update.changes.iter().peekable();
         for component in 0..components {
-            let in_component: SmallVec<[&FieldDelta; 4]> = std::iter::from_fn(|| {
-                changes.next_if(|change| usize::from(change.component) == component)
-            })
-            .collect();
+            let in_component: SmallVec<[&FieldDelta; 4]> =
+                std::iter::from_fn(|| changes.next_if(|change| usize::from(change.component) == component)).collect();
             writer.write_bit(!in_component.is_empty());
             if in_component.is_empty() {
                 continue;
@@ -628,7 +629,10 @@ pub(crate) mod tests {
             despawns: vec![id],
             ..Delta::default()
         };
-        assert_eq!(apply(&mut BTreeMap::new(), &mut 0, &delta), Err(ApplyError::UnknownEntity(id)));
+        assert_eq!(
+            apply(&mut BTreeMap::new(), &mut 0, &delta),
+            Err(ApplyError::UnknownEntity(id))
+        );
         let (mirror, _) = mirror_of(&[]);
         let bytes = encode_body(None, &delta, &mirror, Vec::new());
         assert_eq!(decode_body(&bytes, &mirror), Err(BodyError::UnknownSlot(3)));

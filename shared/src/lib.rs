@@ -30,8 +30,8 @@ pub use delta::{
 pub use mirror::{Applied, ClientMirror, MirrorError};
 pub use net_id::NetId;
 pub use protocol::{
-    ClientMsg, DecodeError, EncodeError, Hello, InputAck, InputError, PROTOCOL_VERSION, PlayerInput, ServerMsg, SnapshotFrame,
-    Welcome, buttons,
+    ClientMsg, DecodeError, EncodeError, Hello, InputAck, InputError, PROTOCOL_VERSION, PlayerInput, ServerMsg,
+    SnapshotFrame, Welcome, buttons,
 };
 pub use replicate::Replicate;
 pub use state::{ComponentKind, ComponentState, Components, EntityState, Fields, checksum, entity_hash};

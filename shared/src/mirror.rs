@@ -212,7 +212,10 @@ mod tests {
             input_ack: InputAck::Absolute(9),
             body: encode_body(Some(1), &crate::Delta::default(), &BTreeMap::new(), Vec::new()),
         };
-        assert!(matches!(mirror.apply_frame(&lying), Err(MirrorError::ChecksumMismatch { .. })));
+        assert!(matches!(
+            mirror.apply_frame(&lying),
+            Err(MirrorError::ChecksumMismatch { .. })
+        ));
         assert_eq!(mirror.input_ack(), Some(9));
     }
 }

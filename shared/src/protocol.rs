@@ -380,7 +380,11 @@ mod tests {
 
     #[test]
     fn borrowed_snapshot_encoding_matches_owned_and_idle_is_seven_bytes() {
-        for (full, ack) in [(true, InputAck::Absolute(70_000)), (false, InputAck::Advance(2)), (false, InputAck::None)] {
+        for (full, ack) in [
+            (true, InputAck::Absolute(70_000)),
+            (false, InputAck::Advance(2)),
+            (false, InputAck::None),
+        ] {
             let body = vec![0xab; 300];
             let mut borrowed = Vec::new();
             ServerMsg::encode_snapshot_into(full, 9, ack, &body, &mut borrowed);
@@ -412,7 +416,10 @@ mod tests {
         assert_eq!(bytes, [0x97, 0x00, 0x02, 0x03, 0x92, 0x04, 0x01, 0x3c, 0x1e, 0x63]);
         assert_eq!(ServerMsg::decode(&bytes).unwrap(), welcome);
         assert!(ServerMsg::decode(&[0x92, 0x07, 0x00]).is_err());
-        assert!(ServerMsg::decode(&[0x95, 0x01, 0x80, 0x02, 0xc0, 0xc4, 0x00]).is_err(), "unknown flag bits");
+        assert!(
+            ServerMsg::decode(&[0x95, 0x01, 0x80, 0x02, 0xc0, 0xc4, 0x00]).is_err(),
+            "unknown flag bits"
+        );
     }
 
     #[test]

@@ -184,7 +184,11 @@ mod tests {
 
     #[test]
     fn negative_coordinates_and_cell_edges() {
-        let metas = [meta(-19.0, Relevance::Spatial), meta(19.9, Relevance::Spatial), meta(-41.0, Relevance::Spatial)];
+        let metas = [
+            meta(-19.0, Relevance::Spatial),
+            meta(19.9, Relevance::Spatial),
+            meta(-41.0, Relevance::Spatial),
+        ];
         let grid = InterestGrid::build(&metas, 20.0);
         let mut out = Vec::new();
         grid.visible(&viewer(0.5, None), 20.0, &metas, None, &mut out);

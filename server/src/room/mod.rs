@@ -23,11 +23,11 @@ mod tick_loop;
 pub mod view;
 
 pub use input::{ActiveInputs, Controlled, InputBuffers};
+pub use interest::{Relevance, RelevanceRule, ViewerTeam};
 pub use replication::{Replicated, Replication, ReplicationRegistry};
 pub use snapshot::WorldSnapshot;
 pub use tick_loop::{RoomClock, RoomStats, TickSummary};
 pub use view::{ClientView, FrameStats, ViewSettings};
-pub use interest::{Relevance, RelevanceRule, ViewerTeam};
 
 use bevy_ecs::prelude::*;
 use std::sync::Arc;

@@ -171,7 +171,11 @@ impl Replication {
                         components: self.registry.capture_entity(&entity_ref),
                     });
                     metas.push(EntityMeta {
-                        position: self.registry.position.as_ref().and_then(|position| position(&entity_ref)),
+                        position: self
+                            .registry
+                            .position
+                            .as_ref()
+                            .and_then(|position| position(&entity_ref)),
                         relevance: entity_ref.get::<Relevance>().copied().unwrap_or_default(),
                         team: entity_ref.get::<ViewerTeam>().map(|team| team.0),
                     });

@@ -33,7 +33,12 @@ pub struct WorldSnapshot {
 
 impl WorldSnapshot {
     /// A snapshot of `entities` (sorted by `NetId`) with their metadata.
-    pub fn new(tick: Tick, entities: Vec<EntityState>, metas: Vec<EntityMeta>, input_acks: Vec<(ClientId, u32)>) -> Self {
+    pub fn new(
+        tick: Tick,
+        entities: Vec<EntityState>,
+        metas: Vec<EntityMeta>,
+        input_acks: Vec<(ClientId, u32)>,
+    ) -> Self {
         debug_assert_eq!(entities.len(), metas.len());
         let hashes = entities.iter().map(entity_hash).collect();
         WorldSnapshot {
@@ -84,5 +89,8 @@ pub(crate) fn capture_and_publish(world: &mut World) {
     let (entities, metas) = world.resource_scope(|world, mut replication: Mut<Replication>| replication.capture(world));
     let input_acks = world.resource::<InputBuffers>().acks();
     let snapshot = WorldSnapshot::new(tick, entities, metas, input_acks);
-    world.resource::<Publisher>().sender.send_replace(Some(Arc::new(snapshot)));
+    world
+        .resource::<Publisher>()
+        .sender
+        .send_replace(Some(Arc::new(snapshot)));
 }
