@@ -5,7 +5,7 @@
 //! - [`net_id`]: `NetId`, the wire identity of a replicated entity.
 //! - [`state`]: quantized entity state and its checksum.
 //! - [`replicate`]: the `Replicate` trait a game implements per component.
-//! - [`quantize`]: fixed-point and angle quantizers.
+//! - [`quantize`]: configurable quantizers (scalar, Vec2/Vec3, angle, smallest-three quaternion).
 //! - [`bits`]: the bit writer and reader under the snapshot body.
 //! - [`delta`]: `diff`, `apply` and the bit-packed body.
 //! - [`protocol`]: the messages and their MessagePack encoding.
