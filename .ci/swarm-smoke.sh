@@ -11,7 +11,7 @@ out=${SWARM_OUT:-target/swarm-smoke}
 mkdir -p "$out"
 
 cargo build --release -p tickcast-server -p tickcast-bots
-./target/release/tickcast-server --bind "127.0.0.1:$port" >"$out/server.log" 2>&1 &
+./target/release/tickcast-server --bind "127.0.0.1:$port" --stats-json "$out/server.json" >"$out/server.log" 2>&1 &
 server=$!
 trap 'kill -TERM $server 2>/dev/null || true; wait $server 2>/dev/null || true' EXIT
 
@@ -28,5 +28,14 @@ kill -TERM $server
 wait $server || { echo "server exited with $?"; status=1; }
 trap - EXIT
 grep -q "shutting down" "$out/server.log" || { echo "server did not log its shutdown"; status=1; }
+python3 - "$out/server.json" "$out/bots.json" <<'PY' || status=1
+import json, sys
+server, bots = (json.load(open(path)) for path in sys.argv[1:3])
+for key in ["ticks", "tick_ms", "overruns", "clients_max", "entities_max", "bytes_out", "bytes_in"]:
+    assert key in server, f"stats report lacks {key}"
+assert server["clients_max"] >= bots["bots_connected"], (server["clients_max"], bots["bots_connected"])
+print(f"server: {server['ticks']} ticks, tick p99 {server['tick_ms']['p99']:.2f} ms, "
+      f"{server['overruns']} overruns, {server['bytes_out']} bytes out")
+PY
 echo "--- server log (tail)"; tail -n 5 "$out/server.log"
 exit $status

@@ -154,6 +154,10 @@ pub struct Args {
     /// Snapshot bandwidth budget per client, kbit/s.
     #[arg(long)]
     pub budget_kbps: Option<u32>,
+    /// Write the run's figures (tick times, overruns, clients, entities, bytes, a
+    /// one-second timeline) as JSON to this file at shutdown.
+    #[arg(long, value_name = "PATH")]
+    pub stats_json: Option<PathBuf>,
     /// Turn snapshot checksums off (they are on by default).
     #[arg(long)]
     pub no_checksums: bool,

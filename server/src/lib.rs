@@ -4,6 +4,7 @@
 //! - [`net`]: WebSocket listener, per-connection reader and writer tasks, close codes.
 //! - [`room`]: the fixed-tick bevy_ecs room, replication and snapshots.
 //! - [`game`]: the reference game, "arena".
+//! - [`stats`]: the server's own figures: timeline, log line, shutdown report.
 //!
 //! [`start`] runs all of it in the current tokio runtime and returns a handle that tests
 //! and the binary use alike.
@@ -12,11 +13,13 @@ pub mod config;
 pub mod game;
 pub mod net;
 pub mod room;
+pub mod stats;
 
 use config::ServerConfig;
 use game::{Arena, Map, MapError};
 use net::NetStats;
 use room::{Rates, Room, RoomError, RoomSettings, RoomStats, ViewSettings};
+use stats::{StatsCollector, StatsReport};
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
@@ -53,6 +56,8 @@ pub struct RunningServer {
     room: Room,
     net_stats: Arc<NetStats>,
     room_stats: Arc<RoomStats>,
+    collector: Arc<StatsCollector>,
+    collector_task: tokio::task::JoinHandle<()>,
 }
 
 /// Loads the map, starts the room thread and begins accepting connections.
@@ -105,6 +110,8 @@ pub async fn start(config: &ServerConfig) -> Result<RunningServer, StartError> {
         shutdown.clone(),
         connections.clone(),
     ));
+    let collector = StatsCollector::new(Arc::clone(&room_stats), Arc::clone(&net_stats));
+    let collector_task = tokio::spawn(Arc::clone(&collector).run(config.log.stats_interval, shutdown.clone()));
     Ok(RunningServer {
         local_addr,
         shutdown,
@@ -113,6 +120,8 @@ pub async fn start(config: &ServerConfig) -> Result<RunningServer, StartError> {
         room,
         net_stats,
         room_stats,
+        collector,
+        collector_task,
     })
 }
 
@@ -137,10 +146,16 @@ impl RunningServer {
         &self.room_stats
     }
 
+    /// The server's figures so far (also what `--stats-json` writes at shutdown).
+    pub fn report(&self) -> StatsReport {
+        self.collector.report()
+    }
+
     /// Stops accepting, closes every connection with 1001 "server shutting down", waits
-    /// up to `grace` for them to finish, then stops the room.
-    pub async fn shutdown(self, grace: Duration) {
+    /// up to `grace` for them to finish, stops the room and returns the final figures.
+    pub async fn shutdown(self, grace: Duration) -> StatsReport {
         self.shutdown.cancel();
+        let _ = self.collector_task.await;
         let _ = self.listener.await;
         self.connections.close();
         if tokio::time::timeout(grace, self.connections.wait()).await.is_err() {
@@ -148,5 +163,6 @@ impl RunningServer {
         }
         let room = self.room;
         let _ = tokio::task::spawn_blocking(move || room.stop()).await;
+        self.collector.report()
     }
 }

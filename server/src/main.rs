@@ -3,12 +3,22 @@
 
 use anyhow::Context;
 use clap::Parser;
-use std::sync::atomic::Ordering;
+use std::process::ExitCode;
 use std::time::Duration;
 use tickcast_server::config::{Args, ServerConfig};
 use tracing_subscriber::EnvFilter;
 
-fn main() -> anyhow::Result<()> {
+fn main() -> ExitCode {
+    match run() {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("error: {error:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run() -> anyhow::Result<()> {
     let args = Args::parse();
     tracing_subscriber::fmt()
         .with_env_filter(EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")))
@@ -18,12 +28,10 @@ fn main() -> anyhow::Result<()> {
         .enable_all()
         .build()
         .context("starting the tokio runtime")?;
-    runtime
-        .block_on(serve(config))
-        .inspect_err(|error| eprintln!("error: {error:#}"))
+    runtime.block_on(serve(config, args.stats_json.clone()))
 }
 
-async fn serve(config: ServerConfig) -> anyhow::Result<()> {
+async fn serve(config: ServerConfig, stats_json: Option<std::path::PathBuf>) -> anyhow::Result<()> {
     let server = tickcast_server::start(&config).await.context("starting the server")?;
     tracing::info!(
         url = %server.ws_url(),
@@ -34,24 +42,24 @@ async fn serve(config: ServerConfig) -> anyhow::Result<()> {
     );
     wait_for_signal().await?;
     tracing::info!("shutting down");
-    let (net, room) = (
-        std::sync::Arc::clone(server.net_stats()),
-        std::sync::Arc::clone(server.room_stats()),
-    );
-    server.shutdown(Duration::from_secs(3)).await;
-    let tick_ms = room.tick_ms.lock().map(|summary| *summary).unwrap_or_default();
+    let report = server.shutdown(Duration::from_secs(3)).await;
     tracing::info!(
-        ticks = room.ticks.load(Ordering::Relaxed),
-        overruns = room.overruns.load(Ordering::Relaxed),
-        tick_p50_ms = tick_ms.p50,
-        tick_p99_ms = tick_ms.p99,
-        tick_max_ms = tick_ms.max,
-        clients_max = room.clients_max.load(Ordering::Relaxed),
-        entities_max = room.entities_max.load(Ordering::Relaxed),
-        bytes_in = net.bytes_in.load(Ordering::Relaxed),
-        bytes_out = net.bytes_out.load(Ordering::Relaxed),
+        ticks = report.ticks,
+        overruns = report.overruns,
+        tick_p50_ms = report.tick_ms.p50,
+        tick_p99_ms = report.tick_ms.p99,
+        tick_max_ms = report.tick_ms.max,
+        clients_max = report.clients_max,
+        entities_max = report.entities_max,
+        bytes_in = report.bytes_in,
+        bytes_out = report.bytes_out,
         "stopped"
     );
+    if let Some(path) = stats_json {
+        let json = serde_json::to_string_pretty(&report).context("serializing the stats report")?;
+        std::fs::write(&path, json).with_context(|| format!("writing {}", path.display()))?;
+        tracing::info!(path = %path.display(), "wrote stats report");
+    }
     Ok(())
 }
 

@@ -13,6 +13,9 @@ use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 use tickcast_shared::Tick;
 
+/// How often the last second's tick times are published to [`RoomStats`].
+const SAMPLE_PERIOD: Duration = Duration::from_secs(1);
+
 /// Most ticks the loop runs back to back to catch up after a stall.
 pub const MAX_CATCH_UP_TICKS: u32 = 5;
 
@@ -71,8 +74,22 @@ pub struct RoomStats {
     pub entities: AtomicUsize,
     /// Most replicated entities seen at once.
     pub entities_max: AtomicUsize,
-    /// Tick times over the whole run.
+    /// Tick times over the whole run (refreshed every 64 ticks and at the end).
     pub tick_ms: Mutex<TickSummary>,
+    /// Tick times over the last complete second.
+    pub recent_tick_ms: Mutex<TickSummary>,
+}
+
+impl RoomStats {
+    /// Tick times over the whole run.
+    pub fn tick_ms(&self) -> TickSummary {
+        self.tick_ms.lock().map(|summary| *summary).unwrap_or_default()
+    }
+
+    /// Tick times over the last complete second.
+    pub fn recent_tick_ms(&self) -> TickSummary {
+        self.recent_tick_ms.lock().map(|summary| *summary).unwrap_or_default()
+    }
 }
 
 fn summarize(histogram: &Histogram<u64>) -> TickSummary {
@@ -86,11 +103,12 @@ fn summarize(histogram: &Histogram<u64>) -> TickSummary {
 
 /// Runs ticks until `stop` is set.
 pub(crate) fn run(mut simulation: Simulation, settings: &RoomSettings, stats: &RoomStats, stop: &AtomicBool) {
+    let _ = settings.stats_interval;
     let period = Duration::from_secs_f64(1.0 / f64::from(settings.rates.tick_rate));
     let new_histogram = || Histogram::<u64>::new_with_bounds(1, 60_000_000, 3).expect("valid histogram bounds");
     let (mut whole_run, mut this_interval) = (new_histogram(), new_histogram());
     let mut next_deadline = Instant::now();
-    let mut next_log = Instant::now() + settings.stats_interval;
+    let mut next_sample = Instant::now() + SAMPLE_PERIOD;
     while !stop.load(Ordering::Relaxed) {
         let started = Instant::now();
         simulation.step();
@@ -120,20 +138,12 @@ pub(crate) fn run(mut simulation: Simulation, settings: &RoomSettings, stats: &R
             next_deadline = now;
         }
 
-        if !settings.stats_interval.is_zero() && Instant::now() >= next_log {
-            next_log += settings.stats_interval;
-            let interval = summarize(&this_interval);
+        if Instant::now() >= next_sample {
+            next_sample += SAMPLE_PERIOD;
+            if let Ok(mut recent) = stats.recent_tick_ms.lock() {
+                *recent = summarize(&this_interval);
+            }
             this_interval.reset();
-            tracing::info!(
-                tick = simulation.tick().0,
-                clients = stats.clients.load(Ordering::Relaxed),
-                entities,
-                tick_p50_ms = interval.p50,
-                tick_p99_ms = interval.p99,
-                tick_max_ms = interval.max,
-                overruns = stats.overruns.load(Ordering::Relaxed),
-                "room stats"
-            );
         }
         if stats.ticks.load(Ordering::Relaxed).is_multiple_of(64)
             && let Ok(mut summary) = stats.tick_ms.lock()

@@ -1,0 +1,167 @@
+//! The server's figures about itself: a one-second timeline, a periodic log line, and
+//! the JSON report `--stats-json PATH` writes at shutdown.
+//!
+//! The room thread and the connection tasks only bump counters ([`RoomStats`],
+//! [`NetStats`]); this module samples them from a tokio task, so reporting costs the
+//! tick nothing.
+
+use crate::net::NetStats;
+use crate::room::{RoomStats, TickSummary};
+use serde::Serialize;
+use std::sync::atomic::Ordering;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+use tokio_util::sync::CancellationToken;
+
+/// Most timeline samples kept (one per second: an hour).
+const MAX_SAMPLES: usize = 3600;
+
+/// One second of the server's life.
+#[derive(Clone, Debug, Serialize)]
+pub struct Sample {
+    /// Seconds since start.
+    pub t_s: f64,
+    /// Tick times over this second.
+    pub tick_ms: TickSummary,
+    /// Ticks that overran their period so far.
+    pub overruns: u64,
+    /// Clients joined.
+    pub clients: usize,
+    /// Replicated entities.
+    pub entities: usize,
+    /// Payload bytes sent per second.
+    pub bytes_out_per_s: f64,
+    /// Payload bytes received per second.
+    pub bytes_in_per_s: f64,
+}
+
+/// The report written at shutdown.
+#[derive(Clone, Debug, Serialize)]
+pub struct StatsReport {
+    /// Ticks run.
+    pub ticks: u64,
+    /// Tick times over the whole run.
+    pub tick_ms: TickSummary,
+    /// Ticks that took longer than the tick period.
+    pub overruns: u64,
+    /// Ticks skipped after stalls.
+    pub ticks_skipped: u64,
+    /// Most clients at once.
+    pub clients_max: usize,
+    /// Most replicated entities at once.
+    pub entities_max: usize,
+    /// Payload bytes sent.
+    pub bytes_out: u64,
+    /// Payload bytes received.
+    pub bytes_in: u64,
+    /// Snapshot frames sent.
+    pub frames_sent: u64,
+    /// Entity changes sent.
+    pub entities_sent: u64,
+    /// Entity changes deferred by the byte budget (counted once per snapshot they waited).
+    pub entities_deferred: u64,
+    /// Longest any change waited, in ticks.
+    pub staleness_max_ticks: u64,
+    /// Connections dropped for reading too slowly.
+    pub slow_readers: u64,
+    /// Inputs dropped over the per-client rate.
+    pub inputs_dropped_rate: u64,
+    /// Inputs dropped because the room inbox was full.
+    pub inputs_dropped_inbox: u64,
+    /// One sample per second.
+    pub timeline: Vec<Sample>,
+}
+
+/// Samples the counters once a second until cancelled.
+pub struct StatsCollector {
+    room: Arc<RoomStats>,
+    net: Arc<NetStats>,
+    timeline: Mutex<Vec<Sample>>,
+}
+
+impl StatsCollector {
+    /// A collector over these counters.
+    pub fn new(room: Arc<RoomStats>, net: Arc<NetStats>) -> Arc<StatsCollector> {
+        Arc::new(StatsCollector {
+            room,
+            net,
+            timeline: Mutex::new(Vec::new()),
+        })
+    }
+
+    /// Samples every second and logs a line every `log_every` (zero: never).
+    pub async fn run(self: Arc<Self>, log_every: Duration, stop: CancellationToken) {
+        let start = Instant::now();
+        let mut ticker = tokio::time::interval(Duration::from_secs(1));
+        ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        ticker.tick().await;
+        let (mut last_out, mut last_in, mut last_at) = (0u64, 0u64, Instant::now());
+        let mut last_log = Instant::now();
+        loop {
+            tokio::select! {
+                _ = stop.cancelled() => break,
+                _ = ticker.tick() => {}
+            }
+            let now = Instant::now();
+            let seconds = now.duration_since(last_at).as_secs_f64().max(1e-3);
+            let (bytes_out, bytes_in) = (
+                self.net.bytes_out.load(Ordering::Relaxed),
+                self.net.bytes_in.load(Ordering::Relaxed),
+            );
+            let sample = Sample {
+                t_s: now.duration_since(start).as_secs_f64(),
+                tick_ms: self.room.recent_tick_ms(),
+                overruns: self.room.overruns.load(Ordering::Relaxed),
+                clients: self.room.clients.load(Ordering::Relaxed),
+                entities: self.room.entities.load(Ordering::Relaxed),
+                bytes_out_per_s: (bytes_out - last_out) as f64 / seconds,
+                bytes_in_per_s: (bytes_in - last_in) as f64 / seconds,
+            };
+            (last_out, last_in, last_at) = (bytes_out, bytes_in, now);
+            if !log_every.is_zero() && now.duration_since(last_log) >= log_every {
+                last_log = now;
+                tracing::info!(
+                    clients = sample.clients,
+                    entities = sample.entities,
+                    tick_p50_ms = sample.tick_ms.p50,
+                    tick_p99_ms = sample.tick_ms.p99,
+                    tick_max_ms = sample.tick_ms.max,
+                    overruns = sample.overruns,
+                    kbit_out_per_s = (sample.bytes_out_per_s * 8.0 / 1000.0).round(),
+                    kbit_in_per_s = (sample.bytes_in_per_s * 8.0 / 1000.0).round(),
+                    "stats"
+                );
+            }
+            if let Ok(mut timeline) = self.timeline.lock() {
+                if timeline.len() == MAX_SAMPLES {
+                    timeline.remove(0);
+                }
+                timeline.push(sample);
+            }
+        }
+    }
+
+    /// The run so far, as the shutdown report.
+    pub fn report(&self) -> StatsReport {
+        let (room, net) = (&self.room, &self.net);
+        let load = |counter: &std::sync::atomic::AtomicU64| counter.load(Ordering::Relaxed);
+        StatsReport {
+            ticks: load(&room.ticks),
+            tick_ms: room.tick_ms(),
+            overruns: load(&room.overruns),
+            ticks_skipped: load(&room.ticks_skipped),
+            clients_max: room.clients_max.load(Ordering::Relaxed),
+            entities_max: room.entities_max.load(Ordering::Relaxed),
+            bytes_out: load(&net.bytes_out),
+            bytes_in: load(&net.bytes_in),
+            frames_sent: load(&net.frames_sent),
+            entities_sent: load(&net.entities_sent),
+            entities_deferred: load(&net.entities_deferred),
+            staleness_max_ticks: load(&net.staleness_max_ticks),
+            slow_readers: load(&net.slow_readers),
+            inputs_dropped_rate: load(&net.inputs_dropped_rate),
+            inputs_dropped_inbox: load(&net.inputs_dropped_inbox),
+            timeline: self.timeline.lock().map(|t| t.clone()).unwrap_or_default(),
+        }
+    }
+}
