@@ -14,7 +14,7 @@ use super::NetContext;
 use super::rate_limit::{Admission, InputRateLimit};
 use super::violation::{Violation, close_frame};
 use crate::room::{ClientId, ClientView, Joined, RoomCommand};
-use bytes::Bytes;
+use bytes::BytesMut;
 use futures_util::stream::{SplitSink, SplitStream};
 use futures_util::{SinkExt, StreamExt};
 use std::net::SocketAddr;
@@ -285,7 +285,11 @@ async fn write_snapshots(
 ) {
     let _done = done.drop_guard();
     let mut snapshots = context.room.snapshots.clone();
-    let mut frame = Vec::with_capacity(256);
+    let mut frame = Vec::with_capacity(2048);
+    // Outgoing payloads are split off this buffer; once tungstenite has copied a payload
+    // into its write buffer and dropped it, `reserve` takes the allocation back, so the
+    // steady state allocates nothing per message.
+    let mut outgoing = BytesMut::with_capacity(4096);
     let closing = loop {
         tokio::select! {
             biased;
@@ -309,7 +313,10 @@ async fn write_snapshots(
                 let frame_stats = view.write_frame(&snapshot, &mut frame);
                 drop(snapshot);
                 let stats = &context.stats;
-                match timeout(context.limits.write_timeout, sink.send(Message::Binary(Bytes::copy_from_slice(&frame)))).await {
+                outgoing.reserve(frame.len());
+                outgoing.extend_from_slice(&frame);
+                let payload = outgoing.split().freeze();
+                match timeout(context.limits.write_timeout, sink.send(Message::Binary(payload))).await {
                     Ok(Ok(())) => {
                         stats.bytes_out.fetch_add(frame_stats.bytes as u64, Ordering::Relaxed);
                         stats.frames_sent.fetch_add(1, Ordering::Relaxed);

@@ -264,7 +264,9 @@ impl ClientView {
     fn merge_and_collect_candidates(&mut self, snapshot: &WorldSnapshot, viewer: &Viewer, tick: Tick) {
         self.next.clear();
         self.candidates.clear();
-        let mut old = std::mem::take(&mut self.tracked).into_iter().peekable();
+        // Drain last frame's list in place (keeping both lists' allocations).
+        let mut previous = std::mem::take(&mut self.tracked);
+        let mut old = previous.drain(..).peekable();
         let visible_now = std::mem::take(&mut self.visible);
         let mut visible = visible_now.iter().copied().peekable();
         loop {
@@ -326,6 +328,8 @@ impl ClientView {
                 }
             }
         }
+        drop(old);
+        self.tracked = previous;
         self.visible = visible_now;
     }
 
