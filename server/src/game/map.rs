@@ -191,6 +191,13 @@ mod tests {
     }
 
     #[test]
+    fn the_large_load_test_map_loads() {
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../assets/maps/large.toml");
+        let map = Map::load(path).unwrap();
+        assert_eq!((map.name.as_str(), map.spawns.len()), ("large", 64));
+    }
+
+    #[test]
     fn bad_maps_are_refused_with_a_reason() {
         let no_spawn = Map::parse("name = \"x\"\nwidth = 10.0\nheight = 10.0\nspawns = []").unwrap_err();
         assert_eq!(
