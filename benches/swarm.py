@@ -1,0 +1,181 @@
+#!/usr/bin/env python3
+"""Swarm benchmark: the release server and a bot swarm on this machine, end to end.
+
+Builds release, starts `tickcast-server` with `--stats-json`, runs `tickcast-bots` with
+`--json` (its progress bar shows while it runs), stops the server with SIGTERM, then
+prints one table of both sides' figures and writes an SVG plot of tick time and
+bandwidth over the run. Bounded: the swarm stops itself and the server is always
+stopped, even on Ctrl-C.
+
+    python3 benches/swarm.py --bots 200 --npcs 500 --duration 30s
+    python3 benches/swarm.py --bots 1000 --npcs 2000 --duration 30s --ramp 10s --map assets/maps/large.toml
+
+Standard library only, so it runs on a fresh machine with nothing installed.
+"""
+
+import argparse
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def wait_for_port(port: int, seconds: float = 10.0) -> None:
+    deadline = time.time() + seconds
+    while time.time() < deadline:
+        with socket.socket() as probe:
+            if probe.connect_ex(("127.0.0.1", port)) == 0:
+                return
+        time.sleep(0.1)
+    raise SystemExit(f"server did not listen on port {port} within {seconds} s")
+
+
+def polyline(points, x_scale, y_scale, height, colour):
+    coords = " ".join(f"{60 + x * x_scale:.1f},{height - 30 - y * y_scale:.1f}" for x, y in points)
+    return f'<polyline fill="none" stroke="{colour}" stroke-width="1.5" points="{coords}"/>'
+
+
+def panel(title, series, unit, top, width=760, height=220):
+    """One chart: several (label, colour, [(t, value)]) series sharing axes."""
+    all_points = [p for _, _, points in series for p in points]
+    if not all_points:
+        return ""
+    t_max = max(t for t, _ in all_points) or 1.0
+    v_max = max(v for _, v in all_points) * 1.1 or 1.0
+    x_scale = (width - 80) / t_max
+    y_scale = (height - 50) / v_max
+    parts = [f'<g transform="translate(0,{top})">',
+             f'<text x="60" y="16" font-size="14" font-family="sans-serif">{title}</text>',
+             f'<line x1="60" y1="{height - 30}" x2="{width - 20}" y2="{height - 30}" stroke="#888"/>',
+             f'<line x1="60" y1="20" x2="60" y2="{height - 30}" stroke="#888"/>',
+             f'<text x="{width - 20}" y="{height - 12}" font-size="11" text-anchor="end" '
+             f'font-family="sans-serif">{t_max:.0f} s</text>',
+             f'<text x="56" y="30" font-size="11" text-anchor="end" font-family="sans-serif">'
+             f'{v_max:.1f}</text>',
+             f'<text x="56" y="{height - 30}" font-size="11" text-anchor="end" font-family="sans-serif">0</text>',
+             f'<text x="14" y="{height / 2}" font-size="11" font-family="sans-serif" '
+             f'transform="rotate(-90 14 {height / 2})">{unit}</text>']
+    for index, (label, colour, points) in enumerate(series):
+        parts.append(polyline(points, x_scale, y_scale, height, colour))
+        parts.append(f'<text x="{80 + index * 150}" y="{height - 2}" font-size="11" fill="{colour}" '
+                     f'font-family="sans-serif">{label}</text>')
+    parts.append("</g>")
+    return "\n".join(parts)
+
+
+def write_plot(path: Path, server: dict, tick_budget_ms: float) -> None:
+    timeline = server.get("timeline", [])
+    tick = [
+        ("tick p50", "#1f77b4", [(s["t_s"], s["tick_ms"]["p50"]) for s in timeline]),
+        ("tick p99", "#d62728", [(s["t_s"], s["tick_ms"]["p99"]) for s in timeline]),
+        ("tick max", "#ff7f0e", [(s["t_s"], s["tick_ms"]["max"]) for s in timeline]),
+        (f"budget/4 = {tick_budget_ms / 4:.1f} ms", "#888888",
+         [(s["t_s"], tick_budget_ms / 4) for s in timeline]),
+    ]
+    per_client = [(s["t_s"], s["bytes_out_per_s"] * 8 / 1000 / max(s["clients"], 1)) for s in timeline]
+    clients = [(s["t_s"], s["clients"]) for s in timeline]
+    body = "\n".join([
+        panel("server tick time (ms), per second", tick, "ms", 0),
+        panel("snapshot bandwidth per client (kbit/s)", [("down per client", "#2ca02c", per_client)], "kbit/s", 230),
+        panel("clients", [("clients", "#9467bd", clients)], "clients", 460),
+    ])
+    path.write_text(f'<svg xmlns="http://www.w3.org/2000/svg" width="780" height="690" '
+                    f'style="background:white">\n{body}\n</svg>\n')
+
+
+def table(rows):
+    width = max(len(name) for name, _ in rows)
+    lines = [f"| {'figure'.ljust(width)} | value |", f"|{'-' * (width + 2)}|-------|"]
+    lines += [f"| {name.ljust(width)} | {value} |" for name, value in rows]
+    return "\n".join(lines)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--bots", type=int, default=200)
+    parser.add_argument("--npcs", type=int, default=500)
+    parser.add_argument("--duration", default="30s")
+    parser.add_argument("--ramp", default="5s")
+    parser.add_argument("--map", default="embedded")
+    parser.add_argument("--tick-rate", type=int, default=60)
+    parser.add_argument("--snapshot-rate", type=int, default=30)
+    parser.add_argument("--budget-kbps", type=int, default=256)
+    parser.add_argument("--interest-radius", type=float, default=30.0)
+    parser.add_argument("--port", type=int, default=17878)
+    parser.add_argument("--out", default="target/swarm")
+    parser.add_argument("--no-build", action="store_true", help="use the existing release binaries")
+    args = parser.parse_args()
+
+    out = ROOT / args.out
+    out.mkdir(parents=True, exist_ok=True)
+    if not args.no_build:
+        subprocess.run(["cargo", "build", "--release", "-p", "tickcast-server", "-p", "tickcast-bots"],
+                       cwd=ROOT, check=True)
+    release = ROOT / "target" / "release"
+    server_json, bots_json = out / "server.json", out / "bots.json"
+    for stale in (server_json, bots_json):
+        stale.unlink(missing_ok=True)
+    server_cmd = [str(release / "tickcast-server"), "--bind", f"127.0.0.1:{args.port}",
+                  "--npcs", str(args.npcs), "--map", args.map, "--tick-rate", str(args.tick_rate),
+                  "--snapshot-rate", str(args.snapshot_rate), "--budget-kbps", str(args.budget_kbps),
+                  "--interest-radius", str(args.interest_radius), "--max-clients", str(max(args.bots * 2, 100)),
+                  "--stats-json", str(server_json)]
+    with open(out / "server.log", "w") as log:
+        server = subprocess.Popen(server_cmd, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
+    bots_status = 1
+    try:
+        wait_for_port(args.port)
+        bots = subprocess.run([str(release / "tickcast-bots"), "--url", f"ws://127.0.0.1:{args.port}/ws",
+                               "--bots", str(args.bots), "--duration", args.duration, "--ramp", args.ramp,
+                               "--json", str(bots_json)], cwd=ROOT, timeout=3600)
+        bots_status = bots.returncode
+    finally:
+        server.send_signal(signal.SIGTERM)
+        try:
+            server.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.wait()
+
+    if not server_json.exists() or not bots_json.exists():
+        print("missing reports; see", out / "server.log", file=sys.stderr)
+        return 1
+    server_report = json.loads(server_json.read_text())
+    bots_report = json.loads(bots_json.read_text())
+    tick_budget_ms = 1000 / args.tick_rate
+    rows = [
+        ("bots connected / failed", f"{bots_report['bots_connected']} / {bots_report['bots_failed']}"),
+        ("npcs / entities max", f"{args.npcs} / {server_report['entities_max']}"),
+        ("server tick p50 / p99 / max (ms)",
+         f"{server_report['tick_ms']['p50']:.2f} / {server_report['tick_ms']['p99']:.2f} / "
+         f"{server_report['tick_ms']['max']:.2f}"),
+        ("tick p99 / budget", f"{server_report['tick_ms']['p99'] / tick_budget_ms:.2f}"),
+        ("overruns / ticks", f"{server_report['overruns']} / {server_report['ticks']}"),
+        ("checksum mismatches", str(bots_report["checksum_mismatches"])),
+        ("inputs sent / acked", f"{bots_report['inputs_sent']} / {bots_report['inputs_acked']}"),
+        ("bot RTT p50 / p99 / max (ms)",
+         f"{bots_report['rtt_ms']['p50']:.1f} / {bots_report['rtt_ms']['p99']:.1f} / {bots_report['rtt_ms']['max']:.1f}"),
+        ("down / up kbit/s per bot", f"{bots_report['down_kbps_per_bot']:.1f} / {bots_report['up_kbps_per_bot']:.1f}"),
+        ("max staleness (ticks)", str(server_report["staleness_max_ticks"])),
+        ("entity changes deferred by budget", str(server_report["entities_deferred"])),
+        ("server bytes out / in", f"{server_report['bytes_out']} / {server_report['bytes_in']}"),
+    ]
+    for key in ("bytes_per_snapshot", "bytes_per_changed_entity", "entities_in_view"):
+        if key in bots_report:
+            rows.append((key.replace("_", " "), f"{bots_report[key]:.1f}"))
+    print()
+    print(table(rows))
+    plot = out / "swarm.svg"
+    write_plot(plot, server_report, tick_budget_ms)
+    print(f"\nplot: {plot}\nreports: {server_json}, {bots_json}")
+    return bots_status
+
+
+if __name__ == "__main__":
+    sys.exit(main())
