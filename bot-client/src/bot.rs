@@ -8,19 +8,20 @@
 use crate::acks::AckTracker;
 use crate::live::LiveCounters;
 use crate::script::InputScript;
+use crate::view::{ViewStats, ViewTracker};
 use futures_util::{SinkExt, StreamExt};
 use hdrhistogram::Histogram;
 use std::sync::Arc;
 use std::time::Duration;
 use thiserror::Error;
 use tickcast_shared::{
-    ClientMirror, ClientMsg, DecodeError, EncodeError, Hello, InputError, MirrorError, PROTOCOL_VERSION, ServerMsg,
-    SnapshotFrame, Welcome,
+    ClientMirror, ClientMsg, DecodeError, EncodeError, Hello, InputAck, InputError, MirrorError, PROTOCOL_VERSION,
+    ServerMsg, SnapshotFrame, Welcome,
 };
 use tokio::net::TcpStream;
 use tokio::time::{Instant, MissedTickBehavior};
-use tokio_tungstenite::tungstenite::protocol::CloseFrame;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
+use tokio_tungstenite::tungstenite::protocol::{CloseFrame, WebSocketConfig};
 use tokio_tungstenite::tungstenite::{self, Message};
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 
@@ -35,6 +36,11 @@ pub const CLOSE_TIMEOUT: Duration = Duration::from_secs(2);
 pub const ACK_GRACE: Duration = Duration::from_secs(1);
 /// Mirror errors a bot keeps the message of.
 const MIRROR_ERROR_SAMPLES: usize = 3;
+/// Socket read buffer per bot. tungstenite zero-fills the buffer's free space before
+/// every socket read (snapview/tungstenite-rs#547): at its 128 KiB default that memset
+/// was over a third of a swarm's CPU, for snapshots of a few hundred bytes. Larger
+/// frames still arrive, in several reads.
+const READ_BUFFER_BYTES: usize = 4 * 1024;
 
 type Socket = WebSocketStream<MaybeTlsStream<TcpStream>>;
 
@@ -90,6 +96,8 @@ pub struct BotOutcome {
     pub connected_for: Duration,
     /// Input-to-ack round trips, in microseconds.
     pub rtt_micros: Histogram<u64>,
+    /// Snapshot sizes, entities held and their update intervals.
+    pub view: ViewStats,
 }
 
 impl BotOutcome {
@@ -112,6 +120,7 @@ impl BotOutcome {
             bytes_down: 0,
             connected_for: Duration::ZERO,
             rtt_micros: new_rtt_histogram(),
+            view: ViewStats::new(0),
         }
     }
 
@@ -223,6 +232,7 @@ pub async fn run_bot(plan: BotPlan, live: Arc<LiveCounters>) -> BotOutcome {
         mirror: ClientMirror::new(),
         acks: AckTracker::default(),
         outcome: BotOutcome::empty(),
+        view: ViewTracker::new(0),
         stopped_sending: None,
     };
     if let Err(error) = bot.run(&plan).await {
@@ -237,6 +247,7 @@ pub async fn run_bot(plan: BotPlan, live: Arc<LiveCounters>) -> BotOutcome {
     bot.outcome.inputs_sent = bot.acks.inputs_sent();
     bot.outcome.inputs_acked = bot.acks.inputs_acked();
     bot.outcome.got_ack = bot.acks.last_ack().is_some();
+    bot.outcome.view = bot.view.into_stats();
     bot.outcome
 }
 
@@ -245,13 +256,16 @@ struct Bot {
     mirror: ClientMirror,
     acks: AckTracker,
     outcome: BotOutcome,
+    /// Follows the mirror for the snapshot figures.
+    view: ViewTracker,
     /// When the play phase ended, by the deadline or a failure.
     stopped_sending: Option<Instant>,
 }
 
 impl Bot {
     async fn run(&mut self, plan: &BotPlan) -> Result<(), BotError> {
-        let connecting = tokio_tungstenite::connect_async_with_config(plan.url.as_str(), None, true);
+        let config = WebSocketConfig::default().read_buffer_size(READ_BUFFER_BYTES);
+        let connecting = tokio_tungstenite::connect_async_with_config(plan.url.as_str(), Some(config), true);
         let (mut socket, _response) = tokio::time::timeout(CONNECT_TIMEOUT, connecting)
             .await
             .map_err(|_| BotError::ConnectTimeout(CONNECT_TIMEOUT))?
@@ -267,6 +281,7 @@ impl Bot {
         self.outcome.connected = true;
         self.live.bot_connected();
         self.acks = AckTracker::for_tick_rate(welcome.tick_rate);
+        self.view = ViewTracker::new(welcome.tick_rate);
         let connected_at = Instant::now();
         let played = tokio::time::timeout_at(plan.deadline, self.play(&mut socket, plan, &welcome)).await;
         let stopped_sending = Instant::now();
@@ -347,7 +362,7 @@ impl Bot {
                 self.outcome.bytes_down += bytes.len() as u64;
                 match ServerMsg::decode(&bytes).map_err(BotError::Undecodable)? {
                     ServerMsg::Snapshot(frame) => {
-                        self.on_snapshot(&frame);
+                        self.on_snapshot(&frame, bytes.len());
                         Ok(())
                     }
                     ServerMsg::Welcome(_) => Err(BotError::Unexpected("second welcome")),
@@ -359,9 +374,12 @@ impl Bot {
         }
     }
 
-    fn on_snapshot(&mut self, frame: &SnapshotFrame) {
+    /// Applies one snapshot frame of `payload_bytes` to the mirror and takes its ack.
+    fn on_snapshot(&mut self, frame: &SnapshotFrame, payload_bytes: usize) {
         let received_at = Instant::now();
-        match self.mirror.apply_frame(frame) {
+        let result = self.mirror.apply_frame(frame);
+        self.view.on_frame(frame, payload_bytes, &result, &self.mirror);
+        match result {
             Ok(applied) => {
                 self.outcome.snapshots_applied += 1;
                 self.outcome.checksums_verified += u64::from(applied.checksum_verified);
@@ -381,7 +399,12 @@ impl Bot {
                 }
             }
         }
-        let round_trip = frame.input_ack.and_then(|ack| self.acks.on_ack(ack, received_at));
+        // The mirror resolves relative acks; only a frame that carries one moves it.
+        let ack = match frame.input_ack {
+            InputAck::None => None,
+            InputAck::Absolute(_) | InputAck::Advance(_) => self.mirror.input_ack(),
+        };
+        let round_trip = ack.and_then(|ack| self.acks.on_ack(ack, received_at));
         if let Some(round_trip) = round_trip {
             let micros = u64::try_from(round_trip.as_micros()).unwrap_or(u64::MAX);
             self.outcome.rtt_micros.saturating_record(micros.max(1));
@@ -403,7 +426,7 @@ impl Bot {
                         // Late snapshots still carry acks; anything else is past caring.
                         self.outcome.bytes_down += bytes.len() as u64;
                         if let Ok(ServerMsg::Snapshot(frame)) = ServerMsg::decode(&bytes) {
-                            self.on_snapshot(&frame);
+                            self.on_snapshot(&frame, bytes.len());
                         }
                     }
                     Message::Close(_) => break,

@@ -3,8 +3,10 @@
 //!
 //! Every bot speaks the real protocol over its own WebSocket: `Hello`, then one scripted
 //! input per tick, while every snapshot goes through a [`tickcast_shared::ClientMirror`]
-//! whose checksum must match the server's. Input acks give the round trip. The run ends
-//! with a [`SwarmReport`] whose [`SwarmReport::verdict`] says whether the server passed.
+//! whose checksum must match the server's. Input acks give the round trip; snapshot
+//! sizes and the entities each snapshot touched give bandwidth and staleness. The run
+//! ends with a [`SwarmReport`] whose [`SwarmReport::verdict`] says whether the server
+//! passed.
 //!
 //! - [`config`]: [`SwarmConfig`], what to run.
 //! - `swarm`: [`run_swarm`], scheduling bots and collecting outcomes.
@@ -12,6 +14,7 @@
 //! - [`script`]: deterministic scripted inputs.
 //! - `acks`: input send times, round trips and cumulative acks.
 //! - `live`: running counters and the progress bar.
+//! - `view`: snapshot sizes, entities in view and how often each is refreshed.
 //! - [`report`]: the report, its verdict and its table.
 //!
 //! ```no_run
@@ -29,6 +32,7 @@ mod live;
 pub mod report;
 pub mod script;
 mod swarm;
+mod view;
 
 pub use config::SwarmConfig;
 pub use report::{LatencySummary, SwarmReport, VerdictError};

@@ -5,6 +5,7 @@
 //! the same way as the run that wrote it.
 
 use crate::bot::{ACK_GRACE, BotOutcome, new_rtt_histogram};
+use crate::view::{ViewStats, record_growing};
 use comfy_table::presets::UTF8_FULL_CONDENSED;
 use comfy_table::{CellAlignment, Table};
 use hdrhistogram::Histogram;
@@ -18,7 +19,7 @@ const MAX_REASONS: usize = 8;
 /// CPU and their figures include their own delays.
 const STARVED_INPUT_SHARE: f64 = 0.9;
 
-/// Percentiles of the input-to-ack round trip, in milliseconds.
+/// Percentiles of a duration (a round trip, an update interval), in milliseconds.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct LatencySummary {
     /// Median.
@@ -27,7 +28,8 @@ pub struct LatencySummary {
     pub p99: f64,
     /// Largest sample.
     pub max: f64,
-    /// Number of samples (acks that advanced onto an input whose send time was known).
+    /// Number of samples (for round trips: acks that advanced onto an input whose send
+    /// time was known).
     pub samples: u64,
 }
 
@@ -44,6 +46,41 @@ impl LatencySummary {
             max: millis(histogram.max()),
             samples: histogram.len(),
         }
+    }
+
+    /// Summarises the tick histograms `ticks` picks from each bot's figures, converted at
+    /// the bots' `Welcome` tick rate; all zero when they are empty.
+    fn from_ticks<'a>(views: impl Iterator<Item = &'a ViewStats>, ticks: fn(&ViewStats) -> &Histogram<u64>) -> Self {
+        let views: Vec<&ViewStats> = views
+            .filter(|view| view.tick_rate > 0 && !ticks(view).is_empty())
+            .collect();
+        let Some(first) = views.first() else {
+            return LatencySummary::default();
+        };
+        // Auto-resizing: one histogram for the whole report, sized by what it holds.
+        let mut merged = Histogram::<u64>::new(3).expect("constant histogram precision is valid");
+        if views.iter().all(|view| view.tick_rate == first.tick_rate) {
+            // One server, one tick rate: merge whole ticks, exact up to 2047 of them, and
+            // convert only the percentiles (2 ticks at 60 Hz is 33.333 ms, not 33.343).
+            for view in &views {
+                // Both auto-resizing: adding grows `merged` as needed.
+                let _ = merged.add(ticks(view));
+            }
+            let millis = |ticks: u64| ticks as f64 * 1000.0 / f64::from(first.tick_rate);
+            return LatencySummary {
+                p50: millis(merged.value_at_quantile(0.5)),
+                p99: millis(merged.value_at_quantile(0.99)),
+                max: millis(merged.max()),
+                samples: merged.len(),
+            };
+        }
+        for view in &views {
+            for value in ticks(view).iter_recorded() {
+                let micros = value.value_iterated_to().saturating_mul(1_000_000) / u64::from(view.tick_rate);
+                record_growing(&mut merged, micros, value.count_at_value());
+            }
+        }
+        LatencySummary::from_micros(&merged)
     }
 }
 
@@ -93,6 +130,37 @@ pub struct SwarmReport {
     pub bytes_down: u64,
     /// Binary payload bytes sent by all bots.
     pub bytes_up: u64,
+    /// Mean WebSocket payload bytes of a snapshot frame (the whole MessagePack frame;
+    /// WebSocket, TCP and IP headers not included): the payload bytes of every snapshot
+    /// frame the bots received, applied or not, divided by the number of those frames.
+    #[serde(default)]
+    pub bytes_per_snapshot: f64,
+    /// Snapshot payload bytes per entity changed. Over the snapshots that applied without
+    /// error and spawned, updated or despawned at least one entity: the sum of their
+    /// payload bytes (envelope, header and checksum included) divided by the sum of the
+    /// entities each spawned, updated or despawned. Snapshots that changed nothing are
+    /// left out of both sums. Pooled over all bots.
+    #[serde(default)]
+    pub bytes_per_changed_entity: f64,
+    /// Mean number of entities a bot held right after applying a snapshot, over every
+    /// snapshot every bot applied without error.
+    #[serde(default)]
+    pub entities_in_view: f64,
+    /// For each entity a bot held, the time between consecutive snapshots that touched it
+    /// (spawned or updated it): the gap in snapshot ticks, converted at the `Welcome` tick
+    /// rate. For an entity that changes every tick (the arena's drones) this is its
+    /// staleness. But static entities inflate it: one that changes rarely (a pillar whose
+    /// health drops once a minute) adds a long gap that is no staleness at all; and an
+    /// entity never touched again after its spawn adds nothing. A gap never spans a
+    /// despawn, and samples exist only where a second touch came.
+    #[serde(default)]
+    pub update_interval_ms: LatencySummary,
+    /// The `update_interval_ms` gaps between two consecutive updates that both changed the
+    /// entity's `Transform2` (component kind 0): the staleness of moving entities. A spawn
+    /// starts no such gap. An entity that stops and later moves again still counts its
+    /// pause, and one the server stops updating for good adds nothing.
+    #[serde(default)]
+    pub staleness_ms: LatencySummary,
     /// Wall-clock length of the whole run, ramp and closing included.
     pub duration_s: f64,
     /// The first few distinct reasons bots failed for.
@@ -178,6 +246,14 @@ impl SwarmReport {
                 rates.iter().sum::<f64>() / rates.len() as f64
             }
         };
+        let ratio = |numerator: fn(&ViewStats) -> u64, denominator: fn(&ViewStats) -> u64| {
+            let over = |field: fn(&ViewStats) -> u64| outcomes.iter().map(|bot| field(&bot.view)).sum::<u64>();
+            match over(denominator) {
+                0 => 0.0,
+                denominator => over(numerator) as f64 / denominator as f64,
+            }
+        };
+        let views = || outcomes.iter().map(|bot| &bot.view);
         let mut round_trips = new_rtt_histogram();
         for bot in outcomes {
             // Same bounds on both sides, so adding cannot fail.
@@ -202,6 +278,11 @@ impl SwarmReport {
             up_kbps_per_bot: mean_kbps(|bot| bot.bytes_up),
             bytes_down: sum(|bot| bot.bytes_down),
             bytes_up: sum(|bot| bot.bytes_up),
+            bytes_per_snapshot: ratio(|view| view.snapshot_bytes, |view| view.snapshots),
+            bytes_per_changed_entity: ratio(|view| view.changing_snapshot_bytes, |view| view.entities_changed),
+            entities_in_view: ratio(|view| view.entities_held, |view| view.held_samples),
+            update_interval_ms: LatencySummary::from_ticks(views(), |view| &view.update_interval_ticks),
+            staleness_ms: LatencySummary::from_ticks(views(), |view| &view.staleness_ticks),
             duration_s: elapsed.as_secs_f64(),
             failures: first_distinct(outcomes.iter().filter_map(|bot| bot.failure.as_deref())),
             mirror_error_samples: first_distinct(
@@ -326,6 +407,22 @@ impl SwarmReport {
             "payload bytes",
             format!("down {}, up {}", self.bytes_down, self.bytes_up),
         );
+        row(
+            "snapshot bytes",
+            format!(
+                "{:.1} per snapshot, {:.1} per changed entity",
+                self.bytes_per_snapshot, self.bytes_per_changed_entity
+            ),
+        );
+        row("entities in view", format!("{:.1} mean", self.entities_in_view));
+        let intervals = |summary: &LatencySummary| {
+            format!(
+                "p50 {:.1}, p99 {:.1}, max {:.1} ({} samples)",
+                summary.p50, summary.p99, summary.max, summary.samples
+            )
+        };
+        row("update interval (ms)", intervals(&self.update_interval_ms));
+        row("moving staleness (ms)", intervals(&self.staleness_ms));
         row("run length", format!("{:.1} s", self.duration_s));
         if self.input_share() < STARVED_INPUT_SHARE {
             row(
@@ -393,6 +490,21 @@ mod tests {
             up_kbps_per_bot: 10.0,
             bytes_down: 150_000,
             bytes_up: 50_000,
+            bytes_per_snapshot: 93.7,
+            bytes_per_changed_entity: 4.5,
+            entities_in_view: 21.4,
+            update_interval_ms: LatencySummary {
+                p50: 33.3,
+                p99: 1_200.0,
+                max: 5_000.0,
+                samples: 8_000,
+            },
+            staleness_ms: LatencySummary {
+                p50: 33.3,
+                p99: 66.7,
+                max: 100.0,
+                samples: 7_000,
+            },
             duration_s: 10.0,
             failures: Vec::new(),
             mirror_error_samples: Vec::new(),
@@ -550,6 +662,121 @@ mod tests {
         assert!(report.verdict().is_err());
     }
 
+    /// A bot's view figures: `snapshots` frames of which `changing` changed
+    /// `entities_changed` entities, and intervals of `gaps` ticks at `tick_rate`.
+    fn view(
+        tick_rate: u16,
+        snapshots: u64,
+        changing: u64,
+        entities_changed: u64,
+        held: u64,
+        gaps: &[u64],
+    ) -> ViewStats {
+        let mut view = ViewStats::new(tick_rate);
+        // Idle frames are 7 bytes, changing ones 7 plus 3 per entity changed.
+        view.snapshots = snapshots;
+        view.changing_snapshot_bytes = 7 * changing + 3 * entities_changed;
+        view.snapshot_bytes = view.changing_snapshot_bytes + 7 * (snapshots - changing);
+        view.entities_changed = entities_changed;
+        view.held_samples = snapshots;
+        view.entities_held = held;
+        for gap in gaps {
+            view.update_interval_ticks.record(*gap).unwrap();
+            if *gap < 10 {
+                view.staleness_ticks.record(*gap).unwrap();
+            }
+        }
+        view
+    }
+
+    #[test]
+    fn snapshot_figures_are_pooled_over_bots_and_snapshots() {
+        let outcomes = [
+            BotOutcome {
+                view: view(60, 10, 8, 40, 100, &[]),
+                ..bot(10, 0, 0, true)
+            },
+            BotOutcome {
+                view: view(60, 30, 10, 20, 900, &[]),
+                ..bot(10, 0, 0, true)
+            },
+            BotOutcome::failed("connecting: connection refused".to_owned()),
+        ];
+        let report = SwarmReport::from_outcomes(3, &outcomes, Duration::from_secs(10));
+        // Bytes: (56 + 120 + 14) + (70 + 60 + 140) = 460 over 40 frames.
+        assert_eq!(report.bytes_per_snapshot, 460.0 / 40.0);
+        // Idle frames left out: (56 + 120) + (70 + 60) = 306 bytes over 60 entities.
+        assert_eq!(report.bytes_per_changed_entity, 306.0 / 60.0);
+        // Weighted by snapshots, not a mean of the bots' means (10 and 30).
+        assert_eq!(report.entities_in_view, 1000.0 / 40.0);
+
+        let nothing = SwarmReport::from_outcomes(1, &outcomes[2..], Duration::from_secs(1));
+        assert_eq!(nothing.bytes_per_snapshot, 0.0);
+        assert_eq!(nothing.bytes_per_changed_entity, 0.0);
+        assert_eq!(nothing.entities_in_view, 0.0);
+        assert_eq!(nothing.update_interval_ms, LatencySummary::default());
+        assert_eq!(nothing.staleness_ms, LatencySummary::default());
+    }
+
+    #[test]
+    fn intervals_are_converted_at_each_bots_tick_rate() {
+        let close_to = |actual: f64, expected: f64| (actual - expected).abs() <= expected * 0.002;
+        // 60 Hz: 2 ticks is 33.3 ms; 20 Hz: 2 ticks is 100 ms and 60 ticks 3 s (not moving).
+        let mut gaps = vec![2; 98];
+        gaps.push(4);
+        let outcomes = [
+            BotOutcome {
+                view: view(60, 100, 100, 100, 100, &gaps),
+                ..bot(10, 0, 0, true)
+            },
+            BotOutcome {
+                view: view(20, 10, 10, 10, 10, &[2, 2, 60]),
+                ..bot(10, 0, 0, true)
+            },
+        ];
+        let report = SwarmReport::from_outcomes(2, &outcomes, Duration::from_secs(10));
+        let intervals = report.update_interval_ms;
+        assert_eq!(intervals.samples, 102);
+        assert!(close_to(intervals.p50, 100.0 / 3.0), "{intervals:?}");
+        assert!(close_to(intervals.p99, 100.0), "{intervals:?}");
+        assert!(close_to(intervals.max, 3000.0), "{intervals:?}");
+        let staleness = report.staleness_ms;
+        assert_eq!(staleness.samples, 101);
+        assert!(close_to(staleness.p50, 100.0 / 3.0), "{staleness:?}");
+        assert!(close_to(staleness.max, 100.0), "{staleness:?}");
+
+        // One tick rate (the usual case): exact, and bots without samples do not matter.
+        let outcomes = [
+            BotOutcome {
+                view: view(60, 10, 10, 10, 10, &[2, 2, 4, 3000]),
+                ..bot(10, 0, 0, true)
+            },
+            BotOutcome {
+                view: view(60, 10, 10, 10, 10, &[2]),
+                ..bot(10, 0, 0, true)
+            },
+            BotOutcome {
+                view: view(20, 0, 0, 0, 0, &[]),
+                ..bot(10, 0, 0, true)
+            },
+            BotOutcome::failed("connecting: connection refused".to_owned()),
+        ];
+        let report = SwarmReport::from_outcomes(4, &outcomes, Duration::from_secs(10));
+        assert_eq!(
+            report.staleness_ms,
+            LatencySummary {
+                p50: 2000.0 / 60.0,
+                p99: 4000.0 / 60.0,
+                max: 4000.0 / 60.0,
+                samples: 4
+            }
+        );
+        let intervals = report.update_interval_ms;
+        assert_eq!((intervals.p50, intervals.samples), (2000.0 / 60.0, 5));
+        // 3000 ticks is past the exact range: within hdrhistogram's 0.1%.
+        assert!(close_to(intervals.max, 50_000.0), "{intervals:?}");
+    }
+
     #[test]
     fn latency_percentiles_are_reported_in_milliseconds() {
         let mut micros = new_rtt_histogram();
@@ -589,14 +816,34 @@ mod tests {
             "inputs_acked",
             "down_kbps_per_bot",
             "up_kbps_per_bot",
+            "bytes_per_snapshot",
+            "bytes_per_changed_entity",
+            "entities_in_view",
         ] {
             assert!(json.get(key).is_some(), "missing {key}");
         }
-        for key in ["p50", "p99", "max"] {
-            assert!(json["rtt_ms"].get(key).is_some(), "missing rtt_ms.{key}");
+        for summary in ["rtt_ms", "update_interval_ms", "staleness_ms"] {
+            for key in ["p50", "p99", "max"] {
+                assert!(json[summary].get(key).is_some(), "missing {summary}.{key}");
+            }
         }
-        let back: SwarmReport = serde_json::from_value(json).unwrap();
+        let back: SwarmReport = serde_json::from_value(json.clone()).unwrap();
         assert_eq!(back, passing());
+
+        // Reports written before the snapshot figures existed still read, and judge alike.
+        let mut older = json;
+        for key in [
+            "bytes_per_snapshot",
+            "bytes_per_changed_entity",
+            "entities_in_view",
+            "update_interval_ms",
+            "staleness_ms",
+        ] {
+            older.as_object_mut().unwrap().remove(key);
+        }
+        let older: SwarmReport = serde_json::from_value(older).unwrap();
+        assert_eq!(older.staleness_ms, LatencySummary::default());
+        assert_eq!(older.verdict(), Ok(()));
     }
 
     #[test]
@@ -608,6 +855,16 @@ mod tests {
         let table = report.table();
         assert!(table.contains("4 connected of 4"), "{table}");
         assert!(table.contains("p50 20.00"), "{table}");
+        assert!(table.contains("93.7 per snapshot, 4.5 per changed entity"), "{table}");
+        assert!(table.contains("21.4 mean"), "{table}");
+        assert!(
+            table.contains("p50 33.3, p99 1200.0, max 5000.0 (8000 samples)"),
+            "{table}"
+        );
+        assert!(
+            table.contains("p50 33.3, p99 66.7, max 100.0 (7000 samples)"),
+            "{table}"
+        );
         assert!(table.contains("server shutting down"), "{table}");
         assert!(!table.contains("short of CPU"), "{table}");
     }

@@ -1,13 +1,22 @@
 //! The swarm against a small in-process fake server on 127.0.0.1:0 that speaks the real
 //! protocol and misbehaves on request: each misbehaviour must show in the report and
 //! fail the verdict, and an honest server must pass. Runs are a couple of seconds long.
+//!
+//! Like the real server, the fake keeps per connection what the client holds (a
+//! `BTreeMap<NetId, HeldEntity>`), encodes each body against it, then applies the delta
+//! to it; and it counts what it sent, so the report's snapshot figures can be checked
+//! exactly.
 
 use futures_util::{SinkExt, StreamExt};
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 use tickcast_bots::{SwarmConfig, SwarmReport, VerdictError, run_swarm};
+use tickcast_shared::arena::{Health, Transform2};
 use tickcast_shared::{
-    ClientMsg, ComponentKind, ComponentState, Components, EntityState, Fields, NetId, PROTOCOL_VERSION, ServerMsg,
-    SnapshotBody, SnapshotFrame, Tick, Welcome, checksum, diff,
+    ClientMsg, ComponentState, Components, EntityState, Fields, HeldEntity, InputAck, NetId, PROTOCOL_VERSION,
+    Replicate, ServerMsg, Tick, Welcome, apply, checksum, diff, encode_body,
 };
 use tokio::net::{TcpListener, TcpStream};
 use tokio_tungstenite::tungstenite::Message;
@@ -16,6 +25,8 @@ use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 
 const TICK_RATE: u16 = 20;
 const SNAPSHOT_PERIOD: Duration = Duration::from_millis(100);
+/// Ticks between snapshots at [`TICK_RATE`] and [`SNAPSHOT_PERIOD`]: 100 ms.
+const TICKS_PER_SNAPSHOT: u32 = 2;
 
 #[derive(Clone, Copy, Debug)]
 enum Behaviour {
@@ -27,38 +38,95 @@ enum Behaviour {
     RefuseEveryone,
 }
 
-/// Serves until the test ends; returns the URL.
-async fn fake_server(behaviour: Behaviour) -> String {
+/// Snapshot frames every connection of one fake server sent, counted once sent.
+#[derive(Debug, Default)]
+struct Sent {
+    frames: AtomicU64,
+    bytes: AtomicU64,
+    /// Bytes of the frames that changed at least one entity.
+    changing_bytes: AtomicU64,
+    /// Entities those frames spawned, updated or despawned.
+    entities_changed: AtomicU64,
+}
+
+impl Sent {
+    fn get(counter: &AtomicU64) -> u64 {
+        counter.load(Ordering::Relaxed)
+    }
+}
+
+struct FakeServer {
+    url: String,
+    sent: Arc<Sent>,
+}
+
+/// Serves until the test ends.
+async fn fake_server(behaviour: Behaviour) -> FakeServer {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let address = listener.local_addr().unwrap();
+    let sent = Arc::new(Sent::default());
+    let counters = Arc::clone(&sent);
     tokio::spawn(async move {
         let mut client_id = 0;
         while let Ok((stream, _)) = listener.accept().await {
             client_id += 1;
-            tokio::spawn(serve(stream, client_id, behaviour));
+            tokio::spawn(serve(stream, client_id, behaviour, Arc::clone(&counters)));
         }
     });
-    format!("ws://{address}/ws")
+    FakeServer {
+        url: format!("ws://{address}/ws"),
+        sent,
+    }
 }
 
-/// The world at snapshot `n`: the client's player moving along x, and a second entity
-/// that appears at snapshot 3 and goes away at snapshot 8.
+/// The world at snapshot `n`:
+/// - 0, the client's player, moving along x every snapshot;
+/// - 1, a drone that appears at snapshot 3, moves every snapshot and goes away at 8;
+/// - 2, a pillar that never moves and loses health every 10 snapshots;
+/// - 3, a drone whose moves reach the client only every 3rd snapshot (as when a tight
+///   budget defers it).
 fn world(n: u32) -> Vec<EntityState> {
-    let entity = |index: u32, fields: &[i32]| EntityState {
-        id: NetId::from_parts(index, 1),
-        components: Components::from_vec(vec![ComponentState {
-            kind: ComponentKind(0),
+    let entity = |index: u32, transform: [i32; 3], health: Option<i32>| {
+        let component = |kind, fields: &[i32]| ComponentState {
+            kind,
             fields: Fields::from_slice(fields),
-        }]),
+        };
+        let mut components = Components::new();
+        components.push(component(Transform2::KIND, &transform));
+        components.extend(health.map(|hp| component(Health::KIND, &[hp])));
+        EntityState {
+            id: NetId::from_parts(index, 1),
+            components,
+        }
     };
-    let mut world = vec![entity(0, &[n as i32 * 10, 0, 0])];
+    let n = n as i32;
+    let mut world = vec![entity(0, [n * 10, 0, 0], Some(100))];
     if (3..8).contains(&n) {
-        world.push(entity(1, &[0, n as i32, 7]));
+        world.push(entity(1, [0, n, 7], None));
     }
+    world.push(entity(2, [500, 500, 0], Some(100 - n / 10)));
+    world.push(entity(3, [n / 3 * 30, 0, 0], None));
     world
 }
 
-async fn serve(stream: TcpStream, client_id: u32, behaviour: Behaviour) {
+/// The ack for the next snapshot, given the last input received and the last ack sent.
+fn next_ack(behaviour: Behaviour, last_input: Option<u32>, acked: &mut Option<u32>) -> InputAck {
+    let seq = match (behaviour, last_input) {
+        (Behaviour::NoAcks, _) | (_, None) => return InputAck::None,
+        // The first input, once, and never another.
+        (Behaviour::AcksStuckAtFirstInput, Some(_)) => 0,
+        (_, Some(seq)) => seq,
+    };
+    let ack = match *acked {
+        None => InputAck::Absolute(seq),
+        Some(previous) if previous == seq => InputAck::None,
+        Some(previous) => InputAck::Advance(seq.wrapping_sub(previous)),
+    };
+    *acked = Some(seq);
+    ack
+}
+
+async fn serve(stream: TcpStream, client_id: u32, behaviour: Behaviour, sent: Arc<Sent>) {
     let Ok(mut socket) = tokio_tungstenite::accept_async(stream).await else {
         return;
     };
@@ -91,8 +159,11 @@ async fn serve(stream: TcpStream, client_id: u32, behaviour: Behaviour) {
         _ => tokio::time::Instant::now() + Duration::from_secs(3600),
     };
     let mut snapshots = tokio::time::interval(SNAPSHOT_PERIOD);
-    let (mut snapshot, mut previous) = (0u32, Vec::new());
+    let mut snapshot = 0u32;
+    // What the client holds: what it was sent.
+    let (mut held, mut held_checksum) = (BTreeMap::<NetId, HeldEntity>::new(), 0u32);
     let mut last_input: Option<u32> = None;
+    let mut acked: Option<u32> = None;
     loop {
         tokio::select! {
             message = socket.next() => match message {
@@ -112,28 +183,36 @@ async fn serve(stream: TcpStream, client_id: u32, behaviour: Behaviour) {
             },
             _ = snapshots.tick() => {
                 let current = world(snapshot);
+                let baseline: Vec<EntityState> = held.values().map(|entity| entity.state.clone()).collect();
+                let delta = diff(&baseline, &current);
+                let full = snapshot == 0;
                 let mut sum = checksum(&current);
                 if let Behaviour::LyingChecksums = behaviour {
                     sum ^= 1;
                 }
-                let body = SnapshotBody { checksum: Some(sum), delta: diff(&previous, &current) };
-                let mut body_bytes = Vec::new();
-                body.encode_into(&mut body_bytes).unwrap();
-                let input_ack = match behaviour {
-                    Behaviour::NoAcks => None,
-                    Behaviour::AcksStuckAtFirstInput => last_input.map(|_| 0),
-                    _ => last_input,
+                // Nothing changed: an empty body, without a checksum.
+                let body = if delta.is_empty() && !full {
+                    Vec::new()
+                } else {
+                    encode_body(Some(sum), &delta, &held, Vec::new())
                 };
-                let frame = ServerMsg::Snapshot(SnapshotFrame {
-                    tick: Tick(snapshot),
-                    baseline: snapshot.checked_sub(1).map(Tick),
-                    input_ack,
-                    body: body_bytes,
-                });
-                if socket.send(Message::Binary(frame.encode().unwrap().into())).await.is_err() {
+                apply(&mut held, &mut held_checksum, &delta).unwrap();
+                assert_eq!(held_checksum, checksum(&current));
+                let tick = if full { snapshot * TICKS_PER_SNAPSHOT } else { TICKS_PER_SNAPSHOT };
+                let mut frame = Vec::new();
+                let input_ack = next_ack(behaviour, last_input, &mut acked);
+                ServerMsg::encode_snapshot_into(full, tick, input_ack, &body, &mut frame);
+                let bytes = frame.len() as u64;
+                if socket.send(Message::Binary(frame.into())).await.is_err() {
                     return;
                 }
-                (snapshot, previous) = (snapshot + 1, current);
+                sent.frames.fetch_add(1, Ordering::Relaxed);
+                sent.bytes.fetch_add(bytes, Ordering::Relaxed);
+                if !delta.is_empty() {
+                    sent.changing_bytes.fetch_add(bytes, Ordering::Relaxed);
+                    sent.entities_changed.fetch_add(delta.entities_changed() as u64, Ordering::Relaxed);
+                }
+                snapshot += 1;
             }
             _ = tokio::time::sleep_until(shutdown_at) => {
                 close_and_drain(&mut socket, CloseCode::Away, "server shutting down").await;
@@ -169,7 +248,8 @@ async fn swarm(url: String, bots: usize, duration_ms: u64) -> SwarmReport {
 
 #[tokio::test]
 async fn an_honest_server_passes() {
-    let report = swarm(fake_server(Behaviour::Honest).await, 4, 2_000).await;
+    let server = fake_server(Behaviour::Honest).await;
+    let report = swarm(server.url, 4, 2_000).await;
     assert_eq!(report.verdict(), Ok(()));
     assert_eq!(report.bots_connected, 4);
     // 2 s at 10 snapshots/s each, give or take the ramp and timer slack.
@@ -191,11 +271,46 @@ async fn an_honest_server_passes() {
     );
     assert!(report.bytes_down > 0 && report.bytes_up > 0);
     assert!(report.failures.is_empty(), "{:?}", report.failures);
+
+    // The bots saw every frame the server sent (the late ones during the close too).
+    let sent = &server.sent;
+    assert_eq!(report.snapshots_applied, Sent::get(&sent.frames), "{report:?}");
+    assert_eq!(
+        report.bytes_per_snapshot,
+        Sent::get(&sent.bytes) as f64 / Sent::get(&sent.frames) as f64
+    );
+    assert_eq!(
+        report.bytes_per_changed_entity,
+        Sent::get(&sent.changing_bytes) as f64 / Sent::get(&sent.entities_changed) as f64
+    );
+    assert!(
+        report.bytes_per_changed_entity < report.bytes_per_snapshot,
+        "{report:?}"
+    );
+    // Player, pillar and slow drone always; the other drone for 5 snapshots of ~20.
+    assert!(
+        report.entities_in_view > 3.0 && report.entities_in_view < 3.5,
+        "{report:?}"
+    );
+    // 2 ticks at 20 Hz between moves of the player and the fast drone; 6 for the slow
+    // drone; 10 snapshots between the pillar's hits, which are no staleness.
+    let close_to = |actual: f64, expected: f64| (actual - expected).abs() <= expected * 0.002;
+    let staleness = report.staleness_ms;
+    assert!(
+        close_to(staleness.p50, 100.0) && close_to(staleness.max, 300.0),
+        "{staleness:?}"
+    );
+    let intervals = report.update_interval_ms;
+    assert!(
+        close_to(intervals.p50, 100.0) && close_to(intervals.max, 1000.0),
+        "{intervals:?}"
+    );
+    assert!(intervals.samples > staleness.samples, "{report:?}");
 }
 
 #[tokio::test]
 async fn lying_checksums_are_counted_and_the_bots_keep_going() {
-    let report = swarm(fake_server(Behaviour::LyingChecksums).await, 2, 1_500).await;
+    let report = swarm(fake_server(Behaviour::LyingChecksums).await.url, 2, 1_500).await;
     assert_eq!(report.bots_failed, 0, "{:?}", report.failures);
     // Every snapshot mismatches, and the bots keep applying the ones after the first.
     assert!(report.checksum_mismatches >= 2 * 10, "{report:?}");
@@ -209,7 +324,7 @@ async fn lying_checksums_are_counted_and_the_bots_keep_going() {
 
 #[tokio::test]
 async fn a_server_that_never_acks_fails() {
-    let report = swarm(fake_server(Behaviour::NoAcks).await, 2, 1_500).await;
+    let report = swarm(fake_server(Behaviour::NoAcks).await.url, 2, 1_500).await;
     assert_eq!(report.inputs_acked, 0);
     assert_eq!(report.rtt_ms.samples, 0);
     assert_eq!(report.verdict(), Err(VerdictError::NoAcks { bots: 2, connected: 2 }));
@@ -217,7 +332,7 @@ async fn a_server_that_never_acks_fails() {
 
 #[tokio::test]
 async fn a_server_whose_acks_stop_advancing_fails() {
-    let report = swarm(fake_server(Behaviour::AcksStuckAtFirstInput).await, 2, 2_000).await;
+    let report = swarm(fake_server(Behaviour::AcksStuckAtFirstInput).await.url, 2, 2_000).await;
     assert_eq!(report.inputs_acked, 2);
     assert!(report.inputs_due > 2, "{report:?}");
     assert_eq!(
@@ -229,7 +344,9 @@ async fn a_server_whose_acks_stop_advancing_fails() {
 #[tokio::test]
 async fn a_server_shutting_down_mid_run_fails_with_its_close_reason() {
     let report = swarm(
-        fake_server(Behaviour::ShutDownAfter(Duration::from_millis(500))).await,
+        fake_server(Behaviour::ShutDownAfter(Duration::from_millis(500)))
+            .await
+            .url,
         3,
         2_000,
     )
@@ -249,7 +366,7 @@ async fn a_server_shutting_down_mid_run_fails_with_its_close_reason() {
 
 #[tokio::test]
 async fn a_refused_session_fails_with_the_close_reason() {
-    let report = swarm(fake_server(Behaviour::RefuseEveryone).await, 2, 1_000).await;
+    let report = swarm(fake_server(Behaviour::RefuseEveryone).await.url, 2, 1_000).await;
     assert_eq!(report.bots_connected, 0);
     assert_eq!(report.bots_failed, 2);
     assert_eq!(
