@@ -1,20 +1,14 @@
 //! What one bot sees of the world: what its snapshots cost in bytes, how many entities it
 //! holds, and how often each held entity is refreshed.
 //!
-//! Update intervals need to know which entities each snapshot touched, and
-//! [`ClientMirror`] does not say (its map is private; comparing states before and after
-//! would cost O(held) per snapshot). So [`ViewTracker`] decodes each non-empty body a
-//! second time with [`decode_body`], against its own copy of the *shape* of what the
-//! mirror holds: ids, component kinds and field counts, which is all a body is decoded
-//! against. That is O(entities changed) per snapshot, the same order as the mirror's own
-//! work; a `ClientMirror` method exposing the delta it just applied would make it free.
+//! Update intervals need to know which entities each snapshot touched:
+//! [`ClientMirror::last_delta`] is the delta the mirror just applied, so following it
+//! costs O(entities changed) per snapshot and no second decode.
 
 use hdrhistogram::Histogram;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use tickcast_shared::arena::Transform2;
-use tickcast_shared::{
-    Applied, ClientMirror, Delta, HeldEntity, MirrorError, NetId, Replicate, SnapshotFrame, Tick, decode_body,
-};
+use tickcast_shared::{Applied, ClientMirror, Delta, MirrorError, NetId, Replicate, SnapshotFrame, Tick};
 
 /// Significant figures of the interval histograms: intervals are whole ticks, recorded
 /// exactly up to 2047 ticks (34 s at 60 Hz).
@@ -80,14 +74,10 @@ struct Touch {
 #[derive(Debug)]
 pub struct ViewTracker {
     stats: ViewStats,
-    /// What the mirror holds, for decoding bodies: the state each entity was spawned
-    /// with (updates change values, never shape, so shapes stay exact; values are
-    /// stale and unused). `hash` is unused too.
-    shapes: BTreeMap<NetId, HeldEntity>,
     /// Last touch of every held entity.
     touches: HashMap<NetId, Touch>,
     /// False after a snapshot that left the mirror partly applied, until the next full
-    /// snapshot: the shapes may no longer match it.
+    /// snapshot: touches may have been missed.
     in_sync: bool,
 }
 
@@ -96,7 +86,6 @@ impl ViewTracker {
     pub fn new(tick_rate: u16) -> ViewTracker {
         ViewTracker {
             stats: ViewStats::new(tick_rate),
-            shapes: BTreeMap::new(),
             touches: HashMap::new(),
             in_sync: true,
         }
@@ -135,7 +124,7 @@ impl ViewTracker {
                 return;
             }
         };
-        self.follow(frame, tick);
+        self.follow(frame, tick, mirror);
     }
 
     /// The figures so far.
@@ -143,55 +132,41 @@ impl ViewTracker {
         self.stats
     }
 
-    /// Mirrors the shape change of an applied frame and records which entities it touched.
-    fn follow(&mut self, frame: &SnapshotFrame, tick: Tick) {
+    /// Records which entities an applied frame touched.
+    fn follow(&mut self, frame: &SnapshotFrame, tick: Tick, mirror: &ClientMirror) {
         if frame.full {
-            self.shapes.clear();
             self.touches.clear();
             self.in_sync = true;
         }
-        if !self.in_sync || frame.body.is_empty() {
-            return;
-        }
-        match decode_body(&frame.body, &self.shapes) {
-            Ok(body) => self.record(tick, body.delta),
-            Err(error) => {
-                // Not expected: the mirror decoded the same body against the same shapes.
-                tracing::debug!(%error, "update tracker lost the mirror's shape");
-                self.lose_track();
-            }
+        if self.in_sync {
+            self.record(tick, mirror.last_delta(), mirror);
         }
     }
 
     fn lose_track(&mut self) {
-        self.shapes.clear();
         self.touches.clear();
         self.in_sync = false;
     }
 
-    /// Records the touches of a delta applied at `tick` (before updating the shapes, so
-    /// that an update's component positions resolve against the shape it was encoded for).
-    fn record(&mut self, tick: Tick, delta: Delta) {
+    /// Records the touches of `delta`, just applied to `mirror` at `tick`.
+    fn record(&mut self, tick: Tick, delta: &Delta, mirror: &ClientMirror) {
         for id in &delta.despawns {
             // A gap never spans an absence from view.
-            self.shapes.remove(id);
             self.touches.remove(id);
         }
         for update in &delta.updates {
-            let moved = self.shapes.get(&update.id).is_some_and(|held| {
+            let moved = mirror.entity(update.id).is_some_and(|held| {
                 update.changes.iter().any(|change| {
-                    held.state
-                        .components
+                    held.components
                         .get(usize::from(change.component))
                         .is_some_and(|component| component.kind == Transform2::KIND)
                 })
             });
             self.touch(update.id, tick, moved);
         }
-        for spawn in delta.spawns {
+        for spawn in &delta.spawns {
             // Whether a (re)spawn moved the entity is unknown: it starts no staleness gap.
             self.touch(spawn.id, tick, false);
-            self.shapes.insert(spawn.id, HeldEntity { state: spawn, hash: 0 });
         }
     }
 
@@ -219,6 +194,8 @@ pub fn record_growing(histogram: &mut Histogram<u64>, value: u64, count: u64) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::collections::BTreeMap;
+    use tickcast_shared::HeldEntity;
     use tickcast_shared::arena::Health;
     use tickcast_shared::{
         ComponentKind, ComponentState, EntityState, Fields, InputAck, apply, checksum, diff, encode_body,
@@ -397,7 +374,7 @@ mod tests {
         assert!(matches!(result, Err(MirrorError::Body(_))), "{result:?}");
         session.tracker.on_frame(&bogus, 9, &result, &session.mirror);
         assert!(!session.tracker.in_sync);
-        assert!(session.tracker.shapes.is_empty() && session.tracker.touches.is_empty());
+        assert!(session.tracker.touches.is_empty());
         session.send(&[drone(1, 3)]);
         assert_eq!(recorded(&session.stats().update_interval_ticks), [(2, 2)]);
 

@@ -5,7 +5,7 @@
 //! incrementally (O(changed entities) per snapshot). Bots and tests use it; a game client
 //! can too.
 
-use crate::delta::{ApplyError, BodyError, HeldEntity, apply, decode_body};
+use crate::delta::{ApplyError, BodyError, Delta, HeldEntity, apply, decode_body};
 use crate::net_id::NetId;
 use crate::protocol::{InputAck, SnapshotFrame};
 use crate::state::EntityState;
@@ -20,6 +20,7 @@ pub struct ClientMirror {
     input_ack: Option<u32>,
     entities: BTreeMap<NetId, HeldEntity>,
     checksum: u32,
+    last_delta: Delta,
 }
 
 /// What applying one snapshot did.
@@ -106,6 +107,14 @@ impl ClientMirror {
         self.entities.is_empty()
     }
 
+    /// The delta the last [`ClientMirror::apply_frame`] applied: empty after an idle frame
+    /// or an error before applying; after a checksum mismatch, the delta that was applied.
+    /// Update `component` positions index the entity's components as held now (updates
+    /// never change an entity's shape).
+    pub fn last_delta(&self) -> &Delta {
+        &self.last_delta
+    }
+
     /// Checksum of the held state, as the server computes it.
     pub fn checksum(&self) -> u32 {
         self.checksum
@@ -115,6 +124,7 @@ impl ClientMirror {
     /// error the mirror may be partly changed: a checksum mismatch means it has diverged
     /// (the bots count it and carry on; a game client would reconnect).
     pub fn apply_frame(&mut self, frame: &SnapshotFrame) -> Result<Applied, MirrorError> {
+        self.last_delta.clear();
         let tick = if frame.full {
             Tick(frame.tick)
         } else {
@@ -146,6 +156,7 @@ impl ClientMirror {
         applied.spawned = body.delta.spawns.len();
         applied.updated = body.delta.updates.len();
         applied.despawned = body.delta.despawns.len();
+        self.last_delta = body.delta;
         if let Some(expected) = body.checksum {
             if expected != self.checksum {
                 return Err(MirrorError::ChecksumMismatch {
@@ -190,6 +201,9 @@ mod tests {
                 prop_assert_eq!(applied.tick, Tick(100 + 2 * step as u32));
                 prop_assert_eq!(mirror.checksum(), checksum(world));
                 prop_assert_eq!(mirror.entities().cloned().collect::<Vec<_>>(), world.clone());
+                if step > 0 {
+                    prop_assert_eq!(mirror.last_delta(), &delta);
+                }
                 previous = world.clone();
             }
             prop_assert_eq!(mirror.input_ack(), Some(2 * worlds.len() as u32));
