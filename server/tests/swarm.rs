@@ -39,7 +39,10 @@ async fn a_bot_swarm_plays_without_divergence() {
     let stats = server.shutdown(Duration::from_secs(3)).await;
     assert!(stats.clients_max >= 24, "{stats:?}");
     assert!(stats.ticks >= 180 && stats.frames_sent >= report.snapshots_applied);
-    assert_eq!(stats.bytes_out, report.bytes_down, "server and bots agree on every payload byte");
+    assert_eq!(
+        stats.bytes_out, report.bytes_down,
+        "server and bots agree on every payload byte"
+    );
     assert!(!stats.timeline.is_empty() && stats.timeline.iter().any(|s| s.clients > 0));
 }
 
