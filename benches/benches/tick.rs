@@ -1,1 +1,51 @@
-fn main() {}
+//! Criterion benches of one room tick: the arena on the embedded map with 1 000 and
+//! 10 000 drones (one replicated entity each, no clients).
+//!
+//! Each world is built and stepped [`WARMUP_TICKS`] times outside the timed code. At 60
+//! ticks and 30 snapshots per second every other tick is a snapshot tick, so each size
+//! has three benches: `tick/any` times every step in turn (the average a room sees),
+//! `tick/plain` only ticks without a snapshot (inputs and simulation) and
+//! `tick/snapshot` only snapshot ticks (plus capture, entity hashes and publish). The
+//! throughput is in replicated entities, so criterion also reports time per entity.
+
+use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
+use std::time::Duration;
+use tickcast_benches::{StepKind, WARMUP_TICKS, time_steps, warmed_simulation};
+
+/// Drone counts swept: the 1k and 10k entities.
+const DRONES: [u32; 2] = [1_000, 10_000];
+
+fn tick(c: &mut Criterion) {
+    let mut group = c.benchmark_group("tick");
+    for drones in DRONES {
+        let (mut simulation, _handle) = warmed_simulation(drones, WARMUP_TICKS);
+        let entities = simulation.replicated_entities();
+        assert_eq!(entities, drones as usize, "every drone is replicated after warm-up");
+        group.throughput(Throughput::Elements(entities as u64));
+        for (name, kind) in [
+            ("any", StepKind::Any),
+            ("plain", StepKind::Plain),
+            ("snapshot", StepKind::Snapshot),
+        ] {
+            group.bench_with_input(BenchmarkId::new(name, drones), &kind, |b, &kind| {
+                b.iter_custom(|iters| time_steps(&mut simulation, iters, kind));
+            });
+        }
+        eprintln!(
+            "tick: {drones} drones -> {} replicated entities after {} ticks",
+            simulation.replicated_entities(),
+            simulation.tick().0
+        );
+    }
+    group.finish();
+}
+
+criterion_group! {
+    name = benches;
+    config = Criterion::default()
+        .warm_up_time(Duration::from_secs(1))
+        .measurement_time(Duration::from_secs(3))
+        .sample_size(30);
+    targets = tick
+}
+criterion_main!(benches);
