@@ -44,7 +44,6 @@ pub fn room_settings() -> RoomSettings {
         },
         inbox: 1024,
         input_buffer: 16,
-        stats_interval: Duration::ZERO,
     }
 }
 

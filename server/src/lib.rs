@@ -77,7 +77,6 @@ pub async fn start(config: &ServerConfig) -> Result<RunningServer, StartError> {
             },
             inbox: config.limits.room_inbox,
             input_buffer: config.limits.input_buffer,
-            stats_interval: config.log.stats_interval,
         },
     )?;
     let listener = TcpListener::bind(config.bind)

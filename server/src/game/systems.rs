@@ -145,6 +145,9 @@ pub fn resolve_hits(
     mut targets: Query<(Entity, &Body, &Radius, &mut Health, Has<Drone>), Walkers>,
     mut scores: Query<&mut Score>,
 ) {
+    if projectiles.is_empty() {
+        return;
+    }
     grid.0.clear();
     for (entity, body, radius, health, _) in &targets {
         if health.0.0 > 0 {

@@ -32,7 +32,6 @@ pub use view::{ClientView, FrameStats, ViewSettings};
 use bevy_ecs::prelude::*;
 use std::sync::Arc;
 use std::thread::JoinHandle;
-use std::time::Duration;
 use thiserror::Error;
 use tickcast_shared::{NetId, PlayerInput, Tick};
 use tokio::sync::{mpsc, oneshot, watch};
@@ -131,8 +130,6 @@ pub struct RoomSettings {
     pub inbox: usize,
     /// Inputs buffered per client.
     pub input_buffer: usize,
-    /// How often the room logs its figures (zero: never).
-    pub stats_interval: Duration,
 }
 
 /// Why a room could not start.

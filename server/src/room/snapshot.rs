@@ -1,11 +1,10 @@
 //! Snapshot capture on the tick thread.
 //!
 //! The tick captures one immutable [`WorldSnapshot`] per snapshot tick and publishes it
-//! behind an `Arc`: every entity's quantized state, its hash (summed into checksums) and
-//! its interest metadata. Everything per client (interest query, diff against what the
-//! client holds, priority, encode) happens in the connection writers; the one shared
-//! piece they need, the interest grid, is built once per snapshot by the first writer
-//! that asks, off the tick thread.
+//! behind an `Arc`: every entity's quantized state and its interest metadata. Everything per client (interest query, diff against what the
+//! client holds, priority, encode) happens in the connection writers; the shared pieces
+//! they need, entity hashes (summed into checksums) and the interest grid, are built once
+//! per snapshot by the first writer that asks, off the tick thread.
 
 use super::ClientId;
 use super::input::InputBuffers;
@@ -23,8 +22,9 @@ pub struct WorldSnapshot {
     pub tick: Tick,
     /// Every replicated entity, sorted by `NetId`.
     pub entities: Vec<EntityState>,
-    /// `entity_hash` of each entity, same order.
-    pub hashes: Vec<u32>,
+    /// `entity_hash` of each entity, same order; computed by the first writer that needs
+    /// them, so the tick thread never hashes.
+    hashes: OnceLock<Vec<u32>>,
     /// Interest metadata of each entity, same order.
     pub metas: Vec<EntityMeta>,
     input_acks: Vec<(ClientId, u32)>,
@@ -40,11 +40,10 @@ impl WorldSnapshot {
         input_acks: Vec<(ClientId, u32)>,
     ) -> Self {
         debug_assert_eq!(entities.len(), metas.len());
-        let hashes = entities.iter().map(entity_hash).collect();
         WorldSnapshot {
             tick,
             entities,
-            hashes,
+            hashes: OnceLock::new(),
             metas,
             input_acks,
             grid: OnceLock::new(),
@@ -57,6 +56,11 @@ impl WorldSnapshot {
             .binary_search_by_key(&client, |(c, _)| *c)
             .ok()
             .map(|at| self.input_acks[at].1)
+    }
+
+    /// `entity_hash` of every entity, in `entities` order (computed on first use).
+    pub fn hashes(&self) -> &[u32] {
+        self.hashes.get_or_init(|| self.entities.iter().map(entity_hash).collect())
     }
 
     /// Position of entity `id` in `entities`.

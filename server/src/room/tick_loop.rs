@@ -103,7 +103,6 @@ fn summarize(histogram: &Histogram<u64>) -> TickSummary {
 
 /// Runs ticks until `stop` is set.
 pub(crate) fn run(mut simulation: Simulation, settings: &RoomSettings, stats: &RoomStats, stop: &AtomicBool) {
-    let _ = settings.stats_interval;
     let period = Duration::from_secs_f64(1.0 / f64::from(settings.rates.tick_rate));
     let new_histogram = || Histogram::<u64>::new_with_bounds(1, 60_000_000, 3).expect("valid histogram bounds");
     let (mut whole_run, mut this_interval) = (new_histogram(), new_histogram());

@@ -305,17 +305,11 @@ impl ClientView {
                     let current = &snapshot.entities[index];
                     let change = match &tracked.held {
                         None => Some(None),
-                        Some((held, hash)) => {
-                            if *hash == snapshot.hashes[index] && held.components == current.components {
-                                None
-                            } else {
-                                match diff_entity(held, current) {
-                                    EntityDiff::Same => None,
-                                    EntityDiff::Update(update) => Some(Some(update)),
-                                    EntityDiff::Replace => Some(None),
-                                }
-                            }
-                        }
+                        Some((held, _)) => match diff_entity(held, current) {
+                            EntityDiff::Same => None,
+                            EntityDiff::Update(update) => Some(Some(update)),
+                            EntityDiff::Replace => Some(None),
+                        },
                     };
                     if change.is_none() {
                         tracked.priority = 0.0;
@@ -395,7 +389,7 @@ impl ClientView {
             stats.entities_sent += 1;
             let tracked = &mut self.next[candidate.tracked];
             let current = &snapshot.entities[candidate.entity];
-            let hash = snapshot.hashes[candidate.entity];
+            let hash = snapshot.hashes()[candidate.entity];
             if let Some(since) = tracked.pending_since.take() {
                 stats.max_staleness_ticks = stats.max_staleness_ticks.max(tick.since(since).max(0) as u32);
             }
