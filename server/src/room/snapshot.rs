@@ -60,7 +60,8 @@ impl WorldSnapshot {
 
     /// `entity_hash` of every entity, in `entities` order (computed on first use).
     pub fn hashes(&self) -> &[u32] {
-        self.hashes.get_or_init(|| self.entities.iter().map(entity_hash).collect())
+        self.hashes
+            .get_or_init(|| self.entities.iter().map(entity_hash).collect())
     }
 
     /// Position of entity `id` in `entities`.
