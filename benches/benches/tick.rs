@@ -1,5 +1,5 @@
-//! Criterion benches of one room tick: the arena on the embedded map with 1 000 and
-//! 10 000 drones (one replicated entity each, no clients).
+//! Criterion benches of one room tick: the arena on the embedded map with 1 000, 10 000
+//! and 100 000 drones (one replicated entity each, no clients): the scaling curve.
 //!
 //! Each world is built and stepped [`WARMUP_TICKS`] times outside the timed code. At 60
 //! ticks and 30 snapshots per second every other tick is a snapshot tick, so each size
@@ -12,8 +12,8 @@ use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_m
 use std::time::Duration;
 use tickcast_benches::{StepKind, WARMUP_TICKS, time_steps, warmed_simulation};
 
-/// Drone counts swept: the 1k and 10k entities.
-const DRONES: [u32; 2] = [1_000, 10_000];
+/// Drone counts swept: 1k, 10k and 100k entities, to show the tick grows linearly.
+const DRONES: [u32; 3] = [1_000, 10_000, 100_000];
 
 fn tick(c: &mut Criterion) {
     let mut group = c.benchmark_group("tick");
@@ -22,6 +22,8 @@ fn tick(c: &mut Criterion) {
         let entities = simulation.replicated_entities();
         assert_eq!(entities, drones as usize, "every drone is replicated after warm-up");
         group.throughput(Throughput::Elements(entities as u64));
+        // A 100k tick takes tens of milliseconds: fewer samples keep the run short.
+        group.sample_size(if drones >= 100_000 { 10 } else { 30 });
         for (name, kind) in [
             ("any", StepKind::Any),
             ("plain", StepKind::Plain),
