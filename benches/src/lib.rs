@@ -15,6 +15,9 @@
 //!
 //! `BENCHMARKS.md` at the repository root has the command and the figures.
 
+pub mod crowd;
+pub mod cube_pile;
+
 use std::time::{Duration, Instant};
 use tickcast_server::game::tuning::{DRONE_HEALTH, DRONE_SPEED};
 use tickcast_server::game::{Arena, Map};

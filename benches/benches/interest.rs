@@ -1,0 +1,214 @@
+//! Interest management and prioritisation at scale (`tickcast_benches::crowd`): 10 000
+//! entities, up to 1 000 clients each seeing about 200 of them, the default budget of
+//! 256 kbit/s at 30 snapshots per second.
+//!
+//! Timed:
+//! - `interest/grid_build/10000` and `interest/hashes/10000`: the interest grid and the
+//!   entity hashes of one snapshot, each built once per snapshot by the first writer that
+//!   asks (so shared by every client);
+//! - `interest/write_frame/{10,100,1000}`: one client's `ClientView::write_frame` for one
+//!   snapshot (interest query, candidates, priority, budget, encode, envelope), in steady
+//!   state, with 10, 100 or 1 000 clients' views cycled through in turn (more views, less
+//!   of them in cache). Every view is warmed up over several snapshots first, and each
+//!   snapshot's grid and hashes are built before timing. The snapshots come from a ring
+//!   of consecutive ones played back and forth (motion reversed is still motion),
+//!   renumbered so ticks always advance.
+//!
+//! Printed to stderr (outside the timed code): the staleness under the default budget,
+//! from 1 000 views over 100 snapshots after 10 of warm-up (and the warm-up alone: every
+//! client joining at once), for 10% and 100% of the drones walking: the max and p99
+//! of `FrameStats::max_staleness_ticks`, frame bytes, entities sent and deferred, and the
+//! staleness observed by decoding a sample of clients' frames into mirrors.
+
+use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
+use std::hint::black_box;
+use std::time::{Duration, Instant};
+use tickcast_benches::crowd::{
+    CLIENTS, Crowd, CrowdSettings, DEFAULT_BUDGET_BYTES, ENTITIES, Observed, StalenessReport, TICKS_PER_SNAPSHOT,
+    run_views,
+};
+use tickcast_server::room::interest::InterestGrid;
+use tickcast_server::room::{ClientView, WorldSnapshot};
+use tickcast_shared::{Tick, entity_hash};
+
+/// Client counts of the sweep.
+const SWEEP: [usize; 3] = [10, 100, 1_000];
+/// Consecutive snapshots in the ring the timed bench plays back and forth.
+const RING: usize = 16;
+/// Snapshots every view is written before timing (joining takes a few under the budget).
+const WARMUP_SNAPSHOTS: usize = 10;
+/// Snapshots of the staleness runs, after the warm-up.
+const STALENESS_SNAPSHOTS: usize = 100;
+/// Every how many clients one is observed through a mirror.
+const OBSERVE_EVERY: usize = 20;
+
+fn print_staleness(label: &str, report: &StalenessReport) {
+    eprintln!(
+        "  {label:<16} staleness max {:>3} ticks, p99 {:>3} | {:>6.1} B/frame (max {:>5}, {} over budget) | \
+         {:>5.1} in view, {:>5.1} sent, {:>5.2} deferred per frame ({} of {} frames deferring)",
+        report.max_staleness_ticks,
+        report.p99_staleness_ticks,
+        report.mean_frame_bytes,
+        report.max_frame_bytes,
+        report.frames_over_budget,
+        report.mean_in_view,
+        report.mean_sent,
+        report.mean_deferred,
+        report.frames_deferring,
+        report.frames,
+    );
+}
+
+/// Runs every client for the warm-up and then the measured snapshots; prints both.
+fn staleness(moving_fraction: f32) {
+    let started = Instant::now();
+    let mut crowd = Crowd::new(CrowdSettings {
+        moving_fraction,
+        ..CrowdSettings::default()
+    });
+    let mut views = crowd.views(CLIENTS);
+    let mut observed: Vec<Observed> = (0..CLIENTS).step_by(OBSERVE_EVERY).map(Observed::new).collect();
+    let joining = run_views(&mut crowd, &mut views, WARMUP_SNAPSHOTS, &mut observed);
+    let steady = run_views(&mut crowd, &mut views, STALENESS_SNAPSHOTS, &mut observed);
+    eprintln!(
+        "staleness, {} walking ({:.0}% of the drones and every player), {CLIENTS} clients, budget {DEFAULT_BUDGET_BYTES} \
+         B/snapshot, radius {:.1}, {:.1?}:",
+        crowd.walkers(),
+        moving_fraction * 100.0,
+        crowd.radius(),
+        started.elapsed(),
+    );
+    print_staleness(
+        "joining (10 snap)",
+        &StalenessReport::new(&joining, DEFAULT_BUDGET_BYTES),
+    );
+    print_staleness(
+        "steady (100 snap)",
+        &StalenessReport::new(&steady, DEFAULT_BUDGET_BYTES),
+    );
+    let caught_up = observed.iter().map(|o| o.max_caught_up_ticks).max().unwrap_or(0);
+    let pending = observed.iter().map(|o| o.max_pending_ticks).max().unwrap_or(0);
+    eprintln!(
+        "  observed by {} mirrored clients over all 110 snapshots: longest an in-view entity was out of date \
+         before catching up {caught_up} ticks; longest still out of date at the end {pending} ticks",
+        observed.len(),
+    );
+}
+
+/// Plays `ring` back and forth, giving each snapshot the next tick before handing it out.
+struct PingPong {
+    ring: Vec<WorldSnapshot>,
+    at: usize,
+    forward: bool,
+    tick: Tick,
+}
+
+impl PingPong {
+    fn new(ring: Vec<WorldSnapshot>) -> PingPong {
+        let tick = ring[0].tick;
+        PingPong {
+            ring,
+            at: 0,
+            forward: true,
+            tick,
+        }
+    }
+
+    fn next(&mut self) -> &WorldSnapshot {
+        let last = self.ring.len() - 1;
+        if (self.forward && self.at == last) || (!self.forward && self.at == 0) {
+            self.forward = !self.forward;
+        }
+        self.at = if self.forward { self.at + 1 } else { self.at - 1 };
+        self.tick = self.tick.offset(TICKS_PER_SNAPSHOT as i32);
+        let snapshot = &mut self.ring[self.at];
+        snapshot.tick = self.tick;
+        snapshot
+    }
+}
+
+fn interest(c: &mut Criterion) {
+    for fraction in [0.1, 1.0] {
+        staleness(fraction);
+    }
+
+    let mut crowd = Crowd::new(CrowdSettings::default());
+    let radius = crowd.radius();
+    let ring: Vec<WorldSnapshot> = (0..RING)
+        .map(|_| {
+            let snapshot = crowd.snapshot();
+            crowd.advance();
+            snapshot
+        })
+        .collect();
+    let started = Instant::now();
+    for snapshot in &ring {
+        snapshot.interest_grid(radius);
+    }
+    let grid = started.elapsed() / RING as u32;
+    let started = Instant::now();
+    for snapshot in &ring {
+        snapshot.hashes();
+    }
+    let hashes = started.elapsed() / RING as u32;
+    eprintln!(
+        "shared per-snapshot work, {ENTITIES} entities (mean of {RING} snapshots, built before the write_frame \
+         timings): interest grid (radius {radius:.1}) {grid:.1?}, entity hashes {hashes:.1?}"
+    );
+
+    let mut group = c.benchmark_group("interest");
+    group.bench_function(BenchmarkId::new("grid_build", ENTITIES), |b| {
+        b.iter(|| InterestGrid::build(black_box(&ring[0].metas), radius));
+    });
+    group.bench_function(BenchmarkId::new("hashes", ENTITIES), |b| {
+        b.iter(|| {
+            black_box(&ring[0].entities)
+                .iter()
+                .map(entity_hash)
+                .collect::<Vec<u32>>()
+        });
+    });
+
+    let mut snapshots = PingPong::new(ring);
+    group.throughput(Throughput::Elements(1));
+    for clients in SWEEP {
+        let mut views: Vec<ClientView> = crowd.views(clients);
+        let mut out = Vec::new();
+        for _ in 0..WARMUP_SNAPSHOTS {
+            let snapshot = snapshots.next();
+            for view in &mut views {
+                view.write_frame(snapshot, &mut out);
+            }
+        }
+        let mut cursor = clients;
+        group.bench_with_input(BenchmarkId::new("write_frame", clients), &clients, |b, &clients| {
+            b.iter_custom(|iters| {
+                let mut total = Duration::ZERO;
+                for _ in 0..iters {
+                    if cursor == clients {
+                        cursor = 0;
+                        snapshots.next();
+                    }
+                    let snapshot = &snapshots.ring[snapshots.at];
+                    let started = Instant::now();
+                    let stats = views[cursor].write_frame(black_box(snapshot), &mut out);
+                    total += started.elapsed();
+                    black_box(stats);
+                    cursor += 1;
+                }
+                total
+            });
+        });
+    }
+    group.finish();
+}
+
+criterion_group! {
+    name = benches;
+    config = Criterion::default()
+        .warm_up_time(Duration::from_secs(1))
+        .measurement_time(Duration::from_secs(3))
+        .sample_size(20);
+    targets = interest
+}
+criterion_main!(benches);
