@@ -16,7 +16,7 @@
 use criterion::{BatchSize, BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use std::hint::black_box;
 use std::time::Duration;
-use tickcast_benches::{BaselineShape, SnapshotSizes, arena_world, diff_and_encode, encoded_body, frame, move_every};
+use tickcast_benches::{SnapshotSizes, arena_world, diff_and_encode, encoded_body, frame, move_every};
 use tickcast_shared::{ClientMirror, Delta, checksum, diff, diff_into, encode_body};
 
 /// Entities in the world.
@@ -73,12 +73,7 @@ fn codec(c: &mut Criterion) {
     group.bench_function(BenchmarkId::new("encode", ENTITIES), |b| {
         b.iter(|| {
             out.clear();
-            out = encode_body(
-                sum,
-                black_box(&moved),
-                &BaselineShape(&baseline),
-                std::mem::take(&mut out),
-            );
+            out = encode_body(sum, black_box(&moved), baseline.as_slice(), std::mem::take(&mut out));
             black_box(out.len())
         });
     });

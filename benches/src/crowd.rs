@@ -119,25 +119,6 @@ pub fn interest_radius(entities: usize, in_view: f32, side: f32) -> f32 {
     high
 }
 
-/// SplitMix64: a tiny deterministic generator.
-#[derive(Clone, Debug)]
-struct SplitMix(u64);
-
-impl SplitMix {
-    fn next_u64(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
-    }
-
-    /// Uniform in `[0, 1)`.
-    fn unit(&mut self) -> f32 {
-        (self.next_u64() >> 40) as f32 / (1u64 << 24) as f32
-    }
-}
-
 /// One entity of the crowd.
 #[derive(Clone, Copy, Debug)]
 struct Agent {
@@ -155,7 +136,7 @@ pub struct Crowd {
     radius: f32,
     tick: Tick,
     agents: Vec<Agent>,
-    rng: SplitMix,
+    rng: fastrand::Rng,
 }
 
 impl Crowd {
@@ -165,14 +146,14 @@ impl Crowd {
     /// If there are no clients or more clients than entities.
     pub fn new(settings: CrowdSettings) -> Crowd {
         assert!(settings.clients > 0 && settings.clients <= settings.entities);
-        let mut rng = SplitMix(settings.seed);
+        let mut rng = fastrand::Rng::with_seed(settings.seed);
         let stride = settings.entities / settings.clients;
         let seconds_per_snapshot = TICKS_PER_SNAPSHOT as f32 / TICK_RATE as f32;
         let agents = (0..settings.entities)
             .map(|index| {
-                let position = Vec2::new(rng.unit(), rng.unit()) * settings.side;
-                let heading = rng.unit() * std::f32::consts::TAU;
-                let walks = rng.unit() < settings.moving_fraction;
+                let position = Vec2::new(rng.f32(), rng.f32()) * settings.side;
+                let heading = rng.f32() * std::f32::consts::TAU;
+                let walks = rng.f32() < settings.moving_fraction;
                 let is_player = index % stride == 0 && index / stride < settings.clients;
                 let (kind, speed) = match (is_player, walks) {
                     (true, _) => (EntityKind::Player, PLAYER_SPEED),
@@ -254,8 +235,7 @@ impl Crowd {
             if agent.step == 0.0 {
                 continue;
             }
-            agent.heading =
-                (agent.heading + (self.rng.unit() * 2.0 - 1.0) * MAX_TURN).rem_euclid(std::f32::consts::TAU);
+            agent.heading = (agent.heading + (self.rng.f32() * 2.0 - 1.0) * MAX_TURN).rem_euclid(std::f32::consts::TAU);
             let mut next = agent.position + Vec2::from_angle(agent.heading) * agent.step;
             let mut direction = Vec2::from_angle(agent.heading);
             for axis in 0..2 {

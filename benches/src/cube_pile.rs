@@ -45,8 +45,8 @@ use glam::{Quat, Vec2, Vec3};
 use std::collections::VecDeque;
 use tickcast_shared::quantize::{QuatQuantizer, Vec3Quantizer};
 use tickcast_shared::{
-    ComponentKind, ComponentState, Components, Delta, EntityState, Fields, HeldShape, InputAck, NetId, ServerMsg,
-    checksum, diff_into, encode_body,
+    ComponentKind, ComponentState, Components, Delta, EntityState, Fields, InputAck, NetId, ServerMsg, checksum,
+    diff_into, encode_body,
 };
 
 /// Cubes per side of the grid.
@@ -599,28 +599,6 @@ impl Trace {
     }
 }
 
-/// A world seen as the [`HeldShape`] its deltas are encoded against (the baseline).
-#[derive(Clone, Copy, Debug)]
-pub struct Held<'a>(pub &'a [EntityState]);
-
-impl Held<'_> {
-    fn entity(&self, id: NetId) -> Option<&EntityState> {
-        self.0.binary_search_by_key(&id, |e| e.id).ok().map(|at| &self.0[at])
-    }
-}
-
-impl HeldShape for Held<'_> {
-    fn components(&self, id: NetId) -> usize {
-        self.entity(id).map_or(0, |e| e.components.len())
-    }
-
-    fn fields(&self, id: NetId, component: usize) -> usize {
-        self.entity(id)
-            .and_then(|e| e.components.get(component))
-            .map_or(0, |c| c.fields.len())
-    }
-}
-
 /// Reusable buffers of [`write_packet`].
 #[derive(Debug, Default)]
 pub struct PacketScratch {
@@ -650,7 +628,7 @@ pub fn write_packet(
     scratch.body = if scratch.delta.is_empty() {
         body
     } else {
-        encode_body(checksum, &scratch.delta, &Held(baseline), body)
+        encode_body(checksum, &scratch.delta, baseline, body)
     };
     out.clear();
     ServerMsg::encode_snapshot_into(false, ticks, InputAck::Advance(1), &scratch.body, out);
@@ -732,7 +710,7 @@ pub fn measure(trace: &Trace, layout: Layout, baseline_ticks: usize) -> Bandwidt
         if changed == 0 {
             report.idle_packets += 1;
         } else {
-            delta_total += encode_body(None, &scratch.delta, &Held(&baseline), Vec::new()).len();
+            delta_total += encode_body(None, &scratch.delta, baseline.as_slice(), Vec::new()).len();
         }
         report.packets += 1;
         window.push_back(current);
@@ -841,7 +819,7 @@ mod tests {
     #[test]
     fn packets_apply_on_a_client_and_cost_what_is_reported() {
         let full_frame = |world: &[EntityState]| {
-            let body = encode_body(Some(checksum(world)), &diff(&[], world), &Held(&[]), Vec::new());
+            let body = encode_body(Some(checksum(world)), &diff(&[], world), &[][..], Vec::new());
             let mut out = Vec::new();
             ServerMsg::encode_snapshot_into(true, 0, InputAck::None, &body, &mut out);
             out

@@ -24,8 +24,8 @@ use tickcast_server::game::{Arena, Map};
 use tickcast_server::room::{Rates, RoomHandle, RoomSettings, Simulation};
 use tickcast_shared::arena::{EntityKind, Health, Transform2};
 use tickcast_shared::{
-    ComponentState, Components, Delta, EntityState, Fields, HeldShape, InputAck, NetId, Replicate, SnapshotFrame,
-    checksum, diff, diff_into, encode_body,
+    ComponentState, Components, Delta, EntityState, Fields, InputAck, NetId, Replicate, SnapshotFrame, checksum, diff,
+    diff_into, encode_body,
 };
 
 /// Ticks per second of the bench rooms (the server's default).
@@ -110,24 +110,6 @@ pub fn time_steps(simulation: &mut Simulation, iters: u64, kind: StepKind) -> Du
     total
 }
 
-/// SplitMix64: a tiny deterministic generator, so every run benches the same world.
-struct SplitMix(u64);
-
-impl SplitMix {
-    fn next_u64(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
-    }
-
-    /// Uniform in `[0, 1)`.
-    fn unit(&mut self) -> f32 {
-        (self.next_u64() >> 40) as f32 / (1u64 << 24) as f32
-    }
-}
-
 /// One component, quantized by its `Replicate` impl exactly as the server captures it.
 fn component<T: Replicate>(value: &T) -> ComponentState {
     let mut fields = Fields::new();
@@ -148,14 +130,14 @@ pub fn drone_state(id: NetId, transform: Transform2, health: Health) -> EntitySt
 /// health, sorted by `NetId` (slots `1..=entities`, generation 1, as a fresh room's
 /// slotmap assigns them). Deterministic for a given `seed`.
 pub fn arena_world(entities: usize, seed: u64) -> Vec<EntityState> {
-    let mut rng = SplitMix(seed);
+    let mut rng = fastrand::Rng::with_seed(seed);
     (0..entities)
         .map(|slot| {
             let mut transform = Transform2::default();
-            transform.position.x = 0.5 + rng.unit() * (FLOOR.0 - 1.0);
-            transform.position.y = 0.5 + rng.unit() * (FLOOR.1 - 1.0);
-            transform.angle = rng.unit() * std::f32::consts::TAU;
-            let health = Health(1 + (rng.next_u64() % u64::from(DRONE_HEALTH)) as u8);
+            transform.position.x = 0.5 + rng.f32() * (FLOOR.0 - 1.0);
+            transform.position.y = 0.5 + rng.f32() * (FLOOR.1 - 1.0);
+            transform.angle = rng.f32() * std::f32::consts::TAU;
+            let health = Health(1 + rng.u8(..DRONE_HEALTH));
             let id = NetId::from_parts(u32::try_from(slot + 1).expect("fewer than 2^32 entities"), 1);
             drone_state(id, transform.quantized(), health)
         })
@@ -173,11 +155,11 @@ pub fn arena_world(entities: usize, seed: u64) -> Vec<EntityState> {
 pub fn move_every(world: &[EntityState], stride: usize, seed: u64) -> Vec<EntityState> {
     assert!(stride > 0, "stride must be positive");
     let step = DRONE_SPEED * (TICK_RATE / SNAPSHOT_RATE) as f32 / TICK_RATE as f32;
-    let mut rng = SplitMix(seed);
+    let mut rng = fastrand::Rng::with_seed(seed);
     let mut moved = world.to_vec();
     for entity in moved.iter_mut().step_by(stride) {
         let mut transform: Transform2 = entity.get().expect("every bench entity has a Transform2");
-        transform.angle = (transform.angle + 1.0 + rng.unit() * 4.0).rem_euclid(std::f32::consts::TAU);
+        transform.angle = (transform.angle + 1.0 + rng.f32() * 4.0).rem_euclid(std::f32::consts::TAU);
         let (sin, cos) = transform.angle.sin_cos();
         transform.position.x = (transform.position.x + cos * step).clamp(0.5, FLOOR.0 - 0.5);
         transform.position.y = (transform.position.y + sin * step).clamp(0.5, FLOOR.1 - 0.5);
@@ -188,30 +170,6 @@ pub fn move_every(world: &[EntityState], stride: usize, seed: u64) -> Vec<Entity
         entity.components[at] = component(&transform);
     }
     moved
-}
-
-/// The baseline a connection writer diffs against, seen as the [`HeldShape`] its body is
-/// encoded against (an update carries one bit per held component and field, so the
-/// encoder needs the receiver's shapes). Looks entities up by binary search.
-#[derive(Clone, Copy, Debug)]
-pub struct BaselineShape<'a>(pub &'a [EntityState]);
-
-impl BaselineShape<'_> {
-    fn entity(&self, id: NetId) -> Option<&EntityState> {
-        self.0.binary_search_by_key(&id, |e| e.id).ok().map(|at| &self.0[at])
-    }
-}
-
-impl HeldShape for BaselineShape<'_> {
-    fn components(&self, id: NetId) -> usize {
-        self.entity(id).map_or(0, |e| e.components.len())
-    }
-
-    fn fields(&self, id: NetId, component: usize) -> usize {
-        self.entity(id)
-            .and_then(|e| e.components.get(component))
-            .map_or(0, |c| c.fields.len())
-    }
 }
 
 /// Diffs `current` against `baseline` and encodes the bit-packed body into `out`, as a
@@ -227,7 +185,7 @@ pub fn diff_and_encode(
 ) {
     diff_into(baseline, current, delta);
     out.clear();
-    *out = encode_body(checksum, delta, &BaselineShape(baseline), std::mem::take(out));
+    *out = encode_body(checksum, delta, baseline, std::mem::take(out));
 }
 
 /// The encoded body taking a client from `baseline` to `current`, with the checksum of
@@ -348,6 +306,7 @@ impl SnapshotSizes {
 mod tests {
     use super::*;
     use std::collections::BTreeMap;
+    use tickcast_shared::HeldShape;
     use tickcast_shared::{ClientMirror, HeldEntity, decode_body};
 
     #[test]
@@ -452,7 +411,7 @@ mod tests {
     fn baseline_shape_answers_like_a_mirror() {
         let world = arena_world(50, 5);
         let held: BTreeMap<NetId, HeldEntity> = world.iter().map(|e| (e.id, HeldEntity::new(e.clone()))).collect();
-        let shape = BaselineShape(&world);
+        let shape: &[EntityState] = &world;
         for id in world
             .iter()
             .map(|e| e.id)
