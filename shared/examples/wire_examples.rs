@@ -44,7 +44,7 @@ fn entity(index: u32, x: f32, hp: u8) -> EntityState {
 
 fn main() {
     let hello = ClientMsg::Hello(Hello {
-        protocol_version: 1,
+        protocol_version: tickcast_shared::PROTOCOL_VERSION,
         name: "ann".into(),
     });
     println!("hello:    {}", hex(&hello.encode().unwrap()));
@@ -57,7 +57,7 @@ fn main() {
     });
     println!("input:    {}", hex(&input.encode().unwrap()));
     let welcome = ServerMsg::Welcome(Welcome {
-        protocol_version: 1,
+        protocol_version: tickcast_shared::PROTOCOL_VERSION,
         client_id: 3,
         player: NetId::from_parts(0, 1),
         tick_rate: 60,
