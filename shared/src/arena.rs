@@ -4,15 +4,16 @@
 //! decode snapshots with them, so the layout is written once. A game of your own defines
 //! its own module like this one; the engine needs no change.
 
-use crate::quantize::{angle, fixed, unangle, unfixed};
+use crate::quantize::{AngleQuantizer, Vec2Quantizer};
 use crate::replicate::Replicate;
 use crate::state::{ComponentKind, Fields};
 use glam::Vec2;
 
-/// Position resolution: 1/100 of a world unit.
-pub const POSITION_SCALE: f32 = 100.0;
-/// Facing resolution: 2^12 steps per turn.
-pub const ANGLE_BITS: u32 = 12;
+/// Positions: 1/100 of a world unit, within ±10 000 units (the quantizer declared for
+/// [`Transform2`]; a game picks its own per component).
+pub const POSITION: Vec2Quantizer = Vec2Quantizer::new(0.01, -10_000.0, 10_000.0);
+/// Facing: 2^12 steps per turn.
+pub const FACING: AngleQuantizer = AngleQuantizer::new(12);
 
 /// Where an entity is and where it faces. Fields: `[x * 100, y * 100, angle (12 bits)]`.
 #[derive(Clone, Copy, Debug, Default, PartialEq)]
@@ -37,18 +38,15 @@ impl Replicate for Transform2 {
     const KIND: ComponentKind = ComponentKind(0);
 
     fn quantize(&self, out: &mut Fields) {
-        out.extend([
-            fixed(self.position.x, POSITION_SCALE),
-            fixed(self.position.y, POSITION_SCALE),
-            angle(self.angle, ANGLE_BITS),
-        ]);
+        POSITION.quantize(self.position, out);
+        out.push(FACING.quantize(self.angle));
     }
 
     fn dequantize(fields: &[i32]) -> Option<Self> {
-        let [x, y, a] = *fields else { return None };
+        let [x, y, facing] = *fields else { return None };
         Some(Transform2 {
-            position: Vec2::new(unfixed(x, POSITION_SCALE), unfixed(y, POSITION_SCALE)),
-            angle: unangle(a, ANGLE_BITS),
+            position: POSITION.dequantize(&[x, y])?,
+            angle: FACING.try_dequantize(facing)?,
         })
     }
 }
