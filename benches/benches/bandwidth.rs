@@ -18,7 +18,7 @@
 
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use std::hint::black_box;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 use tickcast_benches::cube_pile::{
     BODIES, BandwidthReport, LAYOUT, Layout, PacketScratch, TICK_RATE, TRACE_TICKS, Trace, measure, write_packet,
 };
@@ -148,10 +148,7 @@ fn bandwidth(c: &mut Criterion) {
 
 criterion_group! {
     name = benches;
-    config = Criterion::default()
-        .warm_up_time(Duration::from_secs(1))
-        .measurement_time(Duration::from_secs(3))
-        .sample_size(20);
+    config = tickcast_benches::criterion_config(20);
     targets = bandwidth
 }
 criterion_main!(benches);

@@ -15,7 +15,6 @@
 
 use criterion::{BatchSize, BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use std::hint::black_box;
-use std::time::Duration;
 use tickcast_benches::{SnapshotSizes, arena_world, diff_and_encode, encoded_body, frame, move_every};
 use tickcast_shared::{ClientMirror, Delta, checksum, diff, diff_into, encode_body};
 
@@ -109,10 +108,7 @@ fn codec(c: &mut Criterion) {
 
 criterion_group! {
     name = benches;
-    config = Criterion::default()
-        .warm_up_time(Duration::from_secs(1))
-        .measurement_time(Duration::from_secs(3))
-        .sample_size(30);
+    config = tickcast_benches::criterion_config(30);
     targets = codec
 }
 criterion_main!(benches);

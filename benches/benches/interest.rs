@@ -205,10 +205,7 @@ fn interest(c: &mut Criterion) {
 
 criterion_group! {
     name = benches;
-    config = Criterion::default()
-        .warm_up_time(Duration::from_secs(1))
-        .measurement_time(Duration::from_secs(3))
-        .sample_size(20);
+    config = tickcast_benches::criterion_config(20);
     targets = interest
 }
 criterion_main!(benches);

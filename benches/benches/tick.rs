@@ -9,7 +9,6 @@
 //! throughput is in replicated entities, so criterion also reports time per entity.
 
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
-use std::time::Duration;
 use tickcast_benches::{StepKind, WARMUP_TICKS, time_steps, warmed_simulation};
 
 /// Drone counts swept: 1k, 10k and 100k entities, to show the tick grows linearly.
@@ -44,10 +43,7 @@ fn tick(c: &mut Criterion) {
 
 criterion_group! {
     name = benches;
-    config = Criterion::default()
-        .warm_up_time(Duration::from_secs(1))
-        .measurement_time(Duration::from_secs(3))
-        .sample_size(30);
+    config = tickcast_benches::criterion_config(30);
     targets = tick
 }
 criterion_main!(benches);

@@ -28,6 +28,15 @@ use tickcast_shared::{
     diff_into, encode_body,
 };
 
+/// The criterion settings every bench here uses: 1 s warm-up, 3 s of measurement and
+/// `samples` samples, so the whole suite runs in minutes on two cores.
+pub fn criterion_config(samples: usize) -> criterion::Criterion {
+    criterion::Criterion::default()
+        .warm_up_time(Duration::from_secs(1))
+        .measurement_time(Duration::from_secs(3))
+        .sample_size(samples)
+}
+
 /// Ticks per second of the bench rooms (the server's default).
 pub const TICK_RATE: u32 = 60;
 /// Snapshots per second of the bench rooms (the server's default): every other tick.
