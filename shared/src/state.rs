@@ -7,13 +7,11 @@
 //! Rust type, which is what lets a game add components without touching the engine.
 
 use crate::net_id::NetId;
-use serde::{Deserialize, Deserializer, Serialize};
 use smallvec::SmallVec;
 use std::fmt;
 
 /// Identifies a replicated component type on the wire; a game assigns one per component.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(transparent)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct ComponentKind(pub u8);
 
 impl fmt::Display for ComponentKind {
@@ -26,12 +24,11 @@ impl fmt::Display for ComponentKind {
 pub type Fields = SmallVec<[i32; 4]>;
 
 /// One replicated component of one entity.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ComponentState {
     /// Which component this is.
     pub kind: ComponentKind,
     /// Its quantized value, in the layout its [`crate::Replicate`] impl defines.
-    #[serde(deserialize_with = "cautious_smallvec")]
     pub fields: Fields,
 }
 
@@ -39,12 +36,11 @@ pub struct ComponentState {
 pub type Components = SmallVec<[ComponentState; 4]>;
 
 /// One replicated entity: its identity and its components sorted by kind.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct EntityState {
     /// The entity's network identity.
     pub id: NetId,
     /// Its replicated components, sorted by [`ComponentKind`].
-    #[serde(deserialize_with = "cautious_smallvec")]
     pub components: Components,
 }
 
@@ -66,31 +62,6 @@ impl EntityState {
     pub fn is_well_formed(&self) -> bool {
         self.components.windows(2).all(|w| w[0].kind < w[1].kind)
     }
-}
-
-/// Deserializes a `SmallVec` without trusting the length prefix for preallocation:
-/// a 20-byte frame must not be able to ask for gigabytes.
-pub(crate) fn cautious_smallvec<'de, D, T, const N: usize>(deserializer: D) -> Result<SmallVec<[T; N]>, D::Error>
-where
-    D: Deserializer<'de>,
-    T: Deserialize<'de>,
-{
-    struct Cautious<T, const N: usize>(std::marker::PhantomData<T>);
-    impl<'de, T: Deserialize<'de>, const N: usize> serde::de::Visitor<'de> for Cautious<T, N> {
-        type Value = SmallVec<[T; N]>;
-        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-            f.write_str("a sequence")
-        }
-        fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
-            let mut out = SmallVec::new();
-            out.reserve(seq.size_hint().unwrap_or(0).min(64));
-            while let Some(item) = seq.next_element()? {
-                out.push(item);
-            }
-            Ok(out)
-        }
-    }
-    deserializer.deserialize_seq(Cautious::<T, N>(std::marker::PhantomData))
 }
 
 /// Hash of one entity: CRC-32 over its id, component count, and each component's kind,

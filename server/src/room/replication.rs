@@ -82,11 +82,6 @@ impl ReplicationRegistry {
         self.rule
     }
 
-    /// The registered kinds, sorted.
-    pub fn kinds(&self) -> impl Iterator<Item = ComponentKind> + '_ {
-        self.captures.iter().map(|(kind, _)| *kind)
-    }
-
     /// Quantizes every registered component `entity` has, sorted by kind.
     fn capture_entity(&self, entity: &EntityRef) -> Components {
         let mut components = Components::new();
