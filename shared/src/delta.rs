@@ -226,15 +226,50 @@ impl HeldEntity {
     }
 }
 
-/// Applies `delta` to a mirror keyed by `NetId`, keeping `checksum` (the wrapping sum of
+/// Where a receiver keeps its held entities: what [`decode_body`] looks up and
+/// [`apply`] changes. Implemented for a `BTreeMap` keyed by `NetId`; a client may keep
+/// them however suits it (say, a vector indexed by slot).
+pub trait HeldStore {
+    /// The held entity in slot `index` (whatever its generation).
+    fn by_slot(&self, index: u32) -> Option<&HeldEntity>;
+    /// The held entity `id`, to change in place.
+    fn get_mut(&mut self, id: NetId) -> Option<&mut HeldEntity>;
+    /// Drops entity `id`, returning it.
+    fn remove(&mut self, id: NetId) -> Option<HeldEntity>;
+    /// Holds `held` under its id, returning the entity it replaced, if any.
+    fn insert(&mut self, held: HeldEntity) -> Option<HeldEntity>;
+}
+
+impl HeldStore for BTreeMap<NetId, HeldEntity> {
+    fn by_slot(&self, index: u32) -> Option<&HeldEntity> {
+        self.range(NetId::from_parts(index, 1)..)
+            .next()
+            .filter(|(id, _)| id.index() == index)
+            .map(|(_, held)| held)
+    }
+
+    fn get_mut(&mut self, id: NetId) -> Option<&mut HeldEntity> {
+        BTreeMap::get_mut(self, &id)
+    }
+
+    fn remove(&mut self, id: NetId) -> Option<HeldEntity> {
+        BTreeMap::remove(self, &id)
+    }
+
+    fn insert(&mut self, held: HeldEntity) -> Option<HeldEntity> {
+        BTreeMap::insert(self, held.state.id, held)
+    }
+}
+
+/// Applies `delta` to a mirror, keeping `checksum` (the wrapping sum of
 /// held entity hashes) up to date. On error the mirror may be partly updated.
-pub fn apply(mirror: &mut BTreeMap<NetId, HeldEntity>, checksum: &mut u32, delta: &Delta) -> Result<(), ApplyError> {
+pub fn apply(mirror: &mut (impl HeldStore + ?Sized), checksum: &mut u32, delta: &Delta) -> Result<(), ApplyError> {
     for id in &delta.despawns {
-        let gone = mirror.remove(id).ok_or(ApplyError::UnknownEntity(*id))?;
+        let gone = mirror.remove(*id).ok_or(ApplyError::UnknownEntity(*id))?;
         *checksum = checksum.wrapping_sub(gone.hash);
     }
     for update in &delta.updates {
-        let held = mirror.get_mut(&update.id).ok_or(ApplyError::UnknownEntity(update.id))?;
+        let held = mirror.get_mut(update.id).ok_or(ApplyError::UnknownEntity(update.id))?;
         for change in &update.changes {
             let field = held
                 .state
@@ -254,7 +289,7 @@ pub fn apply(mirror: &mut BTreeMap<NetId, HeldEntity>, checksum: &mut u32, delta
         }
         let held = HeldEntity::new(spawn.clone());
         *checksum = checksum.wrapping_add(held.hash);
-        if let Some(replaced) = mirror.insert(spawn.id, held) {
+        if let Some(replaced) = mirror.insert(held) {
             *checksum = checksum.wrapping_sub(replaced.hash);
         }
     }
@@ -416,33 +451,27 @@ pub struct DecodedBody {
 
 /// Decodes a body produced by [`encode_body`] against the mirror it applies to. Never
 /// panics; every inconsistency with the mirror is an error.
-pub fn decode_body(bytes: &[u8], mirror: &BTreeMap<NetId, HeldEntity>) -> Result<DecodedBody, BodyError> {
+pub fn decode_body(bytes: &[u8], mirror: &(impl HeldStore + ?Sized)) -> Result<DecodedBody, BodyError> {
     let mut reader = BitReader::new(bytes);
     let checksum = if reader.read_bit()? {
         Some(reader.read_bits(32)?)
     } else {
         None
     };
-    let held = |index: u32| {
-        mirror
-            .range(NetId::from_parts(index, 1)..)
-            .next()
-            .filter(|(id, _)| id.index() == index)
-            .ok_or(BodyError::UnknownSlot(index))
-    };
+    let held = |index: u32| mirror.by_slot(index).ok_or(BodyError::UnknownSlot(index));
     let mut delta = Delta::default();
     let despawns = reader.read_exp_golomb(0)?;
     let mut gaps = IndexGaps::new();
     for _ in 0..despawns {
-        let (id, _) = held(gaps.read(&mut reader)?)?;
-        delta.despawns.push(*id);
+        let held = held(gaps.read(&mut reader)?)?;
+        delta.despawns.push(held.state.id);
     }
     let updates = reader.read_exp_golomb(0)?;
     let mut gaps = IndexGaps::new();
     for _ in 0..updates {
-        let (id, entity) = held(gaps.read(&mut reader)?)?;
+        let entity = held(gaps.read(&mut reader)?)?;
         let mut update = EntityUpdate {
-            id: *id,
+            id: entity.state.id,
             changes: SmallVec::new(),
         };
         for (component, state) in entity.state.components.iter().enumerate() {

@@ -24,8 +24,8 @@ pub mod state;
 pub mod tick;
 
 pub use delta::{
-    ApplyError, BodyError, DecodedBody, Delta, EntityDiff, EntityUpdate, FieldDelta, HeldEntity, HeldShape, apply,
-    decode_body, diff, diff_entity, diff_into, encode_body, spawn_cost_bits, update_cost_bits,
+    ApplyError, BodyError, DecodedBody, Delta, EntityDiff, EntityUpdate, FieldDelta, HeldEntity, HeldShape, HeldStore,
+    apply, decode_body, diff, diff_entity, diff_into, encode_body, spawn_cost_bits, update_cost_bits,
 };
 pub use mirror::{Applied, ClientMirror, MirrorError};
 pub use net_id::NetId;
