@@ -43,9 +43,15 @@ pub fn exp_golomb_len(value: u32, k: u32) -> u32 {
 #[derive(Debug, Default)]
 pub struct BitWriter {
     bytes: Vec<u8>,
+    /// Bits not yet pushed to `bytes`, in the low `pending` bits (always fewer than 8
+    /// between calls).
     accumulator: u64,
     pending: u32,
 }
+
+/// Most bits one [`BitWriter::write_wide`] call takes: with fewer than 8 pending, they
+/// always fit the 64-bit accumulator.
+const WIDE_BITS: u32 = 56;
 
 impl BitWriter {
     /// A writer appending to `bytes` (reused allocation; existing bytes are kept).
@@ -58,46 +64,66 @@ impl BitWriter {
     }
 
     /// Writes the low `count` bits of `value` (`count <= 32`).
+    #[inline]
     pub fn write_bits(&mut self, value: u32, count: u32) {
         debug_assert!(count <= 32);
+        self.write_wide(u64::from(value), count);
+    }
+
+    /// Writes the low `count <= 56` bits of `value`.
+    #[inline]
+    fn write_wide(&mut self, value: u64, count: u32) {
+        debug_assert!(count <= WIDE_BITS && self.pending < 8);
         if count == 0 {
             return;
         }
-        let masked = u64::from(value) & ((1u64 << count) - 1);
+        let masked = value & ((1u64 << count) - 1);
         self.accumulator = (self.accumulator << count) | masked;
         self.pending += count;
-        while self.pending >= 8 {
-            self.pending -= 8;
-            self.bytes.push((self.accumulator >> self.pending) as u8);
+        if self.pending >= 8 {
+            let whole = self.pending / 8;
+            self.pending %= 8;
+            // The whole bytes, most significant first, sit just above the pending bits.
+            let out = (self.accumulator >> self.pending).to_be_bytes();
+            self.bytes.extend_from_slice(&out[8 - whole as usize..]);
         }
     }
 
     /// Writes one bit.
+    #[inline]
     pub fn write_bit(&mut self, bit: bool) {
-        self.write_bits(u32::from(bit), 1);
+        self.write_wide(u64::from(bit), 1);
     }
 
     /// Writes `value` as Exp-Golomb of order `k`.
+    #[inline]
     pub fn write_exp_golomb(&mut self, value: u32, k: u32) {
         let shifted = u64::from(value) + (1u64 << k);
         let length = 64 - shifted.leading_zeros();
         let zeros = length - 1 - k;
-        // Zeros then `length` bits of `shifted`; split in halves so each write is <= 32 bits.
+        let total = zeros + length;
+        if total <= WIDE_BITS {
+            // The leading zeros are the high bits of a `total`-bit field holding `shifted`.
+            self.write_wide(shifted, total);
+            return;
+        }
+        // Long codes (values above 2^27): the zeros, then `shifted` in at most two parts.
         let mut remaining_zeros = zeros;
         while remaining_zeros > 0 {
             let chunk = remaining_zeros.min(32);
-            self.write_bits(0, chunk);
+            self.write_wide(0, chunk);
             remaining_zeros -= chunk;
         }
         if length > 32 {
-            self.write_bits((shifted >> 32) as u32, length - 32);
-            self.write_bits(shifted as u32, 32);
+            self.write_wide(shifted >> 32, length - 32);
+            self.write_wide(shifted & u64::from(u32::MAX), 32);
         } else {
-            self.write_bits(shifted as u32, length);
+            self.write_wide(shifted, length);
         }
     }
 
     /// Writes a signed value as zigzag then Exp-Golomb of order `k`.
+    #[inline]
     pub fn write_signed(&mut self, value: i32, k: u32) {
         self.write_exp_golomb(zigzag(value), k);
     }
@@ -111,7 +137,7 @@ impl BitWriter {
     pub fn finish(mut self) -> Vec<u8> {
         if self.pending > 0 {
             let pad = 8 - self.pending;
-            self.write_bits(0, pad);
+            self.write_wide(0, pad);
         }
         self.bytes
     }
@@ -130,34 +156,64 @@ impl<'a> BitReader<'a> {
         BitReader { bytes, position: 0 }
     }
 
+    /// Bits left to read.
+    #[inline]
+    fn remaining(&self) -> usize {
+        self.bytes.len() * 8 - self.position
+    }
+
+    /// The next 57 or more bits, left-aligned in a `u64` (zeros past the end of the input;
+    /// callers check [`BitReader::remaining`] before consuming them).
+    #[inline]
+    fn peek(&self) -> u64 {
+        let byte = self.position / 8;
+        let mut window = [0u8; 8];
+        let available = self.bytes.len().saturating_sub(byte).min(8);
+        window[..available].copy_from_slice(&self.bytes[byte..byte + available]);
+        u64::from_be_bytes(window) << (self.position % 8)
+    }
+
     /// Reads `count <= 32` bits.
+    #[inline]
     pub fn read_bits(&mut self, count: u32) -> Result<u32, BitError> {
         debug_assert!(count <= 32);
-        let end = self.position + count as usize;
-        if end > self.bytes.len() * 8 {
+        if count as usize > self.remaining() {
             return Err(BitError::Truncated);
         }
-        let mut value = 0u64;
-        let mut position = self.position;
-        while position < end {
-            let byte = self.bytes[position / 8];
-            let offset = position % 8;
-            let take = (8 - offset).min(end - position);
-            let bits = (byte >> (8 - offset - take)) & ((1u16 << take) - 1) as u8;
-            value = (value << take) | u64::from(bits);
-            position += take;
+        if count == 0 {
+            return Ok(0);
         }
-        self.position = end;
+        let value = self.peek() >> (64 - count);
+        self.position += count as usize;
         Ok(value as u32)
     }
 
     /// Reads one bit.
+    #[inline]
     pub fn read_bit(&mut self) -> Result<bool, BitError> {
         Ok(self.read_bits(1)? == 1)
     }
 
     /// Reads an Exp-Golomb value of order `k`.
+    #[inline]
     pub fn read_exp_golomb(&mut self, k: u32) -> Result<u32, BitError> {
+        let window = self.peek();
+        let zeros = window.leading_zeros();
+        let total = 2 * zeros + 1 + k;
+        if total <= WIDE_BITS {
+            if total as usize > self.remaining() {
+                return Err(BitError::Truncated);
+            }
+            self.position += total as usize;
+            let shifted = window >> (64 - total);
+            return u32::try_from(shifted - (1u64 << k)).map_err(|_| BitError::Overlong);
+        }
+        self.read_long_exp_golomb(k)
+    }
+
+    /// [`BitReader::read_exp_golomb`] for codes too long for one window.
+    #[cold]
+    fn read_long_exp_golomb(&mut self, k: u32) -> Result<u32, BitError> {
         let mut zeros = 0u32;
         while !self.read_bit()? {
             zeros += 1;
@@ -166,25 +222,21 @@ impl<'a> BitReader<'a> {
             }
         }
         let length = zeros + k; // bits after the leading one
-        let rest = if length > 32 {
-            return Err(BitError::Overlong);
-        } else {
-            u64::from(self.read_bits(length)?)
-        };
+        let rest = u64::from(self.read_bits(length)?);
         let shifted = (1u64 << length) | rest;
         let value = shifted - (1u64 << k);
         u32::try_from(value).map_err(|_| BitError::Overlong)
     }
 
     /// Reads a zigzag, Exp-Golomb order `k` signed value.
+    #[inline]
     pub fn read_signed(&mut self, k: u32) -> Result<i32, BitError> {
         Ok(unzigzag(self.read_exp_golomb(k)?))
     }
 
     /// Whether only padding (fewer than 8 zero bits) remains.
     pub fn only_padding_left(&self) -> bool {
-        let total = self.bytes.len() * 8;
-        total - self.position < 8 && (self.position..total).all(|bit| self.bytes[bit / 8] & (0x80 >> (bit % 8)) == 0)
+        self.remaining() < 8 && (self.remaining() == 0 || self.peek() >> (64 - self.remaining()) == 0)
     }
 }
 
@@ -229,6 +281,27 @@ mod tests {
         );
     }
 
+    /// The codes written one bit at a time, straight from the definition in the module
+    /// docs: what the word-at-a-time writer and reader must agree with.
+    fn reference_bits(values: &[(u32, u32, i32)]) -> Vec<u8> {
+        let mut bits = Vec::new();
+        let mut push = |value: u64, count: u32| bits.extend((0..count).rev().map(|bit| (value >> bit) & 1 == 1));
+        for &(unsigned, k, signed) in values {
+            for value in [unsigned, zigzag(signed)] {
+                let shifted = u64::from(value) + (1u64 << k);
+                let length = 64 - shifted.leading_zeros();
+                push(0, length - 1 - k);
+                push(shifted, length);
+            }
+            push(u64::from(unsigned & 0x1f), 5);
+        }
+        let mut bytes = vec![0u8; bits.len().div_ceil(8)];
+        for (at, bit) in bits.iter().enumerate() {
+            bytes[at / 8] |= u8::from(*bit) << (7 - at % 8);
+        }
+        bytes
+    }
+
     proptest! {
         #[test]
         fn values_round_trip(values in prop::collection::vec((any::<u32>(), 0u32..4, any::<i32>()), 0..50)) {
@@ -246,6 +319,22 @@ mod tests {
                 prop_assert_eq!(reader.read_bits(5).unwrap(), *unsigned & 0x1f);
             }
             prop_assert!(reader.only_padding_left());
+        }
+
+        #[test]
+        fn writer_matches_the_bit_by_bit_definition(
+            values in prop::collection::vec((any::<u32>(), 0u32..4, any::<i32>()), 0..50),
+            small in prop::collection::vec((0u32..64, 0u32..4, -40i32..40), 0..50),
+        ) {
+            for values in [&values, &small] {
+                let mut writer = BitWriter::default();
+                for (unsigned, k, signed) in values.iter() {
+                    writer.write_exp_golomb(*unsigned, *k);
+                    writer.write_signed(*signed, *k);
+                    writer.write_bits(*unsigned & 0x1f, 5);
+                }
+                prop_assert_eq!(writer.finish(), reference_bits(values));
+            }
         }
 
         #[test]
