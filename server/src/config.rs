@@ -38,6 +38,8 @@ pub struct ServerConfig {
     pub limits: Limits,
     /// Logging.
     pub log: LogConfig,
+    /// The Prometheus `/metrics` listener.
+    pub metrics: MetricsConfig,
 }
 
 /// Interest management and the per-client bandwidth budget.
@@ -83,6 +85,19 @@ pub struct LogConfig {
     /// Period of the stats line; zero disables it.
     #[serde(with = "humantime_serde_compat")]
     pub stats_interval: Duration,
+}
+
+/// The Prometheus `/metrics` listener.
+///
+/// Off by default: game servers often run several to a host, each would need its own
+/// port, and a server's figures should not face the internet unless someone chose so.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MetricsConfig {
+    /// Whether to serve `http://BIND/metrics`.
+    pub enabled: bool,
+    /// The listener's address (a port of its own, apart from the game's).
+    pub bind: SocketAddr,
 }
 
 /// Durations written the human way in TOML ("5s", "250ms").
@@ -161,6 +176,13 @@ pub struct Args {
     /// Turn snapshot checksums off (they are on by default).
     #[arg(long)]
     pub no_checksums: bool,
+    /// Serve Prometheus metrics on http://ADDR/metrics, e.g. 127.0.0.1:9477 (off by
+    /// default).
+    #[arg(long, value_name = "ADDR", conflicts_with = "no_metrics")]
+    pub metrics_bind: Option<SocketAddr>,
+    /// Turn the metrics listener off even if the config file turns it on.
+    #[arg(long)]
+    pub no_metrics: bool,
 }
 
 impl ServerConfig {
@@ -211,6 +233,12 @@ impl ServerConfig {
         }
         if args.no_checksums {
             config.checksums = false;
+        }
+        if let Some(bind) = args.metrics_bind {
+            config.metrics = MetricsConfig { enabled: true, bind };
+        }
+        if args.no_metrics {
+            config.metrics.enabled = false;
         }
         config.validate()?;
         Ok(config)
@@ -346,5 +374,25 @@ mod tests {
         ]);
         let config = ServerConfig::from_args(&args).unwrap();
         assert_eq!((config.npcs, config.tick_rate, config.snapshot_rate), (9, 30, 10));
+    }
+
+    #[test]
+    fn metrics_are_off_by_default_and_a_flag_turns_them_on_or_off() {
+        let defaults = ServerConfig::embedded();
+        assert!(!defaults.metrics.enabled);
+        assert_eq!(defaults.metrics.bind, "127.0.0.1:9477".parse().unwrap());
+        let on =
+            ServerConfig::from_args(&Args::parse_from(["tickcast-server", "--metrics-bind", "0.0.0.0:9500"])).unwrap();
+        assert!(on.metrics.enabled);
+        assert_eq!(on.metrics.bind, "0.0.0.0:9500".parse().unwrap());
+        let from_file = ServerConfig::from_layers(Some(("test", "[metrics]\nenabled = true\n"))).unwrap();
+        assert!(from_file.metrics.enabled);
+        assert_eq!(from_file.metrics.bind, defaults.metrics.bind);
+        let off = ServerConfig::from_args(&Args::parse_from(["tickcast-server", "--no-metrics"])).unwrap();
+        assert!(!off.metrics.enabled);
+        assert!(
+            Args::try_parse_from(["tickcast-server", "--no-metrics", "--metrics-bind", "127.0.0.1:1"]).is_err(),
+            "--no-metrics and --metrics-bind contradict each other"
+        );
     }
 }

@@ -5,12 +5,15 @@
 //! - [`room`]: the fixed-tick bevy_ecs room, replication and snapshots.
 //! - [`game`]: the reference game, "arena".
 //! - [`stats`]: the server's own figures: timeline, log line, shutdown report.
+//! - [`metrics`]: those figures as Prometheus metrics, served on `/metrics` when
+//!   `[metrics] enabled` (by [`net::serve_metrics`], a listener of its own).
 //!
 //! [`start`] runs all of it in the current tokio runtime and returns a handle that tests
 //! and the binary use alike.
 
 pub mod config;
 pub mod game;
+pub mod metrics;
 pub mod net;
 pub mod room;
 pub mod stats;
@@ -42,6 +45,14 @@ pub enum StartError {
         /// The IO error.
         source: std::io::Error,
     },
+    /// The metrics listener could not bind.
+    #[error("binding the metrics listener {addr}: {source}")]
+    MetricsBind {
+        /// The address.
+        addr: SocketAddr,
+        /// The IO error.
+        source: std::io::Error,
+    },
     /// The room did not start.
     #[error(transparent)]
     Room(#[from] RoomError),
@@ -58,6 +69,8 @@ pub struct RunningServer {
     room_stats: Arc<RoomStats>,
     collector: Arc<StatsCollector>,
     collector_task: tokio::task::JoinHandle<()>,
+    metrics_addr: Option<SocketAddr>,
+    metrics_task: Option<tokio::task::JoinHandle<()>>,
 }
 
 /// Loads the map, starts the room thread and begins accepting connections.
@@ -89,6 +102,15 @@ pub async fn start(config: &ServerConfig) -> Result<RunningServer, StartError> {
         addr: config.bind,
         source,
     })?;
+    let metrics_listener = if config.metrics.enabled {
+        let addr = config.metrics.bind;
+        let bind_error = |source| StartError::MetricsBind { addr, source };
+        let listener = TcpListener::bind(addr).await.map_err(bind_error)?;
+        let local = listener.local_addr().map_err(bind_error)?;
+        Some((listener, local))
+    } else {
+        None
+    };
     let shutdown = CancellationToken::new();
     let connections = TaskTracker::new();
     let net_stats = Arc::new(NetStats::default());
@@ -111,6 +133,14 @@ pub async fn start(config: &ServerConfig) -> Result<RunningServer, StartError> {
     ));
     let collector = StatsCollector::new(Arc::clone(&room_stats), Arc::clone(&net_stats));
     let collector_task = tokio::spawn(Arc::clone(&collector).run(config.log.stats_interval, shutdown.clone()));
+    let metrics_addr = metrics_listener.as_ref().map(|(_, addr)| *addr);
+    let metrics_task = metrics_listener.map(|(listener, _)| {
+        tokio::spawn(net::serve_metrics(
+            listener,
+            Arc::clone(collector.metrics()),
+            shutdown.clone(),
+        ))
+    });
     Ok(RunningServer {
         local_addr,
         shutdown,
@@ -121,6 +151,8 @@ pub async fn start(config: &ServerConfig) -> Result<RunningServer, StartError> {
         room_stats,
         collector,
         collector_task,
+        metrics_addr,
+        metrics_task,
     })
 }
 
@@ -133,6 +165,17 @@ impl RunningServer {
     /// The WebSocket URL clients connect to.
     pub fn ws_url(&self) -> String {
         format!("ws://{}{}", self.local_addr, net::WS_PATH)
+    }
+
+    /// The metrics listener's bound address, if `[metrics] enabled`.
+    pub fn metrics_addr(&self) -> Option<SocketAddr> {
+        self.metrics_addr
+    }
+
+    /// The URL Prometheus scrapes, if `[metrics] enabled`.
+    pub fn metrics_url(&self) -> Option<String> {
+        self.metrics_addr
+            .map(|addr| format!("http://{addr}{}", net::METRICS_PATH))
     }
 
     /// Network figures.
@@ -151,11 +194,18 @@ impl RunningServer {
     }
 
     /// Stops accepting, closes every connection with 1001 "server shutting down", waits
-    /// up to `grace` for them to finish, stops the room and returns the final figures.
+    /// up to `grace` for them (and scrapes in flight) to finish, stops the room and
+    /// returns the final figures.
     pub async fn shutdown(self, grace: Duration) -> StatsReport {
         self.shutdown.cancel();
         let _ = self.collector_task.await;
         let _ = self.listener.await;
+        if let Some(mut metrics_task) = self.metrics_task
+            && tokio::time::timeout(grace, &mut metrics_task).await.is_err()
+        {
+            tracing::warn!("the metrics listener did not stop within {grace:?}");
+            metrics_task.abort();
+        }
         self.connections.close();
         if tokio::time::timeout(grace, self.connections.wait()).await.is_err() {
             tracing::warn!("some connections did not close within {grace:?}");

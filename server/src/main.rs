@@ -42,6 +42,9 @@ async fn serve(config: ServerConfig, stats_json: Option<std::path::PathBuf>) -> 
         npcs = config.npcs,
         "tickcast listening"
     );
+    if let Some(url) = server.metrics_url() {
+        tracing::info!(%url, "serving metrics");
+    }
     wait_for_signal().await?;
     tracing::info!("shutting down");
     let report = server.shutdown(Duration::from_secs(3)).await;

@@ -1,10 +1,12 @@
-//! The server's figures about itself: a one-second timeline, a periodic log line, and
-//! the JSON report `--stats-json PATH` writes at shutdown.
+//! The server's figures about itself: a one-second timeline, a periodic log line, the
+//! Prometheus metrics behind `/metrics` ([`crate::metrics`]), and the JSON report
+//! `--stats-json PATH` writes at shutdown.
 //!
 //! The room thread and the connection tasks only bump counters ([`RoomStats`],
 //! [`NetStats`]); this module samples them from a tokio task, so reporting costs the
 //! tick nothing.
 
+use crate::metrics::Metrics;
 use crate::net::NetStats;
 use crate::room::{RoomStats, TickSummary};
 use serde::Serialize;
@@ -76,6 +78,7 @@ pub struct StatsReport {
 pub struct StatsCollector {
     room: Arc<RoomStats>,
     net: Arc<NetStats>,
+    metrics: Arc<Metrics>,
     timeline: Mutex<Vec<Sample>>,
 }
 
@@ -85,8 +88,14 @@ impl StatsCollector {
         Arc::new(StatsCollector {
             room,
             net,
+            metrics: Arc::new(Metrics::new()),
             timeline: Mutex::new(Vec::new()),
         })
+    }
+
+    /// The Prometheus metrics, brought up to date with every sample.
+    pub fn metrics(&self) -> &Arc<Metrics> {
+        &self.metrics
     }
 
     /// Samples every second and logs a line every `log_every` (zero: never).
@@ -118,6 +127,7 @@ impl StatsCollector {
                 bytes_in_per_s: (bytes_in - last_in) as f64 / seconds,
             };
             (last_out, last_in, last_at) = (bytes_out, bytes_in, now);
+            self.metrics.update(&sample, &self.room, &self.net);
             if !log_every.is_zero() && now.duration_since(last_log) >= log_every {
                 last_log = now;
                 tracing::info!(

@@ -1,12 +1,14 @@
 //! The network side: the WebSocket listener and one reader plus one writer task per
-//! connection. Sockets never touch the `World`; connections reach the room only through
-//! its inbox and its snapshot slot.
+//! connection, and the metrics HTTP listener (`http`). Sockets never touch the `World`;
+//! connections reach the room only through its inbox and its snapshot slot.
 
 mod connection;
+mod http;
 mod rate_limit;
 mod violation;
 
 pub use connection::WS_PATH;
+pub use http::{METRICS_PATH, serve_metrics};
 pub use rate_limit::{Admission, InputRateLimit};
 pub use violation::{Violation, close_frame};
 

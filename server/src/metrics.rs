@@ -1,0 +1,298 @@
+//! The server's figures as Prometheus metrics, for the `/metrics` listener
+//! (`net::http`).
+//!
+//! Every metric is registered once, in [`Metrics::new`]. The one-second sampler in
+//! [`crate::stats`] calls [`Metrics::update`] with the sample it has just taken, so a
+//! scrape only encodes: it reads no room state and takes no lock the tick uses, and all
+//! values in one scrape come from the same instant. Counters mirror the counters the
+//! room and the connections already keep (they are advanced to them, never reset);
+//! the tick-time quantiles and the per-second byte rates are those of the last second.
+//!
+//! The body is the OpenMetrics text format (`prometheus-client`), which Prometheus
+//! negotiates and parses natively; it is plain text for `curl` too.
+
+use crate::net::NetStats;
+use crate::room::RoomStats;
+use crate::stats::Sample;
+use prometheus_client::encoding::text::encode;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::registry::{Registry, Unit};
+use std::sync::atomic::{AtomicU64, Ordering};
+
+/// The `Content-Type` of [`Metrics::encode`]'s output.
+pub const CONTENT_TYPE: &str = "application/openmetrics-text; version=1.0.0; charset=utf-8";
+
+/// The quantiles of `tickcast_tick_seconds`; "1" is the longest tick.
+const TICK_QUANTILES: [&str; 3] = ["0.5", "0.99", "1"];
+
+type QuantileLabel = [(&'static str, &'static str); 1];
+type ReasonLabel = [(&'static str, &'static str); 1];
+type CodeLabel = [(&'static str, u16); 1];
+type GaugeF64 = Gauge<f64, AtomicU64>;
+
+/// The registry and a handle on every metric in it.
+pub struct Metrics {
+    registry: Registry,
+    tick_seconds: Family<QuantileLabel, GaugeF64>,
+    ticks: Counter,
+    overruns: Counter,
+    ticks_skipped: Counter,
+    clients: Gauge,
+    entities: Gauge,
+    connections: Counter,
+    connections_open: Gauge,
+    sent_bytes: Counter,
+    received_bytes: Counter,
+    sent_bytes_per_second: GaugeF64,
+    received_bytes_per_second: GaugeF64,
+    frames_sent: Counter,
+    entities_sent: Counter,
+    entities_deferred: Counter,
+    staleness_max_ticks: Gauge,
+    slow_readers: Counter,
+    inputs_dropped: Family<ReasonLabel, Counter>,
+    closes_sent: Family<CodeLabel, Counter>,
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        Metrics::new()
+    }
+}
+
+impl Metrics {
+    /// Registers every metric, all at zero.
+    pub fn new() -> Metrics {
+        let mut metrics = Metrics {
+            registry: Registry::with_prefix("tickcast"),
+            tick_seconds: Family::default(),
+            ticks: Counter::default(),
+            overruns: Counter::default(),
+            ticks_skipped: Counter::default(),
+            clients: Gauge::default(),
+            entities: Gauge::default(),
+            connections: Counter::default(),
+            connections_open: Gauge::default(),
+            sent_bytes: Counter::default(),
+            received_bytes: Counter::default(),
+            sent_bytes_per_second: GaugeF64::default(),
+            received_bytes_per_second: GaugeF64::default(),
+            frames_sent: Counter::default(),
+            entities_sent: Counter::default(),
+            entities_deferred: Counter::default(),
+            staleness_max_ticks: Gauge::default(),
+            slow_readers: Counter::default(),
+            inputs_dropped: Family::default(),
+            closes_sent: Family::default(),
+        };
+        // Create the labelled series up front so they exist (at zero) from the first scrape.
+        for quantile in TICK_QUANTILES {
+            drop(metrics.tick_seconds.get_or_create(&[("quantile", quantile)]));
+        }
+        for reason in ["rate", "inbox"] {
+            drop(metrics.inputs_dropped.get_or_create(&[("reason", reason)]));
+        }
+        let registry = &mut metrics.registry;
+        registry.register_with_unit(
+            "tick",
+            "Tick (simulation step) duration over the last second, by quantile; quantile 1 is the longest",
+            Unit::Seconds,
+            metrics.tick_seconds.clone(),
+        );
+        registry.register("ticks", "Ticks run", metrics.ticks.clone());
+        registry.register(
+            "tick_overruns",
+            "Ticks that took longer than the tick period",
+            metrics.overruns.clone(),
+        );
+        registry.register(
+            "ticks_skipped",
+            "Ticks dropped to catch up after a stall",
+            metrics.ticks_skipped.clone(),
+        );
+        registry.register("clients", "Clients joined to the room", metrics.clients.clone());
+        registry.register("entities", "Replicated entities in the room", metrics.entities.clone());
+        registry.register("connections", "Connections accepted", metrics.connections.clone());
+        registry.register(
+            "connections_open",
+            "WebSocket connections open (past the upgrade)",
+            metrics.connections_open.clone(),
+        );
+        registry.register_with_unit(
+            "sent",
+            "WebSocket payload bytes sent",
+            Unit::Bytes,
+            metrics.sent_bytes.clone(),
+        );
+        registry.register_with_unit(
+            "received",
+            "WebSocket payload bytes received",
+            Unit::Bytes,
+            metrics.received_bytes.clone(),
+        );
+        registry.register(
+            "sent_bytes_per_second",
+            "WebSocket payload bytes sent per second, over the last second",
+            metrics.sent_bytes_per_second.clone(),
+        );
+        registry.register(
+            "received_bytes_per_second",
+            "WebSocket payload bytes received per second, over the last second",
+            metrics.received_bytes_per_second.clone(),
+        );
+        registry.register("frames_sent", "Snapshot frames sent", metrics.frames_sent.clone());
+        registry.register(
+            "entities_sent",
+            "Entity spawns, updates and despawns sent",
+            metrics.entities_sent.clone(),
+        );
+        registry.register(
+            "entities_deferred",
+            "Entity changes deferred to a later snapshot by the byte budget",
+            metrics.entities_deferred.clone(),
+        );
+        registry.register(
+            "staleness_max_ticks",
+            "Longest any entity change waited before it was sent, in ticks",
+            metrics.staleness_max_ticks.clone(),
+        );
+        registry.register(
+            "slow_readers",
+            "Connections dropped because a send stayed blocked past the write timeout",
+            metrics.slow_readers.clone(),
+        );
+        registry.register(
+            "inputs_dropped",
+            "Client inputs dropped, by reason (rate: over the per-client rate, inbox: room inbox full)",
+            metrics.inputs_dropped.clone(),
+        );
+        registry.register(
+            "closes_sent",
+            "WebSocket close frames sent, by close code",
+            metrics.closes_sent.clone(),
+        );
+        metrics
+    }
+
+    /// Brings every metric up to `sample` and the counters behind it. Only the sampler
+    /// calls this, so counters advance without racing each other.
+    pub fn update(&self, sample: &Sample, room: &RoomStats, net: &NetStats) {
+        let load = |counter: &AtomicU64| counter.load(Ordering::Relaxed);
+        let tick_ms = [sample.tick_ms.p50, sample.tick_ms.p99, sample.tick_ms.max];
+        for (quantile, ms) in TICK_QUANTILES.into_iter().zip(tick_ms) {
+            self.tick_seconds
+                .get_or_create(&[("quantile", quantile)])
+                .set(seconds_from_ms(ms));
+        }
+        advance(&self.ticks, load(&room.ticks));
+        advance(&self.overruns, sample.overruns);
+        advance(&self.ticks_skipped, load(&room.ticks_skipped));
+        self.clients.set(gauge_value(sample.clients as u64));
+        self.entities.set(gauge_value(sample.entities as u64));
+        advance(&self.connections, load(&net.connections_total));
+        self.connections_open.set(gauge_value(load(&net.connections_open)));
+        advance(&self.sent_bytes, load(&net.bytes_out));
+        advance(&self.received_bytes, load(&net.bytes_in));
+        self.sent_bytes_per_second.set(sample.bytes_out_per_s);
+        self.received_bytes_per_second.set(sample.bytes_in_per_s);
+        advance(&self.frames_sent, load(&net.frames_sent));
+        advance(&self.entities_sent, load(&net.entities_sent));
+        advance(&self.entities_deferred, load(&net.entities_deferred));
+        self.staleness_max_ticks
+            .set(gauge_value(load(&net.staleness_max_ticks)));
+        advance(&self.slow_readers, load(&net.slow_readers));
+        advance(
+            &self.inputs_dropped.get_or_create(&[("reason", "rate")]),
+            load(&net.inputs_dropped_rate),
+        );
+        advance(
+            &self.inputs_dropped.get_or_create(&[("reason", "inbox")]),
+            load(&net.inputs_dropped_inbox),
+        );
+        let closes = net.closes_sent.lock().map(|closes| closes.clone()).unwrap_or_default();
+        for (code, count) in closes {
+            advance(&self.closes_sent.get_or_create(&[("code", code)]), count);
+        }
+    }
+
+    /// The exposition: OpenMetrics text, ending in `# EOF`.
+    pub fn encode(&self) -> Result<String, std::fmt::Error> {
+        let mut body = String::with_capacity(4096);
+        encode(&mut body, &self.registry)?;
+        Ok(body)
+    }
+}
+
+/// Advances a counter to `to`; a counter never goes down.
+fn advance(counter: &Counter, to: u64) {
+    counter.inc_by(to.saturating_sub(counter.get()));
+}
+
+/// Tick times are whole microseconds; round away the float noise of ms / 1000.
+fn seconds_from_ms(ms: f64) -> f64 {
+    (ms * 1000.0).round() / 1e6
+}
+
+fn gauge_value(value: u64) -> i64 {
+    i64::try_from(value).unwrap_or(i64::MAX)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::room::TickSummary;
+
+    fn sample() -> Sample {
+        Sample {
+            t_s: 1.0,
+            tick_ms: TickSummary {
+                p50: 0.25,
+                p99: 1.5,
+                max: 20.0,
+            },
+            overruns: 3,
+            clients: 2,
+            entities: 10,
+            bytes_out_per_s: 1234.5,
+            bytes_in_per_s: 67.0,
+        }
+    }
+
+    #[test]
+    fn every_series_is_named_typed_and_follows_the_counters() {
+        let metrics = Metrics::new();
+        let (room, net) = (RoomStats::default(), NetStats::default());
+        room.ticks.store(60, Ordering::Relaxed);
+        net.bytes_out.store(5000, Ordering::Relaxed);
+        net.count_close(1008);
+        metrics.update(&sample(), &room, &net);
+        room.ticks.store(120, Ordering::Relaxed);
+        metrics.update(&sample(), &room, &net);
+        let body = metrics.encode().unwrap();
+        for line in [
+            "# TYPE tickcast_tick_seconds gauge",
+            "# UNIT tickcast_tick_seconds seconds",
+            "tickcast_tick_seconds{quantile=\"0.5\"} 0.00025",
+            "tickcast_tick_seconds{quantile=\"0.99\"} 0.0015",
+            "tickcast_tick_seconds{quantile=\"1\"} 0.02",
+            "# TYPE tickcast_ticks counter",
+            "tickcast_ticks_total 120",
+            "tickcast_tick_overruns_total 3",
+            "tickcast_clients 2",
+            "tickcast_entities 10",
+            "# TYPE tickcast_sent_bytes counter",
+            "tickcast_sent_bytes_total 5000",
+            "tickcast_received_bytes_total 0",
+            "tickcast_sent_bytes_per_second 1234.5",
+            "tickcast_frames_sent_total 0",
+            "tickcast_entities_deferred_total 0",
+            "tickcast_inputs_dropped_total{reason=\"inbox\"} 0",
+            "tickcast_closes_sent_total{code=\"1008\"} 1",
+        ] {
+            assert!(body.lines().any(|l| l == line), "missing {line:?} in\n{body}");
+        }
+        assert!(body.ends_with("# EOF\n"));
+    }
+}
