@@ -30,94 +30,149 @@ pub struct ClientMirror {
     last_delta: Delta,
 }
 
-/// One place in [`SortedHeld::entries`]: an entity, or the id of one removed since the
-/// last [`SortedHeld::settle`], kept so that the entries stay sorted.
-#[derive(Clone, Debug)]
-struct Entry {
-    id: NetId,
-    held: Option<HeldEntity>,
+/// `id` as one integer in `NetId` order (slot index, then generation), which a binary
+/// search compares faster than the two-part key.
+fn sort_key(id: NetId) -> u64 {
+    (u64::from(id.index()) << 32) | u64::from(id.generation())
 }
 
-/// Held entities sorted by `NetId`, a [`HeldStore`] with O(log n) lookups.
+/// [`Entry::at`] of an entity removed since the last [`SortedHeld::settle`].
+const REMOVED: u32 = u32::MAX;
+
+/// One entry of the sorted index: an id and where its entity is in the slab.
+#[derive(Clone, Copy, Debug)]
+struct Entry {
+    /// [`sort_key`] of the id.
+    key: u64,
+    /// Position in [`SortedHeld::slab`], or [`REMOVED`].
+    at: u32,
+}
+
+/// Where [`SortedHeld::locate`] found an id.
+enum Located {
+    /// `index[at]` (possibly a removed entry).
+    Index(usize),
+    /// `pending[at]`.
+    Pending(usize),
+    /// Nowhere; it would go at `pending[at]`.
+    Absent(usize),
+}
+
+/// Held entities in `NetId` order, a [`HeldStore`] with O(log n) lookups.
 ///
-/// Between two [`SortedHeld::settle`] calls, removals leave a `None` in place and
-/// insertions of ids not in `entries` go to `pending`; lookups see both, so the store
-/// behaves exactly like a `BTreeMap<NetId, HeldEntity>` at every step (a property test
-/// below holds it to that). `settle` merges them in one pass.
+/// The entities sit in a slab and never move; a sorted index of 16-byte entries says
+/// where each one is, so searching and reordering touch only the index. Between two
+/// [`SortedHeld::settle`] calls, removals leave a [`REMOVED`] entry in place and
+/// insertions of ids not in `index` go to the sorted `pending`; lookups see both, so the
+/// store behaves exactly like a `BTreeMap<NetId, HeldEntity>` at every step (property
+/// tests below hold it to that). `settle` merges them into `index` in one pass.
 #[derive(Clone, Debug, Default)]
 struct SortedHeld {
-    /// Sorted by id, no duplicates.
-    entries: Vec<Entry>,
-    /// Inserted since the last settle and not in `entries`; sorted by id, no duplicates.
-    pending: Vec<HeldEntity>,
-    /// Entries whose entity was removed since the last settle.
+    /// Sorted by key, no duplicates.
+    index: Vec<Entry>,
+    /// Inserted since the last settle and not in `index`; sorted by key, no duplicates.
+    pending: Vec<Entry>,
+    /// Entries of `index` removed since the last settle.
     removed: usize,
-    /// The previous `entries` allocation, reused by the next merge.
+    /// The entities; `None` in free places.
+    slab: Vec<Option<HeldEntity>>,
+    /// Free places of the slab.
+    free: Vec<u32>,
+    /// The previous `index` allocation, reused by the next merge.
     spare: Vec<Entry>,
 }
 
 impl SortedHeld {
     /// Number of held entities.
     fn len(&self) -> usize {
-        self.entries.len() - self.removed + self.pending.len()
+        self.index.len() - self.removed + self.pending.len()
     }
 
     fn clear(&mut self) {
-        self.entries.clear();
+        self.index.clear();
         self.pending.clear();
         self.removed = 0;
+        self.slab.clear();
+        self.free.clear();
     }
 
-    /// Where `id` is, or would be, in `entries`.
-    fn position(&self, id: NetId) -> Result<usize, usize> {
-        self.entries.binary_search_by_key(&id, |entry| entry.id)
+    fn locate(&self, key: u64) -> Located {
+        match self.index.binary_search_by_key(&key, |entry| entry.key) {
+            Ok(at) => Located::Index(at),
+            Err(_) if self.pending.is_empty() => Located::Absent(0),
+            Err(_) => match self.pending.binary_search_by_key(&key, |entry| entry.key) {
+                Ok(at) => Located::Pending(at),
+                Err(at) => Located::Absent(at),
+            },
+        }
+    }
+
+    /// Where `key`'s entity is in the slab, if held.
+    fn slab_position(&self, key: u64) -> Option<usize> {
+        let at = match self.locate(key) {
+            Located::Index(at) => self.index[at].at,
+            Located::Pending(at) => self.pending[at].at,
+            Located::Absent(_) => REMOVED,
+        };
+        (at != REMOVED).then_some(at as usize)
     }
 
     fn get(&self, id: NetId) -> Option<&HeldEntity> {
-        match self.position(id) {
-            Ok(at) => self.entries[at].held.as_ref(),
-            Err(_) => self.pending_position(id).ok().map(|at| &self.pending[at]),
+        self.slab_position(sort_key(id)).and_then(|at| self.slab[at].as_ref())
+    }
+
+    /// Puts `held` in a free place of the slab.
+    fn allocate(&mut self, held: HeldEntity) -> u32 {
+        match self.free.pop() {
+            Some(at) => {
+                self.slab[at as usize] = Some(held);
+                at
+            }
+            None => {
+                self.slab.push(Some(held));
+                (self.slab.len() - 1) as u32
+            }
         }
     }
 
-    fn pending_position(&self, id: NetId) -> Result<usize, usize> {
-        if self.pending.is_empty() {
-            return Err(0);
-        }
-        self.pending.binary_search_by_key(&id, |held| held.state.id)
+    /// Takes the entity at `at` out of the slab.
+    fn release(&mut self, at: u32) -> Option<HeldEntity> {
+        let held = self.slab[at as usize].take();
+        self.free.push(at);
+        held
     }
 
-    /// Merges removals and insertions into `entries`: O(entries + pending), and nothing at
+    /// Merges removals and insertions into `index`: O(index + pending), and nothing at
     /// all when neither happened.
     fn settle(&mut self) {
         if self.removed == 0 && self.pending.is_empty() {
             return;
         }
-        let appending = match (self.entries.last(), self.pending.first()) {
-            (Some(last), Some(first)) => last.id < first.state.id,
+        let appending = match (self.index.last(), self.pending.first()) {
+            (Some(last), Some(first)) => last.key < first.key,
             _ => true,
         };
-        if self.removed > 0 {
-            self.entries.retain(|entry| entry.held.is_some());
-            self.removed = 0;
-        }
         if appending {
-            // Spawns past every held id (a full snapshot, or a view growing at the end).
-            self.entries.extend(self.pending.drain(..).map(Entry::from));
-            return;
-        }
-        let mut merged = std::mem::take(&mut self.spare);
-        merged.clear();
-        merged.reserve(self.entries.len() + self.pending.len());
-        let mut new = self.pending.drain(..).peekable();
-        for entry in self.entries.drain(..) {
-            while let Some(held) = new.next_if(|held| held.state.id < entry.id) {
-                merged.push(Entry::from(held));
+            // New ids past every held one (a full snapshot, a view growing at the end).
+            if self.removed > 0 {
+                self.index.retain(|entry| entry.at != REMOVED);
             }
-            merged.push(entry);
+            self.index.append(&mut self.pending);
+        } else {
+            let mut merged = std::mem::take(&mut self.spare);
+            merged.clear();
+            merged.reserve(self.index.len() + self.pending.len());
+            let mut new = self.pending.drain(..).peekable();
+            for entry in self.index.iter().filter(|entry| entry.at != REMOVED) {
+                while let Some(inserted) = new.next_if(|inserted| inserted.key < entry.key) {
+                    merged.push(inserted);
+                }
+                merged.push(*entry);
+            }
+            merged.extend(new);
+            self.spare = std::mem::replace(&mut self.index, merged);
         }
-        merged.extend(new.map(Entry::from));
-        self.spare = std::mem::replace(&mut self.entries, merged);
+        self.removed = 0;
     }
 
     /// Every entity in `NetId` order; only meaningful when settled.
@@ -126,86 +181,80 @@ impl SortedHeld {
             self.removed == 0 && self.pending.is_empty(),
             "iterating an unsettled store"
         );
-        self.entries.iter().filter_map(|entry| entry.held.as_ref())
-    }
-}
-
-impl From<HeldEntity> for Entry {
-    fn from(held: HeldEntity) -> Entry {
-        Entry {
-            id: held.state.id,
-            held: Some(held),
-        }
+        self.index
+            .iter()
+            .filter(|entry| entry.at != REMOVED)
+            .filter_map(|entry| self.slab[entry.at as usize].as_ref())
     }
 }
 
 impl HeldStore for SortedHeld {
     fn by_slot(&self, index: u32) -> Option<&HeldEntity> {
         // The lowest generation held in the slot, as a `BTreeMap` range would find it.
-        let from = self.entries.partition_point(|entry| entry.id.index() < index);
-        let held = self.entries[from..]
-            .iter()
-            .take_while(|entry| entry.id.index() == index)
-            .find_map(|entry| entry.held.as_ref());
-        if self.pending.is_empty() {
-            return held;
-        }
-        let from = self.pending.partition_point(|held| held.state.id.index() < index);
-        let waiting = self.pending.get(from).filter(|held| held.state.id.index() == index);
-        match (held, waiting) {
-            (Some(held), Some(waiting)) => Some(if held.state.id < waiting.state.id {
-                held
-            } else {
-                waiting
-            }),
+        let first_in_slot = |entries: &[Entry]| {
+            let slot = u64::from(index) << 32;
+            let from = entries.partition_point(|entry| entry.key < slot);
+            entries[from..]
+                .iter()
+                .take_while(|entry| entry.key >> 32 == u64::from(index))
+                .find(|entry| entry.at != REMOVED)
+                .copied()
+        };
+        let held = first_in_slot(&self.index);
+        let waiting = if self.pending.is_empty() {
+            None
+        } else {
+            first_in_slot(&self.pending)
+        };
+        let first = match (held, waiting) {
+            (Some(held), Some(waiting)) => Some(if held.key < waiting.key { held } else { waiting }),
             (held, waiting) => held.or(waiting),
-        }
+        };
+        first.and_then(|entry| self.slab[entry.at as usize].as_ref())
     }
 
     fn get_mut(&mut self, id: NetId) -> Option<&mut HeldEntity> {
-        match self.position(id) {
-            Ok(at) => self.entries[at].held.as_mut(),
-            Err(_) => match self.pending_position(id) {
-                Ok(at) => Some(&mut self.pending[at]),
-                Err(_) => None,
-            },
-        }
+        let at = self.slab_position(sort_key(id))?;
+        self.slab[at].as_mut()
     }
 
     fn remove(&mut self, id: NetId) -> Option<HeldEntity> {
-        match self.position(id) {
-            Ok(at) => {
-                let gone = self.entries[at].held.take();
-                self.removed += usize::from(gone.is_some());
-                gone
+        match self.locate(sort_key(id)) {
+            Located::Index(at) => {
+                let slab_at = std::mem::replace(&mut self.index[at].at, REMOVED);
+                if slab_at == REMOVED {
+                    return None;
+                }
+                self.removed += 1;
+                self.release(slab_at)
             }
-            Err(_) => match self.pending_position(id) {
-                Ok(at) => Some(self.pending.remove(at)),
-                Err(_) => None,
-            },
+            Located::Pending(at) => {
+                let entry = self.pending.remove(at);
+                self.release(entry.at)
+            }
+            Located::Absent(_) => None,
         }
     }
 
     fn insert(&mut self, held: HeldEntity) -> Option<HeldEntity> {
-        let id = held.state.id;
-        match self.position(id) {
-            Ok(at) => {
-                let replaced = self.entries[at].held.replace(held);
-                self.removed -= usize::from(replaced.is_none());
-                replaced
-            }
-            // Spawns arrive sorted by id: usually past everything pending.
-            Err(_) if self.pending.last().is_none_or(|last| last.state.id < id) => {
-                self.pending.push(held);
+        let key = sort_key(held.state.id);
+        match self.locate(key) {
+            Located::Index(at) if self.index[at].at != REMOVED => self.slab[self.index[at].at as usize].replace(held),
+            Located::Index(at) => {
+                self.index[at].at = self.allocate(held);
+                self.removed -= 1;
                 None
             }
-            Err(_) => match self.pending_position(id) {
-                Ok(at) => Some(std::mem::replace(&mut self.pending[at], held)),
-                Err(at) => {
-                    self.pending.insert(at, held);
-                    None
-                }
-            },
+            Located::Pending(at) => self.slab[self.pending[at].at as usize].replace(held),
+            Located::Absent(pending_at) => {
+                let entry = Entry {
+                    key,
+                    at: self.allocate(held),
+                };
+                // Spawns arrive sorted by id: usually past everything pending.
+                self.pending.insert(pending_at, entry);
+                None
+            }
         }
     }
 }
@@ -483,6 +532,12 @@ mod tests {
     }
 
     proptest! {
+        #[test]
+        fn sort_keys_order_like_net_ids(a in (any::<u32>(), any::<u32>()), b in (any::<u32>(), any::<u32>())) {
+            let (a, b) = (NetId::from_parts(a.0, a.1), NetId::from_parts(b.0, b.1));
+            prop_assert_eq!(sort_key(a).cmp(&sort_key(b)), a.cmp(&b));
+        }
+
         #[test]
         fn the_sorted_store_behaves_like_a_btree_map(ops in prop::collection::vec(op(), 0..60)) {
             let mut model: BTreeMap<NetId, HeldEntity> = BTreeMap::new();
