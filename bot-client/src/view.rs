@@ -103,6 +103,11 @@ impl TickCounts {
     }
 }
 
+/// `id` as one integer in `NetId` order (slot index, then generation).
+fn sort_key(id: NetId) -> u64 {
+    (u64::from(id.index()) << 32) | u64::from(id.generation())
+}
+
 /// When a held entity was last touched and whether that touch moved it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 struct Touch {
@@ -114,10 +119,12 @@ struct Touch {
 #[derive(Debug)]
 pub struct ViewTracker {
     stats: ViewStats,
-    /// Last touch of every held entity, sorted by id.
-    touches: Vec<(NetId, Touch)>,
+    /// Last touch of every held entity by [`sort_key`], sorted.
+    touches: Vec<(u64, Touch)>,
+    /// Touches of entities not in `touches`, during one frame; sorted by key.
+    added: Vec<(u64, Touch)>,
     /// The previous `touches` allocation, reused by the next merge.
-    spare: Vec<(NetId, Touch)>,
+    spare: Vec<(u64, Touch)>,
     /// Update intervals not yet in `stats.update_interval_ticks`.
     intervals: TickCounts,
     /// Staleness intervals not yet in `stats.staleness_ticks`.
@@ -133,6 +140,7 @@ impl ViewTracker {
         ViewTracker {
             stats: ViewStats::new(tick_rate),
             touches: Vec::new(),
+            added: Vec::new(),
             spare: Vec::new(),
             intervals: TickCounts::new(),
             staleness: TickCounts::new(),
@@ -204,56 +212,71 @@ impl ViewTracker {
         self.in_sync = false;
     }
 
-    /// Records the touches of `delta`, just applied to `mirror` at `tick`: one merge of
-    /// the held touches with the delta's despawns, updates and spawns, all sorted by id.
-    /// For each id they apply in that order, as the mirror applied them.
+    /// Records the touches of `delta`, just applied to `mirror` at `tick`. The held
+    /// touches and each of the delta's lists are sorted by id, so each list is one walk
+    /// along the touches; lists apply in the mirror's order (despawns, updates, spawns).
     fn record(&mut self, tick: Tick, delta: &Delta, mirror: &ClientMirror) {
-        let touches = std::mem::take(&mut self.touches);
-        let mut merged = std::mem::take(&mut self.spare);
-        merged.clear();
-        merged.reserve(touches.len() + delta.spawns.len());
-        let mut held = touches.iter().copied().peekable();
-        let mut despawns = delta.despawns.iter().copied().peekable();
-        let mut updates = delta.updates.iter().peekable();
-        let mut spawns = delta.spawns.iter().peekable();
-        loop {
-            let next = [
-                held.peek().map(|(id, _)| *id),
-                despawns.peek().copied(),
-                updates.peek().map(|update| update.id),
-                spawns.peek().map(|spawn| spawn.id),
-            ]
-            .into_iter()
-            .flatten()
-            .min();
-            let Some(id) = next else {
-                break;
-            };
-            let mut touch = held.next_if(|(held, _)| *held == id).map(|(_, touch)| touch);
-            while despawns.next_if_eq(&id).is_some() {
-                // A gap never spans an absence from view.
-                touch = None;
-            }
-            while let Some(update) = updates.next_if(|update| update.id == id) {
-                let moved = mirror.entity(id).is_some_and(|held| {
-                    update.changes.iter().any(|change| {
-                        held.components
-                            .get(usize::from(change.component))
-                            .is_some_and(|component| component.kind == Transform2::KIND)
-                    })
-                });
-                touch = Some(self.touched(touch, tick, moved));
-            }
-            while spawns.next_if(|spawn| spawn.id == id).is_some() {
-                // Whether a (re)spawn moved the entity is unknown: it starts no staleness gap.
-                touch = Some(self.touched(touch, tick, false));
-            }
-            if let Some(touch) = touch {
-                merged.push((id, touch));
-            }
+        if !delta.despawns.is_empty() {
+            // A gap never spans an absence from view.
+            let mut gone = delta.despawns.iter().map(|id| sort_key(*id)).peekable();
+            self.touches.retain(|(key, _)| {
+                while gone.next_if(|gone| gone < key).is_some() {}
+                gone.next_if_eq(key).is_none()
+            });
         }
-        self.touches = merged;
-        self.spare = touches;
+        self.added.clear();
+        // Held states in the same order, to see which components an update changed.
+        let mut states = mirror.entities().peekable();
+        let mut at = 0;
+        for update in &delta.updates {
+            while states.next_if(|state| state.id < update.id).is_some() {}
+            let moved = states.peek().filter(|state| state.id == update.id).is_some_and(|held| {
+                update.changes.iter().any(|change| {
+                    held.components
+                        .get(usize::from(change.component))
+                        .is_some_and(|component| component.kind == Transform2::KIND)
+                })
+            });
+            self.touch(&mut at, sort_key(update.id), Touch { tick, moved });
+        }
+        let mut at = 0;
+        for spawn in &delta.spawns {
+            // Whether a (re)spawn moved the entity is unknown: it starts no staleness gap.
+            self.touch(&mut at, sort_key(spawn.id), Touch { tick, moved: false });
+        }
+        if !self.added.is_empty() {
+            let mut merged = std::mem::take(&mut self.spare);
+            merged.clear();
+            merged.reserve(self.touches.len() + self.added.len());
+            let mut added = self.added.drain(..).peekable();
+            for held in &self.touches {
+                while let Some(new) = added.next_if(|new| new.0 < held.0) {
+                    merged.push(new);
+                }
+                merged.push(*held);
+            }
+            merged.extend(added);
+            self.spare = std::mem::replace(&mut self.touches, merged);
+        }
+    }
+
+    /// Records `touch` of the entity `key`, searching `touches` from `at` on (and leaving
+    /// `at` there for the next, larger key), then the entities first touched this frame.
+    fn touch(&mut self, at: &mut usize, key: u64, touch: Touch) {
+        while self.touches.get(*at).is_some_and(|(held, _)| *held < key) {
+            *at += 1;
+        }
+        let previous = match self.touches.get_mut(*at) {
+            Some((held, last)) if *held == key => Some(std::mem::replace(last, touch)),
+            _ => match self.added.binary_search_by_key(&key, |(added, _)| *added) {
+                Ok(found) => Some(std::mem::replace(&mut self.added[found].1, touch)),
+                Err(before) => {
+                    self.added.insert(before, (key, touch));
+                    None
+                }
+            },
+        };
+        self.touched(previous, touch.tick, touch.moved);
     }
 
     /// A touch at `tick` of an entity last touched at `previous`: records the interval
@@ -589,10 +612,10 @@ mod tests {
                 let delta = session.mirror.last_delta();
                 reference.record(tick, delta, &session.mirror);
                 tracker.record(tick, delta, &session.mirror);
-                let touched: Vec<(NetId, Touch)> = {
+                let touched: Vec<(u64, Touch)> = {
                     let mut all: Vec<_> = reference.touches.iter().map(|(id, touch)| (*id, *touch)).collect();
                     all.sort_by_key(|(id, _)| *id);
-                    all
+                    all.into_iter().map(|(id, touch)| (sort_key(id), touch)).collect()
                 };
                 assert_eq!(tracker.touches, touched);
             }
@@ -605,6 +628,56 @@ mod tests {
             assert_eq!(recorded(&stats.update_interval_ticks), recorded(&reference.intervals));
             assert_eq!(recorded(&stats.staleness_ticks), recorded(&reference.staleness));
         }
+    }
+
+    #[test]
+    fn deltas_no_server_sends_are_followed_like_the_hash_map_too() {
+        // Updates of entities never spawned, an entity updated and respawned or despawned
+        // and respawned in one delta, repeated entries: each list sorted, anything else
+        // goes.
+        let mut rng = fastrand::Rng::with_seed(11);
+        let mirror = ClientMirror::new();
+        let mut tracker = ViewTracker::new(60);
+        let mut reference = HashMapTracker {
+            touches: std::collections::HashMap::new(),
+            intervals: Histogram::new(INTERVAL_SIGFIG).unwrap(),
+            staleness: Histogram::new(INTERVAL_SIGFIG).unwrap(),
+        };
+        let ids = |rng: &mut fastrand::Rng| {
+            let mut ids: Vec<NetId> = (0..rng.usize(0..6))
+                .map(|_| NetId::from_parts(rng.u32(0..12), rng.u32(0..2) * 2 + 1))
+                .collect();
+            ids.sort();
+            ids
+        };
+        for frame in 0..2_000 {
+            let delta = Delta {
+                despawns: ids(&mut rng),
+                updates: ids(&mut rng)
+                    .into_iter()
+                    .map(|id| tickcast_shared::EntityUpdate {
+                        id,
+                        changes: Default::default(),
+                    })
+                    .collect(),
+                spawns: ids(&mut rng)
+                    .into_iter()
+                    .map(|id| EntityState {
+                        id,
+                        components: Default::default(),
+                    })
+                    .collect(),
+            };
+            let tick = Tick(frame * 2 + rng.u32(0..2));
+            reference.record(tick, &delta, &mirror);
+            tracker.record(tick, &delta, &mirror);
+            let mut touched: Vec<(NetId, Touch)> = reference.touches.iter().map(|(id, touch)| (*id, *touch)).collect();
+            touched.sort_by_key(|(id, _)| *id);
+            let touched: Vec<(u64, Touch)> = touched.into_iter().map(|(id, touch)| (sort_key(id), touch)).collect();
+            assert_eq!(tracker.touches, touched, "frame {frame}: {delta:?}");
+        }
+        let stats = tracker.into_stats();
+        assert_eq!(recorded(&stats.update_interval_ticks), recorded(&reference.intervals));
     }
 
     #[test]
