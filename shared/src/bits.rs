@@ -71,7 +71,7 @@ impl BitWriter {
     }
 
     /// Writes the low `count <= 56` bits of `value`.
-    #[inline]
+    #[inline(always)]
     fn write_wide(&mut self, value: u64, count: u32) {
         debug_assert!(count <= WIDE_BITS && self.pending < 8);
         if count == 0 {
@@ -90,13 +90,13 @@ impl BitWriter {
     }
 
     /// Writes one bit.
-    #[inline]
+    #[inline(always)]
     pub fn write_bit(&mut self, bit: bool) {
         self.write_wide(u64::from(bit), 1);
     }
 
     /// Writes `value` as Exp-Golomb of order `k`.
-    #[inline]
+    #[inline(always)]
     pub fn write_exp_golomb(&mut self, value: u32, k: u32) {
         let shifted = u64::from(value) + (1u64 << k);
         let length = 64 - shifted.leading_zeros();
@@ -123,7 +123,7 @@ impl BitWriter {
     }
 
     /// Writes a signed value as zigzag then Exp-Golomb of order `k`.
-    #[inline]
+    #[inline(always)]
     pub fn write_signed(&mut self, value: i32, k: u32) {
         self.write_exp_golomb(zigzag(value), k);
     }
@@ -157,14 +157,14 @@ impl<'a> BitReader<'a> {
     }
 
     /// Bits left to read.
-    #[inline]
+    #[inline(always)]
     fn remaining(&self) -> usize {
         self.bytes.len() * 8 - self.position
     }
 
     /// The next 57 or more bits, left-aligned in a `u64` (zeros past the end of the input;
     /// callers check [`BitReader::remaining`] before consuming them).
-    #[inline]
+    #[inline(always)]
     fn peek(&self) -> u64 {
         let byte = self.position / 8;
         let mut window = [0u8; 8];
@@ -174,7 +174,7 @@ impl<'a> BitReader<'a> {
     }
 
     /// Reads `count <= 32` bits.
-    #[inline]
+    #[inline(always)]
     pub fn read_bits(&mut self, count: u32) -> Result<u32, BitError> {
         debug_assert!(count <= 32);
         if count as usize > self.remaining() {
@@ -189,13 +189,13 @@ impl<'a> BitReader<'a> {
     }
 
     /// Reads one bit.
-    #[inline]
+    #[inline(always)]
     pub fn read_bit(&mut self) -> Result<bool, BitError> {
         Ok(self.read_bits(1)? == 1)
     }
 
     /// Reads an Exp-Golomb value of order `k`.
-    #[inline]
+    #[inline(always)]
     pub fn read_exp_golomb(&mut self, k: u32) -> Result<u32, BitError> {
         let window = self.peek();
         let zeros = window.leading_zeros();
@@ -229,7 +229,7 @@ impl<'a> BitReader<'a> {
     }
 
     /// Reads a zigzag, Exp-Golomb order `k` signed value.
-    #[inline]
+    #[inline(always)]
     pub fn read_signed(&mut self, k: u32) -> Result<i32, BitError> {
         Ok(unzigzag(self.read_exp_golomb(k)?))
     }

@@ -83,18 +83,9 @@ pub enum EntityDiff {
     Replace,
 }
 
-/// Compares one entity's two states (same `NetId`).
+/// Compares one entity's two states (same `NetId`), in one pass over the fields.
 pub fn diff_entity(before: &EntityState, after: &EntityState) -> EntityDiff {
-    if before.components == after.components {
-        return EntityDiff::Same;
-    }
-    let same_shape = before.components.len() == after.components.len()
-        && before
-            .components
-            .iter()
-            .zip(&after.components)
-            .all(|(a, b)| a.kind == b.kind && a.fields.len() == b.fields.len());
-    if !same_shape {
+    if before.components.len() != after.components.len() {
         return EntityDiff::Replace;
     }
     let mut update = EntityUpdate {
@@ -102,6 +93,9 @@ pub fn diff_entity(before: &EntityState, after: &EntityState) -> EntityDiff {
         changes: SmallVec::new(),
     };
     for (component, (a, b)) in before.components.iter().zip(&after.components).enumerate() {
+        if a.kind != b.kind || a.fields.len() != b.fields.len() {
+            return EntityDiff::Replace;
+        }
         for (field, (old, new)) in a.fields.iter().zip(&b.fields).enumerate() {
             if old != new {
                 update.changes.push(FieldDelta {
@@ -112,7 +106,11 @@ pub fn diff_entity(before: &EntityState, after: &EntityState) -> EntityDiff {
             }
         }
     }
-    EntityDiff::Update(update)
+    if update.changes.is_empty() {
+        EntityDiff::Same
+    } else {
+        EntityDiff::Update(update)
+    }
 }
 
 /// Computes the delta from `baseline` to `current`; both sorted by `NetId`.
@@ -397,20 +395,22 @@ pub fn encode_body(checksum: Option<u32>, delta: &Delta, held: &(impl HeldShape 
     for update in &delta.updates {
         gaps.write(&mut writer, update.id.index());
         let components = held.components(update.id);
-        let held_fields = |id, component| held.fields(id, component);
-        let mut changes = update.changes.iter().peekable();
+        let changes = &update.changes[..];
+        let mut next = 0;
         for component in 0..components {
-            let in_component: SmallVec<[&FieldDelta; 4]> =
-                std::iter::from_fn(|| changes.next_if(|change| usize::from(change.component) == component)).collect();
-            writer.write_bit(!in_component.is_empty());
-            if in_component.is_empty() {
+            let in_component = changes[next..]
+                .iter()
+                .take_while(|change| usize::from(change.component) == component)
+                .count();
+            writer.write_bit(in_component > 0);
+            if in_component == 0 {
                 continue;
             }
             // One bit per field of the held component (the receiver knows how many).
-            let fields = held_fields(update.id, component);
-            let mut at = in_component.iter().peekable();
-            for field in 0..fields {
-                match at.next_if(|change| usize::from(change.field) == field) {
+            let mut changed = changes[next..next + in_component].iter().peekable();
+            next += in_component;
+            for field in 0..held.fields(update.id, component) {
+                match changed.next_if(|change| usize::from(change.field) == field) {
                     Some(change) => {
                         writer.write_bit(true);
                         writer.write_signed(change.delta, FIELD_ORDER);

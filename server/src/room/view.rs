@@ -22,8 +22,8 @@ use super::snapshot::WorldSnapshot;
 use glam::Vec2;
 use std::cmp::Ordering;
 use tickcast_shared::{
-    Delta, EntityDiff, EntityState, HeldShape, InputAck, NetId, ServerMsg, Tick, diff_entity, encode_body,
-    spawn_cost_bits, update_cost_bits,
+    Delta, EntityDiff, EntityState, EntityUpdate, HeldShape, InputAck, NetId, ServerMsg, Tick, diff_entity,
+    encode_body, spawn_cost_bits, update_cost_bits,
 };
 
 /// How a client's view is chosen and paced.
@@ -50,27 +50,39 @@ const FRAME_OVERHEAD_BYTES: usize = 16;
 /// Candidates that did not fit before the fill stops looking for smaller ones.
 const MAX_SKIPPED: usize = 32;
 
-/// One entity the view tracks: held by the client, pending, or both.
-#[derive(Clone, Debug)]
+/// One entity the view tracks: held by the client, pending, or both. Small on purpose:
+/// the whole list is merged with what is visible every frame, so the held state itself
+/// lives in [`ClientView::held_states`] and the entry only points at it.
+#[derive(Clone, Copy, Debug)]
 struct Tracked {
     id: NetId,
-    /// The state the client holds and its hash, once sent.
-    held: Option<(EntityState, u32)>,
+    /// Where the client's copy is, once sent.
+    held: Option<HeldSlot>,
     /// Accumulated priority of its pending change.
     priority: f32,
     /// Snapshot tick since which the client's copy has been out of date.
     pending_since: Option<Tick>,
 }
 
-/// A change that could go in this frame.
+/// The client's copy of one entity: its slot in [`ClientView::held_states`] and its hash.
+#[derive(Clone, Copy, Debug)]
+struct HeldSlot {
+    slot: u32,
+    hash: u32,
+}
+
+/// A change that could go in this frame. Candidates are listed in `NetId` order (the
+/// order of the merge), which is the order the body needs.
+#[derive(Clone, Copy, Debug)]
 struct Candidate {
     /// Index into the new tracked list.
-    tracked: usize,
+    tracked: u32,
     /// Index into the snapshot's entities.
-    entity: usize,
+    entity: u32,
     priority: f32,
-    cost_bits: usize,
-    update: Option<tickcast_shared::EntityUpdate>,
+    cost_bits: u32,
+    /// Index into [`ClientView::updates`] for a field-level update; `None` to spawn whole.
+    update: Option<u32>,
     /// Whether it goes in this frame.
     chosen: bool,
 }
@@ -95,7 +107,12 @@ pub struct ClientView {
     client: ClientId,
     player: NetId,
     settings: ViewSettings,
+    /// What the client holds or should hold, sorted by `NetId`.
     tracked: Vec<Tracked>,
+    /// The client's copy of each held entity, by [`HeldSlot::slot`].
+    held_states: Vec<EntityState>,
+    /// Slots of `held_states` no longer in use.
+    free_slots: Vec<u32>,
     last_tick: Option<Tick>,
     last_ack: Option<u32>,
     checksum: u32,
@@ -104,17 +121,23 @@ pub struct ClientView {
     visible: Vec<u32>,
     next: Vec<Tracked>,
     candidates: Vec<Candidate>,
+    updates: Vec<EntityUpdate>,
+    /// Candidate indices by descending priority, built only when not everything fits.
+    by_priority: Vec<u32>,
     delta: Delta,
     body: Vec<u8>,
 }
 
 /// Held shapes for the encoder, looked up in the (sorted) tracked list.
-struct TrackedShape<'a>(&'a [Tracked]);
+struct TrackedShape<'a> {
+    tracked: &'a [Tracked],
+    states: &'a [EntityState],
+}
 
 impl TrackedShape<'_> {
     fn held(&self, id: NetId) -> Option<&EntityState> {
-        let at = self.0.binary_search_by_key(&id, |t| t.id).ok()?;
-        self.0[at].held.as_ref().map(|(state, _)| state)
+        let at = self.tracked.binary_search_by_key(&id, |t| t.id).ok()?;
+        self.tracked[at].held.map(|held| &self.states[held.slot as usize])
     }
 }
 
@@ -130,6 +153,16 @@ impl HeldShape for TrackedShape<'_> {
     }
 }
 
+/// Priority weight of a change by its size: 1 for the smallest, growing with the bit
+/// length of the summed field deltas (a cheap stand-in for a logarithm).
+fn size_of_change(update: &EntityUpdate) -> f32 {
+    let magnitude = update
+        .changes
+        .iter()
+        .fold(0u32, |sum, change| sum.saturating_add(change.delta.unsigned_abs()));
+    1.0 + (u32::BITS - magnitude.leading_zeros()) as f32 / 12.0
+}
+
 impl ClientView {
     /// A view for `client`, who controls `player`, holding nothing yet.
     pub fn new(client: ClientId, player: NetId, settings: ViewSettings) -> ClientView {
@@ -138,6 +171,8 @@ impl ClientView {
             player,
             settings,
             tracked: Vec::new(),
+            held_states: Vec::new(),
+            free_slots: Vec::new(),
             last_tick: None,
             last_ack: None,
             checksum: 0,
@@ -145,6 +180,8 @@ impl ClientView {
             visible: Vec::new(),
             next: Vec::new(),
             candidates: Vec::new(),
+            updates: Vec::new(),
+            by_priority: Vec::new(),
             delta: Delta::default(),
             body: Vec::new(),
         }
@@ -254,13 +291,11 @@ impl ClientView {
     fn merge_and_collect_candidates(&mut self, snapshot: &WorldSnapshot, viewer: &Viewer, tick: Tick) {
         self.next.clear();
         self.candidates.clear();
-        // Drain last frame's list in place (keeping both lists' allocations).
-        let mut previous = std::mem::take(&mut self.tracked);
-        let mut old = previous.drain(..).peekable();
-        let visible_now = std::mem::take(&mut self.visible);
-        let mut visible = visible_now.iter().copied().peekable();
+        self.updates.clear();
+        let mut old = 0;
+        let mut visible = 0;
         loop {
-            let order = match (old.peek(), visible.peek()) {
+            let order = match (self.tracked.get(old), self.visible.get(visible)) {
                 (None, None) => break,
                 (Some(_), None) => Ordering::Less,
                 (None, Some(_)) => Ordering::Greater,
@@ -269,33 +304,34 @@ impl ClientView {
             match order {
                 Ordering::Less => {
                     // Left view (or despawned): the client drops it.
-                    if let Some(tracked) = old.next()
-                        && let Some((_, hash)) = tracked.held
-                    {
-                        self.checksum = self.checksum.wrapping_sub(hash);
+                    let tracked = self.tracked[old];
+                    old += 1;
+                    if let Some(held) = tracked.held {
+                        self.checksum = self.checksum.wrapping_sub(held.hash);
                         self.delta.despawns.push(tracked.id);
+                        self.free_slots.push(held.slot);
                     }
                 }
                 Ordering::Greater => {
-                    let Some(index) = visible.next() else { break };
-                    let entity = &snapshot.entities[index as usize];
+                    let index = self.visible[visible] as usize;
+                    visible += 1;
                     self.next.push(Tracked {
-                        id: entity.id,
+                        id: snapshot.entities[index].id,
                         held: None,
                         priority: 0.0,
                         pending_since: None,
                     });
-                    self.add_candidate(snapshot, viewer, index as usize, None, tick);
+                    self.add_candidate(snapshot, viewer, index, None, tick);
                 }
                 Ordering::Equal => {
-                    let (Some(mut tracked), Some(index)) = (old.next(), visible.next()) else {
-                        break;
-                    };
-                    let index = index as usize;
+                    let mut tracked = self.tracked[old];
+                    let index = self.visible[visible] as usize;
+                    old += 1;
+                    visible += 1;
                     let current = &snapshot.entities[index];
-                    let change = match &tracked.held {
+                    let change = match tracked.held {
                         None => Some(None),
-                        Some((held, _)) => match diff_entity(held, current) {
+                        Some(held) => match diff_entity(&self.held_states[held.slot as usize], current) {
                             EntityDiff::Same => None,
                             EntityDiff::Update(update) => Some(Some(update)),
                             EntityDiff::Replace => Some(None),
@@ -312,9 +348,6 @@ impl ClientView {
                 }
             }
         }
-        drop(old);
-        self.tracked = previous;
-        self.visible = visible_now;
     }
 
     fn add_candidate(
@@ -322,7 +355,7 @@ impl ClientView {
         snapshot: &WorldSnapshot,
         viewer: &Viewer,
         entity: usize,
-        update: Option<tickcast_shared::EntityUpdate>,
+        update: Option<EntityUpdate>,
         tick: Tick,
     ) {
         let tracked_index = self.next.len() - 1;
@@ -335,26 +368,25 @@ impl ClientView {
                 (Some(radius), Some(position)) => 1.0 - 0.75 * (position.distance(viewer.position) / radius).min(1.0),
                 _ => 1.0,
             };
-            let size_of_change = match &update {
-                None => SPAWN_WEIGHT,
-                Some(update) => {
-                    let magnitude: f32 = update.changes.iter().map(|c| (c.delta as f32).abs()).sum();
-                    1.0 + magnitude.ln_1p() / 8.0
-                }
-            };
-            nearness * size_of_change
+            let size = update.as_ref().map_or(SPAWN_WEIGHT, size_of_change);
+            nearness * size
         };
         tracked.priority += weight;
         tracked.pending_since.get_or_insert(tick);
-        let cost_bits = match (&update, &tracked.held) {
-            (Some(update), Some((held, _))) => update_cost_bits(update, held),
-            _ => spawn_cost_bits(current),
+        let held = tracked.held.map(|held| &self.held_states[held.slot as usize]);
+        let (cost_bits, update) = match (update, held) {
+            (Some(update), Some(held)) => {
+                let cost = update_cost_bits(&update, held);
+                self.updates.push(update);
+                (cost, Some(self.updates.len() as u32 - 1))
+            }
+            _ => (spawn_cost_bits(current), None),
         };
         self.candidates.push(Candidate {
-            tracked: tracked_index,
-            entity,
+            tracked: tracked_index as u32,
+            entity: entity as u32,
             priority: tracked.priority,
-            cost_bits,
+            cost_bits: cost_bits as u32,
             update,
             chosen: false,
         });
@@ -366,7 +398,8 @@ impl ClientView {
     /// The choice is made on estimated costs, then checked against the real encoded
     /// frame: while it is over budget, the lowest-priority choice goes back to waiting.
     /// A frame always carries at least the top candidate, so an entity larger than the
-    /// whole budget is still sent.
+    /// whole budget is still sent. When everything is estimated to fit (the common case)
+    /// nothing is sorted.
     fn select_within_budget(
         &mut self,
         snapshot: &WorldSnapshot,
@@ -377,37 +410,53 @@ impl ClientView {
         let mut stats = FrameStats::default();
         let budget_bits = self.settings.budget_bytes.saturating_sub(FRAME_OVERHEAD_BYTES) * 8;
         let mut used_bits = 32 + 8 + self.delta.despawns.len() * tickcast_shared::delta::DESPAWN_COST_BITS;
-        self.candidates
-            .sort_unstable_by(|a, b| b.priority.total_cmp(&a.priority).then(a.entity.cmp(&b.entity)));
+        let wanted_bits: usize = self.candidates.iter().map(|c| c.cost_bits as usize).sum();
+        self.by_priority.clear();
         let mut chosen = 0;
-        let mut skipped = 0;
-        for candidate in &mut self.candidates {
-            let fits = used_bits + candidate.cost_bits <= budget_bits;
-            if (fits || chosen == 0) && skipped < MAX_SKIPPED {
-                used_bits += candidate.cost_bits;
+        if used_bits + wanted_bits <= budget_bits {
+            for candidate in &mut self.candidates {
                 candidate.chosen = true;
-                chosen += 1;
-            } else {
-                skipped += usize::from(!fits);
+            }
+            chosen = self.candidates.len();
+        } else {
+            self.sort_by_priority();
+            let mut skipped = 0;
+            for &at in &self.by_priority {
+                let candidate = &mut self.candidates[at as usize];
+                let cost = candidate.cost_bits as usize;
+                let fits = used_bits + cost <= budget_bits;
+                if (fits || chosen == 0) && skipped < MAX_SKIPPED {
+                    used_bits += cost;
+                    candidate.chosen = true;
+                    chosen += 1;
+                } else {
+                    skipped += usize::from(!fits);
+                }
             }
         }
         loop {
             let checksum = self.write_chosen(snapshot, header, out);
-            let over = out.len() > self.settings.budget_bytes;
-            let last_chosen = self.candidates.iter().rposition(|c| c.chosen);
-            match last_chosen {
-                Some(at) if over && chosen > 1 => {
-                    self.candidates[at].chosen = false;
-                    chosen -= 1;
-                }
-                _ => {
-                    self.checksum = checksum;
-                    break;
-                }
+            if out.len() <= self.settings.budget_bytes || chosen <= 1 {
+                self.checksum = checksum;
+                break;
+            }
+            // Over budget: the lowest-priority choice waits.
+            if self.by_priority.is_empty() {
+                self.sort_by_priority();
+            }
+            let candidates = &mut self.candidates;
+            if let Some(&at) = self
+                .by_priority
+                .iter()
+                .rev()
+                .find(|&&at| candidates[at as usize].chosen)
+            {
+                candidates[at as usize].chosen = false;
+                chosen -= 1;
             }
         }
-        for candidate in self.candidates.drain(..) {
-            let tracked = &mut self.next[candidate.tracked];
+        for candidate in &self.candidates {
+            let tracked = &mut self.next[candidate.tracked as usize];
             if !candidate.chosen {
                 stats.entities_deferred += 1;
                 continue;
@@ -416,11 +465,50 @@ impl ClientView {
                 stats.max_staleness_ticks = stats.max_staleness_ticks.max(tick.since(since).max(0) as u32);
             }
             tracked.priority = 0.0;
-            let hash = snapshot.hashes()[candidate.entity];
-            tracked.held = Some((snapshot.entities[candidate.entity].clone(), hash));
+            let entity = candidate.entity as usize;
+            let hash = snapshot.hashes()[entity];
+            let current = &snapshot.entities[entity];
+            let slot = match (tracked.held, candidate.update) {
+                (Some(held), Some(update)) => {
+                    // Same shape: only the changed fields need copying.
+                    let state = &mut self.held_states[held.slot as usize];
+                    for change in &self.updates[update as usize].changes {
+                        let (component, field) = (usize::from(change.component), usize::from(change.field));
+                        state.components[component].fields[field] = current.components[component].fields[field];
+                    }
+                    held.slot
+                }
+                (Some(held), None) => {
+                    self.held_states[held.slot as usize].clone_from(current);
+                    held.slot
+                }
+                (None, _) => match self.free_slots.pop() {
+                    Some(slot) => {
+                        self.held_states[slot as usize].clone_from(current);
+                        slot
+                    }
+                    None => {
+                        self.held_states.push(current.clone());
+                        self.held_states.len() as u32 - 1
+                    }
+                },
+            };
+            tracked.held = Some(HeldSlot { slot, hash });
         }
         stats.entities_sent = self.delta.entities_changed();
         stats
+    }
+
+    /// Fills [`ClientView::by_priority`]: candidates by descending priority, ties by
+    /// snapshot order.
+    fn sort_by_priority(&mut self) {
+        let candidates = &self.candidates;
+        self.by_priority.clear();
+        self.by_priority.extend(0..candidates.len() as u32);
+        self.by_priority.sort_unstable_by(|&a, &b| {
+            let (a, b) = (&candidates[a as usize], &candidates[b as usize]);
+            b.priority.total_cmp(&a.priority).then(a.entity.cmp(&b.entity))
+        });
     }
 
     /// Writes the frame carrying the despawns and the chosen candidates into `out`;
@@ -430,26 +518,32 @@ impl ClientView {
         self.delta.spawns.clear();
         let mut checksum = self.checksum;
         let hashes = snapshot.hashes();
+        // Candidates are in `NetId` order, so the body's lists come out sorted.
         for candidate in self.candidates.iter().filter(|c| c.chosen) {
-            match &candidate.update {
-                Some(update) => self.delta.updates.push(update.clone()),
-                None => self.delta.spawns.push(snapshot.entities[candidate.entity].clone()),
+            match candidate.update {
+                Some(update) => self.delta.updates.push(self.updates[update as usize].clone()),
+                None => self
+                    .delta
+                    .spawns
+                    .push(snapshot.entities[candidate.entity as usize].clone()),
             }
-            if let Some((_, old_hash)) = &self.next[candidate.tracked].held {
-                checksum = checksum.wrapping_sub(*old_hash);
+            if let Some(held) = self.next[candidate.tracked as usize].held {
+                checksum = checksum.wrapping_sub(held.hash);
             }
-            checksum = checksum.wrapping_add(hashes[candidate.entity]);
+            checksum = checksum.wrapping_add(hashes[candidate.entity as usize]);
         }
-        self.delta.updates.sort_unstable_by_key(|u| u.id);
-        self.delta.spawns.sort_unstable_by_key(|s| s.id);
-        self.delta.despawns.sort_unstable();
+        debug_assert!(self.delta.despawns.is_sorted() && self.delta.updates.is_sorted_by_key(|u| u.id));
         let mut body = std::mem::take(&mut self.body);
         body.clear();
         if !self.delta.is_empty() {
             let sum = self.settings.checksums.then_some(checksum);
             // Updates never change an entity's shape, so the tracked list (not yet
             // committed) describes what the client holds for every update.
-            body = encode_body(sum, &self.delta, &TrackedShape(&self.next), body);
+            let held = TrackedShape {
+                tracked: &self.next,
+                states: &self.held_states,
+            };
+            body = encode_body(sum, &self.delta, &held, body);
         }
         out.clear();
         ServerMsg::encode_snapshot_into(header.full, header.tick, header.ack, &body, out);
