@@ -56,6 +56,7 @@ pub fn room_settings() -> RoomSettings {
         },
         inbox: 1024,
         input_buffer: 16,
+        raise_priority: false,
     }
 }
 

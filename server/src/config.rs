@@ -32,6 +32,8 @@ pub struct ServerConfig {
     pub seed: u64,
     /// Whether snapshots carry a checksum of the client's resulting state.
     pub checksums: bool,
+    /// Whether the tick thread asks for the highest scheduling priority.
+    pub raise_tick_priority: bool,
     /// Interest management and bandwidth.
     pub replication: ReplicationConfig,
     /// Bounds on what a connection may cost.

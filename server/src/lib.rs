@@ -90,6 +90,7 @@ pub async fn start(config: &ServerConfig) -> Result<RunningServer, StartError> {
             },
             inbox: config.limits.room_inbox,
             input_buffer: config.limits.input_buffer,
+            raise_priority: config.raise_tick_priority,
         },
     )?;
     let listener = TcpListener::bind(config.bind)

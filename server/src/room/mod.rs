@@ -130,6 +130,11 @@ pub struct RoomSettings {
     pub inbox: usize,
     /// Inputs buffered per client.
     pub input_buffer: usize,
+    /// Whether the tick thread asks the OS for the highest scheduling priority (nice
+    /// -20), so the connection tasks and other processes on the machine cannot delay a
+    /// tick. Needs `CAP_SYS_NICE` (or root); without it the room logs why and runs at
+    /// normal priority.
+    pub raise_priority: bool,
 }
 
 /// Why a room could not start.
@@ -227,7 +232,12 @@ impl Room {
         let thread = std::thread::Builder::new().name(format!("room-{name}")).spawn({
             let stop = Arc::clone(&stop);
             let stats = Arc::clone(&handle.stats);
-            move || tick_loop::run(simulation, &settings, &stats, &stop)
+            move || {
+                if settings.raise_priority {
+                    tick_loop::raise_thread_priority();
+                }
+                tick_loop::run(simulation, &settings, &stats, &stop)
+            }
         })?;
         Ok(Room {
             handle,

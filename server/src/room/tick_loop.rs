@@ -19,6 +19,19 @@ const SAMPLE_PERIOD: Duration = Duration::from_secs(1);
 /// Most ticks the loop runs back to back to catch up after a stall.
 pub const MAX_CATCH_UP_TICKS: u32 = 5;
 
+/// Raises the calling thread to the highest normal scheduling priority (nice -20): the
+/// tick is a few milliseconds of work every period that must not wait behind the
+/// connection tasks. Logs, and carries on at normal priority, when the OS refuses.
+pub fn raise_thread_priority() {
+    match thread_priority::set_current_thread_priority(thread_priority::ThreadPriority::Max) {
+        Ok(()) => tracing::info!("tick thread runs at raised priority"),
+        Err(error) => tracing::info!(
+            ?error,
+            "could not raise the tick thread's priority (needs CAP_SYS_NICE); it runs at normal priority"
+        ),
+    }
+}
+
 /// The room's clock, readable by systems.
 #[derive(Resource, Debug, Clone, Copy)]
 pub struct RoomClock {
@@ -152,5 +165,49 @@ pub(crate) fn run(mut simulation: Simulation, settings: &RoomSettings, stats: &R
     }
     if let Ok(mut summary) = stats.tick_ms.lock() {
         *summary = summarize(&whole_run);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    /// The calling thread's nice value, from `/proc/thread-self/stat` (field 19).
+    fn own_nice() -> i64 {
+        let stat = std::fs::read_to_string("/proc/thread-self/stat").expect("linux /proc");
+        // Fields after the parenthesised command name; nice is the 17th of those.
+        let after_name = &stat[stat.rfind(')').expect("stat has a command name") + 2..];
+        after_name
+            .split(' ')
+            .nth(16)
+            .expect("stat has a nice field")
+            .parse()
+            .expect("nice is a number")
+    }
+
+    /// Whether this process may raise priorities (CAP_SYS_NICE, bit 23 of CapEff).
+    fn may_raise_priority() -> bool {
+        let status = std::fs::read_to_string("/proc/self/status").expect("linux /proc");
+        let caps = status
+            .lines()
+            .find_map(|line| line.strip_prefix("CapEff:"))
+            .expect("status lists effective capabilities");
+        u64::from_str_radix(caps.trim(), 16).expect("capabilities are hex") & (1 << 23) != 0
+    }
+
+    #[test]
+    fn the_tick_thread_gets_the_highest_priority_when_allowed() {
+        let ours = own_nice();
+        let (before, after) = std::thread::spawn(|| {
+            let before = own_nice();
+            super::raise_thread_priority();
+            (before, own_nice())
+        })
+        .join()
+        .unwrap();
+        if may_raise_priority() {
+            assert_eq!(after, -20, "raised to the highest normal priority");
+        } else {
+            assert_eq!(after, before, "left alone without CAP_SYS_NICE");
+        }
+        assert_eq!(own_nice(), ours, "only the calling thread changes");
     }
 }
