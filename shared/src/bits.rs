@@ -128,6 +128,23 @@ impl BitWriter {
         self.write_exp_golomb(zigzag(value), k);
     }
 
+    /// Appends the first `bit_len` bits of `bytes` (MSB first), as [`BitWriter`] wrote
+    /// them: how pre-encoded pieces are copied into a body at any bit alignment.
+    ///
+    /// # Panics
+    /// If `bytes` holds fewer than `bit_len` bits.
+    pub fn append_bits(&mut self, bytes: &[u8], bit_len: usize) {
+        assert!(bit_len <= bytes.len() * 8, "appending more bits than given");
+        let mut reader = BitReader::new(bytes);
+        let mut left = bit_len;
+        while left > 0 {
+            let count = left.min(32) as u32;
+            let value = reader.read_bits(count).unwrap_or(0);
+            self.write_wide(u64::from(value), count);
+            left -= count as usize;
+        }
+    }
+
     /// Bits written so far, counting the pending partial byte.
     pub fn bit_len(&self) -> usize {
         self.bytes.len() * 8 + self.pending as usize

@@ -314,6 +314,7 @@ pub const MAX_COMPONENTS: u32 = 32;
 pub const MAX_FIELDS: u32 = 32;
 
 /// Writes the slot index of each id as gaps from the previous one (ascending order).
+#[derive(Debug)]
 struct IndexGaps {
     next: u32,
 }
@@ -380,36 +381,33 @@ impl HeldShape for [EntityState] {
 /// Encodes `checksum` and `delta` as a bit-packed body, appending to `out`. Updates are
 /// encoded against `held`, the state the receiver holds before applying.
 pub fn encode_body(checksum: Option<u32>, delta: &Delta, held: &(impl HeldShape + ?Sized), out: Vec<u8>) -> Vec<u8> {
-    let mut writer = BitWriter::new(out);
-    writer.write_bit(checksum.is_some());
-    if let Some(checksum) = checksum {
-        writer.write_bits(checksum, 32);
-    }
-    writer.write_exp_golomb(delta.despawns.len() as u32, 0);
-    let mut gaps = IndexGaps::new();
-    for id in &delta.despawns {
-        gaps.write(&mut writer, id.index());
-    }
-    writer.write_exp_golomb(delta.updates.len() as u32, 0);
-    let mut gaps = IndexGaps::new();
+    let mut body = BodyWriter::new(out, checksum, &delta.despawns, delta.updates.len());
     for update in &delta.updates {
-        gaps.write(&mut writer, update.id.index());
-        let components = held.components(update.id);
-        let changes = &update.changes[..];
-        let mut next = 0;
-        for component in 0..components {
-            let in_component = changes[next..]
-                .iter()
-                .take_while(|change| usize::from(change.component) == component)
-                .count();
-            writer.write_bit(in_component > 0);
-            if in_component == 0 {
-                continue;
-            }
+        body.update(update, |component| {
+            (component < held.components(update.id)).then(|| held.fields(update.id, component))
+        });
+    }
+    body.finish(delta.spawns.iter())
+}
+
+/// Writes the fields part of an update (everything after its index gap): per held
+/// component a changed bit, and per field of a changed component a changed bit and the
+/// delta. `fields(c)` is the field count of held component `c`, `None` past the last.
+fn write_update_fields(writer: &mut BitWriter, update: &EntityUpdate, fields: impl Fn(usize) -> Option<usize>) {
+    let changes = &update.changes[..];
+    let mut next = 0;
+    let mut component = 0;
+    while let Some(field_count) = fields(component) {
+        let in_component = changes[next..]
+            .iter()
+            .take_while(|change| usize::from(change.component) == component)
+            .count();
+        writer.write_bit(in_component > 0);
+        if in_component > 0 {
             // One bit per field of the held component (the receiver knows how many).
             let mut changed = changes[next..next + in_component].iter().peekable();
             next += in_component;
-            for field in 0..held.fields(update.id, component) {
+            for field in 0..field_count {
                 match changed.next_if(|change| usize::from(change.field) == field) {
                     Some(change) => {
                         writer.write_bit(true);
@@ -419,25 +417,119 @@ pub fn encode_body(checksum: Option<u32>, delta: &Delta, held: &(impl HeldShape 
                 }
             }
         }
+        component += 1;
     }
-    writer.write_exp_golomb(delta.spawns.len() as u32, 0);
-    let mut gaps = IndexGaps::new();
-    for spawn in &delta.spawns {
-        gaps.write(&mut writer, spawn.id.index());
-        writer.write_exp_golomb(spawn.id.generation() >> 1, 0);
-        writer.write_exp_golomb(spawn.components.len() as u32, 0);
-        let mut next_kind = 0u32;
-        for component in &spawn.components {
-            let kind = u32::from(component.kind.0);
-            writer.write_exp_golomb(kind.wrapping_sub(next_kind), 0);
-            next_kind = kind + 1;
-            writer.write_exp_golomb(component.fields.len() as u32, 0);
-            for value in &component.fields {
-                writer.write_signed(*value, FIELD_ORDER);
-            }
+}
+
+/// An update's fields part encoded ahead of time, to be copied into many bodies: what a
+/// server shares between every client holding the same baseline of an entity.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct EncodedUpdate {
+    /// Where it starts in its buffer, in bytes (each starts on a byte boundary).
+    pub start: u32,
+    /// Its length in bits.
+    pub bits: u32,
+}
+
+impl EncodedUpdate {
+    /// Appends the fields part of `update` (against `held`, the state it applies to) to
+    /// `buffer`, byte-aligned, and returns where it is.
+    pub fn append(buffer: &mut Vec<u8>, update: &EntityUpdate, held: &EntityState) -> EncodedUpdate {
+        let start = buffer.len();
+        let mut writer = BitWriter::new(std::mem::take(buffer));
+        write_update_fields(&mut writer, update, |component| {
+            held.components.get(component).map(|c| c.fields.len())
+        });
+        let bits = writer.bit_len() - start * 8;
+        *buffer = writer.finish();
+        EncodedUpdate {
+            start: start as u32,
+            bits: bits as u32,
         }
     }
-    writer.finish()
+
+    /// Bits it will cost in a body, index gap estimated, like [`update_cost_bits`].
+    pub fn cost_bits(&self) -> usize {
+        ASSUMED_INDEX_GAP_BITS + self.bits as usize
+    }
+}
+
+/// Writes a body piece by piece, in wire order: despawns (given whole), then updates one
+/// at a time (encoded here or copied pre-encoded), then spawns. [`encode_body`] is the
+/// one-call form; a server uses this to mix shared pre-encoded updates with its own.
+#[derive(Debug)]
+pub struct BodyWriter {
+    writer: BitWriter,
+    gaps: IndexGaps,
+    updates_left: usize,
+}
+
+impl BodyWriter {
+    /// Starts a body appending to `out`: the checksum, the despawns, and the number of
+    /// updates that will follow (exactly that many must be written).
+    pub fn new(out: Vec<u8>, checksum: Option<u32>, despawns: &[NetId], updates: usize) -> BodyWriter {
+        let mut writer = BitWriter::new(out);
+        writer.write_bit(checksum.is_some());
+        if let Some(checksum) = checksum {
+            writer.write_bits(checksum, 32);
+        }
+        writer.write_exp_golomb(despawns.len() as u32, 0);
+        let mut gaps = IndexGaps::new();
+        for id in despawns {
+            gaps.write(&mut writer, id.index());
+        }
+        writer.write_exp_golomb(updates as u32, 0);
+        BodyWriter {
+            writer,
+            gaps: IndexGaps::new(),
+            updates_left: updates,
+        }
+    }
+
+    /// Writes the next update (ascending `NetId`) against the held shape: `fields(c)` is
+    /// the field count of held component `c`, `None` past the last.
+    pub fn update(&mut self, update: &EntityUpdate, fields: impl Fn(usize) -> Option<usize>) {
+        self.next_update(update.id);
+        write_update_fields(&mut self.writer, update, fields);
+    }
+
+    /// Writes the next update (ascending `NetId`) from its pre-encoded fields part in
+    /// `buffer`.
+    pub fn encoded_update(&mut self, id: NetId, encoded: EncodedUpdate, buffer: &[u8]) {
+        self.next_update(id);
+        self.writer
+            .append_bits(&buffer[encoded.start as usize..], encoded.bits as usize);
+    }
+
+    fn next_update(&mut self, id: NetId) {
+        debug_assert!(self.updates_left > 0, "more updates than announced");
+        self.updates_left = self.updates_left.saturating_sub(1);
+        self.gaps.write(&mut self.writer, id.index());
+    }
+
+    /// Writes the spawns (ascending `NetId`) and returns the body.
+    pub fn finish<'a>(mut self, spawns: impl ExactSizeIterator<Item = &'a EntityState>) -> Vec<u8> {
+        debug_assert_eq!(self.updates_left, 0, "fewer updates than announced");
+        let writer = &mut self.writer;
+        writer.write_exp_golomb(spawns.len() as u32, 0);
+        let mut gaps = IndexGaps::new();
+        for spawn in spawns {
+            gaps.write(writer, spawn.id.index());
+            writer.write_exp_golomb(spawn.id.generation() >> 1, 0);
+            writer.write_exp_golomb(spawn.components.len() as u32, 0);
+            let mut next_kind = 0u32;
+            for component in &spawn.components {
+                let kind = u32::from(component.kind.0);
+                writer.write_exp_golomb(kind.wrapping_sub(next_kind), 0);
+                next_kind = kind + 1;
+                writer.write_exp_golomb(component.fields.len() as u32, 0);
+                for value in &component.fields {
+                    writer.write_signed(*value, FIELD_ORDER);
+                }
+            }
+        }
+        self.writer.finish()
+    }
 }
 
 /// A decoded body.
@@ -602,6 +694,30 @@ pub(crate) mod tests {
             let decoded = decode_body(&bytes, &mirror).unwrap();
             prop_assert_eq!(decoded.checksum, sum);
             prop_assert_eq!(decoded.delta, delta);
+        }
+
+        #[test]
+        fn pre_encoded_updates_make_the_same_body(baseline in world(), current in world(), junk in 0usize..5) {
+            let delta = diff(&baseline, &current);
+            let direct = encode_body(Some(7), &delta, baseline.as_slice(), Vec::new());
+            // Encode each update's fields part into a shared buffer (after some junk, so
+            // starts are not zero), then copy them into a body at whatever alignment.
+            let mut buffer = vec![0xA5; junk];
+            let encoded: Vec<EncodedUpdate> = delta
+                .updates
+                .iter()
+                .map(|update| {
+                    let held = &baseline[baseline.binary_search_by_key(&update.id, |e| e.id).unwrap()];
+                    let encoded = EncodedUpdate::append(&mut buffer, update, held);
+                    prop_assert_eq!(encoded.cost_bits(), update_cost_bits(update, held), "same estimate either way");
+                    Ok(encoded)
+                })
+                .collect::<Result<_, TestCaseError>>()?;
+            let mut body = BodyWriter::new(Vec::new(), Some(7), &delta.despawns, delta.updates.len());
+            for (update, encoded) in delta.updates.iter().zip(encoded) {
+                body.encoded_update(update.id, encoded, &buffer);
+            }
+            prop_assert_eq!(body.finish(delta.spawns.iter()), direct);
         }
 
         #[test]

@@ -24,8 +24,9 @@ pub mod state;
 pub mod tick;
 
 pub use delta::{
-    ApplyError, BodyError, DecodedBody, Delta, EntityDiff, EntityUpdate, FieldDelta, HeldEntity, HeldShape, HeldStore,
-    apply, decode_body, diff, diff_entity, diff_into, encode_body, spawn_cost_bits, update_cost_bits,
+    ApplyError, BodyError, BodyWriter, DecodedBody, Delta, EncodedUpdate, EntityDiff, EntityUpdate, FieldDelta,
+    HeldEntity, HeldShape, HeldStore, apply, decode_body, diff, diff_entity, diff_into, encode_body, spawn_cost_bits,
+    update_cost_bits,
 };
 pub use mirror::{Applied, ClientMirror, MirrorError};
 pub use net_id::NetId;
