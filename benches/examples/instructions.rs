@@ -5,10 +5,13 @@
 //! Each part does its set-up untimed and then calls one function a fixed number of times,
 //! so callgrind's `--toggle-collect` on that function counts exactly those calls:
 //! - `write_frame`: 100 clients' `ClientView::write_frame` over 20 snapshots of the
-//!   10 000-entity crowd (about 200 in view each), after 10 snapshots of warm-up;
+//!   10 000-entity crowd (about 200 in view each, 10% walking), after 10 snapshots of
+//!   warm-up, the snapshots linked as the room links them (shared changes built first,
+//!   untimed, as the first writer of each snapshot would);
 //! - `apply_frame`: one client's mirror applying those 20 frames (the bot's decode side);
 //! - `step`: 60 ticks of the arena with 10 000 drones (half of them snapshot ticks).
 
+use std::sync::Arc;
 use tickcast_benches::crowd::{Crowd, CrowdSettings};
 use tickcast_benches::warmed_simulation;
 use tickcast_server::room::{ClientView, WorldSnapshot};
@@ -35,14 +38,22 @@ fn main() {
     }
 }
 
-/// The snapshots of the crowd, with their shared per-snapshot parts built.
-fn snapshots(crowd: &mut Crowd, count: usize) -> Vec<WorldSnapshot> {
+/// The next `count` snapshots of the crowd, each linked to the one before as the room's
+/// capture links them (so writers use the shared per-snapshot changes), with their
+/// shared parts built before counting.
+fn snapshots(crowd: &mut Crowd, last: &mut Option<Arc<WorldSnapshot>>, count: usize) -> Vec<Arc<WorldSnapshot>> {
     (0..count)
         .map(|_| {
-            let snapshot = crowd.snapshot();
+            let mut snapshot = crowd.snapshot();
+            if let Some(previous) = last.take() {
+                snapshot = snapshot.following(previous);
+            }
+            let snapshot = Arc::new(snapshot);
             snapshot.interest_grid(crowd.radius());
             snapshot.hashes();
+            snapshot.changes();
             crowd.advance();
+            *last = Some(Arc::clone(&snapshot));
             snapshot
         })
         .collect()
@@ -52,12 +63,13 @@ fn frames() {
     let mut crowd = Crowd::new(CrowdSettings::default());
     let mut views: Vec<ClientView> = crowd.views(CLIENTS);
     let mut out = Vec::new();
-    for snapshot in snapshots(&mut crowd, WARMUP_SNAPSHOTS) {
+    let mut last = None;
+    for snapshot in snapshots(&mut crowd, &mut last, WARMUP_SNAPSHOTS) {
         for view in &mut views {
             view.write_frame(&snapshot, &mut out);
         }
     }
-    let counted = snapshots(&mut crowd, SNAPSHOTS);
+    let counted = snapshots(&mut crowd, &mut last, SNAPSHOTS);
     let mut bytes = 0;
     for snapshot in &counted {
         for view in &mut views {
@@ -73,7 +85,7 @@ fn frames() {
     // The client side: a fresh view and mirror for client 0, warmed up, then counted.
     let mut view = crowd.view(0, tickcast_benches::crowd::DEFAULT_BUDGET_BYTES);
     let mut mirror = ClientMirror::new();
-    let frames: Vec<Vec<u8>> = snapshots(&mut crowd, WARMUP_SNAPSHOTS + SNAPSHOTS)
+    let frames: Vec<Vec<u8>> = snapshots(&mut crowd, &mut last, WARMUP_SNAPSHOTS + SNAPSHOTS)
         .iter()
         .map(|snapshot| {
             view.write_frame(snapshot, &mut out);

@@ -1,10 +1,17 @@
 //! Snapshot capture on the tick thread.
 //!
 //! The tick captures one immutable [`WorldSnapshot`] per snapshot tick and publishes it
-//! behind an `Arc`: every entity's quantized state and its interest metadata. Everything per client (interest query, diff against what the
-//! client holds, priority, encode) happens in the connection writers; the shared pieces
-//! they need, entity hashes (summed into checksums) and the interest grid, are built once
-//! per snapshot by the first writer that asks, off the tick thread.
+//! behind an `Arc`: every entity's quantized state and its interest metadata. Everything
+//! per client (interest query, diff against what the client holds, priority, encode)
+//! happens in the connection writers; the shared pieces they need are built once per
+//! snapshot by the first writer that asks, off the tick thread:
+//! - entity hashes, summed into checksums;
+//! - the interest grid;
+//! - [`SnapshotChanges`]: how each entity changed since the previous snapshot, with each
+//!   changed entity's update encoded once. Every client that holds an entity as of the
+//!   previous snapshot (in steady state, nearly all) copies those bits instead of
+//!   diffing and encoding the entity itself: the encode-once of `ARCHITECTURE.md`, per
+//!   entity rather than per whole body, since views differ under interest and budget.
 
 use super::ClientId;
 use super::input::InputBuffers;
@@ -12,8 +19,8 @@ use super::interest::{EntityMeta, InterestGrid};
 use super::replication::Replication;
 use super::tick_loop::RoomClock;
 use bevy_ecs::prelude::*;
-use std::sync::{Arc, OnceLock};
-use tickcast_shared::{EntityState, NetId, Tick, entity_hash};
+use std::sync::{Arc, Mutex, OnceLock};
+use tickcast_shared::{EncodedUpdate, EntityDiff, EntityState, NetId, Tick, diff_entity, entity_hash};
 use tokio::sync::watch;
 
 /// The replicated state of a room at one tick; immutable once published.
@@ -29,6 +36,41 @@ pub struct WorldSnapshot {
     pub metas: Vec<EntityMeta>,
     input_acks: Vec<(ClientId, u32)>,
     grid: OnceLock<InterestGrid>,
+    /// The snapshot captured before this one, until [`WorldSnapshot::changes`] is built
+    /// from it or the next capture lets it go (so snapshots never form a chain).
+    previous: Mutex<Option<Arc<WorldSnapshot>>>,
+    changes: OnceLock<Option<SnapshotChanges>>,
+}
+
+/// How each entity of a snapshot changed since the previous one.
+#[derive(Debug)]
+pub struct SnapshotChanges {
+    /// Tick of the previous snapshot.
+    pub since: Tick,
+    /// Per entity, in `entities` order.
+    pub entities: Vec<EntityChange>,
+    /// Per entity, the last snapshot tick at which its state differed from the snapshot
+    /// before (or it appeared); when unknown, a tick no later than the truth allows, so a
+    /// client holding the entity as of `changed_at` or later holds its current state.
+    pub changed_at: Vec<Tick>,
+    /// The bytes of every [`EntityChange::Update`]'s encoding.
+    pub encoded: Vec<u8>,
+}
+
+/// How one entity changed since the previous snapshot.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum EntityChange {
+    /// It was not in the previous snapshot, or its set of components changed.
+    New,
+    /// Identical.
+    Same,
+    /// Some fields changed: the update from the previous state, encoded.
+    Update {
+        /// Where in [`SnapshotChanges::encoded`].
+        encoded: EncodedUpdate,
+        /// Bit length of the summed absolute field deltas (the size of the change).
+        magnitude_bits: u8,
+    },
 }
 
 impl WorldSnapshot {
@@ -47,7 +89,29 @@ impl WorldSnapshot {
             metas,
             input_acks,
             grid: OnceLock::new(),
+            previous: Mutex::new(None),
+            changes: OnceLock::new(),
         }
+    }
+
+    /// This snapshot, captured right after `previous`: its [`WorldSnapshot::changes`]
+    /// will be built against it. Lets go of `previous`'s own link to the one before.
+    pub fn following(self, previous: Arc<WorldSnapshot>) -> Self {
+        drop(lock(&previous.previous).take());
+        *lock(&self.previous) = Some(previous);
+        self
+    }
+
+    /// How each entity changed since the previous snapshot, built on first use; `None`
+    /// when there is no previous snapshot to compare with (the first one, one built
+    /// with [`WorldSnapshot::new`] alone, or one asked for after the next capture).
+    pub fn changes(&self) -> Option<&SnapshotChanges> {
+        self.changes
+            .get_or_init(|| {
+                let previous = lock(&self.previous).take()?;
+                Some(SnapshotChanges::between(&previous, self))
+            })
+            .as_ref()
     }
 
     /// The last input `seq` the room applied for `client` by this tick.
@@ -76,6 +140,56 @@ impl WorldSnapshot {
     }
 }
 
+/// Locks a mutex whose data stays consistent even if a holder panicked.
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+impl SnapshotChanges {
+    /// Compares `current` with `previous` entity by entity (both sorted by `NetId`).
+    fn between(previous: &WorldSnapshot, current: &WorldSnapshot) -> SnapshotChanges {
+        let earlier = previous.changes.get().and_then(Option::as_ref);
+        let mut changes = SnapshotChanges {
+            since: previous.tick,
+            entities: Vec::with_capacity(current.entities.len()),
+            changed_at: Vec::with_capacity(current.entities.len()),
+            encoded: Vec::new(),
+        };
+        let mut at = 0;
+        for entity in &current.entities {
+            while at < previous.entities.len() && previous.entities[at].id < entity.id {
+                at += 1;
+            }
+            let before = previous.entities.get(at).filter(|before| before.id == entity.id);
+            let (change, changed_at) = match before.map(|before| (before, diff_entity(before, entity))) {
+                None | Some((_, EntityDiff::Replace)) => (EntityChange::New, current.tick),
+                Some((_, EntityDiff::Same)) => (
+                    EntityChange::Same,
+                    earlier.map_or(previous.tick, |earlier| earlier.changed_at[at]),
+                ),
+                Some((before, EntityDiff::Update(update))) => {
+                    let magnitude = update
+                        .changes
+                        .iter()
+                        .fold(0u32, |sum, change| sum.saturating_add(change.delta.unsigned_abs()));
+                    let encoded = EncodedUpdate::append(&mut changes.encoded, &update, before);
+                    let magnitude_bits = (u32::BITS - magnitude.leading_zeros()) as u8;
+                    (
+                        EntityChange::Update {
+                            encoded,
+                            magnitude_bits,
+                        },
+                        current.tick,
+                    )
+                }
+            };
+            changes.entities.push(change);
+            changes.changed_at.push(changed_at);
+        }
+        changes
+    }
+}
+
 /// The sending end of the room's snapshot slot.
 #[derive(Resource)]
 pub(crate) struct Publisher {
@@ -93,9 +207,11 @@ pub(crate) fn capture_and_publish(world: &mut World) {
     let tick = world.resource::<RoomClock>().tick;
     let (entities, metas) = world.resource_scope(|world, mut replication: Mut<Replication>| replication.capture(world));
     let input_acks = world.resource::<InputBuffers>().acks();
-    let snapshot = WorldSnapshot::new(tick, entities, metas, input_acks);
-    world
-        .resource::<Publisher>()
-        .sender
-        .send_replace(Some(Arc::new(snapshot)));
+    let mut snapshot = WorldSnapshot::new(tick, entities, metas, input_acks);
+    let publisher = world.resource::<Publisher>();
+    let previous = publisher.sender.borrow().clone();
+    if let Some(previous) = previous {
+        snapshot = snapshot.following(previous);
+    }
+    publisher.sender.send_replace(Some(Arc::new(snapshot)));
 }

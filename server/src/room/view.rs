@@ -18,12 +18,13 @@
 
 use super::ClientId;
 use super::interest::{RelevanceRule, Viewer};
+use super::snapshot::EntityChange;
 use super::snapshot::WorldSnapshot;
 use glam::Vec2;
 use std::cmp::Ordering;
 use tickcast_shared::{
-    Delta, EntityDiff, EntityState, EntityUpdate, HeldShape, InputAck, NetId, ServerMsg, Tick, diff_entity,
-    encode_body, spawn_cost_bits, update_cost_bits,
+    BodyWriter, EncodedUpdate, EntityDiff, EntityState, EntityUpdate, InputAck, NetId, ServerMsg, Tick, diff_entity,
+    spawn_cost_bits, update_cost_bits,
 };
 
 /// How a client's view is chosen and paced.
@@ -64,11 +65,25 @@ struct Tracked {
     pending_since: Option<Tick>,
 }
 
-/// The client's copy of one entity: its slot in [`ClientView::held_states`] and its hash.
+/// The client's copy of one entity: its slot in [`ClientView::held_states`], its hash,
+/// and the tick of the snapshot it was copied from.
 #[derive(Clone, Copy, Debug)]
 struct HeldSlot {
     slot: u32,
     hash: u32,
+    as_of: Tick,
+}
+
+/// What a candidate would send.
+#[derive(Clone, Copy, Debug)]
+enum Change {
+    /// The whole entity.
+    Spawn,
+    /// A field-level update computed for this client: index into [`ClientView::updates`].
+    Fields(u32),
+    /// The snapshot's shared encoding of the update from the previous snapshot (the
+    /// client holds the entity as of that snapshot).
+    Shared(EncodedUpdate),
 }
 
 /// A change that could go in this frame. Candidates are listed in `NetId` order (the
@@ -81,8 +96,7 @@ struct Candidate {
     entity: u32,
     priority: f32,
     cost_bits: u32,
-    /// Index into [`ClientView::updates`] for a field-level update; `None` to spawn whole.
-    update: Option<u32>,
+    change: Change,
     /// Whether it goes in this frame.
     chosen: bool,
 }
@@ -124,43 +138,33 @@ pub struct ClientView {
     updates: Vec<EntityUpdate>,
     /// Candidate indices by descending priority, built only when not everything fits.
     by_priority: Vec<u32>,
-    delta: Delta,
+    despawns: Vec<NetId>,
+    /// Snapshot indices of the chosen spawns.
+    spawns: Vec<u32>,
     body: Vec<u8>,
 }
 
-/// Held shapes for the encoder, looked up in the (sorted) tracked list.
-struct TrackedShape<'a> {
-    tracked: &'a [Tracked],
-    states: &'a [EntityState],
+/// A change found while merging, before it becomes a [`Candidate`].
+enum Pending {
+    Spawn,
+    Fields(EntityUpdate),
+    /// The shared encoding, and the bit length of the summed deltas.
+    Shared(EncodedUpdate, u8),
 }
 
-impl TrackedShape<'_> {
-    fn held(&self, id: NetId) -> Option<&EntityState> {
-        let at = self.tracked.binary_search_by_key(&id, |t| t.id).ok()?;
-        self.tracked[at].held.map(|held| &self.states[held.slot as usize])
-    }
-}
-
-impl HeldShape for TrackedShape<'_> {
-    fn components(&self, id: NetId) -> usize {
-        self.held(id).map_or(0, |state| state.components.len())
-    }
-
-    fn fields(&self, id: NetId, component: usize) -> usize {
-        self.held(id)
-            .and_then(|state| state.components.get(component))
-            .map_or(0, |c| c.fields.len())
-    }
-}
-
-/// Priority weight of a change by its size: 1 for the smallest, growing with the bit
-/// length of the summed field deltas (a cheap stand-in for a logarithm).
-fn size_of_change(update: &EntityUpdate) -> f32 {
+/// Bit length of the summed absolute field deltas of `update`.
+fn magnitude_bits(update: &EntityUpdate) -> u8 {
     let magnitude = update
         .changes
         .iter()
         .fold(0u32, |sum, change| sum.saturating_add(change.delta.unsigned_abs()));
-    1.0 + (u32::BITS - magnitude.leading_zeros()) as f32 / 12.0
+    (u32::BITS - magnitude.leading_zeros()) as u8
+}
+
+/// Priority weight of a change by its size: 1 for the smallest, growing with the bit
+/// length of the summed field deltas (a cheap stand-in for a logarithm).
+fn size_of_change(magnitude_bits: u8) -> f32 {
+    1.0 + f32::from(magnitude_bits) / 12.0
 }
 
 impl ClientView {
@@ -182,7 +186,8 @@ impl ClientView {
             candidates: Vec::new(),
             updates: Vec::new(),
             by_priority: Vec::new(),
-            delta: Delta::default(),
+            despawns: Vec::new(),
+            spawns: Vec::new(),
             body: Vec::new(),
         }
     }
@@ -203,7 +208,7 @@ impl ClientView {
         let tick = snapshot.tick;
         let viewer = self.viewer(snapshot);
         self.collect_visible(snapshot, &viewer);
-        self.delta.clear();
+        self.despawns.clear();
         self.merge_and_collect_candidates(snapshot, &viewer, tick);
 
         let full = self.last_tick.is_none();
@@ -308,7 +313,7 @@ impl ClientView {
                     old += 1;
                     if let Some(held) = tracked.held {
                         self.checksum = self.checksum.wrapping_sub(held.hash);
-                        self.delta.despawns.push(tracked.id);
+                        self.despawns.push(tracked.id);
                         self.free_slots.push(held.slot);
                     }
                 }
@@ -321,46 +326,58 @@ impl ClientView {
                         priority: 0.0,
                         pending_since: None,
                     });
-                    self.add_candidate(snapshot, viewer, index, None, tick);
+                    self.add_candidate(snapshot, viewer, index, Pending::Spawn, tick);
                 }
                 Ordering::Equal => {
                     let mut tracked = self.tracked[old];
                     let index = self.visible[visible] as usize;
                     old += 1;
                     visible += 1;
-                    let current = &snapshot.entities[index];
                     let change = match tracked.held {
-                        None => Some(None),
-                        Some(held) => match diff_entity(&self.held_states[held.slot as usize], current) {
-                            EntityDiff::Same => None,
-                            EntityDiff::Update(update) => Some(Some(update)),
-                            EntityDiff::Replace => Some(None),
-                        },
+                        None => Some(Pending::Spawn),
+                        Some(held) => self.change_since(snapshot, index, held),
                     };
                     if change.is_none() {
                         tracked.priority = 0.0;
                         tracked.pending_since = None;
                     }
                     self.next.push(tracked);
-                    if let Some(update) = change {
-                        self.add_candidate(snapshot, viewer, index, update, tick);
+                    if let Some(change) = change {
+                        self.add_candidate(snapshot, viewer, index, change, tick);
                     }
                 }
             }
         }
     }
 
-    fn add_candidate(
-        &mut self,
-        snapshot: &WorldSnapshot,
-        viewer: &Viewer,
-        entity: usize,
-        update: Option<EntityUpdate>,
-        tick: Tick,
-    ) {
+    /// How entity `index` differs from the client's copy, or `None` if it does not.
+    /// Cheap when the snapshot's shared [`SnapshotChanges`](super::snapshot::SnapshotChanges)
+    /// cover the copy's age; a diff otherwise.
+    fn change_since(&self, snapshot: &WorldSnapshot, index: usize, held: HeldSlot) -> Option<Pending> {
+        if let Some(changes) = snapshot.changes() {
+            if held.as_of == changes.since {
+                match changes.entities[index] {
+                    EntityChange::Same => return None,
+                    EntityChange::Update {
+                        encoded,
+                        magnitude_bits,
+                    } => return Some(Pending::Shared(encoded, magnitude_bits)),
+                    EntityChange::New => {}
+                }
+            } else if !changes.changed_at[index].is_after(held.as_of) {
+                return None;
+            }
+        }
+        match diff_entity(&self.held_states[held.slot as usize], &snapshot.entities[index]) {
+            EntityDiff::Same => None,
+            EntityDiff::Update(update) => Some(Pending::Fields(update)),
+            EntityDiff::Replace => Some(Pending::Spawn),
+        }
+    }
+
+    fn add_candidate(&mut self, snapshot: &WorldSnapshot, viewer: &Viewer, entity: usize, change: Pending, tick: Tick) {
         let tracked_index = self.next.len() - 1;
         let tracked = &mut self.next[tracked_index];
-        let current = &snapshot.entities[entity];
         let weight = if tracked.id == self.player {
             OWN_ENTITY_WEIGHT
         } else {
@@ -368,26 +385,30 @@ impl ClientView {
                 (Some(radius), Some(position)) => 1.0 - 0.75 * (position.distance(viewer.position) / radius).min(1.0),
                 _ => 1.0,
             };
-            let size = update.as_ref().map_or(SPAWN_WEIGHT, size_of_change);
+            let size = match &change {
+                Pending::Spawn => SPAWN_WEIGHT,
+                Pending::Fields(update) => size_of_change(magnitude_bits(update)),
+                Pending::Shared(_, magnitude_bits) => size_of_change(*magnitude_bits),
+            };
             nearness * size
         };
         tracked.priority += weight;
         tracked.pending_since.get_or_insert(tick);
-        let held = tracked.held.map(|held| &self.held_states[held.slot as usize]);
-        let (cost_bits, update) = match (update, held) {
-            (Some(update), Some(held)) => {
-                let cost = update_cost_bits(&update, held);
+        let (cost_bits, change) = match (change, tracked.held) {
+            (Pending::Fields(update), Some(held)) => {
+                let cost = update_cost_bits(&update, &self.held_states[held.slot as usize]);
                 self.updates.push(update);
-                (cost, Some(self.updates.len() as u32 - 1))
+                (cost, Change::Fields(self.updates.len() as u32 - 1))
             }
-            _ => (spawn_cost_bits(current), None),
+            (Pending::Shared(encoded, _), Some(_)) => (encoded.cost_bits(), Change::Shared(encoded)),
+            _ => (spawn_cost_bits(&snapshot.entities[entity]), Change::Spawn),
         };
         self.candidates.push(Candidate {
             tracked: tracked_index as u32,
             entity: entity as u32,
             priority: tracked.priority,
             cost_bits: cost_bits as u32,
-            update,
+            change,
             chosen: false,
         });
     }
@@ -409,7 +430,7 @@ impl ClientView {
     ) -> FrameStats {
         let mut stats = FrameStats::default();
         let budget_bits = self.settings.budget_bytes.saturating_sub(FRAME_OVERHEAD_BYTES) * 8;
-        let mut used_bits = 32 + 8 + self.delta.despawns.len() * tickcast_shared::delta::DESPAWN_COST_BITS;
+        let mut used_bits = 32 + 8 + self.despawns.len() * tickcast_shared::delta::DESPAWN_COST_BITS;
         let wanted_bits: usize = self.candidates.iter().map(|c| c.cost_bits as usize).sum();
         self.by_priority.clear();
         let mut chosen = 0;
@@ -468,8 +489,8 @@ impl ClientView {
             let entity = candidate.entity as usize;
             let hash = snapshot.hashes()[entity];
             let current = &snapshot.entities[entity];
-            let slot = match (tracked.held, candidate.update) {
-                (Some(held), Some(update)) => {
+            let slot = match (tracked.held, candidate.change) {
+                (Some(held), Change::Fields(update)) => {
                     // Same shape: only the changed fields need copying.
                     let state = &mut self.held_states[held.slot as usize];
                     for change in &self.updates[update as usize].changes {
@@ -478,7 +499,15 @@ impl ClientView {
                     }
                     held.slot
                 }
-                (Some(held), None) => {
+                (Some(held), Change::Shared(_)) => {
+                    // Same shape as the previous snapshot's, which the client held.
+                    let state = &mut self.held_states[held.slot as usize];
+                    for (held, now) in state.components.iter_mut().zip(&current.components) {
+                        held.fields.copy_from_slice(&now.fields);
+                    }
+                    held.slot
+                }
+                (Some(held), Change::Spawn) => {
                     self.held_states[held.slot as usize].clone_from(current);
                     held.slot
                 }
@@ -493,9 +522,13 @@ impl ClientView {
                     }
                 },
             };
-            tracked.held = Some(HeldSlot { slot, hash });
+            tracked.held = Some(HeldSlot {
+                slot,
+                hash,
+                as_of: tick,
+            });
         }
-        stats.entities_sent = self.delta.entities_changed();
+        stats.entities_sent = self.despawns.len() + self.candidates.iter().filter(|c| c.chosen).count();
         stats
     }
 
@@ -514,36 +547,45 @@ impl ClientView {
     /// Writes the frame carrying the despawns and the chosen candidates into `out`;
     /// returns the checksum the client will hold after applying it.
     fn write_chosen(&mut self, snapshot: &WorldSnapshot, header: FrameHeader, out: &mut Vec<u8>) -> u32 {
-        self.delta.updates.clear();
-        self.delta.spawns.clear();
         let mut checksum = self.checksum;
         let hashes = snapshot.hashes();
+        let mut updates = 0;
+        self.spawns.clear();
         // Candidates are in `NetId` order, so the body's lists come out sorted.
         for candidate in self.candidates.iter().filter(|c| c.chosen) {
-            match candidate.update {
-                Some(update) => self.delta.updates.push(self.updates[update as usize].clone()),
-                None => self
-                    .delta
-                    .spawns
-                    .push(snapshot.entities[candidate.entity as usize].clone()),
+            match candidate.change {
+                Change::Spawn => self.spawns.push(candidate.entity),
+                Change::Fields(_) | Change::Shared(_) => updates += 1,
             }
             if let Some(held) = self.next[candidate.tracked as usize].held {
                 checksum = checksum.wrapping_sub(held.hash);
             }
             checksum = checksum.wrapping_add(hashes[candidate.entity as usize]);
         }
-        debug_assert!(self.delta.despawns.is_sorted() && self.delta.updates.is_sorted_by_key(|u| u.id));
         let mut body = std::mem::take(&mut self.body);
         body.clear();
-        if !self.delta.is_empty() {
+        if !(self.despawns.is_empty() && updates == 0 && self.spawns.is_empty()) {
             let sum = self.settings.checksums.then_some(checksum);
-            // Updates never change an entity's shape, so the tracked list (not yet
-            // committed) describes what the client holds for every update.
-            let held = TrackedShape {
-                tracked: &self.next,
-                states: &self.held_states,
-            };
-            body = encode_body(sum, &self.delta, &held, body);
+            let mut writer = BodyWriter::new(body, sum, &self.despawns, updates);
+            let shared = snapshot.changes().map_or(&[][..], |changes| &changes.encoded[..]);
+            for candidate in self.candidates.iter().filter(|c| c.chosen) {
+                let id = snapshot.entities[candidate.entity as usize].id;
+                match candidate.change {
+                    Change::Spawn => {}
+                    Change::Shared(encoded) => writer.encoded_update(id, encoded, shared),
+                    Change::Fields(update) => {
+                        // Updates never change an entity's shape: the held copy has it.
+                        let held = self.next[candidate.tracked as usize].held.map(|held| held.slot);
+                        let state = held.map(|slot| &self.held_states[slot as usize]);
+                        writer.update(&self.updates[update as usize], |component| {
+                            state
+                                .and_then(|state| state.components.get(component))
+                                .map(|c| c.fields.len())
+                        });
+                    }
+                }
+            }
+            body = writer.finish(self.spawns.iter().map(|&index| &snapshot.entities[index as usize]));
         }
         out.clear();
         ServerMsg::encode_snapshot_into(header.full, header.tick, header.ack, &body, out);
@@ -565,6 +607,7 @@ mod tests {
     use super::*;
     use crate::room::interest::{EntityMeta, Relevance};
     use proptest::prelude::*;
+    use std::sync::Arc;
     use tickcast_shared::{ClientMirror, ComponentKind, ComponentState, ServerMsg, SnapshotFrame};
 
     /// An entity at `x` with one component holding its quantized position and a counter.
@@ -589,6 +632,29 @@ mod tests {
     fn snapshot(tick: u32, entities: &[(u32, i32, i32)]) -> WorldSnapshot {
         let (states, metas) = entities.iter().map(|&(i, x, c)| entity(i, x, c)).unzip();
         WorldSnapshot::new(Tick(tick), states, metas, vec![(1, tick)])
+    }
+
+    /// Links each snapshot to the one before, as the room's capture does, so that views
+    /// use the shared per-snapshot changes (or leaves them unlinked, so views diff).
+    struct Chain {
+        linked: bool,
+        last: Option<Arc<WorldSnapshot>>,
+    }
+
+    impl Chain {
+        fn new(linked: bool) -> Chain {
+            Chain { linked, last: None }
+        }
+
+        fn next(&mut self, snapshot: WorldSnapshot) -> Arc<WorldSnapshot> {
+            let snapshot = match self.last.take() {
+                Some(previous) if self.linked => snapshot.following(previous),
+                _ => snapshot,
+            };
+            let snapshot = Arc::new(snapshot);
+            self.last = Some(Arc::clone(&snapshot));
+            snapshot
+        }
     }
 
     fn settings(radius: Option<f32>, budget_bytes: usize) -> ViewSettings {
@@ -652,24 +718,34 @@ mod tests {
 
     #[test]
     fn an_idle_snapshot_is_seven_bytes() {
-        let mut view = ClientView::new(1, NetId::from_parts(0, 1), settings(None, 10_000));
-        let mut mirror = ClientMirror::new();
-        let world = [(0, 0, 0), (1, 5, 0)];
-        deliver(&mut view, &mut mirror, &snapshot(2, &world));
-        deliver(&mut view, &mut mirror, &snapshot(4, &world));
-        let idle = deliver(&mut view, &mut mirror, &snapshot(6, &world));
-        assert_eq!(idle.bytes, 7);
-        assert_eq!(idle.entities_sent, 0);
+        for linked in [false, true] {
+            let mut chain = Chain::new(linked);
+            let mut view = ClientView::new(1, NetId::from_parts(0, 1), settings(None, 10_000));
+            let mut mirror = ClientMirror::new();
+            let world = [(0, 0, 0), (1, 5, 0)];
+            deliver(&mut view, &mut mirror, &chain.next(snapshot(2, &world)));
+            deliver(&mut view, &mut mirror, &chain.next(snapshot(4, &world)));
+            let idle = deliver(&mut view, &mut mirror, &chain.next(snapshot(6, &world)));
+            assert_eq!(idle.bytes, 7, "linked: {linked}");
+            assert_eq!(idle.entities_sent, 0);
+        }
     }
 
     #[test]
     fn a_tight_budget_sends_the_own_entity_first_and_catches_up_with_bounded_staleness() {
+        for linked in [false, true] {
+            tight_budget_catches_up(linked);
+        }
+    }
+
+    fn tight_budget_catches_up(linked: bool) {
+        let mut chain = Chain::new(linked);
         let player = NetId::from_parts(0, 1);
         // Room for a handful of spawns per snapshot, not for 200.
         let mut view = ClientView::new(1, player, settings(None, 120));
         let mut mirror = ClientMirror::new();
         let mut world: Vec<(u32, i32, i32)> = (0..200).map(|i| (i, i as i32, 0)).collect();
-        let first = deliver(&mut view, &mut mirror, &snapshot(2, &world));
+        let first = deliver(&mut view, &mut mirror, &chain.next(snapshot(2, &world)));
         assert!(first.entities_deferred > 150, "{first:?}");
         assert!(mirror.entity(player).is_some(), "the client's own entity goes first");
         let mut worst = 0;
@@ -681,7 +757,7 @@ mod tests {
                     *x += 1;
                 }
             }
-            let stats = deliver(&mut view, &mut mirror, &snapshot(step * 2, &world));
+            let stats = deliver(&mut view, &mut mirror, &chain.next(snapshot(step * 2, &world)));
             worst = worst.max(stats.max_staleness_ticks);
             assert!(
                 stats.bytes <= 120,
@@ -693,7 +769,7 @@ mod tests {
         assert!(worst < 400, "staleness is bounded (worst {worst} ticks)");
         // Once the world stops changing, the client converges to it exactly.
         for step in 400..480u32 {
-            deliver(&mut view, &mut mirror, &snapshot(step * 2, &world));
+            deliver(&mut view, &mut mirror, &chain.next(snapshot(step * 2, &world)));
         }
         let held: Vec<EntityState> = mirror.entities().cloned().collect();
         let expected: Vec<EntityState> = world.iter().map(|&(i, x, c)| entity(i, x, c).0).collect();
@@ -731,14 +807,16 @@ mod tests {
             player_xs in prop::collection::vec(-60i32..60, 12),
             radius in prop_oneof![Just(None), (5.0f32..80.0).prop_map(Some)],
             budget in 40usize..2000,
+            linked: bool,
         ) {
+            let mut chain = Chain::new(linked);
             let player = NetId::from_parts(0, 1);
             let mut view = ClientView::new(1, player, settings(radius, budget));
             let mut mirror = ClientMirror::new();
             for (step, world) in worlds.iter().enumerate() {
                 let mut entities = vec![(0, player_xs[step], 0)];
                 entities.extend(world.iter().map(|(&i, &(x, c))| (i, x, c)));
-                let snapshot = snapshot(2 * step as u32 + 2, &entities);
+                let snapshot = chain.next(snapshot(2 * step as u32 + 2, &entities));
                 let mut bytes = Vec::new();
                 let stats = view.write_frame(&snapshot, &mut bytes);
                 // Over budget only when one entity alone (plus despawns) does not fit.
