@@ -235,17 +235,7 @@ pub fn describe_close(frame: Option<&CloseFrame>) -> String {
 /// Runs one bot from its start time to the deadline (plus the closing handshake).
 pub async fn run_bot(plan: BotPlan, live: Arc<LiveCounters>) -> BotOutcome {
     tokio::time::sleep_until(plan.start_at).await;
-    let mut bot = Bot {
-        live,
-        mirror: ClientMirror::new(),
-        acks: AckTracker::default(),
-        outcome: BotOutcome::empty(),
-        view: ViewTracker::new(0),
-        stopped_sending: None,
-        encoded: Vec::new(),
-        outgoing: BytesMut::new(),
-        unreported_snapshots: 0,
-    };
+    let mut bot = Bot::new(live);
     if let Err(error) = bot.run(&plan).await {
         tracing::debug!(bot = plan.index, %error, "bot failed");
         bot.live.bot_failed();
@@ -281,6 +271,20 @@ struct Bot {
 }
 
 impl Bot {
+    fn new(live: Arc<LiveCounters>) -> Bot {
+        Bot {
+            live,
+            mirror: ClientMirror::new(),
+            acks: AckTracker::default(),
+            outcome: BotOutcome::empty(),
+            view: ViewTracker::new(0),
+            stopped_sending: None,
+            encoded: Vec::new(),
+            outgoing: BytesMut::new(),
+            unreported_snapshots: 0,
+        }
+    }
+
     async fn run(&mut self, plan: &BotPlan) -> Result<(), BotError> {
         let config = WebSocketConfig::default().read_buffer_size(READ_BUFFER_BYTES);
         let connecting = tokio_tungstenite::connect_async_with_config(plan.url.as_str(), Some(config), true);

@@ -18,6 +18,7 @@ use crate::net_id::NetId;
 use crate::protocol::{InputAck, SnapshotFrame};
 use crate::state::EntityState;
 use crate::tick::Tick;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use thiserror::Error;
 
 /// The entities a client holds and the tick they are from.
@@ -80,6 +81,30 @@ struct SortedHeld {
     free: Vec<u32>,
     /// The previous `index` allocation, reused by the next merge.
     spare: Vec<Entry>,
+    /// Where the last search of `index` ended.
+    finger: Finger,
+}
+
+/// A position remembered by searches that only read the store. Atomic (relaxed: a plain
+/// load and store) rather than a `Cell`, so that a mirror stays `Sync`; any value is
+/// safe, it is only where a search starts.
+#[derive(Debug, Default)]
+struct Finger(AtomicUsize);
+
+impl Finger {
+    fn get(&self) -> usize {
+        self.0.load(Ordering::Relaxed)
+    }
+
+    fn set(&self, at: usize) {
+        self.0.store(at, Ordering::Relaxed);
+    }
+}
+
+impl Clone for Finger {
+    fn clone(&self) -> Finger {
+        Finger(AtomicUsize::new(self.get()))
+    }
 }
 
 impl SortedHeld {
@@ -96,11 +121,41 @@ impl SortedHeld {
         self.free.clear();
     }
 
+    /// The first position in `index` whose key is not below `key`. Lookups mostly come
+    /// in ascending order (each list of a delta is sorted by id), so the search starts
+    /// where the last one ended and gallops forward: a frame's lookups sweep the index
+    /// once instead of each binary-searching all of it from cold memory.
+    fn lower_bound(&self, key: u64) -> usize {
+        let index = &self.index;
+        let start = self.finger.get();
+        let (low, high) = if start <= index.len() && (start == 0 || index[start - 1].key < key) {
+            // Everything before `start` is below `key`.
+            let (mut low, mut step) = (start, 1);
+            loop {
+                let probe = low + step - 1;
+                if probe >= index.len() {
+                    break (low, index.len());
+                }
+                if index[probe].key >= key {
+                    break (low, probe);
+                }
+                low = probe + 1;
+                step *= 2;
+            }
+        } else {
+            (0, index.len())
+        };
+        let at = low + index[low..high].partition_point(|entry| entry.key < key);
+        self.finger.set(at);
+        at
+    }
+
     fn locate(&self, key: u64) -> Located {
-        match self.index.binary_search_by_key(&key, |entry| entry.key) {
-            Ok(at) => Located::Index(at),
-            Err(_) if self.pending.is_empty() => Located::Absent(0),
-            Err(_) => match self.pending.binary_search_by_key(&key, |entry| entry.key) {
+        let at = self.lower_bound(key);
+        match self.index.get(at) {
+            Some(entry) if entry.key == key => Located::Index(at),
+            _ if self.pending.is_empty() => Located::Absent(0),
+            _ => match self.pending.binary_search_by_key(&key, |entry| entry.key) {
                 Ok(at) => Located::Pending(at),
                 Err(at) => Located::Absent(at),
             },
@@ -191,20 +246,19 @@ impl SortedHeld {
 impl HeldStore for SortedHeld {
     fn by_slot(&self, index: u32) -> Option<&HeldEntity> {
         // The lowest generation held in the slot, as a `BTreeMap` range would find it.
-        let first_in_slot = |entries: &[Entry]| {
-            let slot = u64::from(index) << 32;
-            let from = entries.partition_point(|entry| entry.key < slot);
+        let slot = u64::from(index) << 32;
+        let first_in_slot = |entries: &[Entry], from: usize| {
             entries[from..]
                 .iter()
                 .take_while(|entry| entry.key >> 32 == u64::from(index))
                 .find(|entry| entry.at != REMOVED)
                 .copied()
         };
-        let held = first_in_slot(&self.index);
+        let held = first_in_slot(&self.index, self.lower_bound(slot));
         let waiting = if self.pending.is_empty() {
             None
         } else {
-            first_in_slot(&self.pending)
+            first_in_slot(&self.pending, self.pending.partition_point(|entry| entry.key < slot))
         };
         let first = match (held, waiting) {
             (Some(held), Some(waiting)) => Some(if held.key < waiting.key { held } else { waiting }),
