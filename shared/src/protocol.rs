@@ -292,13 +292,44 @@ pub enum DecodeError {
 #[error("cannot encode message: {0}")]
 pub struct EncodeError(#[from] rmp_serde::encode::Error);
 
+/// Decodes exactly one `T` from `bytes`, refusing trailing bytes.
+///
+/// The deserializer reads straight from the slice: rmp-serde's reader-based
+/// `Deserializer::new` allocates a scratch buffer on every call, which would cost the
+/// server one allocation per inbound message.
 fn decode_exact<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> Result<T, DecodeError> {
-    let mut rest = bytes;
-    let value = T::deserialize(&mut rmp_serde::Deserializer::new(&mut rest))?;
-    match rest.len() {
-        0 => Ok(value),
-        extra => Err(DecodeError::TrailingBytes(extra)),
+    let mut deserializer = rmp_serde::Deserializer::from_read_ref(bytes);
+    let value = T::deserialize(&mut deserializer)?;
+    if is_exhausted(&mut deserializer) {
+        return Ok(value);
     }
+    // Refusing the message, so the allocation no longer matters: decode again with the
+    // reader-based deserializer, which tells how many bytes it left.
+    let mut rest = bytes;
+    T::deserialize(&mut rmp_serde::Deserializer::new(&mut rest))?;
+    Err(DecodeError::TrailingBytes(rest.len()))
+}
+
+/// Whether a slice deserializer has consumed all of its input.
+///
+/// The slice deserializer does not say where it stopped, so this asks it for an
+/// `Option`: that reads one marker byte, which fails exactly when no byte is left (any
+/// byte is a marker), and the visitor accepts whatever it finds without reading on.
+fn is_exhausted(deserializer: &mut rmp_serde::Deserializer<rmp_serde::decode::ReadRefReader<'_, [u8]>>) -> bool {
+    struct AnyMarker;
+    impl<'de> serde::de::Visitor<'de> for AnyMarker {
+        type Value = ();
+        fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str("any MessagePack marker")
+        }
+        fn visit_none<E: serde::de::Error>(self) -> Result<(), E> {
+            Ok(())
+        }
+        fn visit_some<D: serde::Deserializer<'de>>(self, _rest: D) -> Result<(), D::Error> {
+            Ok(())
+        }
+    }
+    serde::Deserializer::deserialize_option(deserializer, AnyMarker).is_err()
 }
 
 impl ClientMsg {
@@ -459,11 +490,80 @@ mod tests {
         assert!(PlayerInput::default().validate().is_ok());
     }
 
+    /// The reader-based decoding `decode_exact` replaced: the reference it must agree with.
+    fn decode_with_reader<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> Result<T, String> {
+        let mut rest = bytes;
+        let value = T::deserialize(&mut rmp_serde::Deserializer::new(&mut rest)).map_err(|error| error.to_string())?;
+        match rest.len() {
+            0 => Ok(value),
+            extra => Err(format!("{extra} trailing")),
+        }
+    }
+
+    fn same_outcome<T: PartialEq + std::fmt::Debug>(new: Result<T, DecodeError>, old: Result<T, String>) -> bool {
+        match (new, old) {
+            (Ok(new), Ok(old)) => new == old,
+            (Err(DecodeError::TrailingBytes(n)), Err(old)) => old == format!("{n} trailing"),
+            (Err(DecodeError::Malformed(_)), Err(old)) => !old.ends_with(" trailing"),
+            _ => false,
+        }
+    }
+
     proptest! {
         #[test]
-        fn decoding_arbitrary_bytes_never_panics(bytes in prop::collection::vec(any::<u8>(), 0..256)) {
-            let _ = ClientMsg::decode(&bytes);
-            let _ = ServerMsg::decode(&bytes);
+        fn slice_decoding_agrees_with_reader_decoding(
+            seq: u32,
+            cut in 0usize..40,
+            flip in 0usize..40,
+            noise: u8,
+            tail in prop::collection::vec(any::<u8>(), 0..4),
+        ) {
+            let messages = [
+                ClientMsg::Input(PlayerInput { seq, move_x: 0.5, ..PlayerInput::default() }).encode().unwrap(),
+                ClientMsg::Hello(Hello { protocol_version: 2, name: "név".into() }).encode().unwrap(),
+            ];
+            for valid in messages {
+                // Truncated, corrupted in one byte, and extended variants of a valid message.
+                let mut bytes = valid[..cut.min(valid.len())].to_vec();
+                if let Some(byte) = bytes.get_mut(flip) {
+                    *byte ^= noise;
+                }
+                bytes.extend_from_slice(&tail);
+                prop_assert!(same_outcome(ClientMsg::decode(&bytes), decode_with_reader::<ClientMsg>(&bytes)));
+            }
+        }
+
+        #[test]
+        fn decoding_arbitrary_bytes_never_panics_and_matches_reader_decoding(bytes in prop::collection::vec(any::<u8>(), 0..256)) {
+            prop_assert!(same_outcome(ClientMsg::decode(&bytes), decode_with_reader::<ClientMsg>(&bytes)));
+            prop_assert!(same_outcome(ServerMsg::decode(&bytes), decode_with_reader::<ServerMsg>(&bytes)));
+        }
+
+        #[test]
+        fn any_bytes_after_a_message_are_counted_as_trailing(
+            seq: u32,
+            name in "[a-z]{0,40}",
+            trailing in prop::collection::vec(any::<u8>(), 1..64),
+        ) {
+            let hello = ClientMsg::Hello(Hello { protocol_version: 2, name });
+            let input = ClientMsg::Input(PlayerInput { seq, ..PlayerInput::default() });
+            let idle = ServerMsg::Snapshot(SnapshotFrame {
+                full: false,
+                tick: seq,
+                input_ack: InputAck::None,
+                body: Vec::new(),
+            });
+            for mut bytes in [hello.encode().unwrap(), input.encode().unwrap()] {
+                bytes.extend_from_slice(&trailing);
+                prop_assert!(
+                    matches!(ClientMsg::decode(&bytes), Err(DecodeError::TrailingBytes(n)) if n == trailing.len())
+                );
+            }
+            let mut bytes = idle.encode().unwrap();
+            bytes.extend_from_slice(&trailing);
+            prop_assert!(
+                matches!(ServerMsg::decode(&bytes), Err(DecodeError::TrailingBytes(n)) if n == trailing.len())
+            );
         }
 
         #[test]

@@ -1,19 +1,24 @@
 //! One client connection: upgrade, handshake, then a reader and a writer task.
 //!
 //! - The **reader** (this task) decodes and validates each frame, rate-limits inputs and
-//!   forwards them to the room's inbox. A violation ends reading and asks the writer to
-//!   close with the violation's code and reason.
+//!   forwards them to the room's input queue. A violation ends reading and asks the writer
+//!   to close with the violation's code and reason.
 //! - The **writer** waits on the room's snapshot slot. For each new snapshot it takes the
 //!   body cached for its baseline (the last snapshot it sent), wraps it in this client's
 //!   header and sends it. A client that reads slowly simply skips to the newest
 //!   snapshot; one whose send stays blocked past the write timeout is dropped.
 //!
 //! Either way the connection ends with a `Leave` to the room, so its entity goes too.
+//!
+//! In steady state neither task allocates per message (`server/tests/alloc.rs` counts):
+//! tungstenite hands the reader each payload as `Bytes` split off its reused read buffer,
+//! decoding borrows from it, and the input queue is preallocated; the writer encodes into
+//! a reused buffer and hands tungstenite payloads split off another.
 
 use super::NetContext;
 use super::rate_limit::{Admission, InputRateLimit};
 use super::violation::{Violation, close_frame};
-use crate::room::{ClientId, ClientView, Joined, RoomCommand};
+use crate::room::{ClientId, ClientView, InputQueueError, Joined, RoomCommand};
 use bytes::BytesMut;
 use futures_util::stream::{SplitSink, SplitStream};
 use futures_util::{SinkExt, StreamExt};
@@ -24,7 +29,7 @@ use std::time::Duration;
 use tickcast_shared::protocol::MAX_NAME_BYTES;
 use tickcast_shared::{ClientMsg, Hello, PROTOCOL_VERSION, ServerMsg, Welcome};
 use tokio::net::TcpStream;
-use tokio::sync::{OwnedSemaphorePermit, mpsc, oneshot};
+use tokio::sync::{OwnedSemaphorePermit, oneshot};
 use tokio::time::{Instant, timeout, timeout_at};
 use tokio_tungstenite::WebSocketStream;
 use tokio_tungstenite::tungstenite::handshake::server::{ErrorResponse, Request, Response};
@@ -252,9 +257,7 @@ async fn read_inputs(
                     }
                     Admission::Close => break Some(Violation::Flood(context.limits.max_inputs_per_second * 2)),
                 }
-                if let Err(mpsc::error::TrySendError::Full(_)) =
-                    context.room.commands.try_send(RoomCommand::Input { client, input })
-                {
+                if let Err(InputQueueError::Full) = context.room.inputs.try_send(client, input) {
                     context.stats.inputs_dropped_inbox.fetch_add(1, Ordering::Relaxed);
                 }
             }
@@ -316,6 +319,8 @@ async fn write_snapshots(
                 outgoing.reserve(frame.len());
                 outgoing.extend_from_slice(&frame);
                 let payload = outgoing.split().freeze();
+                // `send` is `feed` (into tungstenite's write buffer) and then one `flush`:
+                // one frame and one flush per snapshot.
                 match timeout(context.limits.write_timeout, sink.send(Message::Binary(payload))).await {
                     Ok(Ok(())) => {
                         stats.bytes_out.fetch_add(frame_stats.bytes as u64, Ordering::Relaxed);

@@ -1,8 +1,9 @@
 //! A room: one bevy_ecs `World` and `Schedule`, stepped at a fixed rate on its own thread.
 //!
 //! The room meets the network only at two channels (see `ARCHITECTURE.md`):
-//! - its inbox, a bounded `mpsc` of [`RoomCommand`]s (join, input, leave) that
-//!   connection tasks send into and the tick drains;
+//! - its inbox, which connection tasks send into and the tick drains: a bounded `mpsc`
+//!   of [`RoomCommand`]s (join, leave) and a bounded, preallocated queue of inputs
+//!   ([`InputSender`]);
 //! - its snapshot slot, a `watch` holding the latest [`WorldSnapshot`]: latest wins, so a
 //!   slow connection skips to the newest snapshot instead of queueing old ones.
 //!
@@ -22,7 +23,7 @@ mod snapshot;
 mod tick_loop;
 pub mod view;
 
-pub use input::{ActiveInputs, Controlled, InputBuffers};
+pub use input::{ActiveInputs, Controlled, InputBuffers, InputQueueError, InputSender};
 pub use interest::{Relevance, RelevanceRule, ViewerTeam};
 pub use replication::{Replicated, Replication, ReplicationRegistry};
 pub use snapshot::WorldSnapshot;
@@ -33,7 +34,7 @@ use bevy_ecs::prelude::*;
 use std::sync::Arc;
 use std::thread::JoinHandle;
 use thiserror::Error;
-use tickcast_shared::{NetId, PlayerInput, Tick};
+use tickcast_shared::{NetId, Tick};
 use tokio::sync::{mpsc, oneshot, watch};
 
 /// A connection's id within its room.
@@ -74,13 +75,6 @@ pub enum RoomCommand {
         /// Where the room answers.
         reply: oneshot::Sender<Joined>,
     },
-    /// One validated input.
-    Input {
-        /// From whom.
-        client: ClientId,
-        /// What.
-        input: PlayerInput,
-    },
     /// The client's connection ended.
     Leave {
         /// Who.
@@ -100,8 +94,10 @@ pub struct Joined {
 /// The part of the room every connection holds.
 #[derive(Clone)]
 pub struct RoomHandle {
-    /// The room's inbox.
+    /// The room's inbox for joins and leaves.
     pub commands: mpsc::Sender<RoomCommand>,
+    /// The room's inbox for inputs.
+    pub inputs: InputSender,
     /// The latest published snapshot.
     pub snapshots: watch::Receiver<Option<Arc<WorldSnapshot>>>,
     /// Tick and snapshot rates, for the `Welcome`.
@@ -126,7 +122,7 @@ pub struct Rates {
 pub struct RoomSettings {
     /// Ticks and snapshots per second.
     pub rates: Rates,
-    /// Inbox capacity.
+    /// Inbox capacity: commands, and separately inputs (that queue is allocated whole).
     pub inbox: usize,
     /// Inputs buffered per client.
     pub input_buffer: usize,
@@ -158,6 +154,7 @@ impl Simulation {
     /// Builds the world and schedule for `game`, and the handle connections use.
     pub fn new<G: Game>(game: G, settings: &RoomSettings) -> (Simulation, RoomHandle) {
         let (commands, inbox) = mpsc::channel(settings.inbox);
+        let (inputs, input_receiver) = input::input_queue(settings.inbox);
         let (publisher, snapshots) = watch::channel(None);
         let stats = Arc::new(RoomStats::default());
         let mut world = World::new();
@@ -177,7 +174,12 @@ impl Simulation {
         world.insert_resource(Replication::new(registry));
         world.insert_resource(InputBuffers::new(settings.input_buffer));
         world.insert_resource(ActiveInputs::default());
-        world.insert_resource(input::Inbox::new(inbox, G::spawn_player, Arc::clone(&stats)));
+        world.insert_resource(input::Inbox::new(
+            inbox,
+            input_receiver,
+            G::spawn_player,
+            Arc::clone(&stats),
+        ));
         world.insert_resource(snapshot::Publisher::new(publisher));
         world.insert_resource(RoomClock::new(settings.rates));
         schedule.add_systems((
@@ -190,6 +192,7 @@ impl Simulation {
         ));
         let handle = RoomHandle {
             commands,
+            inputs,
             snapshots,
             rates: settings.rates,
             stats,
