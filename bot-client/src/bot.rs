@@ -13,6 +13,7 @@ use bytes::{Bytes, BytesMut};
 use futures_util::{SinkExt, StreamExt};
 use hdrhistogram::Histogram;
 use std::sync::Arc;
+use std::task::Poll;
 use std::time::Duration;
 use thiserror::Error;
 use tickcast_shared::{
@@ -305,15 +306,14 @@ impl Bot {
         self.acks = AckTracker::for_tick_rate(welcome.tick_rate);
         self.view = ViewTracker::new(welcome.tick_rate);
         let connected_at = Instant::now();
-        let played = tokio::time::timeout_at(plan.deadline, self.play(&mut socket, plan, &welcome)).await;
+        let played = self.play(&mut socket, plan, &welcome).await;
         let stopped_sending = Instant::now();
         self.stopped_sending = Some(stopped_sending);
         self.outcome.connected_for = stopped_sending.duration_since(connected_at);
         self.outcome.inputs_expected = (self.outcome.connected_for.as_secs_f64() * f64::from(welcome.tick_rate)) as u64;
         match played {
-            // `play` only returns early, with an error; the deadline is the normal end.
-            Ok(error) => Err(abandon(&mut socket, error).await),
-            Err(_deadline) => {
+            Err(error) => Err(abandon(&mut socket, error).await),
+            Ok(()) => {
                 self.close(&mut socket).await;
                 Ok(())
             }
@@ -343,30 +343,35 @@ impl Bot {
         }
     }
 
-    /// Sends one input per tick and applies every snapshot; returns only on an error
-    /// (the caller ends it at the deadline).
-    async fn play(&mut self, socket: &mut Socket, plan: &BotPlan, welcome: &Welcome) -> BotError {
+    /// Sends one input per tick and applies every snapshot, until the first tick at or
+    /// after the deadline (`Ok`) or an error.
+    ///
+    /// The tick interval is the bot's only timer: the deadline is checked on each tick
+    /// rather than by a timeout around the whole loop, which would be polled again on
+    /// every one of the bot's ~90 wake-ups a second.
+    async fn play(&mut self, socket: &mut Socket, plan: &BotPlan, welcome: &Welcome) -> Result<(), BotError> {
         let mut script = InputScript::new(plan.seed, plan.index, welcome.tick_rate);
         let mut ticks = tokio::time::interval(Duration::from_secs_f64(1.0 / f64::from(welcome.tick_rate)));
         ticks.set_missed_tick_behavior(MissedTickBehavior::Skip);
         loop {
-            let step = tokio::select! {
-                _ = ticks.tick() => self.send_input(socket, &mut script).await,
-                received = receive(socket) => received.and_then(|message| self.on_message(message)),
-            };
-            if let Err(error) = step {
-                return error;
+            tokio::select! {
+                at = ticks.tick() => {
+                    if at >= plan.deadline {
+                        return Ok(());
+                    }
+                    let input = script.next_input();
+                    input.validate().map_err(BotError::InvalidInput)?;
+                    let sent_at = Instant::now();
+                    match before(plan.deadline, self.send(socket, &ClientMsg::Input(input))).await {
+                        Some(sent) => sent?,
+                        // The socket stayed full until the deadline: the run is over.
+                        None => return Ok(()),
+                    }
+                    self.acks.on_sent(input.seq, sent_at);
+                }
+                received = receive(socket) => self.on_message(received?)?,
             }
         }
-    }
-
-    async fn send_input(&mut self, socket: &mut Socket, script: &mut InputScript) -> Result<(), BotError> {
-        let input = script.next_input();
-        input.validate().map_err(BotError::InvalidInput)?;
-        let sent_at = Instant::now();
-        self.send(socket, &ClientMsg::Input(input)).await?;
-        self.acks.on_sent(input.seq, sent_at);
-        Ok(())
     }
 
     async fn send(&mut self, socket: &mut Socket, message: &ClientMsg) -> Result<(), BotError> {
@@ -471,6 +476,17 @@ impl Bot {
     }
 }
 
+/// Runs `future` to completion unless `deadline` passes first (`None`). The timer is only
+/// set up if the future does not complete at its first poll: a send into a socket with
+/// room almost always does, and then costs no timer at all.
+async fn before<T>(deadline: Instant, future: impl Future<Output = T>) -> Option<T> {
+    let mut future = std::pin::pin!(future);
+    if let Poll::Ready(output) = std::future::poll_fn(|cx| Poll::Ready(future.as_mut().poll(cx))).await {
+        return Some(output);
+    }
+    tokio::time::timeout_at(deadline, future).await.ok()
+}
+
 /// Copies `encoded` into `outgoing` and splits it off as one message. `outgoing` keeps
 /// one allocation: when it runs out, it moves back to the start of its buffer if every
 /// message split off before has been dropped (tungstenite drops each once it has copied
@@ -542,6 +558,26 @@ mod tests {
         }
         let big = split_off_message(&mut outgoing, &[3; 3 * OUTGOING_BYTES]);
         assert_eq!(big.as_ref(), [3; 3 * OUTGOING_BYTES]);
+    }
+
+    #[tokio::test]
+    async fn before_a_deadline_futures_finish_and_after_it_they_are_dropped() {
+        let past = Instant::now();
+        assert_eq!(before(past, async { 7 }).await, Some(7), "ready at once: no timer");
+        assert_eq!(before(past, std::future::pending::<u8>()).await, None);
+        let soon = Instant::now() + Duration::from_millis(5);
+        let later = soon + Duration::from_secs(5);
+        assert_eq!(
+            before(later, async {
+                tokio::time::sleep_until(soon).await;
+                8
+            })
+            .await,
+            Some(8)
+        );
+        let started = Instant::now();
+        assert_eq!(before(soon, std::future::pending::<u8>()).await, None);
+        assert!(started.elapsed() < Duration::from_secs(2));
     }
 
     #[test]
