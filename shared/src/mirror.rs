@@ -146,7 +146,9 @@ impl SortedHeld {
             (0, index.len())
         };
         let at = low + index[low..high].partition_point(|entry| entry.key < key);
-        self.finger.set(at);
+        // The next, larger key is past this one if it is in the same slot.
+        let in_slot = index.get(at).is_some_and(|entry| entry.key >> 32 == key >> 32);
+        self.finger.set(at + usize::from(in_slot));
         at
     }
 
