@@ -5,7 +5,7 @@
 
 use bevy_ecs::prelude::*;
 use glam::Vec2;
-use std::collections::HashMap;
+use rustc_hash::FxHashMap;
 
 /// One circle in the grid: entity, centre, radius.
 pub type Circle = (Entity, Vec2, f32);
@@ -14,7 +14,7 @@ pub type Circle = (Entity, Vec2, f32);
 #[derive(Debug, Default)]
 pub struct SpatialGrid {
     cell_size: f32,
-    cells: HashMap<(i32, i32), Vec<Circle>>,
+    cells: FxHashMap<(i32, i32), Vec<Circle>>,
 }
 
 impl SpatialGrid {
@@ -22,7 +22,7 @@ impl SpatialGrid {
     pub fn new(cell_size: f32) -> SpatialGrid {
         SpatialGrid {
             cell_size,
-            cells: HashMap::new(),
+            cells: FxHashMap::default(),
         }
     }
 

@@ -14,7 +14,8 @@
 use super::tick_loop::RoomStats;
 use super::{ClientId, Joined, Replication, RoomCommand, tick_loop::RoomClock};
 use bevy_ecs::prelude::*;
-use std::collections::{HashMap, VecDeque};
+use rustc_hash::FxHashMap;
+use std::collections::VecDeque;
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex, PoisonError, mpsc as std_mpsc};
 use thiserror::Error;
@@ -81,7 +82,7 @@ pub(crate) struct Inbox {
     receiver: mpsc::Receiver<RoomCommand>,
     inputs: InputReceiver,
     spawn_player: fn(&mut World, ClientId, &str) -> Entity,
-    players: HashMap<ClientId, Entity>,
+    players: FxHashMap<ClientId, Entity>,
     stats: Arc<RoomStats>,
 }
 
@@ -96,7 +97,7 @@ impl Inbox {
             receiver,
             inputs,
             spawn_player,
-            players: HashMap::new(),
+            players: FxHashMap::default(),
             stats,
         }
     }
@@ -148,7 +149,7 @@ pub(crate) fn receive_commands(world: &mut World) {
 /// Inputs received but not applied yet, per client.
 #[derive(Resource, Debug)]
 pub struct InputBuffers {
-    clients: HashMap<ClientId, ClientInputs>,
+    clients: FxHashMap<ClientId, ClientInputs>,
     capacity: usize,
     /// Inputs dropped because they were older than one already applied or duplicated.
     pub dropped_late: u64,
@@ -171,7 +172,7 @@ impl InputBuffers {
     /// Buffers with room for `capacity` pending inputs per client.
     pub fn new(capacity: usize) -> InputBuffers {
         InputBuffers {
-            clients: HashMap::new(),
+            clients: FxHashMap::default(),
             capacity,
             dropped_late: 0,
             dropped_overflow: 0,
@@ -224,7 +225,7 @@ impl InputBuffers {
 
 /// The input each client's entity acts on this tick.
 #[derive(Resource, Debug, Default)]
-pub struct ActiveInputs(pub HashMap<ClientId, PlayerInput>);
+pub struct ActiveInputs(pub FxHashMap<ClientId, PlayerInput>);
 
 impl ActiveInputs {
     /// `client`'s input this tick (neutral if it sent none yet).

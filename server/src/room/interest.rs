@@ -10,7 +10,7 @@
 use super::ClientId;
 use bevy_ecs::prelude::*;
 use glam::Vec2;
-use std::collections::HashMap;
+use rustc_hash::FxHashMap;
 use tickcast_shared::NetId;
 
 /// Who may see an entity. Insert it on an entity to change the default (`Spatial`).
@@ -62,7 +62,7 @@ pub type RelevanceRule = fn(&Viewer, &EntityMeta) -> bool;
 #[derive(Debug, Default)]
 pub struct InterestGrid {
     cell_size: f32,
-    cells: HashMap<(i32, i32), Vec<u32>>,
+    cells: FxHashMap<(i32, i32), Vec<u32>>,
     always: Vec<u32>,
     unplaced: Vec<u32>,
 }
