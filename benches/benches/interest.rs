@@ -9,10 +9,11 @@
 //! - `interest/write_frame/{10,100,1000}`: one client's `ClientView::write_frame` for one
 //!   snapshot (interest query, candidates, priority, budget, encode, envelope), in steady
 //!   state, with 10, 100 or 1 000 clients' views cycled through in turn (more views, less
-//!   of them in cache). Every view is warmed up over several snapshots first, and each
-//!   snapshot's grid and hashes are built before timing. The snapshots come from a ring
-//!   of consecutive ones played back and forth (motion reversed is still motion),
-//!   renumbered so ticks always advance.
+//!   of them in cache). Every view is warmed up over several snapshots first. The crowd
+//!   moves on one snapshot each time every view has been written, untimed, and each new
+//!   snapshot is linked to the one before and has its shared parts (grid, hashes,
+//!   changes since the previous snapshot) built before timing, as the room and the first
+//!   writer of each snapshot would.
 //!
 //! Printed to stderr (outside the timed code): the staleness under the default budget,
 //! from 1 000 views over 100 snapshots after 10 of warm-up (and the warm-up alone: every
@@ -22,18 +23,18 @@
 
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use std::hint::black_box;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tickcast_benches::crowd::{
-    CLIENTS, Crowd, CrowdSettings, DEFAULT_BUDGET_BYTES, ENTITIES, Observed, StalenessReport, TICKS_PER_SNAPSHOT,
-    run_views,
+    CLIENTS, Crowd, CrowdSettings, DEFAULT_BUDGET_BYTES, ENTITIES, Observed, StalenessReport, run_views,
 };
 use tickcast_server::room::interest::InterestGrid;
 use tickcast_server::room::{ClientView, WorldSnapshot};
-use tickcast_shared::{Tick, entity_hash};
+use tickcast_shared::entity_hash;
 
 /// Client counts of the sweep.
 const SWEEP: [usize; 3] = [10, 100, 1_000];
-/// Consecutive snapshots in the ring the timed bench plays back and forth.
+/// Snapshots the shared per-snapshot work is averaged over.
 const RING: usize = 16;
 /// Snapshots every view is written before timing (joining takes a few under the budget).
 const WARMUP_SNAPSHOTS: usize = 10;
@@ -95,35 +96,37 @@ fn staleness(moving_fraction: f32) {
     );
 }
 
-/// Plays `ring` back and forth, giving each snapshot the next tick before handing it out.
-struct PingPong {
-    ring: Vec<WorldSnapshot>,
-    at: usize,
-    forward: bool,
-    tick: Tick,
+/// The crowd's snapshots one after another, each linked to the one before as the room's
+/// capture links them, with the shared per-snapshot parts (grid, hashes, changes) built
+/// as soon as it is made: what the first writer of each snapshot does, outside the
+/// per-client timing.
+struct Live {
+    crowd: Crowd,
+    current: Arc<WorldSnapshot>,
 }
 
-impl PingPong {
-    fn new(ring: Vec<WorldSnapshot>) -> PingPong {
-        let tick = ring[0].tick;
-        PingPong {
-            ring,
-            at: 0,
-            forward: true,
-            tick,
-        }
+impl Live {
+    fn new(mut crowd: Crowd) -> Live {
+        let current = Arc::new(crowd.snapshot());
+        crowd.advance();
+        let live = Live { crowd, current };
+        live.prepare();
+        live
     }
 
-    fn next(&mut self) -> &WorldSnapshot {
-        let last = self.ring.len() - 1;
-        if (self.forward && self.at == last) || (!self.forward && self.at == 0) {
-            self.forward = !self.forward;
-        }
-        self.at = if self.forward { self.at + 1 } else { self.at - 1 };
-        self.tick = self.tick.offset(TICKS_PER_SNAPSHOT as i32);
-        let snapshot = &mut self.ring[self.at];
-        snapshot.tick = self.tick;
-        snapshot
+    fn prepare(&self) {
+        self.current.interest_grid(self.crowd.radius());
+        self.current.hashes();
+        self.current.changes();
+    }
+
+    /// Moves on one snapshot interval.
+    fn next(&mut self) -> Arc<WorldSnapshot> {
+        let previous = Arc::clone(&self.current);
+        self.current = Arc::new(self.crowd.snapshot().following(previous));
+        self.crowd.advance();
+        self.prepare();
+        Arc::clone(&self.current)
     }
 }
 
@@ -151,9 +154,20 @@ fn interest(c: &mut Criterion) {
         snapshot.hashes();
     }
     let hashes = started.elapsed() / RING as u32;
+    // The shared changes of each snapshot since the one before (a linked pair per sample).
+    let started = Instant::now();
+    for _ in 0..RING / 2 {
+        let previous = Arc::new(crowd.snapshot());
+        crowd.advance();
+        let snapshot = crowd.snapshot().following(previous);
+        crowd.advance();
+        snapshot.changes();
+    }
+    let changes = started.elapsed() / (RING / 2) as u32;
     eprintln!(
         "shared per-snapshot work, {ENTITIES} entities (mean of {RING} snapshots, built before the write_frame \
-         timings): interest grid (radius {radius:.1}) {grid:.1?}, entity hashes {hashes:.1?}"
+         timings): interest grid (radius {radius:.1}) {grid:.1?}, entity hashes {hashes:.1?}, changes since the \
+         previous snapshot (with the two captures) {changes:.1?}"
     );
 
     let mut group = c.benchmark_group("interest");
@@ -168,30 +182,31 @@ fn interest(c: &mut Criterion) {
                 .collect::<Vec<u32>>()
         });
     });
+    drop(ring);
 
-    let mut snapshots = PingPong::new(ring);
+    let mut live = Live::new(crowd);
     group.throughput(Throughput::Elements(1));
     for clients in SWEEP {
-        let mut views: Vec<ClientView> = crowd.views(clients);
+        let mut views: Vec<ClientView> = live.crowd.views(clients);
         let mut out = Vec::new();
         for _ in 0..WARMUP_SNAPSHOTS {
-            let snapshot = snapshots.next();
+            let snapshot = live.next();
             for view in &mut views {
-                view.write_frame(snapshot, &mut out);
+                view.write_frame(&snapshot, &mut out);
             }
         }
         let mut cursor = clients;
+        let mut snapshot = Arc::clone(&live.current);
         group.bench_with_input(BenchmarkId::new("write_frame", clients), &clients, |b, &clients| {
             b.iter_custom(|iters| {
                 let mut total = Duration::ZERO;
                 for _ in 0..iters {
                     if cursor == clients {
                         cursor = 0;
-                        snapshots.next();
+                        snapshot = live.next();
                     }
-                    let snapshot = &snapshots.ring[snapshots.at];
                     let started = Instant::now();
-                    let stats = views[cursor].write_frame(black_box(snapshot), &mut out);
+                    let stats = views[cursor].write_frame(black_box(&snapshot), &mut out);
                     total += started.elapsed();
                     black_box(stats);
                     cursor += 1;
