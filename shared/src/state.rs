@@ -69,34 +69,52 @@ impl EntityState {
 ///
 /// The bytes are gathered into a stack buffer and hashed in one call (the hasher's
 /// per-call overhead dominated for such short inputs); entities too large for the buffer
-/// are hashed piece by piece, with the same result.
+/// are hashed a bufferful at a time, with the same result.
 pub fn entity_hash(entity: &EntityState) -> u32 {
-    let mut buffer = [0u8; 128];
-    let mut length = 0;
-    let mut hasher = crc32fast::Hasher::new();
-    let mut put = |bytes: &[u8], hasher: &mut crc32fast::Hasher| {
-        if length + bytes.len() > buffer.len() {
-            hasher.update(&buffer[..length]);
-            length = 0;
-            if bytes.len() > buffer.len() {
-                hasher.update(bytes);
-                return;
-            }
-        }
-        buffer[length..length + bytes.len()].copy_from_slice(bytes);
-        length += bytes.len();
-    };
-    put(&entity.id.index().to_le_bytes(), &mut hasher);
-    put(&entity.id.generation().to_le_bytes(), &mut hasher);
-    put(&(entity.components.len() as u32).to_le_bytes(), &mut hasher);
+    let mut bytes = HashBuffer::new();
+    bytes.push(entity.id.index().to_le_bytes());
+    bytes.push(entity.id.generation().to_le_bytes());
+    bytes.push((entity.components.len() as u32).to_le_bytes());
     for component in &entity.components {
-        put(&[component.kind.0, component.fields.len() as u8], &mut hasher);
+        bytes.push([component.kind.0, component.fields.len() as u8]);
         for field in &component.fields {
-            put(&field.to_le_bytes(), &mut hasher);
+            bytes.push(field.to_le_bytes());
         }
     }
-    hasher.update(&buffer[..length]);
-    hasher.finalize()
+    bytes.finish()
+}
+
+/// [`entity_hash`]'s input gathered on the stack in fixed-size pieces (so each copy is a
+/// plain store, not a `memcpy` call), fed to the hasher whenever it fills.
+struct HashBuffer {
+    hasher: crc32fast::Hasher,
+    buffer: [u8; 128],
+    length: usize,
+}
+
+impl HashBuffer {
+    fn new() -> HashBuffer {
+        HashBuffer {
+            hasher: crc32fast::Hasher::new(),
+            buffer: [0; 128],
+            length: 0,
+        }
+    }
+
+    #[inline(always)]
+    fn push<const N: usize>(&mut self, piece: [u8; N]) {
+        if self.length + N > self.buffer.len() {
+            self.hasher.update(&self.buffer[..self.length]);
+            self.length = 0;
+        }
+        self.buffer[self.length..self.length + N].copy_from_slice(&piece);
+        self.length += N;
+    }
+
+    fn finish(mut self) -> u32 {
+        self.hasher.update(&self.buffer[..self.length]);
+        self.hasher.finalize()
+    }
 }
 
 /// Checksum of a client-visible world: the wrapping sum of [`entity_hash`] over its
