@@ -5,7 +5,10 @@
 //! once per published snapshot, on a tokio worker (never on the tick thread):
 //! 1. interest: the entities near the client's player, plus always-relevant ones;
 //! 2. candidates: entities in view that the client lacks (spawn whole) or holds with
-//!    different fields (field-level update); entities that left view are despawned;
+//!    different fields (field-level update); entities that left view are despawned.
+//!    When the client holds an entity as of the previous snapshot, the snapshot's shared
+//!    changes say whether it changed and carry the update already encoded; older copies
+//!    skip unchanged entities by their `changed_at` tick and diff the rest;
 //! 3. priority: each pending candidate accumulates priority every snapshot (more when
 //!    near, when its change is large, much more for the client's own entity); the
 //!    highest go first until the byte budget is spent, the rest wait with their priority
