@@ -42,6 +42,18 @@ pub struct EntityUpdate {
     pub changes: SmallVec<[FieldDelta; 4]>,
 }
 
+impl EntityUpdate {
+    /// Bit length of the summed absolute field deltas: a cheap measure of how large the
+    /// change is (0 for none, 32 for the largest), for prioritising.
+    pub fn magnitude_bits(&self) -> u8 {
+        let magnitude = self
+            .changes
+            .iter()
+            .fold(0u32, |sum, change| sum.saturating_add(change.delta.unsigned_abs()));
+        (u32::BITS - magnitude.leading_zeros()) as u8
+    }
+}
+
 /// What changed between two states of a client's view.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Delta {

@@ -50,8 +50,10 @@ pub struct SnapshotChanges {
     /// Per entity, in `entities` order.
     pub entities: Vec<EntityChange>,
     /// Per entity, the last snapshot tick at which its state differed from the snapshot
-    /// before (or it appeared); when unknown, a tick no later than the truth allows, so a
-    /// client holding the entity as of `changed_at` or later holds its current state.
+    /// before (or it appeared). When the earlier history is unknown (the previous
+    /// snapshot's changes were never built) it is the previous snapshot's tick: never
+    /// earlier than the truth, so a client holding the entity as of `changed_at` or later
+    /// always holds its current state.
     pub changed_at: Vec<Tick>,
     /// The bytes of every [`EntityChange::Update`]'s encoding.
     pub encoded: Vec<u8>,
@@ -168,12 +170,8 @@ impl SnapshotChanges {
                     earlier.map_or(previous.tick, |earlier| earlier.changed_at[at]),
                 ),
                 Some((before, EntityDiff::Update(update))) => {
-                    let magnitude = update
-                        .changes
-                        .iter()
-                        .fold(0u32, |sum, change| sum.saturating_add(change.delta.unsigned_abs()));
                     let encoded = EncodedUpdate::append(&mut changes.encoded, &update, before);
-                    let magnitude_bits = (u32::BITS - magnitude.leading_zeros()) as u8;
+                    let magnitude_bits = update.magnitude_bits();
                     (
                         EntityChange::Update {
                             encoded,

@@ -155,15 +155,6 @@ enum Pending {
     Shared(EncodedUpdate, u8),
 }
 
-/// Bit length of the summed absolute field deltas of `update`.
-fn magnitude_bits(update: &EntityUpdate) -> u8 {
-    let magnitude = update
-        .changes
-        .iter()
-        .fold(0u32, |sum, change| sum.saturating_add(change.delta.unsigned_abs()));
-    (u32::BITS - magnitude.leading_zeros()) as u8
-}
-
 /// Priority weight of a change by its size: 1 for the smallest, growing with the bit
 /// length of the summed field deltas (a cheap stand-in for a logarithm).
 fn size_of_change(magnitude_bits: u8) -> f32 {
@@ -390,7 +381,7 @@ impl ClientView {
             };
             let size = match &change {
                 Pending::Spawn => SPAWN_WEIGHT,
-                Pending::Fields(update) => size_of_change(magnitude_bits(update)),
+                Pending::Fields(update) => size_of_change(update.magnitude_bits()),
                 Pending::Shared(_, magnitude_bits) => size_of_change(*magnitude_bits),
             };
             nearness * size
