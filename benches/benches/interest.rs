@@ -96,40 +96,6 @@ fn staleness(moving_fraction: f32) {
     );
 }
 
-/// The crowd's snapshots one after another, each linked to the one before as the room's
-/// capture links them, with the shared per-snapshot parts (grid, hashes, changes) built
-/// as soon as it is made: what the first writer of each snapshot does, outside the
-/// per-client timing.
-struct Live {
-    crowd: Crowd,
-    current: Arc<WorldSnapshot>,
-}
-
-impl Live {
-    fn new(mut crowd: Crowd) -> Live {
-        let current = Arc::new(crowd.snapshot());
-        crowd.advance();
-        let live = Live { crowd, current };
-        live.prepare();
-        live
-    }
-
-    fn prepare(&self) {
-        self.current.interest_grid(self.crowd.radius());
-        self.current.hashes();
-        self.current.changes();
-    }
-
-    /// Moves on one snapshot interval.
-    fn next(&mut self) -> Arc<WorldSnapshot> {
-        let previous = Arc::clone(&self.current);
-        self.current = Arc::new(self.crowd.snapshot().following(previous));
-        self.crowd.advance();
-        self.prepare();
-        Arc::clone(&self.current)
-    }
-}
-
 fn interest(c: &mut Criterion) {
     for fraction in [0.1, 1.0] {
         staleness(fraction);
@@ -186,26 +152,26 @@ fn interest(c: &mut Criterion) {
     });
     drop(ring);
 
-    let mut live = Live::new(crowd);
+    let mut last = None;
     group.throughput(Throughput::Elements(1));
     for clients in SWEEP {
-        let mut views: Vec<ClientView> = live.crowd.views(clients);
+        let mut views: Vec<ClientView> = crowd.views(clients);
         let mut out = Vec::new();
         for _ in 0..WARMUP_SNAPSHOTS {
-            let snapshot = live.next();
+            let snapshot = crowd.next_linked(&mut last);
             for view in &mut views {
                 view.write_frame(&snapshot, &mut out);
             }
         }
         let mut cursor = clients;
-        let mut snapshot = Arc::clone(&live.current);
+        let mut snapshot = last.clone().expect("warmed up");
         group.bench_with_input(BenchmarkId::new("write_frame", clients), &clients, |b, &clients| {
             b.iter_custom(|iters| {
                 let mut total = Duration::ZERO;
                 for _ in 0..iters {
                     if cursor == clients {
                         cursor = 0;
-                        snapshot = live.next();
+                        snapshot = crowd.next_linked(&mut last);
                     }
                     let started = Instant::now();
                     let stats = views[cursor].write_frame(black_box(&snapshot), &mut out);

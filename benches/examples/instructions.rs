@@ -38,25 +38,10 @@ fn main() {
     }
 }
 
-/// The next `count` snapshots of the crowd, each linked to the one before as the room's
-/// capture links them (so writers use the shared per-snapshot changes), with their
-/// shared parts built before counting.
+/// The next `count` snapshots of the crowd, linked and with their shared parts built
+/// (`Crowd::next_linked`).
 fn snapshots(crowd: &mut Crowd, last: &mut Option<Arc<WorldSnapshot>>, count: usize) -> Vec<Arc<WorldSnapshot>> {
-    (0..count)
-        .map(|_| {
-            let mut snapshot = crowd.snapshot();
-            if let Some(previous) = last.take() {
-                snapshot = snapshot.following(previous);
-            }
-            let snapshot = Arc::new(snapshot);
-            snapshot.interest_grid(crowd.radius());
-            snapshot.hashes();
-            snapshot.changes();
-            crowd.advance();
-            *last = Some(Arc::clone(&snapshot));
-            snapshot
-        })
-        .collect()
+    (0..count).map(|_| crowd.next_linked(last)).collect()
 }
 
 fn frames() {

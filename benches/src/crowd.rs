@@ -29,6 +29,7 @@
 
 use glam::Vec2;
 use std::collections::HashMap;
+use std::sync::Arc;
 use tickcast_server::game::tuning::{DRONE_HEALTH, DRONE_SPEED, PLAYER_HEALTH, PLAYER_SPEED};
 use tickcast_server::room::interest::{EntityMeta, Relevance, Viewer};
 use tickcast_server::room::{ClientView, FrameStats, ViewSettings, WorldSnapshot};
@@ -284,6 +285,26 @@ impl Crowd {
             })
             .unzip();
         WorldSnapshot::new(self.tick, entities, metas, Vec::new())
+    }
+}
+
+impl Crowd {
+    /// The snapshot a room would capture now, linked to `last` as the room links its
+    /// captures, with its shared parts (interest grid, entity hashes, changes since
+    /// `last`) built as the first writer of a snapshot builds them; then moves the crowd
+    /// on one interval. `last` becomes the new snapshot.
+    pub fn next_linked(&mut self, last: &mut Option<Arc<WorldSnapshot>>) -> Arc<WorldSnapshot> {
+        let mut snapshot = self.snapshot();
+        if let Some(previous) = last.take() {
+            snapshot = snapshot.following(previous);
+        }
+        let snapshot = Arc::new(snapshot);
+        snapshot.interest_grid(self.radius);
+        snapshot.hashes();
+        snapshot.changes();
+        self.advance();
+        *last = Some(Arc::clone(&snapshot));
+        snapshot
     }
 }
 

@@ -45,6 +45,7 @@ pub struct EntityUpdate {
 impl EntityUpdate {
     /// Bit length of the summed absolute field deltas: a cheap measure of how large the
     /// change is (0 for none, 32 for the largest), for prioritising.
+    #[inline]
     pub fn magnitude_bits(&self) -> u8 {
         let magnitude = self
             .changes
