@@ -290,11 +290,13 @@ impl Crowd {
 
 impl Crowd {
     /// The snapshot a room would capture now, linked to `last` as the room links its
-    /// captures, with its shared parts (interest grid, entity hashes, changes since
-    /// `last`) built as the first writer of a snapshot builds them; then moves the crowd
-    /// on one interval. `last` becomes the new snapshot.
+    /// captures; moves the crowd on one interval, then builds the snapshot's shared parts
+    /// (interest grid, entity hashes, changes since `last`) as the first writer of a
+    /// snapshot would, so that, as on a server, they are the last thing touched before
+    /// the other writers run. `last` becomes the new snapshot.
     pub fn next_linked(&mut self, last: &mut Option<Arc<WorldSnapshot>>) -> Arc<WorldSnapshot> {
         let mut snapshot = self.snapshot();
+        self.advance();
         if let Some(previous) = last.take() {
             snapshot = snapshot.following(previous);
         }
@@ -302,7 +304,6 @@ impl Crowd {
         snapshot.interest_grid(self.radius);
         snapshot.hashes();
         snapshot.changes();
-        self.advance();
         *last = Some(Arc::clone(&snapshot));
         snapshot
     }
