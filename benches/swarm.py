@@ -16,6 +16,7 @@ Standard library only, so it runs on a fresh machine with nothing installed.
 import argparse
 import json
 import os
+import resource
 import signal
 import socket
 import subprocess
@@ -95,6 +96,17 @@ def table(rows):
     return "\n".join(lines)
 
 
+def process_cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds a live process has used so far (from /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def children_cpu_seconds() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--bots", type=int, default=200)
@@ -128,12 +140,18 @@ def main() -> int:
     with open(out / "server.log", "w") as log:
         server = subprocess.Popen(server_cmd, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
     bots_status = 1
+    server_cpu = bots_cpu = None
     try:
         wait_for_port(args.port)
+        children_before = children_cpu_seconds()
+        bots_started = time.monotonic()
         bots = subprocess.run([str(release / "tickcast-bots"), "--url", f"ws://127.0.0.1:{args.port}/ws",
                                "--bots", str(args.bots), "--duration", args.duration, "--ramp", args.ramp,
                                "--json", str(bots_json)], cwd=ROOT, timeout=3600)
         bots_status = bots.returncode
+        bots_wall = time.monotonic() - bots_started
+        bots_cpu = children_cpu_seconds() - children_before
+        server_cpu = process_cpu_seconds(server.pid)
     finally:
         server.send_signal(signal.SIGTERM)
         try:
@@ -165,6 +183,11 @@ def main() -> int:
         ("entity changes deferred by budget", str(server_report["entities_deferred"])),
         ("server bytes out / in", f"{server_report['bytes_out']} / {server_report['bytes_in']}"),
     ]
+    if bots_cpu is not None:
+        cores = os.cpu_count() or 1
+        rows.append(("CPU s server / bots (wall s)", f"{server_cpu:.1f} / {bots_cpu:.1f} ({bots_wall:.1f})"))
+        rows.append((f"share of {cores} cores server / bots",
+                     f"{server_cpu / bots_wall / cores:.0%} / {bots_cpu / bots_wall / cores:.0%}"))
     for key in ("bytes_per_snapshot", "bytes_per_changed_entity", "entities_in_view"):
         if key in bots_report:
             rows.append((key.replace("_", " "), f"{bots_report[key]:.1f}"))

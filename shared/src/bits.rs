@@ -184,6 +184,11 @@ impl<'a> BitReader<'a> {
     #[inline(always)]
     fn peek(&self) -> u64 {
         let byte = self.position / 8;
+        // Fixed-size load while eight bytes remain (no `memcpy` call); zero-padded near the end.
+        if let Some(chunk) = self.bytes.get(byte..byte + 8) {
+            let window: [u8; 8] = chunk.try_into().expect("eight bytes");
+            return u64::from_be_bytes(window) << (self.position % 8);
+        }
         let mut window = [0u8; 8];
         let available = self.bytes.len().saturating_sub(byte).min(8);
         window[..available].copy_from_slice(&self.bytes[byte..byte + available]);
