@@ -118,6 +118,8 @@ def main() -> int:
     parser.add_argument("--snapshot-rate", type=int, default=30)
     parser.add_argument("--budget-kbps", type=int, default=256)
     parser.add_argument("--interest-radius", type=float, default=30.0)
+    parser.add_argument("--inputs-per-write", type=int, default=1,
+                        help="inputs each bot flushes in one socket write (1 to 8)")
     parser.add_argument("--port", type=int, default=17878)
     parser.add_argument("--out", default="target/swarm")
     parser.add_argument("--no-build", action="store_true", help="use the existing release binaries")
@@ -147,7 +149,8 @@ def main() -> int:
         bots_started = time.monotonic()
         bots = subprocess.run([str(release / "tickcast-bots"), "--url", f"ws://127.0.0.1:{args.port}/ws",
                                "--bots", str(args.bots), "--duration", args.duration, "--ramp", args.ramp,
-                               "--json", str(bots_json)], cwd=ROOT, timeout=3600)
+                               "--inputs-per-write", str(args.inputs_per_write), "--json", str(bots_json)],
+                              cwd=ROOT, timeout=3600)
         bots_status = bots.returncode
         bots_wall = time.monotonic() - bots_started
         bots_cpu = children_cpu_seconds() - children_before
@@ -176,6 +179,7 @@ def main() -> int:
         ("overruns / ticks", f"{server_report['overruns']} / {server_report['ticks']}"),
         ("checksum mismatches", str(bots_report["checksum_mismatches"])),
         ("inputs sent / acked", f"{bots_report['inputs_sent']} / {bots_report['inputs_acked']}"),
+        ("inputs per write", str(bots_report.get("inputs_per_write", 1))),
         ("bot RTT p50 / p99 / max (ms)",
          f"{bots_report['rtt_ms']['p50']:.1f} / {bots_report['rtt_ms']['p99']:.1f} / {bots_report['rtt_ms']['max']:.1f}"),
         ("down / up kbit/s per bot", f"{bots_report['down_kbps_per_bot']:.1f} / {bots_report['up_kbps_per_bot']:.1f}"),

@@ -1,11 +1,16 @@
 //! One bot's session: connect, `Hello`, wait for `Welcome`, then one scripted input per
 //! tick while every snapshot goes through a [`ClientMirror`], until the run's deadline.
 //!
+//! Each input is fed to the WebSocket as it is made and flushed with the inputs before
+//! it once it completes a write of [`InputsPerWrite`] inputs (see [`PendingWrite`]), so
+//! one TCP write carries that many input messages.
+//!
 //! Every wait is bounded (connecting, the welcome, the play phase by the deadline, the
 //! closing handshake), so a bot always ends by itself. Whatever goes wrong ends only
 //! that bot and becomes its failure reason; nothing here panics on network input.
 
 use crate::acks::AckTracker;
+use crate::config::{InputsPerWrite, MAX_INPUTS_PER_WRITE};
 use crate::live::LiveCounters;
 use crate::script::InputScript;
 use crate::view::{ViewStats, ViewTracker};
@@ -66,6 +71,8 @@ pub struct BotPlan {
     pub start_at: Instant,
     /// When to stop sending inputs and close.
     pub deadline: Instant,
+    /// Inputs each socket write carries.
+    pub inputs_per_write: InputsPerWrite,
 }
 
 /// Everything one bot measured; the report adds these up.
@@ -85,7 +92,7 @@ pub struct BotOutcome {
     pub mirror_errors: u64,
     /// The first few mismatch and mirror error messages.
     pub mirror_error_samples: Vec<String>,
-    /// Inputs sent.
+    /// Inputs sent: handed to the socket and flushed.
     pub inputs_sent: u64,
     /// Inputs one per tick would have made over the connected time; fewer sent means
     /// the bot's task was not polled in time (a CPU-starved bot process).
@@ -236,7 +243,7 @@ pub fn describe_close(frame: Option<&CloseFrame>) -> String {
 /// Runs one bot from its start time to the deadline (plus the closing handshake).
 pub async fn run_bot(plan: BotPlan, live: Arc<LiveCounters>) -> BotOutcome {
     tokio::time::sleep_until(plan.start_at).await;
-    let mut bot = Bot::new(live);
+    let mut bot = Bot::new(live, plan.inputs_per_write);
     if let Err(error) = bot.run(&plan).await {
         tracing::debug!(bot = plan.index, %error, "bot failed");
         bot.live.bot_failed();
@@ -267,12 +274,14 @@ struct Bot {
     encoded: Vec<u8>,
     /// Encoded messages handed to the socket: no allocation per input.
     outgoing: BytesMut,
+    /// Inputs fed to the socket and not yet flushed.
+    pending: PendingWrite,
     /// Snapshots applied and not yet added to the live counters.
     unreported_snapshots: u64,
 }
 
 impl Bot {
-    fn new(live: Arc<LiveCounters>) -> Bot {
+    fn new(live: Arc<LiveCounters>, inputs_per_write: InputsPerWrite) -> Bot {
         Bot {
             live,
             mirror: ClientMirror::new(),
@@ -282,6 +291,7 @@ impl Bot {
             stopped_sending: None,
             encoded: Vec::new(),
             outgoing: BytesMut::new(),
+            pending: PendingWrite::new(inputs_per_write),
             unreported_snapshots: 0,
         }
     }
@@ -346,6 +356,12 @@ impl Bot {
     /// Sends one input per tick and applies every snapshot, until the first tick at or
     /// after the deadline (`Ok`) or an error.
     ///
+    /// Each input is fed to the socket on its tick; the one that completes a write is sent
+    /// (fed and flushed), which writes the inputs held before it too. Writes are bounded
+    /// by the deadline, and whatever is still held at the deadline is flushed then. An
+    /// input counts as sent once the write carrying it is flushed, with the time it was
+    /// made as its send time: its round trip includes the ticks it was held.
+    ///
     /// The tick interval is the bot's only timer: the deadline is checked on each tick
     /// rather than by a timeout around the whole loop, which would be polled again on
     /// every one of the bot's ~90 wake-ups a second.
@@ -357,32 +373,78 @@ impl Bot {
             tokio::select! {
                 at = ticks.tick() => {
                     if at >= plan.deadline {
-                        return Ok(());
+                        return self.flush_held(socket, plan.deadline).await;
                     }
                     let input = script.next_input();
                     input.validate().map_err(BotError::InvalidInput)?;
-                    let sent_at = Instant::now();
-                    match before(plan.deadline, self.send(socket, &ClientMsg::Input(input))).await {
-                        Some(sent) => sent?,
+                    let made_at = Instant::now();
+                    let completes_write = self.pending.hold(input.seq, made_at);
+                    let message = ClientMsg::Input(input);
+                    let written = if completes_write {
+                        before(plan.deadline, self.send(socket, &message)).await
+                    } else {
+                        // tungstenite only buffers it (its reads flush only to answer a
+                        // ping or a close), so it leaves with the write's last input.
+                        before(plan.deadline, self.feed(socket, &message)).await
+                    };
+                    match written {
+                        Some(written) => written?,
                         // The socket stayed full until the deadline: the run is over.
                         None => return Ok(()),
                     }
-                    self.acks.on_sent(input.seq, sent_at);
+                    if completes_write {
+                        self.on_flushed();
+                    }
                 }
                 received = receive(socket) => self.on_message(received?)?,
             }
         }
     }
 
+    /// Flushes the inputs still held at the deadline, if the socket takes them at once;
+    /// otherwise the close frame, queued behind them, carries them out.
+    async fn flush_held(&mut self, socket: &mut Socket, deadline: Instant) -> Result<(), BotError> {
+        if self.pending.is_empty() {
+            return Ok(());
+        }
+        match before(deadline, socket.flush()).await {
+            Some(flushed) => flushed.map_err(|error| BotError::Transport(Box::new(error)))?,
+            None => return Ok(()),
+        }
+        self.on_flushed();
+        Ok(())
+    }
+
+    /// Counts the held inputs as sent, each at the time it was made.
+    fn on_flushed(&mut self) {
+        for &(seq, made_at) in self.pending.take() {
+            self.acks.on_sent(seq, made_at);
+        }
+    }
+
+    /// Encodes `message` and sends it: fed, then flushed with whatever was fed before it.
     async fn send(&mut self, socket: &mut Socket, message: &ClientMsg) -> Result<(), BotError> {
+        let message = self.encode(message)?;
+        socket
+            .send(message)
+            .await
+            .map_err(|error| BotError::Transport(Box::new(error)))
+    }
+
+    /// Encodes `message` and feeds it to the socket, which only buffers it until a flush.
+    async fn feed(&mut self, socket: &mut Socket, message: &ClientMsg) -> Result<(), BotError> {
+        let message = self.encode(message)?;
+        socket
+            .feed(message)
+            .await
+            .map_err(|error| BotError::Transport(Box::new(error)))
+    }
+
+    fn encode(&mut self, message: &ClientMsg) -> Result<Message, BotError> {
         self.encoded.clear();
         message.encode_into(&mut self.encoded).map_err(BotError::Encode)?;
         self.outcome.bytes_up += self.encoded.len() as u64;
-        let bytes = split_off_message(&mut self.outgoing, &self.encoded);
-        socket
-            .send(Message::Binary(bytes))
-            .await
-            .map_err(|error| BotError::Transport(Box::new(error)))
+        Ok(Message::Binary(split_off_message(&mut self.outgoing, &self.encoded)))
     }
 
     fn on_message(&mut self, message: Message) -> Result<(), BotError> {
@@ -476,6 +538,49 @@ impl Bot {
     }
 }
 
+/// The inputs of the socket write being put together: fed to the socket, not yet
+/// flushed. Which input completes a write is decided here, so it can be tested without a
+/// socket. A fixed array: holding inputs allocates nothing.
+#[derive(Debug)]
+struct PendingWrite {
+    /// Inputs per write.
+    per_write: usize,
+    /// `(seq, made at)` of the inputs held, oldest first, in `inputs[..held]`.
+    inputs: [(u32, Instant); MAX_INPUTS_PER_WRITE as usize],
+    held: usize,
+}
+
+impl PendingWrite {
+    fn new(per_write: InputsPerWrite) -> PendingWrite {
+        PendingWrite {
+            per_write: usize::from(per_write.get()),
+            inputs: [(0, Instant::now()); MAX_INPUTS_PER_WRITE as usize],
+            held: 0,
+        }
+    }
+
+    /// Holds input `seq`, made at `made_at`. True if it completes a write: it must then
+    /// be sent with a flush, and [`PendingWrite::take`] called once that succeeded.
+    fn hold(&mut self, seq: u32, made_at: Instant) -> bool {
+        if let Some(slot) = self.inputs.get_mut(self.held) {
+            *slot = (seq, made_at);
+            self.held += 1;
+        }
+        self.held >= self.per_write
+    }
+
+    /// Whether any input waits for a flush.
+    fn is_empty(&self) -> bool {
+        self.held == 0
+    }
+
+    /// The held inputs, oldest first, once flushed; the next write starts empty.
+    fn take(&mut self) -> &[(u32, Instant)] {
+        let held = std::mem::take(&mut self.held);
+        &self.inputs[..held]
+    }
+}
+
 /// Runs `future` to completion unless `deadline` passes first (`None`). The timer is only
 /// set up if the future does not complete at its first poll: a send into a socket with
 /// room almost always does, and then costs no timer at all.
@@ -558,6 +663,58 @@ mod tests {
         }
         let big = split_off_message(&mut outgoing, &[3; 3 * OUTGOING_BYTES]);
         assert_eq!(big.as_ref(), [3; 3 * OUTGOING_BYTES]);
+    }
+
+    /// Which of `inputs` inputs complete a write (are flushed) at `per_write`, and the
+    /// seqs each flush counts as sent.
+    fn flushes(per_write: u8, inputs: u32) -> (Vec<bool>, Vec<Vec<u32>>) {
+        let mut pending = PendingWrite::new(InputsPerWrite::new(per_write).unwrap());
+        let made_at = Instant::now();
+        let mut completes = Vec::new();
+        let mut writes = Vec::new();
+        for seq in 0..inputs {
+            let flush = pending.hold(seq, made_at + Duration::from_millis(u64::from(seq)));
+            completes.push(flush);
+            if flush {
+                writes.push(pending.take().iter().map(|&(seq, _)| seq).collect());
+            }
+        }
+        (completes, writes)
+    }
+
+    #[test]
+    fn every_nth_input_completes_a_write_of_the_inputs_before_it() {
+        let (completes, writes) = flushes(3, 8);
+        assert_eq!(completes, [false, false, true, false, false, true, false, false]);
+        assert_eq!(writes, [vec![0, 1, 2], vec![3, 4, 5]]);
+
+        // One per write: every input is flushed at once, as before batching.
+        let (completes, writes) = flushes(1, 4);
+        assert_eq!(completes, [true; 4]);
+        assert_eq!(writes, [[0], [1], [2], [3]]);
+
+        let (completes, _) = flushes(MAX_INPUTS_PER_WRITE, 17);
+        let flushed_after: Vec<usize> = (0..17).filter(|&n| completes[n]).collect();
+        assert_eq!(flushed_after, [7, 15]);
+    }
+
+    #[test]
+    fn held_inputs_keep_the_time_they_were_made_until_flushed() {
+        let mut pending = PendingWrite::new(InputsPerWrite::new(3).unwrap());
+        let start = Instant::now();
+        assert!(pending.is_empty());
+        assert!(!pending.hold(0, start));
+        assert!(!pending.hold(1, start + Duration::from_millis(16)));
+        assert!(!pending.is_empty());
+        // The deadline flushes what is held, each input with its own time.
+        assert_eq!(pending.take(), [(0, start), (1, start + Duration::from_millis(16))]);
+        assert!(pending.is_empty());
+        assert!(pending.take().is_empty());
+        // The next write starts from empty.
+        assert!(!pending.hold(2, start));
+        assert!(!pending.hold(3, start));
+        assert!(pending.hold(4, start));
+        assert_eq!(pending.take().len(), 3);
     }
 
     #[tokio::test]

@@ -1,6 +1,8 @@
-//! What a swarm run is asked to do: where to connect, how many bots, for how long.
+//! What a swarm run is asked to do: where to connect, how many bots, for how long, and
+//! how each bot writes its inputs.
 
 use std::time::Duration;
+use thiserror::Error;
 
 /// Parameters of one swarm run; see [`crate::run_swarm`].
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -31,5 +33,91 @@ impl Default for SwarmConfig {
             seed: 1,
             show_progress: false,
         }
+    }
+}
+
+/// How every bot of a run talks to the socket; see [`crate::run_swarm_with`].
+///
+/// Kept apart from [`SwarmConfig`] so that code building a `SwarmConfig` field by field
+/// keeps compiling as options are added. Build it from [`BotOptions::default`] with
+/// `..BotOptions::default()` for the same reason.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct BotOptions {
+    /// Inputs each socket write carries.
+    pub inputs_per_write: InputsPerWrite,
+}
+
+/// Most inputs one socket write may carry: at 60 Hz, 8 inputs hold the first one back
+/// for 7 ticks (117 ms), already more than a game would accept.
+pub const MAX_INPUTS_PER_WRITE: u8 = 8;
+
+/// How many inputs a bot puts into one socket write, 1 to [`MAX_INPUTS_PER_WRITE`].
+///
+/// Each input is still its own `ClientMsg::Input` message, made on its own tick; the bot
+/// hands each one to the WebSocket as it is made and flushes only every `N`th, so one
+/// TCP write carries `N` messages (as Source's `cl_cmdrate` batches user commands).
+/// 1, the default, flushes every input. Batching trades the kernel's per-send cost
+/// (which starves a big swarm of CPU) for up to `N - 1` ticks of hold on the oldest input
+/// of each write; round trips count from when each input was made, so they show it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct InputsPerWrite(u8);
+
+impl InputsPerWrite {
+    /// One input per write: a flush after every input.
+    pub const ONE: InputsPerWrite = InputsPerWrite(1);
+
+    /// `n` inputs per write, if `n` is 1 to [`MAX_INPUTS_PER_WRITE`].
+    pub const fn new(n: u8) -> Result<InputsPerWrite, InputsPerWriteError> {
+        if n >= 1 && n <= MAX_INPUTS_PER_WRITE {
+            Ok(InputsPerWrite(n))
+        } else {
+            Err(InputsPerWriteError(n))
+        }
+    }
+
+    /// The number of inputs per write.
+    pub const fn get(self) -> u8 {
+        self.0
+    }
+}
+
+impl Default for InputsPerWrite {
+    fn default() -> InputsPerWrite {
+        InputsPerWrite::ONE
+    }
+}
+
+impl TryFrom<u8> for InputsPerWrite {
+    type Error = InputsPerWriteError;
+
+    fn try_from(n: u8) -> Result<InputsPerWrite, InputsPerWriteError> {
+        InputsPerWrite::new(n)
+    }
+}
+
+impl From<InputsPerWrite> for u8 {
+    fn from(n: InputsPerWrite) -> u8 {
+        n.get()
+    }
+}
+
+/// An inputs-per-write count outside 1 to [`MAX_INPUTS_PER_WRITE`].
+#[derive(Clone, Copy, Debug, Error, PartialEq, Eq)]
+#[error("inputs per write must be 1 to {MAX_INPUTS_PER_WRITE}, not {0}")]
+pub struct InputsPerWriteError(pub u8);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn inputs_per_write_takes_one_to_eight() {
+        assert_eq!(InputsPerWrite::default(), InputsPerWrite::ONE);
+        assert_eq!(InputsPerWrite::new(1).map(InputsPerWrite::get), Ok(1));
+        assert_eq!(InputsPerWrite::new(8).map(InputsPerWrite::get), Ok(8));
+        assert_eq!(InputsPerWrite::new(0), Err(InputsPerWriteError(0)));
+        let error = InputsPerWrite::new(9).unwrap_err();
+        assert_eq!(error.to_string(), "inputs per write must be 1 to 8, not 9");
+        assert_eq!(InputsPerWrite::try_from(3).map(u8::from), Ok(3));
     }
 }

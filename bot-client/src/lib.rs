@@ -2,14 +2,14 @@
 //! check it.
 //!
 //! Every bot speaks the real protocol over its own WebSocket: `Hello`, then one scripted
-//! input per tick, while every snapshot goes through a [`tickcast_shared::ClientMirror`]
+//! input per tick (flushed every [`BotOptions::inputs_per_write`] inputs), while every snapshot goes through a [`tickcast_shared::ClientMirror`]
 //! whose checksum must match the server's. Input acks give the round trip; snapshot
 //! sizes and the entities each snapshot touched give bandwidth and staleness. The run
 //! ends with a [`SwarmReport`] whose [`SwarmReport::verdict`] says whether the server
 //! passed.
 //!
-//! - [`config`]: [`SwarmConfig`], what to run.
-//! - `swarm`: [`run_swarm`], scheduling bots and collecting outcomes.
+//! - [`config`]: [`SwarmConfig`], what to run, and [`BotOptions`], how bots write.
+//! - `swarm`: [`run_swarm`] and [`run_swarm_with`], scheduling bots and collecting outcomes.
 //! - `bot`: one bot's session, from connect to close.
 //! - [`script`]: deterministic scripted inputs.
 //! - `acks`: input send times, round trips and cumulative acks.
@@ -34,7 +34,7 @@ pub mod script;
 mod swarm;
 mod view;
 
-pub use config::SwarmConfig;
+pub use config::{BotOptions, InputsPerWrite, InputsPerWriteError, MAX_INPUTS_PER_WRITE, SwarmConfig};
 pub use report::{LatencySummary, SwarmReport, VerdictError};
 pub use script::InputScript;
-pub use swarm::run_swarm;
+pub use swarm::{run_swarm, run_swarm_with};

@@ -6,7 +6,7 @@ use clap::Parser;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
-use tickcast_bots::{SwarmConfig, run_swarm};
+use tickcast_bots::{BotOptions, InputsPerWrite, MAX_INPUTS_PER_WRITE, SwarmConfig, run_swarm_with};
 use tracing_subscriber::EnvFilter;
 
 /// Headless bot swarm: scripted inputs, mirrored snapshots, checksums, round trips.
@@ -35,6 +35,16 @@ struct Args {
     /// Seed of the scripted inputs; the same seed repeats the same inputs.
     #[arg(long, default_value_t = 1)]
     seed: u64,
+    /// Inputs per socket write: each input is still its own message, made on its tick,
+    /// but only every Nth is flushed, taking those before it along (fewer sends for a
+    /// CPU-bound swarm). Round trips count from when each input is made.
+    #[arg(
+        long,
+        value_name = "N",
+        default_value_t = 1,
+        value_parser = clap::value_parser!(u8).range(1..=i64::from(MAX_INPUTS_PER_WRITE))
+    )]
+    inputs_per_write: u8,
 }
 
 fn main() -> ExitCode {
@@ -60,11 +70,14 @@ fn run(args: Args) -> anyhow::Result<()> {
         seed: args.seed,
         show_progress: true,
     };
+    let options = BotOptions {
+        inputs_per_write: InputsPerWrite::new(args.inputs_per_write)?,
+    };
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .context("starting the tokio runtime")?;
-    let report = runtime.block_on(run_swarm(config));
+    let report = runtime.block_on(run_swarm_with(config, options));
     println!("{}", report.table());
     if let Some(path) = &args.json {
         let json = serde_json::to_string_pretty(&report).context("serializing the report")?;

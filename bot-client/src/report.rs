@@ -5,6 +5,7 @@
 //! the same way as the run that wrote it.
 
 use crate::bot::{ACK_GRACE, BotOutcome, new_rtt_histogram};
+use crate::config::BotOptions;
 use crate::view::{ViewStats, record_growing};
 use comfy_table::presets::UTF8_FULL_CONDENSED;
 use comfy_table::{CellAlignment, Table};
@@ -109,7 +110,12 @@ pub struct SwarmReport {
     /// Snapshots that could not be applied: undecodable body, wrong baseline, a delta
     /// that does not fit the mirror.
     pub mirror_errors: u64,
-    /// Inputs sent.
+    /// Inputs each bot's socket write carried (`--inputs-per-write`): 1 flushes every
+    /// input; `N` holds inputs back for up to `N - 1` ticks, which `rtt_ms` includes.
+    /// Reports written before the option existed read as 1.
+    #[serde(default = "one_input_per_write")]
+    pub inputs_per_write: u8,
+    /// Inputs sent: handed to the socket and flushed.
     pub inputs_sent: u64,
     /// Inputs one per tick over each bot's connected time would have made. Clearly more
     /// than `inputs_sent` means the bot process was short of CPU: ticks were skipped, and
@@ -120,7 +126,8 @@ pub struct SwarmReport {
     pub inputs_due: u64,
     /// Inputs covered by each bot's final (cumulative) ack.
     pub inputs_acked: u64,
-    /// Time from sending an input to receiving the first snapshot that acks it.
+    /// Time from making an input (its tick, before any hold for `inputs_per_write`) to
+    /// receiving the first snapshot that acks it.
     pub rtt_ms: LatencySummary,
     /// Received payload rate, kbit/s, averaged over connected bots.
     pub down_kbps_per_bot: f64,
@@ -230,8 +237,14 @@ pub enum VerdictError {
 }
 
 impl SwarmReport {
-    /// Adds up the bots' outcomes of a run that asked for `bots` bots and took `elapsed`.
-    pub(crate) fn from_outcomes(bots: usize, outcomes: &[BotOutcome], elapsed: Duration) -> SwarmReport {
+    /// Adds up the bots' outcomes of a run that asked for `bots` bots with `options` and
+    /// took `elapsed`.
+    pub(crate) fn from_outcomes(
+        bots: usize,
+        options: BotOptions,
+        outcomes: &[BotOutcome],
+        elapsed: Duration,
+    ) -> SwarmReport {
         let connected: Vec<&BotOutcome> = outcomes.iter().filter(|bot| bot.connected).collect();
         let sum = |field: fn(&BotOutcome) -> u64| outcomes.iter().map(field).sum::<u64>();
         let mean_kbps = |bytes: fn(&BotOutcome) -> u64| {
@@ -269,6 +282,7 @@ impl SwarmReport {
             checksums_verified: sum(|bot| bot.checksums_verified),
             checksum_mismatches: sum(|bot| bot.checksum_mismatches),
             mirror_errors: sum(|bot| bot.mirror_errors),
+            inputs_per_write: options.inputs_per_write.get(),
             inputs_sent: sum(|bot| bot.inputs_sent),
             inputs_expected: sum(|bot| bot.inputs_expected),
             inputs_due: sum(|bot| bot.inputs_due),
@@ -385,6 +399,7 @@ impl SwarmReport {
                 ACK_GRACE.as_secs()
             ),
         );
+        row("inputs per write", self.inputs_per_write.to_string());
         row(
             "bots lacking acks",
             format!(
@@ -447,6 +462,11 @@ impl SwarmReport {
     }
 }
 
+/// What reports without `inputs_per_write` ran with.
+fn one_input_per_write() -> u8 {
+    1
+}
+
 /// The first [`MAX_REASONS`] distinct strings, in order of first appearance.
 fn first_distinct<'a>(reasons: impl Iterator<Item = &'a str>) -> Vec<String> {
     let mut distinct: Vec<String> = Vec::new();
@@ -476,6 +496,7 @@ mod tests {
             checksums_verified: 400,
             checksum_mismatches: 0,
             mirror_errors: 0,
+            inputs_per_write: 1,
             inputs_sent: 2_400,
             inputs_expected: 2_404,
             inputs_due: 2_160,
@@ -639,7 +660,11 @@ mod tests {
             failed,
             BotOutcome::failed("connecting: connection refused".to_owned()),
         ];
-        let report = SwarmReport::from_outcomes(5, &outcomes, Duration::from_secs(12));
+        let options = BotOptions {
+            inputs_per_write: crate::InputsPerWrite::new(3).unwrap(),
+        };
+        let report = SwarmReport::from_outcomes(5, options, &outcomes, Duration::from_secs(12));
+        assert_eq!(report.inputs_per_write, 3);
         assert_eq!(report.bots_connected, 3);
         assert_eq!(report.bots_failed, 2);
         assert_eq!(report.bots_without_acks, 1);
@@ -702,7 +727,7 @@ mod tests {
             },
             BotOutcome::failed("connecting: connection refused".to_owned()),
         ];
-        let report = SwarmReport::from_outcomes(3, &outcomes, Duration::from_secs(10));
+        let report = SwarmReport::from_outcomes(3, BotOptions::default(), &outcomes, Duration::from_secs(10));
         // Bytes: (56 + 120 + 14) + (70 + 60 + 140) = 460 over 40 frames.
         assert_eq!(report.bytes_per_snapshot, 460.0 / 40.0);
         // Idle frames left out: (56 + 120) + (70 + 60) = 306 bytes over 60 entities.
@@ -710,7 +735,7 @@ mod tests {
         // Weighted by snapshots, not a mean of the bots' means (10 and 30).
         assert_eq!(report.entities_in_view, 1000.0 / 40.0);
 
-        let nothing = SwarmReport::from_outcomes(1, &outcomes[2..], Duration::from_secs(1));
+        let nothing = SwarmReport::from_outcomes(1, BotOptions::default(), &outcomes[2..], Duration::from_secs(1));
         assert_eq!(nothing.bytes_per_snapshot, 0.0);
         assert_eq!(nothing.bytes_per_changed_entity, 0.0);
         assert_eq!(nothing.entities_in_view, 0.0);
@@ -734,7 +759,7 @@ mod tests {
                 ..bot(10, 0, 0, true)
             },
         ];
-        let report = SwarmReport::from_outcomes(2, &outcomes, Duration::from_secs(10));
+        let report = SwarmReport::from_outcomes(2, BotOptions::default(), &outcomes, Duration::from_secs(10));
         let intervals = report.update_interval_ms;
         assert_eq!(intervals.samples, 102);
         assert!(close_to(intervals.p50, 100.0 / 3.0), "{intervals:?}");
@@ -761,7 +786,7 @@ mod tests {
             },
             BotOutcome::failed("connecting: connection refused".to_owned()),
         ];
-        let report = SwarmReport::from_outcomes(4, &outcomes, Duration::from_secs(10));
+        let report = SwarmReport::from_outcomes(4, BotOptions::default(), &outcomes, Duration::from_secs(10));
         assert_eq!(
             report.staleness_ms,
             LatencySummary {
@@ -812,6 +837,7 @@ mod tests {
             "bots_failed",
             "snapshots_applied",
             "checksum_mismatches",
+            "inputs_per_write",
             "inputs_sent",
             "inputs_acked",
             "down_kbps_per_bot",
@@ -838,11 +864,13 @@ mod tests {
             "entities_in_view",
             "update_interval_ms",
             "staleness_ms",
+            "inputs_per_write",
         ] {
             older.as_object_mut().unwrap().remove(key);
         }
         let older: SwarmReport = serde_json::from_value(older).unwrap();
         assert_eq!(older.staleness_ms, LatencySummary::default());
+        assert_eq!(older.inputs_per_write, 1);
         assert_eq!(older.verdict(), Ok(()));
     }
 
@@ -854,6 +882,12 @@ mod tests {
         };
         let table = report.table();
         assert!(table.contains("4 connected of 4"), "{table}");
+        assert!(
+            table
+                .lines()
+                .any(|line| line.contains("inputs per write") && line.contains("┆ 1 ")),
+            "{table}"
+        );
         assert!(table.contains("p50 20.00"), "{table}");
         assert!(table.contains("93.7 per snapshot, 4.5 per changed entity"), "{table}");
         assert!(table.contains("21.4 mean"), "{table}");

@@ -2,7 +2,7 @@
 //! every bot's outcome into a [`SwarmReport`].
 
 use crate::bot::{BotOutcome, BotPlan, CLOSE_TIMEOUT, CONNECT_TIMEOUT, WELCOME_TIMEOUT, run_bot};
-use crate::config::SwarmConfig;
+use crate::config::{BotOptions, SwarmConfig};
 use crate::live::{LiveCounters, spawn_progress_bar};
 use crate::report::SwarmReport;
 use std::sync::Arc;
@@ -10,13 +10,18 @@ use std::time::Duration;
 use tokio::time::Instant;
 
 /// Runs `config.bots` bots against `config.url` on the current tokio runtime and
-/// reports what they saw.
+/// reports what they saw; each bot flushes every input ([`BotOptions::default`]).
 ///
 /// Bot `i` connects `ramp * i / bots` after the start; all of them stop sending at
 /// `ramp + duration`, close with code 1000 and wait briefly for the server's close.
 /// Never panics on network errors: a bot that fails is counted, and its reason kept.
 /// Returns at most a few seconds after `ramp + duration` (every wait is bounded).
 pub async fn run_swarm(config: SwarmConfig) -> SwarmReport {
+    run_swarm_with(config, BotOptions::default()).await
+}
+
+/// [`run_swarm`], with every bot talking to its socket as `options` say.
+pub async fn run_swarm_with(config: SwarmConfig, options: BotOptions) -> SwarmReport {
     let started = Instant::now();
     let deadline = started + config.ramp + config.duration;
     // A bot that connects just before the deadline may still spend its connect and
@@ -35,6 +40,7 @@ pub async fn run_swarm(config: SwarmConfig) -> SwarmReport {
             seed: config.seed,
             start_at: started + ramp_offset(config.ramp, index, config.bots),
             deadline,
+            inputs_per_write: options.inputs_per_write,
         };
         tasks.push(tokio::spawn(run_bot(plan, Arc::clone(&live))));
     }
@@ -57,7 +63,7 @@ pub async fn run_swarm(config: SwarmConfig) -> SwarmReport {
         task.abort();
         bar.finish_and_clear();
     }
-    SwarmReport::from_outcomes(config.bots, &outcomes, started.elapsed())
+    SwarmReport::from_outcomes(config.bots, options, &outcomes, started.elapsed())
 }
 
 /// When bot `index` of `bots` starts: evenly spread over `ramp`, the first at once.

@@ -5,19 +5,23 @@
 //! Like the real server, the fake keeps per connection what the client holds (a
 //! `BTreeMap<NetId, HeldEntity>`), encodes each body against it, then applies the delta
 //! to it; and it counts what it sent, so the report's snapshot figures can be checked
-//! exactly.
+//! exactly. It also counts the inputs it received and the socket reads that brought
+//! them, which shows how many inputs each of the bots' writes carried.
 
 use futures_util::{SinkExt, StreamExt};
 use std::collections::BTreeMap;
+use std::pin::Pin;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::task::{Context, Poll};
 use std::time::Duration;
-use tickcast_bots::{SwarmConfig, SwarmReport, VerdictError, run_swarm};
+use tickcast_bots::{BotOptions, InputsPerWrite, SwarmConfig, SwarmReport, VerdictError, run_swarm_with};
 use tickcast_shared::arena::{Health, Transform2};
 use tickcast_shared::{
     ClientMsg, ComponentState, Components, EntityState, Fields, HeldEntity, InputAck, NetId, PROTOCOL_VERSION,
     Replicate, ServerMsg, Tick, Welcome, apply, checksum, diff, encode_body,
 };
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::{TcpListener, TcpStream};
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::protocol::CloseFrame;
@@ -47,6 +51,12 @@ struct Sent {
     changing_bytes: AtomicU64,
     /// Entities those frames spawned, updated or despawned.
     entities_changed: AtomicU64,
+    /// Inputs received.
+    inputs: AtomicU64,
+    /// Socket reads that returned bytes, after each connection's `Hello`: the bots'
+    /// inputs and close frames. A read takes whole TCP writes (the bots' are small and
+    /// unsplit, with Nagle off), one or more, so there were at least as many writes.
+    reads_after_hello: AtomicU64,
 }
 
 impl Sent {
@@ -54,6 +64,41 @@ impl Sent {
         counter.load(Ordering::Relaxed)
     }
 }
+
+/// The server's end of a connection, counting its reads into
+/// [`Sent::reads_after_hello`] once `counting` is set.
+struct CountingReads {
+    stream: TcpStream,
+    sent: Arc<Sent>,
+    counting: bool,
+}
+
+impl AsyncRead for CountingReads {
+    fn poll_read(mut self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &mut ReadBuf<'_>) -> Poll<std::io::Result<()>> {
+        let before = buf.filled().len();
+        let polled = Pin::new(&mut self.stream).poll_read(cx, buf);
+        if self.counting && matches!(polled, Poll::Ready(Ok(()))) && buf.filled().len() > before {
+            self.sent.reads_after_hello.fetch_add(1, Ordering::Relaxed);
+        }
+        polled
+    }
+}
+
+impl AsyncWrite for CountingReads {
+    fn poll_write(mut self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<std::io::Result<usize>> {
+        Pin::new(&mut self.stream).poll_write(cx, buf)
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.stream).poll_flush(cx)
+    }
+
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.stream).poll_shutdown(cx)
+    }
+}
+
+type ServerSocket = tokio_tungstenite::WebSocketStream<CountingReads>;
 
 struct FakeServer {
     url: String,
@@ -127,6 +172,11 @@ fn next_ack(behaviour: Behaviour, last_input: Option<u32>, acked: &mut Option<u3
 }
 
 async fn serve(stream: TcpStream, client_id: u32, behaviour: Behaviour, sent: Arc<Sent>) {
+    let stream = CountingReads {
+        stream,
+        sent: Arc::clone(&sent),
+        counting: false,
+    };
     let Ok(mut socket) = tokio_tungstenite::accept_async(stream).await else {
         return;
     };
@@ -134,6 +184,8 @@ async fn serve(stream: TcpStream, client_id: u32, behaviour: Behaviour, sent: Ar
         Some(Ok(Message::Binary(bytes))) => ClientMsg::decode(&bytes),
         _ => return,
     };
+    // The bot sends nothing more until the welcome, so no input shared a read with it.
+    socket.get_mut().counting = true;
     assert!(matches!(hello, Ok(ClientMsg::Hello(ref hello)) if hello.name.starts_with("bot-")));
     if let Behaviour::RefuseEveryone = behaviour {
         close_and_drain(&mut socket, CloseCode::Policy, "room is full").await;
@@ -172,6 +224,7 @@ async fn serve(stream: TcpStream, client_id: u32, behaviour: Behaviour, sent: Ar
                     assert_eq!(input.validate(), Ok(()));
                     assert_eq!(input.seq, last_input.map_or(0, |seq| seq + 1), "seqs must count up from 0");
                     last_input = Some(input.seq);
+                    sent.inputs.fetch_add(1, Ordering::Relaxed);
                 }
                 Some(Ok(Message::Close(_))) => {
                     // Let tungstenite send its answer to the client's close.
@@ -222,7 +275,7 @@ async fn serve(stream: TcpStream, client_id: u32, behaviour: Behaviour, sent: Ar
     }
 }
 
-async fn close_and_drain(socket: &mut tokio_tungstenite::WebSocketStream<TcpStream>, code: CloseCode, reason: &str) {
+async fn close_and_drain(socket: &mut ServerSocket, code: CloseCode, reason: &str) {
     let frame = CloseFrame {
         code,
         reason: reason.into(),
@@ -233,6 +286,10 @@ async fn close_and_drain(socket: &mut tokio_tungstenite::WebSocketStream<TcpStre
 }
 
 async fn swarm(url: String, bots: usize, duration_ms: u64) -> SwarmReport {
+    swarm_with(url, bots, duration_ms, BotOptions::default()).await
+}
+
+async fn swarm_with(url: String, bots: usize, duration_ms: u64, options: BotOptions) -> SwarmReport {
     let config = SwarmConfig {
         url,
         bots,
@@ -241,7 +298,7 @@ async fn swarm(url: String, bots: usize, duration_ms: u64) -> SwarmReport {
         seed: 7,
         show_progress: false,
     };
-    let report = run_swarm(config).await;
+    let report = run_swarm_with(config, options).await;
     println!("{}", report.table());
     report
 }
@@ -306,6 +363,47 @@ async fn an_honest_server_passes() {
         "{intervals:?}"
     );
     assert!(intervals.samples > staleness.samples, "{report:?}");
+}
+
+#[tokio::test]
+async fn inputs_batched_three_to_a_write_all_arrive_in_order_and_are_acked() {
+    let server = fake_server(Behaviour::Honest).await;
+    let options = BotOptions {
+        inputs_per_write: InputsPerWrite::new(3).unwrap(),
+    };
+    let bots = 4;
+    let report = swarm_with(server.url, bots, 2_000, options).await;
+    assert_eq!(report.verdict(), Ok(()));
+    assert_eq!(report.inputs_per_write, 3);
+    assert_eq!(report.bots_connected, bots);
+    assert_eq!(report.bots_failed, 0, "{:?}", report.failures);
+    assert_eq!(report.checksum_mismatches, 0);
+    assert_eq!(report.mirror_errors, 0);
+    assert_eq!(report.checksums_verified, report.snapshots_applied);
+    assert_eq!((report.bots_without_acks, report.bots_behind_on_acks), (0, 0));
+    assert!(
+        report.inputs_due > 0 && report.inputs_acked >= report.inputs_due,
+        "{report:?}"
+    );
+    assert!(report.rtt_ms.samples > 0, "{report:?}");
+
+    // The server checked that each bot's seqs count up from 0 without a gap, so no held
+    // input was lost or reordered. It got every input counted as sent, and at most the
+    // one write per bot that the deadline cut off more (its close frame carried them).
+    let received = Sent::get(&server.sent.inputs);
+    assert!(
+        received >= report.inputs_sent && received <= report.inputs_sent + 3 * bots as u64,
+        "server got {received} inputs, bots sent {}",
+        report.inputs_sent
+    );
+    // Every write but each bot's last two (the inputs held at the deadline, the close
+    // frame) carried 3 inputs, and a read takes at least one write. Flushing each input
+    // would have made up to one read per input.
+    let reads = Sent::get(&server.sent.reads_after_hello);
+    assert!(
+        reads > 0 && reads <= received / 3 + 2 * bots as u64,
+        "{received} inputs came in {reads} reads"
+    );
 }
 
 #[tokio::test]
