@@ -18,6 +18,7 @@
 
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use std::hint::black_box;
+use std::sync::Arc;
 use std::time::Instant;
 use tickcast_benches::cube_pile::{
     BODIES, BandwidthReport, LAYOUT, Layout, PacketScratch, TICK_RATE, TRACE_TICKS, Trace, measure, write_packet,
@@ -68,11 +69,11 @@ fn view_frames(world: &[EntityState]) -> (usize, usize) {
     let mut view = ClientView::new(1, world[0].id, settings);
     let mut out = Vec::new();
     let full = view.write_frame(
-        &WorldSnapshot::new(Tick(600), world.to_vec(), metas.clone(), Vec::new()),
+        &Arc::new(WorldSnapshot::new(Tick(600), world.to_vec(), metas.clone(), Vec::new())),
         &mut out,
     );
     let idle = view.write_frame(
-        &WorldSnapshot::new(Tick(601), world.to_vec(), metas, Vec::new()),
+        &Arc::new(WorldSnapshot::new(Tick(601), world.to_vec(), metas, Vec::new())),
         &mut out,
     );
     assert_eq!(full.entities_sent, BODIES, "the whole pile fits the budget");

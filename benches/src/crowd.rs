@@ -367,9 +367,14 @@ impl Observed {
             team: None,
         };
         let radius = crowd.radius();
-        snapshot
-            .interest_grid(radius)
-            .visible(&viewer, radius, &snapshot.metas, None, &mut self.visible);
+        snapshot.interest_grid(radius).visible(
+            &viewer,
+            radius,
+            &snapshot.metas,
+            None,
+            &mut self.visible,
+            &mut Vec::new(),
+        );
         let tick = snapshot.tick;
         let mut stale_now = HashMap::with_capacity(self.stale_since.len());
         for &index in &self.visible {
@@ -410,7 +415,7 @@ pub fn run_views(
     let mut stats = Vec::with_capacity(snapshots * views.len());
     let mut out = Vec::new();
     for _ in 0..snapshots {
-        let snapshot = crowd.snapshot();
+        let snapshot = Arc::new(crowd.snapshot());
         let mut watch = observed.iter_mut().peekable();
         for (client, view) in views.iter_mut().enumerate() {
             stats.push(view.write_frame(&snapshot, &mut out));
@@ -510,7 +515,14 @@ mod tests {
                 position: snapshot.metas[own].position.unwrap(),
                 team: None,
             };
-            grid.visible(&viewer, crowd.radius(), &snapshot.metas, None, &mut visible);
+            grid.visible(
+                &viewer,
+                crowd.radius(),
+                &snapshot.metas,
+                None,
+                &mut visible,
+                &mut Vec::new(),
+            );
             assert!(visible.binary_search(&(own as u32)).is_ok());
             total += visible.len();
         }

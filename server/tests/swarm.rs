@@ -5,7 +5,7 @@
 mod common;
 
 use std::time::Duration;
-use tickcast_bots::{SwarmConfig, run_swarm};
+use tickcast_bots::{BotOptions, InputsPerWrite, SwarmConfig, run_swarm, run_swarm_with};
 
 /// The swarms share two cores; running them one at a time keeps each meaningful.
 static ONE_SWARM_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
@@ -44,6 +44,40 @@ async fn a_bot_swarm_plays_without_divergence() {
         "server and bots agree on every payload byte"
     );
     assert!(!stats.timeline.is_empty() && stats.timeline.iter().any(|s| s.clients > 0));
+}
+
+/// Bots that put three inputs in each TCP write (`--inputs-per-write 3`): the server
+/// reads several input messages per socket read and still applies and acks every one.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn inputs_batched_three_to_a_write_are_all_applied_and_acked() {
+    let _serial = ONE_SWARM_AT_A_TIME.lock().await;
+    let server = common::start_server(|config| config.npcs = 20).await;
+    let config = SwarmConfig {
+        url: server.ws_url(),
+        bots: 8,
+        duration: Duration::from_secs(2),
+        ramp: Duration::from_millis(200),
+        seed: 5,
+        show_progress: false,
+    };
+    let options = BotOptions {
+        inputs_per_write: InputsPerWrite::new(3).expect("3 is a valid batch"),
+    };
+    let report = run_swarm_with(config, options).await;
+    println!("{}", report.table());
+    report.verdict().expect("the batched swarm passes");
+    assert_eq!(report.bots_connected, 8);
+    assert_eq!(report.checksum_mismatches, 0);
+    // Acks are cumulative: the last ack covers every input sent over a second earlier.
+    assert!(
+        report.inputs_due > 0 && report.inputs_acked >= report.inputs_due,
+        "{report:?}"
+    );
+    let stats = server.shutdown(Duration::from_secs(3)).await;
+    assert_eq!(
+        stats.bytes_in, report.bytes_up,
+        "server read every input byte the bots wrote"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

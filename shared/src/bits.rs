@@ -43,14 +43,13 @@ pub fn exp_golomb_len(value: u32, k: u32) -> u32 {
 #[derive(Debug, Default)]
 pub struct BitWriter {
     bytes: Vec<u8>,
-    /// Bits not yet pushed to `bytes`, in the low `pending` bits (always fewer than 8
-    /// between calls).
+    /// Bits not yet pushed to `bytes`, in the low `pending` bits; pushed eight whole
+    /// bytes at a time, so the hot path is a shift and an or.
     accumulator: u64,
     pending: u32,
 }
 
-/// Most bits one [`BitWriter::write_wide`] call takes: with fewer than 8 pending, they
-/// always fit the 64-bit accumulator.
+/// Most bits one [`BitWriter::write_wide`] call takes.
 const WIDE_BITS: u32 = 56;
 
 impl BitWriter {
@@ -73,20 +72,25 @@ impl BitWriter {
     /// Writes the low `count <= 56` bits of `value`.
     #[inline(always)]
     fn write_wide(&mut self, value: u64, count: u32) {
-        debug_assert!(count <= WIDE_BITS && self.pending < 8);
+        debug_assert!(count <= WIDE_BITS && self.pending < 64);
         if count == 0 {
             return;
         }
         let masked = value & ((1u64 << count) - 1);
-        self.accumulator = (self.accumulator << count) | masked;
-        self.pending += count;
-        if self.pending >= 8 {
-            let whole = self.pending / 8;
-            self.pending %= 8;
-            // The whole bytes, most significant first, sit just above the pending bits.
-            let out = (self.accumulator >> self.pending).to_be_bytes();
-            self.bytes.extend_from_slice(&out[8 - whole as usize..]);
+        let room = 64 - self.pending;
+        if count < room {
+            // `pending < 64` here, so the shift is in range.
+            self.accumulator = (self.accumulator << count) | masked;
+            self.pending += count;
+            return;
         }
+        // Fill the accumulator to 64 bits, push it whole, keep the rest (`1 <= room <=
+        // count <= 56`, so neither shift reaches 64).
+        let rest = count - room;
+        let full = (self.accumulator << room) | (masked >> rest);
+        self.bytes.extend_from_slice(&full.to_be_bytes());
+        self.accumulator = masked & ((1u64 << rest) - 1);
+        self.pending = rest;
     }
 
     /// Writes one bit.
@@ -133,28 +137,32 @@ impl BitWriter {
     ///
     /// # Panics
     /// If `bytes` holds fewer than `bit_len` bits.
+    #[inline]
     pub fn append_bits(&mut self, bytes: &[u8], bit_len: usize) {
         assert!(bit_len <= bytes.len() * 8, "appending more bits than given");
         let mut reader = BitReader::new(bytes);
         let mut left = bit_len;
         while left > 0 {
-            let count = left.min(32) as u32;
-            let value = reader.read_bits(count).unwrap_or(0);
-            self.write_wide(u64::from(value), count);
+            let count = left.min(WIDE_BITS as usize) as u32;
+            // `peek` holds at least 57 bits (zeros past the end), so 56 always fit.
+            let value = reader.peek() >> (64 - count);
+            reader.position += count as usize;
+            self.write_wide(value, count);
             left -= count as usize;
         }
     }
 
-    /// Bits written so far, counting the pending partial byte.
+    /// Bits written so far, counting the pending partial bytes.
     pub fn bit_len(&self) -> usize {
         self.bytes.len() * 8 + self.pending as usize
     }
 
     /// Pads with zero bits to a byte boundary and returns the bytes.
     pub fn finish(mut self) -> Vec<u8> {
-        if self.pending > 0 {
-            let pad = 8 - self.pending;
-            self.write_wide(0, pad);
+        let whole = self.pending.div_ceil(8);
+        if whole > 0 {
+            let aligned = self.accumulator << (whole * 8 - self.pending);
+            self.bytes.extend_from_slice(&aligned.to_be_bytes()[8 - whole as usize..]);
         }
         self.bytes
     }
@@ -357,6 +365,29 @@ mod tests {
                 }
                 prop_assert_eq!(writer.finish(), reference_bits(values));
             }
+        }
+
+        #[test]
+        fn appended_bits_equal_the_same_bits_written_one_by_one(
+            lead in 0u32..64,
+            pieces in prop::collection::vec((prop::collection::vec(any::<u8>(), 0..20), 0usize..160), 0..8),
+        ) {
+            let mut appended = BitWriter::default();
+            let mut one_by_one = BitWriter::default();
+            for writer in [&mut appended, &mut one_by_one] {
+                for bit in 0..lead {
+                    writer.write_bit(bit % 3 == 0);
+                }
+            }
+            for (bytes, bit_len) in &pieces {
+                let bit_len = (*bit_len).min(bytes.len() * 8);
+                appended.append_bits(bytes, bit_len);
+                for bit in 0..bit_len {
+                    one_by_one.write_bit(bytes[bit / 8] >> (7 - bit % 8) & 1 == 1);
+                }
+            }
+            prop_assert_eq!(appended.bit_len(), one_by_one.bit_len());
+            prop_assert_eq!(appended.finish(), one_by_one.finish());
         }
 
         #[test]

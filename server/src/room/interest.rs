@@ -94,6 +94,10 @@ impl InterestGrid {
     /// Appends to `out` the indices of entities `viewer` may see within `radius`, sorted
     /// ascending (which is `NetId` order). Entities without a position are visible to
     /// everyone: a game that registers no spatial component gets no culling.
+    ///
+    /// `marks` is scratch space the caller keeps between calls: when the world is not
+    /// much larger than the view, the order comes from a bitset over the snapshot
+    /// (clear, mark, scan) instead of a sort, which is several times cheaper.
     pub fn visible(
         &self,
         viewer: &Viewer,
@@ -101,6 +105,7 @@ impl InterestGrid {
         metas: &[EntityMeta],
         rule: Option<RelevanceRule>,
         out: &mut Vec<u32>,
+        marks: &mut Vec<u64>,
     ) {
         out.clear();
         let radius_squared = radius * radius;
@@ -128,9 +133,35 @@ impl InterestGrid {
         if let Some(rule) = rule {
             out.retain(|index| rule(viewer, &metas[*index as usize]));
         }
-        out.sort_unstable();
+        sort_indices(out, metas.len(), marks);
     }
 }
+
+/// Sorts distinct indices below `bound`: by marking them in a bitset and scanning it when
+/// the bitset has at most [`WORDS_PER_INDEX`] words per index, by a sort otherwise.
+fn sort_indices(indices: &mut Vec<u32>, bound: usize, marks: &mut Vec<u64>) {
+    let words = bound.div_ceil(64);
+    if indices.len() < 16 || words > indices.len() * WORDS_PER_INDEX {
+        indices.sort_unstable();
+        return;
+    }
+    marks.clear();
+    marks.resize(words, 0);
+    for &index in indices.iter() {
+        marks[index as usize / 64] |= 1 << (index % 64);
+    }
+    indices.clear();
+    for (word_index, &word) in marks.iter().enumerate() {
+        let mut word = word;
+        while word != 0 {
+            indices.push(word_index as u32 * 64 + word.trailing_zeros());
+            word &= word - 1;
+        }
+    }
+}
+
+/// Bitset words per index up to which [`sort_indices`] scans a bitset rather than sorts.
+const WORDS_PER_INDEX: usize = 8;
 
 #[cfg(test)]
 mod tests {
@@ -169,16 +200,23 @@ mod tests {
         ];
         let grid = InterestGrid::build(&metas, 20.0);
         let mut out = Vec::new();
-        grid.visible(&viewer(0.0, None), 20.0, &metas, None, &mut out);
+        grid.visible(&viewer(0.0, None), 20.0, &metas, None, &mut out, &mut Vec::new());
         assert_eq!(out, vec![0, 2, 5]);
-        grid.visible(&viewer(0.0, Some(2)), 20.0, &metas, None, &mut out);
+        grid.visible(&viewer(0.0, Some(2)), 20.0, &metas, None, &mut out, &mut Vec::new());
         assert_eq!(out, vec![0, 2, 3, 5]);
-        grid.visible(&viewer(45.0, Some(2)), 20.0, &metas, None, &mut out);
+        grid.visible(&viewer(45.0, Some(2)), 20.0, &metas, None, &mut out, &mut Vec::new());
         assert_eq!(out, vec![1, 2, 5]);
         fn no_always(_: &Viewer, meta: &EntityMeta) -> bool {
             meta.relevance != Relevance::Always
         }
-        grid.visible(&viewer(0.0, None), 20.0, &metas, Some(no_always), &mut out);
+        grid.visible(
+            &viewer(0.0, None),
+            20.0,
+            &metas,
+            Some(no_always),
+            &mut out,
+            &mut Vec::new(),
+        );
         assert_eq!(out, vec![0, 5]);
     }
 
@@ -191,7 +229,23 @@ mod tests {
         ];
         let grid = InterestGrid::build(&metas, 20.0);
         let mut out = Vec::new();
-        grid.visible(&viewer(0.5, None), 20.0, &metas, None, &mut out);
+        grid.visible(&viewer(0.5, None), 20.0, &metas, None, &mut out, &mut Vec::new());
         assert_eq!(out, vec![0, 1]);
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn sorting_by_bitset_equals_sorting(
+            indices in proptest::collection::hash_set(0u32..5_000, 0..400),
+            bound_extra in 0usize..3_000,
+        ) {
+            let mut indices: Vec<u32> = indices.into_iter().collect();
+            let bound = indices.iter().max().map_or(0, |max| *max as usize + 1) + bound_extra;
+            let mut expected = indices.clone();
+            expected.sort_unstable();
+            let mut marks = vec![u64::MAX; 3];
+            sort_indices(&mut indices, bound, &mut marks);
+            proptest::prop_assert_eq!(indices, expected);
+        }
     }
 }

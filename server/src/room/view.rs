@@ -25,6 +25,7 @@ use super::snapshot::EntityChange;
 use super::snapshot::WorldSnapshot;
 use glam::Vec2;
 use std::cmp::Ordering;
+use std::sync::Arc;
 use tickcast_shared::{
     BodyWriter, EncodedUpdate, EntityDiff, EntityState, EntityUpdate, InputAck, NetId, ServerMsg, Tick, diff_entity,
     spawn_cost_bits, update_cost_bits,
@@ -56,10 +57,12 @@ const MAX_SKIPPED: usize = 32;
 
 /// One entity the view tracks: held by the client, pending, or both. Small on purpose:
 /// the whole list is merged with what is visible every frame, so the held state itself
-/// lives in [`ClientView::held_states`] and the entry only points at it.
+/// lives elsewhere (see [`HeldCopy`]) and the entry only points at it.
 #[derive(Clone, Copy, Debug)]
 struct Tracked {
     id: NetId,
+    /// Its index in the snapshot of the frame that last listed it.
+    index: u32,
     /// Where the client's copy is, once sent.
     held: Option<HeldSlot>,
     /// Accumulated priority of its pending change.
@@ -68,13 +71,26 @@ struct Tracked {
     pending_since: Option<Tick>,
 }
 
-/// The client's copy of one entity: its slot in [`ClientView::held_states`], its hash,
-/// and the tick of the snapshot it was copied from.
+/// The client's copy of one entity: where it is, its hash, and the tick of the snapshot
+/// it equals.
 #[derive(Clone, Copy, Debug)]
 struct HeldSlot {
-    slot: u32,
+    copy: HeldCopy,
     hash: u32,
     as_of: Tick,
+}
+
+/// Where the client's copy of an entity is. A copy equal to the entity in the snapshot
+/// of the last frame (everything sent or unchanged, the common case) is that snapshot's
+/// entity, kept alive by [`ClientView::last`], so sending an entity copies no state;
+/// only a copy left behind (a change deferred by the budget) is stored, when the view
+/// moves on to the next snapshot.
+#[derive(Clone, Copy, Debug)]
+enum HeldCopy {
+    /// The entity at this index of [`ClientView::last`].
+    InLast(u32),
+    /// Slot in [`ClientView::held_states`].
+    Stored(u32),
 }
 
 /// What a candidate would send.
@@ -126,7 +142,10 @@ pub struct ClientView {
     settings: ViewSettings,
     /// What the client holds or should hold, sorted by `NetId`.
     tracked: Vec<Tracked>,
-    /// The client's copy of each held entity, by [`HeldSlot::slot`].
+    /// The snapshot of the last frame: where [`HeldCopy::InLast`] copies are.
+    last: Option<Arc<WorldSnapshot>>,
+    /// The client's copies that [`ClientView::last`] does not have, by
+    /// [`HeldCopy::Stored`] slot.
     held_states: Vec<EntityState>,
     /// Slots of `held_states` no longer in use.
     free_slots: Vec<u32>,
@@ -136,6 +155,8 @@ pub struct ClientView {
     viewpoint: Vec2,
     // Scratch space reused every frame.
     visible: Vec<u32>,
+    /// Scratch bitset of [`InterestGrid::visible`](super::interest::InterestGrid::visible).
+    visible_marks: Vec<u64>,
     next: Vec<Tracked>,
     candidates: Vec<Candidate>,
     updates: Vec<EntityUpdate>,
@@ -169,6 +190,7 @@ impl ClientView {
             player,
             settings,
             tracked: Vec::new(),
+            last: None,
             held_states: Vec::new(),
             free_slots: Vec::new(),
             last_tick: None,
@@ -176,6 +198,7 @@ impl ClientView {
             checksum: 0,
             viewpoint: Vec2::ZERO,
             visible: Vec::new(),
+            visible_marks: Vec::new(),
             next: Vec::new(),
             candidates: Vec::new(),
             updates: Vec::new(),
@@ -198,12 +221,12 @@ impl ClientView {
 
     /// Writes this client's frame for `snapshot` into `out` (cleared first) and commits
     /// its content as the client's new held state.
-    pub fn write_frame(&mut self, snapshot: &WorldSnapshot, out: &mut Vec<u8>) -> FrameStats {
+    pub fn write_frame(&mut self, snapshot: &Arc<WorldSnapshot>, out: &mut Vec<u8>) -> FrameStats {
         let tick = snapshot.tick;
         let viewer = self.viewer(snapshot);
         self.collect_visible(snapshot, &viewer);
         self.despawns.clear();
-        self.merge_and_collect_candidates(snapshot, &viewer, tick);
+        self.merge_and_collect_candidates(snapshot, tick);
 
         let full = self.last_tick.is_none();
         let header = FrameHeader {
@@ -224,8 +247,9 @@ impl ClientView {
                 (Some(seq), _) => InputAck::Absolute(seq),
             },
         };
-        let mut stats = self.select_within_budget(snapshot, tick, header, out);
+        let mut stats = self.select_within_budget(snapshot, &viewer, tick, header, out);
         stats.in_view = self.visible.len();
+        self.move_copies_to(snapshot);
         std::mem::swap(&mut self.tracked, &mut self.next);
         if let Some(seq) = snapshot.input_ack(self.client) {
             self.last_ack = Some(seq);
@@ -262,6 +286,7 @@ impl ClientView {
                     &snapshot.metas,
                     self.settings.rule,
                     &mut self.visible,
+                    &mut self.visible_marks,
                 );
                 if let Some(own) = snapshot.index_of(self.player) {
                     let own = own as u32;
@@ -287,7 +312,7 @@ impl ClientView {
 
     /// Merges the tracked list with what is visible now: despawns what left view, and
     /// lists every entity in view whose held copy is missing or out of date.
-    fn merge_and_collect_candidates(&mut self, snapshot: &WorldSnapshot, viewer: &Viewer, tick: Tick) {
+    fn merge_and_collect_candidates(&mut self, snapshot: &WorldSnapshot, tick: Tick) {
         self.next.clear();
         self.candidates.clear();
         self.updates.clear();
@@ -308,7 +333,9 @@ impl ClientView {
                     if let Some(held) = tracked.held {
                         self.checksum = self.checksum.wrapping_sub(held.hash);
                         self.despawns.push(tracked.id);
-                        self.free_slots.push(held.slot);
+                        if let HeldCopy::Stored(slot) = held.copy {
+                            self.free_slots.push(slot);
+                        }
                     }
                 }
                 Ordering::Greater => {
@@ -316,15 +343,17 @@ impl ClientView {
                     visible += 1;
                     self.next.push(Tracked {
                         id: snapshot.entities[index].id,
+                        index: index as u32,
                         held: None,
                         priority: 0.0,
                         pending_since: None,
                     });
-                    self.add_candidate(snapshot, viewer, index, Pending::Spawn, tick);
+                    self.add_candidate(snapshot, index, Pending::Spawn, tick);
                 }
                 Ordering::Equal => {
                     let mut tracked = self.tracked[old];
                     let index = self.visible[visible] as usize;
+                    tracked.index = index as u32;
                     old += 1;
                     visible += 1;
                     let change = match tracked.held {
@@ -337,7 +366,7 @@ impl ClientView {
                     }
                     self.next.push(tracked);
                     if let Some(change) = change {
-                        self.add_candidate(snapshot, viewer, index, change, tick);
+                        self.add_candidate(snapshot, index, change, tick);
                     }
                 }
             }
@@ -362,49 +391,64 @@ impl ClientView {
                 return None;
             }
         }
-        match diff_entity(&self.held_states[held.slot as usize], &snapshot.entities[index]) {
+        match diff_entity(self.held_state(held.copy), &snapshot.entities[index]) {
             EntityDiff::Same => None,
             EntityDiff::Update(update) => Some(Pending::Fields(update)),
             EntityDiff::Replace => Some(Pending::Spawn),
         }
     }
 
-    fn add_candidate(&mut self, snapshot: &WorldSnapshot, viewer: &Viewer, entity: usize, change: Pending, tick: Tick) {
+    fn add_candidate(&mut self, snapshot: &WorldSnapshot, entity: usize, change: Pending, tick: Tick) {
         let tracked_index = self.next.len() - 1;
         let tracked = &mut self.next[tracked_index];
-        let weight = if tracked.id == self.player {
-            OWN_ENTITY_WEIGHT
-        } else {
-            let nearness = match (self.settings.interest_radius, snapshot.metas[entity].position) {
-                (Some(radius), Some(position)) => 1.0 - 0.75 * (position.distance(viewer.position) / radius).min(1.0),
-                _ => 1.0,
-            };
-            let size = match &change {
-                Pending::Spawn => SPAWN_WEIGHT,
-                Pending::Fields(update) => size_of_change(update.magnitude_bits()),
-                Pending::Shared(_, magnitude_bits) => size_of_change(*magnitude_bits),
-            };
-            nearness * size
-        };
-        tracked.priority += weight;
         tracked.pending_since.get_or_insert(tick);
-        let (cost_bits, change) = match (change, tracked.held) {
+        // The change's priority weight is only needed when not everything fits, so
+        // `weigh_candidates` computes it then; the size part is kept for it here.
+        let (size, cost_bits, change) = match (change, tracked.held) {
             (Pending::Fields(update), Some(held)) => {
-                let cost = update_cost_bits(&update, &self.held_states[held.slot as usize]);
+                let cost = update_cost_bits(&update, self.held_state(held.copy));
+                let size = size_of_change(update.magnitude_bits());
                 self.updates.push(update);
-                (cost, Change::Fields(self.updates.len() as u32 - 1))
+                (size, cost, Change::Fields(self.updates.len() as u32 - 1))
             }
-            (Pending::Shared(encoded, _), Some(_)) => (encoded.cost_bits(), Change::Shared(encoded)),
-            _ => (spawn_cost_bits(&snapshot.entities[entity]), Change::Spawn),
+            (Pending::Shared(encoded, magnitude_bits), Some(_)) => (
+                size_of_change(magnitude_bits),
+                encoded.cost_bits(),
+                Change::Shared(encoded),
+            ),
+            _ => (SPAWN_WEIGHT, spawn_cost_bits(&snapshot.entities[entity]), Change::Spawn),
         };
         self.candidates.push(Candidate {
             tracked: tracked_index as u32,
             entity: entity as u32,
-            priority: tracked.priority,
+            priority: size,
             cost_bits: cost_bits as u32,
             change,
             chosen: false,
         });
+    }
+
+    /// Adds this snapshot's weight to each candidate's accumulated priority (more when
+    /// near, when its change is large, much more for the client's own entity): until
+    /// now [`Candidate::priority`] held only the size part of the weight.
+    fn weigh_candidates(&mut self, snapshot: &WorldSnapshot, viewer: &Viewer) {
+        for candidate in &mut self.candidates {
+            let tracked = &mut self.next[candidate.tracked as usize];
+            let weight = if tracked.id == self.player {
+                OWN_ENTITY_WEIGHT
+            } else {
+                let position = snapshot.metas[candidate.entity as usize].position;
+                let nearness = match (self.settings.interest_radius, position) {
+                    (Some(radius), Some(position)) => {
+                        1.0 - 0.75 * (position.distance(viewer.position) / radius).min(1.0)
+                    }
+                    _ => 1.0,
+                };
+                nearness * candidate.priority
+            };
+            tracked.priority += weight;
+            candidate.priority = tracked.priority;
+        }
     }
 
     /// Chooses the highest-priority candidates whose frame fits the budget, writes that
@@ -418,6 +462,7 @@ impl ClientView {
     fn select_within_budget(
         &mut self,
         snapshot: &WorldSnapshot,
+        viewer: &Viewer,
         tick: Tick,
         header: FrameHeader,
         out: &mut Vec<u8>,
@@ -434,6 +479,7 @@ impl ClientView {
             }
             chosen = self.candidates.len();
         } else {
+            self.weigh_candidates(snapshot, viewer);
             self.sort_by_priority();
             let mut skipped = 0;
             for &at in &self.by_priority {
@@ -457,6 +503,7 @@ impl ClientView {
             }
             // Over budget: the lowest-priority choice waits.
             if self.by_priority.is_empty() {
+                self.weigh_candidates(snapshot, viewer);
                 self.sort_by_priority();
             }
             let candidates = &mut self.candidates;
@@ -481,49 +528,61 @@ impl ClientView {
             }
             tracked.priority = 0.0;
             let entity = candidate.entity as usize;
-            let hash = snapshot.hashes()[entity];
-            let current = &snapshot.entities[entity];
-            let slot = match (tracked.held, candidate.change) {
-                (Some(held), Change::Fields(update)) => {
-                    // Same shape: only the changed fields need copying.
-                    let state = &mut self.held_states[held.slot as usize];
-                    for change in &self.updates[update as usize].changes {
-                        let (component, field) = (usize::from(change.component), usize::from(change.field));
-                        state.components[component].fields[field] = current.components[component].fields[field];
-                    }
-                    held.slot
-                }
-                (Some(held), Change::Shared(_)) => {
-                    // Same shape as the previous snapshot's, which the client held.
-                    let state = &mut self.held_states[held.slot as usize];
-                    for (held, now) in state.components.iter_mut().zip(&current.components) {
-                        held.fields.copy_from_slice(&now.fields);
-                    }
-                    held.slot
-                }
-                (Some(held), Change::Spawn) => {
-                    self.held_states[held.slot as usize].clone_from(current);
-                    held.slot
-                }
-                (None, _) => match self.free_slots.pop() {
-                    Some(slot) => {
-                        self.held_states[slot as usize].clone_from(current);
-                        slot
-                    }
-                    None => {
-                        self.held_states.push(current.clone());
-                        self.held_states.len() as u32 - 1
-                    }
-                },
+            // The copy itself moves to this snapshot in `move_copies_to`.
+            let copy = match tracked.held {
+                Some(held) => held.copy,
+                None => HeldCopy::InLast(entity as u32),
             };
             tracked.held = Some(HeldSlot {
-                slot,
-                hash,
+                copy,
+                hash: snapshot.hashes()[entity],
                 as_of: tick,
             });
         }
         stats.entities_sent = self.despawns.len() + self.candidates.iter().filter(|c| c.chosen).count();
         stats
+    }
+
+    /// The client's copy at `copy`.
+    fn held_state(&self, copy: HeldCopy) -> &EntityState {
+        match copy {
+            HeldCopy::InLast(index) => {
+                let last = self.last.as_ref().expect("copies in the last snapshot come with it");
+                &last.entities[index as usize]
+            }
+            HeldCopy::Stored(slot) => &self.held_states[slot as usize],
+        }
+    }
+
+    /// Ends a frame: every copy equal to its entity in `snapshot` (sent now, or
+    /// unchanged) points into `snapshot`, and as of it; a copy left behind in the old
+    /// last snapshot (its change deferred) is stored before that snapshot is let go.
+    fn move_copies_to(&mut self, snapshot: &Arc<WorldSnapshot>) {
+        for tracked in &mut self.next {
+            let Some(held) = &mut tracked.held else { continue };
+            if tracked.pending_since.is_none() {
+                if let HeldCopy::Stored(slot) = held.copy {
+                    self.free_slots.push(slot);
+                }
+                held.copy = HeldCopy::InLast(tracked.index);
+                held.as_of = snapshot.tick;
+            } else if let HeldCopy::InLast(index) = held.copy {
+                let last = self.last.as_ref().expect("copies in the last snapshot come with it");
+                let state = &last.entities[index as usize];
+                let slot = match self.free_slots.pop() {
+                    Some(slot) => {
+                        self.held_states[slot as usize].clone_from(state);
+                        slot
+                    }
+                    None => {
+                        self.held_states.push(state.clone());
+                        self.held_states.len() as u32 - 1
+                    }
+                };
+                held.copy = HeldCopy::Stored(slot);
+            }
+        }
+        self.last = Some(Arc::clone(snapshot));
     }
 
     /// Fills [`ClientView::by_priority`]: candidates by descending priority, ties by
@@ -569,8 +628,8 @@ impl ClientView {
                     Change::Shared(encoded) => writer.encoded_update(id, encoded, shared),
                     Change::Fields(update) => {
                         // Updates never change an entity's shape: the held copy has it.
-                        let held = self.next[candidate.tracked as usize].held.map(|held| held.slot);
-                        let state = held.map(|slot| &self.held_states[slot as usize]);
+                        let held = self.next[candidate.tracked as usize].held;
+                        let state = held.map(|held| self.held_state(held.copy));
                         writer.update(&self.updates[update as usize], |component| {
                             state
                                 .and_then(|state| state.components.get(component))
@@ -661,7 +720,7 @@ mod tests {
     }
 
     /// Runs a view and a client mirror side by side; returns the frame stats.
-    fn deliver(view: &mut ClientView, mirror: &mut ClientMirror, snapshot: &WorldSnapshot) -> FrameStats {
+    fn deliver(view: &mut ClientView, mirror: &mut ClientMirror, snapshot: &Arc<WorldSnapshot>) -> FrameStats {
         let mut bytes = Vec::new();
         let stats = view.write_frame(snapshot, &mut bytes);
         let ServerMsg::Snapshot(frame): ServerMsg = ServerMsg::decode(&bytes).unwrap() else {
@@ -687,21 +746,21 @@ mod tests {
         deliver(
             &mut view,
             &mut mirror,
-            &snapshot(2, &[(0, 0, 0), (1, 5, 0), (2, 50, 0)]),
+            &Arc::new(snapshot(2, &[(0, 0, 0), (1, 5, 0), (2, 50, 0)])),
         );
         assert_eq!(ids(&mirror), vec![0, 1]);
         // Entity 2 walks in, entity 1 walks out.
         deliver(
             &mut view,
             &mut mirror,
-            &snapshot(4, &[(0, 0, 0), (1, 30, 0), (2, 8, 0)]),
+            &Arc::new(snapshot(4, &[(0, 0, 0), (1, 30, 0), (2, 8, 0)])),
         );
         assert_eq!(ids(&mirror), vec![0, 2]);
         // The player follows entity 1.
         deliver(
             &mut view,
             &mut mirror,
-            &snapshot(6, &[(0, 28, 0), (1, 30, 0), (2, 8, 0)]),
+            &Arc::new(snapshot(6, &[(0, 28, 0), (1, 30, 0), (2, 8, 0)])),
         );
         assert_eq!(ids(&mirror), vec![0, 1]);
         assert_eq!(
@@ -781,7 +840,7 @@ mod tests {
             for (slot, _, counter) in &mut world {
                 *counter += (*slot as i32 + step as i32) % 3;
             }
-            let stats = deliver(&mut view, &mut mirror, &snapshot(step * 2, &world));
+            let stats = deliver(&mut view, &mut mirror, &Arc::new(snapshot(step * 2, &world)));
             assert!(
                 stats.bytes <= 300,
                 "frame of {} bytes over a 300-byte budget",
