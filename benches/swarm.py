@@ -180,6 +180,7 @@ def main() -> int:
         ("checksum mismatches", str(bots_report["checksum_mismatches"])),
         ("inputs sent / acked", f"{bots_report['inputs_sent']} / {bots_report['inputs_acked']}"),
         ("inputs per write", str(bots_report.get("inputs_per_write", 1))),
+        ("inputs folded (standing delay removed)", str(server_report.get("inputs_folded", 0))),
         ("bot RTT p50 / p99 / max (ms)",
          f"{bots_report['rtt_ms']['p50']:.1f} / {bots_report['rtt_ms']['p99']:.1f} / {bots_report['rtt_ms']['max']:.1f}"),
         ("down / up kbit/s per bot", f"{bots_report['down_kbps_per_bot']:.1f} / {bots_report['up_kbps_per_bot']:.1f}"),

@@ -48,6 +48,8 @@ pub struct StatsReport {
     pub overruns: u64,
     /// Ticks skipped after stalls.
     pub ticks_skipped: u64,
+    /// Inputs folded into the next one to remove a standing input delay.
+    pub inputs_folded: u64,
     /// Most clients at once.
     pub clients_max: usize,
     /// Most replicated entities at once.
@@ -160,6 +162,7 @@ impl StatsCollector {
             tick_ms: room.tick_ms(),
             overruns: load(&room.overruns),
             ticks_skipped: load(&room.ticks_skipped),
+            inputs_folded: load(&room.inputs_folded),
             clients_max: room.clients_max.load(Ordering::Relaxed),
             entities_max: room.entities_max.load(Ordering::Relaxed),
             bytes_out: load(&net.bytes_out),

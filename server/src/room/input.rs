@@ -10,6 +10,14 @@
 //! instead of teleporting the player. A client that stops sending keeps its last input
 //! (the usual "hold" rule). Late or duplicate inputs are dropped, and a buffer that
 //! overflows drops its oldest input: both are counted.
+//!
+//! The buffer absorbs jitter, but a client that got ahead once (a burst after a stall,
+//! or its clock against the room's) would otherwise keep that lead as a standing delay:
+//! sending and applying at the same rate, its queue never drains. So when a client has
+//! had inputs waiting after every tick of a [`STANDING_WINDOW_TICKS`] window, its oldest
+//! waiting input is folded into the next one (the held buttons carried over, so a shot
+//! is never lost) and both are consumed in one tick. A client that batches inputs
+//! (several per write) empties its queue between writes and is never folded.
 
 use super::tick_loop::RoomStats;
 use super::{ClientId, Joined, Replication, RoomCommand, tick_loop::RoomClock};
@@ -143,6 +151,7 @@ pub(crate) fn receive_commands(world: &mut World) {
         for (client, input) in receiver.try_iter().take(budget) {
             buffers.push(client, input);
         }
+        inbox.stats.inputs_folded.store(buffers.folded, Ordering::Relaxed);
     });
 }
 
@@ -155,12 +164,33 @@ pub struct InputBuffers {
     pub dropped_late: u64,
     /// Inputs dropped because the client's buffer was full.
     pub dropped_overflow: u64,
+    /// Inputs folded into the next one to remove a standing delay.
+    pub folded: u64,
 }
 
-#[derive(Debug, Default)]
+/// Ticks over which a client's fewest waiting inputs must stay above zero before one is
+/// folded away: half a second at 60 Hz.
+pub const STANDING_WINDOW_TICKS: u16 = 30;
+
+#[derive(Debug)]
 struct ClientInputs {
     pending: VecDeque<PlayerInput>,
     last_applied: Option<u32>,
+    /// Fewest inputs left waiting after a tick, in the current window.
+    fewest_waiting: usize,
+    /// Ticks into the current window.
+    window_ticks: u16,
+}
+
+impl Default for ClientInputs {
+    fn default() -> ClientInputs {
+        ClientInputs {
+            pending: VecDeque::new(),
+            last_applied: None,
+            fewest_waiting: usize::MAX,
+            window_ticks: 0,
+        }
+    }
 }
 
 /// Whether `seq` comes after `other` in wrapping order.
@@ -176,6 +206,7 @@ impl InputBuffers {
             capacity,
             dropped_late: 0,
             dropped_overflow: 0,
+            folded: 0,
         }
     }
 
@@ -201,13 +232,26 @@ impl InputBuffers {
         }
     }
 
-    /// Takes each client's next input into `active`.
+    /// Takes each client's next input into `active`, first folding the oldest into it
+    /// when the client has kept a standing queue for a whole window.
     fn advance(&mut self, active: &mut ActiveInputs) {
         for (client, buffer) in &mut self.clients {
+            buffer.window_ticks += 1;
+            if buffer.window_ticks >= STANDING_WINDOW_TICKS {
+                if buffer.fewest_waiting > 0 && buffer.pending.len() >= 2 {
+                    let skipped = buffer.pending.pop_front().expect("two are waiting");
+                    let next = buffer.pending.front_mut().expect("two are waiting");
+                    next.buttons |= skipped.buttons;
+                    self.folded += 1;
+                }
+                buffer.window_ticks = 0;
+                buffer.fewest_waiting = usize::MAX;
+            }
             if let Some(next) = buffer.pending.pop_front() {
                 buffer.last_applied = Some(next.seq);
                 active.0.insert(*client, next);
             }
+            buffer.fewest_waiting = buffer.fewest_waiting.min(buffer.pending.len());
         }
     }
 
@@ -287,6 +331,84 @@ mod tests {
         assert!(
             buffers.acks().iter().all(|(client, _)| *client == 1),
             "unknown clients are ignored"
+        );
+    }
+
+    /// Runs `ticks` ticks of client 1 sending `per_tick(tick)` new inputs each tick;
+    /// returns the applied seqs and the folded count.
+    fn run_client(ticks: u32, first_burst: u32, per_tick: impl Fn(u32) -> u32) -> (Vec<u32>, u64) {
+        let mut buffers = InputBuffers::new(16);
+        buffers.clients.insert(1, ClientInputs::default());
+        let mut seq = 0;
+        for _ in 0..first_burst {
+            buffers.push(1, input(seq));
+            seq += 1;
+        }
+        let mut active = ActiveInputs::default();
+        let mut applied = Vec::new();
+        for tick in 0..ticks {
+            for _ in 0..per_tick(tick) {
+                buffers.push(1, input(seq));
+                seq += 1;
+            }
+            buffers.advance(&mut active);
+            applied.push(active.get(1).seq);
+        }
+        (applied, buffers.folded)
+    }
+
+    #[test]
+    fn a_standing_queue_is_folded_away_one_input_per_window() {
+        // Three inputs ahead, then one per tick: the lead of 3 would last forever.
+        let window = u32::from(STANDING_WINDOW_TICKS);
+        let (applied, folded) = run_client(window * 5, 3, |_| 1);
+        assert_eq!(folded, 3, "one fold per window while inputs kept waiting");
+        // The last applied input is the newest sent: no delay left.
+        let newest_sent = window * 5 + 3 - 1;
+        assert_eq!(*applied.last().unwrap(), newest_sent);
+    }
+
+    #[test]
+    fn a_client_sending_in_pairs_every_other_tick_is_never_folded() {
+        let (applied, folded) = run_client(u32::from(STANDING_WINDOW_TICKS) * 6, 0, |tick| {
+            if tick % 2 == 0 { 2 } else { 0 }
+        });
+        assert_eq!(folded, 0);
+        assert!(
+            applied.windows(2).all(|pair| pair[1] == pair[0] + 1),
+            "every input applied in turn"
+        );
+    }
+
+    #[test]
+    fn a_folded_input_keeps_its_buttons() {
+        let mut buffers = InputBuffers::new(16);
+        buffers.clients.insert(1, ClientInputs::default());
+        let mut active = ActiveInputs::default();
+        let mut seq = 0;
+        // Two ahead for a whole window; then a shot is the oldest waiting input.
+        buffers.push(1, input(0));
+        buffers.push(1, input(1));
+        seq += 2;
+        for _ in 0..STANDING_WINDOW_TICKS - 1 {
+            buffers.push(1, input(seq));
+            seq += 1;
+            buffers.advance(&mut active);
+        }
+        let oldest_waiting = buffers.clients[&1].pending[0].seq;
+        buffers.clients.get_mut(&1).unwrap().pending[0].buttons = tickcast_shared::buttons::FIRE;
+        buffers.push(1, input(seq));
+        buffers.advance(&mut active);
+        assert_eq!(buffers.folded, 1);
+        assert_eq!(
+            active.get(1).seq,
+            oldest_waiting + 1,
+            "the input after the shot is applied"
+        );
+        assert_eq!(
+            active.get(1).buttons,
+            tickcast_shared::buttons::FIRE,
+            "the shot is carried over"
         );
     }
 

@@ -79,6 +79,8 @@ pub struct RoomStats {
     pub overruns: AtomicU64,
     /// Ticks dropped after a stall longer than the catch-up limit.
     pub ticks_skipped: AtomicU64,
+    /// Inputs folded into the next to remove a client's standing input delay.
+    pub inputs_folded: AtomicU64,
     /// Clients joined now.
     pub clients: AtomicUsize,
     /// Most clients seen at once.
