@@ -2,7 +2,8 @@
 # Instruction counts of the hot paths under valgrind's callgrind: repeatable on a noisy
 # machine (the same binary and input give the same count whatever else runs), so this is
 # how BENCHMARKS.md compares versions. Usage: bash benches/callgrind.sh [--no-build]
-# Prints one table: instructions per call of write_frame, a client's apply_frame, and a
+# Prints one table: instructions per call of write_frame, a client's apply_frame (in the
+# interest crowd and in a swarm-like one where everything in view moves), and a
 # 10 000-drone tick. Needs valgrind (Debian package valgrind).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -29,4 +30,5 @@ printf '| %-40s | %14s | %6s | %12s |\n' "function" "instructions" "calls" "per 
 printf '|%s|%s|%s|%s|\n' "------------------------------------------" "----------------" "--------" "--------------"
 count frames "ClientView*write_frame" 2000 "ClientView::write_frame (200 in view)"
 count frames "apply_one" 20 "ClientMirror::apply_frame (client side)"
+count apply_moving "apply_moving_one" 200 "apply_frame, ~66 in view, all moving"
 count step "step_one" 60 "Simulation::step (10 000 drones)"

@@ -9,6 +9,9 @@
 //!   warm-up, the snapshots linked as the room links them (shared changes built first,
 //!   untimed, as the first writer of each snapshot would);
 //! - `apply_frame`: one client's mirror applying those 20 frames (the bot's decode side);
+//! - `apply_moving`: a client of a swarm-like crowd (3 000 entities, 1 000 clients, about
+//!   66 in view, every entity walking, so nearly all of the view changes every snapshot)
+//!   applying 200 of its frames after 10 of warm-up: the bots' case;
 //! - `step`: 60 ticks of the arena with 10 000 drones (half of them snapshot ticks).
 
 use std::sync::Arc;
@@ -27,11 +30,16 @@ const SNAPSHOTS: usize = 20;
 const DRONES: u32 = 10_000;
 /// Ticks counted in the `step` part.
 const TICKS: usize = 60;
+/// Frames counted in the `apply_moving` part.
+const MOVING_FRAMES: usize = 200;
 
 fn main() {
     let part = std::env::args().nth(1).unwrap_or_else(|| "all".to_owned());
     if part == "all" || part == "frames" {
         frames();
+    }
+    if part == "all" || part == "apply_moving" {
+        apply_moving();
     }
     if part == "all" || part == "step" {
         step();
@@ -95,6 +103,58 @@ fn frames() {
 fn apply_one(mirror: &mut ClientMirror, frame: &tickcast_shared::SnapshotFrame) {
     let applied = mirror.apply_frame(frame).expect("frames apply");
     assert!(applied.checksum_verified, "checksums match");
+}
+
+/// The swarm's client side: what one bot's mirror does with each snapshot when everyone
+/// in its view walks.
+fn apply_moving() {
+    let mut crowd = Crowd::new(CrowdSettings {
+        entities: 3_000,
+        clients: 1_000,
+        in_view: 66.0,
+        moving_fraction: 1.0,
+        ..CrowdSettings::default()
+    });
+    let mut view = crowd.view(0, tickcast_benches::crowd::DEFAULT_BUDGET_BYTES);
+    let mut out = Vec::new();
+    let mut last = None;
+    let frames: Vec<Vec<u8>> = snapshots(&mut crowd, &mut last, WARMUP_SNAPSHOTS + MOVING_FRAMES)
+        .iter()
+        .map(|snapshot| {
+            view.write_frame(snapshot, &mut out);
+            out.clone()
+        })
+        .collect();
+    let decoded: Vec<tickcast_shared::SnapshotFrame> = frames
+        .iter()
+        .map(|bytes| match ServerMsg::decode(bytes) {
+            Ok(ServerMsg::Snapshot(frame)) => frame,
+            other => panic!("not a snapshot frame: {other:?}"),
+        })
+        .collect();
+    let mut mirror = ClientMirror::new();
+    for frame in &decoded[..WARMUP_SNAPSHOTS] {
+        mirror.apply_frame(frame).expect("warm-up frames apply");
+    }
+    let mut changed = 0;
+    for frame in &decoded[WARMUP_SNAPSHOTS..] {
+        changed += apply_moving_one(&mut mirror, frame);
+    }
+    let bytes: usize = frames[WARMUP_SNAPSHOTS..].iter().map(Vec::len).sum();
+    println!(
+        "apply_moving: {MOVING_FRAMES} calls, {} entities held, {:.1} changed and {:.1} bytes per frame",
+        mirror.len(),
+        changed as f64 / MOVING_FRAMES as f64,
+        bytes as f64 / MOVING_FRAMES as f64
+    );
+}
+
+/// One frame of the moving crowd applied; returns the entities it changed.
+#[inline(never)]
+fn apply_moving_one(mirror: &mut ClientMirror, frame: &tickcast_shared::SnapshotFrame) -> usize {
+    let applied = mirror.apply_frame(frame).expect("frames apply");
+    assert!(applied.checksum_verified, "checksums match");
+    applied.entities_changed()
 }
 
 fn step() {

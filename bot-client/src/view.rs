@@ -6,11 +6,16 @@
 //! needs no second decode. The last touch of each held entity lives in a vector sorted by
 //! `NetId`, like the delta's lists, so following a snapshot is one merge of sorted lists
 //! (no hashing), and intervals are counted in a small array of whole ticks that is poured
-//! into the histograms once, at the end (the histograms come out the same).
+//! into the histograms once, at the end (the histograms come out the same). Each entry
+//! also remembers where the entity's [`Transform2`] is among its components, taken from
+//! the spawn that gave the entity its shape (updates never change it), so telling whether
+//! an update moved the entity needs no look at the mirror.
 
 use hdrhistogram::Histogram;
 use tickcast_shared::arena::Transform2;
-use tickcast_shared::{Applied, ClientMirror, Delta, MirrorError, NetId, Replicate, SnapshotFrame, Tick};
+use tickcast_shared::{
+    Applied, ClientMirror, Delta, EntityState, FieldDelta, MirrorError, NetId, Replicate, SnapshotFrame, Tick,
+};
 
 /// Significant figures of the interval histograms: intervals are whole ticks, recorded
 /// exactly up to 2047 ticks (34 s at 60 Hz).
@@ -115,16 +120,64 @@ struct Touch {
     moved: bool,
 }
 
+/// The last touch of one held entity.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Tracked {
+    /// [`sort_key`] of the entity.
+    key: u64,
+    touch: Touch,
+    /// Position of its [`Transform2`] among its components, if it has one: an update
+    /// moved the entity if it changed that component.
+    transform: Option<u8>,
+}
+
+/// Where `entity`'s [`Transform2`] is among its components.
+fn transform_position(entity: &EntityState) -> Option<u8> {
+    let at = entity.components.iter().position(|c| c.kind == Transform2::KIND)?;
+    u8::try_from(at).ok()
+}
+
+/// Whether `changes` change the component at `transform`.
+fn moves(changes: &[FieldDelta], transform: Option<u8>) -> bool {
+    transform.is_some_and(|at| changes.iter().any(|change| change.component == at))
+}
+
+/// The entry of `key`, searched in `touches` from `at` on (leaving `at` there for the
+/// next, larger key), then among the entities first touched this frame (`added`, sorted
+/// by key), where `new` is inserted if it is in neither. Returns the entry and whether it
+/// was there before.
+#[inline]
+fn entry<'a>(
+    touches: &'a mut [Tracked],
+    added: &'a mut Vec<Tracked>,
+    at: &mut usize,
+    new: Tracked,
+) -> (&'a mut Tracked, bool) {
+    while touches.get(*at).is_some_and(|held| held.key < new.key) {
+        *at += 1;
+    }
+    if touches.get(*at).is_some_and(|held| held.key == new.key) {
+        return (&mut touches[*at], true);
+    }
+    match added.binary_search_by_key(&new.key, |added| added.key) {
+        Ok(found) => (&mut added[found], true),
+        Err(before) => {
+            added.insert(before, new);
+            (&mut added[before], false)
+        }
+    }
+}
+
 /// Follows one bot's snapshots alongside its mirror and fills a [`ViewStats`].
 #[derive(Debug)]
 pub struct ViewTracker {
     stats: ViewStats,
-    /// Last touch of every held entity by [`sort_key`], sorted.
-    touches: Vec<(u64, Touch)>,
+    /// Last touch of every held entity, sorted by key.
+    touches: Vec<Tracked>,
     /// Touches of entities not in `touches`, during one frame; sorted by key.
-    added: Vec<(u64, Touch)>,
+    added: Vec<Tracked>,
     /// The previous `touches` allocation, reused by the next merge.
-    spare: Vec<(u64, Touch)>,
+    spare: Vec<Tracked>,
     /// Update intervals not yet in `stats.update_interval_ticks`.
     intervals: TickCounts,
     /// Staleness intervals not yet in `stats.staleness_ticks`.
@@ -219,30 +272,39 @@ impl ViewTracker {
         if !delta.despawns.is_empty() {
             // A gap never spans an absence from view.
             let mut gone = delta.despawns.iter().map(|id| sort_key(*id)).peekable();
-            self.touches.retain(|(key, _)| {
-                while gone.next_if(|gone| gone < key).is_some() {}
-                gone.next_if_eq(key).is_none()
+            self.touches.retain(|held| {
+                while gone.next_if(|gone| *gone < held.key).is_some() {}
+                gone.next_if_eq(&held.key).is_none()
             });
         }
         self.added.clear();
-        // Held states in the same order, to see which components an update changed.
-        let mut states = mirror.entities().peekable();
         let mut at = 0;
         for update in &delta.updates {
-            while states.next_if(|state| state.id < update.id).is_some() {}
-            let moved = states.peek().filter(|state| state.id == update.id).is_some_and(|held| {
-                update.changes.iter().any(|change| {
-                    held.components
-                        .get(usize::from(change.component))
-                        .is_some_and(|component| component.kind == Transform2::KIND)
-                })
-            });
-            self.touch(&mut at, sort_key(update.id), Touch { tick, moved });
+            let new = Tracked {
+                key: sort_key(update.id),
+                touch: Touch { tick, moved: false },
+                transform: None,
+            };
+            let (entry, known) = entry(&mut self.touches, &mut self.added, &mut at, new);
+            if !known {
+                // First seen since tracking (re)started: the mirror knows its shape.
+                entry.transform = mirror.entity(update.id).and_then(transform_position);
+            }
+            let moved = moves(&update.changes, entry.transform);
+            let previous = std::mem::replace(&mut entry.touch, Touch { tick, moved });
+            self.touched(known.then_some(previous), tick, moved);
         }
         let mut at = 0;
         for spawn in &delta.spawns {
             // Whether a (re)spawn moved the entity is unknown: it starts no staleness gap.
-            self.touch(&mut at, sort_key(spawn.id), Touch { tick, moved: false });
+            let new = Tracked {
+                key: sort_key(spawn.id),
+                touch: Touch { tick, moved: false },
+                transform: transform_position(spawn),
+            };
+            let (entry, known) = entry(&mut self.touches, &mut self.added, &mut at, new);
+            let previous = std::mem::replace(entry, new).touch;
+            self.touched(known.then_some(previous), tick, false);
         }
         if !self.added.is_empty() {
             let mut merged = std::mem::take(&mut self.spare);
@@ -250,7 +312,7 @@ impl ViewTracker {
             merged.reserve(self.touches.len() + self.added.len());
             let mut added = self.added.drain(..).peekable();
             for held in &self.touches {
-                while let Some(new) = added.next_if(|new| new.0 < held.0) {
+                while let Some(new) = added.next_if(|new| new.key < held.key) {
                     merged.push(new);
                 }
                 merged.push(*held);
@@ -260,27 +322,9 @@ impl ViewTracker {
         }
     }
 
-    /// Records `touch` of the entity `key`, searching `touches` from `at` on (and leaving
-    /// `at` there for the next, larger key), then the entities first touched this frame.
-    fn touch(&mut self, at: &mut usize, key: u64, touch: Touch) {
-        while self.touches.get(*at).is_some_and(|(held, _)| *held < key) {
-            *at += 1;
-        }
-        let previous = match self.touches.get_mut(*at) {
-            Some((held, last)) if *held == key => Some(std::mem::replace(last, touch)),
-            _ => match self.added.binary_search_by_key(&key, |(added, _)| *added) {
-                Ok(found) => Some(std::mem::replace(&mut self.added[found].1, touch)),
-                Err(before) => {
-                    self.added.insert(before, (key, touch));
-                    None
-                }
-            },
-        };
-        self.touched(previous, touch.tick, touch.moved);
-    }
-
     /// A touch at `tick` of an entity last touched at `previous`: records the interval
     /// between them, if any, and returns the new touch.
+    #[inline]
     fn touched(&mut self, previous: Option<Touch>, tick: Tick, moved: bool) -> Touch {
         if let Some(previous) = previous {
             let gap = u64::try_from(tick.since(previous.tick)).unwrap_or(0);
@@ -512,6 +556,11 @@ mod tests {
         assert_eq!(stats.staleness_ticks.max(), max);
     }
 
+    /// The tracker's last touches, without the shapes.
+    fn touches(tracker: &ViewTracker) -> Vec<(u64, Touch)> {
+        tracker.touches.iter().map(|held| (held.key, held.touch)).collect()
+    }
+
     /// The tracker as it was before the sorted merge: a hash map of last touches, every
     /// interval recorded in the histograms as it happens.
     struct HashMapTracker {
@@ -552,14 +601,19 @@ mod tests {
         }
     }
 
-    /// A random next state of `world`: drones move or stop, pillars get hit, entities
-    /// leave, come back with a new generation or change their set of components.
+    /// A random next state of `world`: drones move or stop, pillars get hit, crates (health
+    /// and no transform) get hit without moving, entities leave, come back with a new
+    /// generation or change their set of components (gaining or losing a transform too).
     fn step(rng: &mut fastrand::Rng, world: &mut BTreeMap<u32, (u32, EntityState)>) {
         for index in 0..40 {
             match (world.get_mut(&index), rng.u8(0..10)) {
-                (None, 0..3) => {
+                (None, 0..4) => {
                     let generation = rng.u32(0..4) * 2 + 1;
-                    let mut spawned = drone(index, rng.i32(-50..50));
+                    let mut spawned = if rng.u8(0..4) == 0 {
+                        entity(index, &[(Health::KIND, &[50])])
+                    } else {
+                        drone(index, rng.i32(-50..50))
+                    };
                     spawned.id = NetId::from_parts(index, generation);
                     world.insert(index, (generation, spawned));
                 }
@@ -568,15 +622,27 @@ mod tests {
                     world.remove(&index);
                 }
                 (Some((_, entity)), 1) => {
-                    let hp = if entity.components.len() == 1 { 100 } else { -1 };
-                    if hp < 0 {
-                        entity.components.truncate(1);
-                    } else {
-                        entity.components.push(pillar(index, hp).components[1].clone());
+                    let has_transform = entity.components[0].kind == Transform2::KIND;
+                    match (has_transform, entity.components.len()) {
+                        // Drone to pillar, pillar to drone.
+                        (true, 1) => entity.components.push(pillar(index, 100).components[1].clone()),
+                        (true, _) => entity.components.truncate(1),
+                        // A crate gains a transform: a pillar, its shape replaced.
+                        (false, _) => entity.components.insert(0, drone(index, 0).components[0].clone()),
                     }
                 }
-                (Some((_, entity)), 2) if entity.components.len() == 2 => entity.components[1].fields[0] -= 1,
-                (Some((_, entity)), 3..7) => entity.components[0].fields[rng.usize(0..3)] += rng.i32(1..4),
+                (Some((_, entity)), 2) => {
+                    if let Some(health) = entity.components.last_mut().filter(|c| c.kind == Health::KIND) {
+                        health.fields[0] -= 1;
+                    }
+                }
+                (Some((_, entity)), 3..7) if entity.components[0].kind == Transform2::KIND => {
+                    entity.components[0].fields[rng.usize(0..3)] += rng.i32(1..4);
+                }
+                // A pillar loses its transform: a crate.
+                (Some((_, entity)), 7) if entity.components.len() == 2 => {
+                    entity.components.remove(0);
+                }
                 (Some(_), _) => {}
             }
         }
@@ -617,7 +683,7 @@ mod tests {
                     all.sort_by_key(|(id, _)| *id);
                     all.into_iter().map(|(id, touch)| (sort_key(id), touch)).collect()
                 };
-                assert_eq!(tracker.touches, touched);
+                assert_eq!(touches(&tracker), touched);
             }
             let stats = tracker.into_stats();
             assert!(!reference.intervals.is_empty() && !reference.staleness.is_empty());
@@ -674,7 +740,7 @@ mod tests {
             let mut touched: Vec<(NetId, Touch)> = reference.touches.iter().map(|(id, touch)| (*id, *touch)).collect();
             touched.sort_by_key(|(id, _)| *id);
             let touched: Vec<(u64, Touch)> = touched.into_iter().map(|(id, touch)| (sort_key(id), touch)).collect();
-            assert_eq!(tracker.touches, touched, "frame {frame}: {delta:?}");
+            assert_eq!(touches(&tracker), touched, "frame {frame}: {delta:?}");
         }
         let stats = tracker.into_stats();
         assert_eq!(recorded(&stats.update_interval_ticks), recorded(&reference.intervals));

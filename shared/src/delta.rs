@@ -10,10 +10,15 @@
 //!
 //! `apply(baseline, diff(baseline, current)) == current` is property-tested below, and so
 //! is the trip through the bit-packed body. `docs/PROTOCOL.md` specifies the body's bits.
+//!
+//! A receiver may decode and apply in one pass instead ([`apply_body`], what a
+//! `ClientMirror` does): each entity is looked up once, each update's fields change as they
+//! are read, and only the changed part of the entity's hash is recomputed. Property tests
+//! hold it to [`decode_body`] then [`apply`].
 
 use crate::bits::{BitError, BitReader, BitWriter, exp_golomb_len, zigzag};
 use crate::net_id::NetId;
-use crate::state::{ComponentKind, ComponentState, EntityState, Fields, entity_hash};
+use crate::state::{ComponentKind, ComponentState, EntityState, Fields, HashChange, entity_hash};
 use smallvec::SmallVec;
 use std::cmp::Ordering;
 use std::collections::BTreeMap;
@@ -241,8 +246,13 @@ impl HeldEntity {
 /// [`apply`] changes. Implemented for a `BTreeMap` keyed by `NetId`; a client may keep
 /// them however suits it (say, a vector indexed by slot).
 pub trait HeldStore {
-    /// The held entity in slot `index` (whatever its generation).
+    /// The held entity in slot `index` (whatever its generation; the lowest if several).
     fn by_slot(&self, index: u32) -> Option<&HeldEntity>;
+    /// [`HeldStore::by_slot`], to change in place.
+    fn by_slot_mut(&mut self, index: u32) -> Option<&mut HeldEntity> {
+        let id = self.by_slot(index)?.state.id;
+        self.get_mut(id)
+    }
     /// The held entity `id`, to change in place.
     fn get_mut(&mut self, id: NetId) -> Option<&mut HeldEntity>;
     /// Drops entity `id`, returning it.
@@ -254,6 +264,13 @@ pub trait HeldStore {
 impl HeldStore for BTreeMap<NetId, HeldEntity> {
     fn by_slot(&self, index: u32) -> Option<&HeldEntity> {
         self.range(NetId::from_parts(index, 1)..)
+            .next()
+            .filter(|(id, _)| id.index() == index)
+            .map(|(_, held)| held)
+    }
+
+    fn by_slot_mut(&mut self, index: u32) -> Option<&mut HeldEntity> {
+        self.range_mut(NetId::from_parts(index, 1)..)
             .next()
             .filter(|(id, _)| id.index() == index)
             .map(|(_, held)| held)
@@ -342,6 +359,7 @@ impl IndexGaps {
         self.next = index.wrapping_add(1);
     }
 
+    #[inline(always)]
     fn read(&mut self, reader: &mut BitReader) -> Result<u32, BodyError> {
         let gap = reader.read_exp_golomb(0)?;
         let index = self
@@ -555,14 +573,11 @@ pub struct DecodedBody {
 }
 
 /// Decodes a body produced by [`encode_body`] against the mirror it applies to. Never
-/// panics; every inconsistency with the mirror is an error.
+/// panics; every inconsistency with the mirror is an error. ([`apply_body`] decodes and
+/// applies in one pass.)
 pub fn decode_body(bytes: &[u8], mirror: &(impl HeldStore + ?Sized)) -> Result<DecodedBody, BodyError> {
     let mut reader = BitReader::new(bytes);
-    let checksum = if reader.read_bit()? {
-        Some(reader.read_bits(32)?)
-    } else {
-        None
-    };
+    let checksum = read_checksum(&mut reader)?;
     let held = |index: u32| mirror.by_slot(index).ok_or(BodyError::UnknownSlot(index));
     let mut delta = Delta::default();
     let despawns = reader.read_exp_golomb(0)?;
@@ -579,34 +594,179 @@ pub fn decode_body(bytes: &[u8], mirror: &(impl HeldStore + ?Sized)) -> Result<D
             id: entity.state.id,
             changes: SmallVec::new(),
         };
-        for (component, state) in entity.state.components.iter().enumerate() {
-            if !reader.read_bit()? {
-                continue;
-            }
-            let before = update.changes.len();
-            for field in 0..state.fields.len() {
-                if reader.read_bit()? {
-                    let delta = reader.read_signed(FIELD_ORDER)?;
-                    update.changes.push(FieldDelta {
-                        component: component as u8,
-                        field: field as u8,
-                        delta,
-                    });
-                }
-            }
-            if update.changes.len() == before {
-                return Err(BodyError::Malformed("a changed component changes no field"));
-            }
-        }
-        if update.changes.is_empty() {
-            return Err(BodyError::Malformed("an update changes nothing"));
-        }
+        read_update_fields(&mut reader, &entity.state, &mut update.changes)?;
         delta.updates.push(update);
     }
-    let spawns = reader.read_exp_golomb(0)?;
+    read_spawns(&mut reader, &mut delta.spawns)?;
+    read_end(&reader)?;
+    Ok(DecodedBody { checksum, delta })
+}
+
+/// Decodes a body and applies it to `mirror` in the same pass: what [`decode_body`] then
+/// [`apply`] do, with each entity looked up once, each update's fields changed as they
+/// are read, and only the changed part of its hash recomputed ([`HashChange`]). Keeps
+/// `checksum` (the wrapping sum of held entity hashes) up to date and leaves in `delta`
+/// (cleared first, its allocations reused) what was applied; returns the body's checksum,
+/// if sent.
+///
+/// Never panics. On error the mirror may be partly updated (each held entity's hash still
+/// matches its state, and `checksum` is still their sum) and `delta` holds what was
+/// applied before the error. Entities are looked up as the body goes, so an update is
+/// resolved against the mirror after the body's despawns (a server never sends an
+/// update of an entity it despawns in the same body).
+pub fn apply_body(
+    bytes: &[u8],
+    mirror: &mut (impl HeldStore + ?Sized),
+    checksum: &mut u32,
+    delta: &mut Delta,
+) -> Result<Option<u32>, BodyError> {
+    delta.clear();
+    let mut reader = BitReader::new(bytes);
+    let sent = read_checksum(&mut reader)?;
+    let despawns = reader.read_exp_golomb(0)?;
     let mut gaps = IndexGaps::new();
-    for _ in 0..spawns {
+    for _ in 0..despawns {
         let index = gaps.read(&mut reader)?;
+        let id = mirror.by_slot(index).ok_or(BodyError::UnknownSlot(index))?.state.id;
+        if let Some(gone) = mirror.remove(id) {
+            *checksum = checksum.wrapping_sub(gone.hash);
+        }
+        delta.despawns.push(id);
+    }
+    let updates = reader.read_exp_golomb(0)?;
+    let mut gaps = IndexGaps::new();
+    for _ in 0..updates {
+        let index = gaps.read(&mut reader)?;
+        let held = mirror.by_slot_mut(index).ok_or(BodyError::UnknownSlot(index))?;
+        let mut update = EntityUpdate {
+            id: held.state.id,
+            changes: SmallVec::new(),
+        };
+        let read = read_and_apply_update(&mut reader, held, &mut update.changes);
+        // A body that breaks off inside an update leaves it partly applied: rehash it all.
+        let hash = match read {
+            Ok(hash) => hash,
+            Err(_) => entity_hash(&held.state),
+        };
+        *checksum = checksum.wrapping_sub(held.hash).wrapping_add(hash);
+        held.hash = hash;
+        read?;
+        delta.updates.push(update);
+    }
+    read_spawns(&mut reader, &mut delta.spawns)?;
+    for spawn in &delta.spawns {
+        // Decoded kinds strictly increase: every spawn is well formed.
+        let held = HeldEntity::new(spawn.clone());
+        *checksum = checksum.wrapping_add(held.hash);
+        if let Some(replaced) = mirror.insert(held) {
+            *checksum = checksum.wrapping_sub(replaced.hash);
+        }
+    }
+    read_end(&reader)?;
+    Ok(sent)
+}
+
+/// Reads a body's checksum flag and checksum.
+fn read_checksum(reader: &mut BitReader) -> Result<Option<u32>, BodyError> {
+    Ok(if reader.read_bit()? {
+        Some(reader.read_bits(32)?)
+    } else {
+        None
+    })
+}
+
+/// Checks that only padding follows the spawns.
+fn read_end(reader: &BitReader) -> Result<(), BodyError> {
+    if reader.only_padding_left() {
+        Ok(())
+    } else {
+        Err(BodyError::Malformed("bits after the end of the body"))
+    }
+}
+
+/// [`read_update_fields`] applying each change to `held` as it is read; returns the hash
+/// of the changed state (`held.hash` is left as it was). On error `held` may be partly
+/// changed.
+#[inline(always)]
+fn read_and_apply_update(
+    reader: &mut BitReader,
+    held: &mut HeldEntity,
+    changes: &mut SmallVec<[FieldDelta; 4]>,
+) -> Result<u32, BodyError> {
+    let mut hash = HashChange::new();
+    for (component, state) in held.state.components.iter_mut().enumerate() {
+        hash.component();
+        if !reader.read_bit()? {
+            for value in &state.fields {
+                hash.field(*value, *value);
+            }
+            continue;
+        }
+        let before = changes.len();
+        for (field, value) in state.fields.iter_mut().enumerate() {
+            if reader.read_bit()? {
+                let delta = reader.read_signed(FIELD_ORDER)?;
+                let old = *value;
+                *value = old.wrapping_add(delta);
+                hash.field(old, *value);
+                changes.push(FieldDelta {
+                    component: component as u8,
+                    field: field as u8,
+                    delta,
+                });
+            } else {
+                hash.field(*value, *value);
+            }
+        }
+        if changes.len() == before {
+            return Err(BodyError::Malformed("a changed component changes no field"));
+        }
+    }
+    if changes.is_empty() {
+        return Err(BodyError::Malformed("an update changes nothing"));
+    }
+    Ok(hash.rehash(held.hash))
+}
+
+/// Reads the fields part of an update of `entity` (one bit per held component, one per
+/// field of each changed one, then each changed field's delta) into `changes`.
+#[inline(always)]
+fn read_update_fields(
+    reader: &mut BitReader,
+    entity: &EntityState,
+    changes: &mut SmallVec<[FieldDelta; 4]>,
+) -> Result<(), BodyError> {
+    for (component, state) in entity.components.iter().enumerate() {
+        if !reader.read_bit()? {
+            continue;
+        }
+        let before = changes.len();
+        for field in 0..state.fields.len() {
+            if reader.read_bit()? {
+                let delta = reader.read_signed(FIELD_ORDER)?;
+                changes.push(FieldDelta {
+                    component: component as u8,
+                    field: field as u8,
+                    delta,
+                });
+            }
+        }
+        if changes.len() == before {
+            return Err(BodyError::Malformed("a changed component changes no field"));
+        }
+    }
+    if changes.is_empty() {
+        return Err(BodyError::Malformed("an update changes nothing"));
+    }
+    Ok(())
+}
+
+/// Reads the spawn list of a body into `spawns`.
+fn read_spawns(reader: &mut BitReader, spawns: &mut Vec<EntityState>) -> Result<(), BodyError> {
+    let count = reader.read_exp_golomb(0)?;
+    let mut gaps = IndexGaps::new();
+    for _ in 0..count {
+        let index = gaps.read(reader)?;
         let generation = reader.read_exp_golomb(0)?;
         let id = NetId::from_parts(index, generation.wrapping_shl(1) | 1);
         let count = reader.read_exp_golomb(0)?;
@@ -637,12 +797,9 @@ pub fn decode_body(bytes: &[u8], mirror: &(impl HeldStore + ?Sized)) -> Result<D
                 fields: values,
             });
         }
-        delta.spawns.push(entity);
+        spawns.push(entity);
     }
-    if !reader.only_padding_left() {
-        return Err(BodyError::Malformed("bits after the end of the body"));
-    }
-    Ok(DecodedBody { checksum, delta })
+    Ok(())
 }
 
 #[cfg(test)]
@@ -756,6 +913,128 @@ pub(crate) mod tests {
             if let Ok(body) = decode_body(&bytes, &mirror) {
                 let (mut mirror, mut sum) = mirror_of(&baseline);
                 let _ = apply(&mut mirror, &mut sum, &body.delta);
+            }
+        }
+    }
+
+    /// Edits of a world: (entity, component, field, delta) picks, applied by [`edited`].
+    pub(crate) fn edits()
+    -> impl Strategy<Value = Vec<(prop::sample::Index, prop::sample::Index, prop::sample::Index, i32)>> {
+        let delta = prop_oneof![-3i32..3, any::<i32>()];
+        prop::collection::vec(
+            (
+                any::<prop::sample::Index>(),
+                any::<prop::sample::Index>(),
+                any::<prop::sample::Index>(),
+                delta,
+            ),
+            0..24,
+        )
+    }
+
+    /// `world` with some fields changed (same ids and shapes: what updates carry), and
+    /// every `drop_every`-th entity gone if that is not zero.
+    pub(crate) fn edited(
+        world: &[EntityState],
+        edits: &[(prop::sample::Index, prop::sample::Index, prop::sample::Index, i32)],
+        drop_every: usize,
+    ) -> Vec<EntityState> {
+        let mut world = world.to_vec();
+        for (entity, component, field, delta) in edits {
+            if world.is_empty() {
+                break;
+            }
+            let at = entity.index(world.len());
+            let components = &mut world[at].components;
+            if components.is_empty() {
+                continue;
+            }
+            let picked = component.index(components.len());
+            let fields = &mut components[picked].fields;
+            if !fields.is_empty() {
+                let at = field.index(fields.len());
+                fields[at] = fields[at].wrapping_add(*delta);
+            }
+        }
+        if drop_every > 0 {
+            world = world
+                .into_iter()
+                .enumerate()
+                .filter(|(at, _)| at % drop_every != 1)
+                .map(|(_, e)| e)
+                .collect();
+        }
+        world
+    }
+
+    /// Whether every held hash is its entity's hash and `sum` their sum: what
+    /// [`apply_body`] keeps true whatever it is given.
+    fn consistent(mirror: &BTreeMap<NetId, HeldEntity>, sum: u32) -> bool {
+        mirror.values().all(|held| held.hash == entity_hash(&held.state))
+            && sum == checksum(mirror.values().map(|held| &held.state))
+    }
+
+    proptest! {
+        #[test]
+        fn apply_body_does_what_decode_then_apply_do(
+            baseline in world(),
+            steps in prop::collection::vec((edits(), 0usize..6, prop::option::weighted(0.2, world())), 1..5),
+            with_checksum: bool,
+        ) {
+            let (mut fused, mut fused_sum) = mirror_of(&baseline);
+            let (mut model, mut model_sum) = mirror_of(&baseline);
+            // One delta reused across bodies, as a mirror reuses it.
+            let mut applied = Delta {
+                updates: vec![EntityUpdate::default(); 3],
+                ..Delta::default()
+            };
+            let mut previous = baseline;
+            for (edits, drop_every, replaced) in steps {
+                // Mostly the same entities with changed fields, sometimes another world.
+                let current = replaced.unwrap_or_else(|| edited(&previous, &edits, drop_every));
+                let delta = diff(&previous, &current);
+                let sum = with_checksum.then(|| checksum(&current));
+                let bytes = encode_body(sum, &delta, previous.as_slice(), Vec::new());
+                let decoded = decode_body(&bytes, &model).unwrap();
+                apply(&mut model, &mut model_sum, &decoded.delta).unwrap();
+                prop_assert_eq!(apply_body(&bytes, &mut fused, &mut fused_sum, &mut applied), Ok(sum));
+                prop_assert_eq!(&applied, &delta);
+                prop_assert_eq!(&fused, &model);
+                prop_assert_eq!(fused_sum, model_sum);
+                prop_assert_eq!(fused_sum, checksum(&current));
+                previous = current;
+            }
+        }
+
+        #[test]
+        fn apply_body_never_panics_and_keeps_hashes_and_checksum_consistent(
+            baseline in world(),
+            current in world(),
+            flips in prop::collection::vec((any::<prop::sample::Index>(), any::<u8>()), 0..6),
+            garbage in prop::collection::vec(any::<u8>(), 0..64),
+            use_garbage: bool,
+        ) {
+            let (mut mirror, mut sum) = mirror_of(&baseline);
+            let mut bytes = encode_body(Some(1), &diff(&baseline, &current), baseline.as_slice(), Vec::new());
+            for (at, value) in flips {
+                let at = at.index(bytes.len());
+                bytes[at] = value;
+            }
+            let bytes = if use_garbage { garbage } else { bytes };
+            let mut delta = Delta::default();
+            let result = apply_body(&bytes, &mut mirror, &mut sum, &mut delta);
+            prop_assert!(consistent(&mirror, sum), "{:?}", result);
+            if result.is_ok() {
+                // Whatever it decoded, it is what decoding then applying would have done.
+                let (mut model, mut model_sum) = mirror_of(&baseline);
+                let decoded = decode_body(&bytes, &model);
+                prop_assert!(decoded.is_ok(), "{:?}", decoded);
+                if let Ok(decoded) = decoded {
+                    prop_assert_eq!(&decoded.delta, &delta);
+                    prop_assert_eq!(apply(&mut model, &mut model_sum, &decoded.delta), Ok(()));
+                    prop_assert_eq!(&model, &mirror);
+                    prop_assert_eq!(model_sum, sum);
+                }
             }
         }
     }

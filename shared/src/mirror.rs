@@ -1,19 +1,21 @@
 //! The client's copy of the world, built from snapshots.
 //!
-//! [`ClientMirror`] resolves each frame's relative tick and input ack, decodes the body
-//! against what it holds, applies it and verifies the checksum, which it keeps up to date
-//! incrementally (O(changed entities) per snapshot). Bots and tests use it; a game client
-//! can too.
+//! [`ClientMirror`] resolves each frame's relative tick and input ack, decodes and applies
+//! the body in one pass ([`apply_body`]) and verifies the checksum, which it keeps up to
+//! date incrementally: O(changed entities) per snapshot, and for an updated entity only
+//! the hash of the bytes from its first changed field on. The delta it applied is kept
+//! ([`ClientMirror::last_delta`]) in buffers reused from frame to frame. Bots and tests
+//! use it; a game client can too.
 //!
 //! The held entities live in one vector sorted by `NetId` ([`SortedHeld`]), not a
 //! `BTreeMap`: a bot swarm keeps a thousand mirrors of a few dozen entities each, and
-//! every snapshot looks each changed entity up three times (decoding, applying, and the
-//! caller's own bookkeeping). A binary search over one contiguous vector does that with
-//! no pointer chasing. Despawns only mark their entry and spawns of new entities wait in
+//! every snapshot looks each changed entity up. A search over one contiguous vector, from
+//! where the last one ended (a body lists entities in ascending order), does that with no
+//! pointer chasing. Despawns only mark their entry and spawns of new entities wait in
 //! a sorted side list; one merge at the end of each frame puts both in place, so a frame
 //! costs O(held + changed) however many entities enter or leave the view.
 
-use crate::delta::{ApplyError, BodyError, Delta, HeldEntity, HeldShape, HeldStore, apply, decode_body};
+use crate::delta::{ApplyError, BodyError, Delta, HeldEntity, HeldShape, HeldStore, apply_body};
 use crate::net_id::NetId;
 use crate::protocol::{InputAck, SnapshotFrame};
 use crate::state::EntityState;
@@ -125,9 +127,23 @@ impl SortedHeld {
     /// in ascending order (each list of a delta is sorted by id), so the search starts
     /// where the last one ended and gallops forward: a frame's lookups sweep the index
     /// once instead of each binary-searching all of it from cold memory.
+    /// The common case, an entity that is the next one after the last found, costs two
+    /// comparisons.
+    #[inline(always)]
     fn lower_bound(&self, key: u64) -> usize {
         let index = &self.index;
         let start = self.finger.get();
+        let follows = start == 0 || index.get(start - 1).is_some_and(|before| before.key < key);
+        if follows && index.get(start).is_some_and(|entry| entry.key >= key) {
+            self.set_finger(start, key);
+            return start;
+        }
+        self.lower_bound_gallop(key, start)
+    }
+
+    /// [`SortedHeld::lower_bound`] past its first guess.
+    fn lower_bound_gallop(&self, key: u64, start: usize) -> usize {
+        let index = &self.index;
         let (low, high) = if start <= index.len() && (start == 0 || index[start - 1].key < key) {
             // Everything before `start` is below `key`.
             let (mut low, mut step) = (start, 1);
@@ -146,10 +162,16 @@ impl SortedHeld {
             (0, index.len())
         };
         let at = low + index[low..high].partition_point(|entry| entry.key < key);
-        // The next, larger key is past this one if it is in the same slot.
-        let in_slot = index.get(at).is_some_and(|entry| entry.key >> 32 == key >> 32);
-        self.finger.set(at + usize::from(in_slot));
+        self.set_finger(at, key);
         at
+    }
+
+    /// Leaves the finger after a search for `key` that ended at `at`.
+    #[inline(always)]
+    fn set_finger(&self, at: usize, key: u64) {
+        // The next, larger key is past this one if it is in the same slot.
+        let in_slot = self.index.get(at).is_some_and(|entry| entry.key >> 32 == key >> 32);
+        self.finger.set(at + usize::from(in_slot));
     }
 
     fn locate(&self, key: u64) -> Located {
@@ -245,8 +267,10 @@ impl SortedHeld {
     }
 }
 
-impl HeldStore for SortedHeld {
-    fn by_slot(&self, index: u32) -> Option<&HeldEntity> {
+impl SortedHeld {
+    /// Where the entity [`HeldStore::by_slot`] finds is in the slab.
+    #[inline]
+    fn slot_position(&self, index: u32) -> Option<usize> {
         // The lowest generation held in the slot, as a `BTreeMap` range would find it.
         let slot = u64::from(index) << 32;
         let first_in_slot = |entries: &[Entry], from: usize| {
@@ -256,17 +280,36 @@ impl HeldStore for SortedHeld {
                 .find(|entry| entry.at != REMOVED)
                 .copied()
         };
-        let held = first_in_slot(&self.index, self.lower_bound(slot));
-        let waiting = if self.pending.is_empty() {
-            None
-        } else {
-            first_in_slot(&self.pending, self.pending.partition_point(|entry| entry.key < slot))
-        };
+        let at = self.lower_bound(slot);
+        if self.pending.is_empty() {
+            // Nearly always: the one entity of the slot, held since before this frame.
+            if let Some(entry) = self.index.get(at)
+                && entry.key >> 32 == u64::from(index)
+                && entry.at != REMOVED
+            {
+                return Some(entry.at as usize);
+            }
+            return first_in_slot(&self.index, at).map(|entry| entry.at as usize);
+        }
+        let held = first_in_slot(&self.index, at);
+        let waiting = first_in_slot(&self.pending, self.pending.partition_point(|entry| entry.key < slot));
         let first = match (held, waiting) {
             (Some(held), Some(waiting)) => Some(if held.key < waiting.key { held } else { waiting }),
             (held, waiting) => held.or(waiting),
         };
-        first.and_then(|entry| self.slab[entry.at as usize].as_ref())
+        first.map(|entry| entry.at as usize)
+    }
+}
+
+impl HeldStore for SortedHeld {
+    fn by_slot(&self, index: u32) -> Option<&HeldEntity> {
+        self.slot_position(index).and_then(|at| self.slab[at].as_ref())
+    }
+
+    #[inline]
+    fn by_slot_mut(&mut self, index: u32) -> Option<&mut HeldEntity> {
+        let at = self.slot_position(index)?;
+        self.slab[at].as_mut()
     }
 
     fn get_mut(&mut self, id: NetId) -> Option<&mut HeldEntity> {
@@ -382,7 +425,9 @@ pub enum MirrorError {
     /// A delta arrived before any full snapshot.
     #[error("a delta snapshot arrived before the first full snapshot")]
     NoBaseline,
-    /// The delta did not fit the mirror.
+    /// The delta did not fit the mirror. [`ClientMirror::apply_frame`] decodes each body
+    /// against the entities it applies to, so it reports a misfit as [`MirrorError::Body`]
+    /// and no longer returns this.
     #[error("applying snapshot: {0}")]
     Apply(#[from] ApplyError),
     /// The result differs from the server's state.
@@ -437,7 +482,7 @@ impl ClientMirror {
     }
 
     /// The delta the last [`ClientMirror::apply_frame`] applied: empty after an idle frame
-    /// or an error before applying; after a checksum mismatch, the delta that was applied.
+    /// or a body that did not decode; after a checksum mismatch, the delta that was applied.
     /// Update `component` positions index the entity's components as held now (updates
     /// never change an entity's shape).
     pub fn last_delta(&self) -> &Delta {
@@ -450,8 +495,10 @@ impl ClientMirror {
     }
 
     /// Decodes and applies one snapshot frame. A full snapshot replaces the mirror. On
-    /// error the mirror may be partly changed: a checksum mismatch means it has diverged
-    /// (the bots count it and carry on; a game client would reconnect).
+    /// error the mirror may be partly changed (a body that does not decode to the end
+    /// leaves what came before the fault applied, with [`ClientMirror::checksum`] still
+    /// the checksum of what is held): a checksum mismatch means it has diverged (the bots
+    /// count it and carry on; a game client would reconnect).
     pub fn apply_frame(&mut self, frame: &SnapshotFrame) -> Result<Applied, MirrorError> {
         self.last_delta.clear();
         let tick = if frame.full {
@@ -480,15 +527,26 @@ impl ClientMirror {
         if frame.body.is_empty() {
             return Ok(applied);
         }
-        let body = decode_body(&frame.body, &self.entities)?;
-        let applied_delta = apply(&mut self.entities, &mut self.checksum, &body.delta);
+        // Decoded and applied in one pass, into the last frame's delta (its allocations
+        // reused).
+        let result = apply_body(
+            &frame.body,
+            &mut self.entities,
+            &mut self.checksum,
+            &mut self.last_delta,
+        );
         self.entities.settle();
-        applied_delta?;
-        applied.spawned = body.delta.spawns.len();
-        applied.updated = body.delta.updates.len();
-        applied.despawned = body.delta.despawns.len();
-        self.last_delta = body.delta;
-        if let Some(expected) = body.checksum {
+        let expected = match result {
+            Ok(expected) => expected,
+            Err(error) => {
+                self.last_delta.clear();
+                return Err(error.into());
+            }
+        };
+        applied.spawned = self.last_delta.spawns.len();
+        applied.updated = self.last_delta.updates.len();
+        applied.despawned = self.last_delta.despawns.len();
+        if let Some(expected) = expected {
             if expected != self.checksum {
                 return Err(MirrorError::ChecksumMismatch {
                     tick,
@@ -505,7 +563,7 @@ impl ClientMirror {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::delta::{EntityUpdate, FieldDelta, diff, encode_body};
+    use crate::delta::{EntityUpdate, FieldDelta, apply, diff, encode_body};
     use crate::state::{ComponentKind, ComponentState, Fields, checksum};
     use proptest::prelude::*;
     use std::collections::BTreeMap;
@@ -514,6 +572,7 @@ mod tests {
     #[derive(Clone, Debug)]
     enum Op {
         BySlot(u32),
+        BySlotMut(u32, i32),
         GetMut(NetId, i32),
         Remove(NetId),
         Insert(NetId, i32),
@@ -527,6 +586,7 @@ mod tests {
     fn op() -> impl Strategy<Value = Op> {
         prop_oneof![
             (0u32..13).prop_map(Op::BySlot),
+            (0u32..13, any::<i32>()).prop_map(|(index, value)| Op::BySlotMut(index, value)),
             (id(), any::<i32>()).prop_map(|(id, value)| Op::GetMut(id, value)),
             id().prop_map(Op::Remove),
             (id(), any::<i32>()).prop_map(|(id, value)| Op::Insert(id, value)),
@@ -601,6 +661,15 @@ mod tests {
             for op in ops {
                 match op {
                     Op::BySlot(index) => prop_assert_eq!(store.by_slot(index), model.by_slot(index)),
+                    Op::BySlotMut(index, value) => {
+                        let (got, want) = (store.by_slot_mut(index), model.by_slot_mut(index));
+                        prop_assert_eq!(got.is_some(), want.is_some());
+                        if let (Some(got), Some(want)) = (got, want) {
+                            prop_assert_eq!(&*got, &*want);
+                            *got = held(got.state.id, value);
+                            *want = held(want.state.id, value);
+                        }
+                    }
                     Op::GetMut(id, value) => {
                         let (got, want) = (HeldStore::get_mut(&mut store, id), HeldStore::get_mut(&mut model, id));
                         prop_assert_eq!(got.is_some(), want.is_some());
@@ -681,6 +750,44 @@ mod tests {
                 previous = world.clone();
             }
             prop_assert_eq!(mirror.input_ack(), Some(2 * worlds.len() as u32));
+        }
+    }
+
+    proptest! {
+        /// Frames of mostly moving entities, some of them corrupted: the checksum kept
+        /// incrementally always equals the one computed from scratch over what is held,
+        /// and while no frame was corrupted the mirror holds exactly the server's world.
+        #[test]
+        fn the_incremental_checksum_is_the_checksum_of_what_is_held(
+            first in crate::delta::tests::world(),
+            steps in prop::collection::vec(
+                (crate::delta::tests::edits(), 0usize..8, prop::collection::vec((any::<prop::sample::Index>(), any::<u8>()), 0..3)),
+                1..8,
+            ),
+        ) {
+            let mut mirror = ClientMirror::new();
+            let frame = |full: bool, body: Vec<u8>| SnapshotFrame { full, tick: 2, input_ack: InputAck::None, body };
+            let body = encode_body(Some(checksum(&first)), &diff(&[], &first), &BTreeMap::new(), Vec::new());
+            mirror.apply_frame(&frame(true, body)).unwrap();
+            let (mut previous, mut intact) = (first, true);
+            for (edits, drop_every, flips) in steps {
+                let current = crate::delta::tests::edited(&previous, &edits, drop_every);
+                let delta = diff(&previous, &current);
+                let mut body = encode_body(Some(checksum(&current)), &delta, previous.as_slice(), Vec::new());
+                for (at, value) in &flips {
+                    let at = at.index(body.len());
+                    intact &= body[at] == *value;
+                    body[at] = *value;
+                }
+                let result = mirror.apply_frame(&frame(false, body));
+                prop_assert_eq!(mirror.checksum(), checksum(mirror.entities()), "{:?}", result);
+                if intact {
+                    prop_assert!(result.is_ok(), "{:?}", result);
+                    prop_assert_eq!(mirror.entities().cloned().collect::<Vec<_>>(), current.clone());
+                    prop_assert_eq!(mirror.last_delta(), &delta);
+                }
+                previous = current;
+            }
         }
     }
 
