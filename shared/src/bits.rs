@@ -162,7 +162,8 @@ impl BitWriter {
         let whole = self.pending.div_ceil(8);
         if whole > 0 {
             let aligned = self.accumulator << (whole * 8 - self.pending);
-            self.bytes.extend_from_slice(&aligned.to_be_bytes()[8 - whole as usize..]);
+            self.bytes
+                .extend_from_slice(&aligned.to_be_bytes()[8 - whole as usize..]);
         }
         self.bytes
     }

@@ -354,6 +354,7 @@ impl IndexGaps {
         IndexGaps { next: 0 }
     }
 
+    #[inline]
     fn write(&mut self, writer: &mut BitWriter, index: u32) {
         writer.write_exp_golomb(index.wrapping_sub(self.next), 0);
         self.next = index.wrapping_add(1);
@@ -526,12 +527,14 @@ impl BodyWriter {
 
     /// Writes the next update (ascending `NetId`) from its pre-encoded fields part in
     /// `buffer`.
+    #[inline]
     pub fn encoded_update(&mut self, id: NetId, encoded: EncodedUpdate, buffer: &[u8]) {
         self.next_update(id);
         self.writer
             .append_bits(&buffer[encoded.start as usize..], encoded.bits as usize);
     }
 
+    #[inline]
     fn next_update(&mut self, id: NetId) {
         debug_assert!(self.updates_left > 0, "more updates than announced");
         self.updates_left = self.updates_left.saturating_sub(1);
