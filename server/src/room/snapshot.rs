@@ -11,7 +11,11 @@
 //!   changed entity's update encoded once. Every client that holds an entity as of the
 //!   previous snapshot (in steady state, nearly all) copies those bits instead of
 //!   diffing and encoding the entity itself: the encode-once of `ARCHITECTURE.md`, per
-//!   entity rather than per whole body, since views differ under interest and budget.
+//!   entity rather than per whole body, since views differ under interest and budget;
+//! - [`WorldSnapshot::changes_two_back`]: the same against the snapshot before the
+//!   previous one, built only when a client asks for it: a writer that fell behind and
+//!   skipped a snapshot then copies shared bits too, instead of diffing every entity
+//!   (which would make it fall further behind).
 
 use super::ClientId;
 use super::input::InputBuffers;
@@ -36,10 +40,23 @@ pub struct WorldSnapshot {
     pub metas: Vec<EntityMeta>,
     input_acks: Vec<(ClientId, u32)>,
     grid: OnceLock<InterestGrid>,
-    /// The snapshot captured before this one, until [`WorldSnapshot::changes`] is built
-    /// from it or the next capture lets it go (so snapshots never form a chain).
+    /// The snapshot captured before this one, and the one before that, until the next
+    /// capture lets them go (so at most the newest snapshot links back, two deep).
     previous: Mutex<Option<Arc<WorldSnapshot>>>,
+    two_back: Mutex<Option<Arc<WorldSnapshot>>>,
     changes: OnceLock<Option<SnapshotChanges>>,
+    changes_two_back: OnceLock<Option<ChangesTwoBack>>,
+}
+
+/// How each entity of a snapshot changed since the snapshot before the previous one.
+#[derive(Debug)]
+pub struct ChangesTwoBack {
+    /// Tick of that snapshot.
+    pub since: Tick,
+    /// Per entity, in `entities` order.
+    pub entities: Vec<EntityChange>,
+    /// The bytes of every [`EntityChange::Update`]'s encoding.
+    pub encoded: Vec<u8>,
 }
 
 /// How each entity of a snapshot changed since the previous one.
@@ -92,15 +109,20 @@ impl WorldSnapshot {
             input_acks,
             grid: OnceLock::new(),
             previous: Mutex::new(None),
+            two_back: Mutex::new(None),
             changes: OnceLock::new(),
+            changes_two_back: OnceLock::new(),
         }
     }
 
     /// This snapshot, captured right after `previous`: its [`WorldSnapshot::changes`]
-    /// will be built against it. Lets go of `previous`'s own link to the one before.
+    /// will be built against it, and [`WorldSnapshot::changes_two_back`] against the one
+    /// before. Takes over `previous`'s links, so only the newest snapshot links back.
     pub fn following(self, previous: Arc<WorldSnapshot>) -> Self {
-        drop(lock(&previous.previous).take());
+        let before_previous = lock(&previous.previous).take();
+        drop(lock(&previous.two_back).take());
         *lock(&self.previous) = Some(previous);
+        *lock(&self.two_back) = before_previous;
         self
     }
 
@@ -110,10 +132,36 @@ impl WorldSnapshot {
     pub fn changes(&self) -> Option<&SnapshotChanges> {
         self.changes
             .get_or_init(|| {
-                let previous = lock(&self.previous).take()?;
+                let previous = lock(&self.previous).clone()?;
                 Some(SnapshotChanges::between(&previous, self))
             })
             .as_ref()
+    }
+
+    /// How each entity changed since the snapshot before the previous one, built on
+    /// first use (by the first writer that skipped a snapshot); `None` as for
+    /// [`WorldSnapshot::changes`].
+    pub fn changes_two_back(&self) -> Option<&ChangesTwoBack> {
+        self.changes_two_back
+            .get_or_init(|| {
+                let older = lock(&self.two_back).clone()?;
+                let mut encoded = Vec::new();
+                let mut entities = Vec::with_capacity(self.entities.len());
+                compare(&older, self, &mut encoded, |change, _| entities.push(change));
+                Some(ChangesTwoBack {
+                    since: older.tick,
+                    entities,
+                    encoded,
+                })
+            })
+            .as_ref()
+    }
+
+    /// Whether [`WorldSnapshot::changes_two_back`] has been built, with a snapshot to
+    /// compare with (for tests).
+    #[cfg(test)]
+    pub(crate) fn two_back_built(&self) -> bool {
+        self.changes_two_back.get().is_some_and(Option::is_some)
     }
 
     /// The last input `seq` the room applied for `client` by this tick.
@@ -148,43 +196,52 @@ fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 }
 
 impl SnapshotChanges {
-    /// Compares `current` with `previous` entity by entity (both sorted by `NetId`).
+    /// Compares `current` with `previous` entity by entity.
     fn between(previous: &WorldSnapshot, current: &WorldSnapshot) -> SnapshotChanges {
         let earlier = previous.changes.get().and_then(Option::as_ref);
-        let mut changes = SnapshotChanges {
+        let mut encoded = Vec::new();
+        let mut entities = Vec::with_capacity(current.entities.len());
+        let mut changed_at = Vec::with_capacity(current.entities.len());
+        compare(previous, current, &mut encoded, |change, at| {
+            changed_at.push(match change {
+                EntityChange::Same => earlier.map_or(previous.tick, |earlier| earlier.changed_at[at]),
+                EntityChange::New | EntityChange::Update { .. } => current.tick,
+            });
+            entities.push(change);
+        });
+        SnapshotChanges {
             since: previous.tick,
-            entities: Vec::with_capacity(current.entities.len()),
-            changed_at: Vec::with_capacity(current.entities.len()),
-            encoded: Vec::new(),
-        };
-        let mut at = 0;
-        for entity in &current.entities {
-            while at < previous.entities.len() && previous.entities[at].id < entity.id {
-                at += 1;
-            }
-            let before = previous.entities.get(at).filter(|before| before.id == entity.id);
-            let (change, changed_at) = match before.map(|before| (before, diff_entity(before, entity))) {
-                None | Some((_, EntityDiff::Replace)) => (EntityChange::New, current.tick),
-                Some((_, EntityDiff::Same)) => (
-                    EntityChange::Same,
-                    earlier.map_or(previous.tick, |earlier| earlier.changed_at[at]),
-                ),
-                Some((before, EntityDiff::Update(update))) => {
-                    let encoded = EncodedUpdate::append(&mut changes.encoded, &update, before);
-                    let magnitude_bits = update.magnitude_bits();
-                    (
-                        EntityChange::Update {
-                            encoded,
-                            magnitude_bits,
-                        },
-                        current.tick,
-                    )
-                }
-            };
-            changes.entities.push(change);
-            changes.changed_at.push(changed_at);
+            entities,
+            changed_at,
+            encoded,
         }
-        changes
+    }
+}
+
+/// Compares `current` with `older` entity by entity (both sorted by `NetId`), encoding
+/// each update into `encoded`; calls `each` with every entity's change, in `current`
+/// order, and the entity's index in `older` (meaningful when it is not `New`).
+fn compare(
+    older: &WorldSnapshot,
+    current: &WorldSnapshot,
+    encoded: &mut Vec<u8>,
+    mut each: impl FnMut(EntityChange, usize),
+) {
+    let mut at = 0;
+    for entity in &current.entities {
+        while at < older.entities.len() && older.entities[at].id < entity.id {
+            at += 1;
+        }
+        let before = older.entities.get(at).filter(|before| before.id == entity.id);
+        let change = match before.map(|before| (before, diff_entity(before, entity))) {
+            None | Some((_, EntityDiff::Replace)) => EntityChange::New,
+            Some((_, EntityDiff::Same)) => EntityChange::Same,
+            Some((before, EntityDiff::Update(update))) => EntityChange::Update {
+                encoded: EncodedUpdate::append(encoded, &update, before),
+                magnitude_bits: update.magnitude_bits(),
+            },
+        };
+        each(change, at);
     }
 }
 

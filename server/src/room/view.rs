@@ -100,9 +100,18 @@ enum Change {
     Spawn,
     /// A field-level update computed for this client: index into [`ClientView::updates`].
     Fields(u32),
-    /// The snapshot's shared encoding of the update from the previous snapshot (the
-    /// client holds the entity as of that snapshot).
-    Shared(EncodedUpdate),
+    /// The snapshot's shared encoding of the update from the state the client holds
+    /// (as of the previous snapshot, or of the one before it).
+    Shared(EncodedUpdate, SharedSince),
+}
+
+/// Which of the snapshot's shared change sets a [`Change::Shared`] comes from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum SharedSince {
+    /// [`WorldSnapshot::changes`]: since the previous snapshot.
+    Previous,
+    /// [`WorldSnapshot::changes_two_back`]: since the one before it.
+    TwoBack,
 }
 
 /// A change that could go in this frame. Candidates are listed in `NetId` order (the
@@ -172,8 +181,8 @@ pub struct ClientView {
 enum Pending {
     Spawn,
     Fields(EntityUpdate),
-    /// The shared encoding, and the bit length of the summed deltas.
-    Shared(EncodedUpdate, u8),
+    /// The shared encoding, the bit length of the summed deltas, and which set.
+    Shared(EncodedUpdate, u8, SharedSince),
 }
 
 /// Priority weight of a change by its size: 1 for the smallest, growing with the bit
@@ -375,20 +384,28 @@ impl ClientView {
 
     /// How entity `index` differs from the client's copy, or `None` if it does not.
     /// Cheap when the snapshot's shared [`SnapshotChanges`](super::snapshot::SnapshotChanges)
+    /// (or, for a copy one snapshot older, [`ChangesTwoBack`](super::snapshot::ChangesTwoBack))
     /// cover the copy's age; a diff otherwise.
     fn change_since(&self, snapshot: &WorldSnapshot, index: usize, held: HeldSlot) -> Option<Pending> {
         if let Some(changes) = snapshot.changes() {
+            let shared = |change: EntityChange, since: SharedSince| match change {
+                EntityChange::Same => Some(None),
+                EntityChange::Update {
+                    encoded,
+                    magnitude_bits,
+                } => Some(Some(Pending::Shared(encoded, magnitude_bits, since))),
+                EntityChange::New => None,
+            };
             if held.as_of == changes.since {
-                match changes.entities[index] {
-                    EntityChange::Same => return None,
-                    EntityChange::Update {
-                        encoded,
-                        magnitude_bits,
-                    } => return Some(Pending::Shared(encoded, magnitude_bits)),
-                    EntityChange::New => {}
+                if let Some(change) = shared(changes.entities[index], SharedSince::Previous) {
+                    return change;
                 }
             } else if !changes.changed_at[index].is_after(held.as_of) {
                 return None;
+            } else if let Some(two_back) = snapshot.changes_two_back().filter(|two| two.since == held.as_of)
+                && let Some(change) = shared(two_back.entities[index], SharedSince::TwoBack)
+            {
+                return change;
             }
         }
         match diff_entity(self.held_state(held.copy), &snapshot.entities[index]) {
@@ -411,10 +428,10 @@ impl ClientView {
                 self.updates.push(update);
                 (size, cost, Change::Fields(self.updates.len() as u32 - 1))
             }
-            (Pending::Shared(encoded, magnitude_bits), Some(_)) => (
+            (Pending::Shared(encoded, magnitude_bits, since), Some(_)) => (
                 size_of_change(magnitude_bits),
                 encoded.cost_bits(),
-                Change::Shared(encoded),
+                Change::Shared(encoded, since),
             ),
             _ => (SPAWN_WEIGHT, spawn_cost_bits(&snapshot.entities[entity]), Change::Spawn),
         };
@@ -608,7 +625,7 @@ impl ClientView {
         for candidate in self.candidates.iter().filter(|c| c.chosen) {
             match candidate.change {
                 Change::Spawn => self.spawns.push(candidate.entity),
-                Change::Fields(_) | Change::Shared(_) => updates += 1,
+                Change::Fields(_) | Change::Shared(..) => updates += 1,
             }
             if let Some(held) = self.next[candidate.tracked as usize].held {
                 checksum = checksum.wrapping_sub(held.hash);
@@ -620,12 +637,18 @@ impl ClientView {
         if !(self.despawns.is_empty() && updates == 0 && self.spawns.is_empty()) {
             let sum = self.settings.checksums.then_some(checksum);
             let mut writer = BodyWriter::new(body, sum, &self.despawns, updates);
-            let shared = snapshot.changes().map_or(&[][..], |changes| &changes.encoded[..]);
+            let previous = snapshot.changes().map_or(&[][..], |changes| &changes.encoded[..]);
+            let two_back = || {
+                snapshot
+                    .changes_two_back()
+                    .map_or(&[][..], |changes| &changes.encoded[..])
+            };
             for candidate in self.candidates.iter().filter(|c| c.chosen) {
                 let id = snapshot.entities[candidate.entity as usize].id;
                 match candidate.change {
                     Change::Spawn => {}
-                    Change::Shared(encoded) => writer.encoded_update(id, encoded, shared),
+                    Change::Shared(encoded, SharedSince::Previous) => writer.encoded_update(id, encoded, previous),
+                    Change::Shared(encoded, SharedSince::TwoBack) => writer.encoded_update(id, encoded, two_back()),
                     Change::Fields(update) => {
                         // Updates never change an entity's shape: the held copy has it.
                         let held = self.next[candidate.tracked as usize].held;
@@ -829,6 +852,49 @@ mod tests {
         assert_eq!(held, expected);
     }
 
+    /// A writer that skipped a snapshot holds entities as of the one before the
+    /// previous: it copies the snapshot's shared encodings since then, and its frame is
+    /// byte for byte the one a diff of every entity gives.
+    #[test]
+    fn a_writer_that_skipped_a_snapshot_copies_the_shared_changes_since_two_back() {
+        let player = NetId::from_parts(0, 1);
+        let worlds: Vec<Vec<(u32, i32, i32)>> = (0..4)
+            .map(|step| {
+                (0..20)
+                    .map(|i| (i, i as i32 * 3 + step * (i as i32 % 3), step % 2))
+                    .collect()
+            })
+            .collect();
+        let mut frames = Vec::new();
+        for linked in [true, false] {
+            let mut chain = Chain::new(linked);
+            let mut view = ClientView::new(1, player, settings(Some(100.0), 10_000));
+            let mut mirror = ClientMirror::new();
+            let mut last = Vec::new();
+            for (step, world) in worlds.iter().enumerate() {
+                let snapshot = chain.next(snapshot(2 * step as u32 + 2, world));
+                if step == 2 {
+                    continue;
+                }
+                last = Vec::new();
+                view.write_frame(&snapshot, &mut last);
+                let ServerMsg::Snapshot(frame) = ServerMsg::decode(&last).unwrap() else {
+                    panic!("not a snapshot")
+                };
+                mirror.apply_frame(&frame).expect("the frame applies");
+                if step == 3 {
+                    assert_eq!(
+                        snapshot.two_back_built(),
+                        linked,
+                        "the skipped writer built and used them"
+                    );
+                }
+            }
+            frames.push(last);
+        }
+        assert_eq!(frames[0], frames[1]);
+    }
+
     #[test]
     fn frames_stay_within_the_budget_in_a_sparse_world() {
         // 2 000 entities spread over 200 000 slots: index gaps cost more than the estimate.
@@ -861,6 +927,7 @@ mod tests {
             radius in prop_oneof![Just(None), (5.0f32..80.0).prop_map(Some)],
             budget in 40usize..2000,
             linked: bool,
+            skipped in prop::collection::vec(any::<bool>(), 12),
         ) {
             let mut chain = Chain::new(linked);
             let player = NetId::from_parts(0, 1);
@@ -870,6 +937,10 @@ mod tests {
                 let mut entities = vec![(0, player_xs[step], 0)];
                 entities.extend(world.iter().map(|(&i, &(x, c))| (i, x, c)));
                 let snapshot = chain.next(snapshot(2 * step as u32 + 2, &entities));
+                if skipped[step] {
+                    // A writer that fell behind: this snapshot is never written.
+                    continue;
+                }
                 let mut bytes = Vec::new();
                 let stats = view.write_frame(&snapshot, &mut bytes);
                 // Over budget only when one entity alone (plus despawns) does not fit.
