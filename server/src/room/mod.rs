@@ -230,7 +230,13 @@ pub struct Room {
 impl Room {
     /// Builds the world and schedule for `game` and starts ticking on a new thread.
     pub fn start<G: Game>(name: &str, game: G, settings: RoomSettings) -> Result<Room, RoomError> {
-        let (simulation, handle) = Simulation::new(game, &settings);
+        let (mut simulation, handle) = Simulation::new(game, &settings);
+        if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+            simulation
+                .world
+                .resource_mut::<snapshot::Publisher>()
+                .relay_through(&runtime);
+        }
         let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
         let thread = std::thread::Builder::new().name(format!("room-{name}")).spawn({
             let stop = Arc::clone(&stop);

@@ -25,7 +25,7 @@ use super::tick_loop::RoomClock;
 use bevy_ecs::prelude::*;
 use std::sync::{Arc, Mutex, OnceLock};
 use tickcast_shared::{EncodedUpdate, EntityDiff, EntityState, NetId, Tick, diff_entity, entity_hash};
-use tokio::sync::watch;
+use tokio::sync::{mpsc, watch};
 
 /// The replicated state of a room at one tick; immutable once published.
 pub struct WorldSnapshot {
@@ -248,12 +248,64 @@ fn compare(
 /// The sending end of the room's snapshot slot.
 #[derive(Resource)]
 pub(crate) struct Publisher {
-    sender: watch::Sender<Option<Arc<WorldSnapshot>>>,
+    outlet: Outlet,
+    /// The last snapshot published: the next one links to it.
+    last: Option<Arc<WorldSnapshot>>,
 }
+
+/// Where [`Publisher`] puts each snapshot.
+enum Outlet {
+    /// Straight into the watch slot, on the calling thread (a simulation stepped by hand:
+    /// benches and tests see each snapshot as soon as `step` returns).
+    Direct(watch::Sender<Option<Arc<WorldSnapshot>>>),
+    /// To a task on the connections' runtime, which puts it in the slot. Replacing the
+    /// slot wakes every connection's writer, and a wake from outside the runtime takes
+    /// the runtime's global queue lock once per task: from the tick thread that was a
+    /// thousand lock acquisitions per snapshot, and whenever a worker held the lock and
+    /// had been preempted, the tick waited a whole scheduler tick (4 ms) for it. From the
+    /// relay task they are local wakes; the tick thread only wakes the one task.
+    Relay(mpsc::Sender<Arc<WorldSnapshot>>),
+}
+
+/// Snapshots the relay may be behind by before the tick thread drops one (the writers
+/// get the next; none of this happens unless the runtime stalls for four snapshots).
+const RELAY_BACKLOG: usize = 4;
 
 impl Publisher {
     pub(crate) fn new(sender: watch::Sender<Option<Arc<WorldSnapshot>>>) -> Publisher {
-        Publisher { sender }
+        Publisher {
+            outlet: Outlet::Direct(sender),
+            last: None,
+        }
+    }
+
+    /// From now on, publishes through a relay task spawned on `runtime` (see
+    /// [`Outlet::Relay`]); the task ends, dropping the slot's sender, when this
+    /// publisher is dropped.
+    pub(crate) fn relay_through(&mut self, runtime: &tokio::runtime::Handle) {
+        let (relay, mut incoming) = mpsc::channel::<Arc<WorldSnapshot>>(RELAY_BACKLOG);
+        let Outlet::Direct(slot) = std::mem::replace(&mut self.outlet, Outlet::Relay(relay)) else {
+            return;
+        };
+        runtime.spawn(async move {
+            while let Some(snapshot) = incoming.recv().await {
+                slot.send_replace(Some(snapshot));
+            }
+        });
+    }
+
+    fn publish(&mut self, snapshot: Arc<WorldSnapshot>) {
+        self.last = Some(Arc::clone(&snapshot));
+        match &self.outlet {
+            Outlet::Direct(slot) => {
+                slot.send_replace(Some(snapshot));
+            }
+            Outlet::Relay(relay) => {
+                if relay.try_send(snapshot).is_err() {
+                    tracing::debug!("snapshot relay is behind; dropped a snapshot");
+                }
+            }
+        }
     }
 }
 
@@ -263,10 +315,9 @@ pub(crate) fn capture_and_publish(world: &mut World) {
     let (entities, metas) = world.resource_scope(|world, mut replication: Mut<Replication>| replication.capture(world));
     let input_acks = world.resource::<InputBuffers>().acks();
     let mut snapshot = WorldSnapshot::new(tick, entities, metas, input_acks);
-    let publisher = world.resource::<Publisher>();
-    let previous = publisher.sender.borrow().clone();
-    if let Some(previous) = previous {
+    let mut publisher = world.resource_mut::<Publisher>();
+    if let Some(previous) = publisher.last.take() {
         snapshot = snapshot.following(previous);
     }
-    publisher.sender.send_replace(Some(Arc::new(snapshot)));
+    publisher.publish(Arc::new(snapshot));
 }
