@@ -28,7 +28,9 @@ count() {
 
 printf '| %-40s | %14s | %6s | %12s |\n' "function" "instructions" "calls" "per call"
 printf '|%s|%s|%s|%s|\n' "------------------------------------------" "----------------" "--------" "--------------"
-count frames "ClientView*write_frame" 2000 "ClientView::write_frame (200 in view)"
+count frames "write_one" 2000 "ClientView::write_frame (200 in view)"
+count frames_moving "write_one" 2000 "write_frame, ~66 in view, all moving"
+count frames_skipping "write_one" 1000 "same, each writer skipping every other"
 count frames "apply_one" 20 "ClientMirror::apply_frame (client side)"
 count apply_moving "apply_moving_one" 200 "apply_frame, ~66 in view, all moving"
 count step "step_one" 60 "Simulation::step (10 000 drones)"

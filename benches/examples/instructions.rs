@@ -2,8 +2,9 @@
 //! on a noisy machine where wall-clock timings do not. `benches/callgrind.sh` runs it and
 //! prints instructions per call of each hot function.
 //!
-//! Each part does its set-up untimed and then calls one function a fixed number of times,
-//! so callgrind's `--toggle-collect` on that function counts exactly those calls:
+//! Each part does its set-up (and warm-up) untimed and then calls one `#[inline(never)]`
+//! wrapper a fixed number of times, so callgrind's `--toggle-collect` on that wrapper
+//! counts exactly those calls:
 //! - `write_frame`: 100 clients' `ClientView::write_frame` over 20 snapshots of the
 //!   10 000-entity crowd (about 200 in view each, 10% walking), after 10 snapshots of
 //!   warm-up, the snapshots linked as the room links them (shared changes built first,
@@ -12,6 +13,9 @@
 //! - `apply_moving`: a client of a swarm-like crowd (3 000 entities, 1 000 clients, about
 //!   66 in view, every entity walking, so nearly all of the view changes every snapshot)
 //!   applying 200 of its frames after 10 of warm-up: the bots' case;
+//! - `frames_moving`: the swarm's server side: 100 clients of that swarm-like crowd
+//!   writing 20 snapshots each (after 10 of warm-up), and the same with each client
+//!   skipping every other snapshot, as writers that fall behind do (`frames_skipping`);
 //! - `step`: 60 ticks of the arena with 10 000 drones (half of them snapshot ticks).
 
 use std::sync::Arc;
@@ -41,6 +45,12 @@ fn main() {
     if part == "all" || part == "apply_moving" {
         apply_moving();
     }
+    if part == "all" || part == "frames_moving" {
+        frames_moving(false);
+    }
+    if part == "all" || part == "frames_skipping" {
+        frames_moving(true);
+    }
     if part == "all" || part == "step" {
         step();
     }
@@ -66,7 +76,7 @@ fn frames() {
     let mut bytes = 0;
     for snapshot in &counted {
         for view in &mut views {
-            bytes += view.write_frame(snapshot, &mut out).bytes;
+            bytes += write_one(view, snapshot, &mut out);
         }
     }
     println!(
@@ -98,6 +108,53 @@ fn frames() {
     println!("apply_frame: {SNAPSHOTS} calls, {} entities held", mirror.len());
 }
 
+/// One frame written: the function callgrind counts for the server side.
+#[inline(never)]
+fn write_one(view: &mut ClientView, snapshot: &Arc<WorldSnapshot>, out: &mut Vec<u8>) -> usize {
+    view.write_frame(snapshot, out).bytes
+}
+
+/// The swarm-like crowd of [`apply_moving`], everyone walking.
+fn moving_crowd() -> Crowd {
+    Crowd::new(CrowdSettings {
+        entities: 3_000,
+        clients: 1_000,
+        in_view: 66.0,
+        moving_fraction: 1.0,
+        ..CrowdSettings::default()
+    })
+}
+
+/// 100 writers of the moving crowd; with `skipping`, each writes every other snapshot
+/// (half of them the even ones, half the odd), so it holds entities two snapshots old.
+fn frames_moving(skipping: bool) {
+    let mut crowd = moving_crowd();
+    let mut views: Vec<ClientView> = crowd.views(CLIENTS);
+    let mut out = Vec::new();
+    let mut last = None;
+    for snapshot in snapshots(&mut crowd, &mut last, WARMUP_SNAPSHOTS) {
+        for view in &mut views {
+            view.write_frame(&snapshot, &mut out);
+        }
+    }
+    let counted = snapshots(&mut crowd, &mut last, SNAPSHOTS);
+    let (mut calls, mut bytes) = (0, 0);
+    for (at, snapshot) in counted.iter().enumerate() {
+        for (client, view) in views.iter_mut().enumerate() {
+            if skipping && (client + at) % 2 == 0 {
+                continue;
+            }
+            bytes += write_one(view, snapshot, &mut out);
+            calls += 1;
+        }
+    }
+    let part = if skipping { "frames_skipping" } else { "frames_moving" };
+    println!(
+        "{part}: {calls} calls, {:.1} bytes per frame",
+        bytes as f64 / f64::from(calls)
+    );
+}
+
 /// One frame applied: the function callgrind counts for the client side.
 #[inline(never)]
 fn apply_one(mirror: &mut ClientMirror, frame: &tickcast_shared::SnapshotFrame) {
@@ -108,13 +165,7 @@ fn apply_one(mirror: &mut ClientMirror, frame: &tickcast_shared::SnapshotFrame) 
 /// The swarm's client side: what one bot's mirror does with each snapshot when everyone
 /// in its view walks.
 fn apply_moving() {
-    let mut crowd = Crowd::new(CrowdSettings {
-        entities: 3_000,
-        clients: 1_000,
-        in_view: 66.0,
-        moving_fraction: 1.0,
-        ..CrowdSettings::default()
-    });
+    let mut crowd = moving_crowd();
     let mut view = crowd.view(0, tickcast_benches::crowd::DEFAULT_BUDGET_BYTES);
     let mut out = Vec::new();
     let mut last = None;

@@ -291,9 +291,9 @@ impl Crowd {
 impl Crowd {
     /// The snapshot a room would capture now, linked to `last` as the room links its
     /// captures; moves the crowd on one interval, then builds the snapshot's shared parts
-    /// (interest grid, entity hashes, changes since `last`) as the first writer of a
-    /// snapshot would, so that, as on a server, they are the last thing touched before
-    /// the other writers run. `last` becomes the new snapshot.
+    /// (interest grid, entity hashes, changes since `last` and since the one before) as
+    /// the first writer of a snapshot would, so that, as on a server, they are the last
+    /// thing touched before the other writers run. `last` becomes the new snapshot.
     pub fn next_linked(&mut self, last: &mut Option<Arc<WorldSnapshot>>) -> Arc<WorldSnapshot> {
         let mut snapshot = self.snapshot();
         self.advance();
@@ -304,6 +304,7 @@ impl Crowd {
         snapshot.interest_grid(self.radius);
         snapshot.hashes();
         snapshot.changes();
+        snapshot.changes_two_back();
         *last = Some(Arc::clone(&snapshot));
         snapshot
     }
