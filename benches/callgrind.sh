@@ -11,7 +11,8 @@ command -v valgrind >/dev/null || { echo "callgrind.sh: valgrind is not installe
 if [[ "${1:-}" != "--no-build" ]]; then
   cargo build --release -p tickcast-benches --example instructions
 fi
-binary=target/release/examples/instructions
+# INSTRUCTIONS_BINARY=path counts another build of the workload (e.g. an older commit's).
+binary=${INSTRUCTIONS_BINARY:-target/release/examples/instructions}
 out=target/callgrind
 mkdir -p "$out"
 
