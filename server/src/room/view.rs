@@ -6,13 +6,15 @@
 //! 1. interest: the entities near the client's player, plus always-relevant ones;
 //! 2. candidates: entities in view that the client lacks (spawn whole) or holds with
 //!    different fields (field-level update); entities that left view are despawned.
-//!    When the client holds an entity as of the previous snapshot, the snapshot's shared
-//!    changes say whether it changed and carry the update already encoded; older copies
-//!    skip unchanged entities by their `changed_at` tick and diff the rest;
-//! 3. priority: each pending candidate accumulates priority every snapshot (more when
-//!    near, when its change is large, much more for the client's own entity); the
-//!    highest go first until the byte budget is spent, the rest wait with their priority
-//!    kept, so every entity in view is refreshed within a bounded staleness;
+//!    When the client holds an entity as of the previous snapshot (or, after skipping
+//!    one, of the one before), the snapshot's shared changes say whether it changed and
+//!    carry the update already encoded; older copies skip unchanged entities by their
+//!    `changed_at` tick and diff the rest;
+//! 3. priority: when not everything fits the byte budget, each pending candidate adds
+//!    to its priority (more when near, when its change is large, much more for the
+//!    client's own entity); the highest go first until the budget is spent, the rest
+//!    wait with their priority kept, so every entity in view is refreshed within a
+//!    bounded staleness;
 //! 4. the chosen changes become the client's new held state, and the body carries the
 //!    checksum of exactly that state, so the client converges exactly on what was sent.
 //!
