@@ -22,7 +22,7 @@ use std::sync::Arc;
 use tickcast_benches::crowd::{Crowd, CrowdSettings};
 use tickcast_benches::warmed_simulation;
 use tickcast_server::room::{ClientView, WorldSnapshot};
-use tickcast_shared::{ClientMirror, ServerMsg};
+use tickcast_shared::{ClientMirror, ServerMsg, SnapshotFrame};
 
 /// Clients whose frames are written per snapshot.
 const CLIENTS: usize = 100;
@@ -64,14 +64,9 @@ fn snapshots(crowd: &mut Crowd, last: &mut Option<Arc<WorldSnapshot>>, count: us
 
 fn frames() {
     let mut crowd = Crowd::new(CrowdSettings::default());
-    let mut views: Vec<ClientView> = crowd.views(CLIENTS);
     let mut out = Vec::new();
     let mut last = None;
-    for snapshot in snapshots(&mut crowd, &mut last, WARMUP_SNAPSHOTS) {
-        for view in &mut views {
-            view.write_frame(&snapshot, &mut out);
-        }
-    }
+    let mut views = warmed_writers(&mut crowd, &mut last);
     let counted = snapshots(&mut crowd, &mut last, SNAPSHOTS);
     let mut bytes = 0;
     for snapshot in &counted {
@@ -86,26 +81,54 @@ fn frames() {
     );
 
     // The client side: a fresh view and mirror for client 0, warmed up, then counted.
-    let mut view = crowd.view(0, tickcast_benches::crowd::DEFAULT_BUDGET_BYTES);
+    let (_, frames) = client_frames(&mut crowd, &mut last, SNAPSHOTS);
     let mut mirror = ClientMirror::new();
-    let frames: Vec<Vec<u8>> = snapshots(&mut crowd, &mut last, WARMUP_SNAPSHOTS + SNAPSHOTS)
+    for frame in &frames[..WARMUP_SNAPSHOTS] {
+        mirror.apply_frame(frame).expect("warm-up frames apply");
+    }
+    for frame in &frames[WARMUP_SNAPSHOTS..] {
+        apply_one(&mut mirror, frame);
+    }
+    println!("apply_frame: {SNAPSHOTS} calls, {} entities held", mirror.len());
+}
+
+/// Writers for the first [`CLIENTS`] clients of `crowd`, each having written its first
+/// [`WARMUP_SNAPSHOTS`] frames (snapshots linked through `last`).
+fn warmed_writers(crowd: &mut Crowd, last: &mut Option<Arc<WorldSnapshot>>) -> Vec<ClientView> {
+    let mut views = crowd.views(CLIENTS);
+    let mut out = Vec::new();
+    for snapshot in snapshots(crowd, last, WARMUP_SNAPSHOTS) {
+        for view in &mut views {
+            view.write_frame(&snapshot, &mut out);
+        }
+    }
+    views
+}
+
+/// Client 0's next [`WARMUP_SNAPSHOTS`] + `counted` frames from a fresh view, as bytes and
+/// decoded.
+fn client_frames(
+    crowd: &mut Crowd,
+    last: &mut Option<Arc<WorldSnapshot>>,
+    counted: usize,
+) -> (Vec<Vec<u8>>, Vec<SnapshotFrame>) {
+    let mut view = crowd.view(0, tickcast_benches::crowd::DEFAULT_BUDGET_BYTES);
+    let mut out = Vec::new();
+    let bytes: Vec<Vec<u8>> = snapshots(crowd, last, WARMUP_SNAPSHOTS + counted)
         .iter()
         .map(|snapshot| {
             view.write_frame(snapshot, &mut out);
             out.clone()
         })
         .collect();
-    let decode = |bytes: &[u8]| match ServerMsg::decode(bytes) {
-        Ok(ServerMsg::Snapshot(frame)) => frame,
-        other => panic!("not a snapshot frame: {other:?}"),
-    };
-    for bytes in &frames[..WARMUP_SNAPSHOTS] {
-        mirror.apply_frame(&decode(bytes)).expect("warm-up frames apply");
-    }
-    for bytes in &frames[WARMUP_SNAPSHOTS..] {
-        apply_one(&mut mirror, &decode(bytes));
-    }
-    println!("apply_frame: {SNAPSHOTS} calls, {} entities held", mirror.len());
+    let decoded = bytes
+        .iter()
+        .map(|bytes| match ServerMsg::decode(bytes) {
+            Ok(ServerMsg::Snapshot(frame)) => frame,
+            other => panic!("not a snapshot frame: {other:?}"),
+        })
+        .collect();
+    (bytes, decoded)
 }
 
 /// One frame written: the function callgrind counts for the server side.
@@ -129,14 +152,9 @@ fn moving_crowd() -> Crowd {
 /// (half of them the even ones, half the odd), so it holds entities two snapshots old.
 fn frames_moving(skipping: bool) {
     let mut crowd = moving_crowd();
-    let mut views: Vec<ClientView> = crowd.views(CLIENTS);
     let mut out = Vec::new();
     let mut last = None;
-    for snapshot in snapshots(&mut crowd, &mut last, WARMUP_SNAPSHOTS) {
-        for view in &mut views {
-            view.write_frame(&snapshot, &mut out);
-        }
-    }
+    let mut views = warmed_writers(&mut crowd, &mut last);
     let counted = snapshots(&mut crowd, &mut last, SNAPSHOTS);
     let (mut calls, mut bytes) = (0, 0);
     for (at, snapshot) in counted.iter().enumerate() {
@@ -157,7 +175,7 @@ fn frames_moving(skipping: bool) {
 
 /// One frame applied: the function callgrind counts for the client side.
 #[inline(never)]
-fn apply_one(mirror: &mut ClientMirror, frame: &tickcast_shared::SnapshotFrame) {
+fn apply_one(mirror: &mut ClientMirror, frame: &SnapshotFrame) {
     let applied = mirror.apply_frame(frame).expect("frames apply");
     assert!(applied.checksum_verified, "checksums match");
 }
@@ -166,23 +184,7 @@ fn apply_one(mirror: &mut ClientMirror, frame: &tickcast_shared::SnapshotFrame) 
 /// in its view walks.
 fn apply_moving() {
     let mut crowd = moving_crowd();
-    let mut view = crowd.view(0, tickcast_benches::crowd::DEFAULT_BUDGET_BYTES);
-    let mut out = Vec::new();
-    let mut last = None;
-    let frames: Vec<Vec<u8>> = snapshots(&mut crowd, &mut last, WARMUP_SNAPSHOTS + MOVING_FRAMES)
-        .iter()
-        .map(|snapshot| {
-            view.write_frame(snapshot, &mut out);
-            out.clone()
-        })
-        .collect();
-    let decoded: Vec<tickcast_shared::SnapshotFrame> = frames
-        .iter()
-        .map(|bytes| match ServerMsg::decode(bytes) {
-            Ok(ServerMsg::Snapshot(frame)) => frame,
-            other => panic!("not a snapshot frame: {other:?}"),
-        })
-        .collect();
+    let (frames, decoded) = client_frames(&mut crowd, &mut None, MOVING_FRAMES);
     let mut mirror = ClientMirror::new();
     for frame in &decoded[..WARMUP_SNAPSHOTS] {
         mirror.apply_frame(frame).expect("warm-up frames apply");
@@ -202,7 +204,7 @@ fn apply_moving() {
 
 /// One frame of the moving crowd applied; returns the entities it changed.
 #[inline(never)]
-fn apply_moving_one(mirror: &mut ClientMirror, frame: &tickcast_shared::SnapshotFrame) -> usize {
+fn apply_moving_one(mirror: &mut ClientMirror, frame: &SnapshotFrame) -> usize {
     let applied = mirror.apply_frame(frame).expect("frames apply");
     assert!(applied.checksum_verified, "checksums match");
     applied.entities_changed()
