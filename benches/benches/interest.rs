@@ -13,7 +13,12 @@
 //!   moves on one snapshot each time every view has been written, untimed, and each new
 //!   snapshot is linked to the one before and has its shared parts (grid, hashes,
 //!   changes since the previous snapshot) built before timing, as the room and the first
-//!   writer of each snapshot would.
+//!   writer of each snapshot would;
+//! - `interest/apply_frame/{10,100,1000}`: the other end, one client's
+//!   `ClientMirror::apply_frame` of the frame its view wrote, with 10, 100 or 1 000
+//!   clients' mirrors cycled through in turn (a bot swarm keeps a thousand mirrors in
+//!   one process). Frames are written and decoded from MessagePack untimed, a snapshot
+//!   at a time, after the same warm-up.
 //!
 //! Printed to stderr (outside the timed code): the staleness under the default budget,
 //! from 1 000 views over 100 snapshots after 10 of warm-up (and the warm-up alone: every
@@ -30,7 +35,7 @@ use tickcast_benches::crowd::{
 };
 use tickcast_server::room::interest::InterestGrid;
 use tickcast_server::room::{ClientView, WorldSnapshot};
-use tickcast_shared::entity_hash;
+use tickcast_shared::{ClientMirror, ServerMsg, SnapshotFrame, entity_hash};
 
 /// Client counts of the sweep.
 const SWEEP: [usize; 3] = [10, 100, 1_000];
@@ -177,6 +182,48 @@ fn interest(c: &mut Criterion) {
                     let stats = views[cursor].write_frame(black_box(&snapshot), &mut out);
                     total += started.elapsed();
                     black_box(stats);
+                    cursor += 1;
+                }
+                total
+            });
+        });
+    }
+    for clients in SWEEP {
+        let mut views: Vec<ClientView> = crowd.views(clients);
+        let mut mirrors = vec![ClientMirror::new(); clients];
+        let mut frames: Vec<SnapshotFrame> = Vec::with_capacity(clients);
+        let mut out = Vec::new();
+        let mut write_all =
+            |crowd: &mut Crowd, last: &mut Option<Arc<WorldSnapshot>>, frames: &mut Vec<SnapshotFrame>| {
+                let snapshot = crowd.next_linked(last);
+                frames.clear();
+                for view in &mut views {
+                    view.write_frame(&snapshot, &mut out);
+                    let Ok(ServerMsg::Snapshot(frame)) = ServerMsg::decode(&out) else {
+                        panic!("a view writes snapshot frames")
+                    };
+                    frames.push(frame);
+                }
+            };
+        for _ in 0..WARMUP_SNAPSHOTS {
+            write_all(&mut crowd, &mut last, &mut frames);
+            for (mirror, frame) in mirrors.iter_mut().zip(&frames) {
+                mirror.apply_frame(frame).expect("a frame applies");
+            }
+        }
+        let mut cursor = clients;
+        group.bench_with_input(BenchmarkId::new("apply_frame", clients), &clients, |b, &clients| {
+            b.iter_custom(|iters| {
+                let mut total = Duration::ZERO;
+                for _ in 0..iters {
+                    if cursor == clients {
+                        cursor = 0;
+                        write_all(&mut crowd, &mut last, &mut frames);
+                    }
+                    let started = Instant::now();
+                    let applied = mirrors[cursor].apply_frame(black_box(&frames[cursor]));
+                    total += started.elapsed();
+                    assert!(applied.is_ok_and(|applied| applied.checksum_verified || frames[cursor].body.is_empty()));
                     cursor += 1;
                 }
                 total

@@ -110,6 +110,17 @@ impl Clone for Finger {
 }
 
 impl SortedHeld {
+    /// Reads every held entity's hash, in slab order, so that the entities are in cache
+    /// before a frame looks them up in id order. A frame touches most of a mirror's
+    /// entities and the slab holds them in no useful order: with a thousand mirrors in
+    /// one process (the bot swarm) they are cold, and one sweep lets the CPU fetch them
+    /// many at a time (the loads do not depend on each other, and the hardware
+    /// prefetcher follows a sweep) instead of one cache miss per lookup.
+    fn warm(&self) {
+        let touched = self.slab.iter().flatten().fold(0u32, |sum, held| sum ^ held.hash);
+        std::hint::black_box(touched);
+    }
+
     /// Number of held entities.
     fn len(&self) -> usize {
         self.index.len() - self.removed + self.pending.len()
@@ -527,6 +538,7 @@ impl ClientMirror {
         if frame.body.is_empty() {
             return Ok(applied);
         }
+        self.entities.warm();
         // Decoded and applied in one pass, into the last frame's delta (its allocations
         // reused).
         let result = apply_body(

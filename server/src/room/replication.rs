@@ -5,6 +5,11 @@
 //! without further game code. `NetId`s come from a slotmap whose values are the bevy
 //! `Entity`s; walking it in slot order yields entities already sorted by `NetId`, the
 //! order the delta codec needs.
+//!
+//! A capture ranks the `NetId`s once (slot order) and then walks each registered
+//! component's storage with a query, writing each entity's quantized component at its
+//! rank: no per-entity component lookups, which hash the type and find the entity's
+//! table row every time (they were most of a capture's cost).
 
 use super::interest::{EntityMeta, Relevance, RelevanceRule, ViewerTeam};
 use bevy_ecs::prelude::*;
@@ -26,26 +31,103 @@ impl Replicated {
     }
 }
 
-type CaptureFn = fn(&EntityRef, &mut Fields) -> bool;
-type PositionFn = Box<dyn Fn(&EntityRef) -> Option<Vec2> + Send + Sync>;
+/// Captures one registered component of every replicated entity that has it, walking
+/// the component's storage in order (a query) rather than looking the component up
+/// entity by entity: a per-entity `EntityRef::get` hashes the type and finds the
+/// entity's table row each time, which was most of a capture.
+trait ColumnCapture: Send + Sync {
+    /// Quantizes the component of every entity that has it into `entities[rank]`
+    /// (appending a component: columns run in kind order).
+    fn capture(&mut self, world: &mut World, ranks: &Ranks, entities: &mut [EntityState]);
+}
+
+/// A [`ColumnCapture`] of component `C`.
+struct Column<C: Component> {
+    kind: ComponentKind,
+    query: Option<QueryState<(Entity, &'static Replicated, &'static C)>>,
+}
+
+impl<C: Component + Replicate> ColumnCapture for Column<C> {
+    fn capture(&mut self, world: &mut World, ranks: &Ranks, entities: &mut [EntityState]) {
+        let query = self.query.get_or_insert_with(|| world.query());
+        for (entity, replicated, component) in query.iter(world) {
+            if let Some(rank) = ranks.rank(entity, replicated) {
+                let mut fields = Fields::new();
+                component.quantize(&mut fields);
+                entities[rank].components.push(ComponentState {
+                    kind: self.kind,
+                    fields,
+                });
+            }
+        }
+    }
+}
+
+/// Where entities are, from the game's spatial component.
+trait PositionCapture: Send + Sync {
+    /// Sets the position of every entity that has the component.
+    fn capture(&mut self, world: &mut World, ranks: &Ranks, metas: &mut [EntityMeta]);
+}
+
+/// A [`PositionCapture`] from component `C`.
+struct PositionOf<C: Component> {
+    position: fn(&C) -> Vec2,
+    query: Option<QueryState<(Entity, &'static Replicated, &'static C)>>,
+}
+
+impl<C: Component> PositionCapture for PositionOf<C> {
+    fn capture(&mut self, world: &mut World, ranks: &Ranks, metas: &mut [EntityMeta]) {
+        let query = self.query.get_or_insert_with(|| world.query());
+        for (entity, replicated, component) in query.iter(world) {
+            if let Some(rank) = ranks.rank(entity, replicated) {
+                metas[rank].position = Some((self.position)(component));
+            }
+        }
+    }
+}
+
+/// Where each replicated entity goes in a capture: its rank in `NetId` order.
+#[derive(Default)]
+struct Ranks {
+    /// Rank of the entity holding each `NetId` slot, [`Ranks::NONE`] for none.
+    of_slot: Vec<u32>,
+    /// The `NetId` and entity of each rank.
+    held: Vec<(NetId, Entity)>,
+}
+
+impl Ranks {
+    const NONE: u32 = u32::MAX;
+
+    /// Ranks the entities of `net_ids` (walked in slot order, hence `NetId` order).
+    fn fill(&mut self, net_ids: &SlotMap<NetId, Entity>) {
+        self.of_slot.fill(Ranks::NONE);
+        self.held.clear();
+        for (rank, (net_id, entity)) in net_ids.iter().enumerate() {
+            let slot = net_id.index() as usize;
+            if slot >= self.of_slot.len() {
+                self.of_slot.resize(slot + 1, Ranks::NONE);
+            }
+            self.of_slot[slot] = rank as u32;
+            self.held.push((net_id, *entity));
+        }
+    }
+
+    /// The rank of `entity`, if the `NetId` its `Replicated` names is still its own.
+    #[inline]
+    fn rank(&self, entity: Entity, replicated: &Replicated) -> Option<usize> {
+        let net_id = replicated.net_id?;
+        let rank = *self.of_slot.get(net_id.index() as usize)? as usize;
+        (self.held.get(rank)? == &(net_id, entity)).then_some(rank)
+    }
+}
 
 /// The replicated component types of a game, sorted by kind, and what interest
 /// management needs to know: where entities are and any extra relevance rule.
 #[derive(Default)]
 pub struct ReplicationRegistry {
-    captures: Vec<(ComponentKind, CaptureFn)>,
-    position: Option<PositionFn>,
+    columns: Vec<(ComponentKind, Box<dyn ColumnCapture>)>,
+    position: Option<Box<dyn PositionCapture>>,
     rule: Option<RelevanceRule>,
-}
-
-fn capture_component<C: Component + Replicate>(entity: &EntityRef, out: &mut Fields) -> bool {
-    match entity.get::<C>() {
-        Some(component) => {
-            component.quantize(out);
-            true
-        }
-        None => false,
-    }
 }
 
 impl ReplicationRegistry {
@@ -55,18 +137,22 @@ impl ReplicationRegistry {
     /// If another registered component already uses `C::KIND`: that is a bug in the
     /// game's setup, caught when the room starts.
     pub fn replicate<C: Component + Replicate>(&mut self) -> &mut Self {
-        let at = match self.captures.binary_search_by_key(&C::KIND, |(kind, _)| *kind) {
+        let at = match self.columns.binary_search_by_key(&C::KIND, |(kind, _)| *kind) {
             Ok(_) => panic!("{} is registered twice", C::KIND),
             Err(at) => at,
         };
-        self.captures.insert(at, (C::KIND, capture_component::<C>));
+        let column = Column::<C> {
+            kind: C::KIND,
+            query: None,
+        };
+        self.columns.insert(at, (C::KIND, Box::new(column)));
         self
     }
 
     /// Declares where entities are, for interest management: the position of an entity
     /// is `position(&C)` of its component `C`. Entities without `C` are seen by everyone.
     pub fn spatial<C: Component>(&mut self, position: fn(&C) -> Vec2) -> &mut Self {
-        self.position = Some(Box::new(move |entity: &EntityRef| entity.get::<C>().map(position)));
+        self.position = Some(Box::new(PositionOf::<C> { position, query: None }));
         self
     }
 
@@ -81,22 +167,6 @@ impl ReplicationRegistry {
     pub fn rule(&self) -> Option<RelevanceRule> {
         self.rule
     }
-
-    /// Quantizes every registered component `entity` has, sorted by kind.
-    fn capture_entity(&self, entity: &EntityRef) -> Components {
-        let mut components = Components::new();
-        let mut fields = Fields::new();
-        for (kind, capture) in &self.captures {
-            fields.clear();
-            if capture(entity, &mut fields) {
-                components.push(ComponentState {
-                    kind: *kind,
-                    fields: fields.clone(),
-                });
-            }
-        }
-        components
-    }
 }
 
 /// Replication state of a room: the registry and the `NetId <-> Entity` map.
@@ -105,7 +175,18 @@ pub struct Replication {
     registry: ReplicationRegistry,
     net_ids: SlotMap<NetId, Entity>,
     unassigned: Option<QueryState<(Entity, &'static mut Replicated)>>,
+    /// Every replicated entity with what interest management reads besides position.
+    present: Option<PresentQuery>,
+    ranks: Ranks,
 }
+
+/// [`Replication::present`]'s query.
+type PresentQuery = QueryState<(
+    Entity,
+    &'static Replicated,
+    Option<&'static Relevance>,
+    Option<&'static ViewerTeam>,
+)>;
 
 impl Replication {
     pub(crate) fn new(registry: ReplicationRegistry) -> Replication {
@@ -113,6 +194,8 @@ impl Replication {
             registry,
             net_ids: SlotMap::with_key(),
             unassigned: None,
+            present: None,
+            ranks: Ranks::default(),
         }
     }
 
@@ -155,32 +238,176 @@ impl Replication {
                 replicated.net_id = Some(self.net_ids.insert(entity));
             }
         }
-        let mut entities = Vec::with_capacity(self.net_ids.len());
-        let mut metas = Vec::with_capacity(self.net_ids.len());
-        let mut gone = Vec::new();
-        for (net_id, entity) in &self.net_ids {
-            match world.get_entity(*entity) {
-                Ok(entity_ref) if entity_ref.contains::<Replicated>() => {
-                    entities.push(EntityState {
-                        id: net_id,
-                        components: self.registry.capture_entity(&entity_ref),
-                    });
-                    metas.push(EntityMeta {
-                        position: self
-                            .registry
-                            .position
-                            .as_ref()
-                            .and_then(|position| position(&entity_ref)),
-                        relevance: entity_ref.get::<Relevance>().copied().unwrap_or_default(),
-                        team: entity_ref.get::<ViewerTeam>().map(|team| team.0),
-                    });
-                }
-                _ => gone.push(net_id),
+        self.ranks.fill(&self.net_ids);
+        let mut entities: Vec<EntityState> = self
+            .ranks
+            .held
+            .iter()
+            .map(|(net_id, _)| EntityState {
+                id: *net_id,
+                components: Components::new(),
+            })
+            .collect();
+        let mut metas = vec![
+            EntityMeta {
+                position: None,
+                relevance: Relevance::default(),
+                team: None,
+            };
+            entities.len()
+        ];
+        let mut present = vec![false; entities.len()];
+        let query = self.present.get_or_insert_with(|| world.query());
+        for (entity, replicated, relevance, team) in query.iter(world) {
+            if let Some(rank) = self.ranks.rank(entity, replicated) {
+                present[rank] = true;
+                metas[rank].relevance = relevance.copied().unwrap_or_default();
+                metas[rank].team = team.map(|team| team.0);
             }
         }
-        for net_id in gone {
-            self.net_ids.remove(net_id);
+        for (_, column) in &mut self.registry.columns {
+            column.capture(world, &self.ranks, &mut entities);
+        }
+        if let Some(position) = &mut self.registry.position {
+            position.capture(world, &self.ranks, &mut metas);
+        }
+        // Entities despawned (or no longer replicated) since the last capture.
+        if present.contains(&false) {
+            for (rank, (net_id, _)) in self.ranks.held.iter().enumerate() {
+                if !present[rank] {
+                    self.net_ids.remove(*net_id);
+                }
+            }
+            let mut keep = present.iter();
+            entities.retain(|_| keep.next().copied().unwrap_or(false));
+            let mut keep = present.iter();
+            metas.retain(|_| keep.next().copied().unwrap_or(false));
         }
         (entities, metas)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tickcast_shared::state::Fields;
+
+    #[derive(Component, Clone, Copy)]
+    struct Place(Vec2);
+
+    impl Replicate for Place {
+        const KIND: ComponentKind = ComponentKind(0);
+
+        fn quantize(&self, out: &mut Fields) {
+            out.extend([self.0.x as i32, self.0.y as i32]);
+        }
+
+        fn dequantize(fields: &[i32]) -> Option<Self> {
+            let [x, y] = *fields else { return None };
+            Some(Place(Vec2::new(x as f32, y as f32)))
+        }
+    }
+
+    #[derive(Component, Clone, Copy)]
+    struct Level(i32);
+
+    impl Replicate for Level {
+        const KIND: ComponentKind = ComponentKind(5);
+
+        fn quantize(&self, out: &mut Fields) {
+            out.push(self.0);
+        }
+
+        fn dequantize(fields: &[i32]) -> Option<Self> {
+            let [level] = *fields else { return None };
+            Some(Level(level))
+        }
+    }
+
+    fn replication() -> Replication {
+        let mut registry = ReplicationRegistry::default();
+        // Registered out of kind order on purpose: components still come out sorted.
+        registry
+            .replicate::<Level>()
+            .replicate::<Place>()
+            .spatial::<Place>(|place| place.0);
+        Replication::new(registry)
+    }
+
+    #[test]
+    fn a_capture_lists_entities_in_net_id_order_with_sorted_components_and_their_metas() {
+        let mut world = World::new();
+        let mut replication = replication();
+        // Different archetypes, so the columns are walked table by table.
+        let both = world
+            .spawn((Replicated::default(), Place(Vec2::new(1.0, 2.0)), Level(7)))
+            .id();
+        let level_only = world.spawn((Replicated::default(), Level(3), ViewerTeam(4))).id();
+        let hidden = world
+            .spawn((Replicated::default(), Place(Vec2::new(5.0, 6.0)), Relevance::Hidden))
+            .id();
+        let unreplicated = world.spawn((Place(Vec2::ZERO), Level(1))).id();
+
+        let (entities, metas) = replication.capture(&mut world);
+        assert_eq!(entities.len(), 3, "only replicated entities are captured");
+        assert!(
+            entities.windows(2).all(|pair| pair[0].id < pair[1].id),
+            "sorted by NetId"
+        );
+        let ids: Vec<NetId> = entities.iter().map(|e| e.id).collect();
+        let of = |entity: Entity| {
+            let id = world
+                .get::<Replicated>(entity)
+                .and_then(Replicated::net_id)
+                .expect("assigned");
+            ids.iter().position(|captured| *captured == id).expect("captured")
+        };
+        assert!(world.get::<Replicated>(unreplicated).is_none());
+
+        let at = of(both);
+        let kinds: Vec<u8> = entities[at].components.iter().map(|c| c.kind.0).collect();
+        assert_eq!(kinds, [0, 5]);
+        assert_eq!(entities[at].components[0].fields.as_slice(), [1, 2]);
+        assert_eq!(entities[at].components[1].fields.as_slice(), [7]);
+        assert_eq!(metas[at].position, Some(Vec2::new(1.0, 2.0)));
+        assert_eq!(metas[at].relevance, Relevance::default());
+
+        let at = of(level_only);
+        assert_eq!(entities[at].components.len(), 1);
+        assert_eq!(metas[at].position, None, "no spatial component: seen by everyone");
+        assert_eq!(metas[at].team, Some(4));
+
+        let at = of(hidden);
+        assert_eq!(metas[at].relevance, Relevance::Hidden);
+        assert_eq!(metas[at].position, Some(Vec2::new(5.0, 6.0)));
+    }
+
+    #[test]
+    fn despawned_and_unreplicated_entities_leave_the_capture_and_their_net_ids_go() {
+        let mut world = World::new();
+        let mut replication = replication();
+        let kept = world.spawn((Replicated::default(), Level(1))).id();
+        let despawned = world.spawn((Replicated::default(), Level(2))).id();
+        let unmarked = world.spawn((Replicated::default(), Level(3))).id();
+        let (entities, _) = replication.capture(&mut world);
+        assert_eq!(entities.len(), 3);
+        assert_eq!(replication.len(), 3);
+
+        world.despawn(despawned);
+        world.entity_mut(unmarked).remove::<Replicated>();
+        let (entities, metas) = replication.capture(&mut world);
+        assert_eq!(entities.len(), 1);
+        assert_eq!(metas.len(), 1);
+        assert_eq!(entities[0].components[0].fields.as_slice(), [1]);
+        assert_eq!(replication.len(), 1, "their NetIds are released");
+        let kept_id = world.get::<Replicated>(kept).and_then(Replicated::net_id);
+        assert_eq!(Some(entities[0].id), kept_id);
+
+        // A copied `Replicated` names a NetId that is not its entity's: not captured twice.
+        let copy = *world.get::<Replicated>(kept).expect("replicated");
+        world.spawn((copy, Level(9)));
+        let (entities, _) = replication.capture(&mut world);
+        assert_eq!(entities.len(), 1);
+        assert_eq!(entities[0].components[0].fields.as_slice(), [1]);
     }
 }

@@ -33,6 +33,10 @@ pub struct WorldSnapshot {
     pub tick: Tick,
     /// Every replicated entity, sorted by `NetId`.
     pub entities: Vec<EntityState>,
+    /// The `NetId` of each entity, same order: what a writer's merge compares, 4 bytes
+    /// apiece instead of a cache line of `EntityState` each (1 000 writers a snapshot
+    /// each reading ~70 scattered ids was a cache miss apiece).
+    pub ids: Vec<NetId>,
     /// `entity_hash` of each entity, same order; computed by the first writer that needs
     /// them, so the tick thread never hashes.
     hashes: OnceLock<Vec<u32>>,
@@ -101,9 +105,11 @@ impl WorldSnapshot {
         input_acks: Vec<(ClientId, u32)>,
     ) -> Self {
         debug_assert_eq!(entities.len(), metas.len());
+        let ids = entities.iter().map(|entity| entity.id).collect();
         WorldSnapshot {
             tick,
             entities,
+            ids,
             hashes: OnceLock::new(),
             metas,
             input_acks,
@@ -180,7 +186,7 @@ impl WorldSnapshot {
 
     /// Position of entity `id` in `entities`.
     pub fn index_of(&self, id: NetId) -> Option<usize> {
-        self.entities.binary_search_by_key(&id, |e| e.id).ok()
+        self.ids.binary_search(&id).ok()
     }
 
     /// The interest grid of this snapshot, built on first use. Every caller must pass
@@ -229,7 +235,7 @@ fn compare(
 ) {
     let mut at = 0;
     for entity in &current.entities {
-        while at < older.entities.len() && older.entities[at].id < entity.id {
+        while at < older.ids.len() && older.ids[at] < entity.id {
             at += 1;
         }
         let before = older.entities.get(at).filter(|before| before.id == entity.id);

@@ -334,7 +334,7 @@ impl ClientView {
                 (None, None) => break,
                 (Some(_), None) => Ordering::Less,
                 (None, Some(_)) => Ordering::Greater,
-                (Some(tracked), Some(&index)) => tracked.id.cmp(&snapshot.entities[index as usize].id),
+                (Some(tracked), Some(&index)) => tracked.id.cmp(&snapshot.ids[index as usize]),
             };
             match order {
                 Ordering::Less => {
@@ -353,7 +353,7 @@ impl ClientView {
                     let index = self.visible[visible] as usize;
                     visible += 1;
                     self.next.push(Tracked {
-                        id: snapshot.entities[index].id,
+                        id: snapshot.ids[index],
                         index: index as u32,
                         held: None,
                         priority: 0.0,
@@ -646,7 +646,7 @@ impl ClientView {
                     .map_or(&[][..], |changes| &changes.encoded[..])
             };
             for candidate in self.candidates.iter().filter(|c| c.chosen) {
-                let id = snapshot.entities[candidate.entity as usize].id;
+                let id = snapshot.ids[candidate.entity as usize];
                 match candidate.change {
                     Change::Spawn => {}
                     Change::Shared(encoded, SharedSince::Previous) => writer.encoded_update(id, encoded, previous),
