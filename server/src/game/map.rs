@@ -151,10 +151,11 @@ impl Map {
         for wall in &self.walls {
             let nearest = wall.closest_point(centre);
             let offset = centre - nearest;
-            let distance = offset.length();
-            if distance >= radius {
+            // Most walls are far: compare squares, and take the root only when touching.
+            if offset.length_squared() >= radius * radius {
                 continue;
             }
+            let distance = offset.length();
             touched = true;
             centre = if distance > f32::EPSILON {
                 nearest + offset / distance * radius

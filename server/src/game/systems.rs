@@ -155,10 +155,13 @@ pub fn resolve_hits(
         }
     }
     for (shot, projectile, body) in &projectiles {
-        let hit = grid.0.near(body.0.position).find(|(target, centre, radius)| {
-            *target != projectile.owner
-                && centre.distance_squared(body.0.position) <= (radius + tuning::PROJECTILE_RADIUS).powi(2)
-        });
+        let hit = grid
+            .0
+            .near(body.0.position, tuning::PROJECTILE_RADIUS)
+            .find(|(target, centre, radius)| {
+                *target != projectile.owner
+                    && centre.distance_squared(body.0.position) <= (radius + tuning::PROJECTILE_RADIUS).powi(2)
+            });
         let Some(&(target, _, _)) = hit else { continue };
         commands.entity(shot).despawn();
         let Ok((_, _, _, mut health, is_drone)) = targets.get_mut(target) else {
