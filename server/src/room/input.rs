@@ -24,8 +24,8 @@ use super::{ClientId, Joined, Replication, RoomCommand, tick_loop::RoomClock};
 use bevy_ecs::prelude::*;
 use rustc_hash::FxHashMap;
 use std::collections::VecDeque;
-use std::sync::atomic::Ordering;
-use std::sync::{Arc, Mutex, PoisonError, mpsc as std_mpsc};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
 use thiserror::Error;
 use tickcast_shared::PlayerInput;
 use tokio::sync::mpsc;
@@ -37,12 +37,31 @@ pub struct Controlled(pub ClientId);
 /// The connections' end of the room's input queue.
 ///
 /// Inputs are nearly every message a room receives, so they have a queue of their own:
-/// a bounded array allocated whole when the room starts (a slot is 32 bytes: 2 MiB at the
-/// default `room_inbox` of 65 536), which never allocates again. tokio's `mpsc` would not do: it allocates a
-/// fresh 32-message block whenever more than three blocks' worth wait between two ticks,
-/// which with a thousand clients is one allocation per 32 inputs.
+/// two vectors allocated whole when the room starts (a slot is 32 bytes: 2 MiB each at
+/// the default `room_inbox` of 65 536) and swapped each tick, so queuing never allocates.
+/// tokio's `mpsc` would not do: it allocates a fresh 32-message block whenever more than
+/// three blocks' worth wait between two ticks, which with a thousand clients is one
+/// allocation per 32 inputs.
+///
+/// Nor would a lock-free array queue (`std::sync::mpsc::sync_channel`, crossbeam's):
+/// a sender claims a slot and then writes it, and a receiver that finds a claimed slot
+/// not yet written spins until it is. The tick thread runs at real-time priority, so
+/// when the claiming connection task was preempted on the tick's own core, the tick
+/// spun (its yields give way to no ordinary thread) until the load balancer moved the
+/// sender: ticks of 90 to 200 ms in the 1 000-bot swarm. Behind a mutex the tick
+/// *sleeps* if a preempted sender holds the lock, and the sender runs at once.
 #[derive(Clone, Debug)]
-pub struct InputSender(std_mpsc::SyncSender<(ClientId, PlayerInput)>);
+pub struct InputSender(Arc<InputQueue>);
+
+/// What [`InputSender`] and [`InputReceiver`] share.
+#[derive(Debug)]
+struct InputQueue {
+    /// Inputs waiting for the next tick; never longer than `capacity`.
+    waiting: Mutex<Vec<(ClientId, PlayerInput)>>,
+    capacity: usize,
+    /// Set when the room's end is dropped.
+    stopped: AtomicBool,
+}
 
 /// Why an input could not be queued for the room.
 #[derive(Clone, Copy, Debug, Error, PartialEq, Eq)]
@@ -56,32 +75,61 @@ pub enum InputQueueError {
 }
 
 impl InputSender {
-    /// Queues one validated input from `client` without waiting or allocating.
+    /// Queues one validated input from `client` without waiting for the tick or
+    /// allocating.
     pub fn try_send(&self, client: ClientId, input: PlayerInput) -> Result<(), InputQueueError> {
-        self.0.try_send((client, input)).map_err(|error| match error {
-            std_mpsc::TrySendError::Full(_) => InputQueueError::Full,
-            std_mpsc::TrySendError::Disconnected(_) => InputQueueError::Stopped,
-        })
+        if self.0.stopped.load(Ordering::Acquire) {
+            return Err(InputQueueError::Stopped);
+        }
+        let mut waiting = self.0.waiting.lock().unwrap_or_else(PoisonError::into_inner);
+        if waiting.len() >= self.0.capacity {
+            return Err(InputQueueError::Full);
+        }
+        waiting.push((client, input));
+        Ok(())
     }
 }
 
 /// The room's end of the input queue.
+#[derive(Debug)]
 pub(crate) struct InputReceiver {
-    // A `Mutex` only to make the receiver `Sync` for the resource; the tick reaches it
-    // through `&mut` (`get_mut`), so it is never locked.
-    receiver: Mutex<std_mpsc::Receiver<(ClientId, PlayerInput)>>,
-    capacity: usize,
+    queue: Arc<InputQueue>,
+    /// The inputs taken by the last [`InputReceiver::take_waiting`]; its allocation is
+    /// swapped back into the queue by the next one.
+    taken: Vec<(ClientId, PlayerInput)>,
+}
+
+impl InputReceiver {
+    /// Takes every input waiting (at most the queue's capacity), oldest first.
+    fn take_waiting(&mut self) -> std::vec::Drain<'_, (ClientId, PlayerInput)> {
+        self.taken.clear();
+        {
+            let mut waiting = self.queue.waiting.lock().unwrap_or_else(PoisonError::into_inner);
+            std::mem::swap(&mut *waiting, &mut self.taken);
+        }
+        self.taken.drain(..)
+    }
+}
+
+impl Drop for InputReceiver {
+    fn drop(&mut self) {
+        self.queue.stopped.store(true, Ordering::Release);
+    }
 }
 
 /// A queue for up to `capacity` inputs (at least one).
 pub(crate) fn input_queue(capacity: usize) -> (InputSender, InputReceiver) {
     let capacity = capacity.max(1);
-    let (sender, receiver) = std_mpsc::sync_channel(capacity);
-    let receiver = InputReceiver {
-        receiver: Mutex::new(receiver),
+    let queue = Arc::new(InputQueue {
+        waiting: Mutex::new(Vec::with_capacity(capacity)),
         capacity,
+        stopped: AtomicBool::new(false),
+    });
+    let receiver = InputReceiver {
+        queue: Arc::clone(&queue),
+        taken: Vec::with_capacity(capacity),
     };
-    (InputSender(sender), receiver)
+    (InputSender(queue), receiver)
 }
 
 /// The room's ends of the inbox.
@@ -143,12 +191,8 @@ pub(crate) fn receive_commands(world: &mut World) {
                 }
             }
         }
-        let inputs = &mut inbox.inputs;
-        let budget = inputs.capacity;
-        // Never locked, so never poisoned.
-        let receiver = inputs.receiver.get_mut().unwrap_or_else(PoisonError::into_inner);
         let mut buffers = world.resource_mut::<InputBuffers>();
-        for (client, input) in receiver.try_iter().take(budget) {
+        for (client, input) in inbox.inputs.take_waiting() {
             buffers.push(client, input);
         }
         inbox.stats.inputs_folded.store(buffers.folded, Ordering::Relaxed);
@@ -292,6 +336,61 @@ mod tests {
             seq,
             ..PlayerInput::default()
         }
+    }
+
+    #[test]
+    fn the_input_queue_is_bounded_keeps_order_and_reports_a_stopped_room() {
+        let (sender, mut receiver) = input_queue(3);
+        for seq in 0..3 {
+            sender.try_send(seq, input(seq)).expect("room for three");
+        }
+        assert_eq!(sender.try_send(9, input(9)), Err(InputQueueError::Full));
+        let taken: Vec<u32> = receiver.take_waiting().map(|(_, input)| input.seq).collect();
+        assert_eq!(taken, [0, 1, 2], "oldest first, the refused one not among them");
+        assert_eq!(receiver.take_waiting().count(), 0);
+        sender.clone().try_send(4, input(4)).expect("room again after a take");
+        let taken: Vec<(u32, u32)> = receiver
+            .take_waiting()
+            .map(|(client, input)| (client, input.seq))
+            .collect();
+        assert_eq!(taken, [(4, 4)]);
+        drop(receiver);
+        assert_eq!(sender.try_send(5, input(5)), Err(InputQueueError::Stopped));
+    }
+
+    #[test]
+    fn inputs_sent_from_many_threads_while_the_room_takes_them_all_arrive_once() {
+        let (sender, mut receiver) = input_queue(1024);
+        let senders: Vec<_> = (0..4u32)
+            .map(|client| {
+                let sender = sender.clone();
+                std::thread::spawn(move || {
+                    let mut seq = 0;
+                    while seq < 2_000 {
+                        match sender.try_send(client, input(seq)) {
+                            Ok(()) => seq += 1,
+                            Err(InputQueueError::Full) => std::thread::yield_now(),
+                            Err(InputQueueError::Stopped) => panic!("the room is still running"),
+                        }
+                    }
+                })
+            })
+            .collect();
+        let mut next = [0u32; 4];
+        while next.iter().any(|seq| *seq < 2_000) {
+            for (client, input) in receiver.take_waiting() {
+                assert_eq!(
+                    input.seq, next[client as usize],
+                    "each client's inputs in order, none lost"
+                );
+                next[client as usize] += 1;
+            }
+            std::thread::yield_now();
+        }
+        for sender in senders {
+            sender.join().expect("a sender finished");
+        }
+        assert_eq!(receiver.take_waiting().count(), 0, "none twice");
     }
 
     #[test]
