@@ -1,4 +1,8 @@
 //! Arena maps: bounds, walls and spawn points, loaded from TOML (`assets/maps/`).
+//!
+//! Every moving body is resolved against the walls every tick, so a map keeps a coarse
+//! grid of which walls are near each cell ([`WallGrid`]): a body tests the two or three
+//! walls around it, not all of them, with exactly the same result.
 
 use bevy_ecs::prelude::*;
 use glam::Vec2;
@@ -41,6 +45,76 @@ pub struct Map {
     pub walls: Vec<Rect>,
     /// Where players appear.
     pub spawns: Vec<Vec2>,
+    /// Which walls are near each part of the floor.
+    grid: WallGrid,
+}
+
+/// Side of a [`WallGrid`] cell, in world units (larger on floors that would need more
+/// than [`MAX_WALL_CELLS`] cells).
+const WALL_CELL: f32 = 8.0;
+/// Most cells a [`WallGrid`] has.
+const MAX_WALL_CELLS: usize = 1 << 16;
+/// A cell lists every wall within this distance of it. A circle of radius `r` may use
+/// its cell's list when `2 r` is at most this: every wall it could touch while moving
+/// up to `r` is then on the list.
+const WALL_REACH: f32 = 2.0;
+
+/// The walls within [`WALL_REACH`] of each cell of a uniform grid over the floor.
+#[derive(Clone, Debug, Default)]
+struct WallGrid {
+    origin: Vec2,
+    cell: f32,
+    columns: usize,
+    rows: usize,
+    /// Cell `i`'s walls are `walls[starts[i]..starts[i + 1]]`, ascending.
+    starts: Vec<u32>,
+    walls: Vec<u32>,
+}
+
+impl WallGrid {
+    fn build(bounds: Rect, walls: &[Rect]) -> WallGrid {
+        let size = bounds.max - bounds.min;
+        let area_per_cell = size.x * size.y / MAX_WALL_CELLS as f32;
+        let cell = WALL_CELL.max(area_per_cell.sqrt() * 1.01);
+        let columns = ((size.x / cell).ceil() as usize).max(1);
+        let rows = ((size.y / cell).ceil() as usize).max(1);
+        let mut grid = WallGrid {
+            origin: bounds.min,
+            cell,
+            columns,
+            rows,
+            starts: Vec::with_capacity(columns * rows + 1),
+            walls: Vec::new(),
+        };
+        for row in 0..rows {
+            for column in 0..columns {
+                grid.starts.push(grid.walls.len() as u32);
+                let min = bounds.min + Vec2::new(column as f32, row as f32) * cell - WALL_REACH;
+                let max = min + cell + 2.0 * WALL_REACH;
+                let near = walls
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, wall)| wall.min.cmple(max).all() && wall.max.cmpge(min).all());
+                grid.walls.extend(near.map(|(at, _)| at as u32));
+            }
+        }
+        grid.starts.push(grid.walls.len() as u32);
+        grid
+    }
+
+    /// The walls near `point`'s cell, or `None` off the grid.
+    fn near(&self, point: Vec2) -> Option<&[u32]> {
+        let cell = ((point - self.origin) / self.cell).floor();
+        if !(cell.x >= 0.0 && cell.y >= 0.0) {
+            return None;
+        }
+        let (column, row) = (cell.x as usize, cell.y as usize);
+        if column >= self.columns || row >= self.rows {
+            return None;
+        }
+        let at = row * self.columns + column;
+        Some(&self.walls[self.starts[at] as usize..self.starts[at + 1] as usize])
+    }
 }
 
 #[derive(Deserialize)]
@@ -131,11 +205,13 @@ impl Map {
                 )));
             }
         }
+        let grid = WallGrid::build(bounds, &walls);
         Ok(Map {
             name: file.name,
             bounds,
             walls,
             spawns,
+            grid,
         })
     }
 
@@ -146,37 +222,61 @@ impl Map {
 
     /// Moves a circle out of every wall and back inside the bounds. Returns the
     /// corrected centre and whether it touched anything.
-    pub fn resolve_circle(&self, mut centre: Vec2, radius: f32) -> (Vec2, bool) {
-        let mut touched = false;
-        for wall in &self.walls {
-            let nearest = wall.closest_point(centre);
-            let offset = centre - nearest;
-            // Most walls are far: compare squares, and take the root only when touching.
-            if offset.length_squared() >= radius * radius {
-                continue;
-            }
-            let distance = offset.length();
-            touched = true;
-            centre = if distance > f32::EPSILON {
-                nearest + offset / distance * radius
-            } else {
-                // The centre is inside the wall: leave by the shortest way out.
-                let exits = [
-                    (centre.x - wall.min.x, Vec2::new(wall.min.x - radius, centre.y)),
-                    (wall.max.x - centre.x, Vec2::new(wall.max.x + radius, centre.y)),
-                    (centre.y - wall.min.y, Vec2::new(centre.x, wall.min.y - radius)),
-                    (wall.max.y - centre.y, Vec2::new(centre.x, wall.max.y + radius)),
-                ];
-                exits
-                    .into_iter()
-                    .min_by(|a, b| a.0.total_cmp(&b.0))
-                    .map_or(centre, |(_, exit)| exit)
-            };
-        }
-        let inside = centre.clamp(self.bounds.min + radius, self.bounds.max - radius);
-        touched |= inside != centre;
-        (inside, touched)
+    pub fn resolve_circle(&self, centre: Vec2, radius: f32) -> (Vec2, bool) {
+        let near = (2.0 * radius <= WALL_REACH).then(|| self.grid.near(centre)).flatten();
+        let (resolved, touched) = match near {
+            Some(near) => match push_out(centre, radius, near.iter().map(|&at| &self.walls[at as usize])) {
+                // Moved no further than `radius` in all: every wall it came near was
+                // on the cell's list, so testing all of them gives the same result.
+                (resolved, touched, moved) if moved <= radius => (resolved, touched),
+                _ => self.push_out_of_all(centre, radius),
+            },
+            None => self.push_out_of_all(centre, radius),
+        };
+        let inside = resolved.clamp(self.bounds.min + radius, self.bounds.max - radius);
+        (inside, touched || inside != resolved)
     }
+
+    /// [`push_out`] against every wall.
+    fn push_out_of_all(&self, centre: Vec2, radius: f32) -> (Vec2, bool) {
+        let (resolved, touched, _) = push_out(centre, radius, &self.walls);
+        (resolved, touched)
+    }
+}
+
+/// Moves a circle out of each of `walls` in turn. Returns the centre, whether it touched
+/// any, and how far it moved in all (the sum of the pushes).
+fn push_out<'a>(mut centre: Vec2, radius: f32, walls: impl IntoIterator<Item = &'a Rect>) -> (Vec2, bool, f32) {
+    let mut touched = false;
+    let mut moved = 0.0;
+    for wall in walls {
+        let nearest = wall.closest_point(centre);
+        let offset = centre - nearest;
+        // Most walls are far: compare squares, and take the root only when touching.
+        if offset.length_squared() >= radius * radius {
+            continue;
+        }
+        let distance = offset.length();
+        touched = true;
+        let pushed = if distance > f32::EPSILON {
+            nearest + offset / distance * radius
+        } else {
+            // The centre is inside the wall: leave by the shortest way out.
+            let exits = [
+                (centre.x - wall.min.x, Vec2::new(wall.min.x - radius, centre.y)),
+                (wall.max.x - centre.x, Vec2::new(wall.max.x + radius, centre.y)),
+                (centre.y - wall.min.y, Vec2::new(centre.x, wall.min.y - radius)),
+                (wall.max.y - centre.y, Vec2::new(centre.x, wall.max.y + radius)),
+            ];
+            exits
+                .into_iter()
+                .min_by(|a, b| a.0.total_cmp(&b.0))
+                .map_or(centre, |(_, exit)| exit)
+        };
+        moved += pushed.distance(centre);
+        centre = pushed;
+    }
+    (centre, touched, moved)
 }
 
 #[cfg(test)]
@@ -222,5 +322,26 @@ mod tests {
         assert!(touched && inside.x <= 3.5 + 1e-5, "{inside}");
         let (clamped, _) = map.resolve_circle(Vec2::new(-3.0, 20.0), 0.5);
         assert_eq!(clamped, Vec2::new(0.5, 9.5));
+    }
+
+    #[test]
+    fn the_wall_grid_resolves_exactly_as_testing_every_wall() {
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../assets/maps/large.toml");
+        let mut rng = fastrand::Rng::with_seed(11);
+        for map in [Map::load(path).unwrap(), Map::load("embedded").unwrap()] {
+            let size = map.bounds.max - map.bounds.min;
+            let mut touching = 0;
+            for _ in 0..200_000 {
+                // Mostly on the floor, some off it; radii on both sides of the grid's reach.
+                let centre = map.bounds.min - 5.0 + Vec2::new(rng.f32() * (size.x + 10.0), rng.f32() * (size.y + 10.0));
+                let radius = [0.15, 0.5, 0.6, 1.0, 1.5][rng.usize(..5)];
+                let (resolved, touched, _) = push_out(centre, radius, &map.walls);
+                let inside = resolved.clamp(map.bounds.min + radius, map.bounds.max - radius);
+                let expected = (inside, touched || inside != resolved);
+                assert_eq!(map.resolve_circle(centre, radius), expected, "{centre} radius {radius}");
+                touching += usize::from(touched);
+            }
+            assert!(touching > 100, "the sample reaches walls ({touching})");
+        }
     }
 }
