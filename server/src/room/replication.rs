@@ -7,9 +7,11 @@
 //! order the delta codec needs.
 //!
 //! A capture ranks the `NetId`s once (slot order) and then walks each registered
-//! component's storage with a query, writing each entity's quantized component at its
-//! rank: no per-entity component lookups, which hash the type and find the entity's
-//! table row every time (they were most of a capture's cost).
+//! component's storage with a query, copying each entity's component with its rank: no
+//! per-entity component lookups, which hash the type and find the entity's table row
+//! every time (they were most of a capture's cost). Quantizing the copies, the rest of
+//! the cost, needs no world, so it happens off the tick thread
+//! ([`CapturedState::quantize`]).
 
 use super::interest::{EntityMeta, Relevance, RelevanceRule, ViewerTeam};
 use bevy_ecs::prelude::*;
@@ -31,14 +33,20 @@ impl Replicated {
     }
 }
 
-/// Captures one registered component of every replicated entity that has it, walking
+/// Copies one registered component of every replicated entity that has it, walking
 /// the component's storage in order (a query) rather than looking the component up
 /// entity by entity: a per-entity `EntityRef::get` hashes the type and finds the
 /// entity's table row each time, which was most of a capture.
 trait ColumnCapture: Send + Sync {
-    /// Quantizes the component of every entity that has it into `entities[rank]`
-    /// (appending a component: columns run in kind order).
-    fn capture(&mut self, world: &mut World, ranks: &Ranks, entities: &mut [EntityState]);
+    /// Copies the component of every entity that has it, with the entity's rank.
+    fn copy(&mut self, world: &mut World, ranks: &Ranks) -> Box<dyn CopiedColumn>;
+}
+
+/// One component's copies, quantized later (off the tick thread).
+trait CopiedColumn: Send {
+    /// Quantizes each copy into `entities[rank]` (appending a component: columns are
+    /// quantized in kind order).
+    fn quantize_into(&self, entities: &mut [EntityState]);
 }
 
 /// A [`ColumnCapture`] of component `C`.
@@ -47,19 +55,69 @@ struct Column<C: Component> {
     query: Option<QueryState<(Entity, &'static Replicated, &'static C)>>,
 }
 
-impl<C: Component + Replicate> ColumnCapture for Column<C> {
-    fn capture(&mut self, world: &mut World, ranks: &Ranks, entities: &mut [EntityState]) {
+impl<C: Component + Replicate + Clone> ColumnCapture for Column<C> {
+    fn copy(&mut self, world: &mut World, ranks: &Ranks) -> Box<dyn CopiedColumn> {
         let query = self.query.get_or_insert_with(|| world.query());
+        // Sized once: a collect would grow it step by step (the filter hides the count).
+        let mut values = Vec::with_capacity(ranks.held.len());
         for (entity, replicated, component) in query.iter(world) {
             if let Some(rank) = ranks.rank(entity, replicated) {
-                let mut fields = Fields::new();
-                component.quantize(&mut fields);
-                entities[rank].components.push(ComponentState {
-                    kind: self.kind,
-                    fields,
-                });
+                values.push((rank as u32, component.clone()));
             }
         }
+        Box::new(Copied::<C> {
+            kind: self.kind,
+            values,
+        })
+    }
+}
+
+/// A [`CopiedColumn`] of component `C`.
+struct Copied<C> {
+    kind: ComponentKind,
+    values: Vec<(u32, C)>,
+}
+
+impl<C: Replicate + Send> CopiedColumn for Copied<C> {
+    fn quantize_into(&self, entities: &mut [EntityState]) {
+        for (rank, component) in &self.values {
+            let mut fields = Fields::new();
+            component.quantize(&mut fields);
+            entities[*rank as usize].components.push(ComponentState {
+                kind: self.kind,
+                fields,
+            });
+        }
+    }
+}
+
+/// The replicated state of a room copied at a snapshot tick: each registered
+/// component's values, not yet quantized, with the entities' `NetId`s (sorted) and
+/// interest metadata. Quantizing is most of a capture's cost, and it needs nothing from
+/// the world, so the tick thread only copies and [`CapturedState::quantize`] runs on a
+/// connection worker.
+pub struct CapturedState {
+    ids: Vec<NetId>,
+    columns: Vec<Box<dyn CopiedColumn>>,
+    /// Interest metadata of each entity, in `ids` order.
+    pub metas: Vec<EntityMeta>,
+}
+
+impl CapturedState {
+    /// Every entity's quantized state, sorted by `NetId`, and its metadata.
+    pub fn quantize(self) -> (Vec<EntityState>, Vec<EntityMeta>) {
+        let mut entities: Vec<EntityState> = self
+            .ids
+            .iter()
+            .map(|id| EntityState {
+                id: *id,
+                components: Components::new(),
+            })
+            .collect();
+        for column in &self.columns {
+            column.quantize_into(&mut entities);
+        }
+        (entities, self.metas)
     }
 }
 
@@ -112,6 +170,26 @@ impl Ranks {
         }
     }
 
+    /// Drops the ranks of entities not `present`, renumbering the rest in order, and
+    /// returns the dropped `NetId`s.
+    fn keep_present(&mut self, present: &[bool]) -> Vec<NetId> {
+        let mut gone = Vec::new();
+        let mut next = 0u32;
+        for (rank, (net_id, _)) in self.held.iter().enumerate() {
+            let slot = net_id.index() as usize;
+            if present[rank] {
+                self.of_slot[slot] = next;
+                next += 1;
+            } else {
+                self.of_slot[slot] = Ranks::NONE;
+                gone.push(*net_id);
+            }
+        }
+        let mut keep = present.iter();
+        self.held.retain(|_| keep.next().copied().unwrap_or(false));
+        gone
+    }
+
     /// The rank of `entity`, if the `NetId` its `Replicated` names is still its own.
     #[inline]
     fn rank(&self, entity: Entity, replicated: &Replicated) -> Option<usize> {
@@ -131,12 +209,13 @@ pub struct ReplicationRegistry {
 }
 
 impl ReplicationRegistry {
-    /// Replicates component `C` with its own quantizer.
+    /// Replicates component `C` with its own quantizer. A capture copies the component
+    /// on the tick thread (hence `Clone`) and quantizes the copy elsewhere.
     ///
     /// # Panics
     /// If another registered component already uses `C::KIND`: that is a bug in the
     /// game's setup, caught when the room starts.
-    pub fn replicate<C: Component + Replicate>(&mut self) -> &mut Self {
+    pub fn replicate<C: Component + Replicate + Clone>(&mut self) -> &mut Self {
         let at = match self.columns.binary_search_by_key(&C::KIND, |(kind, _)| *kind) {
             Ok(_) => panic!("{} is registered twice", C::KIND),
             Err(at) => at,
@@ -228,10 +307,11 @@ impl Replication {
     }
 
     /// Captures every replicated entity, sorted by `NetId`, with its interest metadata
-    /// at the same index. Entities despawned since the last capture lose their `NetId`
-    /// here (slotmap generations keep it from being confused with the next entity in
-    /// that slot).
-    pub(crate) fn capture(&mut self, world: &mut World) -> (Vec<EntityState>, Vec<EntityMeta>) {
+    /// at the same index; the components are copied, to be quantized by
+    /// [`CapturedState::quantize`]. Entities despawned since the last capture lose their
+    /// `NetId` here (slotmap generations keep it from being confused with the next
+    /// entity in that slot).
+    pub(crate) fn capture(&mut self, world: &mut World) -> CapturedState {
         let query = self.unassigned.get_or_insert_with(|| world.query());
         for (entity, mut replicated) in query.iter_mut(world) {
             if replicated.net_id.is_none() {
@@ -239,24 +319,13 @@ impl Replication {
             }
         }
         self.ranks.fill(&self.net_ids);
-        let mut entities: Vec<EntityState> = self
-            .ranks
-            .held
-            .iter()
-            .map(|(net_id, _)| EntityState {
-                id: *net_id,
-                components: Components::new(),
-            })
-            .collect();
-        let mut metas = vec![
-            EntityMeta {
-                position: None,
-                relevance: Relevance::default(),
-                team: None,
-            };
-            entities.len()
-        ];
-        let mut present = vec![false; entities.len()];
+        let unplaced = EntityMeta {
+            position: None,
+            relevance: Relevance::default(),
+            team: None,
+        };
+        let mut metas = vec![unplaced; self.ranks.held.len()];
+        let mut present = vec![false; self.ranks.held.len()];
         let query = self.present.get_or_insert_with(|| world.query());
         for (entity, replicated, relevance, team) in query.iter(world) {
             if let Some(rank) = self.ranks.rank(entity, replicated) {
@@ -265,25 +334,28 @@ impl Replication {
                 metas[rank].team = team.map(|team| team.0);
             }
         }
-        for (_, column) in &mut self.registry.columns {
-            column.capture(world, &self.ranks, &mut entities);
-        }
-        if let Some(position) = &mut self.registry.position {
-            position.capture(world, &self.ranks, &mut metas);
-        }
         // Entities despawned (or no longer replicated) since the last capture.
         if present.contains(&false) {
-            for (rank, (net_id, _)) in self.ranks.held.iter().enumerate() {
-                if !present[rank] {
-                    self.net_ids.remove(*net_id);
-                }
+            for net_id in self.ranks.keep_present(&present) {
+                self.net_ids.remove(net_id);
             }
-            let mut keep = present.iter();
-            entities.retain(|_| keep.next().copied().unwrap_or(false));
             let mut keep = present.iter();
             metas.retain(|_| keep.next().copied().unwrap_or(false));
         }
-        (entities, metas)
+        let columns = self
+            .registry
+            .columns
+            .iter_mut()
+            .map(|(_, column)| column.copy(world, &self.ranks))
+            .collect();
+        if let Some(position) = &mut self.registry.position {
+            position.capture(world, &self.ranks, &mut metas);
+        }
+        CapturedState {
+            ids: self.ranks.held.iter().map(|(net_id, _)| *net_id).collect(),
+            columns,
+            metas,
+        }
     }
 }
 
@@ -348,7 +420,7 @@ mod tests {
             .id();
         let unreplicated = world.spawn((Place(Vec2::ZERO), Level(1))).id();
 
-        let (entities, metas) = replication.capture(&mut world);
+        let (entities, metas) = replication.capture(&mut world).quantize();
         assert_eq!(entities.len(), 3, "only replicated entities are captured");
         assert!(
             entities.windows(2).all(|pair| pair[0].id < pair[1].id),
@@ -389,13 +461,13 @@ mod tests {
         let kept = world.spawn((Replicated::default(), Level(1))).id();
         let despawned = world.spawn((Replicated::default(), Level(2))).id();
         let unmarked = world.spawn((Replicated::default(), Level(3))).id();
-        let (entities, _) = replication.capture(&mut world);
+        let (entities, _) = replication.capture(&mut world).quantize();
         assert_eq!(entities.len(), 3);
         assert_eq!(replication.len(), 3);
 
         world.despawn(despawned);
         world.entity_mut(unmarked).remove::<Replicated>();
-        let (entities, metas) = replication.capture(&mut world);
+        let (entities, metas) = replication.capture(&mut world).quantize();
         assert_eq!(entities.len(), 1);
         assert_eq!(metas.len(), 1);
         assert_eq!(entities[0].components[0].fields.as_slice(), [1]);
@@ -406,7 +478,7 @@ mod tests {
         // A copied `Replicated` names a NetId that is not its entity's: not captured twice.
         let copy = *world.get::<Replicated>(kept).expect("replicated");
         world.spawn((copy, Level(9)));
-        let (entities, _) = replication.capture(&mut world);
+        let (entities, _) = replication.capture(&mut world).quantize();
         assert_eq!(entities.len(), 1);
         assert_eq!(entities[0].components[0].fields.as_slice(), [1]);
     }

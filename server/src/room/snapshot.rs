@@ -1,6 +1,7 @@
-//! Snapshot capture on the tick thread.
+//! Snapshots: captured on the tick thread, quantized and shared off it.
 //!
-//! The tick captures one immutable [`WorldSnapshot`] per snapshot tick and publishes it
+//! The tick copies the replicated state once per snapshot tick and a relay task on the
+//! connections' runtime quantizes it into one immutable [`WorldSnapshot`], published
 //! behind an `Arc`: every entity's quantized state and its interest metadata. Everything
 //! per client (interest query, diff against what the client holds, priority, encode)
 //! happens in the connection writers; the shared pieces they need are built once per
@@ -20,7 +21,7 @@
 use super::ClientId;
 use super::input::InputBuffers;
 use super::interest::{EntityMeta, InterestGrid};
-use super::replication::Replication;
+use super::replication::{CapturedState, Replication};
 use super::tick_loop::RoomClock;
 use bevy_ecs::prelude::*;
 use std::sync::{Arc, Mutex, OnceLock};
@@ -251,37 +252,62 @@ fn compare(
     }
 }
 
+/// What the tick thread hands over at a snapshot tick: the copied state, to become a
+/// [`WorldSnapshot`] wherever it is published.
+struct Capture {
+    tick: Tick,
+    state: CapturedState,
+    input_acks: Vec<(ClientId, u32)>,
+}
+
+impl Capture {
+    /// Quantizes the state into a snapshot linked to `last`, which it then becomes.
+    fn into_snapshot(self, last: &mut Option<Arc<WorldSnapshot>>) -> Arc<WorldSnapshot> {
+        let (entities, metas) = self.state.quantize();
+        let mut snapshot = WorldSnapshot::new(self.tick, entities, metas, self.input_acks);
+        if let Some(previous) = last.take() {
+            snapshot = snapshot.following(previous);
+        }
+        let snapshot = Arc::new(snapshot);
+        *last = Some(Arc::clone(&snapshot));
+        snapshot
+    }
+}
+
 /// The sending end of the room's snapshot slot.
 #[derive(Resource)]
 pub(crate) struct Publisher {
     outlet: Outlet,
-    /// The last snapshot published: the next one links to it.
-    last: Option<Arc<WorldSnapshot>>,
 }
 
 /// Where [`Publisher`] puts each snapshot.
 enum Outlet {
-    /// Straight into the watch slot, on the calling thread (a simulation stepped by hand:
-    /// benches and tests see each snapshot as soon as `step` returns).
-    Direct(watch::Sender<Option<Arc<WorldSnapshot>>>),
-    /// To a task on the connections' runtime, which puts it in the slot. Replacing the
-    /// slot wakes every connection's writer, and a wake from outside the runtime takes
-    /// the runtime's global queue lock once per task: from the tick thread that was a
-    /// thousand lock acquisitions per snapshot, and whenever a worker held the lock and
-    /// had been preempted, the tick waited a whole scheduler tick (4 ms) for it. From the
-    /// relay task they are local wakes; the tick thread only wakes the one task.
-    Relay(mpsc::Sender<Arc<WorldSnapshot>>),
+    /// Quantized and put straight into the watch slot, on the calling thread (a
+    /// simulation stepped by hand: benches and tests see each snapshot as soon as `step`
+    /// returns). `last` is the snapshot published last: the next one links to it.
+    Direct {
+        slot: watch::Sender<Option<Arc<WorldSnapshot>>>,
+        last: Option<Arc<WorldSnapshot>>,
+    },
+    /// To a task on the connections' runtime, which quantizes the capture and puts the
+    /// snapshot in the slot. Quantizing there takes most of a capture's cost off the
+    /// tick thread. And replacing the slot wakes every connection's writer: a wake from
+    /// outside the runtime takes the runtime's global queue lock once per task, from
+    /// the tick thread a thousand lock acquisitions per snapshot, and whenever a worker
+    /// held the lock and had been preempted, the tick waited a whole scheduler tick
+    /// (4 ms) for it. From the relay task they are local wakes; the tick thread only
+    /// wakes the one task.
+    Relay(mpsc::Sender<Capture>),
 }
 
-/// Snapshots the relay may be behind by before the tick thread drops one (the writers
+/// Captures the relay may be behind by before the tick thread drops one (the writers
 /// get the next; none of this happens unless the runtime stalls for four snapshots).
 const RELAY_BACKLOG: usize = 4;
 
 impl Publisher {
-    pub(crate) fn new(sender: watch::Sender<Option<Arc<WorldSnapshot>>>) -> Publisher {
+    pub(crate) fn new(slot: watch::Sender<Option<Arc<WorldSnapshot>>>) -> Publisher {
         Publisher {
-            outlet: Outlet::Direct(sender),
-            last: None,
+            outlet: Outlet::Direct { slot, last: None },
         }
     }
 
@@ -289,25 +315,24 @@ impl Publisher {
     /// [`Outlet::Relay`]); the task ends, dropping the slot's sender, when this
     /// publisher is dropped.
     pub(crate) fn relay_through(&mut self, runtime: &tokio::runtime::Handle) {
-        let (relay, mut incoming) = mpsc::channel::<Arc<WorldSnapshot>>(RELAY_BACKLOG);
-        let Outlet::Direct(slot) = std::mem::replace(&mut self.outlet, Outlet::Relay(relay)) else {
+        let (relay, mut incoming) = mpsc::channel::<Capture>(RELAY_BACKLOG);
+        let Outlet::Direct { slot, mut last } = std::mem::replace(&mut self.outlet, Outlet::Relay(relay)) else {
             return;
         };
         runtime.spawn(async move {
-            while let Some(snapshot) = incoming.recv().await {
-                slot.send_replace(Some(snapshot));
+            while let Some(capture) = incoming.recv().await {
+                slot.send_replace(Some(capture.into_snapshot(&mut last)));
             }
         });
     }
 
-    fn publish(&mut self, snapshot: Arc<WorldSnapshot>) {
-        self.last = Some(Arc::clone(&snapshot));
-        match &self.outlet {
-            Outlet::Direct(slot) => {
-                slot.send_replace(Some(snapshot));
+    fn publish(&mut self, capture: Capture) {
+        match &mut self.outlet {
+            Outlet::Direct { slot, last } => {
+                slot.send_replace(Some(capture.into_snapshot(last)));
             }
             Outlet::Relay(relay) => {
-                if relay.try_send(snapshot).is_err() {
+                if relay.try_send(capture).is_err() {
                     tracing::debug!("snapshot relay is behind; dropped a snapshot");
                 }
             }
@@ -318,12 +343,11 @@ impl Publisher {
 /// `TickSystems::Snapshot`: capture the replicated state once and publish it.
 pub(crate) fn capture_and_publish(world: &mut World) {
     let tick = world.resource::<RoomClock>().tick;
-    let (entities, metas) = world.resource_scope(|world, mut replication: Mut<Replication>| replication.capture(world));
+    let state = world.resource_scope(|world, mut replication: Mut<Replication>| replication.capture(world));
     let input_acks = world.resource::<InputBuffers>().acks();
-    let mut snapshot = WorldSnapshot::new(tick, entities, metas, input_acks);
-    let mut publisher = world.resource_mut::<Publisher>();
-    if let Some(previous) = publisher.last.take() {
-        snapshot = snapshot.following(previous);
-    }
-    publisher.publish(Arc::new(snapshot));
+    world.resource_mut::<Publisher>().publish(Capture {
+        tick,
+        state,
+        input_acks,
+    });
 }
