@@ -52,9 +52,10 @@ const LIVE_BATCH: u64 = 16;
 const OUTGOING_BYTES: usize = 1024;
 /// Socket read buffer per bot. tungstenite zero-fills the buffer's free space before
 /// every socket read (snapview/tungstenite-rs#547): at its 128 KiB default that memset
-/// was over a third of a swarm's CPU, for snapshots of a few hundred bytes. Larger
-/// frames still arrive, in several reads.
-const READ_BUFFER_BYTES: usize = 4 * 1024;
+/// was over a third of a swarm's CPU, and at 4 KiB still 1.2%, for snapshots of a few
+/// hundred bytes (at most ~1 100 under the default budget, so they fit one read).
+/// Larger frames still arrive, in several reads.
+const READ_BUFFER_BYTES: usize = 2 * 1024;
 
 type Socket = WebSocketStream<MaybeTlsStream<TcpStream>>;
 
