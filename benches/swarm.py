@@ -102,6 +102,16 @@ def process_cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def steal_seconds() -> float | None:
+    """CPU seconds the hypervisor has taken from this (virtual) machine so far, summed over
+    its CPUs (the `steal` column of /proc/stat); None where there is no such column."""
+    try:
+        fields = Path("/proc/stat").read_text().splitlines()[0].split()
+        return int(fields[8]) / os.sysconf("SC_CLK_TCK")
+    except (OSError, IndexError, ValueError):
+        return None
+
+
 def children_cpu_seconds() -> float:
     usage = resource.getrusage(resource.RUSAGE_CHILDREN)
     return usage.ru_utime + usage.ru_stime
@@ -142,10 +152,11 @@ def main() -> int:
     with open(out / "server.log", "w") as log:
         server = subprocess.Popen(server_cmd, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
     bots_status = 1
-    server_cpu = bots_cpu = None
+    server_cpu = bots_cpu = stolen = None
     try:
         wait_for_port(args.port)
         children_before = children_cpu_seconds()
+        steal_before = steal_seconds()
         bots_started = time.monotonic()
         bots = subprocess.run([str(release / "tickcast-bots"), "--url", f"ws://127.0.0.1:{args.port}/ws",
                                "--bots", str(args.bots), "--duration", args.duration, "--ramp", args.ramp,
@@ -155,6 +166,8 @@ def main() -> int:
         bots_wall = time.monotonic() - bots_started
         bots_cpu = children_cpu_seconds() - children_before
         server_cpu = process_cpu_seconds(server.pid)
+        steal_after = steal_seconds()
+        stolen = None if steal_before is None or steal_after is None else steal_after - steal_before
     finally:
         server.send_signal(signal.SIGTERM)
         try:
@@ -193,6 +206,10 @@ def main() -> int:
         rows.append(("CPU s server / bots (wall s)", f"{server_cpu:.1f} / {bots_cpu:.1f} ({bots_wall:.1f})"))
         rows.append((f"share of {cores} cores server / bots",
                      f"{server_cpu / bots_wall / cores:.0%} / {bots_cpu / bots_wall / cores:.0%}"))
+    if stolen is not None:
+        # A virtual machine's CPUs can be paused by the host: a tick that took long for no
+        # reason inside the guest may be that.
+        rows.append(("CPU s taken by the hypervisor (steal)", f"{stolen:.2f}"))
     for key in ("bytes_per_snapshot", "bytes_per_changed_entity", "entities_in_view"):
         if key in bots_report:
             rows.append((key.replace("_", " "), f"{bots_report[key]:.1f}"))
