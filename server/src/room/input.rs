@@ -26,6 +26,7 @@ use rustc_hash::FxHashMap;
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
+use std::task::{Context, Poll, Waker};
 use thiserror::Error;
 use tickcast_shared::PlayerInput;
 use tokio::sync::mpsc;
@@ -165,8 +166,15 @@ impl Inbox {
 pub(crate) fn receive_commands(world: &mut World) {
     world.resource_scope(|world, mut inbox: Mut<Inbox>| {
         let budget = inbox.receiver.max_capacity();
+        // Polled with a waker that does nothing, not `try_recv`: when a connection task has
+        // begun a send and been preempted before finishing it, `try_recv` parks the calling
+        // thread until that task runs again, and the tick must not wait on a connection.
+        // A poll sees the command as not there yet; the next tick takes it.
+        let mut context = Context::from_waker(Waker::noop());
         for _ in 0..budget {
-            let Ok(command) = inbox.receiver.try_recv() else { break };
+            let Poll::Ready(Some(command)) = inbox.receiver.poll_recv(&mut context) else {
+                break;
+            };
             match command {
                 RoomCommand::Join { client, name, reply } => {
                     let entity = (inbox.spawn_player)(world, client, &name);
