@@ -55,10 +55,18 @@ impl SpatialGrid {
         let extent = Vec2::splat(reach + self.max_radius);
         let (low_x, low_y) = self.cell_of(point - extent);
         let (high_x, high_y) = self.cell_of(point + extent);
-        (low_x..=high_x)
-            .flat_map(move |x| (low_y..=high_y).map(move |y| (x, y)))
-            .filter_map(|cell| self.cells.get(&cell))
-            .flatten()
+        let span = |low: i32, high: i32| (i64::from(high) - i64::from(low) + 1).max(0);
+        // A reach covering many more cells than are occupied (a huge radius) walks the
+        // cells that exist instead of every cell in range.
+        let wide = span(low_x, high_x).saturating_mul(span(low_y, high_y)) > 4 * self.cells.len() as i64 + 64;
+        let every_cell = wide.then(|| self.cells.values().flatten());
+        let in_range = (!wide).then(|| {
+            (low_x..=high_x)
+                .flat_map(move |x| (low_y..=high_y).map(move |y| (x, y)))
+                .filter_map(|cell| self.cells.get(&cell))
+                .flatten()
+        });
+        every_cell.into_iter().flatten().chain(in_range.into_iter().flatten())
     }
 }
 
@@ -93,7 +101,8 @@ mod tests {
         for _ in 0..400 {
             let entity = world.spawn_empty().id();
             let centre = Vec2::new(rng.f32() * 40.0 - 20.0, rng.f32() * 40.0 - 20.0);
-            let radius = rng.f32() * 1.5;
+            // Now and then a circle far larger than a cell, which widens every search.
+            let radius = if rng.usize(..100) == 0 { 30.0 } else { rng.f32() * 1.5 };
             grid.insert(entity, centre, radius);
             circles.push((entity, centre, radius));
         }
@@ -110,5 +119,13 @@ mod tests {
                 }
             }
         }
+
+        // A circle far wider than the grid: a search walks the occupied cells, not the
+        // millions of cells in range, and still finds it.
+        let huge = world.spawn_empty().id();
+        grid.insert(huge, Vec2::new(5_000.0, 5_000.0), 10_000.0);
+        let found: Vec<Entity> = grid.near(Vec2::ZERO, 0.1).map(|(e, _, _)| *e).collect();
+        assert!(found.contains(&huge));
+        assert_eq!(found.len(), circles.len() + 1, "every circle, each once");
     }
 }
