@@ -100,7 +100,7 @@ pub struct CapturedState {
     ids: Vec<NetId>,
     columns: Vec<Box<dyn CopiedColumn>>,
     /// Interest metadata of each entity, in `ids` order.
-    pub metas: Vec<EntityMeta>,
+    metas: Vec<EntityMeta>,
 }
 
 impl CapturedState {
