@@ -55,9 +55,12 @@ const WALL_CELL: f32 = 8.0;
 /// Most cells a [`WallGrid`] has.
 const MAX_WALL_CELLS: usize = 1 << 16;
 /// A cell lists every wall within this distance of it. A circle of radius `r` may use
-/// its cell's list when `2 r` is at most this: every wall it could touch while moving
-/// up to `r` is then on the list.
+/// its cell's list when `2 r` plus [`WALL_SLACK`] is at most this: every wall it could
+/// touch while moving up to `r` is then on the list.
 const WALL_REACH: f32 = 2.0;
+/// Room for rounding in the cell a centre falls in (an f32 step at 10 000 units is
+/// about 0.001).
+const WALL_SLACK: f32 = 0.1;
 
 /// The walls within [`WALL_REACH`] of each cell of a uniform grid over the floor.
 #[derive(Clone, Debug, Default)]
@@ -223,7 +226,9 @@ impl Map {
     /// Moves a circle out of every wall and back inside the bounds. Returns the
     /// corrected centre and whether it touched anything.
     pub fn resolve_circle(&self, centre: Vec2, radius: f32) -> (Vec2, bool) {
-        let near = (2.0 * radius <= WALL_REACH).then(|| self.grid.near(centre)).flatten();
+        let near = (2.0 * radius + WALL_SLACK <= WALL_REACH)
+            .then(|| self.grid.near(centre))
+            .flatten();
         let (resolved, touched) = match near {
             Some(near) => match push_out(centre, radius, near.iter().map(|&at| &self.walls[at as usize])) {
                 // Moved no further than `radius` in all: every wall it came near was
