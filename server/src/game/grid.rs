@@ -120,8 +120,8 @@ mod tests {
             }
         }
 
-        // A circle far wider than the grid: a search walks the occupied cells, not the
-        // millions of cells in range, and still finds it.
+        // A circle far wider than the grid: the search takes the occupied-cells path and
+        // still finds it, and every other circle, once each.
         let huge = world.spawn_empty().id();
         grid.insert(huge, Vec2::new(5_000.0, 5_000.0), 10_000.0);
         let found: Vec<Entity> = grid.near(Vec2::ZERO, 0.1).map(|(e, _, _)| *e).collect();

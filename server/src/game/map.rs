@@ -1,8 +1,9 @@
 //! Arena maps: bounds, walls and spawn points, loaded from TOML (`assets/maps/`).
 //!
 //! Every moving body is resolved against the walls every tick, so a map keeps a coarse
-//! grid of which walls are near each cell ([`WallGrid`]): a body tests the two or three
-//! walls around it, not all of them, with exactly the same result.
+//! grid of which walls are near each cell ([`WallGrid`]): a body tests only the walls
+//! listed for its cell (on the large map 0.08 on average, at most 2, of 24), not all of
+//! them, with exactly the same result.
 
 use bevy_ecs::prelude::*;
 use glam::Vec2;
