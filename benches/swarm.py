@@ -130,6 +130,8 @@ def main() -> int:
     parser.add_argument("--interest-radius", type=float, default=30.0)
     parser.add_argument("--inputs-per-write", type=int, default=1,
                         help="inputs each bot flushes in one socket write (1 to 8)")
+    parser.add_argument("--stagger", action="store_true",
+                        help="start the server with --stagger-snapshots (clients spread over the ticks)")
     parser.add_argument("--port", type=int, default=17878)
     parser.add_argument("--out", default="target/swarm")
     parser.add_argument("--no-build", action="store_true", help="use the existing release binaries")
@@ -148,7 +150,7 @@ def main() -> int:
                   "--npcs", str(args.npcs), "--map", args.map, "--tick-rate", str(args.tick_rate),
                   "--snapshot-rate", str(args.snapshot_rate), "--budget-kbps", str(args.budget_kbps),
                   "--interest-radius", str(args.interest_radius), "--max-clients", str(max(args.bots * 2, 100)),
-                  "--stats-json", str(server_json)]
+                  "--stats-json", str(server_json)] + (["--stagger-snapshots"] if args.stagger else [])
     with open(out / "server.log", "w") as log:
         server = subprocess.Popen(server_cmd, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
     bots_status = 1
@@ -193,6 +195,7 @@ def main() -> int:
         ("checksum mismatches", str(bots_report["checksum_mismatches"])),
         ("inputs sent / acked", f"{bots_report['inputs_sent']} / {bots_report['inputs_acked']}"),
         ("inputs per write", str(bots_report.get("inputs_per_write", 1))),
+        ("snapshots staggered", "yes" if args.stagger else "no"),
         ("inputs folded (standing delay removed)", str(server_report.get("inputs_folded", 0))),
         ("bot RTT p50 / p99 / max (ms)",
          f"{bots_report['rtt_ms']['p50']:.1f} / {bots_report['rtt_ms']['p99']:.1f} / {bots_report['rtt_ms']['max']:.1f}"),

@@ -24,6 +24,9 @@ pub struct ServerConfig {
     pub tick_rate: u32,
     /// Snapshots per second; divides `tick_rate`.
     pub snapshot_rate: u32,
+    /// Whether clients are spread over the ticks between snapshots, each group sent
+    /// its snapshots on a tick of its own.
+    pub stagger_snapshots: bool,
     /// NPC drones in the arena.
     pub npcs: u32,
     /// Map file, or `"embedded"`.
@@ -153,6 +156,10 @@ pub struct Args {
     /// Snapshots per second (must divide the tick rate).
     #[arg(long)]
     pub snapshot_rate: Option<u32>,
+    /// Spread the clients over the ticks between snapshots, each group sent its
+    /// snapshots on a tick of its own (the room then captures every tick).
+    #[arg(long)]
+    pub stagger_snapshots: bool,
     /// NPC drones in the arena.
     #[arg(long)]
     pub npcs: Option<u32>,
@@ -214,6 +221,9 @@ impl ServerConfig {
         }
         if let Some(snapshot_rate) = args.snapshot_rate {
             config.snapshot_rate = snapshot_rate;
+        }
+        if args.stagger_snapshots {
+            config.stagger_snapshots = true;
         }
         if let Some(npcs) = args.npcs {
             config.npcs = npcs;
@@ -376,6 +386,9 @@ mod tests {
         ]);
         let config = ServerConfig::from_args(&args).unwrap();
         assert_eq!((config.npcs, config.tick_rate, config.snapshot_rate), (9, 30, 10));
+        assert!(!config.stagger_snapshots, "off unless asked for");
+        let staggered = ServerConfig::from_args(&Args::parse_from(["tickcast-server", "--stagger-snapshots"])).unwrap();
+        assert!(staggered.stagger_snapshots);
     }
 
     #[test]

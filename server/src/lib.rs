@@ -91,6 +91,7 @@ pub async fn start(config: &ServerConfig) -> Result<RunningServer, StartError> {
             inbox: config.limits.room_inbox,
             input_buffer: config.limits.input_buffer,
             raise_priority: config.raise_tick_priority,
+            stagger_snapshots: config.stagger_snapshots,
         },
     )?;
     let listener = TcpListener::bind(config.bind)

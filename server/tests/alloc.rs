@@ -43,6 +43,7 @@ fn snapshots(drones: u32, count: usize) -> Vec<Arc<WorldSnapshot>> {
         inbox: 64,
         input_buffer: 16,
         raise_priority: false,
+        stagger_snapshots: false,
     };
     let game = Arena {
         map: Map::load("embedded").unwrap(),
@@ -50,7 +51,7 @@ fn snapshots(drones: u32, count: usize) -> Vec<Arc<WorldSnapshot>> {
         seed: 3,
     };
     let (mut simulation, handle) = Simulation::new(game, &settings);
-    let mut published = handle.snapshots.clone();
+    let mut published = handle.snapshots();
     let mut out = Vec::new();
     while out.len() < count {
         simulation.step();
@@ -152,6 +153,7 @@ fn receiving_inputs_allocates_nothing_per_message_in_steady_state() {
         inbox: 4096,
         input_buffer: 16,
         raise_priority: false,
+        stagger_snapshots: false,
     };
     let (mut simulation, handle) = Simulation::new(Steering, &settings);
     let answers: Vec<_> = (0..CLIENTS)
@@ -212,7 +214,7 @@ fn receiving_inputs_allocates_nothing_per_message_in_steady_state() {
     );
     assert!(seq - first >= TICKS_PER_SNAPSHOT - 2, "measured only {messages} inputs");
     // Every input reached its player: the next snapshot acknowledges the last one.
-    let mut snapshots = handle.snapshots.clone();
+    let mut snapshots = handle.snapshots();
     snapshots.mark_unchanged();
     simulation.step();
     let snapshot = snapshots.borrow_and_update().clone().expect("a snapshot tick");
@@ -334,6 +336,7 @@ fn the_server_thread_allocates_nothing_per_input_over_a_real_socket() {
             inbox: config.limits.room_inbox,
             input_buffer: config.limits.input_buffer,
             raise_priority: false,
+            stagger_snapshots: false,
         },
     )
     .unwrap();

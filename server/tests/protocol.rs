@@ -239,3 +239,46 @@ async fn shutdown_closes_clients_with_1001() {
     }
     shutdown.await.unwrap();
 }
+
+#[tokio::test]
+async fn staggered_snapshots_reach_each_client_on_its_groups_ticks_at_the_full_rate() {
+    let server = start_server(|config| config.stagger_snapshots = true).await;
+    let mut clients = Vec::new();
+    for _ in 0..4 {
+        clients.push(join(&server).await);
+    }
+    let groups: Vec<u32> = clients.iter().map(|(_, welcome)| welcome.client_id % 2).collect();
+    assert!(
+        groups.contains(&0) && groups.contains(&1),
+        "ids {groups:?} fill both groups"
+    );
+    let served = clients.iter_mut().map(|(ws, welcome)| async move {
+        let mut mirror = ClientMirror::new();
+        let (mut ticks, mut acked) = (Vec::new(), None);
+        for seq in 0..12 {
+            send(ws, &input(seq)).await;
+            let frame = next_snapshot(ws).await;
+            let applied = mirror.apply_frame(&frame).expect("mirror stays in step");
+            assert!(applied.checksum_verified || frame.body.is_empty());
+            ticks.push(applied.tick.0);
+            acked = applied.input_ack.or(acked);
+        }
+        (welcome.client_id, ticks, acked)
+    });
+    for (client, ticks, acked) in futures_util::future::join_all(served).await {
+        assert!(
+            ticks.iter().all(|tick| tick % 2 == client % 2),
+            "client {client} is sent its group's ticks only: {ticks:?}"
+        );
+        let every_snapshot = ticks.windows(2).filter(|pair| pair[1] == pair[0] + 2).count();
+        assert!(
+            every_snapshot >= ticks.len() / 2,
+            "client {client} gets its group's every snapshot, 30 a second: {ticks:?}"
+        );
+        assert!(
+            acked.is_some_and(|seq| seq >= 6),
+            "client {client}: inputs acked ({acked:?})"
+        );
+    }
+    server.shutdown(Duration::from_secs(2)).await;
+}

@@ -242,10 +242,13 @@ mod tests {
         };
         game.build(&mut world, &mut schedule, &mut ReplicationRegistry::default());
         world.insert_resource(ActiveInputs::default());
-        world.insert_resource(RoomClock::new(crate::room::Rates {
-            tick_rate: 60,
-            snapshot_rate: 30,
-        }));
+        world.insert_resource(RoomClock::new(
+            crate::room::Rates {
+                tick_rate: 60,
+                snapshot_rate: 30,
+            },
+            false,
+        ));
         (world, schedule)
     }
 

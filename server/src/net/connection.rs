@@ -18,7 +18,7 @@
 use super::NetContext;
 use super::rate_limit::{Admission, InputRateLimit};
 use super::violation::{Violation, close_frame};
-use crate::room::{ClientId, ClientView, InputQueueError, Joined, RoomCommand};
+use crate::room::{ClientId, ClientView, InputQueueError, Joined, RoomCommand, SnapshotSlot};
 use bytes::BytesMut;
 use futures_util::stream::{SplitSink, SplitStream};
 use futures_util::{SinkExt, StreamExt};
@@ -160,6 +160,7 @@ pub(crate) async fn run(
         let writer_done = CancellationToken::new();
         let writer = tokio::spawn(write_snapshots(
             sink,
+            context.room.snapshots_for(client),
             ClientView::new(client, joined.player, context.view),
             Arc::clone(&context),
             close_receiver,
@@ -281,13 +282,13 @@ async fn read_inputs(
 /// byte budget, and a delta against exactly what the client holds.
 async fn write_snapshots(
     mut sink: SplitSink<Ws, Message>,
+    mut snapshots: SnapshotSlot,
     mut view: ClientView,
     context: Arc<NetContext>,
     mut close: oneshot::Receiver<Option<CloseFrame>>,
     done: CancellationToken,
 ) {
     let _done = done.drop_guard();
-    let mut snapshots = context.room.snapshots.clone();
     let mut frame = Vec::with_capacity(2048);
     // Outgoing payloads are split off this buffer; once tungstenite has copied a payload
     // into its write buffer and dropped it, `reserve` takes the allocation back, so the

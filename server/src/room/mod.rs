@@ -98,14 +98,36 @@ pub struct RoomHandle {
     pub commands: mpsc::Sender<RoomCommand>,
     /// The room's inbox for inputs.
     pub inputs: InputSender,
-    /// The latest published snapshot.
-    pub snapshots: watch::Receiver<Option<Arc<WorldSnapshot>>>,
+    /// The latest published snapshot of each snapshot group: one group, which every
+    /// snapshot goes to, unless the room staggers its snapshots.
+    snapshot_groups: Arc<[SnapshotSlot]>,
     /// Tick and snapshot rates, for the `Welcome`.
     pub rates: Rates,
     /// Figures the room keeps about itself.
     pub stats: Arc<RoomStats>,
     /// The game's extra relevance rule, for the writers' interest queries.
     pub relevance_rule: Option<RelevanceRule>,
+}
+
+/// Where a room's latest snapshot (of one snapshot group) waits for the writers.
+pub type SnapshotSlot = watch::Receiver<Option<Arc<WorldSnapshot>>>;
+
+impl RoomHandle {
+    /// Where `client`'s writer waits for its snapshots: the slot of its snapshot group
+    /// (client ids are handed out in turn, so the groups fill evenly).
+    pub fn snapshots_for(&self, client: ClientId) -> SnapshotSlot {
+        self.snapshot_groups[client as usize % self.snapshot_groups.len()].clone()
+    }
+
+    /// The first snapshot group's slot: every snapshot, unless the room staggers them.
+    pub fn snapshots(&self) -> SnapshotSlot {
+        self.snapshot_groups[0].clone()
+    }
+
+    /// How many snapshot groups the clients are spread over.
+    pub fn snapshot_groups(&self) -> usize {
+        self.snapshot_groups.len()
+    }
 }
 
 /// A room's rates.
@@ -131,6 +153,9 @@ pub struct RoomSettings {
     /// tick. Needs `CAP_SYS_NICE` (or root); without it the room logs why and runs at
     /// normal priority.
     pub raise_priority: bool,
+    /// Whether clients are split into one group per tick between snapshots, each group
+    /// sent its snapshots on a tick of its own (see [`RoomClock::snapshot_groups`]).
+    pub stagger_snapshots: bool,
 }
 
 /// Why a room could not start.
@@ -155,7 +180,9 @@ impl Simulation {
     pub fn new<G: Game>(game: G, settings: &RoomSettings) -> (Simulation, RoomHandle) {
         let (commands, inbox) = mpsc::channel(settings.inbox);
         let (inputs, input_receiver) = input::input_queue(settings.inbox);
-        let (publisher, snapshots) = watch::channel(None);
+        let clock = RoomClock::new(settings.rates, settings.stagger_snapshots);
+        let (slots, snapshot_groups): (Vec<_>, Vec<_>) =
+            (0..clock.snapshot_groups).map(|_| watch::channel(None)).unzip();
         let stats = Arc::new(RoomStats::default());
         let mut world = World::new();
         let mut schedule = Schedule::default();
@@ -180,8 +207,8 @@ impl Simulation {
             G::spawn_player,
             Arc::clone(&stats),
         ));
-        world.insert_resource(snapshot::Publisher::new(publisher));
-        world.insert_resource(RoomClock::new(settings.rates));
+        world.insert_resource(snapshot::Publisher::new(slots));
+        world.insert_resource(clock);
         schedule.add_systems((
             (input::receive_commands, input::advance_inputs)
                 .chain()
@@ -193,7 +220,7 @@ impl Simulation {
         let handle = RoomHandle {
             commands,
             inputs,
-            snapshots,
+            snapshot_groups: snapshot_groups.into(),
             rates: settings.rates,
             stats,
             relevance_rule,
@@ -278,5 +305,87 @@ impl Room {
 impl Drop for Room {
     fn drop(&mut self) {
         self.stop_and_join();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::game::{Arena, Map};
+
+    /// An arena room of six drones at 60 ticks and 20 snapshots a second: three ticks
+    /// between snapshots.
+    fn arena_room(staggered: bool) -> (Simulation, RoomHandle) {
+        let settings = RoomSettings {
+            rates: Rates {
+                tick_rate: 60,
+                snapshot_rate: 20,
+            },
+            inbox: 64,
+            input_buffer: 16,
+            raise_priority: false,
+            stagger_snapshots: staggered,
+        };
+        let game = Arena {
+            map: Map::load("embedded").unwrap(),
+            drones: 6,
+            seed: 1,
+        };
+        Simulation::new(game, &settings)
+    }
+
+    /// Steps the room nine ticks; returns, per tick, which groups' slots changed, and
+    /// checks each published snapshot's tick and the snapshot its changes are against.
+    fn publications(simulation: &mut Simulation, slots: &mut [SnapshotSlot]) -> Vec<Vec<usize>> {
+        (0..9)
+            .map(|_| {
+                let tick = simulation.tick();
+                simulation.step();
+                let mut changed = Vec::new();
+                for (group, slot) in slots.iter_mut().enumerate() {
+                    if !slot.has_changed().unwrap() {
+                        continue;
+                    }
+                    changed.push(group);
+                    let snapshot = slot.borrow_and_update().clone().expect("a snapshot");
+                    assert_eq!(snapshot.tick, tick);
+                    let since = snapshot.changes().map(|changes| changes.since.0);
+                    assert_eq!(
+                        since,
+                        tick.0.checked_sub(3),
+                        "tick {tick}: changes are against the group's previous snapshot"
+                    );
+                }
+                changed
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_staggered_room_publishes_each_tick_to_the_group_whose_turn_it_is() {
+        let (mut simulation, handle) = arena_room(true);
+        assert_eq!(handle.snapshot_groups(), 3);
+        let mut slots: Vec<SnapshotSlot> = (0..3).map(|client| handle.snapshots_for(client)).collect();
+        slots.iter_mut().for_each(|slot| slot.mark_unchanged());
+        let changed = publications(&mut simulation, &mut slots);
+        let expected: Vec<Vec<usize>> = (0..9).map(|tick| vec![tick % 3]).collect();
+        assert_eq!(changed, expected);
+        // Clients are dealt out to the groups in turn.
+        assert!(handle.snapshots_for(4).same_channel(&handle.snapshots_for(1)));
+        assert!(handle.snapshots().same_channel(&handle.snapshots_for(3)));
+    }
+
+    #[test]
+    fn an_unstaggered_room_publishes_every_third_tick_to_every_client() {
+        let (mut simulation, handle) = arena_room(false);
+        assert_eq!(handle.snapshot_groups(), 1);
+        assert!(handle.snapshots_for(2).same_channel(&handle.snapshots()));
+        let mut slots = [handle.snapshots()];
+        slots[0].mark_unchanged();
+        let changed = publications(&mut simulation, &mut slots);
+        let expected: Vec<Vec<usize>> = (0..9)
+            .map(|tick| if tick % 3 == 0 { vec![0] } else { vec![] })
+            .collect();
+        assert_eq!(changed, expected);
     }
 }

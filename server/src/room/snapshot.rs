@@ -256,6 +256,8 @@ fn compare(
 /// [`WorldSnapshot`] wherever it is published.
 struct Capture {
     tick: Tick,
+    /// The snapshot group it goes to.
+    group: usize,
     state: CapturedState,
     input_acks: Vec<(ClientId, u32)>,
 }
@@ -274,21 +276,35 @@ impl Capture {
     }
 }
 
-/// The sending end of the room's snapshot slot.
+/// The sending end of the room's snapshot slots, one per snapshot group.
 #[derive(Resource)]
 pub(crate) struct Publisher {
     outlet: Outlet,
 }
 
+/// Each snapshot group's slot, and the snapshot published to it last: the group's next
+/// snapshot links to that one, so a group's chain of snapshots (and the changes its
+/// writers share) runs from one of its snapshots to its next.
+struct Groups {
+    slots: Vec<watch::Sender<Option<Arc<WorldSnapshot>>>>,
+    last: Vec<Option<Arc<WorldSnapshot>>>,
+}
+
+impl Groups {
+    /// Quantizes `capture` and puts it in its group's slot.
+    fn publish(&mut self, capture: Capture) {
+        let group = capture.group;
+        let snapshot = capture.into_snapshot(&mut self.last[group]);
+        self.slots[group].send_replace(Some(snapshot));
+    }
+}
+
 /// Where [`Publisher`] puts each snapshot.
 enum Outlet {
-    /// Quantized and put straight into the watch slot, on the calling thread (a
+    /// Quantized and put straight into the group's slot, on the calling thread (a
     /// simulation stepped by hand: benches and tests see each snapshot as soon as `step`
-    /// returns). `last` is the snapshot published last: the next one links to it.
-    Direct {
-        slot: watch::Sender<Option<Arc<WorldSnapshot>>>,
-        last: Option<Arc<WorldSnapshot>>,
-    },
+    /// returns).
+    Direct(Groups),
     /// To a task on the connections' runtime, which quantizes the capture and puts the
     /// snapshot in the slot. Quantizing there takes most of a capture's cost off the
     /// tick thread. And replacing the slot wakes every connection's writer: a wake from
@@ -300,14 +316,17 @@ enum Outlet {
     Relay(mpsc::Sender<Capture>),
 }
 
-/// Captures the relay may be behind by before the tick thread drops one (the writers
-/// get the next; none of this happens unless the runtime stalls for four snapshots).
+/// Captures per snapshot group the relay may be behind by before the tick thread drops
+/// one (the writers get the next; none of this happens unless the runtime stalls for
+/// four snapshots).
 const RELAY_BACKLOG: usize = 4;
 
 impl Publisher {
-    pub(crate) fn new(slot: watch::Sender<Option<Arc<WorldSnapshot>>>) -> Publisher {
+    /// A publisher into `slots`, one per snapshot group.
+    pub(crate) fn new(slots: Vec<watch::Sender<Option<Arc<WorldSnapshot>>>>) -> Publisher {
+        let last = vec![None; slots.len()];
         Publisher {
-            outlet: Outlet::Direct { slot, last: None },
+            outlet: Outlet::Direct(Groups { slots, last }),
         }
     }
 
@@ -315,22 +334,22 @@ impl Publisher {
     /// [`Outlet::Relay`]); the task ends, dropping the slot's sender, when this
     /// publisher is dropped.
     pub(crate) fn relay_through(&mut self, runtime: &tokio::runtime::Handle) {
-        let (relay, mut incoming) = mpsc::channel::<Capture>(RELAY_BACKLOG);
-        let Outlet::Direct { slot, mut last } = std::mem::replace(&mut self.outlet, Outlet::Relay(relay)) else {
+        let Outlet::Direct(groups) = &self.outlet else {
             return;
         };
-        runtime.spawn(async move {
-            while let Some(capture) = incoming.recv().await {
-                slot.send_replace(Some(capture.into_snapshot(&mut last)));
-            }
-        });
+        let (relay, mut incoming) = mpsc::channel::<Capture>(RELAY_BACKLOG * groups.slots.len());
+        if let Outlet::Direct(mut groups) = std::mem::replace(&mut self.outlet, Outlet::Relay(relay)) {
+            runtime.spawn(async move {
+                while let Some(capture) = incoming.recv().await {
+                    groups.publish(capture);
+                }
+            });
+        }
     }
 
     fn publish(&mut self, capture: Capture) {
         match &mut self.outlet {
-            Outlet::Direct { slot, last } => {
-                slot.send_replace(Some(capture.into_snapshot(last)));
-            }
+            Outlet::Direct(groups) => groups.publish(capture),
             Outlet::Relay(relay) => {
                 if relay.try_send(capture).is_err() {
                     tracing::debug!("snapshot relay is behind; dropped a snapshot");
@@ -342,11 +361,13 @@ impl Publisher {
 
 /// `TickSystems::Snapshot`: capture the replicated state once and publish it.
 pub(crate) fn capture_and_publish(world: &mut World) {
-    let tick = world.resource::<RoomClock>().tick;
+    let clock = world.resource::<RoomClock>();
+    let (tick, group) = (clock.tick, clock.snapshot_group().unwrap_or(0));
     let state = world.resource_scope(|world, mut replication: Mut<Replication>| replication.capture(world));
     let input_acks = world.resource::<InputBuffers>().acks();
     world.resource_mut::<Publisher>().publish(Capture {
         tick,
+        group,
         state,
         input_acks,
     });

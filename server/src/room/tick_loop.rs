@@ -55,24 +55,39 @@ pub struct RoomClock {
     pub tick: Tick,
     /// Seconds per tick.
     pub dt: f32,
-    /// Ticks between snapshots.
+    /// Ticks between one client's snapshots.
     pub ticks_per_snapshot: u32,
+    /// Groups the clients are spread over: 1, or `ticks_per_snapshot` when the room
+    /// staggers its snapshots. Group `g` is sent the snapshots of the ticks `t` with
+    /// `t % ticks_per_snapshot == g`, so each tick the writers of one group wake, not
+    /// every writer every other tick: the burst of sends (and of the clients' work on
+    /// them) is a group's, and so is its delay to the last client served. The room then
+    /// captures every tick instead of every `ticks_per_snapshot`.
+    pub snapshot_groups: u32,
 }
 
 impl RoomClock {
-    /// A clock at tick zero for `rates`.
-    pub fn new(rates: Rates) -> RoomClock {
+    /// A clock at tick zero for `rates`, its snapshots staggered or not.
+    pub fn new(rates: Rates, staggered: bool) -> RoomClock {
+        let ticks_per_snapshot = (rates.tick_rate / rates.snapshot_rate).max(1);
         RoomClock {
             tick: Tick::ZERO,
             dt: 1.0 / rates.tick_rate as f32,
-            ticks_per_snapshot: (rates.tick_rate / rates.snapshot_rate).max(1),
+            ticks_per_snapshot,
+            snapshot_groups: if staggered { ticks_per_snapshot } else { 1 },
         }
+    }
+
+    /// The snapshot group this tick's snapshot goes to, if the tick ends with one.
+    pub fn snapshot_group(&self) -> Option<usize> {
+        let phase = self.tick.0 % self.ticks_per_snapshot;
+        (phase < self.snapshot_groups).then_some(phase as usize)
     }
 }
 
-/// Run condition: this tick ends with a snapshot.
+/// Run condition: this tick ends with a snapshot (for some group).
 pub(crate) fn is_snapshot_tick(clock: Res<RoomClock>) -> bool {
-    clock.tick.0.is_multiple_of(clock.ticks_per_snapshot)
+    clock.snapshot_group().is_some()
 }
 
 /// Tick-time percentiles, in milliseconds.
