@@ -240,10 +240,15 @@ async fn read_inputs(
     writer_done: CancellationToken,
 ) -> Option<Violation> {
     let mut rate = InputRateLimit::new(context.limits.max_inputs_per_second, std::time::Instant::now());
+    // Made once, not once per message: each new one would register with the token's
+    // waiter list and unregister again when the message won the race.
+    let writer_stopped = writer_done.cancelled();
+    tokio::pin!(writer_stopped);
     let violation = loop {
         let frame = tokio::select! {
+            biased;
+            _ = &mut writer_stopped => break None,
             frame = stream.next() => frame,
-            _ = writer_done.cancelled() => break None,
         };
         match classify(frame, context) {
             Inbound::Message(ClientMsg::Input(input)) => {
@@ -294,6 +299,10 @@ async fn write_snapshots(
     // into its write buffer and dropped it, `reserve` takes the allocation back, so the
     // steady state allocates nothing per message.
     let mut outgoing = BytesMut::with_capacity(4096);
+    // Made once, not once per snapshot: a new wait each time registered with the token's
+    // waiter list and unregistered again when the snapshot won the race.
+    let shutting_down = context.shutdown.cancelled();
+    tokio::pin!(shutting_down);
     let closing = loop {
         tokio::select! {
             biased;
@@ -305,7 +314,7 @@ async fn write_snapshots(
                     return;
                 }
             },
-            _ = context.shutdown.cancelled() => break Some(close_frame(CloseCode::Away, "server shutting down")),
+            _ = &mut shutting_down => break Some(close_frame(CloseCode::Away, "server shutting down")),
             changed = snapshots.changed() => {
                 if changed.is_err() {
                     break Some(close_frame(CloseCode::Away, "room stopped"));
