@@ -9,6 +9,7 @@ stopped, even on Ctrl-C.
 
     python3 benches/swarm.py --bots 200 --npcs 500 --duration 30s
     python3 benches/swarm.py --bots 1000 --npcs 2000 --duration 30s --ramp 10s --map assets/maps/large.toml
+    python3 benches/swarm.py --bots 350 --npcs 700 --duration 20s --map assets/maps/large.toml --stagger
 
 Standard library only, so it runs on a fresh machine with nothing installed.
 """
