@@ -116,3 +116,42 @@ async fn a_tight_budget_with_interest_still_converges_exactly() {
     );
     server.shutdown(Duration::from_secs(3)).await;
 }
+
+/// With snapshots staggered, half the bots are sent the odd ticks' snapshots: every bot
+/// still converges exactly, at the full snapshot rate, and has its inputs acked.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_swarm_on_staggered_snapshots_converges_at_the_full_rate() {
+    let _serial = ONE_SWARM_AT_A_TIME.lock().await;
+    let server = common::start_server(|config| {
+        config.npcs = 100;
+        config.stagger_snapshots = true;
+    })
+    .await;
+    let report = run_swarm(SwarmConfig {
+        url: server.ws_url(),
+        bots: 16,
+        duration: Duration::from_secs(3),
+        ramp: Duration::from_millis(300),
+        seed: 13,
+        show_progress: false,
+    })
+    .await;
+    println!("{}", report.table());
+    report.verdict().expect("the staggered swarm passes");
+    assert_eq!(
+        (report.bots_connected, report.checksum_mismatches, report.mirror_errors),
+        (16, 0, 0)
+    );
+    assert_eq!(report.checksums_verified, report.snapshots_applied);
+    // 3 s at 30 Hz is 90 snapshots a bot; allow for the ramp and scheduling.
+    assert!(
+        report.snapshots_applied >= 16 * 60,
+        "only {} snapshots applied",
+        report.snapshots_applied
+    );
+    assert!(
+        report.inputs_due > 0 && report.inputs_acked >= report.inputs_due,
+        "{report:?}"
+    );
+    server.shutdown(Duration::from_secs(3)).await;
+}
