@@ -3,8 +3,8 @@
 
 Builds release, starts `tickcast-server` with `--stats-json`, runs `tickcast-bots` with
 `--json` (its progress bar shows while it runs), stops the server with SIGTERM, then
-prints one table of both sides' figures and writes an SVG plot of tick time and
-bandwidth over the run. Bounded: the swarm stops itself and the server is always
+prints one table of both sides' figures and writes an SVG plot of tick time, the bots'
+round trip (input to ack) and bandwidth over the run. Bounded: the swarm stops itself and the server is always
 stopped, even on Ctrl-C.
 
     python3 benches/swarm.py --bots 200 --npcs 500 --duration 30s
@@ -71,7 +71,7 @@ def panel(title, series, unit, top, width=760, height=220):
     return "\n".join(parts)
 
 
-def write_plot(path: Path, server: dict, tick_budget_ms: float) -> None:
+def write_plot(path: Path, server: dict, bots: dict, tick_budget_ms: float) -> None:
     timeline = server.get("timeline", [])
     tick = [
         ("tick p50", "#1f77b4", [(s["t_s"], s["tick_ms"]["p50"]) for s in timeline]),
@@ -81,12 +81,20 @@ def write_plot(path: Path, server: dict, tick_budget_ms: float) -> None:
     ]
     per_client = [(s["t_s"], s["bytes_out_per_s"] * 8 / 1000 / max(s["clients"], 1)) for s in timeline]
     clients = [(s["t_s"], s["clients"]) for s in timeline]
+    seconds = [s for s in bots.get("timeline", []) if s["rtt_ms"]["samples"] > 0]
+    round_trips = [
+        ("RTT p50", "#1f77b4", [(s["t_s"], s["rtt_ms"]["p50"]) for s in seconds]),
+        ("RTT p99", "#d62728", [(s["t_s"], s["rtt_ms"]["p99"]) for s in seconds]),
+        ("target 50 ms", "#888888", [(s["t_s"], 50.0) for s in seconds]),
+    ]
     body = "\n".join([
         panel("server tick time (ms): p50 and p99 of each second", tick, "ms", 0),
-        panel("snapshot bandwidth per client (kbit/s)", [("down per client", "#2ca02c", per_client)], "kbit/s", 230),
-        panel("clients", [("clients", "#9467bd", clients)], "clients", 460),
+        panel("bot round trip, input to ack (ms): p50 and p99 of each second since the bots started",
+              round_trips, "ms", 230),
+        panel("snapshot bandwidth per client (kbit/s)", [("down per client", "#2ca02c", per_client)], "kbit/s", 460),
+        panel("clients", [("clients", "#9467bd", clients)], "clients", 690),
     ])
-    path.write_text(f'<svg xmlns="http://www.w3.org/2000/svg" width="780" height="690" '
+    path.write_text(f'<svg xmlns="http://www.w3.org/2000/svg" width="780" height="920" '
                     f'style="background:white">\n{body}\n</svg>\n')
 
 
@@ -220,7 +228,7 @@ def main() -> int:
     print()
     print(table(rows))
     plot = out / "swarm.svg"
-    write_plot(plot, server_report, tick_budget_ms)
+    write_plot(plot, server_report, bots_report, tick_budget_ms)
     print(f"\nplot: {plot}\nreports: {server_json}, {bots_json}")
     return bots_status
 

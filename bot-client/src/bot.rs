@@ -13,6 +13,7 @@ use crate::acks::AckTracker;
 use crate::config::{InputsPerWrite, MAX_INPUTS_PER_WRITE};
 use crate::live::LiveCounters;
 use crate::script::InputScript;
+use crate::timeline::{BotRoundTrips, RttTimeline};
 use crate::view::{ViewStats, ViewTracker};
 use bytes::{Bytes, BytesMut};
 use futures_util::{SinkExt, StreamExt};
@@ -242,9 +243,9 @@ pub fn describe_close(frame: Option<&CloseFrame>) -> String {
 }
 
 /// Runs one bot from its start time to the deadline (plus the closing handshake).
-pub async fn run_bot(plan: BotPlan, live: Arc<LiveCounters>) -> BotOutcome {
+pub async fn run_bot(plan: BotPlan, live: Arc<LiveCounters>, timeline: Arc<RttTimeline>) -> BotOutcome {
     tokio::time::sleep_until(plan.start_at).await;
-    let mut bot = Bot::new(live, plan.inputs_per_write);
+    let mut bot = Bot::new(live, timeline, plan.inputs_per_write);
     if let Err(error) = bot.run(&plan).await {
         tracing::debug!(bot = plan.index, %error, "bot failed");
         bot.live.bot_failed();
@@ -259,6 +260,7 @@ pub async fn run_bot(plan: BotPlan, live: Arc<LiveCounters>) -> BotOutcome {
     bot.outcome.got_ack = bot.acks.last_ack().is_some();
     bot.outcome.view = bot.view.into_stats();
     bot.live.snapshots_applied(bot.unreported_snapshots);
+    bot.round_trips_this_second.flush();
     bot.outcome
 }
 
@@ -279,10 +281,12 @@ struct Bot {
     pending: PendingWrite,
     /// Snapshots applied and not yet added to the live counters.
     unreported_snapshots: u64,
+    /// This second's round trips, for the swarm's timeline.
+    round_trips_this_second: BotRoundTrips,
 }
 
 impl Bot {
-    fn new(live: Arc<LiveCounters>, inputs_per_write: InputsPerWrite) -> Bot {
+    fn new(live: Arc<LiveCounters>, timeline: Arc<RttTimeline>, inputs_per_write: InputsPerWrite) -> Bot {
         Bot {
             live,
             mirror: ClientMirror::new(),
@@ -294,6 +298,7 @@ impl Bot {
             outgoing: BytesMut::new(),
             pending: PendingWrite::new(inputs_per_write),
             unreported_snapshots: 0,
+            round_trips_this_second: BotRoundTrips::new(timeline),
         }
     }
 
@@ -504,6 +509,7 @@ impl Bot {
         if let Some(round_trip) = round_trip {
             let micros = u64::try_from(round_trip.as_micros()).unwrap_or(u64::MAX);
             self.outcome.rtt_micros.saturating_record(micros.max(1));
+            self.round_trips_this_second.record(received_at, micros);
         }
     }
 

@@ -32,6 +32,7 @@ mod live;
 pub mod report;
 pub mod script;
 mod swarm;
+pub mod timeline;
 mod view;
 
 pub use config::{BotOptions, InputsPerWrite, InputsPerWriteError, MAX_INPUTS_PER_WRITE, SwarmConfig};

@@ -6,6 +6,7 @@
 
 use crate::bot::{ACK_GRACE, BotOutcome, new_rtt_histogram};
 use crate::config::BotOptions;
+use crate::timeline::RttSecond;
 use crate::view::{ViewStats, record_growing};
 use comfy_table::presets::UTF8_FULL_CONDENSED;
 use comfy_table::{CellAlignment, Table};
@@ -174,6 +175,10 @@ pub struct SwarmReport {
     pub failures: Vec<String>,
     /// The first few distinct checksum mismatch and mirror error messages.
     pub mirror_error_samples: Vec<String>,
+    /// Round trips second by second, pooled over the bots (`run_swarm` fills it in).
+    /// Reports written before it existed read as empty.
+    #[serde(default)]
+    pub timeline: Vec<RttSecond>,
 }
 
 /// Why a run did not pass; each message fits on one line.
@@ -304,6 +309,7 @@ impl SwarmReport {
                     .iter()
                     .flat_map(|bot| bot.mirror_error_samples.iter().map(String::as_str)),
             ),
+            timeline: Vec::new(),
         }
     }
 
@@ -529,6 +535,15 @@ mod tests {
             duration_s: 10.0,
             failures: Vec::new(),
             mirror_error_samples: Vec::new(),
+            timeline: vec![RttSecond {
+                t_s: 1.0,
+                rtt_ms: LatencySummary {
+                    p50: 20.0,
+                    p99: 40.0,
+                    max: 50.0,
+                    samples: 700,
+                },
+            }],
         }
     }
 
@@ -853,6 +868,8 @@ mod tests {
                 assert!(json[summary].get(key).is_some(), "missing {summary}.{key}");
             }
         }
+        assert_eq!(json["timeline"][0]["t_s"], 1.0);
+        assert_eq!(json["timeline"][0]["rtt_ms"]["p99"], 40.0);
         let back: SwarmReport = serde_json::from_value(json.clone()).unwrap();
         assert_eq!(back, passing());
 
@@ -865,12 +882,14 @@ mod tests {
             "update_interval_ms",
             "staleness_ms",
             "inputs_per_write",
+            "timeline",
         ] {
             older.as_object_mut().unwrap().remove(key);
         }
         let older: SwarmReport = serde_json::from_value(older).unwrap();
         assert_eq!(older.staleness_ms, LatencySummary::default());
         assert_eq!(older.inputs_per_write, 1);
+        assert!(older.timeline.is_empty());
         assert_eq!(older.verdict(), Ok(()));
     }
 

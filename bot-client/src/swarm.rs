@@ -5,6 +5,7 @@ use crate::bot::{BotOutcome, BotPlan, CLOSE_TIMEOUT, CONNECT_TIMEOUT, WELCOME_TI
 use crate::config::{BotOptions, SwarmConfig};
 use crate::live::{LiveCounters, spawn_progress_bar};
 use crate::report::SwarmReport;
+use crate::timeline::RttTimeline;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::time::Instant;
@@ -28,6 +29,7 @@ pub async fn run_swarm_with(config: SwarmConfig, options: BotOptions) -> SwarmRe
     // welcome timeouts, then close; past this it is cut off and counted as failed.
     let hard_stop = deadline + CONNECT_TIMEOUT + WELCOME_TIMEOUT + 2 * CLOSE_TIMEOUT + Duration::from_secs(1);
     let live = Arc::new(LiveCounters::default());
+    let timeline = Arc::new(RttTimeline::new(started));
     let progress = config
         .show_progress
         .then(|| spawn_progress_bar(Arc::clone(&live), config.bots, config.ramp + config.duration));
@@ -42,7 +44,7 @@ pub async fn run_swarm_with(config: SwarmConfig, options: BotOptions) -> SwarmRe
             deadline,
             inputs_per_write: options.inputs_per_write,
         };
-        tasks.push(tokio::spawn(run_bot(plan, Arc::clone(&live))));
+        tasks.push(tokio::spawn(run_bot(plan, Arc::clone(&live), Arc::clone(&timeline))));
     }
 
     let mut outcomes = Vec::with_capacity(tasks.len());
@@ -63,7 +65,9 @@ pub async fn run_swarm_with(config: SwarmConfig, options: BotOptions) -> SwarmRe
         task.abort();
         bar.finish_and_clear();
     }
-    SwarmReport::from_outcomes(config.bots, options, &outcomes, started.elapsed())
+    let mut report = SwarmReport::from_outcomes(config.bots, options, &outcomes, started.elapsed());
+    report.timeline = timeline.seconds();
+    report
 }
 
 /// When bot `index` of `bots` starts: evenly spread over `ramp`, the first at once.

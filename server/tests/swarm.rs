@@ -36,6 +36,14 @@ async fn a_bot_swarm_plays_without_divergence() {
     );
     assert_eq!(report.checksums_verified, report.snapshots_applied);
     assert!(report.inputs_acked > 0 && report.inputs_acked <= report.inputs_sent);
+    // The round trips second by second are the same round trips as the whole run's.
+    let by_second: u64 = report.timeline.iter().map(|second| second.rtt_ms.samples).sum();
+    assert_eq!(by_second, report.rtt_ms.samples);
+    assert!(
+        report.timeline.len() >= 3,
+        "a 3.5 s run spans at least 3 seconds: {:?}",
+        report.timeline
+    );
     let stats = server.shutdown(Duration::from_secs(3)).await;
     assert!(stats.clients_max >= 24, "{stats:?}");
     assert!(stats.ticks >= 180 && stats.frames_sent >= report.snapshots_applied);
