@@ -46,6 +46,7 @@ async fn serve(config: ServerConfig, stats_json: Option<std::path::PathBuf>) -> 
         url = %server.ws_url(),
         tick_rate = config.tick_rate,
         snapshot_rate = config.snapshot_rate,
+        staggered = config.stagger_snapshots,
         npcs = config.npcs,
         "tickcast listening"
     );
