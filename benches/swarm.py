@@ -4,8 +4,8 @@
 Builds release, starts `tickcast-server` with `--stats-json`, runs `tickcast-bots` with
 `--json` (its progress bar shows while it runs), stops the server with SIGTERM, then
 prints one table of both sides' figures and writes an SVG plot of tick time, the bots'
-round trip (input to ack) and bandwidth over the run. Bounded: the swarm stops itself and the server is always
-stopped, even on Ctrl-C.
+round trip (input to ack) and bandwidth over the run. Bounded: the swarm stops itself
+and the server is always stopped, even on Ctrl-C.
 
     python3 benches/swarm.py --bots 200 --npcs 500 --duration 30s
     python3 benches/swarm.py --bots 1000 --npcs 2000 --duration 30s --ramp 10s --map assets/maps/large.toml
