@@ -67,7 +67,14 @@ pub fn angle(radians: f32, bits: u32) -> i32 {
     if !radians.is_finite() {
         return 0;
     }
-    let turn = radians.rem_euclid(TAU) / TAU;
+    // `rem_euclid` is a call to a software `fmodf`; an angle already within one turn
+    // (most of them: every dequantized facing is) is its own remainder, bit for bit.
+    let wrapped = if (0.0..TAU).contains(&radians) {
+        radians
+    } else {
+        radians.rem_euclid(TAU)
+    };
+    let turn = wrapped / TAU;
     ((turn * steps).round() as u32 % (1u32 << bits)) as i32
 }
 
@@ -716,6 +723,16 @@ mod tests {
             let q = fixed(v, 100.0);
             prop_assert_eq!(fixed(unfixed(q, 100.0), 100.0), q);
             prop_assert!((unfixed(q, 100.0) - v).abs() <= 0.005 + v.abs() * 1e-6);
+        }
+
+        #[test]
+        fn angle_skipping_the_remainder_within_a_turn_changes_no_field(
+            a in prop_oneof![-20.0f32..20.0, 0.0f32..TAU, Just(0.0f32), Just(-0.0f32), Just(TAU), Just(TAU.next_down())],
+            bits in 1u32..=24,
+        ) {
+            let steps = (1u32 << bits) as f32;
+            let always_wrapped = ((a.rem_euclid(TAU) / TAU * steps).round() as u32 % (1u32 << bits)) as i32;
+            prop_assert_eq!(angle(a, bits), always_wrapped);
         }
 
         #[test]
