@@ -113,8 +113,9 @@ pub struct RoomHandle {
 pub type SnapshotSlot = watch::Receiver<Option<Arc<WorldSnapshot>>>;
 
 impl RoomHandle {
-    /// Where `client`'s writer waits for its snapshots: the slot of its snapshot group
-    /// (client ids are handed out in turn, so the groups fill evenly).
+    /// Where `client`'s writer waits for its snapshots: the slot of its snapshot group,
+    /// `client % groups` (ids are handed out in turn, so joins fill the groups evenly;
+    /// departures may leave them uneven).
     pub fn snapshots_for(&self, client: ClientId) -> SnapshotSlot {
         self.snapshot_groups[client as usize % self.snapshot_groups.len()].clone()
     }
