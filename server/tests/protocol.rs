@@ -240,45 +240,101 @@ async fn shutdown_closes_clients_with_1001() {
     shutdown.await.unwrap();
 }
 
+/// Plays one input (numbered from `seqs`) and one snapshot at a time on each client (a
+/// socket and its mirror), all clients at once; returns each client's snapshot ticks,
+/// checking that every snapshot applies and the inputs are acked.
+async fn play_in_parallel(clients: &mut [(Ws, ClientMirror)], seqs: std::ops::Range<u32>) -> Vec<Vec<u32>> {
+    let played = clients.iter_mut().map(|(ws, mirror)| {
+        let seqs = seqs.clone();
+        async move {
+            let (mut ticks, mut acked) = (Vec::new(), None);
+            let halfway = seqs.start + seqs.len() as u32 / 2;
+            for seq in seqs.clone() {
+                send(ws, &input(seq)).await;
+                let frame = next_snapshot(ws).await;
+                let applied = mirror.apply_frame(&frame).expect("mirror stays in step");
+                assert!(applied.checksum_verified || frame.body.is_empty());
+                ticks.push(applied.tick.0);
+                acked = applied.input_ack.or(acked);
+            }
+            assert!(
+                acked.is_some_and(|seq| seq >= halfway),
+                "inputs acked (last ack {acked:?}, inputs {seqs:?})"
+            );
+            ticks
+        }
+    });
+    futures_util::future::join_all(played).await
+}
+
+/// The tick parity every one of `ticks` has (its snapshot group at 60/30); panics if
+/// they are mixed, or if the client missed most of its group's snapshots.
+fn group_of(ticks: &[u32]) -> u32 {
+    let parity = ticks[0] % 2;
+    assert!(
+        ticks.iter().all(|tick| tick % 2 == parity),
+        "one group's ticks only: {ticks:?}"
+    );
+    let every_snapshot = ticks.windows(2).filter(|pair| pair[1] == pair[0] + 2).count();
+    assert!(
+        every_snapshot >= ticks.len() / 2,
+        "every snapshot of its group, 30 a second: {ticks:?}"
+    );
+    parity
+}
+
 #[tokio::test]
-async fn staggered_snapshots_reach_each_client_on_its_groups_ticks_at_the_full_rate() {
+async fn staggered_snapshots_keep_the_groups_even_as_clients_come_and_go() {
     let server = start_server(|config| config.stagger_snapshots = true).await;
     let mut clients = Vec::new();
     for _ in 0..4 {
-        clients.push(join(&server).await);
+        clients.push((join(&server).await.0, ClientMirror::new()));
     }
-    let groups: Vec<u32> = clients.iter().map(|(_, welcome)| welcome.client_id % 2).collect();
-    assert!(
-        groups.contains(&0) && groups.contains(&1),
-        "ids {groups:?} fill both groups"
+    let groups: Vec<u32> = play_in_parallel(&mut clients, 0..12)
+        .await
+        .iter()
+        .map(|ticks| group_of(ticks))
+        .collect();
+    assert_eq!(
+        groups.iter().filter(|&&group| group == 0).count(),
+        2,
+        "two clients on the even ticks, two on the odd: {groups:?}"
     );
-    let served = clients.iter_mut().map(|(ws, welcome)| async move {
-        let mut mirror = ClientMirror::new();
-        let (mut ticks, mut acked) = (Vec::new(), None);
-        for seq in 0..12 {
-            send(ws, &input(seq)).await;
-            let frame = next_snapshot(ws).await;
-            let applied = mirror.apply_frame(&frame).expect("mirror stays in step");
-            assert!(applied.checksum_verified || frame.body.is_empty());
-            ticks.push(applied.tick.0);
-            acked = applied.input_ack.or(acked);
+
+    // Both clients of the even ticks leave; the next two to join take their places.
+    let (mut leaving, mut staying) = (Vec::new(), Vec::new());
+    for (ws, group) in clients.into_iter().zip(&groups) {
+        if *group == 0 {
+            leaving.push(ws);
+        } else {
+            staying.push(ws);
         }
-        (welcome.client_id, ticks, acked)
-    });
-    for (client, ticks, acked) in futures_util::future::join_all(served).await {
-        assert!(
-            ticks.iter().all(|tick| tick % 2 == client % 2),
-            "client {client} is sent its group's ticks only: {ticks:?}"
-        );
-        let every_snapshot = ticks.windows(2).filter(|pair| pair[1] == pair[0] + 2).count();
-        assert!(
-            every_snapshot >= ticks.len() / 2,
-            "client {client} gets its group's every snapshot, 30 a second: {ticks:?}"
-        );
-        assert!(
-            acked.is_some_and(|seq| seq >= 6),
-            "client {client}: inputs acked ({acked:?})"
-        );
     }
+    let mut clients = staying;
+    for (mut ws, _) in leaving {
+        ws.close(None).await.unwrap();
+    }
+    let deadline = tokio::time::Instant::now() + WAIT;
+    while server
+        .net_stats()
+        .connections_open
+        .load(std::sync::atomic::Ordering::Relaxed)
+        > 2
+    {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the leavers' connections never ended"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    for _ in 0..2 {
+        clients.push((join(&server).await.0, ClientMirror::new()));
+    }
+    let groups: Vec<u32> = play_in_parallel(&mut clients, 12..24)
+        .await
+        .iter()
+        .map(|ticks| group_of(ticks))
+        .collect();
+    assert_eq!(groups, [1, 1, 0, 0], "the newcomers fill the even ticks");
     server.shutdown(Duration::from_secs(2)).await;
 }

@@ -18,7 +18,7 @@
 use super::NetContext;
 use super::rate_limit::{Admission, InputRateLimit};
 use super::violation::{Violation, close_frame};
-use crate::room::{ClientId, ClientView, InputQueueError, Joined, RoomCommand, SnapshotSlot};
+use crate::room::{ClientId, ClientView, GroupMembership, InputQueueError, Joined, RoomCommand, SnapshotSlot};
 use bytes::BytesMut;
 use futures_util::stream::{SplitSink, SplitStream};
 use futures_util::{SinkExt, StreamExt};
@@ -160,7 +160,7 @@ pub(crate) async fn run(
         let writer_done = CancellationToken::new();
         let writer = tokio::spawn(write_snapshots(
             sink,
-            context.room.snapshots_for(client),
+            context.room.join_snapshot_group(),
             ClientView::new(client, joined.player, context.view),
             Arc::clone(&context),
             close_receiver,
@@ -287,7 +287,7 @@ async fn read_inputs(
 /// byte budget, and a delta against exactly what the client holds.
 async fn write_snapshots(
     mut sink: SplitSink<Ws, Message>,
-    mut snapshots: SnapshotSlot,
+    (mut snapshots, _membership): (SnapshotSlot, GroupMembership),
     mut view: ClientView,
     context: Arc<NetContext>,
     mut close: oneshot::Receiver<Option<CloseFrame>>,

@@ -32,6 +32,7 @@ pub use view::{ClientView, FrameStats, ViewSettings};
 
 use bevy_ecs::prelude::*;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::thread::JoinHandle;
 use thiserror::Error;
 use tickcast_shared::{NetId, Tick};
@@ -98,9 +99,9 @@ pub struct RoomHandle {
     pub commands: mpsc::Sender<RoomCommand>,
     /// The room's inbox for inputs.
     pub inputs: InputSender,
-    /// The latest published snapshot of each snapshot group: one group, which every
-    /// snapshot goes to, unless the room staggers its snapshots.
-    snapshot_groups: Arc<[SnapshotSlot]>,
+    /// The latest published snapshot of each snapshot group, and who is in each: one
+    /// group, which every snapshot goes to, unless the room staggers its snapshots.
+    snapshot_groups: Arc<SnapshotGroups>,
     /// Tick and snapshot rates, for the `Welcome`.
     pub rates: Rates,
     /// Figures the room keeps about itself.
@@ -112,22 +113,63 @@ pub struct RoomHandle {
 /// Where a room's latest snapshot (of one snapshot group) waits for the writers.
 pub type SnapshotSlot = watch::Receiver<Option<Arc<WorldSnapshot>>>;
 
+/// Each snapshot group's slot and how many writers wait on it.
+struct SnapshotGroups {
+    slots: Box<[SnapshotSlot]>,
+    members: Box<[AtomicUsize]>,
+}
+
+/// A writer's place in a snapshot group; it leaves the group when dropped.
+pub struct GroupMembership {
+    groups: Arc<SnapshotGroups>,
+    group: usize,
+}
+
+impl GroupMembership {
+    /// The group's index: it is sent the snapshots of the ticks `t` with
+    /// `t % ticks_per_snapshot == group`.
+    pub fn group(&self) -> usize {
+        self.group
+    }
+}
+
+impl Drop for GroupMembership {
+    fn drop(&mut self) {
+        self.groups.members[self.group].fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
 impl RoomHandle {
-    /// Where `client`'s writer waits for its snapshots: the slot of its snapshot group,
-    /// `client % groups` (ids are handed out in turn, so joins fill the groups evenly;
-    /// departures may leave them uneven).
-    pub fn snapshots_for(&self, client: ClientId) -> SnapshotSlot {
-        self.snapshot_groups[client as usize % self.snapshot_groups.len()].clone()
+    /// Puts a new writer in the snapshot group with the fewest writers (the lowest on a
+    /// tie), so the groups stay even as clients come and go. Returns the group's slot,
+    /// and the membership to hold for as long as the writer waits on it.
+    pub fn join_snapshot_group(&self) -> (SnapshotSlot, GroupMembership) {
+        let groups = &self.snapshot_groups;
+        let group = (0..groups.slots.len())
+            .min_by_key(|&group| groups.members[group].load(Ordering::Relaxed))
+            .unwrap_or(0);
+        groups.members[group].fetch_add(1, Ordering::Relaxed);
+        let membership = GroupMembership {
+            groups: Arc::clone(groups),
+            group,
+        };
+        (groups.slots[group].clone(), membership)
+    }
+
+    /// The slot of snapshot group `group` (for benches and tests: a writer joins a
+    /// group with [`RoomHandle::join_snapshot_group`]).
+    pub fn snapshot_slot(&self, group: usize) -> SnapshotSlot {
+        self.snapshot_groups.slots[group].clone()
     }
 
     /// The first snapshot group's slot: every snapshot, unless the room staggers them.
     pub fn snapshots(&self) -> SnapshotSlot {
-        self.snapshot_groups[0].clone()
+        self.snapshot_slot(0)
     }
 
     /// How many snapshot groups the clients are spread over.
     pub fn snapshot_groups(&self) -> usize {
-        self.snapshot_groups.len()
+        self.snapshot_groups.slots.len()
     }
 }
 
@@ -221,7 +263,10 @@ impl Simulation {
         let handle = RoomHandle {
             commands,
             inputs,
-            snapshot_groups: snapshot_groups.into(),
+            snapshot_groups: Arc::new(SnapshotGroups {
+                members: snapshot_groups.iter().map(|_| AtomicUsize::new(0)).collect(),
+                slots: snapshot_groups.into(),
+            }),
             rates: settings.rates,
             stats,
             relevance_rule,
@@ -366,21 +411,37 @@ mod tests {
     fn a_staggered_room_publishes_each_tick_to_the_group_whose_turn_it_is() {
         let (mut simulation, handle) = arena_room(true);
         assert_eq!(handle.snapshot_groups(), 3);
-        let mut slots: Vec<SnapshotSlot> = (0..3).map(|client| handle.snapshots_for(client)).collect();
+        let mut slots: Vec<SnapshotSlot> = (0..3).map(|group| handle.snapshot_slot(group)).collect();
         slots.iter_mut().for_each(|slot| slot.mark_unchanged());
         let changed = publications(&mut simulation, &mut slots);
         let expected: Vec<Vec<usize>> = (0..9).map(|tick| vec![tick % 3]).collect();
         assert_eq!(changed, expected);
-        // Clients are dealt out to the groups in turn.
-        assert!(handle.snapshots_for(4).same_channel(&handle.snapshots_for(1)));
-        assert!(handle.snapshots().same_channel(&handle.snapshots_for(3)));
+    }
+
+    #[test]
+    fn writers_join_the_group_with_the_fewest_and_leave_it_when_dropped() {
+        let (_simulation, handle) = arena_room(true);
+        let join = || {
+            let (slot, membership) = handle.join_snapshot_group();
+            assert!(slot.same_channel(&handle.snapshot_slot(membership.group())));
+            membership
+        };
+        let mut writers: Vec<GroupMembership> = (0..5).map(|_| join()).collect();
+        let groups: Vec<usize> = writers.iter().map(GroupMembership::group).collect();
+        assert_eq!(groups, [0, 1, 2, 0, 1], "dealt out in turn while the groups are even");
+        // Both writers of group 0 leave: the next two joins refill it, then it goes on
+        // in turn.
+        writers.retain(|writer| writer.group() != 0);
+        writers.extend((0..4).map(|_| join()));
+        let refills: Vec<usize> = writers[3..].iter().map(GroupMembership::group).collect();
+        assert_eq!(refills, [0, 0, 2, 0]);
     }
 
     #[test]
     fn an_unstaggered_room_publishes_every_third_tick_to_every_client() {
         let (mut simulation, handle) = arena_room(false);
         assert_eq!(handle.snapshot_groups(), 1);
-        assert!(handle.snapshots_for(2).same_channel(&handle.snapshots()));
+        assert!(handle.join_snapshot_group().0.same_channel(&handle.snapshots()));
         let mut slots = [handle.snapshots()];
         slots[0].mark_unchanged();
         let changed = publications(&mut simulation, &mut slots);
