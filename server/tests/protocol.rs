@@ -267,6 +267,12 @@ async fn play_in_parallel(clients: &mut [(Ws, ClientMirror)], seqs: std::ops::Ra
     futures_util::future::join_all(played).await
 }
 
+/// Plays as [`play_in_parallel`] does; returns each client's snapshot group.
+async fn groups_after_playing(clients: &mut [(Ws, ClientMirror)], seqs: std::ops::Range<u32>) -> Vec<u32> {
+    let ticks = play_in_parallel(clients, seqs).await;
+    ticks.iter().map(|ticks| group_of(ticks)).collect()
+}
+
 /// The tick parity every one of `ticks` has (its snapshot group at 60/30); panics if
 /// they are mixed, or if the client missed most of its group's snapshots.
 fn group_of(ticks: &[u32]) -> u32 {
@@ -290,11 +296,7 @@ async fn staggered_snapshots_keep_the_groups_even_as_clients_come_and_go() {
     for _ in 0..4 {
         clients.push((join(&server).await.0, ClientMirror::new()));
     }
-    let groups: Vec<u32> = play_in_parallel(&mut clients, 0..12)
-        .await
-        .iter()
-        .map(|ticks| group_of(ticks))
-        .collect();
+    let groups = groups_after_playing(&mut clients, 0..12).await;
     assert_eq!(
         groups.iter().filter(|&&group| group == 0).count(),
         2,
@@ -302,16 +304,9 @@ async fn staggered_snapshots_keep_the_groups_even_as_clients_come_and_go() {
     );
 
     // Both clients of the even ticks leave; the next two to join take their places.
-    let (mut leaving, mut staying) = (Vec::new(), Vec::new());
-    for (ws, group) in clients.into_iter().zip(&groups) {
-        if *group == 0 {
-            leaving.push(ws);
-        } else {
-            staying.push(ws);
-        }
-    }
-    let mut clients = staying;
-    for (mut ws, _) in leaving {
+    let (leaving, staying): (Vec<_>, Vec<_>) = clients.into_iter().zip(groups).partition(|(_, group)| *group == 0);
+    let mut clients: Vec<_> = staying.into_iter().map(|(client, _)| client).collect();
+    for ((mut ws, _), _) in leaving {
         ws.close(None).await.unwrap();
     }
     let deadline = tokio::time::Instant::now() + WAIT;
@@ -330,11 +325,7 @@ async fn staggered_snapshots_keep_the_groups_even_as_clients_come_and_go() {
     for _ in 0..2 {
         clients.push((join(&server).await.0, ClientMirror::new()));
     }
-    let groups: Vec<u32> = play_in_parallel(&mut clients, 12..24)
-        .await
-        .iter()
-        .map(|ticks| group_of(ticks))
-        .collect();
+    let groups = groups_after_playing(&mut clients, 12..24).await;
     assert_eq!(groups, [1, 1, 0, 0], "the newcomers fill the even ticks");
     server.shutdown(Duration::from_secs(2)).await;
 }

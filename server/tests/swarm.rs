@@ -6,6 +6,19 @@ mod common;
 
 use std::time::Duration;
 use tickcast_bots::{BotOptions, InputsPerWrite, SwarmConfig, run_swarm, run_swarm_with};
+use tickcast_server::RunningServer;
+
+/// A quiet swarm (no progress bar) of `bots` against `server`.
+fn swarm_config(server: &RunningServer, bots: usize, duration: Duration, ramp: Duration, seed: u64) -> SwarmConfig {
+    SwarmConfig {
+        url: server.ws_url(),
+        bots,
+        duration,
+        ramp,
+        seed,
+        show_progress: false,
+    }
+}
 
 /// The swarms share two cores; running them one at a time keeps each meaningful.
 static ONE_SWARM_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
@@ -14,14 +27,13 @@ static ONE_SWARM_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_n
 async fn a_bot_swarm_plays_without_divergence() {
     let _serial = ONE_SWARM_AT_A_TIME.lock().await;
     let server = common::start_server(|config| config.npcs = 50).await;
-    let report = run_swarm(SwarmConfig {
-        url: server.ws_url(),
-        bots: 24,
-        duration: Duration::from_secs(3),
-        ramp: Duration::from_millis(500),
-        seed: 7,
-        show_progress: false,
-    })
+    let report = run_swarm(swarm_config(
+        &server,
+        24,
+        Duration::from_secs(3),
+        Duration::from_millis(500),
+        7,
+    ))
     .await;
     println!("{}", report.table());
     report.verdict().expect("the swarm run passes");
@@ -60,14 +72,7 @@ async fn a_bot_swarm_plays_without_divergence() {
 async fn inputs_batched_three_to_a_write_are_all_applied_and_acked() {
     let _serial = ONE_SWARM_AT_A_TIME.lock().await;
     let server = common::start_server(|config| config.npcs = 20).await;
-    let config = SwarmConfig {
-        url: server.ws_url(),
-        bots: 8,
-        duration: Duration::from_secs(2),
-        ramp: Duration::from_millis(200),
-        seed: 5,
-        show_progress: false,
-    };
+    let config = swarm_config(&server, 8, Duration::from_secs(2), Duration::from_millis(200), 5);
     let options = BotOptions {
         inputs_per_write: InputsPerWrite::new(3).expect("3 is a valid batch"),
     };
@@ -97,14 +102,13 @@ async fn a_tight_budget_with_interest_still_converges_exactly() {
         config.replication.budget_kbps = 32;
     })
     .await;
-    let report = run_swarm(SwarmConfig {
-        url: server.ws_url(),
-        bots: 12,
-        duration: Duration::from_secs(3),
-        ramp: Duration::from_millis(300),
-        seed: 11,
-        show_progress: false,
-    })
+    let report = run_swarm(swarm_config(
+        &server,
+        12,
+        Duration::from_secs(3),
+        Duration::from_millis(300),
+        11,
+    ))
     .await;
     println!("{}", report.table());
     report.verdict().expect("the swarm run passes under a 32 kbit/s budget");
@@ -135,14 +139,13 @@ async fn a_swarm_on_staggered_snapshots_converges_at_the_full_rate() {
         config.stagger_snapshots = true;
     })
     .await;
-    let report = run_swarm(SwarmConfig {
-        url: server.ws_url(),
-        bots: 16,
-        duration: Duration::from_secs(3),
-        ramp: Duration::from_millis(300),
-        seed: 13,
-        show_progress: false,
-    })
+    let report = run_swarm(swarm_config(
+        &server,
+        16,
+        Duration::from_secs(3),
+        Duration::from_millis(300),
+        13,
+    ))
     .await;
     println!("{}", report.table());
     report.verdict().expect("the staggered swarm passes");
