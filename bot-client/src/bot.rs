@@ -31,7 +31,7 @@ use tokio::time::{Instant, MissedTickBehavior};
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use tokio_tungstenite::tungstenite::protocol::{CloseFrame, WebSocketConfig};
 use tokio_tungstenite::tungstenite::{self, Message};
-use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
+use tokio_tungstenite::{Connector, MaybeTlsStream, WebSocketStream};
 
 /// Longest wait for the TCP and WebSocket handshakes.
 pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
@@ -61,12 +61,14 @@ const READ_BUFFER_BYTES: usize = 2 * 1024;
 type Socket = WebSocketStream<MaybeTlsStream<TcpStream>>;
 
 /// When and where one bot plays.
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct BotPlan {
     /// Position in the swarm; names the bot (`bot-{index}`) and seeds its script.
     pub index: usize,
     /// Server URL.
     pub url: String,
+    /// TLS for `wss://` URLs, shared by the run's bots.
+    pub connector: Connector,
     /// The run's seed.
     pub seed: u64,
     /// When to connect.
@@ -304,7 +306,12 @@ impl Bot {
 
     async fn run(&mut self, plan: &BotPlan) -> Result<(), BotError> {
         let config = WebSocketConfig::default().read_buffer_size(READ_BUFFER_BYTES);
-        let connecting = tokio_tungstenite::connect_async_with_config(plan.url.as_str(), Some(config), true);
+        let connecting = tokio_tungstenite::connect_async_tls_with_config(
+            plan.url.as_str(),
+            Some(config),
+            true,
+            Some(plan.connector.clone()),
+        );
         let (mut socket, _response) = tokio::time::timeout(CONNECT_TIMEOUT, connecting)
             .await
             .map_err(|_| BotError::ConnectTimeout(CONNECT_TIMEOUT))?
@@ -782,6 +789,7 @@ mod tests {
             tick_rate: 60,
             snapshot_rate: 20,
             tick: tickcast_shared::Tick(5),
+            schema: tickcast_shared::arena::schema(),
         };
         assert!(check_welcome(welcome.clone()).is_ok());
         let other_version = Welcome {

@@ -1,6 +1,7 @@
 //! What a swarm run is asked to do: where to connect, how many bots, for how long, and
 //! how each bot writes its inputs.
 
+use crate::tls::TlsTrust;
 use std::time::Duration;
 use thiserror::Error;
 
@@ -21,6 +22,8 @@ pub struct SwarmConfig {
     /// Whether to draw a progress bar on stderr (indicatif hides it anyway when stderr
     /// is not a terminal).
     pub show_progress: bool,
+    /// Which certificates a `wss://` server may present.
+    pub tls: TlsTrust,
 }
 
 impl Default for SwarmConfig {
@@ -32,6 +35,7 @@ impl Default for SwarmConfig {
             ramp: Duration::ZERO,
             seed: 1,
             show_progress: false,
+            tls: TlsTrust::default(),
         }
     }
 }

@@ -16,6 +16,7 @@
 //! - `live`: running counters and the progress bar.
 //! - `view`: snapshot sizes, entities in view and how often each is refreshed.
 //! - [`report`]: the report, its verdict and its table.
+//! - [`tls`]: which certificates a `wss://` server may present.
 //!
 //! ```no_run
 //! # async fn example() {
@@ -33,9 +34,11 @@ pub mod report;
 pub mod script;
 mod swarm;
 pub mod timeline;
+pub mod tls;
 mod view;
 
 pub use config::{BotOptions, InputsPerWrite, InputsPerWriteError, MAX_INPUTS_PER_WRITE, SwarmConfig};
 pub use report::{LatencySummary, SwarmReport, VerdictError};
 pub use script::InputScript;
 pub use swarm::{run_swarm, run_swarm_with};
+pub use tls::{TlsTrust, TlsTrustError};

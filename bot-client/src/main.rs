@@ -6,7 +6,7 @@ use clap::Parser;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
-use tickcast_bots::{BotOptions, InputsPerWrite, MAX_INPUTS_PER_WRITE, SwarmConfig, run_swarm_with};
+use tickcast_bots::{BotOptions, InputsPerWrite, MAX_INPUTS_PER_WRITE, SwarmConfig, TlsTrust, run_swarm_with};
 use tracing_subscriber::EnvFilter;
 
 /// Headless bot swarm: scripted inputs, mirrored snapshots, checksums, round trips.
@@ -45,6 +45,15 @@ struct Args {
         value_parser = clap::value_parser!(u8).range(1..=i64::from(MAX_INPUTS_PER_WRITE))
     )]
     inputs_per_write: u8,
+    /// Trust the PEM certificate(s) in this file for a wss:// server (e.g. a development
+    /// server's own certificate).
+    #[arg(long, value_name = "PATH", conflicts_with = "insecure")]
+    ca: Option<PathBuf>,
+    /// Accept any certificate from a wss:// server: for a development server whose
+    /// certificate you do not have. The traffic is still encrypted, but anyone on the
+    /// path could pose as the server.
+    #[arg(long)]
+    insecure: bool,
 }
 
 fn main() -> ExitCode {
@@ -62,6 +71,11 @@ fn main() -> ExitCode {
 }
 
 fn run(args: Args) -> anyhow::Result<()> {
+    let tls = match (&args.ca, args.insecure) {
+        (Some(path), _) => TlsTrust::ca_file(path)?,
+        (None, true) => TlsTrust::Insecure,
+        (None, false) => TlsTrust::WebPki,
+    };
     let config = SwarmConfig {
         url: args.url,
         bots: args.bots as usize,
@@ -69,6 +83,7 @@ fn run(args: Args) -> anyhow::Result<()> {
         ramp: args.ramp,
         seed: args.seed,
         show_progress: true,
+        tls,
     };
     let options = BotOptions {
         inputs_per_write: InputsPerWrite::new(args.inputs_per_write)?,

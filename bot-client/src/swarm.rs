@@ -34,11 +34,13 @@ pub async fn run_swarm_with(config: SwarmConfig, options: BotOptions) -> SwarmRe
         .show_progress
         .then(|| spawn_progress_bar(Arc::clone(&live), config.bots, config.ramp + config.duration));
 
+    let connector = config.tls.connector();
     let mut tasks = Vec::with_capacity(config.bots);
     for index in 0..config.bots {
         let plan = BotPlan {
             index,
             url: config.url.clone(),
+            connector: connector.clone(),
             seed: config.seed,
             start_at: started + ramp_offset(config.ramp, index, config.bots),
             deadline,

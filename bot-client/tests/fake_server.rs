@@ -198,6 +198,7 @@ async fn serve(stream: TcpStream, client_id: u32, behaviour: Behaviour, sent: Ar
         tick_rate: TICK_RATE,
         snapshot_rate: 10,
         tick: Tick(0),
+        schema: tickcast_shared::arena::schema(),
     });
     if socket
         .send(Message::Binary(welcome.encode().unwrap().into()))
@@ -297,6 +298,7 @@ async fn swarm_with(url: String, bots: usize, duration_ms: u64, options: BotOpti
         ramp: Duration::from_millis(200),
         seed: 7,
         show_progress: false,
+        tls: Default::default(),
     };
     let report = run_swarm_with(config, options).await;
     println!("{}", report.table());

@@ -45,6 +45,29 @@ pub struct ServerConfig {
     pub log: LogConfig,
     /// The Prometheus `/metrics` listener.
     pub metrics: MetricsConfig,
+    /// TLS on the game port (https and wss), off by default.
+    pub tls: TlsConfig,
+}
+
+/// TLS on the game port: a certificate chain and key from PEM files, or a development
+/// certificate made at start. With either, the port speaks only https and wss.
+#[derive(Clone, Debug, Default, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct TlsConfig {
+    /// PEM file with the certificate chain, leaf first.
+    pub cert: Option<PathBuf>,
+    /// PEM file with the private key (PKCS#8, PKCS#1 or SEC1).
+    pub key: Option<PathBuf>,
+    /// Make a self-signed certificate for `localhost` and the bind address at start
+    /// (for development; browsers must be told to trust it).
+    pub self_signed: bool,
+}
+
+impl TlsConfig {
+    /// Whether the port serves TLS.
+    pub fn enabled(&self) -> bool {
+        self.self_signed || self.cert.is_some()
+    }
 }
 
 /// Interest management and the per-client bandwidth budget.
@@ -192,6 +215,16 @@ pub struct Args {
     /// Turn the metrics listener off even if the config file turns it on.
     #[arg(long)]
     pub no_metrics: bool,
+    /// Serve https and wss with this PEM certificate chain (needs --tls-key).
+    #[arg(long, value_name = "PEM", requires = "tls_key", conflicts_with = "tls_self_signed")]
+    pub tls_cert: Option<PathBuf>,
+    /// The PEM private key of --tls-cert.
+    #[arg(long, value_name = "PEM", requires = "tls_cert")]
+    pub tls_key: Option<PathBuf>,
+    /// Serve https and wss with a self-signed certificate made at start (development);
+    /// its SHA-256 fingerprints are logged.
+    #[arg(long)]
+    pub tls_self_signed: bool,
 }
 
 impl ServerConfig {
@@ -252,6 +285,19 @@ impl ServerConfig {
         if args.no_metrics {
             config.metrics.enabled = false;
         }
+        if let (Some(cert), Some(key)) = (&args.tls_cert, &args.tls_key) {
+            config.tls = TlsConfig {
+                cert: Some(cert.clone()),
+                key: Some(key.clone()),
+                self_signed: false,
+            };
+        }
+        if args.tls_self_signed {
+            config.tls = TlsConfig {
+                self_signed: true,
+                ..TlsConfig::default()
+            };
+        }
         config.validate()?;
         Ok(config)
     }
@@ -294,6 +340,13 @@ impl ServerConfig {
                 "snapshot_rate {} must divide tick_rate {}",
                 self.snapshot_rate, self.tick_rate
             ));
+        }
+        let tls = &self.tls;
+        if tls.cert.is_some() != tls.key.is_some() {
+            return invalid("tls.cert and tls.key go together".to_owned());
+        }
+        if tls.self_signed && tls.cert.is_some() {
+            return invalid("tls.self_signed and tls.cert exclude each other".to_owned());
         }
         let radius = self.replication.interest_radius;
         if !radius.is_finite() || radius < 0.0 {

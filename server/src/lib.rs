@@ -1,7 +1,8 @@
 //! tickcast-server: a server-authoritative game state sync server.
 //!
 //! - [`config`]: embedded defaults, config file and flags.
-//! - [`net`]: WebSocket listener, per-connection reader and writer tasks, close codes.
+//! - [`net`]: the game port's HTTP front (page, `/healthz`, `/game.json`, the `/ws`
+//!   upgrade; TLS), per-connection reader and writer tasks, close codes.
 //! - [`room`]: the fixed-tick bevy_ecs room, replication and snapshots.
 //! - [`game`]: the reference game, "arena".
 //! - [`stats`]: the server's own figures: timeline, log line, shutdown report.
@@ -56,11 +57,18 @@ pub enum StartError {
     /// The room did not start.
     #[error(transparent)]
     Room(#[from] RoomError),
+    /// TLS could not be set up.
+    #[error(transparent)]
+    Tls(#[from] net::tls::TlsError),
 }
 
-/// A running server: one arena room behind a WebSocket listener.
+/// A running server: one arena room behind the game port.
 pub struct RunningServer {
     local_addr: SocketAddr,
+    /// Whether the game port speaks TLS.
+    tls: bool,
+    /// Fingerprints of the TLS certificate, to log.
+    tls_fingerprints: Option<TlsFingerprints>,
     shutdown: CancellationToken,
     connections: TaskTracker,
     listener: tokio::task::JoinHandle<()>,
@@ -73,16 +81,33 @@ pub struct RunningServer {
     metrics_task: Option<tokio::task::JoinHandle<()>>,
 }
 
+/// SHA-256 fingerprints of the game port's certificate.
+#[derive(Clone, Debug)]
+pub struct TlsFingerprints {
+    /// Of the certificate, colon-separated hex.
+    pub cert_sha256: String,
+    /// Of a self-signed certificate's public key, base64 (Chromium's
+    /// `--ignore-certificate-errors-spki-list`).
+    pub spki_sha256_base64: Option<String>,
+}
+
 /// Loads the map, starts the room thread and begins accepting connections.
 pub async fn start(config: &ServerConfig) -> Result<RunningServer, StartError> {
     let map = Map::load(&config.map)?;
+    let tls = net::tls::acceptor(&config.tls, config.bind)?;
+    let tls_fingerprints = tls.as_ref().map(|tls| TlsFingerprints {
+        cert_sha256: tls.cert_sha256.clone(),
+        spki_sha256_base64: tls.spki_sha256_base64.clone(),
+    });
+    let arena = Arena {
+        map,
+        drones: config.npcs,
+        seed: config.seed,
+    };
+    let game_json = bytes::Bytes::from(arena.client_info().to_string());
     let room = Room::start(
         "arena",
-        Arena {
-            map,
-            drones: config.npcs,
-            seed: config.seed,
-        },
+        arena,
         RoomSettings {
             rates: Rates {
                 tick_rate: config.tick_rate,
@@ -124,8 +149,13 @@ pub async fn start(config: &ServerConfig) -> Result<RunningServer, StartError> {
         checksums: config.checksums,
         rule: room_handle.relevance_rule,
     };
+    let front = net::FrontSettings {
+        tls: tls.map(|tls| tls.acceptor),
+        game_json,
+    };
     let listener = tokio::spawn(net::serve(
         listener,
+        front,
         room_handle,
         view,
         config.limits.clone(),
@@ -145,6 +175,8 @@ pub async fn start(config: &ServerConfig) -> Result<RunningServer, StartError> {
     });
     Ok(RunningServer {
         local_addr,
+        tls: config.tls.enabled(),
+        tls_fingerprints,
         shutdown,
         connections,
         listener,
@@ -164,9 +196,21 @@ impl RunningServer {
         self.local_addr
     }
 
-    /// The WebSocket URL clients connect to.
+    /// The WebSocket URL clients connect to (`wss://` with TLS).
     pub fn ws_url(&self) -> String {
-        format!("ws://{}{}", self.local_addr, net::WS_PATH)
+        let scheme = if self.tls { "wss" } else { "ws" };
+        format!("{scheme}://{}{}", self.local_addr, net::WS_PATH)
+    }
+
+    /// The demo page's URL (`https://` with TLS).
+    pub fn page_url(&self) -> String {
+        let scheme = if self.tls { "https" } else { "http" };
+        format!("{scheme}://{}/", self.local_addr)
+    }
+
+    /// The certificate's fingerprints, when the port speaks TLS.
+    pub fn tls_fingerprints(&self) -> Option<&TlsFingerprints> {
+        self.tls_fingerprints.as_ref()
     }
 
     /// The metrics listener's bound address, if `[metrics] enabled`.

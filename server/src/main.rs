@@ -42,6 +42,17 @@ fn run() -> anyhow::Result<()> {
 
 async fn serve(config: ServerConfig, stats_json: Option<std::path::PathBuf>) -> anyhow::Result<()> {
     let server = tickcast_server::start(&config).await.context("starting the server")?;
+    if !config.tls.enabled() {
+        tracing::info!("tls is off: clients connect over plain ws (--tls-cert/--tls-key or --tls-self-signed for wss)");
+    }
+    if let Some(fingerprints) = server.tls_fingerprints() {
+        tracing::info!(
+            cert_sha256 = %fingerprints.cert_sha256,
+            spki_sha256_base64 = fingerprints.spki_sha256_base64.as_deref().unwrap_or("-"),
+            "tls certificate"
+        );
+    }
+    tracing::info!(page = %server.page_url(), "open the page to play");
     tracing::info!(
         url = %server.ws_url(),
         tick_rate = config.tick_rate,

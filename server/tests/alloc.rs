@@ -126,6 +126,8 @@ struct Steered(u32);
 struct Steering;
 
 impl Game for Steering {
+    const NAME: &'static str = "steering";
+
     fn build(self, _world: &mut World, schedule: &mut Schedule, _replication: &mut ReplicationRegistry) {
         schedule.add_systems(steer.in_set(TickSystems::ApplyInputs));
     }
@@ -351,8 +353,13 @@ fn the_server_thread_allocates_nothing_per_input_over_a_real_socket() {
     let (shutdown, tracker) = (CancellationToken::new(), TaskTracker::new());
     let listener = runtime.block_on(tokio::net::TcpListener::bind("127.0.0.1:0")).unwrap();
     let address = listener.local_addr().unwrap();
+    let front = net::FrontSettings {
+        tls: None,
+        game_json: Default::default(),
+    };
     let serving = runtime.spawn(net::serve(
         listener,
+        front,
         handle,
         view,
         config.limits.clone(),

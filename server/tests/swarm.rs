@@ -17,6 +17,7 @@ fn swarm_config(server: &RunningServer, bots: usize, duration: Duration, ramp: D
         ramp,
         seed,
         show_progress: false,
+        tls: Default::default(),
     }
 }
 

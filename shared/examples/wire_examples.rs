@@ -63,6 +63,7 @@ fn main() {
         tick_rate: 60,
         snapshot_rate: 30,
         tick: Tick(120),
+        schema: tickcast_shared::arena::schema(),
     });
     println!("welcome:  {}", hex(&welcome.encode().unwrap()));
     let before = vec![entity(0, 1.0, 3), entity(1, 5.0, 3)];

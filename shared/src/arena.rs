@@ -6,6 +6,7 @@
 
 use crate::quantize::{AngleQuantizer, Vec2Quantizer};
 use crate::replicate::Replicate;
+use crate::schema::FieldDecl;
 use crate::state::{ComponentKind, Fields};
 use glam::Vec2;
 
@@ -36,6 +37,12 @@ impl Transform2 {
 
 impl Replicate for Transform2 {
     const KIND: ComponentKind = ComponentKind(0);
+    const NAME: &'static str = "Transform2";
+    const FIELDS: &'static [FieldDecl] = &[
+        FieldDecl::linear("x", POSITION.axis().step() as f64),
+        FieldDecl::linear("y", POSITION.axis().step() as f64),
+        FieldDecl::angle("angle", FACING.bits()),
+    ];
 
     fn quantize(&self, out: &mut Fields) {
         POSITION.quantize(self.position, out);
@@ -57,6 +64,8 @@ pub struct Health(pub u8);
 
 impl Replicate for Health {
     const KIND: ComponentKind = ComponentKind(1);
+    const NAME: &'static str = "Health";
+    const FIELDS: &'static [FieldDecl] = &[FieldDecl::integer("hp")];
 
     fn quantize(&self, out: &mut Fields) {
         out.push(i32::from(self.0));
@@ -81,6 +90,8 @@ pub enum EntityKind {
 
 impl Replicate for EntityKind {
     const KIND: ComponentKind = ComponentKind(2);
+    const NAME: &'static str = "EntityKind";
+    const FIELDS: &'static [FieldDecl] = &[FieldDecl::integer("kind")];
 
     fn quantize(&self, out: &mut Fields) {
         out.push(*self as i32);
@@ -107,6 +118,8 @@ pub struct Score {
 
 impl Replicate for Score {
     const KIND: ComponentKind = ComponentKind(3);
+    const NAME: &'static str = "Score";
+    const FIELDS: &'static [FieldDecl] = &[FieldDecl::integer("kills"), FieldDecl::integer("deaths")];
 
     fn quantize(&self, out: &mut Fields) {
         out.extend([self.kills as i32, self.deaths as i32]);
@@ -118,6 +131,22 @@ impl Replicate for Score {
             kills: kills as u32,
             deaths: deaths as u32,
         })
+    }
+}
+
+/// The arena's `Welcome` schema: its four components and the input. The server builds
+/// the same from what the game registers; this is the reference clients and tests use.
+pub fn schema() -> crate::schema::Schema {
+    use crate::schema::ComponentSchema;
+    crate::schema::Schema {
+        game: "arena".to_owned(),
+        components: vec![
+            ComponentSchema::of::<Transform2>(),
+            ComponentSchema::of::<Health>(),
+            ComponentSchema::of::<EntityKind>(),
+            ComponentSchema::of::<Score>(),
+        ],
+        input: crate::protocol::PlayerInput::schema(),
     }
 }
 

@@ -5,6 +5,7 @@
 //! - [`net_id`]: `NetId`, the wire identity of a replicated entity.
 //! - [`state`]: quantized entity state and its checksum.
 //! - [`replicate`]: the `Replicate` trait a game implements per component.
+//! - [`schema`]: what components' fields and inputs mean, announced in the `Welcome`.
 //! - [`quantize`]: configurable quantizers (scalar, Vec2/Vec3, angle, smallest-three quaternion).
 //! - [`bits`]: the bit writer and reader under the snapshot body.
 //! - [`delta`]: `diff`, `apply` and the bit-packed body.
@@ -20,6 +21,7 @@ pub mod net_id;
 pub mod protocol;
 pub mod quantize;
 pub mod replicate;
+pub mod schema;
 pub mod state;
 pub mod tick;
 
@@ -35,5 +37,6 @@ pub use protocol::{
     SnapshotFrame, Welcome, buttons,
 };
 pub use replicate::Replicate;
+pub use schema::{ComponentSchema, FieldDecl, FieldSchema, InputFieldSchema, Schema};
 pub use state::{ComponentKind, ComponentState, Components, EntityState, Fields, checksum, entity_hash};
 pub use tick::Tick;

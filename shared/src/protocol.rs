@@ -9,13 +9,14 @@
 //! then client `Input`s at the tick rate and server `Snapshot`s at the snapshot rate.
 
 use crate::net_id::NetId;
+use crate::schema::{InputFieldSchema, Schema};
 use crate::tick::Tick;
 use serde::{Deserialize, Serialize};
 use std::f32::consts::TAU;
 use thiserror::Error;
 
 /// Version of this protocol; a client with another version is refused with a reason.
-pub const PROTOCOL_VERSION: u16 = 2;
+pub const PROTOCOL_VERSION: u16 = 3;
 
 /// Client to server.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -86,25 +87,43 @@ pub enum InputError {
     UnknownButtons(u8),
 }
 
+/// The input's fields after `seq`, with the ranges [`PlayerInput::validate`] enforces:
+/// `(name, min, max)`, announced in the `Welcome` schema.
+pub const INPUT_FIELDS: [(&str, f32, f32); 4] = [
+    ("move_x", -1.0, 1.0),
+    ("move_y", -1.0, 1.0),
+    ("aim", -TAU, TAU),
+    ("buttons", 0.0, buttons::ALL as f32),
+];
+
 impl PlayerInput {
-    /// Checks every field; only inputs that pass may reach a simulation.
+    /// Checks every field against [`INPUT_FIELDS`]; only inputs that pass may reach a
+    /// simulation.
     pub fn validate(&self) -> Result<(), InputError> {
-        let check = |field: &'static str, value: f32, limit: f32| {
+        let values = [self.move_x, self.move_y, self.aim];
+        for ((field, min, max), value) in INPUT_FIELDS.into_iter().zip(values) {
             if !value.is_finite() {
-                Err(InputError::NotFinite { field })
-            } else if value.abs() > limit {
-                Err(InputError::OutOfRange { field, value })
-            } else {
-                Ok(())
+                return Err(InputError::NotFinite { field });
+            } else if !(min..=max).contains(&value) {
+                return Err(InputError::OutOfRange { field, value });
             }
-        };
-        check("move_x", self.move_x, 1.0)?;
-        check("move_y", self.move_y, 1.0)?;
-        check("aim", self.aim, TAU)?;
+        }
         if self.buttons & !buttons::ALL != 0 {
             return Err(InputError::UnknownButtons(self.buttons));
         }
         Ok(())
+    }
+
+    /// The input part of the `Welcome` schema.
+    pub fn schema() -> Vec<InputFieldSchema> {
+        INPUT_FIELDS
+            .iter()
+            .map(|(name, min, max)| InputFieldSchema {
+                name: (*name).to_owned(),
+                min: f64::from(*min),
+                max: f64::from(*max),
+            })
+            .collect()
     }
 }
 
@@ -127,7 +146,7 @@ pub const WELCOME_TAG: u8 = 0;
 pub const SNAPSHOT_TAG: u8 = 1;
 
 /// Accepts a session.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct Welcome {
     /// The server's protocol version.
     pub protocol_version: u16,
@@ -141,6 +160,8 @@ pub struct Welcome {
     pub snapshot_rate: u16,
     /// The room's tick when the client joined.
     pub tick: Tick,
+    /// What the game's components and input hold.
+    pub schema: Schema,
 }
 
 /// How a snapshot acknowledges inputs.
@@ -193,7 +214,7 @@ impl Serialize for ServerMsg {
         use serde::ser::SerializeTuple;
         match self {
             ServerMsg::Welcome(welcome) => {
-                let mut tuple = serializer.serialize_tuple(7)?;
+                let mut tuple = serializer.serialize_tuple(8)?;
                 tuple.serialize_element(&WELCOME_TAG)?;
                 tuple.serialize_element(&welcome.protocol_version)?;
                 tuple.serialize_element(&welcome.client_id)?;
@@ -201,6 +222,7 @@ impl Serialize for ServerMsg {
                 tuple.serialize_element(&welcome.tick_rate)?;
                 tuple.serialize_element(&welcome.snapshot_rate)?;
                 tuple.serialize_element(&welcome.tick)?;
+                tuple.serialize_element(&welcome.schema)?;
                 tuple.end()
             }
             ServerMsg::Snapshot(frame) => {
@@ -243,6 +265,7 @@ impl<'de> Deserialize<'de> for ServerMsg {
                         tick_rate: element(&mut seq, "tick_rate")?,
                         snapshot_rate: element(&mut seq, "snapshot_rate")?,
                         tick: element(&mut seq, "tick")?,
+                        schema: element(&mut seq, "schema")?,
                     }),
                     SNAPSHOT_TAG => {
                         let flags: u8 = element(&mut seq, "flags")?;
@@ -436,20 +459,65 @@ mod tests {
     #[test]
     fn welcome_round_trips_and_unknown_tags_are_refused() {
         let welcome = ServerMsg::Welcome(Welcome {
-            protocol_version: 2,
+            protocol_version: 3,
             client_id: 3,
             player: NetId::from_parts(4, 1),
             tick_rate: 60,
             snapshot_rate: 30,
             tick: Tick(99),
+            schema: Schema::default(),
         });
         let bytes = welcome.encode().unwrap();
-        assert_eq!(bytes, [0x97, 0x00, 0x02, 0x03, 0x92, 0x04, 0x01, 0x3c, 0x1e, 0x63]);
+        // [0, 3, 3, [4, 1], 60, 30, 99, ["", [], []]]
+        assert_eq!(
+            bytes,
+            [
+                0x98, 0x00, 0x03, 0x03, 0x92, 0x04, 0x01, 0x3c, 0x1e, 0x63, 0x93, 0xa0, 0x90, 0x90
+            ]
+        );
         assert_eq!(ServerMsg::decode(&bytes).unwrap(), welcome);
         assert!(ServerMsg::decode(&[0x92, 0x07, 0x00]).is_err());
         assert!(
             ServerMsg::decode(&[0x95, 0x01, 0x80, 0x02, 0xc0, 0xc4, 0x00]).is_err(),
             "unknown flag bits"
+        );
+    }
+
+    #[test]
+    fn float_64_and_integers_are_accepted_for_f32_fields() {
+        // {"i": [7, 1, -0.5 as float 64, 0.25 as float 32, 1]}: what a JavaScript
+        // MessagePack encoder writes by default (whole numbers as integers, others as
+        // float 64).
+        let mut bytes = vec![0x81, 0xa1, b'i', 0x95, 0x07, 0x01, 0xcb];
+        bytes.extend_from_slice(&(-0.5f64).to_be_bytes());
+        bytes.push(0xca);
+        bytes.extend_from_slice(&0.25f32.to_be_bytes());
+        bytes.push(0x01);
+        let expected = PlayerInput {
+            seq: 7,
+            move_x: 1.0,
+            move_y: -0.5,
+            aim: 0.25,
+            buttons: 1,
+        };
+        assert_eq!(ClientMsg::decode(&bytes).unwrap(), ClientMsg::Input(expected));
+    }
+
+    #[test]
+    fn the_input_schema_names_the_fields_validate_checks() {
+        let schema = PlayerInput::schema();
+        let names: Vec<&str> = schema.iter().map(|field| field.name.as_str()).collect();
+        assert_eq!(names, ["move_x", "move_y", "aim", "buttons"]);
+        let aim = PlayerInput {
+            aim: (schema[2].max + 0.01) as f32,
+            ..PlayerInput::default()
+        };
+        assert_eq!(
+            aim.validate(),
+            Err(InputError::OutOfRange {
+                field: "aim",
+                value: aim.aim
+            })
         );
     }
 

@@ -2,8 +2,10 @@
 //!
 //! A game implements [`Replicate`] once per replicated component (its kind and its
 //! quantizer) and registers it with the server's replication registry. The engine
-//! then captures, diffs, encodes and mirrors it without knowing its type.
+//! then captures, diffs, encodes and mirrors it without knowing its type, and announces
+//! its declared fields to clients ([`crate::schema`]).
 
+use crate::schema::FieldDecl;
 use crate::state::{ComponentKind, Fields};
 
 /// A component that is replicated to clients.
@@ -15,6 +17,13 @@ use crate::state::{ComponentKind, Fields};
 pub trait Replicate: Sized {
     /// The component's wire identity; unique within a game.
     const KIND: ComponentKind;
+
+    /// The component's name, announced to clients in the `Welcome` schema.
+    const NAME: &'static str;
+
+    /// What each quantized field means, in the order `quantize` writes them: announced
+    /// in the `Welcome` schema, so generic clients turn fields into world values.
+    const FIELDS: &'static [FieldDecl];
 
     /// Appends this value's quantized fields to `out` (which arrives empty).
     fn quantize(&self, out: &mut Fields);

@@ -4,13 +4,15 @@
 use bevy_ecs::prelude::*;
 use glam::Vec2;
 use tickcast_shared::arena;
-use tickcast_shared::{ComponentKind, Fields, Replicate};
+use tickcast_shared::{ComponentKind, FieldDecl, Fields, Replicate};
 
 /// Implements `Replicate` for a newtype component by delegating to its wire type.
 macro_rules! replicate_as {
     ($component:ident => $wire:ty) => {
         impl Replicate for $component {
             const KIND: ComponentKind = <$wire as Replicate>::KIND;
+            const NAME: &'static str = <$wire as Replicate>::NAME;
+            const FIELDS: &'static [FieldDecl] = <$wire as Replicate>::FIELDS;
 
             fn quantize(&self, out: &mut Fields) {
                 self.0.quantize(out);

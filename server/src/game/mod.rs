@@ -55,6 +55,31 @@ pub struct Arena {
     pub seed: u64,
 }
 
+impl Arena {
+    /// What a client needs besides snapshots, served as `GET /game.json`: the map (walls
+    /// are static, so they are never replicated) and the tuning a client's prediction
+    /// steps with.
+    pub fn client_info(&self) -> serde_json::Value {
+        let point = |p: Vec2| [p.x, p.y];
+        let rect = |r: &map::Rect| serde_json::json!({ "min": point(r.min), "max": point(r.max) });
+        serde_json::json!({
+            "game": <Arena as Game>::NAME,
+            "map": {
+                "name": self.map.name,
+                "bounds": rect(&self.map.bounds),
+                "walls": self.map.walls.iter().map(rect).collect::<Vec<_>>(),
+                "spawns": self.map.spawns.iter().copied().map(point).collect::<Vec<_>>(),
+            },
+            "tuning": {
+                "player_speed": tuning::PLAYER_SPEED,
+                "player_radius": tuning::PLAYER_RADIUS,
+                "drone_radius": tuning::DRONE_RADIUS,
+                "projectile_radius": tuning::PROJECTILE_RADIUS,
+            },
+        })
+    }
+}
+
 /// The game's deterministic random number generator.
 #[derive(Resource)]
 pub struct GameRng(pub fastrand::Rng);
@@ -64,6 +89,8 @@ pub struct GameRng(pub fastrand::Rng);
 pub struct DroneTarget(pub u32);
 
 impl Game for Arena {
+    const NAME: &'static str = "arena";
+
     fn build(self, world: &mut World, schedule: &mut Schedule, replication: &mut ReplicationRegistry) {
         replication
             .replicate::<Body>()

@@ -1,4 +1,5 @@
-//! One client connection: upgrade, handshake, then a reader and a writer task.
+//! One client connection, once upgraded (by `front`): `Hello`, then a reader and a
+//! writer task.
 //!
 //! - The **reader** (this task) decodes and validates each frame, rate-limits inputs and
 //!   forwards them to the room's input queue. A violation ends reading and asks the writer
@@ -22,24 +23,24 @@ use crate::room::{ClientId, ClientView, GroupMembership, InputQueueError, Joined
 use bytes::BytesMut;
 use futures_util::stream::{SplitSink, SplitStream};
 use futures_util::{SinkExt, StreamExt};
+use hyper::upgrade::Upgraded;
+use hyper_util::rt::TokioIo;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 use tickcast_shared::protocol::MAX_NAME_BYTES;
-use tickcast_shared::{ClientMsg, Hello, PROTOCOL_VERSION, ServerMsg, Welcome};
-use tokio::net::TcpStream;
+use tickcast_shared::{ClientMsg, Hello, PROTOCOL_VERSION, Schema, ServerMsg, Welcome};
 use tokio::sync::{OwnedSemaphorePermit, oneshot};
 use tokio::time::{Instant, timeout, timeout_at};
 use tokio_tungstenite::WebSocketStream;
-use tokio_tungstenite::tungstenite::handshake::server::{ErrorResponse, Request, Response};
-use tokio_tungstenite::tungstenite::http::StatusCode;
 use tokio_tungstenite::tungstenite::protocol::CloseFrame;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use tokio_tungstenite::tungstenite::{Error as WsError, Message, error::CapacityError};
 use tokio_util::sync::CancellationToken;
 
-type Ws = WebSocketStream<TcpStream>;
+/// An upgraded connection: hyper hands over the socket (TCP or TLS) behind one type.
+pub(crate) type Ws = WebSocketStream<TokioIo<Upgraded>>;
 
 /// How long a closing connection waits for the peer's close reply.
 const CLOSE_GRACE: Duration = Duration::from_secs(1);
@@ -79,18 +80,6 @@ fn classify(frame: Option<Result<Message, WsError>>, context: &NetContext) -> In
     }
 }
 
-/// Refuses upgrades on any path but [`WS_PATH`].
-#[allow(clippy::result_large_err)]
-fn only_ws_path(request: &Request, response: Response) -> Result<Response, ErrorResponse> {
-    if request.uri().path() == WS_PATH {
-        Ok(response)
-    } else {
-        let mut refusal = ErrorResponse::new(Some(format!("no websocket endpoint here; connect to {WS_PATH}\n")));
-        *refusal.status_mut() = StatusCode::NOT_FOUND;
-        Err(refusal)
-    }
-}
-
 /// Decrements the open-connection gauge however the task ends.
 struct OpenConnection<'a>(&'a NetContext);
 
@@ -100,28 +89,16 @@ impl Drop for OpenConnection<'_> {
     }
 }
 
-/// Runs one connection to its end.
+/// Runs one upgraded connection to its end: `Hello` by `deadline`, then the reader
+/// and writer.
 pub(crate) async fn run(
-    socket: TcpStream,
+    mut ws: Ws,
     peer: SocketAddr,
     client: ClientId,
     slot: Option<OwnedSemaphorePermit>,
+    deadline: Instant,
     context: Arc<NetContext>,
 ) {
-    let _ = socket.set_nodelay(true);
-    let deadline = Instant::now() + context.limits.handshake_timeout;
-    let upgrade = tokio_tungstenite::accept_hdr_async_with_config(socket, only_ws_path, Some(context.ws_config));
-    let mut ws = match timeout_at(deadline, upgrade).await {
-        Ok(Ok(ws)) => ws,
-        Ok(Err(error)) => {
-            tracing::debug!(%peer, %error, "websocket upgrade failed");
-            return;
-        }
-        Err(_) => {
-            tracing::debug!(%peer, "websocket upgrade timed out");
-            return;
-        }
-    };
     context.stats.connections_open.fetch_add(1, Ordering::Relaxed);
     let _open = OpenConnection(&context);
     if slot.is_none() {
@@ -145,6 +122,7 @@ pub(crate) async fn run(
         tick_rate: context.room.rates.tick_rate as u16,
         snapshot_rate: context.room.rates.snapshot_rate as u16,
         tick: joined.tick,
+        schema: Schema::clone(&context.room.schema),
     });
     let sent = match welcome.encode() {
         Ok(bytes) => {

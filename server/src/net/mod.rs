@@ -1,11 +1,15 @@
-//! The network side: the WebSocket listener and one reader plus one writer task per
-//! connection, and the metrics HTTP listener (`http`). Sockets never touch the `World`;
-//! connections reach the room only through its inbox and its snapshot slot.
+//! The network side: the game port's HTTP front (`front`: page, health, WebSocket
+//! upgrade, over TCP or TLS), one reader plus one writer task per WebSocket
+//! (`connection`), and the metrics HTTP listener (`http`). Sockets never touch the
+//! `World`; connections reach the room only through its inbox and its snapshot slot.
 
 mod connection;
+mod front;
 mod http;
 mod rate_limit;
+pub mod tls;
 mod violation;
+mod web;
 
 pub use connection::WS_PATH;
 pub use http::{METRICS_PATH, serve_metrics};
@@ -76,7 +80,19 @@ pub(crate) struct NetContext {
     pub ws_config: WebSocketConfig,
     pub stats: Arc<NetStats>,
     pub shutdown: CancellationToken,
-    next_client: AtomicU32,
+    /// Where connection tasks run, so that shutdown can wait for their goodbyes.
+    pub tracker: TaskTracker,
+    /// One permit per joined client, `limits.max_clients` in all.
+    pub slots: Arc<Semaphore>,
+    pub next_client: AtomicU32,
+}
+
+/// What the game port serves besides the room.
+pub struct FrontSettings {
+    /// TLS, if the port speaks https and wss.
+    pub tls: Option<tokio_rustls::TlsAcceptor>,
+    /// The game's static data for clients, served as `GET /game.json`.
+    pub game_json: bytes::Bytes,
 }
 
 /// tungstenite settings from the configured limits.
@@ -95,10 +111,13 @@ pub fn websocket_config(limits: &Limits) -> WebSocketConfig {
 /// tens of bytes; larger messages still arrive, in several reads.
 const READ_BUFFER_BYTES: usize = 1024;
 
-/// Accepts connections until `shutdown` is cancelled. Connection tasks are spawned on
-/// `tracker`, so the caller can wait for them to say goodbye.
+/// Accepts connections until `shutdown` is cancelled, each served by the HTTP front.
+/// Connection tasks are spawned on `tracker`, so the caller can wait for them to say
+/// goodbye.
+#[allow(clippy::too_many_arguments)]
 pub async fn serve(
     listener: TcpListener,
+    front: FrontSettings,
     room: RoomHandle,
     view: ViewSettings,
     limits: Limits,
@@ -106,16 +125,21 @@ pub async fn serve(
     shutdown: CancellationToken,
     tracker: TaskTracker,
 ) {
-    let slots = Arc::new(Semaphore::new(limits.max_clients));
     let context = Arc::new(NetContext {
         room,
         view,
         ws_config: websocket_config(&limits),
+        slots: Arc::new(Semaphore::new(limits.max_clients)),
         limits,
         stats,
         shutdown: shutdown.clone(),
+        tracker: tracker.clone(),
         next_client: AtomicU32::new(1),
     });
+    let app = front::router(Arc::new(front::Front {
+        context: Arc::clone(&context),
+        game_json: front.game_json,
+    }));
     loop {
         let accepted = tokio::select! {
             _ = shutdown.cancelled() => break,
@@ -131,8 +155,12 @@ pub async fn serve(
             }
         };
         context.stats.connections_total.fetch_add(1, Ordering::Relaxed);
-        let slot = Arc::clone(&slots).try_acquire_owned().ok();
-        let client = context.next_client.fetch_add(1, Ordering::Relaxed);
-        tracker.spawn(connection::run(socket, peer, client, slot, Arc::clone(&context)));
+        tracker.spawn(front::serve_socket(
+            socket,
+            peer,
+            front.tls.clone(),
+            app.clone(),
+            Arc::clone(&context),
+        ));
     }
 }

@@ -35,7 +35,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::thread::JoinHandle;
 use thiserror::Error;
-use tickcast_shared::{NetId, Tick};
+use tickcast_shared::{NetId, PlayerInput, Schema, Tick};
 use tokio::sync::{mpsc, oneshot, watch};
 
 /// A connection's id within its room.
@@ -57,6 +57,9 @@ pub enum TickSystems {
 /// A game a room can host: it adds its systems and replicated components, and spawns
 /// a player entity for each joining client.
 pub trait Game: Send + 'static {
+    /// The game's name, announced in the `Welcome` schema (e.g. `"arena"`).
+    const NAME: &'static str;
+
     /// Adds resources, systems (in [`TickSystems`] sets) and replicated components.
     fn build(self, world: &mut World, schedule: &mut Schedule, replication: &mut ReplicationRegistry);
 
@@ -108,6 +111,8 @@ pub struct RoomHandle {
     pub stats: Arc<RoomStats>,
     /// The game's extra relevance rule, for the writers' interest queries.
     pub relevance_rule: Option<RelevanceRule>,
+    /// The game's components and input, for the `Welcome`.
+    pub schema: Arc<Schema>,
 }
 
 /// Where a room's latest snapshot (of one snapshot group) waits for the writers.
@@ -241,6 +246,11 @@ impl Simulation {
         let mut registry = ReplicationRegistry::default();
         game.build(&mut world, &mut schedule, &mut registry);
         let relevance_rule = registry.rule();
+        let schema = Arc::new(Schema {
+            game: G::NAME.to_owned(),
+            components: registry.schemas().to_vec(),
+            input: PlayerInput::schema(),
+        });
         world.insert_resource(Replication::new(registry));
         world.insert_resource(InputBuffers::new(settings.input_buffer));
         world.insert_resource(ActiveInputs::default());
@@ -270,6 +280,7 @@ impl Simulation {
             rates: settings.rates,
             stats,
             relevance_rule,
+            schema,
         };
         (Simulation { world, schedule }, handle)
     }

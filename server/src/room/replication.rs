@@ -17,7 +17,9 @@ use super::interest::{EntityMeta, Relevance, RelevanceRule, ViewerTeam};
 use bevy_ecs::prelude::*;
 use glam::Vec2;
 use slotmap::SlotMap;
-use tickcast_shared::{ComponentKind, ComponentState, Components, EntityState, Fields, NetId, Replicate};
+use tickcast_shared::{
+    ComponentKind, ComponentSchema, ComponentState, Components, EntityState, Fields, NetId, Replicate,
+};
 
 /// Marks an entity as replicated. Its `NetId` is assigned at the next capture (or at
 /// once for players, whose `NetId` goes in the `Welcome`).
@@ -204,6 +206,8 @@ impl Ranks {
 #[derive(Default)]
 pub struct ReplicationRegistry {
     columns: Vec<(ComponentKind, Box<dyn ColumnCapture>)>,
+    /// What each registered component declares, sorted by kind (for the `Welcome`).
+    schemas: Vec<ComponentSchema>,
     position: Option<Box<dyn PositionCapture>>,
     rule: Option<RelevanceRule>,
 }
@@ -225,7 +229,13 @@ impl ReplicationRegistry {
             query: None,
         };
         self.columns.insert(at, (C::KIND, Box::new(column)));
+        self.schemas.insert(at, ComponentSchema::of::<C>());
         self
+    }
+
+    /// What every registered component declares, sorted by kind.
+    pub fn schemas(&self) -> &[ComponentSchema] {
+        &self.schemas
     }
 
     /// Declares where entities are, for interest management: the position of an entity
@@ -362,6 +372,7 @@ impl Replication {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use tickcast_shared::FieldDecl;
     use tickcast_shared::state::Fields;
 
     #[derive(Component, Clone, Copy)]
@@ -369,6 +380,8 @@ mod tests {
 
     impl Replicate for Place {
         const KIND: ComponentKind = ComponentKind(0);
+        const NAME: &'static str = "Place";
+        const FIELDS: &'static [FieldDecl] = &[FieldDecl::integer("x"), FieldDecl::integer("y")];
 
         fn quantize(&self, out: &mut Fields) {
             out.extend([self.0.x as i32, self.0.y as i32]);
@@ -385,6 +398,8 @@ mod tests {
 
     impl Replicate for Level {
         const KIND: ComponentKind = ComponentKind(5);
+        const NAME: &'static str = "Level";
+        const FIELDS: &'static [FieldDecl] = &[FieldDecl::integer("level")];
 
         fn quantize(&self, out: &mut Fields) {
             out.push(self.0);

@@ -1,0 +1,3365 @@
+// src/errors.ts
+var DecodeError = class extends Error {
+  constructor(kind, message) {
+    super(message);
+    this.kind = kind;
+  }
+  kind;
+  name = "DecodeError";
+};
+var ChecksumMismatchError = class extends Error {
+  constructor(tick, expected, actual) {
+    super(`checksum mismatch at tick ${tick}: server ${hex32(expected)}, mirror ${hex32(actual)}`);
+    this.tick = tick;
+    this.expected = expected;
+    this.actual = actual;
+  }
+  tick;
+  expected;
+  actual;
+  name = "ChecksumMismatchError";
+};
+function isDivergence(error) {
+  return error instanceof DecodeError || error instanceof ChecksumMismatchError;
+}
+function hex32(value) {
+  return `0x${(value >>> 0).toString(16).padStart(8, "0")}`;
+}
+
+// src/bits.ts
+function unzigzag(value) {
+  return value >>> 1 ^ -(value & 1);
+}
+var TWO_POW_32 = 4294967296;
+var BitReader = class {
+  constructor(bytes) {
+    this.bytes = bytes;
+    this.bitLength = bytes.length * 8;
+  }
+  bytes;
+  position = 0;
+  bitLength;
+  /** Bits not yet read. */
+  remaining() {
+    return this.bitLength - this.position;
+  }
+  /**
+   * The next 32 bits, as an unsigned number, zero-padded past the end of the input
+   * (callers check {@link remaining} before consuming them).
+   */
+  peek32() {
+    const bytes = this.bytes;
+    const at = this.position >>> 3;
+    const shift = this.position & 7;
+    if (at + 4 < bytes.length) {
+      const high = (bytes[at] << 24 | bytes[at + 1] << 16 | bytes[at + 2] << 8 | bytes[at + 3]) >>> 0;
+      return shift === 0 ? high : (high << shift | bytes[at + 4] >>> 8 - shift) >>> 0;
+    }
+    let window2 = 0;
+    for (let i = 0; i < 5; i++) {
+      const byte2 = at + i < bytes.length ? bytes[at + i] : 0;
+      window2 = window2 * 256 + byte2;
+    }
+    return Math.floor(window2 / 2 ** (8 - shift)) % TWO_POW_32;
+  }
+  /** Reads `count` bits (0 to 32) as an unsigned number. */
+  readBits(count) {
+    if (count > this.remaining()) {
+      throw new DecodeError("truncated", "snapshot body: bitstream ended early");
+    }
+    if (count === 0) {
+      return 0;
+    }
+    const value = this.peek32() >>> 32 - count;
+    this.position += count;
+    return value;
+  }
+  /** Reads one bit. */
+  readBit() {
+    if (this.position >= this.bitLength) {
+      throw new DecodeError("truncated", "snapshot body: bitstream ended early");
+    }
+    const bit = this.bytes[this.position >>> 3] >>> 7 - (this.position & 7) & 1;
+    this.position += 1;
+    return bit === 1;
+  }
+  /** Reads an Exp-Golomb value of order `k` (0 to 3). */
+  readExpGolomb(k) {
+    const window2 = this.peek32();
+    if (window2 !== 0) {
+      const zeros = Math.clz32(window2);
+      const total = 2 * zeros + 1 + k;
+      if (total <= 32) {
+        if (total > this.remaining()) {
+          throw new DecodeError("truncated", "snapshot body: bitstream ended early");
+        }
+        this.position += total;
+        const shifted = window2 >>> 32 - total;
+        return shifted - (1 << k);
+      }
+    }
+    return this.readLongExpGolomb(k);
+  }
+  /** {@link readExpGolomb} for codes longer than one 32-bit window: one bit at a time. */
+  readLongExpGolomb(k) {
+    let zeros = 0;
+    while (!this.readBit()) {
+      zeros += 1;
+      if (zeros + k > 32) {
+        throw new DecodeError("overlong", "snapshot body: bitstream value is too long");
+      }
+    }
+    const length = zeros + k;
+    const rest = this.readBits(length);
+    const value = 2 ** length + rest - 2 ** k;
+    if (value >= TWO_POW_32) {
+      throw new DecodeError("overlong", "snapshot body: bitstream value is too long");
+    }
+    return value;
+  }
+  /** Reads a zigzag, Exp-Golomb order `k` signed i32. */
+  readSigned(k) {
+    return unzigzag(this.readExpGolomb(k));
+  }
+  /** Whether only padding (fewer than 8 zero bits) remains. */
+  onlyPaddingLeft() {
+    const left = this.remaining();
+    return left < 8 && (left === 0 || this.peek32() >>> 32 - left === 0);
+  }
+};
+
+// src/crc32.ts
+var POLYNOMIAL = 3988292384;
+var TABLES = buildTables();
+function buildTables() {
+  const tables = new Uint32Array(4 * 256);
+  for (let byte2 = 0; byte2 < 256; byte2++) {
+    let crc = byte2;
+    for (let bit = 0; bit < 8; bit++) {
+      crc = crc & 1 ? crc >>> 1 ^ POLYNOMIAL : crc >>> 1;
+    }
+    tables[byte2] = crc >>> 0;
+  }
+  for (let k = 1; k < 4; k++) {
+    for (let byte2 = 0; byte2 < 256; byte2++) {
+      const previous = tables[(k - 1) * 256 + byte2];
+      tables[k * 256 + byte2] = previous >>> 8 ^ tables[previous & 255];
+    }
+  }
+  return tables;
+}
+function word(crc, value) {
+  const x = crc ^ value;
+  return TABLES[768 + (x & 255)] ^ TABLES[512 + (x >>> 8 & 255)] ^ TABLES[256 + (x >>> 16 & 255)] ^ TABLES[x >>> 24 & 255];
+}
+function byte(crc, value) {
+  return crc >>> 8 ^ TABLES[(crc ^ value) & 255];
+}
+function entityHashOf(index, generation, kinds, fields) {
+  let crc = word(~0, index);
+  crc = word(crc, generation);
+  crc = word(crc, kinds.length);
+  for (let c = 0; c < kinds.length; c++) {
+    const values = fields[c];
+    crc = byte(byte(crc, kinds[c]), values.length);
+    for (let i = 0; i < values.length; i++) {
+      crc = word(crc, values[i]);
+    }
+  }
+  return ~crc >>> 0;
+}
+
+// src/body.ts
+var FIELD_ORDER = 2;
+var MAX_COMPONENTS = 32;
+var MAX_FIELDS = 32;
+var HeldEntity = class _HeldEntity {
+  constructor(id, kinds, fields) {
+    this.id = id;
+    this.kinds = kinds;
+    this.fields = fields;
+    this.hash = entityHashOf(id.index, id.generation, kinds, fields);
+  }
+  id;
+  kinds;
+  fields;
+  hash;
+  map = null;
+  /** An entity from a map of kind to fields (iterated in kind order). */
+  static of(index, generation, components) {
+    const kinds = [...components.keys()];
+    if (kinds.some((kind, at) => at > 0 && kind <= kinds[at - 1])) {
+      throw new Error("components must be in increasing kind order");
+    }
+    return new _HeldEntity({ index, generation }, kinds, [...components.values()]);
+  }
+  /** Quantized fields by component kind, in kind order. */
+  get components() {
+    this.map ??= new Map(this.kinds.map((kind, at) => [kind, this.fields[at]]));
+    return this.map;
+  }
+  /** The fields of the `kind` component, if the entity has one. */
+  component(kind) {
+    const at = this.kinds.indexOf(kind);
+    return at < 0 ? void 0 : this.fields[at];
+  }
+};
+var IndexGaps = class {
+  next = 0;
+  read(reader) {
+    const index = this.next + reader.readExpGolomb(0);
+    if (index >= 4294967295) {
+      throw new DecodeError("malformed", "snapshot body is malformed: entity index overflow");
+    }
+    this.next = index + 1;
+    return index;
+  }
+};
+function malformed(what) {
+  return new DecodeError("malformed", `snapshot body is malformed: ${what}`);
+}
+function unknownSlot(index) {
+  return new DecodeError("unknown-slot", `snapshot body names entity slot ${index}, which the mirror does not hold`);
+}
+function applyBody(bytes, held) {
+  const reader = new BitReader(bytes);
+  const entities = held.entities;
+  const checksum = reader.readBit() ? reader.readBits(32) : null;
+  const changes = { checksum, spawned: [], updated: [], despawned: [] };
+  const despawns = reader.readExpGolomb(0);
+  let gaps = new IndexGaps();
+  for (let n = 0; n < despawns; n++) {
+    const index = gaps.read(reader);
+    const gone = entities.get(index);
+    if (gone === void 0) {
+      throw unknownSlot(index);
+    }
+    entities.delete(index);
+    held.checksum = held.checksum - gone.hash >>> 0;
+    changes.despawned.push(gone);
+  }
+  const updates = reader.readExpGolomb(0);
+  gaps = new IndexGaps();
+  for (let n = 0; n < updates; n++) {
+    const index = gaps.read(reader);
+    const before = entities.get(index);
+    if (before === void 0) {
+      throw unknownSlot(index);
+    }
+    const after = readUpdate(reader, before);
+    entities.set(index, after);
+    held.checksum = held.checksum - before.hash + after.hash >>> 0;
+    changes.updated.push(after);
+  }
+  const spawns = readSpawns(reader);
+  if (!reader.onlyPaddingLeft()) {
+    throw malformed("bits after the end of the body");
+  }
+  for (const spawn of spawns) {
+    const replaced = entities.get(spawn.id.index);
+    entities.set(spawn.id.index, spawn);
+    held.checksum = held.checksum + spawn.hash - (replaced?.hash ?? 0) >>> 0;
+    changes.spawned.push(spawn);
+  }
+  return changes;
+}
+function readUpdate(reader, before) {
+  const held = before.fields;
+  let fields = null;
+  for (let c = 0; c < held.length; c++) {
+    if (!reader.readBit()) {
+      continue;
+    }
+    const changed = held[c].slice();
+    let any = false;
+    for (let at = 0; at < changed.length; at++) {
+      if (reader.readBit()) {
+        changed[at] = changed[at] + reader.readSigned(FIELD_ORDER) | 0;
+        any = true;
+      }
+    }
+    if (!any) {
+      throw malformed("a changed component changes no field");
+    }
+    fields ??= held.slice();
+    fields[c] = changed;
+  }
+  if (fields === null) {
+    throw malformed("an update changes nothing");
+  }
+  return new HeldEntity(before.id, before.kinds, fields);
+}
+function readSpawns(reader) {
+  const count = reader.readExpGolomb(0);
+  const spawns = [];
+  const gaps = new IndexGaps();
+  for (let n = 0; n < count; n++) {
+    const index = gaps.read(reader);
+    const generation = (reader.readExpGolomb(0) << 1 | 1) >>> 0;
+    const componentCount = reader.readExpGolomb(0);
+    if (componentCount > MAX_COMPONENTS) {
+      throw malformed("too many components");
+    }
+    const kinds = new Array(componentCount);
+    const components = new Array(componentCount);
+    let nextKind = 0;
+    for (let c = 0; c < componentCount; c++) {
+      const kind = nextKind + reader.readExpGolomb(0);
+      if (kind > 255) {
+        throw malformed("component kind out of range");
+      }
+      nextKind = kind + 1;
+      const fieldCount = reader.readExpGolomb(0);
+      if (fieldCount > MAX_FIELDS) {
+        throw malformed("too many fields");
+      }
+      const fields = new Array(fieldCount);
+      for (let f = 0; f < fieldCount; f++) {
+        fields[f] = reader.readSigned(FIELD_ORDER);
+      }
+      kinds[c] = kind;
+      components[c] = fields;
+    }
+    spawns.push(new HeldEntity({ index, generation }, kinds, components));
+  }
+  return spawns;
+}
+
+// src/emitter.ts
+var Emitter = class {
+  listeners = /* @__PURE__ */ new Map();
+  /** Calls `listener` on every `type` event until the returned function is called. */
+  on(type, listener) {
+    let set = this.listeners.get(type);
+    if (set === void 0) {
+      set = /* @__PURE__ */ new Set();
+      this.listeners.set(type, set);
+    }
+    set.add(listener);
+    return () => this.off(type, listener);
+  }
+  /** Calls `listener` on the next `type` event only. */
+  once(type, listener) {
+    const off = this.on(type, (event) => {
+      off();
+      listener(event);
+    });
+    return off;
+  }
+  /** Stops calling `listener` for `type`. */
+  off(type, listener) {
+    this.listeners.get(type)?.delete(listener);
+  }
+  emit(type, event) {
+    const set = this.listeners.get(type);
+    if (set === void 0) {
+      return;
+    }
+    for (const listener of [...set]) {
+      try {
+        listener(event);
+      } catch (error) {
+        queueMicrotask(() => {
+          throw error;
+        });
+      }
+    }
+  }
+};
+
+// src/mirror.ts
+var NO_CHANGES = { checksum: null, spawned: [], updated: [], despawned: [] };
+var Mirror = class {
+  held = { entities: /* @__PURE__ */ new Map(), checksum: 0 };
+  currentTick = null;
+  currentAck = null;
+  /** The tick of the last applied snapshot, or null before the first. */
+  get tick() {
+    return this.currentTick;
+  }
+  /** The last input seq the server acknowledged, or null if none was applied yet. */
+  get ack() {
+    return this.currentAck;
+  }
+  /** The checksum of the held state, as the server computes it. */
+  get checksum() {
+    return this.held.checksum;
+  }
+  /** Number of held entities. */
+  get size() {
+    return this.held.entities.size;
+  }
+  /** The held entities by slot index (unordered; do not modify). */
+  get entities() {
+    return this.held.entities;
+  }
+  /** The entity in slot `index`, if held. */
+  entityAt(index) {
+    return this.held.entities.get(index);
+  }
+  /** The entity `id`, if held with that generation. */
+  get(id) {
+    const entity = this.held.entities.get(id.index);
+    return entity?.id.generation === id.generation ? entity : void 0;
+  }
+  /** Every held entity in slot order. */
+  sorted() {
+    return [...this.held.entities.values()].sort((a, b) => a.id.index - b.id.index);
+  }
+  /** Forgets everything (a new connection starts from a full snapshot). */
+  reset() {
+    this.held.entities.clear();
+    this.held.checksum = 0;
+    this.currentTick = null;
+    this.currentAck = null;
+  }
+  /**
+   * Applies one snapshot frame. Throws {@link DecodeError} when the body does not fit the
+   * mirror and {@link ChecksumMismatchError} when the result differs from the server's
+   * (only if `verifyChecksum`); either way the mirror has diverged and should be reset
+   * from a new connection.
+   */
+  applyFrame(frame, verifyChecksum = true) {
+    let tick;
+    if (frame.full) {
+      tick = frame.tick;
+    } else if (this.currentTick === null) {
+      throw new DecodeError("no-baseline", "a delta snapshot arrived before the first full snapshot");
+    } else {
+      tick = this.currentTick + frame.tick >>> 0;
+    }
+    if (frame.full) {
+      this.held.entities.clear();
+      this.held.checksum = 0;
+    }
+    const previousAck = this.currentAck;
+    if (frame.ack !== null) {
+      this.currentAck = frame.ackAbsolute ? frame.ack : (this.currentAck ?? 0) + frame.ack >>> 0;
+    }
+    this.currentTick = tick;
+    const changes = frame.body.length === 0 ? NO_CHANGES : applyBody(frame.body, this.held);
+    let checksumVerified = false;
+    if (changes.checksum !== null && verifyChecksum) {
+      if (changes.checksum !== this.held.checksum) {
+        throw new ChecksumMismatchError(tick, changes.checksum, this.held.checksum);
+      }
+      checksumVerified = true;
+    }
+    return {
+      tick,
+      ack: this.currentAck,
+      ackChanged: this.currentAck !== previousAck,
+      checksumVerified,
+      full: frame.full,
+      spawned: changes.spawned,
+      updated: changes.updated,
+      despawned: changes.despawned
+    };
+  }
+};
+function wrappingDiff(a, b) {
+  return a - b | 0;
+}
+
+// node_modules/@msgpack/msgpack/dist.esm/utils/utf8.mjs
+function utf8Count(str) {
+  const strLength = str.length;
+  let byteLength = 0;
+  let pos = 0;
+  while (pos < strLength) {
+    let value = str.charCodeAt(pos++);
+    if ((value & 4294967168) === 0) {
+      byteLength++;
+      continue;
+    } else if ((value & 4294965248) === 0) {
+      byteLength += 2;
+    } else {
+      if (value >= 55296 && value <= 56319) {
+        if (pos < strLength) {
+          const extra = str.charCodeAt(pos);
+          if ((extra & 64512) === 56320) {
+            ++pos;
+            value = ((value & 1023) << 10) + (extra & 1023) + 65536;
+          }
+        }
+      }
+      if ((value & 4294901760) === 0) {
+        byteLength += 3;
+      } else {
+        byteLength += 4;
+      }
+    }
+  }
+  return byteLength;
+}
+function utf8EncodeJs(str, output, outputOffset) {
+  const strLength = str.length;
+  let offset = outputOffset;
+  let pos = 0;
+  while (pos < strLength) {
+    let value = str.charCodeAt(pos++);
+    if ((value & 4294967168) === 0) {
+      output[offset++] = value;
+      continue;
+    } else if ((value & 4294965248) === 0) {
+      output[offset++] = value >> 6 & 31 | 192;
+    } else {
+      if (value >= 55296 && value <= 56319) {
+        if (pos < strLength) {
+          const extra = str.charCodeAt(pos);
+          if ((extra & 64512) === 56320) {
+            ++pos;
+            value = ((value & 1023) << 10) + (extra & 1023) + 65536;
+          }
+        }
+      }
+      if ((value & 4294901760) === 0) {
+        output[offset++] = value >> 12 & 15 | 224;
+        output[offset++] = value >> 6 & 63 | 128;
+      } else {
+        output[offset++] = value >> 18 & 7 | 240;
+        output[offset++] = value >> 12 & 63 | 128;
+        output[offset++] = value >> 6 & 63 | 128;
+      }
+    }
+    output[offset++] = value & 63 | 128;
+  }
+}
+var sharedTextEncoder = new TextEncoder();
+var TEXT_ENCODER_THRESHOLD = 50;
+function utf8EncodeTE(str, output, outputOffset) {
+  sharedTextEncoder.encodeInto(str, output.subarray(outputOffset));
+}
+function utf8Encode(str, output, outputOffset) {
+  if (str.length > TEXT_ENCODER_THRESHOLD) {
+    utf8EncodeTE(str, output, outputOffset);
+  } else {
+    utf8EncodeJs(str, output, outputOffset);
+  }
+}
+var CHUNK_SIZE = 4096;
+function utf8DecodeJs(bytes, inputOffset, byteLength) {
+  let offset = inputOffset;
+  const end = offset + byteLength;
+  const units = [];
+  let result = "";
+  while (offset < end) {
+    const byte1 = bytes[offset++];
+    if ((byte1 & 128) === 0) {
+      units.push(byte1);
+    } else if ((byte1 & 224) === 192) {
+      const byte2 = bytes[offset++] & 63;
+      units.push((byte1 & 31) << 6 | byte2);
+    } else if ((byte1 & 240) === 224) {
+      const byte2 = bytes[offset++] & 63;
+      const byte3 = bytes[offset++] & 63;
+      units.push((byte1 & 31) << 12 | byte2 << 6 | byte3);
+    } else if ((byte1 & 248) === 240) {
+      const byte2 = bytes[offset++] & 63;
+      const byte3 = bytes[offset++] & 63;
+      const byte4 = bytes[offset++] & 63;
+      let unit = (byte1 & 7) << 18 | byte2 << 12 | byte3 << 6 | byte4;
+      if (unit > 65535) {
+        unit -= 65536;
+        units.push(unit >>> 10 & 1023 | 55296);
+        unit = 56320 | unit & 1023;
+      }
+      units.push(unit);
+    } else {
+      units.push(byte1);
+    }
+    if (units.length >= CHUNK_SIZE) {
+      result += String.fromCharCode(...units);
+      units.length = 0;
+    }
+  }
+  if (units.length > 0) {
+    result += String.fromCharCode(...units);
+  }
+  return result;
+}
+var sharedTextDecoder = new TextDecoder();
+var TEXT_DECODER_THRESHOLD = 200;
+function utf8DecodeTD(bytes, inputOffset, byteLength) {
+  const stringBytes = bytes.subarray(inputOffset, inputOffset + byteLength);
+  return sharedTextDecoder.decode(stringBytes);
+}
+function utf8Decode(bytes, inputOffset, byteLength) {
+  if (byteLength > TEXT_DECODER_THRESHOLD) {
+    return utf8DecodeTD(bytes, inputOffset, byteLength);
+  } else {
+    return utf8DecodeJs(bytes, inputOffset, byteLength);
+  }
+}
+
+// node_modules/@msgpack/msgpack/dist.esm/ExtData.mjs
+var ExtData = class {
+  type;
+  data;
+  constructor(type, data) {
+    this.type = type;
+    this.data = data;
+  }
+};
+
+// node_modules/@msgpack/msgpack/dist.esm/DecodeError.mjs
+var DecodeError2 = class _DecodeError extends Error {
+  constructor(message) {
+    super(message);
+    const proto = Object.create(_DecodeError.prototype);
+    Object.setPrototypeOf(this, proto);
+    Object.defineProperty(this, "name", {
+      configurable: true,
+      enumerable: false,
+      value: _DecodeError.name
+    });
+  }
+};
+
+// node_modules/@msgpack/msgpack/dist.esm/utils/int.mjs
+var UINT32_MAX = 4294967295;
+function setUint64(view, offset, value) {
+  const high = value / 4294967296;
+  const low = value;
+  view.setUint32(offset, high);
+  view.setUint32(offset + 4, low);
+}
+function setInt64(view, offset, value) {
+  const high = Math.floor(value / 4294967296);
+  const low = value;
+  view.setUint32(offset, high);
+  view.setUint32(offset + 4, low);
+}
+function getInt64(view, offset) {
+  const high = view.getInt32(offset);
+  const low = view.getUint32(offset + 4);
+  return high * 4294967296 + low;
+}
+function getUint64(view, offset) {
+  const high = view.getUint32(offset);
+  const low = view.getUint32(offset + 4);
+  return high * 4294967296 + low;
+}
+
+// node_modules/@msgpack/msgpack/dist.esm/timestamp.mjs
+var EXT_TIMESTAMP = -1;
+var TIMESTAMP32_MAX_SEC = 4294967296 - 1;
+var TIMESTAMP64_MAX_SEC = 17179869184 - 1;
+function encodeTimeSpecToTimestamp({ sec, nsec }) {
+  if (sec >= 0 && nsec >= 0 && sec <= TIMESTAMP64_MAX_SEC) {
+    if (nsec === 0 && sec <= TIMESTAMP32_MAX_SEC) {
+      const rv = new Uint8Array(4);
+      const view = new DataView(rv.buffer);
+      view.setUint32(0, sec);
+      return rv;
+    } else {
+      const secHigh = sec / 4294967296;
+      const secLow = sec & 4294967295;
+      const rv = new Uint8Array(8);
+      const view = new DataView(rv.buffer);
+      view.setUint32(0, nsec << 2 | secHigh & 3);
+      view.setUint32(4, secLow);
+      return rv;
+    }
+  } else {
+    const rv = new Uint8Array(12);
+    const view = new DataView(rv.buffer);
+    view.setUint32(0, nsec);
+    setInt64(view, 4, sec);
+    return rv;
+  }
+}
+function encodeDateToTimeSpec(date) {
+  const msec = date.getTime();
+  const sec = Math.floor(msec / 1e3);
+  const nsec = (msec - sec * 1e3) * 1e6;
+  const nsecInSec = Math.floor(nsec / 1e9);
+  return {
+    sec: sec + nsecInSec,
+    nsec: nsec - nsecInSec * 1e9
+  };
+}
+function encodeTimestampExtension(object) {
+  if (object instanceof Date) {
+    const timeSpec = encodeDateToTimeSpec(object);
+    return encodeTimeSpecToTimestamp(timeSpec);
+  } else {
+    return null;
+  }
+}
+function decodeTimestampToTimeSpec(data) {
+  const view = new DataView(data.buffer, data.byteOffset, data.byteLength);
+  switch (data.byteLength) {
+    case 4: {
+      const sec = view.getUint32(0);
+      const nsec = 0;
+      return { sec, nsec };
+    }
+    case 8: {
+      const nsec30AndSecHigh2 = view.getUint32(0);
+      const secLow32 = view.getUint32(4);
+      const sec = (nsec30AndSecHigh2 & 3) * 4294967296 + secLow32;
+      const nsec = nsec30AndSecHigh2 >>> 2;
+      return { sec, nsec };
+    }
+    case 12: {
+      const sec = getInt64(view, 4);
+      const nsec = view.getUint32(0);
+      return { sec, nsec };
+    }
+    default:
+      throw new DecodeError2(`Unrecognized data size for timestamp (expected 4, 8, or 12): ${data.length}`);
+  }
+}
+function decodeTimestampExtension(data) {
+  const timeSpec = decodeTimestampToTimeSpec(data);
+  return new Date(timeSpec.sec * 1e3 + timeSpec.nsec / 1e6);
+}
+var timestampExtension = {
+  type: EXT_TIMESTAMP,
+  encode: encodeTimestampExtension,
+  decode: decodeTimestampExtension
+};
+
+// node_modules/@msgpack/msgpack/dist.esm/ExtensionCodec.mjs
+var ExtensionCodec = class _ExtensionCodec {
+  static defaultCodec = new _ExtensionCodec();
+  // ensures ExtensionCodecType<X> matches ExtensionCodec<X>
+  // this will make type errors a lot more clear
+  // eslint-disable-next-line @typescript-eslint/naming-convention
+  __brand;
+  // built-in extensions
+  builtInEncoders = [];
+  builtInDecoders = [];
+  // custom extensions
+  encoders = [];
+  decoders = [];
+  constructor() {
+    this.register(timestampExtension);
+  }
+  register({ type, encode, decode }) {
+    if (type >= 0) {
+      this.encoders[type] = encode;
+      this.decoders[type] = decode;
+    } else {
+      const index = -1 - type;
+      this.builtInEncoders[index] = encode;
+      this.builtInDecoders[index] = decode;
+    }
+  }
+  tryToEncode(object, context) {
+    for (let i = 0; i < this.builtInEncoders.length; i++) {
+      const encodeExt = this.builtInEncoders[i];
+      if (encodeExt != null) {
+        const data = encodeExt(object, context);
+        if (data != null) {
+          const type = -1 - i;
+          return new ExtData(type, data);
+        }
+      }
+    }
+    for (let i = 0; i < this.encoders.length; i++) {
+      const encodeExt = this.encoders[i];
+      if (encodeExt != null) {
+        const data = encodeExt(object, context);
+        if (data != null) {
+          const type = i;
+          return new ExtData(type, data);
+        }
+      }
+    }
+    if (object instanceof ExtData) {
+      return object;
+    }
+    return null;
+  }
+  decode(data, type, context) {
+    const decodeExt = type < 0 ? this.builtInDecoders[-1 - type] : this.decoders[type];
+    if (decodeExt) {
+      return decodeExt(data, type, context);
+    } else {
+      return new ExtData(type, data);
+    }
+  }
+};
+
+// node_modules/@msgpack/msgpack/dist.esm/utils/typedArrays.mjs
+function isArrayBufferLike(buffer) {
+  return buffer instanceof ArrayBuffer || typeof SharedArrayBuffer !== "undefined" && buffer instanceof SharedArrayBuffer;
+}
+function ensureUint8Array(buffer) {
+  if (buffer instanceof Uint8Array) {
+    return buffer;
+  } else if (ArrayBuffer.isView(buffer)) {
+    return new Uint8Array(buffer.buffer, buffer.byteOffset, buffer.byteLength);
+  } else if (isArrayBufferLike(buffer)) {
+    return new Uint8Array(buffer);
+  } else {
+    return Uint8Array.from(buffer);
+  }
+}
+
+// node_modules/@msgpack/msgpack/dist.esm/Encoder.mjs
+var DEFAULT_MAX_DEPTH = 100;
+var DEFAULT_INITIAL_BUFFER_SIZE = 2048;
+var Encoder = class _Encoder {
+  extensionCodec;
+  context;
+  useBigInt64;
+  maxDepth;
+  initialBufferSize;
+  sortKeys;
+  forceFloat32;
+  ignoreUndefined;
+  forceIntegerToFloat;
+  pos;
+  view;
+  bytes;
+  entered = false;
+  constructor(options) {
+    this.extensionCodec = options?.extensionCodec ?? ExtensionCodec.defaultCodec;
+    this.context = options?.context;
+    this.useBigInt64 = options?.useBigInt64 ?? false;
+    this.maxDepth = options?.maxDepth ?? DEFAULT_MAX_DEPTH;
+    this.initialBufferSize = options?.initialBufferSize ?? DEFAULT_INITIAL_BUFFER_SIZE;
+    this.sortKeys = options?.sortKeys ?? false;
+    this.forceFloat32 = options?.forceFloat32 ?? false;
+    this.ignoreUndefined = options?.ignoreUndefined ?? false;
+    this.forceIntegerToFloat = options?.forceIntegerToFloat ?? false;
+    this.pos = 0;
+    this.view = new DataView(new ArrayBuffer(this.initialBufferSize));
+    this.bytes = new Uint8Array(this.view.buffer);
+  }
+  clone() {
+    return new _Encoder({
+      extensionCodec: this.extensionCodec,
+      context: this.context,
+      useBigInt64: this.useBigInt64,
+      maxDepth: this.maxDepth,
+      initialBufferSize: this.initialBufferSize,
+      sortKeys: this.sortKeys,
+      forceFloat32: this.forceFloat32,
+      ignoreUndefined: this.ignoreUndefined,
+      forceIntegerToFloat: this.forceIntegerToFloat
+    });
+  }
+  reinitializeState() {
+    this.pos = 0;
+  }
+  /**
+   * This is almost equivalent to {@link Encoder#encode}, but it returns an reference of the encoder's internal buffer and thus much faster than {@link Encoder#encode}.
+   *
+   * @returns Encodes the object and returns a shared reference the encoder's internal buffer.
+   */
+  encodeSharedRef(object) {
+    if (this.entered) {
+      const instance = this.clone();
+      return instance.encodeSharedRef(object);
+    }
+    try {
+      this.entered = true;
+      this.reinitializeState();
+      this.doEncode(object, 1);
+      return this.bytes.subarray(0, this.pos);
+    } finally {
+      this.entered = false;
+    }
+  }
+  /**
+   * @returns Encodes the object and returns a copy of the encoder's internal buffer.
+   */
+  encode(object) {
+    if (this.entered) {
+      const instance = this.clone();
+      return instance.encode(object);
+    }
+    try {
+      this.entered = true;
+      this.reinitializeState();
+      this.doEncode(object, 1);
+      return this.bytes.slice(0, this.pos);
+    } finally {
+      this.entered = false;
+    }
+  }
+  doEncode(object, depth) {
+    if (depth > this.maxDepth) {
+      throw new Error(`Too deep objects in depth ${depth}`);
+    }
+    if (object == null) {
+      this.encodeNil();
+    } else if (typeof object === "boolean") {
+      this.encodeBoolean(object);
+    } else if (typeof object === "number") {
+      if (!this.forceIntegerToFloat) {
+        this.encodeNumber(object);
+      } else {
+        this.encodeNumberAsFloat(object);
+      }
+    } else if (typeof object === "string") {
+      this.encodeString(object);
+    } else if (this.useBigInt64 && typeof object === "bigint") {
+      this.encodeBigInt64(object);
+    } else {
+      this.encodeObject(object, depth);
+    }
+  }
+  ensureBufferSizeToWrite(sizeToWrite) {
+    const requiredSize = this.pos + sizeToWrite;
+    if (this.view.byteLength < requiredSize) {
+      this.resizeBuffer(requiredSize * 2);
+    }
+  }
+  resizeBuffer(newSize) {
+    const newBuffer = new ArrayBuffer(newSize);
+    const newBytes = new Uint8Array(newBuffer);
+    const newView = new DataView(newBuffer);
+    newBytes.set(this.bytes);
+    this.view = newView;
+    this.bytes = newBytes;
+  }
+  encodeNil() {
+    this.writeU8(192);
+  }
+  encodeBoolean(object) {
+    if (object === false) {
+      this.writeU8(194);
+    } else {
+      this.writeU8(195);
+    }
+  }
+  encodeNumber(object) {
+    if (!this.forceIntegerToFloat && Number.isSafeInteger(object)) {
+      if (object >= 0) {
+        if (object < 128) {
+          this.writeU8(object);
+        } else if (object < 256) {
+          this.writeU8(204);
+          this.writeU8(object);
+        } else if (object < 65536) {
+          this.writeU8(205);
+          this.writeU16(object);
+        } else if (object < 4294967296) {
+          this.writeU8(206);
+          this.writeU32(object);
+        } else if (!this.useBigInt64) {
+          this.writeU8(207);
+          this.writeU64(object);
+        } else {
+          this.encodeNumberAsFloat(object);
+        }
+      } else {
+        if (object >= -32) {
+          this.writeU8(224 | object + 32);
+        } else if (object >= -128) {
+          this.writeU8(208);
+          this.writeI8(object);
+        } else if (object >= -32768) {
+          this.writeU8(209);
+          this.writeI16(object);
+        } else if (object >= -2147483648) {
+          this.writeU8(210);
+          this.writeI32(object);
+        } else if (!this.useBigInt64) {
+          this.writeU8(211);
+          this.writeI64(object);
+        } else {
+          this.encodeNumberAsFloat(object);
+        }
+      }
+    } else {
+      this.encodeNumberAsFloat(object);
+    }
+  }
+  encodeNumberAsFloat(object) {
+    if (this.forceFloat32) {
+      this.writeU8(202);
+      this.writeF32(object);
+    } else {
+      this.writeU8(203);
+      this.writeF64(object);
+    }
+  }
+  encodeBigInt64(object) {
+    if (object >= BigInt(0)) {
+      this.writeU8(207);
+      this.writeBigUint64(object);
+    } else {
+      this.writeU8(211);
+      this.writeBigInt64(object);
+    }
+  }
+  writeStringHeader(byteLength) {
+    if (byteLength < 32) {
+      this.writeU8(160 + byteLength);
+    } else if (byteLength < 256) {
+      this.writeU8(217);
+      this.writeU8(byteLength);
+    } else if (byteLength < 65536) {
+      this.writeU8(218);
+      this.writeU16(byteLength);
+    } else if (byteLength < 4294967296) {
+      this.writeU8(219);
+      this.writeU32(byteLength);
+    } else {
+      throw new Error(`Too long string: ${byteLength} bytes in UTF-8`);
+    }
+  }
+  encodeString(object) {
+    const maxHeaderSize = 1 + 4;
+    const byteLength = utf8Count(object);
+    this.ensureBufferSizeToWrite(maxHeaderSize + byteLength);
+    this.writeStringHeader(byteLength);
+    utf8Encode(object, this.bytes, this.pos);
+    this.pos += byteLength;
+  }
+  encodeObject(object, depth) {
+    const ext = this.extensionCodec.tryToEncode(object, this.context);
+    if (ext != null) {
+      this.encodeExtension(ext);
+    } else if (Array.isArray(object)) {
+      this.encodeArray(object, depth);
+    } else if (ArrayBuffer.isView(object)) {
+      this.encodeBinary(object);
+    } else if (typeof object === "object") {
+      this.encodeMap(object, depth);
+    } else {
+      throw new Error(`Unrecognized object: ${Object.prototype.toString.apply(object)}`);
+    }
+  }
+  encodeBinary(object) {
+    const size = object.byteLength;
+    if (size < 256) {
+      this.writeU8(196);
+      this.writeU8(size);
+    } else if (size < 65536) {
+      this.writeU8(197);
+      this.writeU16(size);
+    } else if (size < 4294967296) {
+      this.writeU8(198);
+      this.writeU32(size);
+    } else {
+      throw new Error(`Too large binary: ${size}`);
+    }
+    const bytes = ensureUint8Array(object);
+    this.writeU8a(bytes);
+  }
+  encodeArray(object, depth) {
+    const size = object.length;
+    if (size < 16) {
+      this.writeU8(144 + size);
+    } else if (size < 65536) {
+      this.writeU8(220);
+      this.writeU16(size);
+    } else if (size < 4294967296) {
+      this.writeU8(221);
+      this.writeU32(size);
+    } else {
+      throw new Error(`Too large array: ${size}`);
+    }
+    for (const item of object) {
+      this.doEncode(item, depth + 1);
+    }
+  }
+  countWithoutUndefined(object, keys) {
+    let count = 0;
+    for (const key of keys) {
+      if (object[key] !== void 0) {
+        count++;
+      }
+    }
+    return count;
+  }
+  encodeMap(object, depth) {
+    const keys = Object.keys(object);
+    if (this.sortKeys) {
+      keys.sort();
+    }
+    const size = this.ignoreUndefined ? this.countWithoutUndefined(object, keys) : keys.length;
+    if (size < 16) {
+      this.writeU8(128 + size);
+    } else if (size < 65536) {
+      this.writeU8(222);
+      this.writeU16(size);
+    } else if (size < 4294967296) {
+      this.writeU8(223);
+      this.writeU32(size);
+    } else {
+      throw new Error(`Too large map object: ${size}`);
+    }
+    for (const key of keys) {
+      const value = object[key];
+      if (!(this.ignoreUndefined && value === void 0)) {
+        this.encodeString(key);
+        this.doEncode(value, depth + 1);
+      }
+    }
+  }
+  encodeExtension(ext) {
+    if (typeof ext.data === "function") {
+      const data = ext.data(this.pos + 6);
+      const size2 = data.length;
+      if (size2 >= 4294967296) {
+        throw new Error(`Too large extension object: ${size2}`);
+      }
+      this.writeU8(201);
+      this.writeU32(size2);
+      this.writeI8(ext.type);
+      this.writeU8a(data);
+      return;
+    }
+    const size = ext.data.length;
+    if (size === 1) {
+      this.writeU8(212);
+    } else if (size === 2) {
+      this.writeU8(213);
+    } else if (size === 4) {
+      this.writeU8(214);
+    } else if (size === 8) {
+      this.writeU8(215);
+    } else if (size === 16) {
+      this.writeU8(216);
+    } else if (size < 256) {
+      this.writeU8(199);
+      this.writeU8(size);
+    } else if (size < 65536) {
+      this.writeU8(200);
+      this.writeU16(size);
+    } else if (size < 4294967296) {
+      this.writeU8(201);
+      this.writeU32(size);
+    } else {
+      throw new Error(`Too large extension object: ${size}`);
+    }
+    this.writeI8(ext.type);
+    this.writeU8a(ext.data);
+  }
+  writeU8(value) {
+    this.ensureBufferSizeToWrite(1);
+    this.view.setUint8(this.pos, value);
+    this.pos++;
+  }
+  writeU8a(values) {
+    const size = values.length;
+    this.ensureBufferSizeToWrite(size);
+    this.bytes.set(values, this.pos);
+    this.pos += size;
+  }
+  writeI8(value) {
+    this.ensureBufferSizeToWrite(1);
+    this.view.setInt8(this.pos, value);
+    this.pos++;
+  }
+  writeU16(value) {
+    this.ensureBufferSizeToWrite(2);
+    this.view.setUint16(this.pos, value);
+    this.pos += 2;
+  }
+  writeI16(value) {
+    this.ensureBufferSizeToWrite(2);
+    this.view.setInt16(this.pos, value);
+    this.pos += 2;
+  }
+  writeU32(value) {
+    this.ensureBufferSizeToWrite(4);
+    this.view.setUint32(this.pos, value);
+    this.pos += 4;
+  }
+  writeI32(value) {
+    this.ensureBufferSizeToWrite(4);
+    this.view.setInt32(this.pos, value);
+    this.pos += 4;
+  }
+  writeF32(value) {
+    this.ensureBufferSizeToWrite(4);
+    this.view.setFloat32(this.pos, value);
+    this.pos += 4;
+  }
+  writeF64(value) {
+    this.ensureBufferSizeToWrite(8);
+    this.view.setFloat64(this.pos, value);
+    this.pos += 8;
+  }
+  writeU64(value) {
+    this.ensureBufferSizeToWrite(8);
+    setUint64(this.view, this.pos, value);
+    this.pos += 8;
+  }
+  writeI64(value) {
+    this.ensureBufferSizeToWrite(8);
+    setInt64(this.view, this.pos, value);
+    this.pos += 8;
+  }
+  writeBigUint64(value) {
+    this.ensureBufferSizeToWrite(8);
+    this.view.setBigUint64(this.pos, value);
+    this.pos += 8;
+  }
+  writeBigInt64(value) {
+    this.ensureBufferSizeToWrite(8);
+    this.view.setBigInt64(this.pos, value);
+    this.pos += 8;
+  }
+};
+
+// node_modules/@msgpack/msgpack/dist.esm/utils/prettyByte.mjs
+function prettyByte(byte2) {
+  return `${byte2 < 0 ? "-" : ""}0x${Math.abs(byte2).toString(16).padStart(2, "0")}`;
+}
+
+// node_modules/@msgpack/msgpack/dist.esm/CachedKeyDecoder.mjs
+var DEFAULT_MAX_KEY_LENGTH = 16;
+var DEFAULT_MAX_LENGTH_PER_KEY = 16;
+var CachedKeyDecoder = class {
+  hit = 0;
+  miss = 0;
+  caches;
+  maxKeyLength;
+  maxLengthPerKey;
+  constructor(maxKeyLength = DEFAULT_MAX_KEY_LENGTH, maxLengthPerKey = DEFAULT_MAX_LENGTH_PER_KEY) {
+    this.maxKeyLength = maxKeyLength;
+    this.maxLengthPerKey = maxLengthPerKey;
+    this.caches = [];
+    for (let i = 0; i < this.maxKeyLength; i++) {
+      this.caches.push([]);
+    }
+  }
+  canBeCached(byteLength) {
+    return byteLength > 0 && byteLength <= this.maxKeyLength;
+  }
+  find(bytes, inputOffset, byteLength) {
+    const records = this.caches[byteLength - 1];
+    FIND_CHUNK: for (const record of records) {
+      const recordBytes = record.bytes;
+      for (let j = 0; j < byteLength; j++) {
+        if (recordBytes[j] !== bytes[inputOffset + j]) {
+          continue FIND_CHUNK;
+        }
+      }
+      return record.str;
+    }
+    return null;
+  }
+  store(bytes, value) {
+    const records = this.caches[bytes.length - 1];
+    const record = { bytes, str: value };
+    if (records.length >= this.maxLengthPerKey) {
+      records[Math.random() * records.length | 0] = record;
+    } else {
+      records.push(record);
+    }
+  }
+  decode(bytes, inputOffset, byteLength) {
+    const cachedValue = this.find(bytes, inputOffset, byteLength);
+    if (cachedValue != null) {
+      this.hit++;
+      return cachedValue;
+    }
+    this.miss++;
+    const str = utf8DecodeJs(bytes, inputOffset, byteLength);
+    const slicedCopyOfBytes = Uint8Array.prototype.slice.call(bytes, inputOffset, inputOffset + byteLength);
+    this.store(slicedCopyOfBytes, str);
+    return str;
+  }
+};
+
+// node_modules/@msgpack/msgpack/dist.esm/Decoder.mjs
+var STATE_ARRAY = "array";
+var STATE_MAP_KEY = "map_key";
+var STATE_MAP_VALUE = "map_value";
+var mapKeyConverter = (key) => {
+  if (typeof key === "string" || typeof key === "number") {
+    return key;
+  }
+  throw new DecodeError2("The type of key must be string or number but " + typeof key);
+};
+var StackPool = class {
+  stack = [];
+  stackHeadPosition = -1;
+  get length() {
+    return this.stackHeadPosition + 1;
+  }
+  top() {
+    return this.stack[this.stackHeadPosition];
+  }
+  pushArrayState(size) {
+    const state = this.getUninitializedStateFromPool();
+    state.type = STATE_ARRAY;
+    state.position = 0;
+    state.size = size;
+    state.array = new Array(size);
+  }
+  pushMapState(size) {
+    const state = this.getUninitializedStateFromPool();
+    state.type = STATE_MAP_KEY;
+    state.readCount = 0;
+    state.size = size;
+    state.map = {};
+  }
+  getUninitializedStateFromPool() {
+    this.stackHeadPosition++;
+    if (this.stackHeadPosition === this.stack.length) {
+      const partialState = {
+        type: void 0,
+        size: 0,
+        array: void 0,
+        position: 0,
+        readCount: 0,
+        map: void 0,
+        key: null
+      };
+      this.stack.push(partialState);
+    }
+    return this.stack[this.stackHeadPosition];
+  }
+  release(state) {
+    const topStackState = this.stack[this.stackHeadPosition];
+    if (topStackState !== state) {
+      throw new Error("Invalid stack state. Released state is not on top of the stack.");
+    }
+    if (state.type === STATE_ARRAY) {
+      const partialState = state;
+      partialState.size = 0;
+      partialState.array = void 0;
+      partialState.position = 0;
+      partialState.type = void 0;
+    }
+    if (state.type === STATE_MAP_KEY || state.type === STATE_MAP_VALUE) {
+      const partialState = state;
+      partialState.size = 0;
+      partialState.map = void 0;
+      partialState.readCount = 0;
+      partialState.type = void 0;
+    }
+    this.stackHeadPosition--;
+  }
+  reset() {
+    this.stack.length = 0;
+    this.stackHeadPosition = -1;
+  }
+};
+var HEAD_BYTE_REQUIRED = -1;
+var EMPTY_VIEW = new DataView(new ArrayBuffer(0));
+var EMPTY_BYTES = new Uint8Array(EMPTY_VIEW.buffer);
+try {
+  EMPTY_VIEW.getInt8(0);
+} catch (e) {
+  if (!(e instanceof RangeError)) {
+    throw new Error("This module is not supported in the current JavaScript engine because DataView does not throw RangeError on out-of-bounds access");
+  }
+}
+var MORE_DATA = new RangeError("Insufficient data");
+var sharedCachedKeyDecoder = new CachedKeyDecoder();
+var Decoder = class _Decoder {
+  extensionCodec;
+  context;
+  useBigInt64;
+  rawStrings;
+  maxStrLength;
+  maxBinLength;
+  maxArrayLength;
+  maxMapLength;
+  maxExtLength;
+  keyDecoder;
+  mapKeyConverter;
+  totalPos = 0;
+  pos = 0;
+  view = EMPTY_VIEW;
+  bytes = EMPTY_BYTES;
+  headByte = HEAD_BYTE_REQUIRED;
+  stack = new StackPool();
+  entered = false;
+  constructor(options) {
+    this.extensionCodec = options?.extensionCodec ?? ExtensionCodec.defaultCodec;
+    this.context = options?.context;
+    this.useBigInt64 = options?.useBigInt64 ?? false;
+    this.rawStrings = options?.rawStrings ?? false;
+    this.maxStrLength = options?.maxStrLength ?? UINT32_MAX;
+    this.maxBinLength = options?.maxBinLength ?? UINT32_MAX;
+    this.maxArrayLength = options?.maxArrayLength ?? UINT32_MAX;
+    this.maxMapLength = options?.maxMapLength ?? UINT32_MAX;
+    this.maxExtLength = options?.maxExtLength ?? UINT32_MAX;
+    this.keyDecoder = options?.keyDecoder !== void 0 ? options.keyDecoder : sharedCachedKeyDecoder;
+    this.mapKeyConverter = options?.mapKeyConverter ?? mapKeyConverter;
+  }
+  clone() {
+    return new _Decoder({
+      extensionCodec: this.extensionCodec,
+      context: this.context,
+      useBigInt64: this.useBigInt64,
+      rawStrings: this.rawStrings,
+      maxStrLength: this.maxStrLength,
+      maxBinLength: this.maxBinLength,
+      maxArrayLength: this.maxArrayLength,
+      maxMapLength: this.maxMapLength,
+      maxExtLength: this.maxExtLength,
+      keyDecoder: this.keyDecoder
+    });
+  }
+  reinitializeState() {
+    this.totalPos = 0;
+    this.headByte = HEAD_BYTE_REQUIRED;
+    this.stack.reset();
+  }
+  setBuffer(buffer) {
+    const bytes = ensureUint8Array(buffer);
+    this.bytes = bytes;
+    this.view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    this.pos = 0;
+  }
+  appendBuffer(buffer) {
+    if (this.headByte === HEAD_BYTE_REQUIRED && !this.hasRemaining(1)) {
+      this.setBuffer(buffer);
+    } else {
+      const remainingData = this.bytes.subarray(this.pos);
+      const newData = ensureUint8Array(buffer);
+      const newBuffer = new Uint8Array(remainingData.length + newData.length);
+      newBuffer.set(remainingData);
+      newBuffer.set(newData, remainingData.length);
+      this.setBuffer(newBuffer);
+    }
+  }
+  hasRemaining(size) {
+    return this.view.byteLength - this.pos >= size;
+  }
+  createExtraByteError(posToShow) {
+    const { view, pos } = this;
+    return new RangeError(`Extra ${view.byteLength - pos} of ${view.byteLength} byte(s) found at buffer[${posToShow}]`);
+  }
+  /**
+   * @throws {@link DecodeError}
+   * @throws {@link RangeError}
+   */
+  decode(buffer) {
+    if (this.entered) {
+      const instance = this.clone();
+      return instance.decode(buffer);
+    }
+    try {
+      this.entered = true;
+      this.reinitializeState();
+      this.setBuffer(buffer);
+      const object = this.doDecodeSync();
+      if (this.hasRemaining(1)) {
+        throw this.createExtraByteError(this.pos);
+      }
+      return object;
+    } finally {
+      this.entered = false;
+    }
+  }
+  *decodeMulti(buffer) {
+    if (this.entered) {
+      const instance = this.clone();
+      yield* instance.decodeMulti(buffer);
+      return;
+    }
+    try {
+      this.entered = true;
+      this.reinitializeState();
+      this.setBuffer(buffer);
+      while (this.hasRemaining(1)) {
+        yield this.doDecodeSync();
+      }
+    } finally {
+      this.entered = false;
+    }
+  }
+  async decodeAsync(stream) {
+    if (this.entered) {
+      const instance = this.clone();
+      return instance.decodeAsync(stream);
+    }
+    try {
+      this.entered = true;
+      let decoded = false;
+      let object;
+      for await (const buffer of stream) {
+        if (decoded) {
+          this.entered = false;
+          throw this.createExtraByteError(this.totalPos);
+        }
+        this.appendBuffer(buffer);
+        try {
+          object = this.doDecodeSync();
+          decoded = true;
+        } catch (e) {
+          if (!(e instanceof RangeError)) {
+            throw e;
+          }
+        }
+        this.totalPos += this.pos;
+      }
+      if (decoded) {
+        if (this.hasRemaining(1)) {
+          throw this.createExtraByteError(this.totalPos);
+        }
+        return object;
+      }
+      const { headByte, pos, totalPos } = this;
+      throw new RangeError(`Insufficient data in parsing ${prettyByte(headByte)} at ${totalPos} (${pos} in the current buffer)`);
+    } finally {
+      this.entered = false;
+    }
+  }
+  decodeArrayStream(stream) {
+    return this.decodeMultiAsync(stream, true);
+  }
+  decodeStream(stream) {
+    return this.decodeMultiAsync(stream, false);
+  }
+  async *decodeMultiAsync(stream, isArray) {
+    if (this.entered) {
+      const instance = this.clone();
+      yield* instance.decodeMultiAsync(stream, isArray);
+      return;
+    }
+    try {
+      this.entered = true;
+      let isArrayHeaderRequired = isArray;
+      let arrayItemsLeft = -1;
+      for await (const buffer of stream) {
+        if (isArray && arrayItemsLeft === 0) {
+          throw this.createExtraByteError(this.totalPos);
+        }
+        this.appendBuffer(buffer);
+        if (isArrayHeaderRequired) {
+          arrayItemsLeft = this.readArraySize();
+          isArrayHeaderRequired = false;
+          this.complete();
+        }
+        try {
+          while (true) {
+            yield this.doDecodeSync();
+            if (--arrayItemsLeft === 0) {
+              break;
+            }
+          }
+        } catch (e) {
+          if (!(e instanceof RangeError)) {
+            throw e;
+          }
+        }
+        this.totalPos += this.pos;
+      }
+    } finally {
+      this.entered = false;
+    }
+  }
+  doDecodeSync() {
+    DECODE: while (true) {
+      const headByte = this.readHeadByte();
+      let object;
+      if (headByte >= 224) {
+        object = headByte - 256;
+      } else if (headByte < 192) {
+        if (headByte < 128) {
+          object = headByte;
+        } else if (headByte < 144) {
+          const size = headByte - 128;
+          if (size !== 0) {
+            this.pushMapState(size);
+            this.complete();
+            continue DECODE;
+          } else {
+            object = {};
+          }
+        } else if (headByte < 160) {
+          const size = headByte - 144;
+          if (size !== 0) {
+            this.pushArrayState(size);
+            this.complete();
+            continue DECODE;
+          } else {
+            object = [];
+          }
+        } else {
+          const byteLength = headByte - 160;
+          object = this.decodeString(byteLength, 0);
+        }
+      } else if (headByte === 192) {
+        object = null;
+      } else if (headByte === 194) {
+        object = false;
+      } else if (headByte === 195) {
+        object = true;
+      } else if (headByte === 202) {
+        object = this.readF32();
+      } else if (headByte === 203) {
+        object = this.readF64();
+      } else if (headByte === 204) {
+        object = this.readU8();
+      } else if (headByte === 205) {
+        object = this.readU16();
+      } else if (headByte === 206) {
+        object = this.readU32();
+      } else if (headByte === 207) {
+        if (this.useBigInt64) {
+          object = this.readU64AsBigInt();
+        } else {
+          object = this.readU64();
+        }
+      } else if (headByte === 208) {
+        object = this.readI8();
+      } else if (headByte === 209) {
+        object = this.readI16();
+      } else if (headByte === 210) {
+        object = this.readI32();
+      } else if (headByte === 211) {
+        if (this.useBigInt64) {
+          object = this.readI64AsBigInt();
+        } else {
+          object = this.readI64();
+        }
+      } else if (headByte === 217) {
+        const byteLength = this.lookU8();
+        object = this.decodeString(byteLength, 1);
+      } else if (headByte === 218) {
+        const byteLength = this.lookU16();
+        object = this.decodeString(byteLength, 2);
+      } else if (headByte === 219) {
+        const byteLength = this.lookU32();
+        object = this.decodeString(byteLength, 4);
+      } else if (headByte === 220) {
+        const size = this.readU16();
+        if (size !== 0) {
+          this.pushArrayState(size);
+          this.complete();
+          continue DECODE;
+        } else {
+          object = [];
+        }
+      } else if (headByte === 221) {
+        const size = this.readU32();
+        if (size !== 0) {
+          this.pushArrayState(size);
+          this.complete();
+          continue DECODE;
+        } else {
+          object = [];
+        }
+      } else if (headByte === 222) {
+        const size = this.readU16();
+        if (size !== 0) {
+          this.pushMapState(size);
+          this.complete();
+          continue DECODE;
+        } else {
+          object = {};
+        }
+      } else if (headByte === 223) {
+        const size = this.readU32();
+        if (size !== 0) {
+          this.pushMapState(size);
+          this.complete();
+          continue DECODE;
+        } else {
+          object = {};
+        }
+      } else if (headByte === 196) {
+        const size = this.lookU8();
+        object = this.decodeBinary(size, 1);
+      } else if (headByte === 197) {
+        const size = this.lookU16();
+        object = this.decodeBinary(size, 2);
+      } else if (headByte === 198) {
+        const size = this.lookU32();
+        object = this.decodeBinary(size, 4);
+      } else if (headByte === 212) {
+        object = this.decodeExtension(1, 0);
+      } else if (headByte === 213) {
+        object = this.decodeExtension(2, 0);
+      } else if (headByte === 214) {
+        object = this.decodeExtension(4, 0);
+      } else if (headByte === 215) {
+        object = this.decodeExtension(8, 0);
+      } else if (headByte === 216) {
+        object = this.decodeExtension(16, 0);
+      } else if (headByte === 199) {
+        const size = this.lookU8();
+        object = this.decodeExtension(size, 1);
+      } else if (headByte === 200) {
+        const size = this.lookU16();
+        object = this.decodeExtension(size, 2);
+      } else if (headByte === 201) {
+        const size = this.lookU32();
+        object = this.decodeExtension(size, 4);
+      } else {
+        throw new DecodeError2(`Unrecognized type byte: ${prettyByte(headByte)}`);
+      }
+      this.complete();
+      const stack = this.stack;
+      while (stack.length > 0) {
+        const state = stack.top();
+        if (state.type === STATE_ARRAY) {
+          state.array[state.position] = object;
+          state.position++;
+          if (state.position === state.size) {
+            object = state.array;
+            stack.release(state);
+          } else {
+            continue DECODE;
+          }
+        } else if (state.type === STATE_MAP_KEY) {
+          if (object === "__proto__") {
+            throw new DecodeError2("The key __proto__ is not allowed");
+          }
+          state.key = this.mapKeyConverter(object);
+          state.type = STATE_MAP_VALUE;
+          continue DECODE;
+        } else {
+          state.map[state.key] = object;
+          state.readCount++;
+          if (state.readCount === state.size) {
+            object = state.map;
+            stack.release(state);
+          } else {
+            state.key = null;
+            state.type = STATE_MAP_KEY;
+            continue DECODE;
+          }
+        }
+      }
+      return object;
+    }
+  }
+  readHeadByte() {
+    if (this.headByte === HEAD_BYTE_REQUIRED) {
+      this.headByte = this.readU8();
+    }
+    return this.headByte;
+  }
+  complete() {
+    this.headByte = HEAD_BYTE_REQUIRED;
+  }
+  readArraySize() {
+    const headByte = this.readHeadByte();
+    switch (headByte) {
+      case 220:
+        return this.readU16();
+      case 221:
+        return this.readU32();
+      default: {
+        if (headByte < 160) {
+          return headByte - 144;
+        } else {
+          throw new DecodeError2(`Unrecognized array type byte: ${prettyByte(headByte)}`);
+        }
+      }
+    }
+  }
+  pushMapState(size) {
+    if (size > this.maxMapLength) {
+      throw new DecodeError2(`Max length exceeded: map length (${size}) > maxMapLengthLength (${this.maxMapLength})`);
+    }
+    this.stack.pushMapState(size);
+  }
+  pushArrayState(size) {
+    if (size > this.maxArrayLength) {
+      throw new DecodeError2(`Max length exceeded: array length (${size}) > maxArrayLength (${this.maxArrayLength})`);
+    }
+    this.stack.pushArrayState(size);
+  }
+  decodeString(byteLength, headerOffset) {
+    if (!this.rawStrings || this.stateIsMapKey()) {
+      return this.decodeUtf8String(byteLength, headerOffset);
+    }
+    return this.decodeBinary(byteLength, headerOffset);
+  }
+  /**
+   * @throws {@link RangeError}
+   */
+  decodeUtf8String(byteLength, headerOffset) {
+    if (byteLength > this.maxStrLength) {
+      throw new DecodeError2(`Max length exceeded: UTF-8 byte length (${byteLength}) > maxStrLength (${this.maxStrLength})`);
+    }
+    if (this.bytes.byteLength < this.pos + headerOffset + byteLength) {
+      throw MORE_DATA;
+    }
+    const offset = this.pos + headerOffset;
+    let object;
+    if (this.stateIsMapKey() && this.keyDecoder?.canBeCached(byteLength)) {
+      object = this.keyDecoder.decode(this.bytes, offset, byteLength);
+    } else {
+      object = utf8Decode(this.bytes, offset, byteLength);
+    }
+    this.pos += headerOffset + byteLength;
+    return object;
+  }
+  stateIsMapKey() {
+    if (this.stack.length > 0) {
+      const state = this.stack.top();
+      return state.type === STATE_MAP_KEY;
+    }
+    return false;
+  }
+  /**
+   * @throws {@link RangeError}
+   */
+  decodeBinary(byteLength, headOffset) {
+    if (byteLength > this.maxBinLength) {
+      throw new DecodeError2(`Max length exceeded: bin length (${byteLength}) > maxBinLength (${this.maxBinLength})`);
+    }
+    if (!this.hasRemaining(byteLength + headOffset)) {
+      throw MORE_DATA;
+    }
+    const offset = this.pos + headOffset;
+    const object = this.bytes.subarray(offset, offset + byteLength);
+    this.pos += headOffset + byteLength;
+    return object;
+  }
+  decodeExtension(size, headOffset) {
+    if (size > this.maxExtLength) {
+      throw new DecodeError2(`Max length exceeded: ext length (${size}) > maxExtLength (${this.maxExtLength})`);
+    }
+    const extType = this.view.getInt8(this.pos + headOffset);
+    const data = this.decodeBinary(
+      size,
+      headOffset + 1
+      /* extType */
+    );
+    return this.extensionCodec.decode(data, extType, this.context);
+  }
+  lookU8() {
+    return this.view.getUint8(this.pos);
+  }
+  lookU16() {
+    return this.view.getUint16(this.pos);
+  }
+  lookU32() {
+    return this.view.getUint32(this.pos);
+  }
+  readU8() {
+    const value = this.view.getUint8(this.pos);
+    this.pos++;
+    return value;
+  }
+  readI8() {
+    const value = this.view.getInt8(this.pos);
+    this.pos++;
+    return value;
+  }
+  readU16() {
+    const value = this.view.getUint16(this.pos);
+    this.pos += 2;
+    return value;
+  }
+  readI16() {
+    const value = this.view.getInt16(this.pos);
+    this.pos += 2;
+    return value;
+  }
+  readU32() {
+    const value = this.view.getUint32(this.pos);
+    this.pos += 4;
+    return value;
+  }
+  readI32() {
+    const value = this.view.getInt32(this.pos);
+    this.pos += 4;
+    return value;
+  }
+  readU64() {
+    const value = getUint64(this.view, this.pos);
+    this.pos += 8;
+    return value;
+  }
+  readI64() {
+    const value = getInt64(this.view, this.pos);
+    this.pos += 8;
+    return value;
+  }
+  readU64AsBigInt() {
+    const value = this.view.getBigUint64(this.pos);
+    this.pos += 8;
+    return value;
+  }
+  readI64AsBigInt() {
+    const value = this.view.getBigInt64(this.pos);
+    this.pos += 8;
+    return value;
+  }
+  readF32() {
+    const value = this.view.getFloat32(this.pos);
+    this.pos += 4;
+    return value;
+  }
+  readF64() {
+    const value = this.view.getFloat64(this.pos);
+    this.pos += 8;
+    return value;
+  }
+};
+
+// src/protocol.ts
+var PROTOCOL_VERSION = 3;
+var WELCOME_TAG = 0;
+var SNAPSHOT_TAG = 1;
+var FLAG_FULL = 1;
+var FLAG_ACK_ABSOLUTE = 2;
+var decoder = new Decoder({
+  maxStrLength: 1 << 16,
+  maxBinLength: 1 << 26,
+  maxArrayLength: 1 << 16,
+  maxMapLength: 64,
+  maxExtLength: 0
+});
+var encoder = new Encoder({ forceFloat32: true });
+function encodeHello(name, protocolVersion = PROTOCOL_VERSION) {
+  return encoder.encode({ h: [protocolVersion, name] });
+}
+function encodeInput(seq, fields) {
+  return encoder.encode({ i: [seq >>> 0, ...fields] });
+}
+function decodeServerMessage(bytes) {
+  let value;
+  try {
+    value = decoder.decode(bytes);
+  } catch (error) {
+    throw new DecodeError("protocol", `malformed message: ${error instanceof Error ? error.message : String(error)}`);
+  }
+  const message = array(value, "server message");
+  const tag = uint(message[0], 8, "tag");
+  switch (tag) {
+    case WELCOME_TAG:
+      return decodeWelcome(message);
+    case SNAPSHOT_TAG:
+      return decodeSnapshot(message);
+    default:
+      throw fail(`unknown server message tag ${tag}`);
+  }
+}
+function decodeWelcome(message) {
+  expectLength(message, 8, "welcome");
+  const protocolVersion = uint(message[1], 16, "protocol_version");
+  if (protocolVersion !== PROTOCOL_VERSION) {
+    throw new DecodeError(
+      "version",
+      `the server speaks protocol version ${protocolVersion}; this client speaks ${PROTOCOL_VERSION}`
+    );
+  }
+  const player = array(message[3], "player");
+  expectLength(player, 2, "player");
+  return {
+    type: "welcome",
+    protocolVersion,
+    clientId: uint(message[2], 32, "client_id"),
+    player: { index: uint(player[0], 32, "player index"), generation: uint(player[1], 32, "player generation") },
+    tickRate: positive(uint(message[4], 16, "tick_rate"), "tick_rate"),
+    snapshotRate: positive(uint(message[5], 16, "snapshot_rate"), "snapshot_rate"),
+    tick: uint(message[6], 32, "tick"),
+    schema: decodeSchema(message[7])
+  };
+}
+function decodeSchema(value) {
+  const schema = array(value, "schema");
+  expectLength(schema, 3, "schema");
+  const components = array(schema[1], "schema components").map((entry, at) => {
+    const component = array(entry, `component ${at}`);
+    expectLength(component, 3, `component ${at}`);
+    const fields = array(component[2], `component ${at} fields`).map((item) => {
+      const field = array(item, `component ${at} field`);
+      expectLength(field, 3, `component ${at} field`);
+      return {
+        name: string(field[0], "field name"),
+        scale: finite(field[1], "field scale"),
+        wrap: uint(field[2], 32, "field wrap")
+      };
+    });
+    return { kind: uint(component[0], 8, "component kind"), name: string(component[1], "component name"), fields };
+  });
+  for (let at = 1; at < components.length; at++) {
+    if (components[at].kind <= components[at - 1].kind) {
+      throw fail("schema components are not sorted by kind");
+    }
+  }
+  const input = array(schema[2], "schema input").map((item) => {
+    const field = array(item, "input field");
+    expectLength(field, 3, "input field");
+    const min = finite(field[1], "input min");
+    const max = finite(field[2], "input max");
+    if (min > max) {
+      throw fail("input field range is empty");
+    }
+    return { name: string(field[0], "input field name"), min, max };
+  });
+  return { game: string(schema[0], "game"), components, input };
+}
+function decodeSnapshot(message) {
+  expectLength(message, 5, "snapshot");
+  const flags = uint(message[1], 8, "flags");
+  if ((flags & ~(FLAG_FULL | FLAG_ACK_ABSOLUTE)) !== 0) {
+    throw fail(`unknown snapshot flags 0x${flags.toString(16).padStart(2, "0")}`);
+  }
+  const body = message[4];
+  if (!(body instanceof Uint8Array)) {
+    throw fail("snapshot body is not bin");
+  }
+  return {
+    type: "snapshot",
+    full: (flags & FLAG_FULL) !== 0,
+    tick: uint(message[2], 32, "tick"),
+    ack: message[3] === null ? null : uint(message[3], 32, "input ack"),
+    ackAbsolute: (flags & FLAG_ACK_ABSOLUTE) !== 0,
+    body
+  };
+}
+function fail(message) {
+  return new DecodeError("protocol", `malformed message: ${message}`);
+}
+function array(value, what) {
+  if (!Array.isArray(value)) {
+    throw fail(`${what} is not an array`);
+  }
+  return value;
+}
+function expectLength(value, length, what) {
+  if (value.length !== length) {
+    throw fail(`${what} has ${value.length} elements, expected ${length}`);
+  }
+}
+function uint(value, bits, what) {
+  if (typeof value !== "number" || !Number.isInteger(value) || value < 0 || value >= 2 ** bits) {
+    throw fail(`${what} is not a u${bits}`);
+  }
+  return value;
+}
+function positive(value, what) {
+  if (value === 0) {
+    throw fail(`${what} is zero`);
+  }
+  return value;
+}
+function finite(value, what) {
+  if (typeof value !== "number" || !Number.isFinite(value)) {
+    throw fail(`${what} is not a finite number`);
+  }
+  return value;
+}
+function string(value, what) {
+  if (typeof value !== "string") {
+    throw fail(`${what} is not a string`);
+  }
+  return value;
+}
+
+// src/schema.ts
+function unknownComponent(kind, fieldCount) {
+  return {
+    kind,
+    name: `kind${kind}`,
+    fields: Array.from({ length: fieldCount }, (_, at) => ({ name: `f${at}`, scale: 1, wrap: 0 }))
+  };
+}
+var SchemaDecoder = class {
+  constructor(schema) {
+    this.schema = schema;
+    for (const component of schema.components) {
+      this.byKind.set(component.kind, component);
+      this.byName.set(component.name, component);
+    }
+  }
+  schema;
+  byKind = /* @__PURE__ */ new Map();
+  byName = /* @__PURE__ */ new Map();
+  /** The component of `kind` (a stand-in with unit fields if the schema lacks it). */
+  component(kind, fieldCount = 0) {
+    return this.byKind.get(kind) ?? unknownComponent(kind, fieldCount);
+  }
+  /** The kind of the component called `name`, if the schema has one. */
+  kindOf(name) {
+    return this.byName.get(name)?.kind;
+  }
+  /** The world value of field `at` of a `kind` component holding `value`. */
+  fieldValue(kind, at, value) {
+    const field = this.byKind.get(kind)?.fields[at];
+    if (field === void 0) {
+      return value;
+    }
+    return worldValue(field, value);
+  }
+  /** One component's fields as world values by field name. */
+  decodeComponent(kind, fields) {
+    const schema = this.component(kind, fields.length);
+    const out = {};
+    for (let at = 0; at < fields.length; at++) {
+      const field = schema.fields[at];
+      out[field?.name ?? `f${at}`] = field === void 0 ? fields[at] : worldValue(field, fields[at]);
+    }
+    return out;
+  }
+  /** An entity's components as world values, e.g. `{Transform2: {x: 12.3, y: 4.5, angle: 1.2}}`. */
+  decode(entity) {
+    const components = {};
+    for (const [kind, fields] of entity.components) {
+      components[this.component(kind, fields.length).name] = this.decodeComponent(kind, fields);
+    }
+    return { id: entity.id, components };
+  }
+  /**
+   * The input fields in wire order as they will travel (float 32), each clamped to its
+   * announced range (the server closes the connection on an out-of-range value) and
+   * non-finite values sent as 0. Prediction steps with exactly these values.
+   */
+  inputFields(values) {
+    return this.schema.input.map((field) => {
+      const value = values[field.name] ?? 0;
+      return Number.isFinite(value) ? toFloat32Within(value, field.min, field.max) : 0;
+    });
+  }
+};
+var F32 = new Float32Array(1);
+var F32_BITS = new Int32Array(F32.buffer);
+function nextFloat32(value, towards) {
+  if (value === towards) {
+    return value;
+  }
+  if (value === 0) {
+    return towards > 0 ? 1401298464324817e-60 : -1401298464324817e-60;
+  }
+  F32[0] = value;
+  F32_BITS[0] += towards > value === value > 0 ? 1 : -1;
+  return F32[0];
+}
+function toFloat32Within(value, min, max) {
+  let rounded = Math.fround(Math.min(max, Math.max(min, value)));
+  if (rounded > max) {
+    rounded = nextFloat32(rounded, -Infinity);
+  }
+  if (rounded < min) {
+    rounded = nextFloat32(rounded, Infinity);
+  }
+  return rounded;
+}
+function worldValue(field, integer) {
+  if (field.wrap > 0) {
+    return wrapInteger(integer, field.wrap) * field.scale;
+  }
+  return integer * field.scale;
+}
+function wrapInteger(value, wrap) {
+  const rest = value % wrap;
+  return rest < 0 ? rest + wrap : rest;
+}
+
+// src/interpolation.ts
+var OFFSET_RESET_MS = 1e3;
+var OFFSET_RELAX = 0.01;
+var MAX_BUFFERED = 256;
+function defaultDiscrete(field) {
+  return field.scale === 1 && field.wrap === 0;
+}
+var Interpolator = class {
+  constructor(decoder2, options) {
+    this.decoder = decoder2;
+    this.options = options;
+    this.msPerTick = 1e3 / options.tickRate;
+    this.isDiscrete = options.isDiscrete ?? defaultDiscrete;
+  }
+  decoder;
+  options;
+  buffer = [];
+  lastTick = null;
+  lastUnwrapped = 0;
+  offset = null;
+  msPerTick;
+  isDiscrete;
+  /** Number of buffered snapshots. */
+  get length() {
+    return this.buffer.length;
+  }
+  /** Forgets every snapshot and the clock (after a reconnect). */
+  reset() {
+    this.buffer.length = 0;
+    this.lastTick = null;
+    this.offset = null;
+  }
+  /** Buffers the state after the snapshot of `tick`, received at local time `receivedAt` (ms). */
+  push(tick, entities, receivedAt) {
+    const unwrapped = this.lastTick === null ? tick : this.lastUnwrapped + wrappingDiff(tick, this.lastTick);
+    if (this.lastTick !== null && unwrapped <= this.lastUnwrapped) {
+      this.reset();
+      this.push(tick, entities, receivedAt);
+      return;
+    }
+    this.lastTick = tick;
+    this.lastUnwrapped = unwrapped;
+    const sample = receivedAt - unwrapped * this.msPerTick;
+    if (this.offset === null || Math.abs(sample - this.offset) > OFFSET_RESET_MS) {
+      this.offset = sample;
+    } else if (sample < this.offset) {
+      this.offset = sample;
+    } else {
+      this.offset += (sample - this.offset) * OFFSET_RELAX;
+    }
+    this.buffer.push({ tick: unwrapped, entities: new Map(entities) });
+    if (this.buffer.length > MAX_BUFFERED) {
+      this.buffer.shift();
+    }
+  }
+  /** The (unwrapped, fractional) tick to render at local time `now`, or null if empty. */
+  renderTick(now) {
+    if (this.offset === null) {
+      return null;
+    }
+    return (now - this.offset - this.options.delayMs) / this.msPerTick;
+  }
+  /**
+   * The snapshots around the render time at `now`: before the oldest, the oldest alone;
+   * past the newest (the buffer ran dry), the newest alone. Drops snapshots no longer
+   * needed.
+   */
+  pair(now) {
+    const at = this.renderTick(now);
+    if (at === null || this.buffer.length === 0) {
+      return null;
+    }
+    const buffer = this.buffer;
+    while (buffer.length > 2 && buffer[1].tick <= at) {
+      buffer.shift();
+    }
+    const first = buffer[0];
+    if (at < first.tick || buffer.length === 1) {
+      const only = at < first.tick ? first : buffer[buffer.length - 1];
+      return { from: only, to: only, t: 1 };
+    }
+    for (let i = 0; i + 1 < buffer.length; i++) {
+      const from = buffer[i];
+      const to = buffer[i + 1];
+      if (at < to.tick) {
+        return { from, to, t: (at - from.tick) / (to.tick - from.tick) };
+      }
+    }
+    const newest = buffer[buffer.length - 1];
+    return { from: newest, to: newest, t: 1 };
+  }
+  /** Every entity of the render time at `now`, as world values. */
+  sample(now) {
+    const pair = this.pair(now);
+    if (pair === null) {
+      return [];
+    }
+    const out = [];
+    for (const [index, to] of pair.to.entities) {
+      out.push(this.blend(pair.from.entities.get(index), to, pair.t));
+    }
+    return out;
+  }
+  /** One entity at the render time at `now` (null if not in the newer snapshot). */
+  entity(index, now) {
+    const pair = this.pair(now);
+    const to = pair?.to.entities.get(index);
+    if (pair === null || to === void 0) {
+      return null;
+    }
+    return this.blend(pair.from.entities.get(index), to, pair.t);
+  }
+  /** `to` blended from `from` by `t`, as world values (`from` absent: `to` as it is). */
+  blend(from, to, t) {
+    const same = from !== void 0 && from.id.generation === to.id.generation;
+    const components = {};
+    for (let c = 0; c < to.kinds.length; c++) {
+      const kind = to.kinds[c];
+      const toFields = to.fields[c];
+      const schema = this.decoder.component(kind, toFields.length);
+      const fromFields = !same ? void 0 : from.kinds[c] === kind ? from.fields[c] : from.component(kind);
+      const values = {};
+      for (let at = 0; at < toFields.length; at++) {
+        const field = schema.fields[at] ?? { name: `f${at}`, scale: 1, wrap: 0 };
+        const b = toFields[at];
+        const a = fromFields?.length === toFields.length ? fromFields[at] : b;
+        values[field.name] = interpolateField(field, a, b, this.isDiscrete(field) ? 1 : t);
+      }
+      components[schema.name] = values;
+    }
+    return { id: to.id, components };
+  }
+};
+function interpolateField(field, a, b, t) {
+  if (field.wrap > 0) {
+    const wrap = field.wrap;
+    let delta = wrapInteger(b - a, wrap);
+    if (delta > wrap / 2) {
+      delta -= wrap;
+    }
+    return wrapInteger(wrapInteger(a, wrap) + delta * t, wrap) * field.scale;
+  }
+  return (a + (b - a) * t) * field.scale;
+}
+
+// src/prediction.ts
+var MAX_PENDING = 1024;
+var Predictor = class {
+  constructor(model, tickRate) {
+    this.model = model;
+    this.dt = 1 / tickRate;
+    this.tickMs = 1e3 / tickRate;
+  }
+  model;
+  pending = [];
+  current = null;
+  previous = null;
+  steppedAt = 0;
+  dt;
+  tickMs;
+  /** The predicted state after the last input, or null while not predicting. */
+  get state() {
+    return this.current;
+  }
+  /** Number of inputs sent and not yet acknowledged. */
+  get unacknowledged() {
+    return this.pending.length;
+  }
+  /** Forgets everything (a new connection). */
+  reset() {
+    this.pending.length = 0;
+    this.current = null;
+    this.previous = null;
+  }
+  /** Records input `seq` as sent at `now` (ms) and steps the prediction with it. */
+  input(seq, input, now) {
+    let state = null;
+    if (this.current !== null) {
+      state = this.model.step(this.current, input, this.dt);
+      this.previous = this.current;
+      this.current = state;
+      this.steppedAt = now;
+    }
+    this.pending.push({ seq, input, state });
+    if (this.pending.length > MAX_PENDING) {
+      this.pending.shift();
+    }
+  }
+  /**
+   * Takes the server's entity as of the snapshot whose last applied input is `ack` (null:
+   * none applied yet) and replays the inputs after it. Returns the prediction error for
+   * the acknowledged input (the distance between where it was predicted to leave the
+   * player and where the server put it), or null if there is none to measure.
+   */
+  reconcile(ack, entity) {
+    let acked;
+    if (ack !== null) {
+      while (this.pending.length > 0 && wrappingDiff(this.pending[0].seq, ack) <= 0) {
+        acked = this.pending.shift();
+      }
+      if (acked?.seq !== ack) {
+        acked = void 0;
+      }
+    }
+    const server = entity === void 0 ? null : this.model.fromServer(entity);
+    if (server === null) {
+      this.current = null;
+      this.previous = null;
+      for (const pending of this.pending) {
+        pending.state = null;
+      }
+      return null;
+    }
+    const predicted = acked === void 0 ? null : acked.state;
+    const error = predicted === null ? null : this.model.distance(predicted, server);
+    let state = server;
+    for (const pending of this.pending) {
+      state = this.model.step(state, pending.input, this.dt);
+      pending.state = state;
+    }
+    if (this.current === null) {
+      this.previous = null;
+    }
+    this.current = state;
+    return error;
+  }
+  /**
+   * The state to draw at `now`: blended from the previous prediction to the current one
+   * over one tick after the last input, so motion is smooth at any frame rate.
+   */
+  render(now) {
+    if (this.current === null) {
+      return null;
+    }
+    if (this.previous === null) {
+      return this.current;
+    }
+    const t = Math.min(1, Math.max(0, (now - this.steppedAt) / this.tickMs));
+    return this.model.blend(this.previous, this.current, t);
+  }
+};
+
+// src/arena.ts
+var f32 = Math.fround;
+var ArenaKind = { Transform2: 0, Health: 1, EntityKind: 2, Score: 3 };
+var ArenaEntity = { Player: 0, Drone: 1, Projectile: 2 };
+function parseGameInfo(value) {
+  const fail2 = (what) => {
+    throw new Error(`game.json: ${what}`);
+  };
+  const object = (v, what) => typeof v === "object" && v !== null && !Array.isArray(v) ? v : fail2(`${what} is not an object`);
+  const number = (v, what) => typeof v === "number" && Number.isFinite(v) ? v : fail2(`${what} is not a number`);
+  const point = (v, what) => Array.isArray(v) && v.length === 2 ? [number(v[0], what), number(v[1], what)] : fail2(`${what} is not a point`);
+  const rect = (v, what) => {
+    const r = object(v, what);
+    return { min: point(r["min"], `${what}.min`), max: point(r["max"], `${what}.max`) };
+  };
+  const list = (v, what) => Array.isArray(v) ? v : fail2(`${what} is not a list`);
+  const root = object(value, "the document");
+  const map = object(root["map"], "map");
+  const tuning = object(root["tuning"], "tuning");
+  return {
+    game: typeof root["game"] === "string" ? root["game"] : fail2("game is not a string"),
+    map: {
+      name: typeof map["name"] === "string" ? map["name"] : fail2("map.name is not a string"),
+      bounds: rect(map["bounds"], "map.bounds"),
+      walls: list(map["walls"], "map.walls").map((wall, at) => rect(wall, `map.walls[${at}]`)),
+      spawns: list(map["spawns"], "map.spawns").map((spawn, at) => point(spawn, `map.spawns[${at}]`))
+    },
+    tuning: {
+      player_speed: number(tuning["player_speed"], "tuning.player_speed"),
+      player_radius: number(tuning["player_radius"], "tuning.player_radius"),
+      drone_radius: number(tuning["drone_radius"], "tuning.drone_radius"),
+      projectile_radius: number(tuning["projectile_radius"], "tuning.projectile_radius")
+    }
+  };
+}
+var F32_EPSILON = 11920928955078125e-23;
+function toBox(rect) {
+  return { minX: f32(rect.min[0]), minY: f32(rect.min[1]), maxX: f32(rect.max[0]), maxY: f32(rect.max[1]) };
+}
+var ArenaMap = class {
+  constructor(info) {
+    this.info = info;
+    this.bounds = toBox(info.bounds);
+    this.walls = info.walls.map(toBox);
+  }
+  info;
+  bounds;
+  walls;
+  /**
+   * Moves a circle out of every wall (in map order) and back inside the bounds, as
+   * `Map::resolve_circle`. Returns the corrected centre and whether it touched anything.
+   * (The server first tries only the walls near the centre's grid cell; it proves that
+   * gives the result of testing every wall, which is what this does.)
+   */
+  resolveCircle(x, y, radius) {
+    let cx = f32(x);
+    let cy = f32(y);
+    const r = f32(radius);
+    const rr = f32(r * r);
+    let touched = false;
+    for (const wall of this.walls) {
+      const nx = Math.min(Math.max(cx, wall.minX), wall.maxX);
+      const ny = Math.min(Math.max(cy, wall.minY), wall.maxY);
+      const ox = f32(cx - nx);
+      const oy = f32(cy - ny);
+      const lengthSquared = f32(f32(ox * ox) + f32(oy * oy));
+      if (lengthSquared >= rr) {
+        continue;
+      }
+      touched = true;
+      const distance = f32(Math.sqrt(lengthSquared));
+      if (distance > F32_EPSILON) {
+        cx = f32(nx + f32(f32(ox / distance) * r));
+        cy = f32(ny + f32(f32(oy / distance) * r));
+      } else {
+        const exits = [
+          [f32(cx - wall.minX), f32(wall.minX - r), cy],
+          [f32(wall.maxX - cx), f32(wall.maxX + r), cy],
+          [f32(cy - wall.minY), cx, f32(wall.minY - r)],
+          [f32(wall.maxY - cy), cx, f32(wall.maxY + r)]
+        ];
+        let best = exits[0];
+        for (const exit of exits) {
+          if (exit[0] < best[0]) {
+            best = exit;
+          }
+        }
+        cx = best[1];
+        cy = best[2];
+      }
+    }
+    const insideX = Math.min(Math.max(cx, f32(this.bounds.minX + r)), f32(this.bounds.maxX - r));
+    const insideY = Math.min(Math.max(cy, f32(this.bounds.minY + r)), f32(this.bounds.maxY - r));
+    return { x: insideX, y: insideY, touched: touched || insideX !== cx || insideY !== cy };
+  }
+  /** Whether `(x, y)` is on the floor and in no wall. */
+  isOpen(x, y) {
+    const inside = (box) => x >= box.minX && x <= box.maxX && y >= box.minY && y <= box.maxY;
+    return inside(this.bounds) && !this.walls.some(inside);
+  }
+};
+var POSITION_STEP = f32(0.01);
+var POSITION_LIMIT = 1e6;
+var ANGLE_STEPS = 4096;
+var TAU32 = f32(2 * Math.PI);
+function roundHalfAway(value) {
+  return value < 0 ? -Math.round(-value) : Math.round(value);
+}
+function quantizePosition(value) {
+  const scaled = value / POSITION_STEP;
+  const rounded = Number.isFinite(scaled) ? roundHalfAway(scaled) : 0;
+  return Math.min(POSITION_LIMIT, Math.max(-POSITION_LIMIT, rounded));
+}
+function dequantizePosition(field) {
+  return f32(Math.min(POSITION_LIMIT, Math.max(-POSITION_LIMIT, field)) * POSITION_STEP);
+}
+function quantizeAngle(radians) {
+  const r = f32(radians);
+  if (!Number.isFinite(r)) {
+    return 0;
+  }
+  let wrapped = r;
+  if (!(r >= 0 && r < TAU32)) {
+    const rest = r % TAU32;
+    wrapped = rest < 0 ? f32(rest + TAU32) : rest;
+  }
+  const scaled = f32(f32(wrapped / TAU32) * ANGLE_STEPS);
+  return roundHalfAway(scaled) % ANGLE_STEPS;
+}
+function dequantizeAngle(field) {
+  return f32(f32((field >>> 0) % ANGLE_STEPS / ANGLE_STEPS) * TAU32);
+}
+function stepArenaPlayer(map, tuning, state, input, dt) {
+  const step = f32(dt);
+  let sx = f32(input["move_x"] ?? 0);
+  let sy = f32(input["move_y"] ?? 0);
+  const angle = f32(input["aim"] ?? 0);
+  const lengthSquared = f32(f32(sx * sx) + f32(sy * sy));
+  if (lengthSquared > 1) {
+    const length = f32(Math.sqrt(lengthSquared));
+    sx = f32(sx / length);
+    sy = f32(sy / length);
+  }
+  const speed = f32(tuning.player_speed);
+  const vx = f32(sx * speed);
+  const vy = f32(sy * speed);
+  if (vx === 0 && vy === 0) {
+    return { x: state.x, y: state.y, angle };
+  }
+  const wantedX = f32(state.x + f32(vx * step));
+  const wantedY = f32(state.y + f32(vy * step));
+  const resolved = map.resolveCircle(wantedX, wantedY, tuning.player_radius);
+  return {
+    x: dequantizePosition(quantizePosition(resolved.x)),
+    y: dequantizePosition(quantizePosition(resolved.y)),
+    angle: dequantizeAngle(quantizeAngle(angle))
+  };
+}
+function arenaPredictionModel(map, tuning) {
+  return {
+    fromServer(entity) {
+      const transform = entity.component(ArenaKind.Transform2);
+      const health = entity.component(ArenaKind.Health);
+      if (transform === void 0 || transform.length !== 3 || health !== void 0 && health[0] === 0) {
+        return null;
+      }
+      return {
+        x: dequantizePosition(transform[0]),
+        y: dequantizePosition(transform[1]),
+        angle: dequantizeAngle(transform[2])
+      };
+    },
+    step: (state, input, dt) => stepArenaPlayer(map, tuning, state, input, dt),
+    distance: (a, b) => Math.hypot(a.x - b.x, a.y - b.y),
+    blend(a, b, t) {
+      let turn = (b.angle - a.angle) % (2 * Math.PI);
+      if (turn > Math.PI) turn -= 2 * Math.PI;
+      if (turn < -Math.PI) turn += 2 * Math.PI;
+      return { x: a.x + (b.x - a.x) * t, y: a.y + (b.y - a.y) * t, angle: a.angle + turn * t };
+    }
+  };
+}
+
+// src/client.ts
+var PERMANENT_CLOSE_CODES = /* @__PURE__ */ new Set([1002, 1003]);
+var DIVERGENCE_CLOSE_CODE = 4e3;
+var PROTOCOL_CLOSE_CODE = 4001;
+var HEALTHY_AFTER_MS = 5e3;
+var MAX_SEND_TIMES = 1024;
+var Window = class {
+  constructor(spanMs) {
+    this.spanMs = spanMs;
+  }
+  spanMs;
+  times = [];
+  values = [];
+  add(now, value) {
+    this.times.push(now);
+    this.values.push(value);
+    this.trim(now);
+  }
+  trim(now) {
+    let drop = 0;
+    while (drop < this.times.length && this.times[drop] <= now - this.spanMs) {
+      drop++;
+    }
+    if (drop > 0) {
+      this.times.splice(0, drop);
+      this.values.splice(0, drop);
+    }
+  }
+  sum(now) {
+    this.trim(now);
+    return this.values.reduce((sum, value) => sum + value, 0);
+  }
+  mean(now) {
+    this.trim(now);
+    return this.values.length === 0 ? null : this.sum(now) / this.values.length;
+  }
+};
+function defaultNow() {
+  return globalThis.performance?.now() ?? Date.now();
+}
+var TickcastClient = class _TickcastClient extends Emitter {
+  constructor(url, options = {}) {
+    super();
+    this.url = url;
+    this.options = options;
+    this.now = options.now ?? defaultNow;
+  }
+  url;
+  options;
+  /** The client's copy of what the server sent. */
+  mirror = new Mirror();
+  socket = null;
+  currentWelcome = null;
+  schemaDecoder = null;
+  interpolatorInstance = null;
+  predictorInstance = null;
+  seq = 0;
+  sendTimes = [];
+  closedByUser = false;
+  attempts = 0;
+  reconnectTimer = null;
+  welcomeTimer = null;
+  welcomedAt = 0;
+  connections = 0;
+  now;
+  down = new Window(1e3);
+  up = new Window(1e3);
+  rtt = new Window(1e3);
+  predictionErrors = new Window(1e3);
+  snapshots = 0;
+  mismatches = 0;
+  divergences = 0;
+  /** Makes a client and connects it. */
+  static connect(url, options = {}) {
+    const client = new _TickcastClient(url, options);
+    client.connect();
+    return client;
+  }
+  /** The Welcome of the current connection, or null before it. */
+  get welcome() {
+    return this.currentWelcome;
+  }
+  /** Decodes quantized fields to world values with the server's schema (null before the Welcome). */
+  get schema() {
+    return this.schemaDecoder;
+  }
+  /** The interpolation buffer of the current connection (null before the Welcome). */
+  get interpolator() {
+    return this.interpolatorInstance;
+  }
+  /** The local player's predictor (null without a prediction model or before the Welcome). */
+  get predictor() {
+    return this.predictorInstance;
+  }
+  /** Whether the client is welcomed on an open connection. */
+  get connected() {
+    return this.socket !== null && this.currentWelcome !== null;
+  }
+  /** The local player's entity as the server last sent it. */
+  player() {
+    const welcome = this.currentWelcome;
+    return welcome === null ? void 0 : this.mirror.get(welcome.player);
+  }
+  /** Every held entity as world values, as of the last snapshot. */
+  worldEntities() {
+    const decoder2 = this.schemaDecoder;
+    if (decoder2 === null) {
+      return [];
+    }
+    return [...this.mirror.entities.values()].map((entity) => decoder2.decode(entity));
+  }
+  /** Opens the connection (done by {@link TickcastClient.connect}); a no-op if open. */
+  connect() {
+    if (this.socket !== null) {
+      return;
+    }
+    this.closedByUser = false;
+    this.clearReconnect();
+    const Factory = this.options.WebSocket ?? globalThis.WebSocket;
+    if (Factory === void 0) {
+      throw new Error("no WebSocket implementation: pass options.WebSocket");
+    }
+    this.connections += 1;
+    const socket = new Factory(this.url);
+    this.socket = socket;
+    socket.binaryType = "arraybuffer";
+    socket.onopen = () => {
+      if (this.socket !== socket) return;
+      this.sendBytes(encodeHello(this.options.name ?? ""));
+      this.welcomeTimer = setTimeout(() => {
+        this.drop(PROTOCOL_CLOSE_CODE, "no welcome in time", true);
+      }, this.options.welcomeTimeoutMs ?? 1e4);
+    };
+    socket.onmessage = (event) => {
+      if (this.socket !== socket) return;
+      this.receive(event.data);
+    };
+    socket.onclose = (event) => {
+      if (this.socket !== socket) return;
+      this.detach();
+      this.closed(event.code, event.reason, !PERMANENT_CLOSE_CODES.has(event.code));
+    };
+    socket.onerror = () => {
+    };
+  }
+  /** Closes the connection for good (no reconnection). */
+  close(code = 1e3, reason = "client closed") {
+    this.closedByUser = true;
+    this.clearReconnect();
+    if (this.socket !== null) {
+      this.drop(code, reason, false);
+    }
+  }
+  /**
+   * Sends one tick of input (fields by the schema's names, clamped to their ranges),
+   * assigning the next `seq`, and steps the prediction with it. Returns the seq, or null
+   * if not connected.
+   */
+  sendInput(values) {
+    const decoder2 = this.schemaDecoder;
+    if (!this.connected || decoder2 === null) {
+      return null;
+    }
+    const seq = this.seq;
+    this.seq = seq + 1 >>> 0;
+    const fields = decoder2.inputFields(values);
+    this.sendBytes(encodeInput(seq, fields));
+    const now = this.now();
+    this.sendTimes.push({ seq, at: now });
+    if (this.sendTimes.length > MAX_SEND_TIMES) {
+      this.sendTimes.shift();
+    }
+    if (this.predictorInstance !== null) {
+      const sent = {};
+      decoder2.schema.input.forEach((field, at) => {
+        sent[field.name] = fields[at];
+      });
+      this.predictorInstance.input(seq, sent, now);
+    }
+    return seq;
+  }
+  /**
+   * Calls `input` once per server tick (at the Welcome's tick rate) and sends what it
+   * returns, while connected. Timers are late at times (a busy page, a background tab):
+   * missed ticks are made up, at most five at once, and beyond that the loop starts over
+   * from now rather than flooding the server. Returns the function that stops the loop.
+   */
+  startInputLoop(input) {
+    let stopped = false;
+    let nextAt = null;
+    let timer = null;
+    const run = () => {
+      if (stopped) return;
+      const now = this.now();
+      const period = 1e3 / (this.currentWelcome?.tickRate ?? 60);
+      if (!this.connected) {
+        nextAt = null;
+      } else {
+        nextAt ??= now;
+        if (now - nextAt > 5 * period) {
+          nextAt = now;
+        }
+        while (now >= nextAt) {
+          this.sendInput(input());
+          nextAt += period;
+        }
+      }
+      const wait = nextAt === null ? period : Math.max(0, nextAt - this.now());
+      timer = setTimeout(run, wait);
+    };
+    run();
+    return () => {
+      stopped = true;
+      if (timer !== null) clearTimeout(timer);
+    };
+  }
+  /** Figures of the connection (rates and means over the last second). */
+  stats() {
+    const now = this.now();
+    return {
+      connected: this.connected,
+      transport: this.url.startsWith("wss:") ? "wss" : "ws",
+      rttMs: this.rtt.mean(now),
+      downKbps: this.down.sum(now) * 8 / 1e3,
+      upKbps: this.up.sum(now) * 8 / 1e3,
+      entities: this.mirror.size,
+      snapshots: this.snapshots,
+      mismatches: this.mismatches,
+      divergences: this.divergences,
+      reconnects: Math.max(0, this.connections - 1),
+      predictionError: this.predictionErrors.mean(now),
+      tick: this.mirror.tick,
+      ack: this.mirror.ack
+    };
+  }
+  sendBytes(bytes) {
+    this.socket?.send(bytes);
+    this.up.add(this.now(), bytes.length);
+  }
+  receive(data) {
+    const receivedAt = this.now();
+    let bytes;
+    if (data instanceof ArrayBuffer) {
+      bytes = new Uint8Array(data);
+    } else if (ArrayBuffer.isView(data)) {
+      bytes = new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
+    } else {
+      this.drop(PROTOCOL_CLOSE_CODE, "the server sent a text frame", true);
+      return;
+    }
+    this.down.add(receivedAt, bytes.length);
+    try {
+      const message = decodeServerMessage(bytes);
+      if (message.type === "welcome") {
+        this.welcomed(message, receivedAt);
+      } else {
+        this.snapshot(message, receivedAt, bytes.length);
+      }
+    } catch (error) {
+      if (error instanceof DecodeError && error.kind === "version") {
+        this.drop(PROTOCOL_CLOSE_CODE, error.message, false);
+        return;
+      }
+      if (!isDivergence(error)) {
+        throw error;
+      }
+      this.diverged(error);
+    }
+  }
+  welcomed(welcome, now) {
+    if (this.currentWelcome !== null) {
+      throw new DecodeError("protocol", "a second welcome on one connection");
+    }
+    if (this.welcomeTimer !== null) {
+      clearTimeout(this.welcomeTimer);
+      this.welcomeTimer = null;
+    }
+    this.currentWelcome = welcome;
+    this.welcomedAt = now;
+    this.schemaDecoder = new SchemaDecoder(welcome.schema);
+    this.mirror.reset();
+    this.seq = 0;
+    this.sendTimes = [];
+    this.interpolatorInstance = new Interpolator(this.schemaDecoder, {
+      delayMs: this.options.interpolationDelayMs ?? 100,
+      tickRate: welcome.tickRate
+    });
+    const prediction = this.options.prediction;
+    const model = typeof prediction === "function" ? prediction(welcome) : prediction ?? null;
+    this.predictorInstance = model === null ? null : new Predictor(model, welcome.tickRate);
+    this.emit("welcome", welcome);
+  }
+  snapshot(frame, receivedAt, bytes) {
+    const welcome = this.currentWelcome;
+    if (welcome === null) {
+      throw new DecodeError("protocol", "a snapshot before the welcome");
+    }
+    const applied = this.mirror.applyFrame(frame, this.options.verifyChecksums ?? true);
+    this.snapshots += 1;
+    if (this.attempts > 0 && receivedAt - this.welcomedAt >= HEALTHY_AFTER_MS) {
+      this.attempts = 0;
+    }
+    this.interpolatorInstance?.push(applied.tick, this.mirror.entities, receivedAt);
+    if (applied.ackChanged && applied.ack !== null) {
+      this.acknowledged(applied.ack, receivedAt);
+    }
+    if (this.predictorInstance !== null) {
+      const error = this.predictorInstance.reconcile(applied.ack, this.mirror.get(welcome.player));
+      if (error !== null && applied.ackChanged) {
+        this.predictionErrors.add(receivedAt, error);
+      }
+    }
+    this.emit("snapshot", { applied, receivedAt, bytes });
+  }
+  /** Round trip of the newest input the ack covers; forgets the send times it covers. */
+  acknowledged(ack, now) {
+    let sentAt = null;
+    while (this.sendTimes.length > 0 && wrappingDiff(this.sendTimes[0].seq, ack) <= 0) {
+      const sent = this.sendTimes.shift();
+      if (sent.seq === ack) {
+        sentAt = sent.at;
+      }
+    }
+    if (sentAt !== null) {
+      this.rtt.add(now, now - sentAt);
+    }
+  }
+  diverged(error) {
+    if (error.name === "ChecksumMismatchError") {
+      this.mismatches += 1;
+    }
+    this.divergences += 1;
+    this.emit("divergence", { reason: error.message, error, tick: this.mirror.tick });
+    this.drop(DIVERGENCE_CLOSE_CODE, error.message, true);
+  }
+  /** Closes the socket ourselves and reports the close at once (later socket events are ignored). */
+  drop(code, reason, reconnect) {
+    const socket = this.socket;
+    this.detach();
+    try {
+      socket?.close(code, truncateUtf8(reason, 123));
+    } catch {
+    }
+    this.closed(code, reason, reconnect);
+  }
+  detach() {
+    const socket = this.socket;
+    if (socket !== null) {
+      socket.onopen = socket.onmessage = socket.onerror = null;
+      socket.onclose = null;
+    }
+    this.socket = null;
+    this.currentWelcome = null;
+    if (this.welcomeTimer !== null) {
+      clearTimeout(this.welcomeTimer);
+      this.welcomeTimer = null;
+    }
+  }
+  closed(code, reason, reconnect) {
+    let reconnectInMs = null;
+    if (reconnect && !this.closedByUser && (this.options.reconnect ?? true)) {
+      const base = this.options.reconnectDelayMs ?? 250;
+      const max = this.options.maxReconnectDelayMs ?? 1e4;
+      const delay = Math.min(max, base * 2 ** this.attempts) * (0.75 + Math.random() * 0.25);
+      this.attempts = Math.min(this.attempts + 1, 30);
+      reconnectInMs = Math.round(delay);
+      this.reconnectTimer = setTimeout(() => {
+        this.reconnectTimer = null;
+        this.connect();
+      }, reconnectInMs);
+    }
+    this.emit("close", { code, reason, reconnectInMs });
+  }
+  clearReconnect() {
+    if (this.reconnectTimer !== null) {
+      clearTimeout(this.reconnectTimer);
+      this.reconnectTimer = null;
+    }
+  }
+};
+function truncateUtf8(text, limit) {
+  const encoder2 = new TextEncoder();
+  if (encoder2.encode(text).length <= limit) {
+    return text;
+  }
+  let out = "";
+  for (const char of text) {
+    if (encoder2.encode(out + char).length > limit) break;
+    out += char;
+  }
+  return out;
+}
+
+// src/demo/main.ts
+var MAX_HEALTH = { [ArenaEntity.Player]: 10, [ArenaEntity.Drone]: 3 };
+var VIEW_UNITS = 34;
+var HUD_EVERY_MS = 250;
+var colors = {
+  background: "#090c13",
+  floor: "#111724",
+  grid: "#18202f",
+  border: "#2b3a55",
+  wall: "#222d42",
+  wallEdge: "#3a4b6b",
+  self: "#4fd1c5",
+  player: "#7aa2f7",
+  drone: "#f7768e",
+  projectile: "#ffd166",
+  dead: "#4a5470"
+};
+function settings() {
+  const query = new URLSearchParams(location.search);
+  const scheme = location.protocol === "https:" ? "wss" : "ws";
+  const url = query.get("url") ?? `${scheme}://${location.host}/ws`;
+  const http = new URL(url.replace(/^ws/, "http"));
+  http.pathname = "/game.json";
+  http.search = "";
+  return { url, gameUrl: http.toString(), name: query.get("name") ?? "" };
+}
+async function loadGame(url) {
+  try {
+    const response = await fetch(url);
+    if (!response.ok) {
+      throw new Error(`HTTP ${response.status}`);
+    }
+    return parseGameInfo(await response.json());
+  } catch (error) {
+    console.warn(`tickcast demo: no game description from ${url}:`, error);
+    return null;
+  }
+}
+var Controls = class {
+  keys = /* @__PURE__ */ new Set();
+  mouseDown = false;
+  /** The pointer in CSS pixels. */
+  mouseX = 0;
+  mouseY = 0;
+  constructor(target) {
+    const gameKeys = /* @__PURE__ */ new Set(["KeyW", "KeyA", "KeyS", "KeyD", "ArrowUp", "ArrowDown", "ArrowLeft", "ArrowRight", "Space"]);
+    addEventListener("keydown", (event) => {
+      if (gameKeys.has(event.code)) {
+        event.preventDefault();
+        this.keys.add(event.code);
+      }
+    });
+    addEventListener("keyup", (event) => this.keys.delete(event.code));
+    addEventListener("blur", () => {
+      this.keys.clear();
+      this.mouseDown = false;
+    });
+    target.addEventListener("pointermove", (event) => {
+      this.mouseX = event.clientX;
+      this.mouseY = event.clientY;
+    });
+    target.addEventListener("pointerdown", (event) => {
+      this.mouseX = event.clientX;
+      this.mouseY = event.clientY;
+      this.mouseDown = true;
+    });
+    addEventListener("pointerup", () => {
+      this.mouseDown = false;
+    });
+    target.addEventListener("contextmenu", (event) => event.preventDefault());
+  }
+  held(...codes) {
+    return codes.some((code) => this.keys.has(code));
+  }
+  /** The input for this tick; `aim` toward the pointer from the player's place on screen. */
+  input(aim) {
+    const x = (this.held("KeyD", "ArrowRight") ? 1 : 0) - (this.held("KeyA", "ArrowLeft") ? 1 : 0);
+    const y = (this.held("KeyS", "ArrowDown") ? 1 : 0) - (this.held("KeyW", "ArrowUp") ? 1 : 0);
+    return { move_x: x, move_y: y, aim, buttons: this.mouseDown || this.held("Space") ? 1 : 0 };
+  }
+};
+var FrameTimer = class {
+  times = [];
+  frame(now) {
+    this.times.push(now);
+    while (this.times.length > 2 && this.times[0] < now - 1e3) {
+      this.times.shift();
+    }
+  }
+  meanMs() {
+    const n = this.times.length;
+    return n < 2 ? null : (this.times[n - 1] - this.times[0]) / (n - 1);
+  }
+};
+function numberOf(entity, component, field) {
+  return entity.components[component]?.[field];
+}
+function healthColor(fraction) {
+  const hue = Math.round(120 * Math.max(0, Math.min(1, fraction)));
+  return `hsl(${hue} 70% 55%)`;
+}
+async function main() {
+  const canvas = document.getElementById("view");
+  const context = canvas.getContext("2d", { alpha: false });
+  if (context === null) {
+    throw new Error("no 2D canvas");
+  }
+  const ctx = context;
+  const hud = (id) => document.getElementById(id);
+  const status = hud("status");
+  const config = settings();
+  const game = await loadGame(config.gameUrl);
+  const map = game === null ? null : new ArenaMap(game.map);
+  const tuning = game?.tuning;
+  const radius = {
+    player: tuning?.player_radius ?? 0.6,
+    drone: tuning?.drone_radius ?? 0.5,
+    projectile: tuning?.projectile_radius ?? 0.15
+  };
+  const client = TickcastClient.connect(config.url, {
+    name: config.name,
+    prediction: (welcome) => welcome.schema.game === "arena" && map !== null && tuning !== void 0 ? arenaPredictionModel(map, tuning) : null
+  });
+  const controls = new Controls(canvas);
+  const frames = new FrameTimer();
+  let cameraX = game === null ? 0 : (game.map.bounds.min[0] + game.map.bounds.max[0]) / 2;
+  let cameraY = game === null ? 0 : (game.map.bounds.min[1] + game.map.bounds.max[1]) / 2;
+  let scale = 20;
+  let self = null;
+  const serverPlayer = () => {
+    const entity = client.player();
+    const schema = client.schema;
+    if (entity === void 0 || schema === null) return null;
+    const decoded = schema.decode(entity);
+    const x = numberOf(decoded, "Transform2", "x");
+    const y = numberOf(decoded, "Transform2", "y");
+    return x === void 0 || y === void 0 ? null : { x, y };
+  };
+  client.startInputLoop(() => {
+    const px = (self?.x ?? cameraX) - cameraX;
+    const py = (self?.y ?? cameraY) - cameraY;
+    const mx = (controls.mouseX - innerWidth / 2) / scale;
+    const my = (controls.mouseY - innerHeight / 2) / scale;
+    return controls.input(Math.atan2(my - py, mx - px));
+  });
+  let statusText = "connecting…";
+  client.on("welcome", () => {
+    statusText = "";
+  });
+  client.on("close", (event) => {
+    statusText = event.reconnectInMs === null ? `disconnected: ${event.reason || event.code}` : `connection lost (${event.reason || event.code}); reconnecting…`;
+  });
+  client.on("divergence", (event) => {
+    console.warn("tickcast demo: diverged, reconnecting:", event.reason);
+  });
+  const demoStats = () => {
+    const state = client.predictor?.state;
+    return {
+      ...client.stats(),
+      frameMs: frames.meanMs(),
+      player: state == null ? serverPlayer() : { x: state.x, y: state.y },
+      serverPlayer: serverPlayer()
+    };
+  };
+  window.tickcast = { client, stats: demoStats };
+  const resize = () => {
+    const ratio = devicePixelRatio || 1;
+    canvas.width = Math.round(innerWidth * ratio);
+    canvas.height = Math.round(innerHeight * ratio);
+    canvas.style.width = `${innerWidth}px`;
+    canvas.style.height = `${innerHeight}px`;
+  };
+  addEventListener("resize", resize);
+  resize();
+  let hudAt = 0;
+  const updateHud = (now) => {
+    if (now - hudAt < HUD_EVERY_MS) return;
+    hudAt = now;
+    const stats = demoStats();
+    const fixed = (value, digits) => value === null ? "–" : value.toFixed(digits);
+    hud("hud-rtt").textContent = fixed(stats.rttMs, 0);
+    hud("hud-kbps").textContent = fixed(stats.downKbps, 1);
+    hud("hud-entities").textContent = String(stats.entities);
+    hud("hud-error").textContent = fixed(stats.predictionError, 3);
+    hud("hud-frame").textContent = stats.frameMs === null ? "–" : `${Math.round(1e3 / stats.frameMs)} fps · ${stats.frameMs.toFixed(1)} ms`;
+    const own = client.player();
+    const score = own === void 0 ? void 0 : client.schema?.decode(own).components["Score"];
+    hud("hud-kills").textContent = String(score?.["kills"] ?? 0);
+    hud("hud-deaths").textContent = String(score?.["deaths"] ?? 0);
+    status.textContent = statusText;
+    status.hidden = statusText === "";
+  };
+  const drawFloor = (left, top, right, bottom) => {
+    if (game === null) return;
+    const { min, max } = game.map.bounds;
+    ctx.fillStyle = colors.floor;
+    ctx.fillRect(min[0], min[1], max[0] - min[0], max[1] - min[1]);
+    ctx.strokeStyle = colors.grid;
+    ctx.lineWidth = 1 / scale;
+    ctx.beginPath();
+    for (let x = Math.max(min[0], Math.ceil(left / 5) * 5); x <= Math.min(max[0], right); x += 5) {
+      ctx.moveTo(x, min[1]);
+      ctx.lineTo(x, max[1]);
+    }
+    for (let y = Math.max(min[1], Math.ceil(top / 5) * 5); y <= Math.min(max[1], bottom); y += 5) {
+      ctx.moveTo(min[0], y);
+      ctx.lineTo(max[0], y);
+    }
+    ctx.stroke();
+    ctx.strokeStyle = colors.border;
+    ctx.lineWidth = 3 / scale;
+    ctx.strokeRect(min[0], min[1], max[0] - min[0], max[1] - min[1]);
+    for (const wall of game.map.walls) {
+      const [x, y] = wall.min;
+      const w = wall.max[0] - x;
+      const h = wall.max[1] - y;
+      ctx.fillStyle = colors.wall;
+      ctx.fillRect(x, y, w, h);
+      ctx.strokeStyle = colors.wallEdge;
+      ctx.lineWidth = 2 / scale;
+      ctx.strokeRect(x, y, w, h);
+    }
+  };
+  const drawHealth = (x, y, r, hp, max) => {
+    if (hp >= max) return;
+    const width = 1.6;
+    const top = y - r - 0.55;
+    ctx.fillStyle = "rgba(0, 0, 0, 0.55)";
+    ctx.fillRect(x - width / 2, top, width, 0.22);
+    ctx.fillStyle = healthColor(hp / max);
+    ctx.fillRect(x - width / 2, top, width * Math.max(0, hp) / max, 0.22);
+  };
+  const drawBody = (x, y, angle, r, color, glow) => {
+    ctx.save();
+    if (glow) {
+      ctx.shadowColor = color;
+      ctx.shadowBlur = 18;
+    }
+    ctx.fillStyle = color;
+    ctx.beginPath();
+    ctx.arc(x, y, r, 0, Math.PI * 2);
+    ctx.fill();
+    ctx.restore();
+    ctx.strokeStyle = color;
+    ctx.lineWidth = 0.22;
+    ctx.lineCap = "round";
+    ctx.beginPath();
+    ctx.moveTo(x + Math.cos(angle) * r * 0.6, y + Math.sin(angle) * r * 0.6);
+    ctx.lineTo(x + Math.cos(angle) * (r + 0.45), y + Math.sin(angle) * (r + 0.45));
+    ctx.stroke();
+    ctx.fillStyle = "rgba(9, 12, 19, 0.55)";
+    ctx.beginPath();
+    ctx.arc(x, y, r * 0.45, 0, Math.PI * 2);
+    ctx.fill();
+  };
+  const drawDrone = (x, y, angle) => {
+    const r = radius.drone;
+    ctx.fillStyle = colors.drone;
+    ctx.beginPath();
+    for (let i = 0; i < 6; i++) {
+      const a = angle + i * Math.PI / 3;
+      ctx.lineTo(x + Math.cos(a) * r * 1.1, y + Math.sin(a) * r * 1.1);
+    }
+    ctx.closePath();
+    ctx.fill();
+    ctx.fillStyle = "rgba(9, 12, 19, 0.6)";
+    ctx.beginPath();
+    ctx.arc(x + Math.cos(angle) * r * 0.35, y + Math.sin(angle) * r * 0.35, r * 0.3, 0, Math.PI * 2);
+    ctx.fill();
+  };
+  const drawProjectile = (x, y, angle) => {
+    const r = radius.projectile;
+    ctx.strokeStyle = "rgba(255, 209, 102, 0.35)";
+    ctx.lineWidth = r * 1.6;
+    ctx.lineCap = "round";
+    ctx.beginPath();
+    ctx.moveTo(x, y);
+    ctx.lineTo(x - Math.cos(angle) * 0.9, y - Math.sin(angle) * 0.9);
+    ctx.stroke();
+    ctx.fillStyle = colors.projectile;
+    ctx.beginPath();
+    ctx.arc(x, y, r * 1.3, 0, Math.PI * 2);
+    ctx.fill();
+  };
+  const drawMinimap = (entities, ownIndex) => {
+    if (game === null) return;
+    const { min, max } = game.map.bounds;
+    const worldW = max[0] - min[0];
+    const worldH = max[1] - min[1];
+    const ratio = devicePixelRatio || 1;
+    const width = Math.min(200, innerWidth * 0.22) * ratio;
+    const k = width / worldW;
+    const height = worldH * k;
+    const left = canvas.width - width - 16 * ratio;
+    const top = canvas.height - height - 16 * ratio;
+    ctx.setTransform(1, 0, 0, 1, 0, 0);
+    ctx.globalAlpha = 0.85;
+    ctx.fillStyle = "rgba(9, 12, 19, 0.8)";
+    ctx.fillRect(left - 4 * ratio, top - 4 * ratio, width + 8 * ratio, height + 8 * ratio);
+    ctx.fillStyle = colors.floor;
+    ctx.fillRect(left, top, width, height);
+    ctx.fillStyle = colors.wallEdge;
+    for (const wall of game.map.walls) {
+      ctx.fillRect(left + (wall.min[0] - min[0]) * k, top + (wall.min[1] - min[1]) * k, (wall.max[0] - wall.min[0]) * k, (wall.max[1] - wall.min[1]) * k);
+    }
+    for (const entity of entities) {
+      const kind = numberOf(entity, "EntityKind", "kind");
+      const x = numberOf(entity, "Transform2", "x");
+      const y = numberOf(entity, "Transform2", "y");
+      if (x === void 0 || y === void 0 || kind === ArenaEntity.Projectile || entity.id.index === ownIndex) continue;
+      ctx.fillStyle = kind === ArenaEntity.Drone ? colors.drone : colors.player;
+      ctx.fillRect(left + (x - min[0]) * k - ratio, top + (y - min[1]) * k - ratio, 2 * ratio, 2 * ratio);
+    }
+    if (self !== null) {
+      ctx.fillStyle = colors.self;
+      ctx.beginPath();
+      ctx.arc(left + (self.x - min[0]) * k, top + (self.y - min[1]) * k, 3 * ratio, 0, Math.PI * 2);
+      ctx.fill();
+    }
+    ctx.strokeStyle = "rgba(255, 255, 255, 0.35)";
+    ctx.lineWidth = ratio;
+    ctx.strokeRect(left + (cameraX - innerWidth / 2 / scale - min[0]) * k, top + (cameraY - innerHeight / 2 / scale - min[1]) * k, innerWidth / scale * k, innerHeight / scale * k);
+    ctx.globalAlpha = 1;
+  };
+  const render = (now) => {
+    frames.frame(now);
+    const ratio = devicePixelRatio || 1;
+    scale = Math.min(innerWidth, innerHeight) / VIEW_UNITS;
+    const interpolator = client.interpolator;
+    const entities = interpolator === null ? [] : interpolator.sample(now);
+    const ownIndex = client.welcome?.player.index ?? null;
+    self = client.predictor?.render(now) ?? null;
+    const ownRemote = entities.find((entity) => entity.id.index === ownIndex);
+    if (self === null && ownRemote !== void 0) {
+      const x = numberOf(ownRemote, "Transform2", "x");
+      const y = numberOf(ownRemote, "Transform2", "y");
+      if (x !== void 0 && y !== void 0) {
+        cameraX = x;
+        cameraY = y;
+      }
+    } else if (self !== null) {
+      cameraX = self.x;
+      cameraY = self.y;
+    }
+    ctx.setTransform(1, 0, 0, 1, 0, 0);
+    ctx.fillStyle = colors.background;
+    ctx.fillRect(0, 0, canvas.width, canvas.height);
+    ctx.setTransform(scale * ratio, 0, 0, scale * ratio, (innerWidth / 2 - cameraX * scale) * ratio, (innerHeight / 2 - cameraY * scale) * ratio);
+    const halfW = innerWidth / 2 / scale;
+    const halfH = innerHeight / 2 / scale;
+    drawFloor(cameraX - halfW, cameraY - halfH, cameraX + halfW, cameraY + halfH);
+    const order = (entity) => {
+      const kind = numberOf(entity, "EntityKind", "kind");
+      return kind === ArenaEntity.Projectile ? 0 : kind === ArenaEntity.Drone ? 1 : 2;
+    };
+    entities.sort((a, b) => order(a) - order(b));
+    for (const entity of entities) {
+      const x = numberOf(entity, "Transform2", "x");
+      const y = numberOf(entity, "Transform2", "y");
+      if (x === void 0 || y === void 0) continue;
+      if (Math.abs(x - cameraX) > halfW + 2 || Math.abs(y - cameraY) > halfH + 2) continue;
+      const angle = numberOf(entity, "Transform2", "angle") ?? 0;
+      const kind = numberOf(entity, "EntityKind", "kind") ?? ArenaEntity.Player;
+      const hp = numberOf(entity, "Health", "hp");
+      if (kind === ArenaEntity.Projectile) {
+        drawProjectile(x, y, angle);
+      } else if (kind === ArenaEntity.Drone) {
+        drawDrone(x, y, angle);
+        if (hp !== void 0) drawHealth(x, y, radius.drone, hp, MAX_HEALTH[kind] ?? 3);
+      } else if (entity.id.index === ownIndex) {
+        if (self === null) {
+          drawBody(x, y, angle, radius.player, hp === 0 ? colors.dead : colors.self, hp !== 0);
+        }
+      } else {
+        drawBody(x, y, angle, radius.player, hp === 0 ? colors.dead : colors.player, false);
+        if (hp !== void 0 && hp > 0) drawHealth(x, y, radius.player, hp, MAX_HEALTH[kind] ?? 10);
+      }
+    }
+    if (self !== null) {
+      const aim = Math.atan2(controls.mouseY - innerHeight / 2, controls.mouseX - innerWidth / 2);
+      drawBody(self.x, self.y, aim, radius.player, colors.self, true);
+      ctx.strokeStyle = "rgba(79, 209, 197, 0.35)";
+      ctx.lineWidth = 0.08;
+      ctx.beginPath();
+      ctx.arc(self.x, self.y, radius.player + 0.35, 0, Math.PI * 2);
+      ctx.stroke();
+      const hp = ownRemote === void 0 ? void 0 : numberOf(ownRemote, "Health", "hp");
+      if (hp !== void 0) drawHealth(self.x, self.y, radius.player, hp, MAX_HEALTH[ArenaEntity.Player] ?? 10);
+    }
+    drawMinimap(entities, ownIndex);
+    updateHud(now);
+    requestAnimationFrame(render);
+  };
+  requestAnimationFrame(render);
+}
+main().catch((error) => {
+  const status = document.getElementById("status");
+  if (status !== null) {
+    status.hidden = false;
+    status.textContent = `error: ${error instanceof Error ? error.message : String(error)}`;
+  }
+  console.error(error);
+});

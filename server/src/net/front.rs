@@ -1,0 +1,295 @@
+//! The game port's HTTP front: one listener for the page, health, the game's static
+//! data and the WebSocket upgrade, over plain TCP or TLS.
+//!
+//! Each accepted socket gets a task: the TLS handshake if configured (bounded by the
+//! handshake timeout), then hyper's HTTP/1.1 connection serving the axum [`Router`]:
+//! - `GET /`, `/style.css`, `/dist/*`: the demo page and the SDK, embedded ([`web`]);
+//! - `GET /game.json`: the game's static data (the arena's map and tuning);
+//! - `GET /healthz`: JSON for load balancers;
+//! - `/ws`: the game WebSocket ([`upgrade`]).
+//!
+//! The upgrade is checked here, against RFC 6455 §4.2.1, so that a request that is not a
+//! valid upgrade gets the HTTP answer the RFC asks for (400, or 426 naming the version
+//! we speak) rather than a dropped socket. A valid one is answered 101 and the upgraded
+//! stream goes to [`connection::run`] on the server's task tracker.
+
+use super::{NetContext, connection, web};
+use axum::Router;
+use axum::body::Body;
+use axum::extract::{ConnectInfo, Request, State};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Version, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{any, get};
+use hyper_util::rt::{TokioIo, TokioTimer};
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use tokio::io::{AsyncRead, AsyncWrite};
+use tokio::net::TcpStream;
+use tokio::time::Instant;
+use tokio_rustls::TlsAcceptor;
+use tokio_tungstenite::WebSocketStream;
+use tokio_tungstenite::tungstenite::handshake::derive_accept_key;
+use tokio_tungstenite::tungstenite::protocol::Role;
+use tower::ServiceExt;
+
+/// What the routes share.
+pub(crate) struct Front {
+    /// The connection tasks' context.
+    pub context: Arc<NetContext>,
+    /// `GET /game.json`.
+    pub game_json: bytes::Bytes,
+}
+
+/// The game port's routes.
+pub(crate) fn router(front: Arc<Front>) -> Router {
+    Router::new()
+        .route("/", get(web::index))
+        .route("/style.css", get(web::style))
+        .route("/dist/{file}", get(web::dist))
+        .route("/game.json", get(game_json))
+        .route("/healthz", get(healthz))
+        .route(connection::WS_PATH, any(upgrade))
+        .with_state(front)
+}
+
+/// Serves one accepted socket: TLS first if configured, then HTTP/1.1 until the client
+/// closes, the socket upgrades to a WebSocket, or the server shuts down.
+pub(crate) async fn serve_socket(
+    socket: TcpStream,
+    peer: SocketAddr,
+    tls: Option<TlsAcceptor>,
+    app: Router,
+    context: Arc<NetContext>,
+) {
+    let _ = socket.set_nodelay(true);
+    match tls {
+        None => serve_http(socket, peer, app, context).await,
+        Some(acceptor) => {
+            let handshake = tokio::time::timeout(context.limits.handshake_timeout, acceptor.accept(socket));
+            match handshake.await {
+                Ok(Ok(stream)) => serve_http(stream, peer, app, context).await,
+                Ok(Err(error)) => tracing::debug!(%peer, %error, "tls handshake failed"),
+                Err(_) => tracing::debug!(%peer, "tls handshake timed out"),
+            }
+        }
+    }
+}
+
+async fn serve_http<S>(io: S, peer: SocketAddr, app: Router, context: Arc<NetContext>)
+where
+    S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
+    let service = hyper::service::service_fn(move |mut request: hyper::Request<hyper::body::Incoming>| {
+        request.extensions_mut().insert(ConnectInfo(peer));
+        app.clone().oneshot(request.map(Body::new))
+    });
+    let mut http = hyper::server::conn::http1::Builder::new();
+    // A client that opens a socket and sends nothing (or a header a byte a second) is
+    // cut off after the handshake timeout, as a stalled WebSocket handshake is.
+    http.timer(TokioTimer::new())
+        .header_read_timeout(context.limits.handshake_timeout);
+    let connection = http.serve_connection(TokioIo::new(io), service).with_upgrades();
+    tokio::pin!(connection);
+    tokio::select! {
+        result = connection.as_mut() => {
+            if let Err(error) = result {
+                tracing::debug!(%peer, %error, "http connection ended with an error");
+            }
+        }
+        _ = context.shutdown.cancelled() => {
+            connection.as_mut().graceful_shutdown();
+            let _ = tokio::time::timeout(std::time::Duration::from_secs(1), connection).await;
+        }
+    }
+}
+
+async fn game_json(State(front): State<Arc<Front>>) -> Response {
+    ([(header::CONTENT_TYPE, "application/json")], front.game_json.clone()).into_response()
+}
+
+/// `GET /healthz`: 200 with the room's figures while the room ticks; 503 once the
+/// server is shutting down, so a load balancer stops sending players here.
+async fn healthz(State(front): State<Arc<Front>>) -> Response {
+    let context = &front.context;
+    let room = &context.room.stats;
+    let shutting_down = context.shutdown.is_cancelled();
+    let body = serde_json::json!({
+        "status": if shutting_down { "draining" } else { "ok" },
+        "game": context.room.schema.game,
+        "clients": room.clients.load(Ordering::Relaxed),
+        "entities": room.entities.load(Ordering::Relaxed),
+        "ticks": room.ticks.load(Ordering::Relaxed),
+        "tick_p99_ms": room.recent_tick_ms().p99,
+        "connections_open": context.stats.connections_open.load(Ordering::Relaxed),
+    });
+    let status = if shutting_down {
+        StatusCode::SERVICE_UNAVAILABLE
+    } else {
+        StatusCode::OK
+    };
+    (status, axum::Json(body)).into_response()
+}
+
+/// Why an upgrade request was refused before the upgrade.
+#[derive(Debug, PartialEq, Eq)]
+enum BadUpgrade {
+    /// Not a GET over HTTP/1.1.
+    Method,
+    /// No `Upgrade: websocket` with `Connection: upgrade`: not a WebSocket request.
+    NotWebSocket,
+    /// A `Sec-WebSocket-Version` other than 13.
+    Version,
+    /// No valid `Sec-WebSocket-Key`.
+    Key,
+}
+
+impl BadUpgrade {
+    /// The HTTP answer RFC 6455 §4.2.2 asks for, with a reason in the body.
+    fn response(&self) -> Response {
+        let (status, reason) = match self {
+            BadUpgrade::Method => (StatusCode::BAD_REQUEST, "a websocket upgrade is a GET over HTTP/1.1"),
+            BadUpgrade::NotWebSocket => (
+                StatusCode::UPGRADE_REQUIRED,
+                "this endpoint speaks websocket: send Connection: Upgrade and Upgrade: websocket",
+            ),
+            BadUpgrade::Version => (
+                StatusCode::UPGRADE_REQUIRED,
+                "unsupported websocket version; this server speaks 13",
+            ),
+            BadUpgrade::Key => (StatusCode::BAD_REQUEST, "missing or malformed Sec-WebSocket-Key"),
+        };
+        let mut response = (status, format!("{reason}\n")).into_response();
+        if status == StatusCode::UPGRADE_REQUIRED {
+            let headers = response.headers_mut();
+            headers.insert(header::SEC_WEBSOCKET_VERSION, HeaderValue::from_static("13"));
+            headers.insert(header::UPGRADE, HeaderValue::from_static("websocket"));
+            headers.insert(header::CONNECTION, HeaderValue::from_static("Upgrade"));
+        }
+        response
+    }
+}
+
+/// Whether a comma-separated header holds `token` (case-insensitively).
+fn header_has_token(headers: &HeaderMap, name: header::HeaderName, token: &str) -> bool {
+    headers
+        .get_all(name)
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .flat_map(|value| value.split(','))
+        .any(|item| item.trim().eq_ignore_ascii_case(token))
+}
+
+/// Checks an upgrade request (RFC 6455 §4.2.1) and returns its `Sec-WebSocket-Accept`.
+fn check_upgrade(method: &Method, version: Version, headers: &HeaderMap) -> Result<String, BadUpgrade> {
+    if method != Method::GET || version < Version::HTTP_11 {
+        return Err(BadUpgrade::Method);
+    }
+    if !header_has_token(headers, header::CONNECTION, "upgrade")
+        || !header_has_token(headers, header::UPGRADE, "websocket")
+    {
+        return Err(BadUpgrade::NotWebSocket);
+    }
+    if headers.get(header::SEC_WEBSOCKET_VERSION).map(HeaderValue::as_bytes) != Some(b"13") {
+        return Err(BadUpgrade::Version);
+    }
+    let key = headers.get(header::SEC_WEBSOCKET_KEY).ok_or(BadUpgrade::Key)?;
+    // A base64 nonce of 16 bytes: 24 characters ending in "==".
+    let key_bytes = key.as_bytes();
+    let well_formed = key_bytes.len() == 24
+        && key_bytes.ends_with(b"==")
+        && key_bytes[..22]
+            .iter()
+            .all(|b| b.is_ascii_alphanumeric() || *b == b'+' || *b == b'/');
+    if !well_formed {
+        return Err(BadUpgrade::Key);
+    }
+    Ok(derive_accept_key(key_bytes))
+}
+
+/// `/ws`: answers 101 and hands the upgraded stream to a connection task, or refuses
+/// with the status the RFC asks for.
+async fn upgrade(
+    State(front): State<Arc<Front>>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    mut request: Request,
+) -> Response {
+    let accept = match check_upgrade(request.method(), request.version(), request.headers()) {
+        Ok(accept) => accept,
+        Err(refusal) => {
+            tracing::debug!(%peer, ?refusal, "refused a websocket upgrade");
+            return refusal.response();
+        }
+    };
+    let context = Arc::clone(&front.context);
+    // The upgrade and the `Hello` share one deadline, as before the front existed.
+    let deadline = Instant::now() + context.limits.handshake_timeout;
+    let on_upgrade = hyper::upgrade::on(&mut request);
+    let client = context.next_client.fetch_add(1, Ordering::Relaxed);
+    let slot = Arc::clone(&context.slots).try_acquire_owned().ok();
+    context.tracker.clone().spawn(async move {
+        let upgraded = match tokio::time::timeout_at(deadline, on_upgrade).await {
+            Ok(Ok(upgraded)) => upgraded,
+            Ok(Err(error)) => return tracing::debug!(%peer, %error, "websocket upgrade failed"),
+            Err(_) => return tracing::debug!(%peer, "websocket upgrade timed out"),
+        };
+        let ws = WebSocketStream::from_raw_socket(TokioIo::new(upgraded), Role::Server, Some(context.ws_config)).await;
+        connection::run(ws, peer, client, slot, deadline, context).await;
+    });
+    Response::builder()
+        .status(StatusCode::SWITCHING_PROTOCOLS)
+        .header(header::CONNECTION, "Upgrade")
+        .header(header::UPGRADE, "websocket")
+        .header(header::SEC_WEBSOCKET_ACCEPT, accept)
+        .body(Body::empty())
+        .unwrap_or_else(|_| StatusCode::INTERNAL_SERVER_ERROR.into_response())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn headers(pairs: &[(&'static str, &'static str)]) -> HeaderMap {
+        pairs
+            .iter()
+            .map(|(name, value)| (header::HeaderName::from_static(name), HeaderValue::from_static(value)))
+            .collect()
+    }
+
+    const GOOD: [(&str, &str); 4] = [
+        ("connection", "keep-alive, Upgrade"),
+        ("upgrade", "websocket"),
+        ("sec-websocket-version", "13"),
+        ("sec-websocket-key", "dGhlIHNhbXBsZSBub25jZQ=="),
+    ];
+
+    #[test]
+    fn the_rfc_example_key_is_accepted() {
+        let accept = check_upgrade(&Method::GET, Version::HTTP_11, &headers(&GOOD));
+        // RFC 6455 §1.3.
+        assert_eq!(accept.as_deref(), Ok("s3pPLMBiTxaQ9kYGzzhZRbK+xOo="));
+    }
+
+    #[test]
+    fn malformed_upgrades_are_told_why() {
+        let check = |method: Method, version: Version, pairs: &[(&'static str, &'static str)]| {
+            check_upgrade(&method, version, &headers(pairs)).unwrap_err()
+        };
+        assert_eq!(check(Method::POST, Version::HTTP_11, &GOOD), BadUpgrade::Method);
+        assert_eq!(check(Method::GET, Version::HTTP_10, &GOOD), BadUpgrade::Method);
+        assert_eq!(
+            check(Method::GET, Version::HTTP_11, &GOOD[2..]),
+            BadUpgrade::NotWebSocket
+        );
+        let mut old = GOOD;
+        old[2] = ("sec-websocket-version", "12");
+        assert_eq!(check(Method::GET, Version::HTTP_11, &old), BadUpgrade::Version);
+        assert_eq!(check(Method::GET, Version::HTTP_11, &GOOD[..3]), BadUpgrade::Key);
+        let mut short = GOOD;
+        short[3] = ("sec-websocket-key", "c2hvcnQ=");
+        assert_eq!(check(Method::GET, Version::HTTP_11, &short), BadUpgrade::Key);
+        let response = BadUpgrade::Version.response();
+        assert_eq!(response.status(), StatusCode::UPGRADE_REQUIRED);
+        assert_eq!(response.headers()[header::SEC_WEBSOCKET_VERSION], "13");
+    }
+}
