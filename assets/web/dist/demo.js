@@ -132,13 +132,13 @@ var BitReader = class {
 var POLYNOMIAL = 3988292384;
 var TABLES = buildTables();
 function buildTables() {
-  const tables = new Uint32Array(4 * 256);
+  const tables = new Int32Array(4 * 256);
   for (let byte2 = 0; byte2 < 256; byte2++) {
     let crc = byte2;
     for (let bit = 0; bit < 8; bit++) {
       crc = crc & 1 ? crc >>> 1 ^ POLYNOMIAL : crc >>> 1;
     }
-    tables[byte2] = crc >>> 0;
+    tables[byte2] = crc;
   }
   for (let k = 1; k < 4; k++) {
     for (let byte2 = 0; byte2 < 256; byte2++) {
@@ -168,17 +168,24 @@ function entityHashOf(index, generation, kinds, fields) {
   }
   return ~crc >>> 0;
 }
+function hashChangeHeader(register) {
+  return register === 0 ? 0 : byte(byte(register, 0), 0);
+}
+function hashChangeField(register, before, after) {
+  const difference = before ^ after;
+  return register === 0 && difference === 0 ? 0 : word(register, difference);
+}
 
 // src/body.ts
 var FIELD_ORDER = 2;
 var MAX_COMPONENTS = 32;
 var MAX_FIELDS = 32;
 var HeldEntity = class _HeldEntity {
-  constructor(id, kinds, fields) {
+  constructor(id, kinds, fields, hash) {
     this.id = id;
     this.kinds = kinds;
     this.fields = fields;
-    this.hash = entityHashOf(id.index, id.generation, kinds, fields);
+    this.hash = hash ?? entityHashOf(id.index, id.generation, kinds, fields);
   }
   id;
   kinds;
@@ -266,17 +273,24 @@ function applyBody(bytes, held) {
 function readUpdate(reader, before) {
   const held = before.fields;
   let fields = null;
+  let register = 0;
   for (let c = 0; c < held.length; c++) {
+    const old = held[c];
+    register = hashChangeHeader(register);
     if (!reader.readBit()) {
+      for (let at = 0; register !== 0 && at < old.length; at++) {
+        register = hashChangeField(register, 0, 0);
+      }
       continue;
     }
-    const changed = held[c].slice();
+    const changed = old.slice();
     let any = false;
     for (let at = 0; at < changed.length; at++) {
       if (reader.readBit()) {
-        changed[at] = changed[at] + reader.readSigned(FIELD_ORDER) | 0;
+        changed[at] = old[at] + reader.readSigned(FIELD_ORDER) | 0;
         any = true;
       }
+      register = hashChangeField(register, old[at], changed[at]);
     }
     if (!any) {
       throw malformed("a changed component changes no field");
@@ -287,7 +301,7 @@ function readUpdate(reader, before) {
   if (fields === null) {
     throw malformed("an update changes nothing");
   }
-  return new HeldEntity(before.id, before.kinds, fields);
+  return new HeldEntity(before.id, before.kinds, fields, (before.hash ^ register) >>> 0);
 }
 function readSpawns(reader) {
   const count = reader.readExpGolomb(0);
@@ -2193,7 +2207,8 @@ var Interpolator = class {
       this.offset += (sample - this.offset) * OFFSET_RELAX;
     }
     this.buffer.push({ tick: unwrapped, entities: new Map(entities) });
-    if (this.buffer.length > MAX_BUFFERED) {
+    const at = this.renderTick(receivedAt) - 1e3 / this.msPerTick;
+    while (this.buffer.length > MAX_BUFFERED || this.buffer.length > 2 && this.buffer[1].tick <= at) {
       this.buffer.shift();
     }
   }
@@ -2895,7 +2910,7 @@ var TickcastClient = class _TickcastClient extends Emitter {
     }
   }
   diverged(error) {
-    if (error.name === "ChecksumMismatchError") {
+    if (error instanceof ChecksumMismatchError) {
       this.mismatches += 1;
     }
     this.divergences += 1;
