@@ -48,7 +48,7 @@ async fn serve(config: ServerConfig, stats_json: Option<std::path::PathBuf>) -> 
     if let Some(fingerprints) = server.tls_fingerprints() {
         tracing::info!(
             cert_sha256 = %fingerprints.cert_sha256,
-            spki_sha256_base64 = fingerprints.spki_sha256_base64.as_deref().unwrap_or("-"),
+            spki_sha256_base64 = %fingerprints.spki_sha256_base64.as_deref().unwrap_or("-"),
             "tls certificate"
         );
     }

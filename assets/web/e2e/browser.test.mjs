@@ -1,0 +1,169 @@
+// The demo in a real browser: Debian's chromium, headless, driven by playwright-core,
+// against the release server, over ws and over wss (a self-signed certificate trusted by
+// its public key's fingerprint, which the server logs).
+//
+// For each transport it checks, from outside the page:
+// - the page connects and plays;
+// - holding a key moves the page's player, as a second client (an observer using the SDK
+//   from Node) sees it in its own snapshots;
+// - the HUD shows the entity count the server reports on /healthz;
+// - after 10 s of play, every snapshot's checksum verified (0 mismatches).
+// It saves a screenshot per transport under target/e2e/ and prints the page's frame time.
+//
+// Run: npm run e2e (needs `cargo build --release -p tickcast-server` and /usr/bin/chromium;
+// TICKCAST_SERVER and CHROMIUM override the paths).
+
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { mkdirSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { chromium } from 'playwright-core';
+import { connect } from '../dist/tickcast.js';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const root = resolve(here, '../../..');
+const serverBinary = process.env.TICKCAST_SERVER ?? resolve(root, 'target/release/tickcast-server');
+const chromiumPath = process.env.CHROMIUM ?? '/usr/bin/chromium';
+const artifacts = resolve(root, 'target/e2e');
+const NPCS = 12;
+
+// The wss server's certificate is self-signed: the observer in this process must accept
+// it, as the browser does through the fingerprint flag. Only 127.0.0.1 is contacted.
+process.env.NODE_TLS_REJECT_UNAUTHORIZED = '0';
+
+const sleep = (ms) => new Promise((done) => setTimeout(done, ms));
+
+/** Polls `probe` every 50 ms until it returns a truthy value, or fails after `ms`. */
+async function until(what, probe, ms = 10_000) {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const value = await probe().catch(() => undefined);
+    if (value) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await sleep(50);
+  }
+}
+
+/** Starts the release server; resolves once /healthz answers. */
+async function startServer(port, tls) {
+  const args = ['--bind', `127.0.0.1:${port}`, '--npcs', String(NPCS), '--interest-radius', '0'];
+  if (tls) args.push('--tls-self-signed');
+  const child = spawn(serverBinary, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, NO_COLOR: '1' } });
+  let log = '';
+  child.stdout.on('data', (chunk) => (log += chunk));
+  child.stderr.on('data', (chunk) => (log += chunk));
+  const scheme = tls ? 'https' : 'http';
+  const base = `${scheme}://127.0.0.1:${port}`;
+  await until('the server to answer /healthz', async () => (await fetch(`${base}/healthz`)).ok).catch((error) => {
+    child.kill('SIGKILL');
+    throw new Error(`${error.message}; server log:\n${log}`);
+  });
+  const spki = /spki_sha256_base64="?([A-Za-z0-9+/=]+)/.exec(log)?.[1];
+  if (tls) assert.ok(spki && spki !== '-', `the server logs its key's fingerprint:\n${log}`);
+  const stop = async () => {
+    child.kill('SIGTERM');
+    const code = await new Promise((done) => child.once('exit', done));
+    assert.equal(code, 0, `the server exits cleanly on SIGTERM; log:\n${log}`);
+  };
+  return { base, ws: `${tls ? 'wss' : 'ws'}://127.0.0.1:${port}/ws`, spki, stop, log: () => log };
+}
+
+async function health(base) {
+  return (await fetch(`${base}/healthz`)).json();
+}
+
+/** The observer's view of entity `id`: its Transform2 in world units. */
+function positionSeenBy(observer, id) {
+  const entity = observer.mirror.get(id);
+  return entity === undefined ? undefined : observer.schema.decode(entity).components.Transform2;
+}
+
+async function play(transport, port) {
+  const tls = transport === 'wss';
+  const server = await startServer(port, tls);
+  const flags = [
+    '--no-sandbox',
+    '--disable-gpu',
+    '--disable-quic',
+    '--disable-background-networking',
+    '--disable-component-update',
+    '--disable-sync',
+    '--no-first-run',
+  ];
+  if (tls) flags.push(`--ignore-certificate-errors-spki-list=${server.spki}`);
+  const browser = await chromium.launch({ executablePath: chromiumPath, headless: true, args: flags });
+  const observer = connect(server.ws, { name: 'observer', reconnect: false });
+  try {
+    const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+    const pageErrors = [];
+    page.on('pageerror', (error) => pageErrors.push(error.message));
+    await page.goto(`${server.base}/`);
+    await page.waitForFunction(() => window.tickcast?.stats().connected === true, null, { timeout: 10_000 });
+    const stats = () => page.evaluate(() => window.tickcast.stats());
+    assert.equal((await stats()).transport, transport);
+
+    // The observer sees the page's player in its own snapshots.
+    const player = await page.evaluate(() => window.tickcast.client.welcome.player);
+    await until('the observer to see the page player', async () => observer.welcome && positionSeenBy(observer, player));
+    const before = positionSeenBy(observer, player);
+    await sleep(500);
+    const still = positionSeenBy(observer, player);
+    assert.deepEqual([still.x, still.y], [before.x, before.y], 'no key held: the player stays put');
+
+    // Hold a direction: right from the western spawn points, left from the eastern ones.
+    const key = before.x < 50 ? 'KeyD' : 'KeyA';
+    await page.keyboard.down(key);
+    await sleep(1200);
+    await page.keyboard.up(key);
+    await sleep(400);
+    const after = positionSeenBy(observer, player);
+    const moved = key === 'KeyD' ? after.x - before.x : before.x - after.x;
+    assert.ok(moved > 2, `holding ${key} moved the player ${moved.toFixed(2)} units as the observer saw it`);
+    assert.ok(Math.abs(after.y - before.y) < 0.5, 'and only sideways');
+    // The page's own (predicted) position agrees with what the server sent the observer.
+    const seen = (await stats()).player;
+    assert.ok(Math.hypot(seen.x - after.x, seen.y - after.y) < 0.5, `page ${JSON.stringify(seen)} vs observer ${JSON.stringify(after)}`);
+
+    // The HUD's entity count is the server's: the drones, the page's player, the observer's.
+    const expected = (await health(server.base)).entities;
+    assert.equal(expected, NPCS + 2);
+    await until('the HUD to show the server entity count', async () =>
+      Number(await page.textContent('#hud-entities')) === expected,
+    );
+
+    // Ten seconds of play with the keys, then every checksum must have verified.
+    const keys = ['KeyW', 'KeyA', 'KeyS', 'KeyD'];
+    const started = (await stats()).snapshots;
+    for (let second = 0; second < 10; second++) {
+      const held = keys[second % keys.length];
+      await page.keyboard.down(held);
+      await sleep(1000);
+      await page.keyboard.up(held);
+    }
+    const end = await stats();
+    assert.equal(end.mismatches, 0, 'no checksum mismatch');
+    assert.equal(end.divergences, 0, 'no divergence');
+    assert.equal(end.reconnects, 0, 'no reconnect');
+    assert.ok(end.snapshots - started >= 250, `snapshots kept coming (${end.snapshots - started} in 10 s)`);
+    assert.ok(end.rttMs !== null && end.rttMs > 0, 'round trips measured');
+    assert.deepEqual(pageErrors, [], 'no errors in the page');
+
+    mkdirSync(artifacts, { recursive: true });
+    await page.screenshot({ path: resolve(artifacts, `browser-${transport}.png`) });
+    console.log(
+      `${transport}: frame ${end.frameMs?.toFixed(2)} ms, rtt ${end.rttMs?.toFixed(1)} ms, ` +
+        `${end.downKbps.toFixed(1)} kbit/s down, ${end.entities} entities, ` +
+        `prediction error ${end.predictionError?.toFixed(3) ?? '-'} units, ${end.snapshots} snapshots`,
+    );
+    assert.equal(observer.stats().mismatches, 0, 'the observer verified every checksum too');
+  } finally {
+    observer.close();
+    await browser.close();
+    await server.stop();
+  }
+}
+
+test('the demo plays over ws in headless chromium', { timeout: 90_000 }, () => play('ws', 17811));
+test('the demo plays over wss in headless chromium', { timeout: 90_000 }, () => play('wss', 17812));
