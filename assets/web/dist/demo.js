@@ -2978,6 +2978,7 @@ function truncateUtf8(text, limit) {
 // src/demo/main.ts
 var MAX_HEALTH = { [ArenaEntity.Player]: 10, [ArenaEntity.Drone]: 3 };
 var VIEW_UNITS = 34;
+var EDGE_MARGIN = 1.5;
 var HUD_EVERY_MS = 250;
 var colors = {
   background: "#090c13",
@@ -3319,12 +3320,18 @@ async function main() {
       cameraX = self.x;
       cameraY = self.y;
     }
+    const halfW = innerWidth / 2 / scale;
+    const halfH = innerHeight / 2 / scale;
+    if (game !== null) {
+      const { min, max } = game.map.bounds;
+      const keep = (at, low, high, half) => high - low + 2 * EDGE_MARGIN <= 2 * half ? (low + high) / 2 : Math.min(high + EDGE_MARGIN - half, Math.max(low - EDGE_MARGIN + half, at));
+      cameraX = keep(cameraX, min[0], max[0], halfW);
+      cameraY = keep(cameraY, min[1], max[1], halfH);
+    }
     ctx.setTransform(1, 0, 0, 1, 0, 0);
     ctx.fillStyle = colors.background;
     ctx.fillRect(0, 0, canvas.width, canvas.height);
     ctx.setTransform(scale * ratio, 0, 0, scale * ratio, (innerWidth / 2 - cameraX * scale) * ratio, (innerHeight / 2 - cameraY * scale) * ratio);
-    const halfW = innerWidth / 2 / scale;
-    const halfH = innerHeight / 2 / scale;
     drawFloor(cameraX - halfW, cameraY - halfH, cameraX + halfW, cameraY + halfH);
     const order = (entity) => {
       const kind = numberOf(entity, "EntityKind", "kind");
@@ -3354,7 +3361,10 @@ async function main() {
       }
     }
     if (self !== null) {
-      const aim = Math.atan2(controls.mouseY - innerHeight / 2, controls.mouseX - innerWidth / 2);
+      const aim = Math.atan2(
+        controls.mouseY - (innerHeight / 2 + (self.y - cameraY) * scale),
+        controls.mouseX - (innerWidth / 2 + (self.x - cameraX) * scale)
+      );
       drawBody(self.x, self.y, aim, radius.player, colors.self, true);
       ctx.strokeStyle = "rgba(79, 209, 197, 0.35)";
       ctx.lineWidth = 0.08;

@@ -1,0 +1,69 @@
+/**
+ * The messages of tickcast protocol version 3 and their MessagePack encoding, mirroring
+ * `shared/src/protocol.rs` (docs/PROTOCOL.md spells out each message byte by byte).
+ *
+ * Client to server, a one-entry map from a one-letter name to an array:
+ * `{"h": [3, name]}` (Hello) and `{"i": [seq, ...input fields]}` (Input).
+ * Server to client, a flat array whose first element is the tag:
+ * `[0, version, client_id, [index, generation], tick_rate, snapshot_rate, tick, schema]`
+ * (Welcome) and `[1, flags, tick, ack, body]` (Snapshot).
+ *
+ * Decoding is strict, as the server's is: exact element counts, integers in range, no
+ * trailing bytes. Anything else is a {@link DecodeError} of kind `protocol`.
+ */
+import type { GameSchema } from './schema.js';
+/** The protocol version this SDK speaks. */
+export declare const PROTOCOL_VERSION = 3;
+/** Tag of a Welcome. */
+export declare const WELCOME_TAG = 0;
+/** Tag of a Snapshot. */
+export declare const SNAPSHOT_TAG = 1;
+/** Snapshot flag: clear the world first; the tick is absolute. */
+export declare const FLAG_FULL = 1;
+/** Snapshot flag: the ack is the last applied input seq, not an advance. */
+export declare const FLAG_ACK_ABSOLUTE = 2;
+/** Identity of a replicated entity: a slot index and its (odd) generation. */
+export interface NetId {
+    readonly index: number;
+    readonly generation: number;
+}
+/** The server's answer to a valid Hello. */
+export interface Welcome {
+    readonly type: 'welcome';
+    readonly protocolVersion: number;
+    /** This connection's id within the room. */
+    readonly clientId: number;
+    /** The entity this client controls. */
+    readonly player: NetId;
+    /** Simulation steps per second. */
+    readonly tickRate: number;
+    /** Snapshots per second. */
+    readonly snapshotRate: number;
+    /** The room's tick when the client joined. */
+    readonly tick: number;
+    readonly schema: GameSchema;
+}
+/** A snapshot as sent: a header around the bit-packed body. */
+export interface SnapshotFrame {
+    readonly type: 'snapshot';
+    /** Clear the world before applying; `tick` is absolute. */
+    readonly full: boolean;
+    /** Full: the snapshot's tick. Otherwise ticks since the previous snapshot. */
+    readonly tick: number;
+    /** `null`: no change. With `ackAbsolute` the last applied seq, else its advance. */
+    readonly ack: number | null;
+    readonly ackAbsolute: boolean;
+    /** The body; empty when nothing the client sees changed. */
+    readonly body: Uint8Array;
+}
+/** Any server message. */
+export type ServerMessage = Welcome | SnapshotFrame;
+/** Encodes a Hello. */
+export declare function encodeHello(name: string, protocolVersion?: number): Uint8Array;
+/**
+ * Encodes an Input: `seq` (u32, wrapping) then the game's input fields in schema order,
+ * already clamped and rounded (see `SchemaDecoder.inputFields`).
+ */
+export declare function encodeInput(seq: number, fields: readonly number[]): Uint8Array;
+/** Decodes one server message; throws a {@link DecodeError} on anything else. */
+export declare function decodeServerMessage(bytes: Uint8Array | ArrayBuffer): ServerMessage;

@@ -1,0 +1,502 @@
+/**
+ * The demo page: the arena in a canvas, played through the SDK.
+ *
+ * Remote entities are drawn from the interpolation buffer (a little in the past, smooth);
+ * the local player from the predictor (at once, reconciled with the server's acks). The
+ * camera follows the player; WASD or the arrows move, the mouse aims, a click or space
+ * fires. The HUD shows the connection's figures, and `window.tickcast` exposes them to
+ * the browser test.
+ */
+
+import {
+  ArenaEntity,
+  ArenaMap,
+  type ArenaPlayerState,
+  arenaPredictionModel,
+  type ClientStats,
+  type GameInfo,
+  type InputValues,
+  parseGameInfo,
+  TickcastClient,
+  type WorldEntity,
+} from '../index.js';
+
+/** Full health by entity kind (the arena's tuning: players 10, drones 3), for the bars. */
+const MAX_HEALTH: Record<number, number> = { [ArenaEntity.Player]: 10, [ArenaEntity.Drone]: 3 };
+/** World units across the shorter side of the window. */
+const VIEW_UNITS = 34;
+/** World units of the void the camera may show past the floor's edge. */
+const EDGE_MARGIN = 1.5;
+/** How often the HUD text is refreshed, ms (figures are per-second means anyway). */
+const HUD_EVERY_MS = 250;
+
+const colors = {
+  background: '#090c13',
+  floor: '#111724',
+  grid: '#18202f',
+  border: '#2b3a55',
+  wall: '#222d42',
+  wallEdge: '#3a4b6b',
+  self: '#4fd1c5',
+  player: '#7aa2f7',
+  drone: '#f7768e',
+  projectile: '#ffd166',
+  dead: '#4a5470',
+};
+
+interface Settings {
+  readonly url: string;
+  readonly gameUrl: string;
+  readonly name: string;
+}
+
+function settings(): Settings {
+  const query = new URLSearchParams(location.search);
+  const scheme = location.protocol === 'https:' ? 'wss' : 'ws';
+  const url = query.get('url') ?? `${scheme}://${location.host}/ws`;
+  // game.json comes from the server the socket goes to.
+  const http = new URL(url.replace(/^ws/, 'http'));
+  http.pathname = '/game.json';
+  http.search = '';
+  return { url, gameUrl: http.toString(), name: query.get('name') ?? '' };
+}
+
+async function loadGame(url: string): Promise<GameInfo | null> {
+  try {
+    const response = await fetch(url);
+    if (!response.ok) {
+      throw new Error(`HTTP ${response.status}`);
+    }
+    return parseGameInfo(await response.json());
+  } catch (error) {
+    // Without the map the game is still playable: no walls drawn, no prediction.
+    console.warn(`tickcast demo: no game description from ${url}:`, error);
+    return null;
+  }
+}
+
+/** Keyboard and mouse, turned into the arena's input each tick. */
+class Controls {
+  private readonly keys = new Set<string>();
+  private mouseDown = false;
+  /** The pointer in CSS pixels. */
+  mouseX = 0;
+  mouseY = 0;
+
+  constructor(target: HTMLElement) {
+    const gameKeys = new Set(['KeyW', 'KeyA', 'KeyS', 'KeyD', 'ArrowUp', 'ArrowDown', 'ArrowLeft', 'ArrowRight', 'Space']);
+    addEventListener('keydown', (event) => {
+      if (gameKeys.has(event.code)) {
+        event.preventDefault();
+        this.keys.add(event.code);
+      }
+    });
+    addEventListener('keyup', (event) => this.keys.delete(event.code));
+    // A key released while the page had no focus would otherwise stay held.
+    addEventListener('blur', () => {
+      this.keys.clear();
+      this.mouseDown = false;
+    });
+    target.addEventListener('pointermove', (event) => {
+      this.mouseX = event.clientX;
+      this.mouseY = event.clientY;
+    });
+    target.addEventListener('pointerdown', (event) => {
+      this.mouseX = event.clientX;
+      this.mouseY = event.clientY;
+      this.mouseDown = true;
+    });
+    addEventListener('pointerup', () => {
+      this.mouseDown = false;
+    });
+    target.addEventListener('contextmenu', (event) => event.preventDefault());
+  }
+
+  private held(...codes: string[]): boolean {
+    return codes.some((code) => this.keys.has(code));
+  }
+
+  /** The input for this tick; `aim` toward the pointer from the player's place on screen. */
+  input(aim: number): InputValues {
+    const x = (this.held('KeyD', 'ArrowRight') ? 1 : 0) - (this.held('KeyA', 'ArrowLeft') ? 1 : 0);
+    const y = (this.held('KeyS', 'ArrowDown') ? 1 : 0) - (this.held('KeyW', 'ArrowUp') ? 1 : 0);
+    return { move_x: x, move_y: y, aim, buttons: this.mouseDown || this.held('Space') ? 1 : 0 };
+  }
+}
+
+/** Mean frame interval over the last second. */
+class FrameTimer {
+  private readonly times: number[] = [];
+
+  frame(now: number): void {
+    this.times.push(now);
+    while (this.times.length > 2 && this.times[0]! < now - 1000) {
+      this.times.shift();
+    }
+  }
+
+  meanMs(): number | null {
+    const n = this.times.length;
+    return n < 2 ? null : (this.times[n - 1]! - this.times[0]!) / (n - 1);
+  }
+}
+
+function numberOf(entity: WorldEntity, component: string, field: string): number | undefined {
+  return entity.components[component]?.[field];
+}
+
+function healthColor(fraction: number): string {
+  // Green at full, through amber, to red.
+  const hue = Math.round(120 * Math.max(0, Math.min(1, fraction)));
+  return `hsl(${hue} 70% 55%)`;
+}
+
+async function main(): Promise<void> {
+  const canvas = document.getElementById('view') as HTMLCanvasElement;
+  const context = canvas.getContext('2d', { alpha: false });
+  if (context === null) {
+    throw new Error('no 2D canvas');
+  }
+  const ctx: CanvasRenderingContext2D = context;
+  const hud = (id: string) => document.getElementById(id) as HTMLElement;
+  const status = hud('status');
+  const config = settings();
+  const game = await loadGame(config.gameUrl);
+  const map = game === null ? null : new ArenaMap(game.map);
+  const tuning = game?.tuning;
+  const radius = {
+    player: tuning?.player_radius ?? 0.6,
+    drone: tuning?.drone_radius ?? 0.5,
+    projectile: tuning?.projectile_radius ?? 0.15,
+  };
+
+  const client = TickcastClient.connect<ArenaPlayerState>(config.url, {
+    name: config.name,
+    prediction: (welcome) =>
+      welcome.schema.game === 'arena' && map !== null && tuning !== undefined ? arenaPredictionModel(map, tuning) : null,
+  });
+  const controls = new Controls(canvas);
+  const frames = new FrameTimer();
+
+  // Where the camera looks (world units) and the scale, updated every frame.
+  let cameraX = game === null ? 0 : (game.map.bounds.min[0] + game.map.bounds.max[0]) / 2;
+  let cameraY = game === null ? 0 : (game.map.bounds.min[1] + game.map.bounds.max[1]) / 2;
+  let scale = 20;
+  let self: ArenaPlayerState | null = null;
+
+  const serverPlayer = (): { x: number; y: number } | null => {
+    const entity = client.player();
+    const schema = client.schema;
+    if (entity === undefined || schema === null) return null;
+    const decoded = schema.decode(entity);
+    const x = numberOf(decoded, 'Transform2', 'x');
+    const y = numberOf(decoded, 'Transform2', 'y');
+    return x === undefined || y === undefined ? null : { x, y };
+  };
+
+  client.startInputLoop(() => {
+    // Aim from the player's predicted place toward the pointer.
+    const px = (self?.x ?? cameraX) - cameraX;
+    const py = (self?.y ?? cameraY) - cameraY;
+    const mx = (controls.mouseX - innerWidth / 2) / scale;
+    const my = (controls.mouseY - innerHeight / 2) / scale;
+    return controls.input(Math.atan2(my - py, mx - px));
+  });
+
+  let statusText = 'connecting…';
+  client.on('welcome', () => {
+    statusText = '';
+  });
+  client.on('close', (event) => {
+    statusText =
+      event.reconnectInMs === null
+        ? `disconnected: ${event.reason || event.code}`
+        : `connection lost (${event.reason || event.code}); reconnecting…`;
+  });
+  client.on('divergence', (event) => {
+    console.warn('tickcast demo: diverged, reconnecting:', event.reason);
+  });
+
+  const demoStats = (): ClientStats & {
+    frameMs: number | null;
+    player: { x: number; y: number } | null;
+    serverPlayer: { x: number; y: number } | null;
+  } => {
+    const state = client.predictor?.state;
+    return {
+      ...client.stats(),
+      frameMs: frames.meanMs(),
+      player: state == null ? serverPlayer() : { x: state.x, y: state.y },
+      serverPlayer: serverPlayer(),
+    };
+  };
+  (window as unknown as { tickcast: unknown }).tickcast = { client, stats: demoStats };
+
+  const resize = () => {
+    const ratio = devicePixelRatio || 1;
+    canvas.width = Math.round(innerWidth * ratio);
+    canvas.height = Math.round(innerHeight * ratio);
+    canvas.style.width = `${innerWidth}px`;
+    canvas.style.height = `${innerHeight}px`;
+  };
+  addEventListener('resize', resize);
+  resize();
+
+  let hudAt = 0;
+  const updateHud = (now: number) => {
+    if (now - hudAt < HUD_EVERY_MS) return;
+    hudAt = now;
+    const stats = demoStats();
+    const fixed = (value: number | null, digits: number) => (value === null ? '–' : value.toFixed(digits));
+    hud('hud-rtt').textContent = fixed(stats.rttMs, 0);
+    hud('hud-kbps').textContent = fixed(stats.downKbps, 1);
+    hud('hud-entities').textContent = String(stats.entities);
+    hud('hud-error').textContent = fixed(stats.predictionError, 3);
+    hud('hud-frame').textContent =
+      stats.frameMs === null ? '–' : `${Math.round(1000 / stats.frameMs)} fps · ${stats.frameMs.toFixed(1)} ms`;
+    const own = client.player();
+    const score = own === undefined ? undefined : client.schema?.decode(own).components['Score'];
+    hud('hud-kills').textContent = String(score?.['kills'] ?? 0);
+    hud('hud-deaths').textContent = String(score?.['deaths'] ?? 0);
+    status.textContent = statusText;
+    status.hidden = statusText === '';
+  };
+
+  const drawFloor = (left: number, top: number, right: number, bottom: number) => {
+    if (game === null) return;
+    const { min, max } = game.map.bounds;
+    ctx.fillStyle = colors.floor;
+    ctx.fillRect(min[0], min[1], max[0] - min[0], max[1] - min[1]);
+    // A faint grid every 5 units gives motion a reference.
+    ctx.strokeStyle = colors.grid;
+    ctx.lineWidth = 1 / scale;
+    ctx.beginPath();
+    for (let x = Math.max(min[0], Math.ceil(left / 5) * 5); x <= Math.min(max[0], right); x += 5) {
+      ctx.moveTo(x, min[1]);
+      ctx.lineTo(x, max[1]);
+    }
+    for (let y = Math.max(min[1], Math.ceil(top / 5) * 5); y <= Math.min(max[1], bottom); y += 5) {
+      ctx.moveTo(min[0], y);
+      ctx.lineTo(max[0], y);
+    }
+    ctx.stroke();
+    ctx.strokeStyle = colors.border;
+    ctx.lineWidth = 3 / scale;
+    ctx.strokeRect(min[0], min[1], max[0] - min[0], max[1] - min[1]);
+    for (const wall of game.map.walls) {
+      const [x, y] = wall.min;
+      const w = wall.max[0] - x;
+      const h = wall.max[1] - y;
+      ctx.fillStyle = colors.wall;
+      ctx.fillRect(x, y, w, h);
+      ctx.strokeStyle = colors.wallEdge;
+      ctx.lineWidth = 2 / scale;
+      ctx.strokeRect(x, y, w, h);
+    }
+  };
+
+  const drawHealth = (x: number, y: number, r: number, hp: number, max: number) => {
+    if (hp >= max) return; // full bars are clutter
+    const width = 1.6;
+    const top = y - r - 0.55;
+    ctx.fillStyle = 'rgba(0, 0, 0, 0.55)';
+    ctx.fillRect(x - width / 2, top, width, 0.22);
+    ctx.fillStyle = healthColor(hp / max);
+    ctx.fillRect(x - width / 2, top, (width * Math.max(0, hp)) / max, 0.22);
+  };
+
+  const drawBody = (x: number, y: number, angle: number, r: number, color: string, glow: boolean) => {
+    ctx.save();
+    if (glow) {
+      ctx.shadowColor = color;
+      ctx.shadowBlur = 18;
+    }
+    ctx.fillStyle = color;
+    ctx.beginPath();
+    ctx.arc(x, y, r, 0, Math.PI * 2);
+    ctx.fill();
+    ctx.restore();
+    // The barrel shows where it aims.
+    ctx.strokeStyle = color;
+    ctx.lineWidth = 0.22;
+    ctx.lineCap = 'round';
+    ctx.beginPath();
+    ctx.moveTo(x + Math.cos(angle) * r * 0.6, y + Math.sin(angle) * r * 0.6);
+    ctx.lineTo(x + Math.cos(angle) * (r + 0.45), y + Math.sin(angle) * (r + 0.45));
+    ctx.stroke();
+    ctx.fillStyle = 'rgba(9, 12, 19, 0.55)';
+    ctx.beginPath();
+    ctx.arc(x, y, r * 0.45, 0, Math.PI * 2);
+    ctx.fill();
+  };
+
+  const drawDrone = (x: number, y: number, angle: number) => {
+    const r = radius.drone;
+    ctx.fillStyle = colors.drone;
+    ctx.beginPath();
+    for (let i = 0; i < 6; i++) {
+      const a = angle + (i * Math.PI) / 3;
+      ctx.lineTo(x + Math.cos(a) * r * 1.1, y + Math.sin(a) * r * 1.1);
+    }
+    ctx.closePath();
+    ctx.fill();
+    ctx.fillStyle = 'rgba(9, 12, 19, 0.6)';
+    ctx.beginPath();
+    ctx.arc(x + Math.cos(angle) * r * 0.35, y + Math.sin(angle) * r * 0.35, r * 0.3, 0, Math.PI * 2);
+    ctx.fill();
+  };
+
+  const drawProjectile = (x: number, y: number, angle: number) => {
+    const r = radius.projectile;
+    ctx.strokeStyle = 'rgba(255, 209, 102, 0.35)';
+    ctx.lineWidth = r * 1.6;
+    ctx.lineCap = 'round';
+    ctx.beginPath();
+    ctx.moveTo(x, y);
+    ctx.lineTo(x - Math.cos(angle) * 0.9, y - Math.sin(angle) * 0.9);
+    ctx.stroke();
+    ctx.fillStyle = colors.projectile;
+    ctx.beginPath();
+    ctx.arc(x, y, r * 1.3, 0, Math.PI * 2);
+    ctx.fill();
+  };
+
+  const drawMinimap = (entities: readonly WorldEntity[], ownIndex: number | null) => {
+    if (game === null) return;
+    const { min, max } = game.map.bounds;
+    const worldW = max[0] - min[0];
+    const worldH = max[1] - min[1];
+    const ratio = devicePixelRatio || 1;
+    const width = Math.min(200, innerWidth * 0.22) * ratio;
+    const k = width / worldW;
+    const height = worldH * k;
+    const left = canvas.width - width - 16 * ratio;
+    const top = canvas.height - height - 16 * ratio;
+    ctx.setTransform(1, 0, 0, 1, 0, 0);
+    ctx.globalAlpha = 0.85;
+    ctx.fillStyle = 'rgba(9, 12, 19, 0.8)';
+    ctx.fillRect(left - 4 * ratio, top - 4 * ratio, width + 8 * ratio, height + 8 * ratio);
+    ctx.fillStyle = colors.floor;
+    ctx.fillRect(left, top, width, height);
+    ctx.fillStyle = colors.wallEdge;
+    for (const wall of game.map.walls) {
+      ctx.fillRect(left + (wall.min[0] - min[0]) * k, top + (wall.min[1] - min[1]) * k, (wall.max[0] - wall.min[0]) * k, (wall.max[1] - wall.min[1]) * k);
+    }
+    for (const entity of entities) {
+      const kind = numberOf(entity, 'EntityKind', 'kind');
+      const x = numberOf(entity, 'Transform2', 'x');
+      const y = numberOf(entity, 'Transform2', 'y');
+      if (x === undefined || y === undefined || kind === ArenaEntity.Projectile || entity.id.index === ownIndex) continue;
+      ctx.fillStyle = kind === ArenaEntity.Drone ? colors.drone : colors.player;
+      ctx.fillRect(left + (x - min[0]) * k - ratio, top + (y - min[1]) * k - ratio, 2 * ratio, 2 * ratio);
+    }
+    if (self !== null) {
+      ctx.fillStyle = colors.self;
+      ctx.beginPath();
+      ctx.arc(left + (self.x - min[0]) * k, top + (self.y - min[1]) * k, 3 * ratio, 0, Math.PI * 2);
+      ctx.fill();
+    }
+    // The part of the world on screen.
+    ctx.strokeStyle = 'rgba(255, 255, 255, 0.35)';
+    ctx.lineWidth = ratio;
+    ctx.strokeRect(left + (cameraX - innerWidth / 2 / scale - min[0]) * k, top + (cameraY - innerHeight / 2 / scale - min[1]) * k, (innerWidth / scale) * k, (innerHeight / scale) * k);
+    ctx.globalAlpha = 1;
+  };
+
+  const render = (now: number) => {
+    frames.frame(now);
+    const ratio = devicePixelRatio || 1;
+    scale = Math.min(innerWidth, innerHeight) / VIEW_UNITS;
+    const interpolator = client.interpolator;
+    const entities = interpolator === null ? [] : interpolator.sample(now);
+    const ownIndex = client.welcome?.player.index ?? null;
+    self = client.predictor?.render(now) ?? null;
+    const ownRemote = entities.find((entity) => entity.id.index === ownIndex);
+    if (self === null && ownRemote !== undefined) {
+      // Not predicted (dead, or no map): follow the server's copy.
+      const x = numberOf(ownRemote, 'Transform2', 'x');
+      const y = numberOf(ownRemote, 'Transform2', 'y');
+      if (x !== undefined && y !== undefined) {
+        cameraX = x;
+        cameraY = y;
+      }
+    } else if (self !== null) {
+      cameraX = self.x;
+      cameraY = self.y;
+    }
+
+    const halfW = innerWidth / 2 / scale;
+    const halfH = innerHeight / 2 / scale;
+    if (game !== null) {
+      // Near an edge the camera stops (a little past the floor) rather than showing void.
+      const { min, max } = game.map.bounds;
+      const keep = (at: number, low: number, high: number, half: number) =>
+        high - low + 2 * EDGE_MARGIN <= 2 * half ? (low + high) / 2 : Math.min(high + EDGE_MARGIN - half, Math.max(low - EDGE_MARGIN + half, at));
+      cameraX = keep(cameraX, min[0], max[0], halfW);
+      cameraY = keep(cameraY, min[1], max[1], halfH);
+    }
+
+    ctx.setTransform(1, 0, 0, 1, 0, 0);
+    ctx.fillStyle = colors.background;
+    ctx.fillRect(0, 0, canvas.width, canvas.height);
+    ctx.setTransform(scale * ratio, 0, 0, scale * ratio, (innerWidth / 2 - cameraX * scale) * ratio, (innerHeight / 2 - cameraY * scale) * ratio);
+    drawFloor(cameraX - halfW, cameraY - halfH, cameraX + halfW, cameraY + halfH);
+
+    // Projectiles under bodies, then drones, then players.
+    const order = (entity: WorldEntity) => {
+      const kind = numberOf(entity, 'EntityKind', 'kind');
+      return kind === ArenaEntity.Projectile ? 0 : kind === ArenaEntity.Drone ? 1 : 2;
+    };
+    entities.sort((a, b) => order(a) - order(b));
+    for (const entity of entities) {
+      const x = numberOf(entity, 'Transform2', 'x');
+      const y = numberOf(entity, 'Transform2', 'y');
+      if (x === undefined || y === undefined) continue;
+      if (Math.abs(x - cameraX) > halfW + 2 || Math.abs(y - cameraY) > halfH + 2) continue;
+      const angle = numberOf(entity, 'Transform2', 'angle') ?? 0;
+      const kind = numberOf(entity, 'EntityKind', 'kind') ?? ArenaEntity.Player;
+      const hp = numberOf(entity, 'Health', 'hp');
+      if (kind === ArenaEntity.Projectile) {
+        drawProjectile(x, y, angle);
+      } else if (kind === ArenaEntity.Drone) {
+        drawDrone(x, y, angle);
+        if (hp !== undefined) drawHealth(x, y, radius.drone, hp, MAX_HEALTH[kind] ?? 3);
+      } else if (entity.id.index === ownIndex) {
+        if (self === null) {
+          drawBody(x, y, angle, radius.player, hp === 0 ? colors.dead : colors.self, hp !== 0);
+        }
+      } else {
+        drawBody(x, y, angle, radius.player, hp === 0 ? colors.dead : colors.player, false);
+        if (hp !== undefined && hp > 0) drawHealth(x, y, radius.player, hp, MAX_HEALTH[kind] ?? 10);
+      }
+    }
+    if (self !== null) {
+      // The local player: predicted, highlighted, aiming at the pointer now.
+      const aim = Math.atan2(
+        controls.mouseY - (innerHeight / 2 + (self.y - cameraY) * scale),
+        controls.mouseX - (innerWidth / 2 + (self.x - cameraX) * scale),
+      );
+      drawBody(self.x, self.y, aim, radius.player, colors.self, true);
+      ctx.strokeStyle = 'rgba(79, 209, 197, 0.35)';
+      ctx.lineWidth = 0.08;
+      ctx.beginPath();
+      ctx.arc(self.x, self.y, radius.player + 0.35, 0, Math.PI * 2);
+      ctx.stroke();
+      const hp = ownRemote === undefined ? undefined : numberOf(ownRemote, 'Health', 'hp');
+      if (hp !== undefined) drawHealth(self.x, self.y, radius.player, hp, MAX_HEALTH[ArenaEntity.Player] ?? 10);
+    }
+    drawMinimap(entities, ownIndex);
+    updateHud(now);
+    requestAnimationFrame(render);
+  };
+  requestAnimationFrame(render);
+}
+
+main().catch((error: unknown) => {
+  const status = document.getElementById('status');
+  if (status !== null) {
+    status.hidden = false;
+    status.textContent = `error: ${error instanceof Error ? error.message : String(error)}`;
+  }
+  console.error(error);
+});

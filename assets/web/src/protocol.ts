@@ -1,0 +1,240 @@
+/**
+ * The messages of tickcast protocol version 3 and their MessagePack encoding, mirroring
+ * `shared/src/protocol.rs` (docs/PROTOCOL.md spells out each message byte by byte).
+ *
+ * Client to server, a one-entry map from a one-letter name to an array:
+ * `{"h": [3, name]}` (Hello) and `{"i": [seq, ...input fields]}` (Input).
+ * Server to client, a flat array whose first element is the tag:
+ * `[0, version, client_id, [index, generation], tick_rate, snapshot_rate, tick, schema]`
+ * (Welcome) and `[1, flags, tick, ack, body]` (Snapshot).
+ *
+ * Decoding is strict, as the server's is: exact element counts, integers in range, no
+ * trailing bytes. Anything else is a {@link DecodeError} of kind `protocol`.
+ */
+
+import { Decoder, Encoder } from '@msgpack/msgpack';
+import { DecodeError } from './errors.js';
+import type { ComponentSchema, FieldSchema, GameSchema, InputFieldSchema } from './schema.js';
+
+/** The protocol version this SDK speaks. */
+export const PROTOCOL_VERSION = 3;
+
+/** Tag of a Welcome. */
+export const WELCOME_TAG = 0;
+/** Tag of a Snapshot. */
+export const SNAPSHOT_TAG = 1;
+
+/** Snapshot flag: clear the world first; the tick is absolute. */
+export const FLAG_FULL = 1;
+/** Snapshot flag: the ack is the last applied input seq, not an advance. */
+export const FLAG_ACK_ABSOLUTE = 2;
+
+/** Identity of a replicated entity: a slot index and its (odd) generation. */
+export interface NetId {
+  readonly index: number;
+  readonly generation: number;
+}
+
+/** The server's answer to a valid Hello. */
+export interface Welcome {
+  readonly type: 'welcome';
+  readonly protocolVersion: number;
+  /** This connection's id within the room. */
+  readonly clientId: number;
+  /** The entity this client controls. */
+  readonly player: NetId;
+  /** Simulation steps per second. */
+  readonly tickRate: number;
+  /** Snapshots per second. */
+  readonly snapshotRate: number;
+  /** The room's tick when the client joined. */
+  readonly tick: number;
+  readonly schema: GameSchema;
+}
+
+/** A snapshot as sent: a header around the bit-packed body. */
+export interface SnapshotFrame {
+  readonly type: 'snapshot';
+  /** Clear the world before applying; `tick` is absolute. */
+  readonly full: boolean;
+  /** Full: the snapshot's tick. Otherwise ticks since the previous snapshot. */
+  readonly tick: number;
+  /** `null`: no change. With `ackAbsolute` the last applied seq, else its advance. */
+  readonly ack: number | null;
+  readonly ackAbsolute: boolean;
+  /** The body; empty when nothing the client sees changed. */
+  readonly body: Uint8Array;
+}
+
+/** Any server message. */
+export type ServerMessage = Welcome | SnapshotFrame;
+
+// Limits well above anything a server sends, so that a hostile length prefix is refused
+// before anything is allocated for it.
+const decoder = new Decoder({
+  maxStrLength: 1 << 16,
+  maxBinLength: 1 << 26,
+  maxArrayLength: 1 << 16,
+  maxMapLength: 64,
+  maxExtLength: 0,
+});
+
+// Float 32 for fractional input values: what the server's f32 fields hold anyway, and
+// half the bytes of float 64. Integers keep their shortest integer encoding.
+const encoder = new Encoder({ forceFloat32: true });
+
+/** Encodes a Hello. */
+export function encodeHello(name: string, protocolVersion: number = PROTOCOL_VERSION): Uint8Array {
+  return encoder.encode({ h: [protocolVersion, name] });
+}
+
+/**
+ * Encodes an Input: `seq` (u32, wrapping) then the game's input fields in schema order,
+ * already clamped and rounded (see `SchemaDecoder.inputFields`).
+ */
+export function encodeInput(seq: number, fields: readonly number[]): Uint8Array {
+  return encoder.encode({ i: [seq >>> 0, ...fields] });
+}
+
+/** Decodes one server message; throws a {@link DecodeError} on anything else. */
+export function decodeServerMessage(bytes: Uint8Array | ArrayBuffer): ServerMessage {
+  let value: unknown;
+  try {
+    value = decoder.decode(bytes);
+  } catch (error) {
+    throw new DecodeError('protocol', `malformed message: ${error instanceof Error ? error.message : String(error)}`);
+  }
+  const message = array(value, 'server message');
+  const tag = uint(message[0], 8, 'tag');
+  switch (tag) {
+    case WELCOME_TAG:
+      return decodeWelcome(message);
+    case SNAPSHOT_TAG:
+      return decodeSnapshot(message);
+    default:
+      throw fail(`unknown server message tag ${tag}`);
+  }
+}
+
+function decodeWelcome(message: unknown[]): Welcome {
+  expectLength(message, 8, 'welcome');
+  const protocolVersion = uint(message[1], 16, 'protocol_version');
+  if (protocolVersion !== PROTOCOL_VERSION) {
+    throw new DecodeError(
+      'version',
+      `the server speaks protocol version ${protocolVersion}; this client speaks ${PROTOCOL_VERSION}`,
+    );
+  }
+  const player = array(message[3], 'player');
+  expectLength(player, 2, 'player');
+  return {
+    type: 'welcome',
+    protocolVersion,
+    clientId: uint(message[2], 32, 'client_id'),
+    player: { index: uint(player[0], 32, 'player index'), generation: uint(player[1], 32, 'player generation') },
+    tickRate: positive(uint(message[4], 16, 'tick_rate'), 'tick_rate'),
+    snapshotRate: positive(uint(message[5], 16, 'snapshot_rate'), 'snapshot_rate'),
+    tick: uint(message[6], 32, 'tick'),
+    schema: decodeSchema(message[7]),
+  };
+}
+
+function decodeSchema(value: unknown): GameSchema {
+  const schema = array(value, 'schema');
+  expectLength(schema, 3, 'schema');
+  const components: ComponentSchema[] = array(schema[1], 'schema components').map((entry, at) => {
+    const component = array(entry, `component ${at}`);
+    expectLength(component, 3, `component ${at}`);
+    const fields: FieldSchema[] = array(component[2], `component ${at} fields`).map((item) => {
+      const field = array(item, `component ${at} field`);
+      expectLength(field, 3, `component ${at} field`);
+      return {
+        name: string(field[0], 'field name'),
+        scale: finite(field[1], 'field scale'),
+        wrap: uint(field[2], 32, 'field wrap'),
+      };
+    });
+    return { kind: uint(component[0], 8, 'component kind'), name: string(component[1], 'component name'), fields };
+  });
+  for (let at = 1; at < components.length; at++) {
+    if (components[at]!.kind <= components[at - 1]!.kind) {
+      throw fail('schema components are not sorted by kind');
+    }
+  }
+  const input: InputFieldSchema[] = array(schema[2], 'schema input').map((item) => {
+    const field = array(item, 'input field');
+    expectLength(field, 3, 'input field');
+    const min = finite(field[1], 'input min');
+    const max = finite(field[2], 'input max');
+    if (min > max) {
+      throw fail('input field range is empty');
+    }
+    return { name: string(field[0], 'input field name'), min, max };
+  });
+  return { game: string(schema[0], 'game'), components, input };
+}
+
+function decodeSnapshot(message: unknown[]): SnapshotFrame {
+  expectLength(message, 5, 'snapshot');
+  const flags = uint(message[1], 8, 'flags');
+  if ((flags & ~(FLAG_FULL | FLAG_ACK_ABSOLUTE)) !== 0) {
+    throw fail(`unknown snapshot flags 0x${flags.toString(16).padStart(2, '0')}`);
+  }
+  const body = message[4];
+  if (!(body instanceof Uint8Array)) {
+    throw fail('snapshot body is not bin');
+  }
+  return {
+    type: 'snapshot',
+    full: (flags & FLAG_FULL) !== 0,
+    tick: uint(message[2], 32, 'tick'),
+    ack: message[3] === null ? null : uint(message[3], 32, 'input ack'),
+    ackAbsolute: (flags & FLAG_ACK_ABSOLUTE) !== 0,
+    body,
+  };
+}
+
+function fail(message: string): DecodeError {
+  return new DecodeError('protocol', `malformed message: ${message}`);
+}
+
+function array(value: unknown, what: string): unknown[] {
+  if (!Array.isArray(value)) {
+    throw fail(`${what} is not an array`);
+  }
+  return value;
+}
+
+function expectLength(value: readonly unknown[], length: number, what: string): void {
+  if (value.length !== length) {
+    throw fail(`${what} has ${value.length} elements, expected ${length}`);
+  }
+}
+
+function uint(value: unknown, bits: 8 | 16 | 32, what: string): number {
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < 0 || value >= 2 ** bits) {
+    throw fail(`${what} is not a u${bits}`);
+  }
+  return value;
+}
+
+function positive(value: number, what: string): number {
+  if (value === 0) {
+    throw fail(`${what} is zero`);
+  }
+  return value;
+}
+
+function finite(value: unknown, what: string): number {
+  if (typeof value !== 'number' || !Number.isFinite(value)) {
+    throw fail(`${what} is not a finite number`);
+  }
+  return value;
+}
+
+function string(value: unknown, what: string): string {
+  if (typeof value !== 'string') {
+    throw fail(`${what} is not a string`);
+  }
+  return value;
+}

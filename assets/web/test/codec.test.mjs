@@ -1,0 +1,209 @@
+// Bit codes, CRC-32 and the message envelope against the hand-worked examples of
+// docs/PROTOCOL.md (and the byte-literal tests of shared/src).
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import {
+  BitReader,
+  BitWriter,
+  crc32,
+  DecodeError,
+  decodeServerMessage,
+  encodeHello,
+  encodeInput,
+  entityHash,
+  Mirror,
+  SchemaDecoder,
+  unzigzag,
+  zigzag,
+} from '../dist/tickcast.js';
+import { encodeWelcome, fromHex, rng, toHex } from '../tools/encoder.mjs';
+
+/** Bits as a string of 0 and 1, padded to whole bytes with zeros. */
+function bits(text) {
+  const writer = new BitWriter();
+  for (const bit of text) writer.writeBit(bit === '1');
+  return writer.finish();
+}
+
+function written(write) {
+  const writer = new BitWriter();
+  write(writer);
+  const bytes = writer.finish();
+  return [...bytes].map((b) => b.toString(2).padStart(8, '0')).join('').slice(0, writer.bitLength());
+}
+
+test('EG(0) and EG(2) codes are the ones the protocol spells out', () => {
+  assert.equal(written((w) => w.writeExpGolomb(0, 0)), '1');
+  assert.equal(written((w) => w.writeExpGolomb(1, 0)), '010');
+  assert.equal(written((w) => w.writeExpGolomb(2, 0)), '011');
+  assert.equal(written((w) => w.writeExpGolomb(3, 0)), '00100');
+  for (let v = 0; v <= 3; v++) assert.equal(written((w) => w.writeExpGolomb(v, 2)), `1${v.toString(2).padStart(2, '0')}`);
+  for (let v = 4; v <= 11; v++) assert.equal(written((w) => w.writeExpGolomb(v, 2)), `01${(v + 4).toString(2).slice(1).padStart(3, '0')}`);
+  assert.equal(written((w) => w.writeExpGolomb(0xffffffff, 0)).length, 65);
+
+  const reader = new BitReader(bits('1' + '010' + '011' + '00100' + '100' + '01000' + '01111'));
+  assert.deepEqual([0, 0, 0, 0].map(() => reader.readExpGolomb(0)), [0, 1, 2, 3]);
+  assert.deepEqual([0, 0, 0].map(() => reader.readExpGolomb(2)), [0, 4, 11]);
+  assert.ok(reader.onlyPaddingLeft());
+});
+
+test('zigzag maps 0, -1, 1, -2 to 0, 1, 2, 3 and back over the whole i32 range', () => {
+  assert.deepEqual([0, -1, 1, -2].map(zigzag), [0, 1, 2, 3]);
+  assert.equal(zigzag(-2147483648), 0xffffffff);
+  assert.equal(zigzag(2147483647), 0xfffffffe);
+  for (const value of [0, -1, 1, -2, 123456, -2147483648, 2147483647]) assert.equal(unzigzag(zigzag(value)), value);
+});
+
+test('truncated and overlong codes are typed errors, as in shared/src/bits.rs', () => {
+  const kind = (bytes, read) => {
+    try {
+      read(new BitReader(Uint8Array.from(bytes)));
+      return 'ok';
+    } catch (error) {
+      assert.ok(error instanceof DecodeError, String(error));
+      return error.kind;
+    }
+  };
+  assert.equal(kind([], (r) => r.readBit()), 'truncated');
+  assert.equal(kind([0, 0, 0, 0, 0, 0, 0, 0], (r) => r.readExpGolomb(0)), 'overlong');
+  assert.equal(kind([0x00, 0x01], (r) => r.readExpGolomb(0)), 'truncated');
+  assert.equal(kind([0xff], (r) => r.readBits(9)), 'truncated');
+});
+
+test('values round-trip through the writer and reader at every alignment', () => {
+  const random = rng(7);
+  for (let round = 0; round < 200; round++) {
+    const values = Array.from({ length: 40 }, () => ({
+      unsigned: random.next() < 0.5 ? random.int(0, 64) : random.int(0, 2 ** 32),
+      k: random.int(0, 4),
+      signed: random.next() < 0.5 ? random.int(-40, 40) : random.int(0, 2 ** 32) | 0,
+      raw: random.int(0, 32),
+    }));
+    const writer = new BitWriter();
+    for (const { unsigned, k, signed, raw } of values) {
+      writer.writeExpGolomb(unsigned, k);
+      writer.writeSigned(signed, k);
+      writer.writeBits(raw, 5);
+    }
+    const reader = new BitReader(writer.finish());
+    for (const { unsigned, k, signed, raw } of values) {
+      assert.equal(reader.readExpGolomb(k), unsigned);
+      assert.equal(reader.readSigned(k), signed);
+      assert.equal(reader.readBits(5), raw);
+    }
+    assert.ok(reader.onlyPaddingLeft());
+  }
+});
+
+test('CRC-32 is zlib\'s and the entity hash covers the bytes the protocol lists', () => {
+  assert.equal(crc32(new TextEncoder().encode('123456789')), 0xcbf43926);
+  assert.equal(crc32(new Uint8Array(0)), 0);
+  // Index 1, generation 1, no components: CRC of 1,0,0,0 | 1,0,0,0 | 0,0,0,0.
+  assert.equal(entityHash(1, 1, new Map()), crc32(Uint8Array.from([1, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0])));
+  // Index 7, generation 3, one component kind 2 with fields [-1, 300].
+  const bytes = [7, 0, 0, 0, 3, 0, 0, 0, 1, 0, 0, 0, 2, 2, 0xff, 0xff, 0xff, 0xff, 0x2c, 0x01, 0, 0];
+  assert.equal(entityHash(7, 3, new Map([[2, [-1, 300]]])), crc32(Uint8Array.from(bytes)));
+});
+
+test('Hello and Input have the layouts of the protocol (version 3)', () => {
+  assert.equal(toHex(encodeHello('ann')), '81a168920 3a3616e6e'.replace(/\s/g, ''));
+  // {"i": [7, 1, 0, 0.5, 1]}: whole numbers as integers, fractions as float 32.
+  assert.equal(toHex(encodeInput(7, [1, 0, 0.5, 1])), '81a1699507010 0ca3f00000001'.replace(/\s/g, ''));
+});
+
+test('the two wire_examples snapshots decode and their checksums verify', () => {
+  const full = decodeServerMessage(fromHex('95 01 03 7c 07 c4 15 d4 d4 f1 34 ef 24 80 cc 03 29 29 55 b2 48 03 ec 03 29 29 55 80'));
+  const delta = decodeServerMessage(fromHex('95 01 00 02 02 c4 11 ed 6c bb f6 24 b8 68 04 e4 90 03 86 01 94 94 aa c0'));
+  assert.equal(full.type, 'snapshot');
+  assert.deepEqual([full.full, full.tick, full.ack, full.ackAbsolute, full.body.length], [true, 124, 7, true, 21]);
+  assert.deepEqual([delta.full, delta.tick, delta.ack, delta.ackAbsolute], [false, 2, 2, false]);
+
+  const mirror = new Mirror();
+  const first = mirror.applyFrame(full);
+  assert.deepEqual([first.tick, first.ack, first.checksumVerified, first.spawned.length], [124, 7, true, 2]);
+  const drone = (x) => new Map([[0, [x, 200, 0]], [1, [3]], [2, [1]]]);
+  assert.deepEqual(mirror.entityAt(0).components, drone(100));
+  assert.deepEqual(mirror.entityAt(1).components, drone(500));
+
+  const second = mirror.applyFrame(delta);
+  assert.deepEqual(
+    [second.tick, second.ack, second.checksumVerified, second.updated.length, second.despawned.length, second.spawned.length],
+    [126, 9, true, 1, 1, 1],
+  );
+  assert.deepEqual(mirror.entityAt(0).components, drone(150));
+  assert.equal(mirror.entityAt(1), undefined);
+  assert.deepEqual(mirror.entityAt(2).components, drone(900));
+
+  // The idle frame: two ticks later, ack +2, nothing else.
+  const idle = mirror.applyFrame(decodeServerMessage(fromHex('95 01 00 02 02 c4 00')));
+  assert.deepEqual([idle.tick, idle.ack, idle.checksumVerified, mirror.size], [128, 11, false, 2]);
+});
+
+test('a v3 Welcome decodes with its schema, and world values follow it', () => {
+  const welcome = decodeServerMessage(encodeWelcome({ clientId: 3, player: [4, 1], tick: 99 }));
+  assert.equal(welcome.type, 'welcome');
+  assert.deepEqual([welcome.protocolVersion, welcome.clientId, welcome.player, welcome.tickRate, welcome.snapshotRate, welcome.tick], [3, 3, { index: 4, generation: 1 }, 60, 30, 99]);
+  assert.equal(welcome.schema.game, 'arena');
+  assert.deepEqual(welcome.schema.input.map((f) => f.name), ['move_x', 'move_y', 'aim', 'buttons']);
+  const decoder = new SchemaDecoder(welcome.schema);
+  const world = decoder.decode({ id: { index: 4, generation: 1 }, components: new Map([[0, [1230, -450, 1024]], [1, [7]], [3, [2, 1]]]) });
+  assert.ok(Math.abs(world.components.Transform2.x - 12.3) < 1e-6);
+  assert.ok(Math.abs(world.components.Transform2.y + 4.5) < 1e-6);
+  assert.ok(Math.abs(world.components.Transform2.angle - Math.PI / 2) < 1e-12);
+  assert.deepEqual(world.components.Health, { hp: 7 });
+  assert.deepEqual(world.components.Score, { kills: 2, deaths: 1 });
+
+  // The Rust test's literal: [0, 3, 3, [4, 1], 60, 30, 99, ["", [], []]].
+  const empty = decodeServerMessage(fromHex('98 00 03 03 92 04 01 3c 1e 63 93 a0 90 90'));
+  assert.deepEqual(empty.schema, { game: '', components: [], input: [] });
+});
+
+test('inputs are clamped into the announced ranges as float 32', () => {
+  const decoder = new SchemaDecoder(decodeServerMessage(encodeWelcome()).schema);
+  const fields = decoder.inputFields({ move_x: 3, move_y: -0.3, aim: 7, buttons: 1 });
+  assert.equal(fields[0], 1);
+  assert.equal(fields[1], Math.fround(-0.3));
+  // 2π rounds up as a float 32; the server's range is that float 32, so it is kept.
+  assert.equal(fields[2], Math.fround(2 * Math.PI));
+  assert.ok(fields[2] <= decoder.schema.input[2].max);
+  assert.equal(fields[3], 1);
+  assert.deepEqual(decoder.inputFields({ move_x: Number.NaN }), [0, 0, 0, 0]);
+});
+
+test('messages the server would not send are refused with a reason', () => {
+  const refused = (hex, pattern) => {
+    assert.throws(() => decodeServerMessage(fromHex(hex)), (error) => error instanceof DecodeError && pattern.test(error.message));
+  };
+  refused('92 07 00', /unknown server message tag 7/);
+  refused('95 01 cc 80 02 c0 c4 00', /unknown snapshot flags 0x80/);
+  refused('95 01 04 02 c0 c4 00', /unknown snapshot flags 0x04/);
+  refused('95 01 80 02 c0 c4 00', /flags is not a u8/);
+  refused('95 01 00 02 c0 c4 00 00', /Extra 1/);
+  refused('95 01 00 02 c0 c6 ff ff ff ff', /malformed/);
+  refused('94 01 00 02 c0', /4 elements/);
+  refused('95 01 00 ca 3f c0 00 00 c0 c4 00', /tick is not a u32/);
+  refused('95 01 00 ff c0 c4 00', /tick is not a u32/);
+  refused('95 01 00 02 02 a1 61', /body is not bin/);
+  assert.throws(() => decodeServerMessage(encodeWelcome({ version: 2 })), (error) => error.kind === 'version');
+});
+
+test('the arena Welcome quoted in docs/PROTOCOL.md decodes to its schema', () => {
+  const welcome = decodeServerMessage(
+    fromHex(`98 00 03 03 92 00 01 3c 1e 78 93 a5 61 72 65 6e 61 94 93 00 aa 54 72 61 6e 73 66 6f
+      72 6d 32 93 93 a1 78 cb 3f 84 7a e1 40 00 00 00 00 93 a1 79 cb 3f 84 7a e1 40 00 00
+      00 00 93 a5 61 6e 67 6c 65 cb 3f 59 21 fb 54 44 2d 18 cd 10 00 93 01 a6 48 65 61 6c
+      74 68 91 93 a2 68 70 cb 3f f0 00 00 00 00 00 00 00 93 02 aa 45 6e 74 69 74 79 4b 69
+      6e 64 91 93 a4 6b 69 6e 64 cb 3f f0 00 00 00 00 00 00 00 93 03 a5 53 63 6f 72 65 92
+      93 a5 6b 69 6c 6c 73 cb 3f f0 00 00 00 00 00 00 00 93 a6 64 65 61 74 68 73 cb 3f f0
+      00 00 00 00 00 00 00 94 93 a6 6d 6f 76 65 5f 78 cb bf f0 00 00 00 00 00 00 cb 3f f0
+      00 00 00 00 00 00 93 a6 6d 6f 76 65 5f 79 cb bf f0 00 00 00 00 00 00 cb 3f f0 00 00
+      00 00 00 00 93 a3 61 69 6d cb c0 19 21 fb 60 00 00 00 cb 40 19 21 fb 60 00 00 00 93
+      a7 62 75 74 74 6f 6e 73 cb 00 00 00 00 00 00 00 00 cb 3f f0 00 00 00 00 00 00`),
+  );
+  assert.deepEqual([welcome.protocolVersion, welcome.clientId, welcome.player, welcome.tickRate, welcome.snapshotRate, welcome.tick], [3, 3, { index: 0, generation: 1 }, 60, 30, 120]);
+  const expected = decodeServerMessage(encodeWelcome({ clientId: 3, tick: 120 })).schema;
+  assert.deepEqual(welcome.schema, expected);
+  assert.equal(welcome.schema.components[0].fields[0].scale, 0.009999999776482582);
+  assert.equal(welcome.schema.components[0].fields[2].scale, (2 * Math.PI) / 4096);
+  assert.deepEqual(welcome.schema.input[2], { name: 'aim', min: -6.2831854820251465, max: 6.2831854820251465 });
+});

@@ -1,0 +1,236 @@
+// The server's side of the snapshot body, written again in JavaScript for the tests and
+// the benchmark: `diff` and `encode_body` of shared/src/delta.rs and the Snapshot envelope
+// of shared/src/protocol.rs. The SDK only decodes; this lets tests make bodies for any
+// world and check that decoding them lands exactly on that world.
+//
+// Entities here are plain `{ index, generation, components: [[kind, [fields...]], ...] }`,
+// components sorted by kind, worlds sorted by index with one entity per slot.
+
+import { encode } from '@msgpack/msgpack';
+import { BitWriter, entityHash } from '../dist/tickcast.js';
+
+const FIELD_ORDER = 2;
+
+/** The hash of a plain entity, as the server computes it. */
+export function hashOf(entity) {
+  return entityHash(entity.index, entity.generation, new Map(entity.components));
+}
+
+/** The wrapping sum of the hashes of a world. */
+export function checksumOf(world) {
+  let sum = 0;
+  for (const entity of world) sum = (sum + hashOf(entity)) >>> 0;
+  return sum;
+}
+
+/** How one entity changed: null (same), 'replace' (shape changed) or its field changes. */
+function diffEntity(before, after) {
+  if (before.components.length !== after.components.length) return 'replace';
+  const changes = [];
+  for (let c = 0; c < before.components.length; c++) {
+    const [kindA, a] = before.components[c];
+    const [kindB, b] = after.components[c];
+    if (kindA !== kindB || a.length !== b.length) return 'replace';
+    for (let f = 0; f < a.length; f++) {
+      if (a[f] !== b[f]) changes.push({ component: c, field: f, delta: (b[f] - a[f]) | 0 });
+    }
+  }
+  return changes.length === 0 ? null : changes;
+}
+
+/** The delta from `baseline` to `current` (both sorted by index): despawns, updates, spawns. */
+export function diff(baseline, current) {
+  const delta = { despawns: [], updates: [], spawns: [] };
+  let i = 0;
+  let j = 0;
+  const key = (e) => e.index * 2 ** 32 + e.generation;
+  while (i < baseline.length || j < current.length) {
+    const a = baseline[i];
+    const b = current[j];
+    if (b === undefined || (a !== undefined && key(a) < key(b))) {
+      delta.despawns.push(a);
+      i++;
+    } else if (a === undefined || key(a) > key(b)) {
+      delta.spawns.push(b);
+      j++;
+    } else {
+      const change = diffEntity(a, b);
+      if (change === 'replace') delta.spawns.push(b);
+      else if (change !== null) delta.updates.push({ entity: a, changes: change });
+      i++;
+      j++;
+    }
+  }
+  return delta;
+}
+
+function gapWriter(writer) {
+  let next = 0;
+  return (index) => {
+    writer.writeExpGolomb((index - next) >>> 0, 0);
+    next = index + 1;
+  };
+}
+
+/** Encodes `delta` (against the held entities it names) with an optional checksum. */
+export function encodeBody(checksum, delta) {
+  const writer = new BitWriter();
+  writer.writeBit(checksum !== null);
+  if (checksum !== null) writer.writeBits(checksum, 32);
+  writer.writeExpGolomb(delta.despawns.length, 0);
+  let gap = gapWriter(writer);
+  for (const entity of delta.despawns) gap(entity.index);
+  writer.writeExpGolomb(delta.updates.length, 0);
+  gap = gapWriter(writer);
+  for (const { entity, changes } of delta.updates) {
+    gap(entity.index);
+    entity.components.forEach(([, fields], c) => {
+      const mine = changes.filter((change) => change.component === c);
+      writer.writeBit(mine.length > 0);
+      if (mine.length === 0) return;
+      for (let f = 0; f < fields.length; f++) {
+        const change = mine.find((m) => m.field === f);
+        writer.writeBit(change !== undefined);
+        if (change !== undefined) writer.writeSigned(change.delta, FIELD_ORDER);
+      }
+    });
+  }
+  writer.writeExpGolomb(delta.spawns.length, 0);
+  gap = gapWriter(writer);
+  for (const entity of delta.spawns) {
+    gap(entity.index);
+    writer.writeExpGolomb(entity.generation >>> 1, 0);
+    writer.writeExpGolomb(entity.components.length, 0);
+    let nextKind = 0;
+    for (const [kind, fields] of entity.components) {
+      writer.writeExpGolomb(kind - nextKind, 0);
+      nextKind = kind + 1;
+      writer.writeExpGolomb(fields.length, 0);
+      for (const value of fields) writer.writeSigned(value, FIELD_ORDER);
+    }
+  }
+  return writer.finish();
+}
+
+/** A whole Snapshot message: `[1, flags, tick, ack, body]`. */
+export function encodeSnapshot({ full, tick, ack = null, ackAbsolute = false, body }) {
+  const flags = (full ? 1 : 0) | (ackAbsolute && ack !== null ? 2 : 0);
+  return encode([1, flags, tick, ack, body]);
+}
+
+/** The snapshot taking a client from `baseline` to `current`. */
+export function snapshotBetween(baseline, current, { full = false, tick, ack = null, ackAbsolute = false, checksum = true }) {
+  const delta = diff(full ? [] : baseline, current);
+  const empty = delta.despawns.length + delta.updates.length + delta.spawns.length === 0;
+  const body = empty && !full ? new Uint8Array(0) : encodeBody(checksum ? checksumOf(current) : null, delta);
+  return encodeSnapshot({ full, tick, ack, ackAbsolute, body });
+}
+
+/** The arena's Welcome schema, as the server announces it. */
+export const ARENA_SCHEMA = [
+  'arena',
+  [
+    [0, 'Transform2', [['x', Math.fround(0.01), 0], ['y', Math.fround(0.01), 0], ['angle', (2 * Math.PI) / 4096, 4096]]],
+    [1, 'Health', [['hp', 1, 0]]],
+    [2, 'EntityKind', [['kind', 1, 0]]],
+    [3, 'Score', [['kills', 1, 0], ['deaths', 1, 0]]],
+  ],
+  [
+    ['move_x', -1, 1],
+    ['move_y', -1, 1],
+    ['aim', -Math.fround(2 * Math.PI), Math.fround(2 * Math.PI)],
+    ['buttons', 0, 1],
+  ],
+];
+
+/** A Welcome message. */
+export function encodeWelcome({ version = 3, clientId = 1, player = [0, 1], tickRate = 60, snapshotRate = 30, tick = 0, schema = ARENA_SCHEMA } = {}) {
+  return encode([0, version, clientId, player, tickRate, snapshotRate, tick, schema]);
+}
+
+/** A small seeded generator (mulberry32): the same cases on every run. */
+export function rng(seed) {
+  let state = seed >>> 0;
+  const next = () => {
+    state = (state + 0x6d2b79f5) >>> 0;
+    let t = state;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+  return {
+    next,
+    int: (low, high) => low + Math.floor(next() * (high - low)),
+    pick: (items) => items[Math.floor(next() * items.length)],
+    bytes: (length) => Uint8Array.from({ length }, () => Math.floor(next() * 256)),
+  };
+}
+
+/** A random world: up to `count` entities over `slots` slots, random shapes and values. */
+export function randomWorld(random, { count = 40, slots = 64 } = {}) {
+  const bySlot = new Map();
+  const n = random.int(0, count + 1);
+  for (let i = 0; i < n; i++) {
+    const index = random.int(0, slots);
+    const generation = random.int(0, 3) * 2 + 1;
+    const kinds = [...new Set(Array.from({ length: random.int(0, 4) }, () => random.int(0, 4)))].sort((a, b) => a - b);
+    const components = kinds.map((kind) => [
+      kind,
+      Array.from({ length: random.int(0, 6) }, () =>
+        random.next() < 0.5 ? random.int(-3, 3) : (random.int(0, 2 ** 32) | 0),
+      ),
+    ]);
+    bySlot.set(index, { index, generation, components });
+  }
+  return [...bySlot.values()].sort((a, b) => a.index - b.index);
+}
+
+/** A world with one slot's generation changed only via despawn + spawn, like a server. */
+export function nudgeWorld(random, world, { slots = 64 } = {}) {
+  const next = [];
+  for (const entity of world) {
+    const roll = random.next();
+    if (roll < 0.1) continue; // despawned
+    if (roll < 0.15) {
+      next.push({ ...entity, components: entity.components.slice(0, -1) }); // shape change
+      continue;
+    }
+    next.push({
+      ...entity,
+      components: entity.components.map(([kind, fields]) => [
+        kind,
+        fields.map((value) => (random.next() < 0.3 ? (value + random.int(-40, 40)) | 0 : value)),
+      ]),
+    });
+  }
+  for (let i = 0; i < 3; i++) {
+    const index = random.int(0, slots);
+    if (!next.some((e) => e.index === index)) {
+      next.push({ index, generation: 1, components: [[0, [random.int(-100, 100)]]] });
+    }
+  }
+  return next.sort((a, b) => a.index - b.index);
+}
+
+/** Bytes from a hex string ("95 01 ..." or "9501..."). */
+export function fromHex(text) {
+  const clean = text.replace(/\s+/g, '');
+  const out = new Uint8Array(clean.length / 2);
+  for (let i = 0; i < out.length; i++) out[i] = parseInt(clean.slice(2 * i, 2 * i + 2), 16);
+  return out;
+}
+
+/** A hex string of bytes. */
+export function toHex(bytes) {
+  return [...bytes].map((b) => b.toString(16).padStart(2, '0')).join('');
+}
+
+/** A mirror's entities as the golden vectors list them: sorted `[index, generation, [[kind, fields]...]]`. */
+export function plainEntities(mirror) {
+  return mirror.sorted().map((entity) => [entity.id.index, entity.id.generation, [...entity.components].map(([kind, fields]) => [kind, [...fields]])]);
+}
+
+/** A plain world as the golden vectors list it. */
+export function plainWorld(world) {
+  return world.map((entity) => [entity.index, entity.generation, entity.components.map(([kind, fields]) => [kind, [...fields]])]);
+}
