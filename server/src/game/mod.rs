@@ -75,6 +75,8 @@ impl Arena {
                 "player_radius": tuning::PLAYER_RADIUS,
                 "drone_radius": tuning::DRONE_RADIUS,
                 "projectile_radius": tuning::PROJECTILE_RADIUS,
+                "player_health": tuning::PLAYER_HEALTH,
+                "drone_health": tuning::DRONE_HEALTH,
             },
         })
     }

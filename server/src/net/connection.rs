@@ -34,9 +34,10 @@ use tickcast_shared::{ClientMsg, Hello, PROTOCOL_VERSION, Schema, ServerMsg, Wel
 use tokio::sync::{OwnedSemaphorePermit, oneshot};
 use tokio::time::{Instant, timeout, timeout_at};
 use tokio_tungstenite::WebSocketStream;
+use tokio_tungstenite::tungstenite::error::{CapacityError, ProtocolError};
 use tokio_tungstenite::tungstenite::protocol::CloseFrame;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
-use tokio_tungstenite::tungstenite::{Error as WsError, Message, error::CapacityError};
+use tokio_tungstenite::tungstenite::{Error as WsError, Message};
 use tokio_util::sync::CancellationToken;
 
 /// An upgraded connection: hyper hands over the socket (TCP or TLS) behind one type.
@@ -76,6 +77,14 @@ fn classify(frame: Option<Result<Message, WsError>>, context: &NetContext) -> In
         Some(Err(WsError::Capacity(
             error @ (CapacityError::MessageTooLong { .. } | CapacityError::TooManyHeaders),
         ))) => Inbound::Violation(Violation::TooLarge(error.to_string().to_lowercase())),
+        // The peer vanished without a close frame: nothing to answer.
+        Some(Err(WsError::Protocol(ProtocolError::ResetWithoutClosingHandshake))) => Inbound::PeerClosed,
+        // RFC 6455 §7.1.7: fail the connection with 1002 (a protocol error) or 1007
+        // (data that is not what its type says), with the reason.
+        Some(Err(WsError::Protocol(error))) => {
+            Inbound::Violation(Violation::Protocol(error.to_string().to_lowercase()))
+        }
+        Some(Err(WsError::Utf8(_))) => Inbound::Violation(Violation::InvalidUtf8),
         Some(Err(error)) => Inbound::Broken(error),
     }
 }
@@ -218,6 +227,7 @@ async fn read_inputs(
     writer_done: CancellationToken,
 ) -> Option<Violation> {
     let mut rate = InputRateLimit::new(context.limits.max_inputs_per_second, std::time::Instant::now());
+    let mut previous_seq: Option<u32> = None;
     // Made once, not once per message: each new one would register with the token's
     // waiter list and unregister again when the message won the race.
     let writer_stopped = writer_done.cancelled();
@@ -233,6 +243,10 @@ async fn read_inputs(
                 if let Err(error) = input.validate() {
                     break Some(Violation::InvalidInput(error));
                 }
+                if let Some(violation) = check_seq(previous_seq, input.seq) {
+                    break Some(violation);
+                }
+                previous_seq = Some(input.seq);
                 match rate.admit(std::time::Instant::now()) {
                     Admission::Accept => {}
                     Admission::Drop => {
@@ -259,6 +273,23 @@ async fn read_inputs(
     // Let the close handshake finish: the peer answers our close frame, or goes away.
     let _ = timeout(CLOSE_GRACE * 2, async { while stream.next().await.is_some() {} }).await;
     violation
+}
+
+/// Farthest an input's `seq` may be from the previous one, either way. A live stream
+/// moves by one per input; a resend after a hiccup by a few; the room buffers only
+/// `limits.input_buffer`. A seq 2^31 away would read as "older than everything" and
+/// freeze the client's own inputs, so anything past this is a protocol violation.
+pub const MAX_SEQ_STEP: i64 = 1 << 12;
+
+/// The violation of an input `seq` too far from the previous one, if it is.
+fn check_seq(previous: Option<u32>, seq: u32) -> Option<Violation> {
+    let previous = previous?;
+    let distance = i64::from(seq.wrapping_sub(previous) as i32);
+    (distance.abs() > MAX_SEQ_STEP).then_some(Violation::SeqOutOfWindow {
+        seq,
+        previous,
+        distance,
+    })
 }
 
 /// Sends each new snapshot through this client's view: interest, priority within the

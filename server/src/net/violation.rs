@@ -46,6 +46,24 @@ pub enum Violation {
     /// The connection limit is reached.
     #[error("server is full")]
     ServerFull,
+    /// A frame that breaks RFC 6455: a reserved opcode or bit, an unmasked client
+    /// frame, a fragmented or oversized control frame.
+    #[error("websocket protocol error: {0}")]
+    Protocol(String),
+    /// Text that is not UTF-8 (in a close frame's reason).
+    #[error("invalid utf-8 in a frame")]
+    InvalidUtf8,
+    /// An input `seq` too far from the previous one to be the next input of a live
+    /// stream (the room could never buffer the gap).
+    #[error("input seq {seq} is {distance} away from the previous {previous}; seqs must increase by one")]
+    SeqOutOfWindow {
+        /// The seq sent.
+        seq: u32,
+        /// The previous seq from this client.
+        previous: u32,
+        /// How far apart, in wrapping order.
+        distance: i64,
+    },
 }
 
 impl Violation {
@@ -53,12 +71,13 @@ impl Violation {
     pub fn close_code(&self) -> CloseCode {
         match self {
             Violation::TextFrame => CloseCode::Unsupported,
-            Violation::Undecodable(_) | Violation::InvalidInput(_) => CloseCode::Invalid,
+            Violation::Undecodable(_) | Violation::InvalidInput(_) | Violation::InvalidUtf8 => CloseCode::Invalid,
             Violation::MessageBeforeHello
             | Violation::SecondHello
             | Violation::Flood(_)
-            | Violation::HandshakeTimeout => CloseCode::Policy,
-            Violation::VersionMismatch { .. } => CloseCode::Protocol,
+            | Violation::HandshakeTimeout
+            | Violation::SeqOutOfWindow { .. } => CloseCode::Policy,
+            Violation::VersionMismatch { .. } | Violation::Protocol(_) => CloseCode::Protocol,
             Violation::TooLarge(_) => CloseCode::Size,
             Violation::ServerFull => CloseCode::Again,
         }
