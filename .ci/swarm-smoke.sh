@@ -11,7 +11,7 @@ out=${SWARM_OUT:-target/swarm-smoke}
 mkdir -p "$out"
 
 cargo build --release -p tickcast-server -p tickcast-bots
-./target/release/tickcast-server --bind "127.0.0.1:$port" --stats-json "$out/server.json" >"$out/server.log" 2>&1 &
+./target/release/tickcast-server --bind "127.0.0.1:$port" --max-connections-per-ip "$((bots + 10))" --stats-json "$out/server.json" >"$out/server.log" 2>&1 &
 server=$!
 trap 'kill -TERM $server 2>/dev/null || true; wait $server 2>/dev/null || true' EXIT
 

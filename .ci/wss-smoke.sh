@@ -7,7 +7,7 @@ port=${WSS_PORT:-17778}
 out=target/wss-smoke
 mkdir -p "$out"
 
-./target/release/tickcast-server --bind "127.0.0.1:$port" --tls-self-signed >"$out/server.log" 2>&1 &
+./target/release/tickcast-server --bind "127.0.0.1:$port" --max-connections-per-ip 100 --tls-self-signed >"$out/server.log" 2>&1 &
 server=$!
 trap 'kill -TERM $server 2>/dev/null || true; wait $server 2>/dev/null || true' EXIT
 for _ in $(seq 50); do

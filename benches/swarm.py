@@ -155,7 +155,9 @@ def main() -> int:
     server_json, bots_json = out / "server.json", out / "bots.json"
     for stale in (server_json, bots_json):
         stale.unlink(missing_ok=True)
+    # Every bot comes from 127.0.0.1: lift the per-address limit for the swarm.
     server_cmd = [str(release / "tickcast-server"), "--bind", f"127.0.0.1:{args.port}",
+                  "--max-connections-per-ip", str(args.bots + 10),
                   "--npcs", str(args.npcs), "--map", args.map, "--tick-rate", str(args.tick_rate),
                   "--snapshot-rate", str(args.snapshot_rate), "--budget-kbps", str(args.budget_kbps),
                   "--interest-radius", str(args.interest_radius), "--max-clients", str(max(args.bots * 2, 100)),

@@ -47,6 +47,28 @@ pub struct ServerConfig {
     pub metrics: MetricsConfig,
     /// TLS on the game port (https and wss), off by default.
     pub tls: TlsConfig,
+    /// Who may connect: tokens and origins.
+    pub access: AccessConfig,
+}
+
+/// Who may open a game connection (see `net::admission`).
+#[derive(Clone, Default, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct AccessConfig {
+    /// HS256 secret that signs player tokens; empty: the server is open to anyone.
+    pub auth_secret: String,
+    /// Origins whose pages may connect (e.g. `https://game.example`); empty: any.
+    pub allowed_origins: Vec<String>,
+}
+
+impl std::fmt::Debug for AccessConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // The secret never reaches a log.
+        f.debug_struct("AccessConfig")
+            .field("auth_secret", &if self.auth_secret.is_empty() { "" } else { "<set>" })
+            .field("allowed_origins", &self.allowed_origins)
+            .finish()
+    }
 }
 
 /// TLS on the game port: a certificate chain and key from PEM files, or a development
@@ -86,6 +108,8 @@ pub struct ReplicationConfig {
 pub struct Limits {
     /// Most simultaneous connections.
     pub max_clients: usize,
+    /// Most simultaneous game connections from one IP address.
+    pub max_connections_per_ip: usize,
     /// Largest client message or frame, in bytes.
     pub max_message_bytes: usize,
     /// Client inputs accepted per second.
@@ -165,8 +189,16 @@ pub enum ConfigError {
 
 /// Command-line flags; each overrides the configuration key of the same name.
 #[derive(Clone, Debug, Default, Parser)]
-#[command(name = "tickcast-server", version, about = "tickcast game state sync server")]
+#[command(
+    name = "tickcast-server",
+    version,
+    about = "tickcast game state sync server",
+    args_conflicts_with_subcommands = true
+)]
 pub struct Args {
+    /// Instead of serving: another task.
+    #[command(subcommand)]
+    pub command: Option<Command>,
     /// TOML file overriding any subset of the embedded defaults.
     #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,
@@ -225,6 +257,37 @@ pub struct Args {
     /// its SHA-256 fingerprints are logged.
     #[arg(long)]
     pub tls_self_signed: bool,
+    /// Require a player token signed with this HS256 secret (see docs/AUTH.md).
+    #[arg(long, env = "TICKCAST_AUTH_SECRET", hide_env_values = true, value_name = "SECRET")]
+    pub auth_secret: Option<String>,
+    /// Let pages from this origin connect (repeatable, e.g. https://game.example);
+    /// without any, every origin may.
+    #[arg(long = "allowed-origin", value_name = "ORIGIN")]
+    pub allowed_origins: Vec<String>,
+    /// Most simultaneous game connections from one IP address.
+    #[arg(long, value_name = "N")]
+    pub max_connections_per_ip: Option<usize>,
+}
+
+/// Tasks other than serving.
+#[derive(Clone, Debug, clap::Subcommand)]
+pub enum Command {
+    /// Print a player token signed with the auth secret (what a game backend does
+    /// after its own login; see docs/AUTH.md for minting one in any language).
+    Token {
+        /// The server's --auth-secret.
+        #[arg(long, env = "TICKCAST_AUTH_SECRET", hide_env_values = true, value_name = "SECRET")]
+        secret: String,
+        /// The player's id (the token's `sub`).
+        #[arg(long)]
+        player: String,
+        /// Admit only to this room (the token's `room`); without it, to any.
+        #[arg(long)]
+        room: Option<String>,
+        /// How long the token is valid.
+        #[arg(long, default_value = "1h", value_parser = humantime::parse_duration)]
+        ttl: Duration,
+    },
 }
 
 impl ServerConfig {
@@ -292,6 +355,15 @@ impl ServerConfig {
                 self_signed: false,
             };
         }
+        if let Some(secret) = &args.auth_secret {
+            config.access.auth_secret.clone_from(secret);
+        }
+        if !args.allowed_origins.is_empty() {
+            config.access.allowed_origins.clone_from(&args.allowed_origins);
+        }
+        if let Some(limit) = args.max_connections_per_ip {
+            config.limits.max_connections_per_ip = limit;
+        }
         if args.tls_self_signed {
             config.tls = TlsConfig {
                 self_signed: true,
@@ -340,6 +412,9 @@ impl ServerConfig {
                 "snapshot_rate {} must divide tick_rate {}",
                 self.snapshot_rate, self.tick_rate
             ));
+        }
+        if self.limits.max_connections_per_ip == 0 {
+            return invalid("limits.max_connections_per_ip must be at least 1".to_owned());
         }
         let tls = &self.tls;
         if tls.cert.is_some() != tls.key.is_some() {

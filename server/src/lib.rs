@@ -149,9 +149,16 @@ pub async fn start(config: &ServerConfig) -> Result<RunningServer, StartError> {
         checksums: config.checksums,
         rule: room_handle.relevance_rule,
     };
+    let secret = (!config.access.auth_secret.is_empty()).then_some(config.access.auth_secret.as_bytes());
     let front = net::FrontSettings {
         tls: tls.map(|tls| tls.acceptor),
         game_json,
+        admission: net::admission::Admission::new(
+            secret,
+            &config.access.allowed_origins,
+            &room_handle.schema.game,
+            config.limits.max_connections_per_ip,
+        ),
     };
     let listener = tokio::spawn(net::serve(
         listener,

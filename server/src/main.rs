@@ -6,7 +6,8 @@ use clap::Parser;
 use std::io::IsTerminal;
 use std::process::ExitCode;
 use std::time::Duration;
-use tickcast_server::config::{Args, ServerConfig};
+use tickcast_server::config::{Args, Command, ServerConfig};
+use tickcast_server::net::admission;
 use tracing_subscriber::EnvFilter;
 
 /// mimalloc rather than glibc's malloc: snapshots are allocated on the tick thread and
@@ -28,6 +29,17 @@ fn main() -> ExitCode {
 
 fn run() -> anyhow::Result<()> {
     let args = Args::parse();
+    if let Some(Command::Token {
+        secret,
+        player,
+        room,
+        ttl,
+    }) = &args.command
+    {
+        let claims = admission::claims_for(player, room.as_deref(), *ttl);
+        println!("{}", admission::mint(secret.as_bytes(), &claims)?);
+        return Ok(());
+    }
     tracing_subscriber::fmt()
         .with_ansi(std::io::stdout().is_terminal())
         .with_env_filter(EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")))
@@ -42,6 +54,12 @@ fn run() -> anyhow::Result<()> {
 
 async fn serve(config: ServerConfig, stats_json: Option<std::path::PathBuf>) -> anyhow::Result<()> {
     let server = tickcast_server::start(&config).await.context("starting the server")?;
+    if config.access.auth_secret.is_empty() {
+        tracing::info!("auth is off: anyone can join (--auth-secret to require player tokens)");
+    }
+    if !config.access.allowed_origins.is_empty() {
+        tracing::info!(origins = ?config.access.allowed_origins, "only pages from these origins may connect");
+    }
     if !config.tls.enabled() {
         tracing::info!("tls is off: clients connect over plain ws (--tls-cert/--tls-key or --tls-self-signed for wss)");
     }

@@ -356,6 +356,7 @@ fn the_server_thread_allocates_nothing_per_input_over_a_real_socket() {
     let front = net::FrontSettings {
         tls: None,
         game_json: Default::default(),
+        admission: net::admission::Admission::new(None, &[], "arena", 16),
     };
     let serving = runtime.spawn(net::serve(
         listener,

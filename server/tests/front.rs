@@ -4,69 +4,10 @@
 
 mod common;
 
-use common::{Bystander, WAIT, start_server};
-use std::net::SocketAddr;
+use common::{Answer, Bystander, WAIT, raw, start_server};
 use std::time::Duration;
 use tickcast_bots::{SwarmConfig, TlsTrust, run_swarm};
 use tickcast_server::RunningServer;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpStream;
-
-/// A parsed HTTP response: status, header block (lower-cased names) and body.
-struct Answer {
-    status: u16,
-    headers: String,
-    body: String,
-}
-
-impl Answer {
-    fn header(&self, name: &str) -> Option<&str> {
-        self.headers.lines().find_map(|line| {
-            let (key, value) = line.split_once(':')?;
-            key.eq_ignore_ascii_case(name).then(|| value.trim())
-        })
-    }
-}
-
-/// Writes `request` as is and reads one answer: its head, then `Content-Length` bytes
-/// of body (or up to the close), whether or not the server keeps the connection.
-async fn raw(addr: SocketAddr, request: &str) -> Answer {
-    let exchange = async {
-        let mut stream = TcpStream::connect(addr).await.unwrap();
-        stream.write_all(request.as_bytes()).await.unwrap();
-        let mut bytes = Vec::new();
-        let mut chunk = [0u8; 4096];
-        loop {
-            let read = stream.read(&mut chunk).await.unwrap();
-            bytes.extend_from_slice(&chunk[..read]);
-            let text = String::from_utf8_lossy(&bytes);
-            let complete = text.split_once("\r\n\r\n").is_some_and(|(head, body)| {
-                let length = head.lines().find_map(|line| {
-                    let (key, value) = line.split_once(':')?;
-                    key.eq_ignore_ascii_case("content-length")
-                        .then(|| value.trim().parse::<usize>().ok())?
-                });
-                length.is_some_and(|length| body.len() >= length)
-            });
-            if read == 0 || complete {
-                return String::from_utf8(bytes).unwrap();
-            }
-        }
-    };
-    let text = tokio::time::timeout(WAIT, exchange).await.expect("no answer in time");
-    let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
-    let (status_line, headers) = head.split_once("\r\n").unwrap_or((head, ""));
-    let status = status_line
-        .split(' ')
-        .nth(1)
-        .and_then(|code| code.parse().ok())
-        .unwrap_or_else(|| panic!("no status in {text:?}"));
-    Answer {
-        status,
-        headers: headers.to_owned(),
-        body: body.to_owned(),
-    }
-}
 
 async fn get(server: &RunningServer, path: &str) -> Answer {
     raw(

@@ -121,3 +121,149 @@ async fn a_resend_a_few_seqs_back_is_not_a_violation() {
     assert_eq!(mirror.input_ack(), Some(14));
     server.shutdown(Duration::from_secs(2)).await;
 }
+
+const SECRET: &str = "test-secret";
+const UPGRADE_HEADERS: &str = "Connection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n";
+
+/// A raw upgrade request to `/ws{query}` with `extra` headers; returns the answer.
+async fn upgrade(server: &tickcast_server::RunningServer, query: &str, extra: &str) -> common::Answer {
+    common::raw(
+        server.local_addr(),
+        &format!("GET /ws{query} HTTP/1.1\r\nHost: test\r\n{UPGRADE_HEADERS}{extra}\r\n"),
+    )
+    .await
+}
+
+/// A token minted by the documented Python example (`docs/examples/mint_token.py`),
+/// so the example a game backend copies is the one tested.
+fn python_token(secret: &str, player: &str, ttl: i64) -> String {
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/../docs/examples/mint_token.py");
+    let output = std::process::Command::new("python3")
+        .args([
+            script,
+            "--secret",
+            secret,
+            "--player",
+            player,
+            "--ttl",
+            &ttl.to_string(),
+        ])
+        .output()
+        .expect("python3 runs the example");
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    String::from_utf8(output.stdout).unwrap().trim().to_owned()
+}
+
+/// Connects with a WebSocket client request carrying `protocols` and completes the
+/// handshake.
+async fn join_with_protocols(server: &tickcast_server::RunningServer, protocols: &str) -> Ws {
+    use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+    let mut request = server.ws_url().into_client_request().unwrap();
+    request
+        .headers_mut()
+        .insert("sec-websocket-protocol", protocols.parse().unwrap());
+    let (mut ws, response) = tokio_tungstenite::connect_async(request).await.expect("upgrade");
+    assert_eq!(response.headers()["sec-websocket-protocol"], "tickcast");
+    send(&mut ws, &hello()).await;
+    assert!(matches!(
+        common::next_message(&mut ws).await,
+        tickcast_shared::ServerMsg::Welcome(_)
+    ));
+    ws
+}
+
+#[tokio::test]
+async fn with_an_auth_secret_only_signed_unexpired_tokens_get_in() {
+    let server = start_server(|config| config.access.auth_secret = SECRET.to_owned()).await;
+
+    let missing = upgrade(&server, "", "").await;
+    assert_eq!((missing.status, missing.body.trim()), (401, "a token is required"));
+    let forged = upgrade(&server, &format!("?token={}", python_token("wrong", "p", 60)), "").await;
+    assert_eq!(
+        (forged.status, forged.body.trim()),
+        (401, "the token's signature is not valid")
+    );
+    let expired = upgrade(&server, &format!("?token={}", python_token(SECRET, "p", -120)), "").await;
+    assert_eq!((expired.status, expired.body.trim()), (401, "the token has expired"));
+    let garbage = upgrade(&server, "?token=not.a.jwt", "").await;
+    assert_eq!(garbage.status, 401);
+    assert_eq!(
+        server.net_stats().refusals_with(401),
+        4,
+        "each refusal is counted by status"
+    );
+
+    // In the query, as native clients send it.
+    let url = format!("{}?token={}", server.ws_url(), python_token(SECRET, "alice", 60));
+    let (mut ws, _) = tokio_tungstenite::connect_async(url)
+        .await
+        .expect("a valid token is admitted");
+    send(&mut ws, &hello()).await;
+    assert!(matches!(
+        common::next_message(&mut ws).await,
+        tickcast_shared::ServerMsg::Welcome(_)
+    ));
+    // As a subprotocol, as browsers send it; the answer selects `tickcast`.
+    let token = python_token(SECRET, "bob", 60);
+    let mut browser = join_with_protocols(&server, &format!("tickcast, token.{token}")).await;
+    common::next_snapshot(&mut browser).await;
+    server.shutdown(Duration::from_secs(2)).await;
+}
+
+#[tokio::test]
+async fn pages_from_other_origins_get_403() {
+    let server = start_server(|config| config.access.allowed_origins = vec!["https://game.example".to_owned()]).await;
+    let evil = upgrade(&server, "", "Origin: https://evil.example\r\n").await;
+    assert_eq!((evil.status, evil.body.trim()), (403, "origin not allowed"));
+    let listed = upgrade(&server, "", "Origin: https://game.example\r\n").await;
+    assert_eq!(listed.status, 101);
+    // Not a browser: no Origin at all.
+    common::join(&server).await;
+    server.shutdown(Duration::from_secs(2)).await;
+}
+
+/// Connects from `source` (a loopback address standing for another host) and joins.
+async fn join_from(server: &tickcast_server::RunningServer, source: &str) -> Result<Ws, String> {
+    let socket = tokio::net::TcpSocket::new_v4().unwrap();
+    socket.bind(format!("{source}:0").parse().unwrap()).unwrap();
+    let stream = socket.connect(server.local_addr()).await.unwrap();
+    let (mut ws, _) = tokio_tungstenite::client_async(server.ws_url(), MaybeTlsStream::Plain(stream))
+        .await
+        .map_err(|error| error.to_string())?;
+    send(&mut ws, &hello()).await;
+    common::next_message(&mut ws).await;
+    Ok(ws)
+}
+
+#[tokio::test]
+async fn one_address_over_its_limit_gets_503_and_other_addresses_still_get_in() {
+    let server = start_server(|config| config.limits.max_connections_per_ip = 3).await;
+    let mut held = Vec::new();
+    for _ in 0..3 {
+        held.push(join_from(&server, "127.0.0.1").await.expect("within the limit"));
+    }
+    // A flood of attempts from the same host: each refused before the upgrade.
+    for _ in 0..50 {
+        let refused = upgrade(&server, "", "").await;
+        assert_eq!(refused.status, 503);
+        assert_eq!(refused.header("retry-after"), Some("5"));
+    }
+    assert_eq!(server.net_stats().refusals_with(503), 50);
+    // A second host is not locked out.
+    let mut other = join_from(&server, "127.0.0.2").await.expect("another address gets in");
+    common::next_snapshot(&mut other).await;
+    // A closed connection gives its slot back.
+    let mut first = held.remove(0);
+    first.close(None).await.unwrap();
+    drop(first);
+    let mut again = None;
+    for _ in 0..50 {
+        if let Ok(ws) = join_from(&server, "127.0.0.1").await {
+            again = Some(ws);
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(again.is_some(), "the freed slot is taken again");
+    server.shutdown(Duration::from_secs(2)).await;
+}

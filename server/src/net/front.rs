@@ -13,6 +13,7 @@
 //! we speak) rather than a dropped socket. A valid one is answered 101 and the upgraded
 //! stream goes to [`connection::run`] on the server's task tracker.
 
+use super::admission::{Admission, Refusal, SUBPROTOCOL};
 use super::{NetContext, connection, web};
 use axum::Router;
 use axum::body::Body;
@@ -39,6 +40,8 @@ pub(crate) struct Front {
     pub context: Arc<NetContext>,
     /// `GET /game.json`.
     pub game_json: bytes::Bytes,
+    /// Who may upgrade.
+    pub admission: Admission,
 }
 
 /// The game port's routes.
@@ -207,6 +210,13 @@ fn check_upgrade(method: &Method, version: Version, headers: &HeaderMap) -> Resu
     Ok(derive_accept_key(key_bytes))
 }
 
+/// [`check_upgrade`] for the `upgrade_request` fuzz target (`shared/fuzz`): the accept
+/// value, or the status of the answer the refusal gets. Not an API.
+#[doc(hidden)]
+pub fn check_upgrade_for_fuzzing(method: &Method, version: Version, headers: &HeaderMap) -> Result<String, StatusCode> {
+    check_upgrade(method, version, headers).map_err(|refusal| refusal.response().status())
+}
+
 /// `/ws`: answers 101 and hands the upgraded stream to a connection task, or refuses
 /// with the status the RFC asks for.
 async fn upgrade(
@@ -214,14 +224,26 @@ async fn upgrade(
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     mut request: Request,
 ) -> Response {
+    let context = Arc::clone(&front.context);
     let accept = match check_upgrade(request.method(), request.version(), request.headers()) {
         Ok(accept) => accept,
         Err(refusal) => {
-            tracing::debug!(%peer, ?refusal, "refused a websocket upgrade");
-            return refusal.response();
+            let response = refusal.response();
+            context.stats.count_refusal(response.status().as_u16());
+            return response;
         }
     };
-    let context = Arc::clone(&front.context);
+    let admitted = match front
+        .admission
+        .admit(request.headers(), request.uri().query(), peer.ip())
+    {
+        Ok(admitted) => admitted,
+        Err(refusal) => {
+            context.stats.count_refusal(refusal.status.as_u16());
+            return refused(&refusal);
+        }
+    };
+    let subprotocol = admitted.subprotocol;
     // The upgrade and the `Hello` share one deadline, as before the front existed.
     let deadline = Instant::now() + context.limits.handshake_timeout;
     let on_upgrade = hyper::upgrade::on(&mut request);
@@ -234,15 +256,35 @@ async fn upgrade(
             Err(_) => return tracing::debug!(%peer, "websocket upgrade timed out"),
         };
         let ws = WebSocketStream::from_raw_socket(TokioIo::new(upgraded), Role::Server, Some(context.ws_config)).await;
+        // Held until the connection ends: its address's count goes down with it.
+        let _address_slot = admitted.slot;
         connection::run(ws, peer, client, slot, deadline, context).await;
     });
-    Response::builder()
+    let mut response = Response::builder()
         .status(StatusCode::SWITCHING_PROTOCOLS)
         .header(header::CONNECTION, "Upgrade")
         .header(header::UPGRADE, "websocket")
-        .header(header::SEC_WEBSOCKET_ACCEPT, accept)
+        .header(header::SEC_WEBSOCKET_ACCEPT, accept);
+    if subprotocol {
+        // A browser that offered subprotocols (to carry its token) fails the connection
+        // unless the answer selects one of them.
+        response = response.header(header::SEC_WEBSOCKET_PROTOCOL, SUBPROTOCOL);
+    }
+    response
         .body(Body::empty())
         .unwrap_or_else(|_| StatusCode::INTERNAL_SERVER_ERROR.into_response())
+}
+
+/// The HTTP answer to a refused upgrade: its status, the reason as the body, and for
+/// 503 when to try again.
+fn refused(refusal: &Refusal) -> Response {
+    let mut response = (refusal.status, format!("{}\n", refusal.reason)).into_response();
+    if refusal.status == StatusCode::SERVICE_UNAVAILABLE {
+        response
+            .headers_mut()
+            .insert(header::RETRY_AFTER, HeaderValue::from_static("5"));
+    }
+    response
 }
 
 #[cfg(test)]

@@ -3,6 +3,7 @@
 //! (`connection`), and the metrics HTTP listener (`http`). Sockets never touch the
 //! `World`; connections reach the room only through its inbox and its snapshot slot.
 
+pub mod admission;
 mod connection;
 mod front;
 mod http;
@@ -12,6 +13,8 @@ mod violation;
 mod web;
 
 pub use connection::WS_PATH;
+#[doc(hidden)]
+pub use front::check_upgrade_for_fuzzing;
 pub use http::{METRICS_PATH, serve_metrics};
 pub use rate_limit::{Admission, InputRateLimit};
 pub use violation::{Violation, close_frame};
@@ -54,6 +57,8 @@ pub struct NetStats {
     pub slow_readers: AtomicU64,
     /// Close frames the server sent, by close code.
     pub closes_sent: Mutex<BTreeMap<u16, u64>>,
+    /// Upgrades refused before the upgrade, by HTTP status.
+    pub refusals: Mutex<BTreeMap<u16, u64>>,
 }
 
 impl NetStats {
@@ -62,6 +67,20 @@ impl NetStats {
         if let Ok(mut closes) = self.closes_sent.lock() {
             *closes.entry(code).or_default() += 1;
         }
+    }
+
+    /// Counts an upgrade refused with HTTP `status`.
+    pub fn count_refusal(&self, status: u16) {
+        if let Ok(mut refusals) = self.refusals.lock() {
+            *refusals.entry(status).or_default() += 1;
+        }
+    }
+
+    /// Upgrades refused with HTTP `status` so far.
+    pub fn refusals_with(&self, status: u16) -> u64 {
+        self.refusals
+            .lock()
+            .map_or(0, |refusals| refusals.get(&status).copied().unwrap_or(0))
     }
 
     /// Close frames sent with `code` so far.
@@ -91,6 +110,8 @@ pub(crate) struct NetContext {
 pub struct FrontSettings {
     /// TLS, if the port speaks https and wss.
     pub tls: Option<tokio_rustls::TlsAcceptor>,
+    /// Who may upgrade.
+    pub admission: admission::Admission,
     /// The game's static data for clients, served as `GET /game.json`.
     pub game_json: bytes::Bytes,
 }
@@ -139,6 +160,7 @@ pub async fn serve(
     let app = front::router(Arc::new(front::Front {
         context: Arc::clone(&context),
         game_json: front.game_json,
+        admission: front.admission,
     }));
     loop {
         let accepted = tokio::select! {

@@ -2,12 +2,14 @@
 #![allow(dead_code, missing_docs)]
 
 use futures_util::{SinkExt, StreamExt};
+use std::net::SocketAddr;
 use std::time::Duration;
 use tickcast_server::RunningServer;
 use tickcast_server::config::ServerConfig;
 use tickcast_shared::{
     ClientMirror, ClientMsg, Hello, PROTOCOL_VERSION, PlayerInput, ServerMsg, SnapshotFrame, Welcome,
 };
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
@@ -22,6 +24,8 @@ pub async fn start_server(tweak: impl FnOnce(&mut ServerConfig)) -> RunningServe
     let mut config = ServerConfig::embedded();
     config.bind = "127.0.0.1:0".parse().unwrap();
     config.npcs = 8;
+    // Every test client comes from 127.0.0.1; tests of the per-address limit set it low.
+    config.limits.max_connections_per_ip = 10_000;
     tweak(&mut config);
     config.validate().unwrap();
     tickcast_server::start(&config).await.unwrap()
@@ -144,5 +148,62 @@ impl Bystander {
         let before = self.mirror.tick().unwrap();
         let after = self.receive(3).await;
         assert!(after.is_after(before), "snapshots stopped advancing");
+    }
+}
+
+/// A parsed HTTP response: status, header block (lower-cased names) and body.
+pub struct Answer {
+    pub status: u16,
+    pub headers: String,
+    pub body: String,
+}
+
+impl Answer {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.lines().find_map(|line| {
+            let (key, value) = line.split_once(':')?;
+            key.eq_ignore_ascii_case(name).then(|| value.trim())
+        })
+    }
+}
+
+/// Writes `request` as is and reads one answer: its head, then `Content-Length` bytes
+/// of body (or up to the close), whether or not the server keeps the connection.
+pub async fn raw(addr: SocketAddr, request: &str) -> Answer {
+    let exchange = async {
+        let mut stream = TcpStream::connect(addr).await.unwrap();
+        stream.write_all(request.as_bytes()).await.unwrap();
+        let mut bytes = Vec::new();
+        let mut chunk = [0u8; 4096];
+        loop {
+            let read = stream.read(&mut chunk).await.unwrap();
+            bytes.extend_from_slice(&chunk[..read]);
+            let text = String::from_utf8_lossy(&bytes);
+            let complete = text.split_once("\r\n\r\n").is_some_and(|(head, body)| {
+                let length = head.lines().find_map(|line| {
+                    let (key, value) = line.split_once(':')?;
+                    key.eq_ignore_ascii_case("content-length")
+                        .then(|| value.trim().parse::<usize>().ok())?
+                });
+                // A 101 has no body: what follows is the upgraded protocol.
+                head.contains(" 101 ") || length.is_some_and(|length| body.len() >= length)
+            });
+            if read == 0 || complete {
+                return String::from_utf8(bytes).unwrap();
+            }
+        }
+    };
+    let text = tokio::time::timeout(WAIT, exchange).await.expect("no answer in time");
+    let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
+    let (status_line, headers) = head.split_once("\r\n").unwrap_or((head, ""));
+    let status = status_line
+        .split(' ')
+        .nth(1)
+        .and_then(|code| code.parse().ok())
+        .unwrap_or_else(|| panic!("no status in {text:?}"));
+    Answer {
+        status,
+        headers: headers.to_owned(),
+        body: body.to_owned(),
     }
 }
