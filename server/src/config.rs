@@ -119,9 +119,15 @@ pub struct Limits {
     /// Upgrade plus `Hello` must complete within this.
     #[serde(with = "humantime_serde_compat")]
     pub handshake_timeout: Duration,
-    /// A snapshot send blocked longer than this drops the connection.
+    /// A snapshot send blocked longer than this, or a ping unanswered this long,
+    /// drops the connection.
     #[serde(with = "humantime_serde_compat")]
     pub write_timeout: Duration,
+    /// How often the server pings each connection.
+    #[serde(with = "humantime_serde_compat")]
+    pub ping_interval: Duration,
+    /// The kernel's send buffer per connection (SO_SNDBUF; Linux doubles it).
+    pub socket_send_buffer_bytes: usize,
     /// Capacity of the room's inbox.
     pub room_inbox: usize,
     /// tungstenite's write buffer.
@@ -412,6 +418,9 @@ impl ServerConfig {
                 "snapshot_rate {} must divide tick_rate {}",
                 self.snapshot_rate, self.tick_rate
             ));
+        }
+        if self.limits.ping_interval.is_zero() {
+            return invalid("limits.ping_interval must be positive".to_owned());
         }
         if self.limits.max_connections_per_ip == 0 {
             return invalid("limits.max_connections_per_ip must be at least 1".to_owned());

@@ -267,3 +267,102 @@ async fn one_address_over_its_limit_gets_503_and_other_addresses_still_get_in() 
     assert!(again.is_some(), "the freed slot is taken again");
     server.shutdown(Duration::from_secs(2)).await;
 }
+
+/// The send queue (bytes not yet acknowledged by the peer) of the TCP socket from
+/// `local_port` to `remote_port`, from /proc/net/tcp.
+fn send_queue(local_port: u16, remote_port: u16) -> Option<u64> {
+    let table = std::fs::read_to_string("/proc/net/tcp").ok()?;
+    table.lines().skip(1).find_map(|line| {
+        let fields: Vec<&str> = line.split_whitespace().collect();
+        let port = |address: &str| u16::from_str_radix(address.rsplit(':').next()?, 16).ok();
+        if port(fields.get(1)?)? != local_port || port(fields.get(2)?)? != remote_port {
+            return None;
+        }
+        u64::from_str_radix(fields.get(4)?.split(':').next()?, 16).ok()
+    })
+}
+
+#[tokio::test]
+async fn a_client_that_stops_reading_is_closed_in_bounded_time_with_a_bounded_send_queue() {
+    const SEND_BUFFER: usize = 32 * 1024;
+    let server = start_server(|config| {
+        // A whole world of drones, so a stalled reader's backlog grows fast.
+        config.npcs = 600;
+        config.replication.interest_radius = 0.0;
+        config.replication.budget_kbps = 100_000;
+        config.limits.ping_interval = Duration::from_millis(200);
+        config.limits.write_timeout = Duration::from_secs(1);
+        config.limits.socket_send_buffer_bytes = SEND_BUFFER;
+    })
+    .await;
+    let mut bystander = Bystander::join(&server).await;
+    // The stalled client: a small receive window, so what it does not read backs up
+    // into the server's send queue instead of its own kernel.
+    let socket = tokio::net::TcpSocket::new_v4().unwrap();
+    socket.set_recv_buffer_size(4096).unwrap();
+    let stream = socket.connect(server.local_addr()).await.unwrap();
+    let client_port = stream.local_addr().unwrap().port();
+    let (mut stalled, _) = tokio_tungstenite::client_async(server.ws_url(), MaybeTlsStream::Plain(stream))
+        .await
+        .unwrap();
+    send(&mut stalled, &hello()).await;
+    common::next_message(&mut stalled).await;
+    // From here on the client reads nothing.
+    let stalled_at = tokio::time::Instant::now();
+    let mut largest_queue = 0;
+    while server
+        .net_stats()
+        .connections_open
+        .load(std::sync::atomic::Ordering::Relaxed)
+        > 1
+    {
+        assert!(
+            stalled_at.elapsed() < Duration::from_secs(6),
+            "the stalled reader was not closed (ping every 0.2 s, deadline 1 s)"
+        );
+        largest_queue = largest_queue.max(send_queue(server.local_addr().port(), client_port).unwrap_or(0));
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    eprintln!(
+        "closed after {:?}; largest send queue {largest_queue} bytes",
+        stalled_at.elapsed()
+    );
+    assert!(
+        server
+            .net_stats()
+            .slow_readers
+            .load(std::sync::atomic::Ordering::Relaxed)
+            >= 1
+    );
+    assert!(
+        largest_queue > 8 * 1024,
+        "the backlog reached the server's send queue ({largest_queue} bytes)"
+    );
+    // Linux doubles SO_SNDBUF for its own bookkeeping; the queue stays within that.
+    assert!(
+        largest_queue <= 2 * SEND_BUFFER as u64,
+        "send queue {largest_queue} over the {SEND_BUFFER}-byte buffer"
+    );
+    bystander.still_served().await;
+    server.shutdown(Duration::from_secs(2)).await;
+}
+
+#[tokio::test]
+async fn a_client_that_reads_and_answers_pings_stays_however_idle() {
+    let server = start_server(|config| {
+        config.limits.ping_interval = Duration::from_millis(100);
+        config.limits.write_timeout = Duration::from_millis(500);
+    })
+    .await;
+    // A bystander sends no inputs at all: it only reads (and so answers pings).
+    let mut idle = Bystander::join(&server).await;
+    idle.receive(60).await;
+    assert_eq!(
+        server
+            .net_stats()
+            .slow_readers
+            .load(std::sync::atomic::Ordering::Relaxed),
+        0
+    );
+    server.shutdown(Duration::from_secs(2)).await;
+}

@@ -27,7 +27,7 @@ use hyper::upgrade::Upgraded;
 use hyper_util::rt::TokioIo;
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::sync::atomic::Ordering;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 use tickcast_shared::protocol::MAX_NAME_BYTES;
 use tickcast_shared::{ClientMsg, Hello, PROTOCOL_VERSION, Schema, ServerMsg, Welcome};
@@ -52,6 +52,8 @@ pub const WS_PATH: &str = "/ws";
 /// What one inbound frame means.
 enum Inbound {
     Message(ClientMsg),
+    /// A pong carrying the sequence number of one of our pings.
+    Pong(u64),
     Control,
     PeerClosed,
     Broken(WsError),
@@ -73,7 +75,12 @@ fn classify(frame: Option<Result<Message, WsError>>, context: &NetContext) -> In
             Inbound::Violation(Violation::TextFrame)
         }
         Some(Ok(Message::Close(_))) => Inbound::PeerClosed,
-        Some(Ok(Message::Ping(_) | Message::Pong(_) | Message::Frame(_))) => Inbound::Control,
+        Some(Ok(Message::Pong(payload))) => match <[u8; 8]>::try_from(payload.as_ref()) {
+            Ok(sequence) => Inbound::Pong(u64::from_be_bytes(sequence)),
+            // Not an answer to one of our pings (a client may send unsolicited pongs).
+            Err(_) => Inbound::Control,
+        },
+        Some(Ok(Message::Ping(_) | Message::Frame(_))) => Inbound::Control,
         Some(Err(WsError::Capacity(
             error @ (CapacityError::MessageTooLong { .. } | CapacityError::TooManyHeaders),
         ))) => Inbound::Violation(Violation::TooLarge(error.to_string().to_lowercase())),
@@ -145,15 +152,17 @@ pub(crate) async fn run(
         let (sink, stream) = ws.split();
         let (close_sender, close_receiver) = oneshot::channel();
         let writer_done = CancellationToken::new();
+        let answered = Arc::new(AtomicU64::new(0));
         let writer = tokio::spawn(write_snapshots(
             sink,
             context.room.join_snapshot_group(),
             ClientView::new(client, joined.player, context.view),
             Arc::clone(&context),
+            Arc::clone(&answered),
             close_receiver,
             writer_done.clone(),
         ));
-        let violation = read_inputs(stream, client, &context, close_sender, writer_done).await;
+        let violation = read_inputs(stream, client, &context, &answered, close_sender, writer_done).await;
         if let Some(violation) = violation {
             log_violation(client, peer, &violation);
         }
@@ -190,7 +199,7 @@ async fn read_hello(ws: &mut Ws, context: &NetContext) -> Result<Option<Hello>, 
                 server: PROTOCOL_VERSION,
             }),
             Inbound::Message(_) => Err(Violation::MessageBeforeHello),
-            Inbound::Control => continue,
+            Inbound::Control | Inbound::Pong(_) => continue,
             Inbound::PeerClosed | Inbound::Broken(_) => Ok(None),
             Inbound::Violation(violation) => Err(violation),
         };
@@ -223,6 +232,7 @@ async fn read_inputs(
     mut stream: SplitStream<Ws>,
     client: ClientId,
     context: &NetContext,
+    answered: &AtomicU64,
     close: oneshot::Sender<Option<CloseFrame>>,
     writer_done: CancellationToken,
 ) -> Option<Violation> {
@@ -260,6 +270,9 @@ async fn read_inputs(
                 }
             }
             Inbound::Message(ClientMsg::Hello(_)) => break Some(Violation::SecondHello),
+            Inbound::Pong(sequence) => {
+                answered.fetch_max(sequence, Ordering::Relaxed);
+            }
             Inbound::Control => {}
             Inbound::PeerClosed => break None,
             Inbound::Broken(error) => {
@@ -273,6 +286,58 @@ async fn read_inputs(
     // Let the close handshake finish: the peer answers our close frame, or goes away.
     let _ = timeout(CLOSE_GRACE * 2, async { while stream.next().await.is_some() {} }).await;
     violation
+}
+
+/// What the writer does on its ping timer.
+#[derive(Debug, PartialEq)]
+enum PingAction {
+    /// A ping is out and not yet overdue.
+    Wait,
+    /// Send a ping with this sequence number.
+    Ping(u64),
+    /// The ping out has gone unanswered this long, past the deadline.
+    Dead(Duration),
+}
+
+/// Liveness and slow-reader detection in one: one ping in flight at a time; a client
+/// answers it only once it has read everything sent before it (the stream is ordered,
+/// and clients answer pings as they read), so a pong overdue by more than `deadline`
+/// means the client is gone or not reading, however much the kernels' buffers could
+/// still absorb.
+#[derive(Debug)]
+struct Liveness {
+    deadline: Duration,
+    /// The ping out: its sequence number and when it was sent.
+    out: Option<(u64, std::time::Instant)>,
+    next: u64,
+}
+
+impl Liveness {
+    fn new(deadline: Duration) -> Liveness {
+        Liveness {
+            deadline,
+            out: None,
+            next: 1,
+        }
+    }
+
+    /// Given the highest sequence number answered so far, what to do `now`.
+    fn on_timer(&mut self, answered: u64, now: std::time::Instant) -> PingAction {
+        if let Some((sequence, sent)) = self.out
+            && answered < sequence
+        {
+            let waited = now.duration_since(sent);
+            return if waited > self.deadline {
+                PingAction::Dead(waited)
+            } else {
+                PingAction::Wait
+            };
+        }
+        let sequence = self.next;
+        self.next += 1;
+        self.out = Some((sequence, now));
+        PingAction::Ping(sequence)
+    }
 }
 
 /// Farthest an input's `seq` may be from the previous one, either way. A live stream
@@ -294,15 +359,23 @@ fn check_seq(previous: Option<u32>, seq: u32) -> Option<Violation> {
 
 /// Sends each new snapshot through this client's view: interest, priority within the
 /// byte budget, and a delta against exactly what the client holds.
+#[allow(clippy::too_many_arguments)]
 async fn write_snapshots(
     mut sink: SplitSink<Ws, Message>,
     (mut snapshots, _membership): (SnapshotSlot, GroupMembership),
     mut view: ClientView,
     context: Arc<NetContext>,
+    answered: Arc<AtomicU64>,
     mut close: oneshot::Receiver<Option<CloseFrame>>,
     done: CancellationToken,
 ) {
     let _done = done.drop_guard();
+    let mut liveness = Liveness::new(context.limits.write_timeout);
+    let mut ping_timer = tokio::time::interval_at(
+        Instant::now() + context.limits.ping_interval,
+        context.limits.ping_interval,
+    );
+    ping_timer.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut frame = Vec::with_capacity(2048);
     // Outgoing payloads are split off this buffer; once tungstenite has copied a payload
     // into its write buffer and dropped it, `reserve` takes the allocation back, so the
@@ -324,6 +397,22 @@ async fn write_snapshots(
                 }
             },
             _ = &mut shutting_down => break Some(close_frame(CloseCode::Away, "server shutting down")),
+            _ = ping_timer.tick() => match liveness.on_timer(answered.load(Ordering::Relaxed), std::time::Instant::now()) {
+                PingAction::Wait => {}
+                PingAction::Ping(sequence) => {
+                    outgoing.extend_from_slice(&sequence.to_be_bytes());
+                    let payload = outgoing.split().freeze();
+                    if !matches!(timeout(context.limits.write_timeout, sink.send(Message::Ping(payload))).await, Ok(Ok(()))) {
+                        context.stats.slow_readers.fetch_add(1, Ordering::Relaxed);
+                        return;
+                    }
+                }
+                PingAction::Dead(waited) => {
+                    context.stats.slow_readers.fetch_add(1, Ordering::Relaxed);
+                    let reason = format!("no pong for {waited:.1?}: the connection is not being read");
+                    break Some(close_frame(CloseCode::Policy, &reason));
+                }
+            },
             changed = snapshots.changed() => {
                 if changed.is_err() {
                     break Some(close_frame(CloseCode::Away, "room stopped"));
@@ -361,5 +450,29 @@ async fn write_snapshots(
     if let Some(frame) = closing {
         context.stats.count_close(frame.code.into());
         let _ = timeout(CLOSE_GRACE, sink.send(Message::Close(Some(frame)))).await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn one_ping_in_flight_and_an_overdue_pong_is_dead() {
+        let start = std::time::Instant::now();
+        let at = |ms: u64| start + Duration::from_millis(ms);
+        let mut liveness = Liveness::new(Duration::from_secs(5));
+        assert_eq!(liveness.on_timer(0, at(0)), PingAction::Ping(1));
+        assert_eq!(liveness.on_timer(0, at(2000)), PingAction::Wait, "not yet overdue");
+        assert_eq!(
+            liveness.on_timer(1, at(2100)),
+            PingAction::Ping(2),
+            "answered: the next goes out"
+        );
+        assert_eq!(liveness.on_timer(1, at(7000)), PingAction::Wait);
+        assert_eq!(
+            liveness.on_timer(1, at(7200)),
+            PingAction::Dead(Duration::from_millis(5100))
+        );
     }
 }

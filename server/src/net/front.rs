@@ -66,6 +66,8 @@ pub(crate) async fn serve_socket(
     context: Arc<NetContext>,
 ) {
     let _ = socket.set_nodelay(true);
+    // Bounds what a client that stops reading can leave queued in our kernel.
+    let _ = socket2::SockRef::from(&socket).set_send_buffer_size(context.limits.socket_send_buffer_bytes);
     match tls {
         None => serve_http(socket, peer, app, context).await,
         Some(acceptor) => {
