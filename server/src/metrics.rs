@@ -30,6 +30,8 @@ const TICK_QUANTILES: [&str; 3] = ["0.5", "0.99", "1"];
 type QuantileLabel = [(&'static str, &'static str); 1];
 type ReasonLabel = [(&'static str, &'static str); 1];
 type CodeLabel = [(&'static str, u16); 1];
+/// `status="503"`.
+type StatusLabel = [(&'static str, u16); 1];
 type GaugeF64 = Gauge<f64, AtomicU64>;
 
 /// The registry and a handle on every metric in it.
@@ -54,6 +56,7 @@ pub struct Metrics {
     slow_readers: Counter,
     inputs_dropped: Family<ReasonLabel, Counter>,
     closes_sent: Family<CodeLabel, Counter>,
+    upgrades_refused: Family<StatusLabel, Counter>,
 }
 
 impl Default for Metrics {
@@ -86,6 +89,7 @@ impl Metrics {
             slow_readers: Counter::default(),
             inputs_dropped: Family::default(),
             closes_sent: Family::default(),
+            upgrades_refused: Family::default(),
         };
         // Create the labelled series up front so they exist (at zero) from the first scrape.
         for quantile in TICK_QUANTILES {
@@ -173,6 +177,11 @@ impl Metrics {
             "WebSocket close frames sent, by close code",
             metrics.closes_sent.clone(),
         );
+        registry.register(
+            "upgrades_refused",
+            "WebSocket upgrades refused before the upgrade, by HTTP status (400, 401, 403, 426, 503)",
+            metrics.upgrades_refused.clone(),
+        );
         metrics
     }
 
@@ -214,6 +223,10 @@ impl Metrics {
         let closes = net.closes_sent.lock().map(|closes| closes.clone()).unwrap_or_default();
         for (code, count) in closes {
             advance(&self.closes_sent.get_or_create(&[("code", code)]), count);
+        }
+        let refusals = net.refusals.lock().map(|refusals| refusals.clone()).unwrap_or_default();
+        for (status, count) in refusals {
+            advance(&self.upgrades_refused.get_or_create(&[("status", status)]), count);
         }
     }
 

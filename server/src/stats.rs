@@ -10,10 +10,22 @@ use crate::metrics::Metrics;
 use crate::net::NetStats;
 use crate::room::{RoomStats, TickSummary};
 use serde::Serialize;
+use std::collections::BTreeMap;
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use tokio_util::sync::CancellationToken;
+
+/// `reason ×count` for every reason whose count grew from `before` to `now`.
+fn dropped_summary(before: &BTreeMap<&'static str, u64>, now: &BTreeMap<&'static str, u64>) -> String {
+    now.iter()
+        .filter_map(|(reason, count)| {
+            let grew = count - before.get(reason).copied().unwrap_or(0);
+            (grew > 0).then(|| format!("{reason} ×{grew}"))
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
 
 /// Most timeline samples kept (one per second: an hour).
 const MAX_SAMPLES: usize = 3600;
@@ -108,6 +120,7 @@ impl StatsCollector {
         ticker.tick().await;
         let (mut last_out, mut last_in, mut last_at) = (0u64, 0u64, Instant::now());
         let mut last_log = Instant::now();
+        let mut dropped_before = BTreeMap::new();
         loop {
             tokio::select! {
                 _ = stop.cancelled() => break,
@@ -143,6 +156,12 @@ impl StatsCollector {
                     kbit_in_per_s = (sample.bytes_in_per_s * 8.0 / 1000.0).round(),
                     "stats"
                 );
+                let dropped = self.net.dropped_by_reason.lock().map(|d| d.clone()).unwrap_or_default();
+                let summary = dropped_summary(&dropped_before, &dropped);
+                if !summary.is_empty() {
+                    tracing::info!(counts = %summary, "connections refused or closed since the last stats line");
+                }
+                dropped_before = dropped;
             }
             if let Ok(mut timeline) = self.timeline.lock() {
                 if timeline.len() == MAX_SAMPLES {
@@ -176,5 +195,18 @@ impl StatsCollector {
             inputs_dropped_inbox: load(&net.inputs_dropped_inbox),
             timeline: self.timeline.lock().map(|t| t.clone()).unwrap_or_default(),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_summary_counts_what_happened_since_the_last_line() {
+        let before = BTreeMap::from([("input flood", 2), ("no pong in time", 1)]);
+        let now = BTreeMap::from([("input flood", 7), ("no pong in time", 1), ("text frame", 1)]);
+        assert_eq!(dropped_summary(&before, &now), "input flood ×5, text frame ×1");
+        assert_eq!(dropped_summary(&now, &now), "");
     }
 }

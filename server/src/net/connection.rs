@@ -164,7 +164,7 @@ pub(crate) async fn run(
         ));
         let violation = read_inputs(stream, client, &context, &answered, close_sender, writer_done).await;
         if let Some(violation) = violation {
-            log_violation(client, peer, &violation);
+            log_violation(&context, client, peer, &violation);
         }
         let _ = writer.await;
     }
@@ -172,13 +172,16 @@ pub(crate) async fn run(
     let _ = context.room.commands.send(RoomCommand::Leave { client }).await;
 }
 
-fn log_violation(client: ClientId, peer: SocketAddr, violation: &Violation) {
-    tracing::info!(client, %peer, code = u16::from(violation.close_code()), reason = %violation, "closing connection");
+/// Counts a violation for the periodic summary; the line per connection is debug only,
+/// so a flood of bad clients cannot flood the log.
+fn log_violation(context: &NetContext, client: ClientId, peer: SocketAddr, violation: &Violation) {
+    context.stats.count_reason(violation.label());
+    tracing::debug!(client, %peer, code = u16::from(violation.close_code()), reason = %violation, "closing connection");
 }
 
 /// Closes a connection that never joined, with the violation's code and reason.
 async fn refuse(ws: &mut Ws, context: &NetContext, client: ClientId, peer: SocketAddr, violation: Violation) {
-    log_violation(client, peer, &violation);
+    log_violation(context, client, peer, &violation);
     close_and_drain(ws, context, violation.close_frame()).await;
 }
 
@@ -409,6 +412,7 @@ async fn write_snapshots(
                 }
                 PingAction::Dead(waited) => {
                     context.stats.slow_readers.fetch_add(1, Ordering::Relaxed);
+                    context.stats.count_reason("no pong in time");
                     let reason = format!("no pong for {waited:.1?}: the connection is not being read");
                     break Some(close_frame(CloseCode::Policy, &reason));
                 }
@@ -440,7 +444,8 @@ async fn write_snapshots(
                     Ok(Err(_)) => return,
                     Err(_) => {
                         stats.slow_readers.fetch_add(1, Ordering::Relaxed);
-                        tracing::info!(timeout = ?context.limits.write_timeout, "dropping slow reader");
+                        stats.count_reason("slow reader: send blocked");
+                        tracing::debug!(timeout = ?context.limits.write_timeout, "dropping slow reader");
                         return;
                     }
                 }

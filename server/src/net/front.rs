@@ -150,6 +150,16 @@ enum BadUpgrade {
 }
 
 impl BadUpgrade {
+    /// A short name for the log summary.
+    fn label(&self) -> &'static str {
+        match self {
+            BadUpgrade::Method => "upgrade not a get over http/1.1",
+            BadUpgrade::NotWebSocket => "not a websocket upgrade",
+            BadUpgrade::Version => "unsupported websocket version",
+            BadUpgrade::Key => "bad sec-websocket-key",
+        }
+    }
+
     /// The HTTP answer RFC 6455 §4.2.2 asks for, with a reason in the body.
     fn response(&self) -> Response {
         let (status, reason) = match self {
@@ -231,7 +241,7 @@ async fn upgrade(
         Ok(accept) => accept,
         Err(refusal) => {
             let response = refusal.response();
-            context.stats.count_refusal(response.status().as_u16());
+            context.stats.count_refusal(response.status().as_u16(), refusal.label());
             return response;
         }
     };
@@ -241,7 +251,7 @@ async fn upgrade(
     {
         Ok(admitted) => admitted,
         Err(refusal) => {
-            context.stats.count_refusal(refusal.status.as_u16());
+            context.stats.count_refusal(refusal.status.as_u16(), refusal.reason);
             return refused(&refusal);
         }
     };

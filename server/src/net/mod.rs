@@ -59,6 +59,9 @@ pub struct NetStats {
     pub closes_sent: Mutex<BTreeMap<u16, u64>>,
     /// Upgrades refused before the upgrade, by HTTP status.
     pub refusals: Mutex<BTreeMap<u16, u64>>,
+    /// Refusals and closes by reason, for the periodic summary in the log (a line per
+    /// refused connection would let a flood fill the disk).
+    pub dropped_by_reason: Mutex<BTreeMap<&'static str, u64>>,
 }
 
 impl NetStats {
@@ -69,10 +72,18 @@ impl NetStats {
         }
     }
 
-    /// Counts an upgrade refused with HTTP `status`.
-    pub fn count_refusal(&self, status: u16) {
+    /// Counts an upgrade refused with HTTP `status` for `reason`.
+    pub fn count_refusal(&self, status: u16, reason: &'static str) {
         if let Ok(mut refusals) = self.refusals.lock() {
             *refusals.entry(status).or_default() += 1;
+        }
+        self.count_reason(reason);
+    }
+
+    /// Counts a refused or closed connection under `reason` for the log summary.
+    pub fn count_reason(&self, reason: &'static str) {
+        if let Ok(mut reasons) = self.dropped_by_reason.lock() {
+            *reasons.entry(reason).or_default() += 1;
         }
     }
 

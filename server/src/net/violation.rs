@@ -83,6 +83,25 @@ impl Violation {
         }
     }
 
+    /// A short name for the log summary (the close reason itself may name values).
+    pub fn label(&self) -> &'static str {
+        match self {
+            Violation::TextFrame => "text frame",
+            Violation::Undecodable(_) => "undecodable message",
+            Violation::MessageBeforeHello => "message before hello",
+            Violation::SecondHello => "second hello",
+            Violation::VersionMismatch { .. } => "protocol version mismatch",
+            Violation::TooLarge(_) => "message too large",
+            Violation::InvalidInput(_) => "invalid input",
+            Violation::Flood(_) => "input flood",
+            Violation::HandshakeTimeout => "no hello in time",
+            Violation::ServerFull => "server full",
+            Violation::Protocol(_) => "websocket protocol error",
+            Violation::InvalidUtf8 => "invalid utf-8",
+            Violation::SeqOutOfWindow { .. } => "input seq out of window",
+        }
+    }
+
     /// The close frame: code plus this violation's message as the reason.
     pub fn close_frame(&self) -> CloseFrame {
         close_frame(self.close_code(), &self.to_string())
