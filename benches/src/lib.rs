@@ -58,6 +58,7 @@ pub fn room_settings() -> RoomSettings {
         input_buffer: 16,
         raise_priority: false,
         stagger_snapshots: false,
+        resume_grace: std::time::Duration::ZERO,
     }
 }
 

@@ -345,10 +345,7 @@ impl Bot {
 
     /// Sends `Hello` and waits for `Welcome`.
     async fn handshake(&mut self, socket: &mut Socket, index: usize) -> Result<Welcome, BotError> {
-        let hello = Hello {
-            protocol_version: PROTOCOL_VERSION,
-            name: format!("bot-{index}"),
-        };
+        let hello = Hello::new(format!("bot-{index}"));
         self.send(socket, &ClientMsg::Hello(hello)).await?;
         loop {
             match receive(socket).await? {
@@ -790,6 +787,7 @@ mod tests {
             snapshot_rate: 20,
             tick: tickcast_shared::Tick(5),
             schema: tickcast_shared::arena::schema(),
+            resume: Vec::new(),
         };
         assert!(check_welcome(welcome.clone()).is_ok());
         let other_version = Welcome {

@@ -199,6 +199,7 @@ async fn serve(stream: TcpStream, client_id: u32, behaviour: Behaviour, sent: Ar
         snapshot_rate: 10,
         tick: Tick(0),
         schema: tickcast_shared::arena::schema(),
+        resume: Vec::new(),
     });
     if socket
         .send(Message::Binary(welcome.encode().unwrap().into()))

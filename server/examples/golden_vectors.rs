@@ -44,9 +44,9 @@ const STREAMS: [Stream; 3] = [
     },
     Stream {
         name: "view-200",
-        about: "a crowded arena seen through a radius-30 view (about 200 entities), budget 1024 kbit/s",
-        npcs: 600,
-        interest_radius: 30.0,
+        about: "200 drones, whole world in view (radius 0), budget 1024 kbit/s: a 200-entity view",
+        npcs: 200,
+        interest_radius: 0.0,
         budget_kbps: 1024,
         frames: 60,
         entities_every: 20,
@@ -105,10 +105,7 @@ async fn record(stream: &Stream) -> anyhow::Result<Value> {
     config.validate()?;
     let server = tickcast_server::start(&config).await.context("starting the server")?;
     let (mut ws, _) = tokio_tungstenite::connect_async(server.ws_url()).await?;
-    let hello = ClientMsg::Hello(Hello {
-        protocol_version: PROTOCOL_VERSION,
-        name: "golden".into(),
-    });
+    let hello = ClientMsg::Hello(Hello::new("golden"));
     ws.send(Message::Binary(hello.encode()?.into())).await?;
     let mut welcome = None;
     let mut frames = Vec::new();

@@ -123,6 +123,9 @@ pub struct Limits {
     /// drops the connection.
     #[serde(with = "humantime_serde_compat")]
     pub write_timeout: Duration,
+    /// How long a player whose connection dropped waits for its client to resume.
+    #[serde(with = "humantime_serde_compat")]
+    pub resume_grace: Duration,
     /// How often the server pings each connection.
     #[serde(with = "humantime_serde_compat")]
     pub ping_interval: Duration,

@@ -117,6 +117,7 @@ pub async fn start(config: &ServerConfig) -> Result<RunningServer, StartError> {
             input_buffer: config.limits.input_buffer,
             raise_priority: config.raise_tick_priority,
             stagger_snapshots: config.stagger_snapshots,
+            resume_grace: config.limits.resume_grace,
         },
     )?;
     let listener = TcpListener::bind(config.bind)

@@ -28,7 +28,7 @@ use tickcast_server::room::{
     ActiveInputs, ClientId, ClientView, Controlled, Game, Rates, Replicated, ReplicationRegistry, Room, RoomCommand,
     RoomSettings, Simulation, TickSystems, ViewSettings, WorldSnapshot,
 };
-use tickcast_shared::{ClientMirror, ClientMsg, Hello, PROTOCOL_VERSION, PlayerInput, ServerMsg};
+use tickcast_shared::{ClientMirror, ClientMsg, Hello, PlayerInput, ServerMsg};
 use tokio_tungstenite::tungstenite::Message;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
@@ -44,6 +44,7 @@ fn snapshots(drones: u32, count: usize) -> Vec<Arc<WorldSnapshot>> {
         input_buffer: 16,
         raise_priority: false,
         stagger_snapshots: false,
+        resume_grace: std::time::Duration::ZERO,
     };
     let game = Arena {
         map: Map::load("embedded").unwrap(),
@@ -156,6 +157,7 @@ fn receiving_inputs_allocates_nothing_per_message_in_steady_state() {
         input_buffer: 16,
         raise_priority: false,
         stagger_snapshots: false,
+        resume_grace: std::time::Duration::ZERO,
     };
     let (mut simulation, handle) = Simulation::new(Steering, &settings);
     let answers: Vec<_> = (0..CLIENTS)
@@ -258,10 +260,7 @@ fn spawn_client(
             let url = format!("ws://{address}{}", net::WS_PATH);
             let (ws, _) = tokio_tungstenite::client_async(url, socket).await.unwrap();
             let (mut sink, mut stream) = ws.split();
-            let hello = ClientMsg::Hello(Hello {
-                protocol_version: PROTOCOL_VERSION,
-                name: "alloc".into(),
-            });
+            let hello = ClientMsg::Hello(Hello::new("alloc"));
             sink.send(Message::Binary(hello.encode().unwrap().into()))
                 .await
                 .unwrap();
@@ -339,6 +338,7 @@ fn the_server_thread_allocates_nothing_per_input_over_a_real_socket() {
             input_buffer: config.limits.input_buffer,
             raise_priority: false,
             stagger_snapshots: false,
+            resume_grace: std::time::Duration::ZERO,
         },
     )
     .unwrap();

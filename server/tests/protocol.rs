@@ -52,7 +52,13 @@ async fn a_client_joins_mirrors_the_world_and_gets_its_inputs_acked() {
 
 #[tokio::test]
 async fn a_departed_client_is_despawned_for_everyone_else() {
-    let server = start_server(|config| config.replication.interest_radius = 0.0).await;
+    // Without a grace period to resume in, the player goes with its connection (the
+    // grace is tested in resume.rs).
+    let server = start_server(|config| {
+        config.replication.interest_radius = 0.0;
+        config.limits.resume_grace = Duration::ZERO;
+    })
+    .await;
     let mut watcher = Bystander::join(&server).await;
     let (leaver, welcome) = join(&server).await;
     watcher.receive(3).await;
@@ -127,7 +133,7 @@ async fn a_second_hello_closes_with_1008() {
 async fn a_wrong_protocol_version_is_refused_naming_both_versions() {
     let wrong = ClientMsg::Hello(Hello {
         protocol_version: PROTOCOL_VERSION + 6,
-        name: "old".into(),
+        ..Hello::new("old")
     });
     let expected = format!(
         "protocol version {} is not supported; this server speaks version {}",

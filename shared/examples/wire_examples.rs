@@ -43,10 +43,7 @@ fn entity(index: u32, x: f32, hp: u8) -> EntityState {
 }
 
 fn main() {
-    let hello = ClientMsg::Hello(Hello {
-        protocol_version: tickcast_shared::PROTOCOL_VERSION,
-        name: "ann".into(),
-    });
+    let hello = ClientMsg::Hello(Hello::new("ann"));
     println!("hello:    {}", hex(&hello.encode().unwrap()));
     let input = ClientMsg::Input(PlayerInput {
         seq: 7,
@@ -64,6 +61,7 @@ fn main() {
         snapshot_rate: 30,
         tick: Tick(120),
         schema: tickcast_shared::arena::schema(),
+        resume: Vec::new(),
     });
     println!("welcome:  {}", hex(&welcome.encode().unwrap()));
     let before = vec![entity(0, 1.0, 3), entity(1, 5.0, 3)];

@@ -30,12 +30,38 @@ pub enum ClientMsg {
 }
 
 /// Opens a session.
+///
+/// Wire: `[protocol_version, name]`, or `[protocol_version, name, resume]` to take back
+/// the player of a connection that dropped (the `resume` token its `Welcome` carried).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Hello {
     /// Must equal the server's [`PROTOCOL_VERSION`].
     pub protocol_version: u16,
     /// Display name (the server truncates it to [`MAX_NAME_BYTES`]).
     pub name: String,
+    /// The resume token of an earlier connection, to take its player back.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resume: Option<serde_bytes::ByteBuf>,
+}
+
+impl Hello {
+    /// A `Hello` of this protocol version for a new player called `name`.
+    pub fn new(name: impl Into<String>) -> Hello {
+        Hello {
+            protocol_version: PROTOCOL_VERSION,
+            name: name.into(),
+            resume: None,
+        }
+    }
+
+    /// A `Hello` that takes back the player of a dropped connection with the resume
+    /// token its `Welcome` carried.
+    pub fn resuming(name: impl Into<String>, token: &[u8]) -> Hello {
+        Hello {
+            resume: Some(serde_bytes::ByteBuf::from(token)),
+            ..Hello::new(name)
+        }
+    }
 }
 
 /// Longest display name the server keeps, in bytes.
@@ -162,6 +188,9 @@ pub struct Welcome {
     pub tick: Tick,
     /// What the game's components and input hold.
     pub schema: Schema,
+    /// Presented in a later `Hello`, takes this player back after a dropped connection
+    /// (within the server's grace period). Opaque to clients.
+    pub resume: Vec<u8>,
 }
 
 /// How a snapshot acknowledges inputs.
@@ -214,7 +243,7 @@ impl Serialize for ServerMsg {
         use serde::ser::SerializeTuple;
         match self {
             ServerMsg::Welcome(welcome) => {
-                let mut tuple = serializer.serialize_tuple(8)?;
+                let mut tuple = serializer.serialize_tuple(9)?;
                 tuple.serialize_element(&WELCOME_TAG)?;
                 tuple.serialize_element(&welcome.protocol_version)?;
                 tuple.serialize_element(&welcome.client_id)?;
@@ -223,6 +252,7 @@ impl Serialize for ServerMsg {
                 tuple.serialize_element(&welcome.snapshot_rate)?;
                 tuple.serialize_element(&welcome.tick)?;
                 tuple.serialize_element(&welcome.schema)?;
+                tuple.serialize_element(serde_bytes::Bytes::new(&welcome.resume))?;
                 tuple.end()
             }
             ServerMsg::Snapshot(frame) => {
@@ -266,6 +296,7 @@ impl<'de> Deserialize<'de> for ServerMsg {
                         snapshot_rate: element(&mut seq, "snapshot_rate")?,
                         tick: element(&mut seq, "tick")?,
                         schema: element(&mut seq, "schema")?,
+                        resume: element::<_, serde_bytes::ByteBuf>(&mut seq, "resume")?.into_vec(),
                     }),
                     SNAPSHOT_TAG => {
                         let flags: u8 = element(&mut seq, "flags")?;
@@ -424,12 +455,22 @@ mod tests {
         let hello = ClientMsg::Hello(Hello {
             protocol_version: 1,
             name: "ab".into(),
+            resume: None,
         });
         // {"h": [1, "ab"]}
         assert_eq!(
             hello.encode().unwrap(),
             [0x81, 0xa1, b'h', 0x92, 0x01, 0xa2, b'a', b'b']
         );
+        // {"h": [1, "ab", bin(07)]}
+        let resuming = ClientMsg::Hello(Hello {
+            resume: Some(serde_bytes::ByteBuf::from(vec![7])),
+            ..Hello::new("ab")
+        });
+        let bytes = resuming.encode().unwrap();
+        assert_eq!(bytes[3], 0x93, "three elements");
+        assert_eq!(&bytes[bytes.len() - 3..], [0xc4, 0x01, 0x07]);
+        assert_eq!(ClientMsg::decode(&bytes).unwrap(), resuming);
     }
 
     #[test]
@@ -466,13 +507,14 @@ mod tests {
             snapshot_rate: 30,
             tick: Tick(99),
             schema: Schema::default(),
+            resume: vec![0xab],
         });
         let bytes = welcome.encode().unwrap();
-        // [0, 3, 3, [4, 1], 60, 30, 99, ["", [], []]]
+        // [0, 3, 3, [4, 1], 60, 30, 99, ["", [], []], bin(ab)]
         assert_eq!(
             bytes,
             [
-                0x98, 0x00, 0x03, 0x03, 0x92, 0x04, 0x01, 0x3c, 0x1e, 0x63, 0x93, 0xa0, 0x90, 0x90
+                0x99, 0x00, 0x03, 0x03, 0x92, 0x04, 0x01, 0x3c, 0x1e, 0x63, 0x93, 0xa0, 0x90, 0x90, 0xc4, 0x01, 0xab
             ]
         );
         assert_eq!(ServerMsg::decode(&bytes).unwrap(), welcome);
@@ -588,7 +630,7 @@ mod tests {
         ) {
             let messages = [
                 ClientMsg::Input(PlayerInput { seq, move_x: 0.5, ..PlayerInput::default() }).encode().unwrap(),
-                ClientMsg::Hello(Hello { protocol_version: 2, name: "név".into() }).encode().unwrap(),
+                ClientMsg::Hello(Hello::new("név")).encode().unwrap(),
             ];
             for valid in messages {
                 // Truncated, corrupted in one byte, and extended variants of a valid message.
@@ -613,7 +655,7 @@ mod tests {
             name in "[a-z]{0,40}",
             trailing in prop::collection::vec(any::<u8>(), 1..64),
         ) {
-            let hello = ClientMsg::Hello(Hello { protocol_version: 2, name });
+            let hello = ClientMsg::Hello(Hello::new(name));
             let input = ClientMsg::Input(PlayerInput { seq, ..PlayerInput::default() });
             let idle = ServerMsg::Snapshot(SnapshotFrame {
                 full: false,

@@ -19,7 +19,7 @@
 use super::NetContext;
 use super::rate_limit::{Admission, InputRateLimit};
 use super::violation::{Violation, close_frame};
-use crate::room::{ClientId, ClientView, GroupMembership, InputQueueError, Joined, RoomCommand, SnapshotSlot};
+use crate::room::{ClientId, ClientView, GroupMembership, InputQueueError, Joined, Resumed, RoomCommand, SnapshotSlot};
 use bytes::BytesMut;
 use futures_util::stream::{SplitSink, SplitStream};
 use futures_util::{SinkExt, StreamExt};
@@ -30,7 +30,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 use tickcast_shared::protocol::MAX_NAME_BYTES;
-use tickcast_shared::{ClientMsg, Hello, PROTOCOL_VERSION, Schema, ServerMsg, Welcome};
+use tickcast_shared::{ClientMsg, Hello, NetId, PROTOCOL_VERSION, Schema, ServerMsg, Welcome};
 use tokio::sync::{OwnedSemaphorePermit, oneshot};
 use tokio::time::{Instant, timeout, timeout_at};
 use tokio_tungstenite::WebSocketStream;
@@ -107,10 +107,12 @@ impl Drop for OpenConnection<'_> {
 
 /// Runs one upgraded connection to its end: `Hello` by `deadline`, then the reader
 /// and writer.
+#[allow(clippy::too_many_arguments)]
 pub(crate) async fn run(
     mut ws: Ws,
     peer: SocketAddr,
     client: ClientId,
+    subject: String,
     slot: Option<OwnedSemaphorePermit>,
     deadline: Instant,
     context: Arc<NetContext>,
@@ -121,13 +123,25 @@ pub(crate) async fn run(
         refuse(&mut ws, &context, client, peer, Violation::ServerFull).await;
         return;
     }
-    let hello = match timeout_at(deadline, read_hello(&mut ws, &context)).await {
+    let mut hello = match timeout_at(deadline, read_hello(&mut ws, &context)).await {
         Ok(Ok(Some(hello))) => hello,
         Ok(Ok(None)) => return,
         Ok(Err(violation)) => return refuse(&mut ws, &context, client, peer, violation).await,
         Err(_) => return refuse(&mut ws, &context, client, peer, Violation::HandshakeTimeout).await,
     };
-    let Some(joined) = join(&context, client, hello).await else {
+    // A resuming client takes back its old client id (and with it its player and input
+    // acks); a fresh one, or one whose player is gone, joins anew under this one.
+    let (client, joined) = match hello.resume.take() {
+        None => (client, join(&context, client, hello).await),
+        Some(token) => match context.resume.verify(&token, &subject) {
+            None => return refuse(&mut ws, &context, client, peer, Violation::BadResumeToken).await,
+            Some((old, player)) => match resume(&context, old, player, deadline).await {
+                Some(joined) => (old, Some(joined)),
+                None => (client, join(&context, client, hello).await),
+            },
+        },
+    };
+    let Some(joined) = joined else {
         let frame = close_frame(CloseCode::Away, "room is not running");
         return close_and_drain(&mut ws, &context, frame).await;
     };
@@ -139,6 +153,7 @@ pub(crate) async fn run(
         snapshot_rate: context.room.rates.snapshot_rate as u16,
         tick: joined.tick,
         schema: Schema::clone(&context.room.schema),
+        resume: context.resume.token(client, joined.player, &subject),
     });
     let sent = match welcome.encode() {
         Ok(bytes) => {
@@ -228,6 +243,28 @@ async fn join(context: &NetContext, client: ClientId, hello: Hello) -> Option<Jo
         .ok()?;
     answer.await.ok()
 }
+
+/// Asks the room for `client`'s player back. The old connection may not have been seen
+/// to end yet (its socket closes a moment after the client reconnects), so a "still
+/// connected" answer is asked again until `deadline`. `None`: the player is gone.
+async fn resume(context: &NetContext, client: ClientId, player: NetId, deadline: Instant) -> Option<Joined> {
+    loop {
+        let (reply, answer) = oneshot::channel();
+        let command = RoomCommand::Resume { client, player, reply };
+        context.room.commands.send(command).await.ok()?;
+        match answer.await.ok()? {
+            Resumed::Yes(joined) => return Some(joined),
+            Resumed::Gone => return None,
+            Resumed::StillConnected if Instant::now() + RESUME_RETRY < deadline => {
+                tokio::time::sleep(RESUME_RETRY).await;
+            }
+            Resumed::StillConnected => return None,
+        }
+    }
+}
+
+/// How long a resume waits before asking again after "still connected".
+const RESUME_RETRY: Duration = Duration::from_millis(50);
 
 /// Reads inputs until the peer leaves, breaks a rule, or the writer stops. Returns the
 /// violation, if any, after the writer has sent its close frame and the peer answered.

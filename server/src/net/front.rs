@@ -270,7 +270,8 @@ async fn upgrade(
         let ws = WebSocketStream::from_raw_socket(TokioIo::new(upgraded), Role::Server, Some(context.ws_config)).await;
         // Held until the connection ends: its address's count goes down with it.
         let _address_slot = admitted.slot;
-        connection::run(ws, peer, client, slot, deadline, context).await;
+        let subject = admitted.claims.map(|claims| claims.sub).unwrap_or_default();
+        connection::run(ws, peer, client, subject, slot, deadline, context).await;
     });
     let mut response = Response::builder()
         .status(StatusCode::SWITCHING_PROTOCOLS)

@@ -8,6 +8,7 @@ mod connection;
 mod front;
 mod http;
 mod rate_limit;
+pub mod resume;
 pub mod tls;
 mod violation;
 mod web;
@@ -115,6 +116,8 @@ pub(crate) struct NetContext {
     /// One permit per joined client, `limits.max_clients` in all.
     pub slots: Arc<Semaphore>,
     pub next_client: AtomicU32,
+    /// Signs and checks resume tokens.
+    pub resume: resume::ResumeKeys,
 }
 
 /// What the game port serves besides the room.
@@ -167,6 +170,7 @@ pub async fn serve(
         shutdown: shutdown.clone(),
         tracker: tracker.clone(),
         next_client: AtomicU32::new(1),
+        resume: resume::ResumeKeys::random(),
     });
     let app = front::router(Arc::new(front::Front {
         context: Arc::clone(&context),

@@ -46,6 +46,9 @@ pub enum Violation {
     /// The connection limit is reached.
     #[error("server is full")]
     ServerFull,
+    /// A `Hello` with a resume token this server did not issue to this player.
+    #[error("invalid resume token")]
+    BadResumeToken,
     /// A frame that breaks RFC 6455: a reserved opcode or bit, an unmasked client
     /// frame, a fragmented or oversized control frame.
     #[error("websocket protocol error: {0}")]
@@ -76,7 +79,8 @@ impl Violation {
             | Violation::SecondHello
             | Violation::Flood(_)
             | Violation::HandshakeTimeout
-            | Violation::SeqOutOfWindow { .. } => CloseCode::Policy,
+            | Violation::SeqOutOfWindow { .. }
+            | Violation::BadResumeToken => CloseCode::Policy,
             Violation::VersionMismatch { .. } | Violation::Protocol(_) => CloseCode::Protocol,
             Violation::TooLarge(_) => CloseCode::Size,
             Violation::ServerFull => CloseCode::Again,
@@ -99,6 +103,7 @@ impl Violation {
             Violation::Protocol(_) => "websocket protocol error",
             Violation::InvalidUtf8 => "invalid utf-8",
             Violation::SeqOutOfWindow { .. } => "input seq out of window",
+            Violation::BadResumeToken => "invalid resume token",
         }
     }
 

@@ -20,7 +20,7 @@
 //! (several per write) empties its queue between writes and is never folded.
 
 use super::tick_loop::RoomStats;
-use super::{ClientId, Joined, Replication, RoomCommand, tick_loop::RoomClock};
+use super::{ClientId, Joined, Replicated, Replication, Resumed, RoomCommand, tick_loop::RoomClock};
 use bevy_ecs::prelude::*;
 use rustc_hash::FxHashMap;
 use std::collections::VecDeque;
@@ -28,7 +28,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::task::{Context, Poll, Waker};
 use thiserror::Error;
-use tickcast_shared::PlayerInput;
+use tickcast_shared::{PlayerInput, Tick};
 use tokio::sync::mpsc;
 
 /// Marks the entity a client controls.
@@ -139,7 +139,13 @@ pub(crate) struct Inbox {
     receiver: mpsc::Receiver<RoomCommand>,
     inputs: InputReceiver,
     spawn_player: fn(&mut World, ClientId, &str) -> Entity,
+    /// Players of connected clients.
     players: FxHashMap<ClientId, Entity>,
+    /// Players whose connection dropped, kept until the tick given for their client to
+    /// resume; their input buffers stay, so acks continue from the last applied input.
+    away: FxHashMap<ClientId, (Entity, Tick)>,
+    /// How long an away player waits, in ticks (0: players leave with their connection).
+    grace_ticks: u32,
     stats: Arc<RoomStats>,
 }
 
@@ -149,14 +155,24 @@ impl Inbox {
         inputs: InputReceiver,
         spawn_player: fn(&mut World, ClientId, &str) -> Entity,
         stats: Arc<RoomStats>,
+        grace_ticks: u32,
     ) -> Inbox {
         Inbox {
             receiver,
             inputs,
             spawn_player,
             players: FxHashMap::default(),
+            away: FxHashMap::default(),
+            grace_ticks,
             stats,
         }
+    }
+
+    /// Removes `client`'s player and input state for good.
+    fn remove(world: &mut World, client: ClientId, entity: Entity) {
+        world.despawn(entity);
+        world.resource_mut::<InputBuffers>().clients.remove(&client);
+        world.resource_mut::<ActiveInputs>().0.remove(&client);
     }
 }
 
@@ -189,14 +205,58 @@ pub(crate) fn receive_commands(world: &mut World) {
                     tracing::debug!(client, name, "player joined");
                 }
                 RoomCommand::Leave { client } => {
-                    if let Some(entity) = inbox.players.remove(&client) {
-                        world.despawn(entity);
+                    let Some(entity) = inbox.players.remove(&client) else {
+                        continue;
+                    };
+                    if inbox.grace_ticks == 0 {
+                        Inbox::remove(world, client, entity);
+                    } else {
+                        // The player stands still (no input is held for it) and waits.
+                        let until = world
+                            .resource::<RoomClock>()
+                            .tick
+                            .offset(inbox.grace_ticks.min(i32::MAX as u32) as i32);
+                        world.resource_mut::<ActiveInputs>().0.remove(&client);
+                        if let Some(buffer) = world.resource_mut::<InputBuffers>().clients.get_mut(&client) {
+                            buffer.pending.clear();
+                        }
+                        inbox.away.insert(client, (entity, until));
                     }
-                    world.resource_mut::<InputBuffers>().clients.remove(&client);
-                    world.resource_mut::<ActiveInputs>().0.remove(&client);
                     inbox.stats.clients.store(inbox.players.len(), Ordering::Relaxed);
                     tracing::debug!(client, "player left");
                 }
+                RoomCommand::Resume { client, player, reply } => {
+                    let answer = match inbox.away.get(&client) {
+                        Some(&(entity, _))
+                            if world.get::<Replicated>(entity).and_then(Replicated::net_id) == Some(player) =>
+                        {
+                            inbox.away.remove(&client);
+                            inbox.players.insert(client, entity);
+                            inbox.stats.clients.store(inbox.players.len(), Ordering::Relaxed);
+                            let tick = world.resource::<RoomClock>().tick;
+                            tracing::debug!(client, "player resumed");
+                            Resumed::Yes(Joined { player, tick })
+                        }
+                        Some(_) => Resumed::Gone,
+                        None if inbox.players.contains_key(&client) => Resumed::StillConnected,
+                        None => Resumed::Gone,
+                    };
+                    let _ = reply.send(answer);
+                }
+            }
+        }
+        // Players whose grace period ran out go now.
+        let now = world.resource::<RoomClock>().tick;
+        let expired: Vec<ClientId> = inbox
+            .away
+            .iter()
+            .filter(|(_, (_, until))| !until.is_after(now))
+            .map(|(client, _)| *client)
+            .collect();
+        for client in expired {
+            if let Some((entity, _)) = inbox.away.remove(&client) {
+                Inbox::remove(world, client, entity);
+                tracing::debug!(client, "away player removed after the grace period");
             }
         }
         let mut buffers = world.resource_mut::<InputBuffers>();

@@ -70,6 +70,16 @@ pub trait Game: Send + 'static {
 /// What connection tasks ask of a room.
 #[derive(Debug)]
 pub enum RoomCommand {
+    /// A client whose connection dropped wants its player back (see
+    /// [`RoomCommand::Leave`]: a leaving player stays for the grace period).
+    Resume {
+        /// The client id of the dropped connection.
+        client: ClientId,
+        /// The player it controlled, as its resume token names it.
+        player: NetId,
+        /// Where the room answers.
+        reply: oneshot::Sender<Resumed>,
+    },
     /// A client finished its handshake.
     Join {
         /// Its id.
@@ -79,7 +89,8 @@ pub enum RoomCommand {
         /// Where the room answers.
         reply: oneshot::Sender<Joined>,
     },
-    /// The client's connection ended.
+    /// The client's connection ended. Its player stays, standing still, for the room's
+    /// resume grace period, then goes.
     Leave {
         /// Who.
         client: ClientId,
@@ -87,12 +98,23 @@ pub enum RoomCommand {
 }
 
 /// The room's answer to a join.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Joined {
     /// The entity the client controls.
     pub player: NetId,
     /// The room's tick at the join.
     pub tick: Tick,
+}
+
+/// The room's answer to a resume.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Resumed {
+    /// The player is the client's again.
+    Yes(Joined),
+    /// The client's old connection has not been seen to leave yet: ask again shortly.
+    StillConnected,
+    /// No such player waits (the grace period is over, or it never existed).
+    Gone,
 }
 
 /// The part of the room every connection holds.
@@ -201,6 +223,8 @@ pub struct RoomSettings {
     /// tick. Needs `CAP_SYS_NICE` (or root); without it the room logs why and runs at
     /// normal priority.
     pub raise_priority: bool,
+    /// How long a player whose connection dropped waits for its client to resume.
+    pub resume_grace: std::time::Duration,
     /// Whether clients are split into one group per tick between snapshots, each group
     /// sent its snapshots on a tick of its own (see [`RoomClock::snapshot_groups`]).
     pub stagger_snapshots: bool,
@@ -254,11 +278,13 @@ impl Simulation {
         world.insert_resource(Replication::new(registry));
         world.insert_resource(InputBuffers::new(settings.input_buffer));
         world.insert_resource(ActiveInputs::default());
+        let grace_ticks = (settings.resume_grace.as_secs_f64() * f64::from(settings.rates.tick_rate)).ceil() as u32;
         world.insert_resource(input::Inbox::new(
             inbox,
             input_receiver,
             G::spawn_player,
             Arc::clone(&stats),
+            grace_ticks,
         ));
         world.insert_resource(snapshot::Publisher::new(slots));
         world.insert_resource(clock);
@@ -382,6 +408,7 @@ mod tests {
             input_buffer: 16,
             raise_priority: false,
             stagger_snapshots: staggered,
+            resume_grace: std::time::Duration::ZERO,
         };
         let game = Arena {
             map: Map::load("embedded").unwrap(),

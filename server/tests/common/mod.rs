@@ -6,9 +6,7 @@ use std::net::SocketAddr;
 use std::time::Duration;
 use tickcast_server::RunningServer;
 use tickcast_server::config::ServerConfig;
-use tickcast_shared::{
-    ClientMirror, ClientMsg, Hello, PROTOCOL_VERSION, PlayerInput, ServerMsg, SnapshotFrame, Welcome,
-};
+use tickcast_shared::{ClientMirror, ClientMsg, Hello, PlayerInput, ServerMsg, SnapshotFrame, Welcome};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio_tungstenite::tungstenite::Message;
@@ -46,10 +44,7 @@ pub async fn send(ws: &mut Ws, message: &ClientMsg) {
 }
 
 pub fn hello() -> ClientMsg {
-    ClientMsg::Hello(Hello {
-        protocol_version: PROTOCOL_VERSION,
-        name: "tester".into(),
-    })
+    ClientMsg::Hello(Hello::new("tester"))
 }
 
 pub fn input(seq: u32) -> ClientMsg {
