@@ -24,8 +24,15 @@ status=0
 timeout 120 ./target/release/tickcast-bots --url "ws://127.0.0.1:$port/ws" --bots "$bots" \
   --duration "$duration" --ramp 2s --json "$out/bots.json" || status=$?
 
+# SIGTERM drains: every client closed with 1001, exit 0 within 2 s (the drain's bound,
+# not a speed figure).
+stopping=$(date +%s%N)
 kill -TERM $server
 wait $server || { echo "server exited with $?"; status=1; }
+drain_ms=$(( ($(date +%s%N) - stopping) / 1000000 ))
+echo "server drained and exited in ${drain_ms} ms"
+[ "$drain_ms" -le 2000 ] || { echo "the drain took over 2 s"; status=1; }
+grep -q "closed every connection" "$out/server.log" || { echo "server did not log what it closed"; status=1; }
 trap - EXIT
 grep -q "shutting down" "$out/server.log" || { echo "server did not log its shutdown"; status=1; }
 python3 - "$out/server.json" "$out/bots.json" <<'PY' || status=1

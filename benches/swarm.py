@@ -10,6 +10,7 @@ and the server is always stopped, even on Ctrl-C.
     python3 benches/swarm.py --bots 200 --npcs 500 --duration 30s
     python3 benches/swarm.py --bots 1000 --npcs 2000 --duration 30s --ramp 10s --map assets/maps/large.toml
     python3 benches/swarm.py --bots 350 --npcs 700 --duration 20s --map assets/maps/large.toml --stagger
+    python3 benches/swarm.py --bots 200 --npcs 500 --duration 20s --tls   # wss (self-signed)
 
 Standard library only, so it runs on a fresh machine with nothing installed.
 """
@@ -141,6 +142,8 @@ def main() -> int:
                         help="inputs each bot flushes in one socket write (1 to 8)")
     parser.add_argument("--stagger", action="store_true",
                         help="start the server with --stagger-snapshots (clients spread over the ticks)")
+    parser.add_argument("--tls", action="store_true",
+                        help="serve wss with a self-signed certificate; the bots connect with --insecure")
     parser.add_argument("--port", type=int, default=17878)
     parser.add_argument("--out", default="target/swarm")
     parser.add_argument("--no-build", action="store_true", help="use the existing release binaries")
@@ -161,7 +164,8 @@ def main() -> int:
                   "--npcs", str(args.npcs), "--map", args.map, "--tick-rate", str(args.tick_rate),
                   "--snapshot-rate", str(args.snapshot_rate), "--budget-kbps", str(args.budget_kbps),
                   "--interest-radius", str(args.interest_radius), "--max-clients", str(max(args.bots * 2, 100)),
-                  "--stats-json", str(server_json)] + (["--stagger-snapshots"] if args.stagger else [])
+                  "--stats-json", str(server_json)] + (["--stagger-snapshots"] if args.stagger else []) \
+                 + (["--tls-self-signed"] if args.tls else [])
     with open(out / "server.log", "w") as log:
         server = subprocess.Popen(server_cmd, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
     bots_status = 1
@@ -171,9 +175,11 @@ def main() -> int:
         children_before = children_cpu_seconds()
         steal_before = steal_seconds()
         bots_started = time.monotonic()
-        bots = subprocess.run([str(release / "tickcast-bots"), "--url", f"ws://127.0.0.1:{args.port}/ws",
+        scheme = "wss" if args.tls else "ws"
+        bots = subprocess.run([str(release / "tickcast-bots"), "--url", f"{scheme}://127.0.0.1:{args.port}/ws",
                                "--bots", str(args.bots), "--duration", args.duration, "--ramp", args.ramp,
-                               "--inputs-per-write", str(args.inputs_per_write), "--json", str(bots_json)],
+                               "--inputs-per-write", str(args.inputs_per_write), "--json", str(bots_json)]
+                              + (["--insecure"] if args.tls else []),
                               cwd=ROOT, timeout=3600)
         bots_status = bots.returncode
         bots_wall = time.monotonic() - bots_started

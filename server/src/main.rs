@@ -84,7 +84,16 @@ async fn serve(config: ServerConfig, stats_json: Option<std::path::PathBuf>) -> 
     }
     wait_for_signal().await?;
     tracing::info!("shutting down");
-    let report = server.shutdown(Duration::from_secs(3)).await;
+    let net = std::sync::Arc::clone(server.net_stats());
+    let open = net.connections_open.load(std::sync::atomic::Ordering::Relaxed);
+    // Orchestrators give a stopping process a few seconds: close everyone with 1001 and
+    // wait at most 1.5 s for their goodbyes, so the process exits within 2 s.
+    let report = server.shutdown(Duration::from_millis(1500)).await;
+    tracing::info!(
+        connections_open = open,
+        closed_with_1001 = net.closes_with(1001),
+        "closed every connection"
+    );
     tracing::info!(
         ticks = report.ticks,
         overruns = report.overruns,
