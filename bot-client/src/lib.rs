@@ -17,6 +17,8 @@
 //! - `view`: snapshot sizes, entities in view and how often each is refreshed.
 //! - [`report`]: the report, its verdict and its table.
 //! - [`tls`]: which certificates a `wss://` server may present.
+//! - [`proxy`]: a TCP fault proxy (delay, jitter, bandwidth cap, stalls, resets) to put
+//!   between the bots and a server; also the `tickcast-bots proxy` subcommand.
 //!
 //! ```no_run
 //! # async fn example() {
@@ -30,6 +32,7 @@ mod acks;
 mod bot;
 pub mod config;
 mod live;
+pub mod proxy;
 pub mod report;
 pub mod script;
 mod swarm;

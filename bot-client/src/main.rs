@@ -1,11 +1,13 @@
 //! `tickcast-bots`: runs a bot swarm against a server, prints the summary table and
-//! exits non-zero with a one-line reason unless the server passed.
+//! exits non-zero with a one-line reason unless the server passed. `tickcast-bots proxy`
+//! runs the fault proxy ([`tickcast_bots::proxy`]) instead.
 
 use anyhow::Context;
-use clap::Parser;
+use clap::{Parser, Subcommand};
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
+use tickcast_bots::proxy::cli::ProxyArgs;
 use tickcast_bots::{BotOptions, InputsPerWrite, MAX_INPUTS_PER_WRITE, SwarmConfig, TlsTrust, run_swarm_with};
 use tracing_subscriber::EnvFilter;
 
@@ -14,8 +16,26 @@ use tracing_subscriber::EnvFilter;
 /// Passes (exit 0) only if every bot connected and none failed, no snapshot failed its
 /// checksum or could not be applied, every bot received input acks, and each bot's last
 /// ack covers every input it sent more than 1 s before the end.
+///
+/// `tickcast-bots proxy ...` instead runs a TCP fault proxy to put between the bots and
+/// a server (see `tickcast-bots proxy --help`).
 #[derive(Debug, Parser)]
-#[command(version, about)]
+#[command(version, about, args_conflicts_with_subcommands = true)]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+    #[command(flatten)]
+    swarm: Args,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Relay TCP to a server with latency, jitter, a bandwidth cap, stalls and resets.
+    Proxy(ProxyArgs),
+}
+
+/// The swarm's flags: the default command.
+#[derive(Debug, clap::Args)]
 struct Args {
     /// WebSocket URL of the server's game endpoint.
     #[arg(long, default_value = "ws://127.0.0.1:7777/ws")]
@@ -61,7 +81,12 @@ fn main() -> ExitCode {
         .with_env_filter(EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("warn")))
         .with_writer(std::io::stderr)
         .init();
-    match run(Args::parse()) {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Some(Command::Proxy(args)) => tickcast_bots::proxy::cli::run(args),
+        None => run(cli.swarm),
+    };
+    match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
             eprintln!("error: {error:#}");

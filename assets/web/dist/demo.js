@@ -1919,7 +1919,10 @@ var decoder = new Decoder({
   maxExtLength: 0
 });
 var encoder = new Encoder({ forceFloat32: true });
-function encodeHello(name, protocolVersion = PROTOCOL_VERSION) {
+function encodeHello(name, resume = null, protocolVersion = PROTOCOL_VERSION) {
+  if (resume !== null && resume.length > 0) {
+    return encoder.encode({ h: [protocolVersion, name, resume] });
+  }
   return encoder.encode({ h: [protocolVersion, name] });
 }
 function encodeInput(seq, fields) {
@@ -1944,13 +1947,17 @@ function decodeServerMessage(bytes) {
   }
 }
 function decodeWelcome(message) {
-  expectLength(message, 8, "welcome");
   const protocolVersion = uint(message[1], 16, "protocol_version");
   if (protocolVersion !== PROTOCOL_VERSION) {
     throw new DecodeError(
       "version",
       `the server speaks protocol version ${protocolVersion}; this client speaks ${PROTOCOL_VERSION}`
     );
+  }
+  expectLength(message, 9, "welcome");
+  const resume = message[8];
+  if (!(resume instanceof Uint8Array)) {
+    throw fail("welcome resume token is not bin");
   }
   const player = array(message[3], "player");
   expectLength(player, 2, "player");
@@ -1962,7 +1969,9 @@ function decodeWelcome(message) {
     tickRate: positive(uint(message[4], 16, "tick_rate"), "tick_rate"),
     snapshotRate: positive(uint(message[5], 16, "snapshot_rate"), "snapshot_rate"),
     tick: uint(message[6], 32, "tick"),
-    schema: decodeSchema(message[7])
+    schema: decodeSchema(message[7]),
+    // A copy: the decoder's bytes may be a view into the message.
+    resume: resume.slice()
   };
 }
 function decodeSchema(value) {
@@ -2331,6 +2340,14 @@ var Predictor = class {
     this.current = null;
     this.previous = null;
   }
+  /**
+   * Forgets the inputs not yet acknowledged, keeping the state (a resumed session: the
+   * inputs sent on the connection that dropped are either covered by the new connection's
+   * first ack or were dropped by the server with it; none is to be replayed).
+   */
+  dropPending() {
+    this.pending.length = 0;
+  }
   /** Records input `seq` as sent at `now` (ms) and steps the prediction with it. */
   input(seq, input, now) {
     let state = null;
@@ -2586,6 +2603,9 @@ function arenaPredictionModel(map, tuning) {
 var PERMANENT_CLOSE_CODES = /* @__PURE__ */ new Set([1002, 1003]);
 var DIVERGENCE_CLOSE_CODE = 4e3;
 var PROTOCOL_CLOSE_CODE = 4001;
+var SILENT_CLOSE_CODE = 4002;
+var CONNECT_FAILED_CLOSE_CODE = 4003;
+var INVALID_RESUME_REASON = "invalid resume token";
 var HEALTHY_AFTER_MS = 5e3;
 var MAX_SEND_TIMES = 1024;
 var Window = class {
@@ -2635,6 +2655,8 @@ var TickcastClient = class _TickcastClient extends Emitter {
   mirror = new Mirror();
   socket = null;
   currentWelcome = null;
+  /** The tick rate of the last Welcome (the predictor's). */
+  currentTickRate = 0;
   schemaDecoder = null;
   interpolatorInstance = null;
   predictorInstance = null;
@@ -2644,8 +2666,21 @@ var TickcastClient = class _TickcastClient extends Emitter {
   attempts = 0;
   reconnectTimer = null;
   welcomeTimer = null;
+  deadTimer = null;
   welcomedAt = 0;
+  lastReceivedAt = 0;
   connections = 0;
+  /** Bumped by every connection attempt and by close(): a token that arrives late for an old attempt is ignored. */
+  attempt = 0;
+  waitingForToken = false;
+  /** The resume token of the last Welcome (null: none, or the session is over). */
+  resumeToken = null;
+  /** The player of the last Welcome. */
+  lastPlayer = null;
+  /** Whether this connection's Hello carried a resume token. */
+  offeredResume = false;
+  resumedSession = false;
+  resumes = 0;
   now;
   down = new Window(1e3);
   up = new Window(1e3);
@@ -2680,6 +2715,13 @@ var TickcastClient = class _TickcastClient extends Emitter {
   get connected() {
     return this.socket !== null && this.currentWelcome !== null;
   }
+  /**
+   * Whether the current connection resumed the previous one's session (its Welcome named
+   * the same player): the player kept its state and the input `seq` went on.
+   */
+  get resumed() {
+    return this.currentWelcome !== null && this.resumedSession;
+  }
   /** The local player's entity as the server last sent it. */
   player() {
     const welcome = this.currentWelcome;
@@ -2693,24 +2735,81 @@ var TickcastClient = class _TickcastClient extends Emitter {
     }
     return [...this.mirror.entities.values()].map((entity) => decoder2.decode(entity));
   }
-  /** Opens the connection (done by {@link TickcastClient.connect}); a no-op if open. */
+  /**
+   * Opens the connection (done by {@link TickcastClient.connect}); a no-op if open or
+   * opening. With a token function, the socket opens once it has returned a token.
+   */
   connect() {
-    if (this.socket !== null) {
+    if (this.socket !== null || this.waitingForToken) {
       return;
     }
     this.closedByUser = false;
     this.clearReconnect();
+    this.open(true);
+  }
+  /**
+   * Gets the token, if any, and opens a socket. `direct`: called by `connect()`, which
+   * throws what the WebSocket constructor throws; otherwise a failure is a close event
+   * and the client tries again later.
+   */
+  open(direct) {
     const Factory = this.options.WebSocket ?? globalThis.WebSocket;
     if (Factory === void 0) {
       throw new Error("no WebSocket implementation: pass options.WebSocket");
     }
+    const attempt = ++this.attempt;
+    const source = this.options.token;
+    if (typeof source !== "function") {
+      this.openSocket(Factory, source ?? null, direct);
+      return;
+    }
+    let token;
+    try {
+      token = source();
+    } catch (error) {
+      this.connectFailed(`the token function threw: ${describe(error)}`);
+      return;
+    }
+    if (typeof token === "string") {
+      this.openSocket(Factory, token, direct);
+      return;
+    }
+    this.waitingForToken = true;
+    Promise.resolve(token).then(
+      (value) => {
+        if (this.attempt !== attempt) return;
+        this.waitingForToken = false;
+        this.openSocket(Factory, value, false);
+      },
+      (error) => {
+        if (this.attempt !== attempt) return;
+        this.waitingForToken = false;
+        this.connectFailed(`the token function failed: ${describe(error)}`);
+      }
+    );
+  }
+  openSocket(Factory, token, direct) {
+    let socket;
+    try {
+      if (token === null) {
+        socket = new Factory(this.url);
+      } else if (typeof token === "string" && token !== "") {
+        socket = new Factory(this.url, ["tickcast", `token.${token}`]);
+      } else {
+        throw new TypeError("the player token is not a non-empty string");
+      }
+    } catch (error) {
+      if (direct) throw error;
+      this.connectFailed(`could not open the WebSocket: ${describe(error)}`);
+      return;
+    }
     this.connections += 1;
-    const socket = new Factory(this.url);
     this.socket = socket;
     socket.binaryType = "arraybuffer";
     socket.onopen = () => {
       if (this.socket !== socket) return;
-      this.sendBytes(encodeHello(this.options.name ?? ""));
+      this.offeredResume = this.resumeToken !== null;
+      this.sendBytes(encodeHello(this.options.name ?? "", this.resumeToken));
       this.welcomeTimer = setTimeout(() => {
         this.drop(PROTOCOL_CLOSE_CODE, "no welcome in time", true);
       }, this.options.welcomeTimeoutMs ?? 1e4);
@@ -2721,16 +2820,31 @@ var TickcastClient = class _TickcastClient extends Emitter {
     };
     socket.onclose = (event) => {
       if (this.socket !== socket) return;
+      const offeredResume = this.offeredResume;
       this.detach();
+      if (offeredResume && event.code === 1008 && event.reason === INVALID_RESUME_REASON) {
+        this.forgetSession();
+      }
       this.closed(event.code, event.reason, !PERMANENT_CLOSE_CODES.has(event.code));
     };
     socket.onerror = () => {
     };
   }
+  /** No socket could be opened: reported as a close, and tried again later. */
+  connectFailed(reason) {
+    this.closed(CONNECT_FAILED_CLOSE_CODE, reason, true);
+  }
+  forgetSession() {
+    this.resumeToken = null;
+    this.lastPlayer = null;
+  }
   /** Closes the connection for good (no reconnection). */
   close(code = 1e3, reason = "client closed") {
     this.closedByUser = true;
     this.clearReconnect();
+    this.forgetSession();
+    this.attempt += 1;
+    this.waitingForToken = false;
     if (this.socket !== null) {
       this.drop(code, reason, false);
     }
@@ -2812,6 +2926,7 @@ var TickcastClient = class _TickcastClient extends Emitter {
       mismatches: this.mismatches,
       divergences: this.divergences,
       reconnects: Math.max(0, this.connections - 1),
+      resumes: this.resumes,
       predictionError: this.predictionErrors.mean(now),
       tick: this.mirror.tick,
       ack: this.mirror.ack
@@ -2833,6 +2948,7 @@ var TickcastClient = class _TickcastClient extends Emitter {
       return;
     }
     this.down.add(receivedAt, bytes.length);
+    this.lastReceivedAt = receivedAt;
     try {
       const message = decodeServerMessage(bytes);
       if (message.type === "welcome") {
@@ -2859,20 +2975,63 @@ var TickcastClient = class _TickcastClient extends Emitter {
       clearTimeout(this.welcomeTimer);
       this.welcomeTimer = null;
     }
+    const resumed = this.offeredResume && this.lastPlayer !== null && sameNetId(this.lastPlayer, welcome.player);
+    const previousTickRate = this.currentTickRate;
     this.currentWelcome = welcome;
+    this.currentTickRate = welcome.tickRate;
+    this.resumedSession = resumed;
+    this.resumeToken = welcome.resume.length > 0 ? welcome.resume : null;
+    this.lastPlayer = welcome.player;
     this.welcomedAt = now;
+    this.lastReceivedAt = now;
     this.schemaDecoder = new SchemaDecoder(welcome.schema);
     this.mirror.reset();
-    this.seq = 0;
     this.sendTimes = [];
     this.interpolatorInstance = new Interpolator(this.schemaDecoder, {
       delayMs: this.options.interpolationDelayMs ?? 100,
       tickRate: welcome.tickRate
     });
+    if (resumed) {
+      this.resumes += 1;
+      if (this.predictorInstance !== null && previousTickRate === welcome.tickRate) {
+        this.predictorInstance.dropPending();
+      } else {
+        this.predictorInstance = this.makePredictor(welcome);
+      }
+    } else {
+      this.seq = 0;
+      this.predictorInstance = this.makePredictor(welcome);
+    }
+    this.armDeadTimer();
+    this.emit("welcome", welcome);
+  }
+  makePredictor(welcome) {
     const prediction = this.options.prediction;
     const model = typeof prediction === "function" ? prediction(welcome) : prediction ?? null;
-    this.predictorInstance = model === null ? null : new Predictor(model, welcome.tickRate);
-    this.emit("welcome", welcome);
+    return model === null ? null : new Predictor(model, welcome.tickRate);
+  }
+  /**
+   * Closes the connection once nothing has arrived for `deadAfterMs`. The timer checks
+   * the time of the last message rather than being restarted by each one, and a late
+   * timer (a background tab) only checks later.
+   */
+  armDeadTimer() {
+    const limit = this.options.deadAfterMs ?? 5e3;
+    if (!(limit > 0) || !Number.isFinite(limit)) {
+      return;
+    }
+    const socket = this.socket;
+    const check = () => {
+      this.deadTimer = null;
+      if (this.socket !== socket || socket === null) return;
+      const silent = this.now() - this.lastReceivedAt;
+      if (silent >= limit) {
+        this.drop(SILENT_CLOSE_CODE, `nothing from the server in ${Math.round(silent)} ms`, true);
+      } else {
+        this.deadTimer = setTimeout(check, limit - silent);
+      }
+    };
+    this.deadTimer = setTimeout(check, limit);
   }
   snapshot(frame, receivedAt, bytes) {
     const welcome = this.currentWelcome;
@@ -2939,6 +3098,10 @@ var TickcastClient = class _TickcastClient extends Emitter {
       clearTimeout(this.welcomeTimer);
       this.welcomeTimer = null;
     }
+    if (this.deadTimer !== null) {
+      clearTimeout(this.deadTimer);
+      this.deadTimer = null;
+    }
   }
   closed(code, reason, reconnect) {
     let reconnectInMs = null;
@@ -2950,7 +3113,9 @@ var TickcastClient = class _TickcastClient extends Emitter {
       reconnectInMs = Math.round(delay);
       this.reconnectTimer = setTimeout(() => {
         this.reconnectTimer = null;
-        this.connect();
+        if (this.socket === null && !this.waitingForToken) {
+          this.open(false);
+        }
       }, reconnectInMs);
     }
     this.emit("close", { code, reason, reconnectInMs });
@@ -2962,6 +3127,12 @@ var TickcastClient = class _TickcastClient extends Emitter {
     }
   }
 };
+function sameNetId(a, b) {
+  return a.index === b.index && a.generation === b.generation;
+}
+function describe(error) {
+  return error instanceof Error ? error.message : String(error);
+}
 function truncateUtf8(text, limit) {
   const encoder2 = new TextEncoder();
   if (encoder2.encode(text).length <= limit) {

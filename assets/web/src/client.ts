@@ -13,7 +13,13 @@
  * A checksum mismatch or a body that does not fit the mirror is a divergence: the client
  * drops the connection and reconnects (with exponential backoff), since only a full
  * snapshot on a new connection brings it back in step. Dropped connections reconnect the
- * same way unless `reconnect: false`.
+ * same way unless `reconnect: false`, and so do connections on which nothing arrives for
+ * `deadAfterMs` (a server or network gone silent without closing).
+ *
+ * Reconnections resume the session: the Hello carries the resume token of the last
+ * Welcome, and a server that still holds the player (within its grace period) gives it
+ * back, with its position, health and score, and input acks that continue; the client
+ * then goes on with its input `seq`. A Welcome naming another player is a fresh session.
  */
 
 import type { HeldEntity } from './body.js';
@@ -22,7 +28,7 @@ import { ChecksumMismatchError, DecodeError, isDivergence } from './errors.js';
 import { Interpolator } from './interpolation.js';
 import { type Applied, Mirror, wrappingDiff } from './mirror.js';
 import { Predictor, type PredictionModel } from './prediction.js';
-import { decodeServerMessage, encodeHello, encodeInput, type SnapshotFrame, type Welcome } from './protocol.js';
+import { decodeServerMessage, encodeHello, encodeInput, type NetId, type SnapshotFrame, type Welcome } from './protocol.js';
 import { type InputValues, SchemaDecoder, type WorldEntity } from './schema.js';
 
 /** The WebSocket surface the client uses (the browser's, or a compatible one). */
@@ -37,8 +43,18 @@ export interface WebSocketLike {
   close(code?: number, reason?: string): void;
 }
 
-/** Something that makes {@link WebSocketLike}s. */
-export type WebSocketFactory = new (url: string) => WebSocketLike;
+/**
+ * Something that makes {@link WebSocketLike}s. `protocols` (the subprotocols offered) is
+ * passed only when the client has a player token.
+ */
+export type WebSocketFactory = new (url: string, protocols?: string | string[]) => WebSocketLike;
+
+/**
+ * A player token (an HS256 JWT minted by the game's backend), or a function that returns
+ * one, or a promise of one, called before every connection (so a reconnection can fetch
+ * a fresh token).
+ */
+export type TokenSource = string | (() => string | PromiseLike<string>);
 
 /** Options of {@link TickcastClient}; `S` is the predicted player's state. */
 export interface ClientOptions<S = unknown> {
@@ -56,6 +72,18 @@ export interface ClientOptions<S = unknown> {
   readonly maxReconnectDelayMs?: number;
   /** How long to wait for the Welcome after opening (default 10 s). */
   readonly welcomeTimeoutMs?: number;
+  /**
+   * After the Welcome, a connection on which nothing at all arrives for this long is
+   * taken for dead: the client closes it and reconnects, resuming the session (default
+   * 5000 ms; snapshots arrive at the snapshot rate; 0 turns the check off).
+   */
+  readonly deadAfterMs?: number;
+  /**
+   * The player token the server checks (see docs/AUTH.md), or a function returning it (or
+   * a promise of it), called before every connection. It is offered as the subprotocol
+   * `token.<jwt>` next to `tickcast`: `new WebSocket(url, ['tickcast', 'token.' + jwt])`.
+   */
+  readonly token?: TokenSource;
   /**
    * The game's prediction model for the local player, or a function that picks one from
    * the Welcome (null: do not predict).
@@ -121,6 +149,8 @@ export interface ClientStats {
   readonly divergences: number;
   /** Connections made after the first. */
   readonly reconnects: number;
+  /** Reconnections that got the same player back (sessions resumed). */
+  readonly resumes: number;
   /** Mean over the last second of |predicted - server| at reconciliation, world units (null: none). */
   readonly predictionError: number | null;
   /** The mirror's tick and the last acknowledged input. */
@@ -134,6 +164,15 @@ const PERMANENT_CLOSE_CODES = new Set([1002, 1003]);
 export const DIVERGENCE_CLOSE_CODE = 4000;
 /** Our close code when the server broke the protocol. */
 export const PROTOCOL_CLOSE_CODE = 4001;
+/** Our close code when nothing arrived for `deadAfterMs`. */
+export const SILENT_CLOSE_CODE = 4002;
+/**
+ * The code of the `close` event when no connection could be opened: the token function
+ * failed or returned no token, or the WebSocket constructor refused (never on the wire).
+ */
+export const CONNECT_FAILED_CLOSE_CODE = 4003;
+/** The server's close when it refuses a resume token (code 1008 with this reason). */
+const INVALID_RESUME_REASON = 'invalid resume token';
 /** A connection counts as healthy (the backoff starts over) after this long. */
 const HEALTHY_AFTER_MS = 5000;
 /** Inputs whose send time is kept for round trips, at most. */
@@ -184,6 +223,8 @@ export class TickcastClient<S = unknown> extends Emitter<ClientEvents> {
   readonly mirror = new Mirror();
   private socket: WebSocketLike | null = null;
   private currentWelcome: Welcome | null = null;
+  /** The tick rate of the last Welcome (the predictor's). */
+  private currentTickRate = 0;
   private schemaDecoder: SchemaDecoder | null = null;
   private interpolatorInstance: Interpolator | null = null;
   private predictorInstance: Predictor<S> | null = null;
@@ -193,8 +234,21 @@ export class TickcastClient<S = unknown> extends Emitter<ClientEvents> {
   private attempts = 0;
   private reconnectTimer: ReturnType<typeof setTimeout> | null = null;
   private welcomeTimer: ReturnType<typeof setTimeout> | null = null;
+  private deadTimer: ReturnType<typeof setTimeout> | null = null;
   private welcomedAt = 0;
+  private lastReceivedAt = 0;
   private connections = 0;
+  /** Bumped by every connection attempt and by close(): a token that arrives late for an old attempt is ignored. */
+  private attempt = 0;
+  private waitingForToken = false;
+  /** The resume token of the last Welcome (null: none, or the session is over). */
+  private resumeToken: Uint8Array | null = null;
+  /** The player of the last Welcome. */
+  private lastPlayer: NetId | null = null;
+  /** Whether this connection's Hello carried a resume token. */
+  private offeredResume = false;
+  private resumedSession = false;
+  private resumes = 0;
   private readonly now: () => number;
   private readonly down = new Window(1000);
   private readonly up = new Window(1000);
@@ -244,6 +298,14 @@ export class TickcastClient<S = unknown> extends Emitter<ClientEvents> {
     return this.socket !== null && this.currentWelcome !== null;
   }
 
+  /**
+   * Whether the current connection resumed the previous one's session (its Welcome named
+   * the same player): the player kept its state and the input `seq` went on.
+   */
+  get resumed(): boolean {
+    return this.currentWelcome !== null && this.resumedSession;
+  }
+
   /** The local player's entity as the server last sent it. */
   player(): HeldEntity | undefined {
     const welcome = this.currentWelcome;
@@ -259,24 +321,85 @@ export class TickcastClient<S = unknown> extends Emitter<ClientEvents> {
     return [...this.mirror.entities.values()].map((entity) => decoder.decode(entity));
   }
 
-  /** Opens the connection (done by {@link TickcastClient.connect}); a no-op if open. */
+  /**
+   * Opens the connection (done by {@link TickcastClient.connect}); a no-op if open or
+   * opening. With a token function, the socket opens once it has returned a token.
+   */
   connect(): void {
-    if (this.socket !== null) {
+    if (this.socket !== null || this.waitingForToken) {
       return;
     }
     this.closedByUser = false;
     this.clearReconnect();
+    this.open(true);
+  }
+
+  /**
+   * Gets the token, if any, and opens a socket. `direct`: called by `connect()`, which
+   * throws what the WebSocket constructor throws; otherwise a failure is a close event
+   * and the client tries again later.
+   */
+  private open(direct: boolean): void {
     const Factory = this.options.WebSocket ?? (globalThis as { WebSocket?: WebSocketFactory }).WebSocket;
     if (Factory === undefined) {
       throw new Error('no WebSocket implementation: pass options.WebSocket');
     }
+    const attempt = ++this.attempt;
+    const source = this.options.token;
+    if (typeof source !== 'function') {
+      this.openSocket(Factory, source ?? null, direct);
+      return;
+    }
+    let token: string | PromiseLike<string>;
+    try {
+      token = source();
+    } catch (error) {
+      this.connectFailed(`the token function threw: ${describe(error)}`);
+      return;
+    }
+    if (typeof token === 'string') {
+      this.openSocket(Factory, token, direct);
+      return;
+    }
+    this.waitingForToken = true;
+    Promise.resolve(token).then(
+      (value) => {
+        if (this.attempt !== attempt) return;
+        this.waitingForToken = false;
+        this.openSocket(Factory, value, false);
+      },
+      (error: unknown) => {
+        if (this.attempt !== attempt) return;
+        this.waitingForToken = false;
+        this.connectFailed(`the token function failed: ${describe(error)}`);
+      },
+    );
+  }
+
+  private openSocket(Factory: WebSocketFactory, token: unknown, direct: boolean): void {
+    let socket: WebSocketLike;
+    try {
+      if (token === null) {
+        socket = new Factory(this.url);
+      } else if (typeof token === 'string' && token !== '') {
+        // Browsers cannot set headers on a WebSocket: the token rides as a subprotocol,
+        // and the server selects `tickcast`.
+        socket = new Factory(this.url, ['tickcast', `token.${token}`]);
+      } else {
+        throw new TypeError('the player token is not a non-empty string');
+      }
+    } catch (error) {
+      if (direct) throw error;
+      this.connectFailed(`could not open the WebSocket: ${describe(error)}`);
+      return;
+    }
     this.connections += 1;
-    const socket = new Factory(this.url);
     this.socket = socket;
     socket.binaryType = 'arraybuffer';
     socket.onopen = () => {
       if (this.socket !== socket) return;
-      this.sendBytes(encodeHello(this.options.name ?? ''));
+      this.offeredResume = this.resumeToken !== null;
+      this.sendBytes(encodeHello(this.options.name ?? '', this.resumeToken));
       this.welcomeTimer = setTimeout(() => {
         this.drop(PROTOCOL_CLOSE_CODE, 'no welcome in time', true);
       }, this.options.welcomeTimeoutMs ?? 10_000);
@@ -287,17 +410,39 @@ export class TickcastClient<S = unknown> extends Emitter<ClientEvents> {
     };
     socket.onclose = (event) => {
       if (this.socket !== socket) return;
+      const offeredResume = this.offeredResume;
       this.detach();
+      if (offeredResume && event.code === 1008 && event.reason === INVALID_RESUME_REASON) {
+        // The server does not know the token (restarted, say): the next connection
+        // starts a fresh session.
+        this.forgetSession();
+      }
       this.closed(event.code, event.reason, !PERMANENT_CLOSE_CODES.has(event.code));
     };
-    // Errors are followed by a close event, which is where they are handled.
+    // Errors are followed by a close event, which is where they are handled. A refusal
+    // before the upgrade (401, 403, 503) is seen by browsers only as a close with 1006.
     socket.onerror = () => {};
+  }
+
+  /** No socket could be opened: reported as a close, and tried again later. */
+  private connectFailed(reason: string): void {
+    this.closed(CONNECT_FAILED_CLOSE_CODE, reason, true);
+  }
+
+  private forgetSession(): void {
+    this.resumeToken = null;
+    this.lastPlayer = null;
   }
 
   /** Closes the connection for good (no reconnection). */
   close(code = 1000, reason = 'client closed'): void {
     this.closedByUser = true;
     this.clearReconnect();
+    // The session is over: a later connect() joins as a new player. (The server keeps the
+    // player for its grace period all the same: to it a close is a drop.)
+    this.forgetSession();
+    this.attempt += 1;
+    this.waitingForToken = false;
     if (this.socket !== null) {
       this.drop(code, reason, false);
     }
@@ -383,6 +528,7 @@ export class TickcastClient<S = unknown> extends Emitter<ClientEvents> {
       mismatches: this.mismatches,
       divergences: this.divergences,
       reconnects: Math.max(0, this.connections - 1),
+      resumes: this.resumes,
       predictionError: this.predictionErrors.mean(now),
       tick: this.mirror.tick,
       ack: this.mirror.ack,
@@ -406,6 +552,7 @@ export class TickcastClient<S = unknown> extends Emitter<ClientEvents> {
       return;
     }
     this.down.add(receivedAt, bytes.length);
+    this.lastReceivedAt = receivedAt;
     try {
       const message = decodeServerMessage(bytes);
       if (message.type === 'welcome') {
@@ -434,20 +581,73 @@ export class TickcastClient<S = unknown> extends Emitter<ClientEvents> {
       clearTimeout(this.welcomeTimer);
       this.welcomeTimer = null;
     }
+    // Resumed: the Hello carried the last Welcome's token and the server gave the same
+    // player back. Otherwise (a first connection, or the player was gone) a fresh session.
+    const resumed = this.offeredResume && this.lastPlayer !== null && sameNetId(this.lastPlayer, welcome.player);
+    const previousTickRate = this.currentTickRate;
     this.currentWelcome = welcome;
+    this.currentTickRate = welcome.tickRate;
+    this.resumedSession = resumed;
+    this.resumeToken = welcome.resume.length > 0 ? welcome.resume : null;
+    this.lastPlayer = welcome.player;
     this.welcomedAt = now;
+    this.lastReceivedAt = now;
     this.schemaDecoder = new SchemaDecoder(welcome.schema);
+    // The first snapshot is full either way, and resets the mirror again.
     this.mirror.reset();
-    this.seq = 0;
+    // Round trips are measured on one connection only.
     this.sendTimes = [];
     this.interpolatorInstance = new Interpolator(this.schemaDecoder, {
       delayMs: this.options.interpolationDelayMs ?? 100,
       tickRate: welcome.tickRate,
     });
+    if (resumed) {
+      this.resumes += 1;
+      // The seq goes on: the room applies inputs in seq order and drops any older than
+      // the last it applied, which the first (absolute) ack names. The inputs still
+      // unacknowledged were sent on the dead connection: those the ack covers are done,
+      // and the server dropped the others with the connection, so none is replayed.
+      if (this.predictorInstance !== null && previousTickRate === welcome.tickRate) {
+        this.predictorInstance.dropPending();
+      } else {
+        this.predictorInstance = this.makePredictor(welcome);
+      }
+    } else {
+      this.seq = 0;
+      this.predictorInstance = this.makePredictor(welcome);
+    }
+    this.armDeadTimer();
+    this.emit('welcome', welcome);
+  }
+
+  private makePredictor(welcome: Welcome): Predictor<S> | null {
     const prediction = this.options.prediction;
     const model = typeof prediction === 'function' ? prediction(welcome) : (prediction ?? null);
-    this.predictorInstance = model === null ? null : new Predictor(model, welcome.tickRate);
-    this.emit('welcome', welcome);
+    return model === null ? null : new Predictor(model, welcome.tickRate);
+  }
+
+  /**
+   * Closes the connection once nothing has arrived for `deadAfterMs`. The timer checks
+   * the time of the last message rather than being restarted by each one, and a late
+   * timer (a background tab) only checks later.
+   */
+  private armDeadTimer(): void {
+    const limit = this.options.deadAfterMs ?? 5000;
+    if (!(limit > 0) || !Number.isFinite(limit)) {
+      return;
+    }
+    const socket = this.socket;
+    const check = () => {
+      this.deadTimer = null;
+      if (this.socket !== socket || socket === null) return;
+      const silent = this.now() - this.lastReceivedAt;
+      if (silent >= limit) {
+        this.drop(SILENT_CLOSE_CODE, `nothing from the server in ${Math.round(silent)} ms`, true);
+      } else {
+        this.deadTimer = setTimeout(check, limit - silent);
+      }
+    };
+    this.deadTimer = setTimeout(check, limit);
   }
 
   private snapshot(frame: SnapshotFrame, receivedAt: number, bytes: number): void {
@@ -521,6 +721,10 @@ export class TickcastClient<S = unknown> extends Emitter<ClientEvents> {
       clearTimeout(this.welcomeTimer);
       this.welcomeTimer = null;
     }
+    if (this.deadTimer !== null) {
+      clearTimeout(this.deadTimer);
+      this.deadTimer = null;
+    }
   }
 
   private closed(code: number, reason: string, reconnect: boolean): void {
@@ -535,7 +739,9 @@ export class TickcastClient<S = unknown> extends Emitter<ClientEvents> {
       reconnectInMs = Math.round(delay);
       this.reconnectTimer = setTimeout(() => {
         this.reconnectTimer = null;
-        this.connect();
+        if (this.socket === null && !this.waitingForToken) {
+          this.open(false);
+        }
       }, reconnectInMs);
     }
     this.emit('close', { code, reason, reconnectInMs });
@@ -547,6 +753,14 @@ export class TickcastClient<S = unknown> extends Emitter<ClientEvents> {
       this.reconnectTimer = null;
     }
   }
+}
+
+function sameNetId(a: NetId, b: NetId): boolean {
+  return a.index === b.index && a.generation === b.generation;
+}
+
+function describe(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
 }
 
 /** `text` cut to at most `limit` UTF-8 bytes, on a character boundary. */

@@ -3,9 +3,10 @@
  * `shared/src/protocol.rs` (docs/PROTOCOL.md spells out each message byte by byte).
  *
  * Client to server, a one-entry map from a one-letter name to an array:
- * `{"h": [3, name]}` (Hello) and `{"i": [seq, ...input fields]}` (Input).
+ * `{"h": [3, name]}` or `{"h": [3, name, resume]}` (Hello) and
+ * `{"i": [seq, ...input fields]}` (Input).
  * Server to client, a flat array whose first element is the tag:
- * `[0, version, client_id, [index, generation], tick_rate, snapshot_rate, tick, schema]`
+ * `[0, version, client_id, [index, generation], tick_rate, snapshot_rate, tick, schema, resume]`
  * (Welcome) and `[1, flags, tick, ack, body]` (Snapshot).
  *
  * Decoding is strict, as the server's is: exact element counts, integers in range, no
@@ -50,6 +51,11 @@ export interface Welcome {
   /** The room's tick when the client joined. */
   readonly tick: number;
   readonly schema: GameSchema;
+  /**
+   * The session's resume token (opaque bytes, signed by the server): a later connection
+   * that presents it in its Hello gets this player back if the server still holds it.
+   */
+  readonly resume: Uint8Array;
 }
 
 /** A snapshot as sent: a header around the bit-packed body. */
@@ -83,8 +89,19 @@ const decoder = new Decoder({
 // half the bytes of float 64. Integers keep their shortest integer encoding.
 const encoder = new Encoder({ forceFloat32: true });
 
-/** Encodes a Hello. */
-export function encodeHello(name: string, protocolVersion: number = PROTOCOL_VERSION): Uint8Array {
+/**
+ * Encodes a Hello: `{"h": [version, name]}`, or `{"h": [version, name, resume]}` with the
+ * resume token of an earlier connection's Welcome (bin) to take its player back. An empty
+ * or absent token is left out.
+ */
+export function encodeHello(
+  name: string,
+  resume: Uint8Array | null = null,
+  protocolVersion: number = PROTOCOL_VERSION,
+): Uint8Array {
+  if (resume !== null && resume.length > 0) {
+    return encoder.encode({ h: [protocolVersion, name, resume] });
+  }
   return encoder.encode({ h: [protocolVersion, name] });
 }
 
@@ -117,13 +134,19 @@ export function decodeServerMessage(bytes: Uint8Array | ArrayBuffer): ServerMess
 }
 
 function decodeWelcome(message: unknown[]): Welcome {
-  expectLength(message, 8, 'welcome');
+  // The version first: another version's Welcome may have another shape, and is reported
+  // as what it is.
   const protocolVersion = uint(message[1], 16, 'protocol_version');
   if (protocolVersion !== PROTOCOL_VERSION) {
     throw new DecodeError(
       'version',
       `the server speaks protocol version ${protocolVersion}; this client speaks ${PROTOCOL_VERSION}`,
     );
+  }
+  expectLength(message, 9, 'welcome');
+  const resume = message[8];
+  if (!(resume instanceof Uint8Array)) {
+    throw fail('welcome resume token is not bin');
   }
   const player = array(message[3], 'player');
   expectLength(player, 2, 'player');
@@ -136,6 +159,8 @@ function decodeWelcome(message: unknown[]): Welcome {
     snapshotRate: positive(uint(message[5], 16, 'snapshot_rate'), 'snapshot_rate'),
     tick: uint(message[6], 32, 'tick'),
     schema: decodeSchema(message[7]),
+    // A copy: the decoder's bytes may be a view into the message.
+    resume: resume.slice(),
   };
 }
 

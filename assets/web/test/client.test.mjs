@@ -3,7 +3,15 @@
 import assert from 'node:assert/strict';
 import { afterEach, beforeEach, mock, test } from 'node:test';
 import { decode } from '@msgpack/msgpack';
-import { ArenaMap, arenaPredictionModel, DIVERGENCE_CLOSE_CODE, encodeHello, TickcastClient } from '../dist/tickcast.js';
+import {
+  ArenaMap,
+  arenaPredictionModel,
+  CONNECT_FAILED_CLOSE_CODE,
+  DIVERGENCE_CLOSE_CODE,
+  encodeHello,
+  SILENT_CLOSE_CODE,
+  TickcastClient,
+} from '../dist/tickcast.js';
 import { checksumOf, diff, encodeBody, encodeSnapshot, encodeWelcome, snapshotBetween } from '../tools/encoder.mjs';
 
 class FakeSocket {
@@ -17,8 +25,10 @@ class FakeSocket {
   onclose = null;
   onerror = null;
 
-  constructor(url) {
+  constructor(url, protocols) {
     this.url = url;
+    this.protocols = protocols;
+    this.arguments = arguments.length;
     FakeSocket.made.push(this);
   }
 
@@ -70,10 +80,18 @@ function makeClient(options = {}) {
   return client;
 }
 
-function handshake(socket) {
+const TOKEN_A = Uint8Array.from({ length: 44 }, (_, n) => n);
+const TOKEN_B = Uint8Array.from({ length: 44 }, (_, n) => 100 + n);
+
+function handshake(socket, { player = [0, 1], resume = new Uint8Array(0), tick = 100 } = {}) {
   socket.open();
-  socket.deliver(encodeWelcome({ clientId: 9, player: [0, 1], tick: 100 }));
+  socket.deliver(encodeWelcome({ clientId: 9, player, tick, resume }));
 }
+
+/** The Hello a socket sent, decoded. */
+const helloOf = (socket) => decode(socket.sent[0]).h;
+/** The seqs of the inputs a socket sent. */
+const seqsOf = (socket) => socket.sent.slice(1).map((bytes) => decode(bytes).i[0]);
 
 beforeEach(() => {
   FakeSocket.made = [];
@@ -198,4 +216,186 @@ test('the input loop sends one input per tick at the Welcome\'s rate, only while
   advance(100);
   assert.equal(FakeSocket.made[0].sent.length, calls + 1);
   client.close();
+});
+
+test('a reconnection resumes the session: the Hello carries the token, the seq goes on, acked inputs are dropped', () => {
+  const client = makeClient({ reconnectDelayMs: 100 });
+  const first = FakeSocket.made[0];
+  assert.equal(first.arguments, 1, 'no token: no subprotocols offered');
+  handshake(first, { resume: TOKEN_A });
+  assert.deepEqual(helloOf(first), [3, 'ann'], 'the first Hello has no token');
+  assert.deepEqual(client.welcome.resume, TOKEN_A);
+  first.deliver(snapshotBetween([], player(1000), { full: true, tick: 102 }));
+  for (let n = 0; n < 5; n++) client.sendInput({ move_x: 1, move_y: 0, aim: 0, buttons: 0 });
+  assert.deepEqual(seqsOf(first), [0, 1, 2, 3, 4]);
+  first.deliver(snapshotBetween(player(1000), player(1026), { tick: 2, ack: 1, ackAbsolute: true }));
+  assert.equal(client.predictor.unacknowledged, 3);
+
+  // The connection drops (no close handshake: 1006).
+  first.serverClose(1006);
+  assert.equal(client.connected, false);
+  const close = events.findLast(([type]) => type === 'close')[1];
+  mock.timers.tick(close.reconnectInMs);
+  const second = FakeSocket.made[1];
+  second.open();
+  assert.deepEqual(helloOf(second), [3, 'ann', TOKEN_A], 'the Hello carries the last Welcome\'s token');
+  assert.deepEqual(second.sent[0], encodeHello('ann', TOKEN_A));
+  // The same player back, with a new token.
+  second.deliver(encodeWelcome({ clientId: 9, player: [0, 1], tick: 300, resume: TOKEN_B }));
+  assert.equal(client.resumed, true);
+  assert.equal(client.stats().resumes, 1);
+  assert.equal(client.stats().reconnects, 1);
+  assert.equal(client.predictor.unacknowledged, 0, 'inputs of the dropped connection are not replayed');
+  // The seq goes on from where it was.
+  assert.equal(client.sendInput({ move_x: 0, move_y: 1, aim: 0, buttons: 0 }), 5);
+  // The first snapshot is full and its ack absolute: the room applied up to 3, then 5.
+  clock += 30;
+  second.deliver(snapshotBetween([], player(1039), { full: true, tick: 300, ack: 3, ackAbsolute: true }));
+  assert.equal(client.mirror.ack, 3);
+  // Input 3 was sent 30 ms ago on the old connection: no round trip is measured across
+  // connections (the 0 ms one of input 1 is still in the window).
+  assert.equal(client.stats().rttMs, 0, 'no round trip across connections');
+  assert.equal(client.predictor.unacknowledged, 1);
+  second.deliver(snapshotBetween(player(1039), player(1039), { tick: 2, ack: 2 }));
+  assert.equal(client.mirror.ack, 5);
+  assert.equal(client.predictor.unacknowledged, 0);
+  assert.equal(client.stats().rttMs, 15, 'input 5: 30 ms, with input 1\'s 0 ms');
+
+  // The next drop resumes with the newest token.
+  second.serverClose(1006);
+  mock.timers.tick(events.findLast(([type]) => type === 'close')[1].reconnectInMs);
+  FakeSocket.made[2].open();
+  assert.deepEqual(helloOf(FakeSocket.made[2]), [3, 'ann', TOKEN_B]);
+  client.close();
+});
+
+test('a Welcome naming another player is a fresh session: the seq starts over', () => {
+  const client = makeClient({ reconnectDelayMs: 100 });
+  handshake(FakeSocket.made[0], { resume: TOKEN_A });
+  FakeSocket.made[0].deliver(snapshotBetween([], player(1000), { full: true, tick: 102 }));
+  for (let n = 0; n < 3; n++) client.sendInput({ move_x: 1, move_y: 0, aim: 0, buttons: 0 });
+  FakeSocket.made[0].serverClose(1006);
+  mock.timers.tick(events.findLast(([type]) => type === 'close')[1].reconnectInMs);
+  // The grace period was over: the server joined a new player.
+  handshake(FakeSocket.made[1], { player: [5, 1], resume: TOKEN_B });
+  assert.deepEqual(helloOf(FakeSocket.made[1]), [3, 'ann', TOKEN_A]);
+  assert.equal(client.resumed, false);
+  assert.equal(client.stats().resumes, 0);
+  assert.equal(client.sendInput({ move_x: 1, move_y: 0, aim: 0, buttons: 0 }), 0);
+  client.close();
+  // close() ends the session: a later connect() sends no token.
+  client.connect();
+  FakeSocket.made[2].open();
+  assert.deepEqual(helloOf(FakeSocket.made[2]), [3, 'ann']);
+  client.close();
+});
+
+test('a refused resume token (1008 invalid resume token) is dropped: the next Hello has none', () => {
+  const client = makeClient({ reconnectDelayMs: 100 });
+  handshake(FakeSocket.made[0], { resume: TOKEN_A });
+  FakeSocket.made[0].serverClose(1006);
+  mock.timers.tick(events.findLast(([type]) => type === 'close')[1].reconnectInMs);
+  FakeSocket.made[1].open();
+  assert.deepEqual(helloOf(FakeSocket.made[1]), [3, 'ann', TOKEN_A]);
+  FakeSocket.made[1].serverClose(1008, 'invalid resume token');
+  const close = events.findLast(([type]) => type === 'close')[1];
+  assert.equal(close.code, 1008);
+  assert.ok(close.reconnectInMs !== null, 'it reconnects');
+  mock.timers.tick(close.reconnectInMs);
+  FakeSocket.made[2].open();
+  assert.deepEqual(helloOf(FakeSocket.made[2]), [3, 'ann'], 'without a token');
+  handshake(FakeSocket.made[2], { player: [0, 1], resume: TOKEN_B });
+  assert.equal(client.resumed, false, 'a fresh session even with the same slot');
+  // Another 1008 (a flood, say) keeps the token.
+  FakeSocket.made[2].serverClose(1008, 'input flood');
+  mock.timers.tick(events.findLast(([type]) => type === 'close')[1].reconnectInMs);
+  FakeSocket.made[3].open();
+  assert.deepEqual(helloOf(FakeSocket.made[3]), [3, 'ann', TOKEN_B]);
+  client.close();
+});
+
+test('a connection silent for deadAfterMs is closed and reconnected with the resume token', () => {
+  const client = makeClient({ reconnectDelayMs: 100, deadAfterMs: 2000 });
+  const first = FakeSocket.made[0];
+  handshake(first, { resume: TOKEN_A });
+  const advance = (ms, step = 10) => {
+    for (let t = 0; t < ms; t += step) {
+      clock += step;
+      mock.timers.tick(step);
+    }
+  };
+  // Snapshots every 100 ms keep it alive well past 2 s.
+  let world = player(1000);
+  first.deliver(snapshotBetween([], world, { full: true, tick: 102 }));
+  for (let n = 0; n < 40; n++) {
+    advance(100);
+    first.deliver(snapshotBetween(world, world, { tick: 6 }));
+  }
+  assert.equal(client.connected, true);
+  assert.equal(first.closedWith, null);
+  // Then nothing: closed 2 s after the last message.
+  advance(1990);
+  assert.equal(client.connected, true);
+  advance(20);
+  assert.equal(client.connected, false);
+  assert.equal(first.closedWith.code, SILENT_CLOSE_CODE);
+  const close = events.findLast(([type]) => type === 'close')[1];
+  assert.equal(close.code, SILENT_CLOSE_CODE);
+  assert.match(close.reason, /nothing from the server in 20\d\d ms/);
+  advance(close.reconnectInMs + 10);
+  FakeSocket.made[1].open();
+  assert.deepEqual(helloOf(FakeSocket.made[1]), [3, 'ann', TOKEN_A]);
+  // Before the Welcome the welcome timeout applies, not this one.
+  advance(3000);
+  assert.equal(FakeSocket.made[1].closedWith, null);
+  client.close();
+
+  // deadAfterMs: 0 turns the check off.
+  const patient = makeClient({ deadAfterMs: 0 });
+  handshake(FakeSocket.made[2]);
+  advance(20_000, 100);
+  assert.equal(patient.connected, true);
+  patient.close();
+});
+
+test('a token is offered as the subprotocol token.<jwt> next to tickcast; a function is called per connection', async () => {
+  const withString = makeClient({ token: 'aaa.bbb.ccc' });
+  assert.deepEqual(FakeSocket.made[0].protocols, ['tickcast', 'token.aaa.bbb.ccc']);
+  withString.close();
+
+  let calls = 0;
+  const withFunction = makeClient({ token: () => `t${++calls}`, reconnectDelayMs: 100 });
+  assert.deepEqual(FakeSocket.made[1].protocols, ['tickcast', 'token.t1']);
+  FakeSocket.made[1].serverClose(1006);
+  mock.timers.tick(events.findLast(([type]) => type === 'close')[1].reconnectInMs);
+  assert.deepEqual(FakeSocket.made[2].protocols, ['tickcast', 'token.t2'], 'a fresh token per connection');
+  withFunction.close();
+
+  // A promise: the socket opens once it resolves; a failure is a close and a retry.
+  let fail = true;
+  const withPromise = makeClient({ token: async () => (fail ? Promise.reject(new Error('backend down')) : 'fresh'), reconnectDelayMs: 100 });
+  assert.equal(FakeSocket.made.length, 3, 'no socket before the token');
+  withPromise.connect(); // a no-op while waiting
+  await new Promise((done) => setImmediate(done));
+  assert.equal(FakeSocket.made.length, 3);
+  const failed = events.findLast(([type]) => type === 'close')[1];
+  assert.equal(failed.code, CONNECT_FAILED_CLOSE_CODE);
+  assert.match(failed.reason, /backend down/);
+  assert.ok(failed.reconnectInMs !== null);
+  fail = false;
+  mock.timers.tick(failed.reconnectInMs);
+  await new Promise((done) => setImmediate(done));
+  assert.equal(FakeSocket.made.length, 4);
+  assert.deepEqual(FakeSocket.made[3].protocols, ['tickcast', 'token.fresh']);
+  handshake(FakeSocket.made[3]);
+  assert.equal(withPromise.connected, true);
+  withPromise.close();
+
+  // close() while the token is on its way: no socket is opened.
+  let resolve;
+  const slow = makeClient({ token: () => new Promise((done) => (resolve = done)) });
+  slow.close();
+  resolve('late');
+  await new Promise((done) => setImmediate(done));
+  assert.equal(FakeSocket.made.length, 4);
 });

@@ -16,6 +16,7 @@ import {
   unzigzag,
   zigzag,
 } from '../dist/tickcast.js';
+import { decode } from '@msgpack/msgpack';
 import { encodeWelcome, fromHex, rng, toHex } from '../tools/encoder.mjs';
 
 /** Bits as a string of 0 and 1, padded to whole bytes with zeros. */
@@ -107,6 +108,16 @@ test('CRC-32 is zlib\'s and the entity hash covers the bytes the protocol lists'
 
 test('Hello and Input have the layouts of the protocol (version 3)', () => {
   assert.equal(toHex(encodeHello('ann')), '81a168920 3a3616e6e'.replace(/\s/g, ''));
+  // {"h": [3, "ann", bin(07)]}: the resume token as MessagePack bin.
+  assert.equal(toHex(encodeHello('ann', Uint8Array.of(7))), '81 a1 68 93 03 a3 61 6e 6e c4 01 07'.replace(/\s/g, ''));
+  const token = Uint8Array.from({ length: 44 }, (_, n) => n);
+  assert.equal(toHex(encodeHello('ann', token)), `81a16893 03a3616e6e c42c${toHex(token)}`.replace(/\s/g, ''));
+  // A Node Buffer is a Uint8Array, and bin too.
+  assert.equal(toHex(encodeHello('ann', Buffer.from([7]))), '81a1689303a3616e6ec40107');
+  // No token, or an empty one: the two-element Hello.
+  assert.equal(toHex(encodeHello('ann', null)), '81a1689203a3616e6e');
+  assert.equal(toHex(encodeHello('ann', new Uint8Array(0))), '81a1689203a3616e6e');
+  assert.deepEqual(decode(encodeHello('ann', Uint8Array.of(7))), { h: [3, 'ann', Uint8Array.of(7)] });
   // {"i": [7, 1, 0, 0.5, 1]}: whole numbers as integers, fractions as float 32.
   assert.equal(toHex(encodeInput(7, [1, 0, 0.5, 1])), '81a1699507010 0ca3f00000001'.replace(/\s/g, ''));
 });
@@ -139,10 +150,13 @@ test('the two wire_examples snapshots decode and their checksums verify', () => 
   assert.deepEqual([idle.tick, idle.ack, idle.checksumVerified, mirror.size], [128, 11, false, 2]);
 });
 
-test('a v3 Welcome decodes with its schema, and world values follow it', () => {
-  const welcome = decodeServerMessage(encodeWelcome({ clientId: 3, player: [4, 1], tick: 99 }));
+test('a v3 Welcome decodes with its schema and resume token, and world values follow it', () => {
+  const token = Uint8Array.from({ length: 44 }, (_, n) => 200 - n);
+  const welcome = decodeServerMessage(encodeWelcome({ clientId: 3, player: [4, 1], tick: 99, resume: token }));
   assert.equal(welcome.type, 'welcome');
   assert.deepEqual([welcome.protocolVersion, welcome.clientId, welcome.player, welcome.tickRate, welcome.snapshotRate, welcome.tick], [3, 3, { index: 4, generation: 1 }, 60, 30, 99]);
+  assert.ok(welcome.resume instanceof Uint8Array);
+  assert.deepEqual(welcome.resume, token);
   assert.equal(welcome.schema.game, 'arena');
   assert.deepEqual(welcome.schema.input.map((f) => f.name), ['move_x', 'move_y', 'aim', 'buttons']);
   const decoder = new SchemaDecoder(welcome.schema);
@@ -153,9 +167,26 @@ test('a v3 Welcome decodes with its schema, and world values follow it', () => {
   assert.deepEqual(world.components.Health, { hp: 7 });
   assert.deepEqual(world.components.Score, { kills: 2, deaths: 1 });
 
-  // The Rust test's literal: [0, 3, 3, [4, 1], 60, 30, 99, ["", [], []]].
-  const empty = decodeServerMessage(fromHex('98 00 03 03 92 04 01 3c 1e 63 93 a0 90 90'));
+  // The Rust test's literal: [0, 3, 3, [4, 1], 60, 30, 99, ["", [], []], bin(ab)].
+  const empty = decodeServerMessage(fromHex('99 00 03 03 92 04 01 3c 1e 63 93 a0 90 90 c4 01 ab'));
   assert.deepEqual(empty.schema, { game: '', components: [], input: [] });
+  assert.deepEqual(empty.resume, Uint8Array.of(0xab));
+  // The token is a copy, not a view into the message.
+  assert.equal(empty.resume.byteOffset, 0);
+  assert.equal(empty.resume.buffer.byteLength, 1);
+});
+
+test('a Welcome without its resume token, or with one that is not bin, is refused', () => {
+  const refused = (hex, pattern) => {
+    assert.throws(() => decodeServerMessage(fromHex(hex)), (error) => error instanceof DecodeError && error.kind === 'protocol' && pattern.test(error.message));
+  };
+  // The 8-element Welcome of before the resume token.
+  refused('98 00 03 03 92 04 01 3c 1e 63 93 a0 90 90', /welcome has 8 elements, expected 9/);
+  refused('9a 00 03 03 92 04 01 3c 1e 63 93 a0 90 90 c4 00 c0', /welcome has 10 elements, expected 9/);
+  refused('99 00 03 03 92 04 01 3c 1e 63 93 a0 90 90 a1 61', /resume token is not bin/);
+  refused('99 00 03 03 92 04 01 3c 1e 63 93 a0 90 90 c0', /resume token is not bin/);
+  // Another version is a version error whatever its shape.
+  assert.throws(() => decodeServerMessage(fromHex('98 00 02 03 92 04 01 3c 1e 63 93 a0 90 90')), (error) => error.kind === 'version');
 });
 
 test('inputs are clamped into the announced ranges as float 32', () => {
@@ -189,7 +220,7 @@ test('messages the server would not send are refused with a reason', () => {
 
 test('the arena Welcome quoted in docs/PROTOCOL.md decodes to its schema', () => {
   const welcome = decodeServerMessage(
-    fromHex(`98 00 03 03 92 00 01 3c 1e 78 93 a5 61 72 65 6e 61 94 93 00 aa 54 72 61 6e 73 66 6f
+    fromHex(`99 00 03 03 92 00 01 3c 1e 78 93 a5 61 72 65 6e 61 94 93 00 aa 54 72 61 6e 73 66 6f
       72 6d 32 93 93 a1 78 cb 3f 84 7a e1 40 00 00 00 00 93 a1 79 cb 3f 84 7a e1 40 00 00
       00 00 93 a5 61 6e 67 6c 65 cb 3f 59 21 fb 54 44 2d 18 cd 10 00 93 01 a6 48 65 61 6c
       74 68 91 93 a2 68 70 cb 3f f0 00 00 00 00 00 00 00 93 02 aa 45 6e 74 69 74 79 4b 69
@@ -198,7 +229,7 @@ test('the arena Welcome quoted in docs/PROTOCOL.md decodes to its schema', () =>
       00 00 00 00 00 00 00 94 93 a6 6d 6f 76 65 5f 78 cb bf f0 00 00 00 00 00 00 cb 3f f0
       00 00 00 00 00 00 93 a6 6d 6f 76 65 5f 79 cb bf f0 00 00 00 00 00 00 cb 3f f0 00 00
       00 00 00 00 93 a3 61 69 6d cb c0 19 21 fb 60 00 00 00 cb 40 19 21 fb 60 00 00 00 93
-      a7 62 75 74 74 6f 6e 73 cb 00 00 00 00 00 00 00 00 cb 3f f0 00 00 00 00 00 00`),
+      a7 62 75 74 74 6f 6e 73 cb 00 00 00 00 00 00 00 00 cb 3f f0 00 00 00 00 00 00 c4 00`),
   );
   assert.deepEqual([welcome.protocolVersion, welcome.clientId, welcome.player, welcome.tickRate, welcome.snapshotRate, welcome.tick], [3, 3, { index: 0, generation: 1 }, 60, 30, 120]);
   const expected = decodeServerMessage(encodeWelcome({ clientId: 3, tick: 120 })).schema;
@@ -206,4 +237,5 @@ test('the arena Welcome quoted in docs/PROTOCOL.md decodes to its schema', () =>
   assert.equal(welcome.schema.components[0].fields[0].scale, 0.009999999776482582);
   assert.equal(welcome.schema.components[0].fields[2].scale, (2 * Math.PI) / 4096);
   assert.deepEqual(welcome.schema.input[2], { name: 'aim', min: -6.2831854820251465, max: 6.2831854820251465 });
+  assert.deepEqual(welcome.resume, new Uint8Array(0));
 });

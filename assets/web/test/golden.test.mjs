@@ -14,15 +14,18 @@ import { fromHex, plainEntities } from '../tools/encoder.mjs';
 const VECTORS = new URL('../../vectors/arena.json', import.meta.url);
 const DOC_EXAMPLES = new URL('./fixtures/doc-examples.json', import.meta.url);
 
-/** Replays every stream of a vector file through a fresh mirror; returns frames checked. */
+/** Replays every stream of a vector file through a fresh mirror; returns frames checked and the Welcomes. */
 function replay(file) {
   const vectors = JSON.parse(readFileSync(file, 'utf8'));
   assert.ok(Array.isArray(vectors.streams) && vectors.streams.length > 0, 'the file has no streams');
   let checked = 0;
+  const welcomes = [];
   for (const stream of vectors.streams) {
     const welcome = decodeServerMessage(fromHex(stream.welcome));
     assert.equal(welcome.type, 'welcome', `${stream.name}: the welcome is not a Welcome`);
     assert.equal(welcome.protocolVersion, 3);
+    assert.ok(welcome.resume instanceof Uint8Array, `${stream.name}: the welcome's resume token`);
+    welcomes.push(welcome);
     const mirror = new Mirror();
     stream.frames.forEach((frame, at) => {
       const where = `${stream.name} frame ${at}`;
@@ -41,11 +44,11 @@ function replay(file) {
       checked++;
     });
   }
-  return checked;
+  return { checked, welcomes };
 }
 
 test('the docs/PROTOCOL.md examples replay to the expected states', () => {
-  assert.equal(replay(DOC_EXAMPLES), 3);
+  assert.equal(replay(DOC_EXAMPLES).checked, 3);
 });
 
 test('the Rust golden vectors (assets/vectors/arena.json) replay to the Rust mirror\'s states', () => {
@@ -53,6 +56,9 @@ test('the Rust golden vectors (assets/vectors/arena.json) replay to the Rust mir
     existsSync(VECTORS),
     `golden vectors missing: ${VECTORS.pathname} (written by the Rust side; see the repository README for the command)`,
   );
-  const frames = replay(VECTORS);
-  assert.ok(frames > 0);
+  const { checked, welcomes } = replay(VECTORS);
+  assert.ok(checked > 0);
+  // A real server's Welcome carries its resume token (44 bytes today: client id, slot
+  // index and generation, HMAC-SHA256).
+  for (const welcome of welcomes) assert.ok(welcome.resume.length > 0, 'the recorded Welcome has a resume token');
 });

@@ -143,9 +143,18 @@ export const ARENA_SCHEMA = [
   ],
 ];
 
-/** A Welcome message. */
-export function encodeWelcome({ version = 3, clientId = 1, player = [0, 1], tickRate = 60, snapshotRate = 30, tick = 0, schema = ARENA_SCHEMA } = {}) {
-  return encode([0, version, clientId, player, tickRate, snapshotRate, tick, schema]);
+/** A Welcome message (`resume`: the session's resume token, bin). */
+export function encodeWelcome({
+  version = 3,
+  clientId = 1,
+  player = [0, 1],
+  tickRate = 60,
+  snapshotRate = 30,
+  tick = 0,
+  schema = ARENA_SCHEMA,
+  resume = new Uint8Array(0),
+} = {}) {
+  return encode([0, version, clientId, player, tickRate, snapshotRate, tick, schema, resume]);
 }
 
 /** A small seeded generator (mulberry32): the same cases on every run. */

@@ -13,7 +13,13 @@
  * A checksum mismatch or a body that does not fit the mirror is a divergence: the client
  * drops the connection and reconnects (with exponential backoff), since only a full
  * snapshot on a new connection brings it back in step. Dropped connections reconnect the
- * same way unless `reconnect: false`.
+ * same way unless `reconnect: false`, and so do connections on which nothing arrives for
+ * `deadAfterMs` (a server or network gone silent without closing).
+ *
+ * Reconnections resume the session: the Hello carries the resume token of the last
+ * Welcome, and a server that still holds the player (within its grace period) gives it
+ * back, with its position, health and score, and input acks that continue; the client
+ * then goes on with its input `seq`. A Welcome naming another player is a fresh session.
  */
 import type { HeldEntity } from './body.js';
 import { Emitter } from './emitter.js';
@@ -38,8 +44,17 @@ export interface WebSocketLike {
     send(data: Uint8Array): void;
     close(code?: number, reason?: string): void;
 }
-/** Something that makes {@link WebSocketLike}s. */
-export type WebSocketFactory = new (url: string) => WebSocketLike;
+/**
+ * Something that makes {@link WebSocketLike}s. `protocols` (the subprotocols offered) is
+ * passed only when the client has a player token.
+ */
+export type WebSocketFactory = new (url: string, protocols?: string | string[]) => WebSocketLike;
+/**
+ * A player token (an HS256 JWT minted by the game's backend), or a function that returns
+ * one, or a promise of one, called before every connection (so a reconnection can fetch
+ * a fresh token).
+ */
+export type TokenSource = string | (() => string | PromiseLike<string>);
 /** Options of {@link TickcastClient}; `S` is the predicted player's state. */
 export interface ClientOptions<S = unknown> {
     /** Display name sent in the Hello (the server keeps 32 bytes). */
@@ -56,6 +71,18 @@ export interface ClientOptions<S = unknown> {
     readonly maxReconnectDelayMs?: number;
     /** How long to wait for the Welcome after opening (default 10 s). */
     readonly welcomeTimeoutMs?: number;
+    /**
+     * After the Welcome, a connection on which nothing at all arrives for this long is
+     * taken for dead: the client closes it and reconnects, resuming the session (default
+     * 5000 ms; snapshots arrive at the snapshot rate; 0 turns the check off).
+     */
+    readonly deadAfterMs?: number;
+    /**
+     * The player token the server checks (see docs/AUTH.md), or a function returning it (or
+     * a promise of it), called before every connection. It is offered as the subprotocol
+     * `token.<jwt>` next to `tickcast`: `new WebSocket(url, ['tickcast', 'token.' + jwt])`.
+     */
+    readonly token?: TokenSource;
     /**
      * The game's prediction model for the local player, or a function that picks one from
      * the Welcome (null: do not predict).
@@ -116,6 +143,8 @@ export interface ClientStats {
     readonly divergences: number;
     /** Connections made after the first. */
     readonly reconnects: number;
+    /** Reconnections that got the same player back (sessions resumed). */
+    readonly resumes: number;
     /** Mean over the last second of |predicted - server| at reconciliation, world units (null: none). */
     readonly predictionError: number | null;
     /** The mirror's tick and the last acknowledged input. */
@@ -126,6 +155,13 @@ export interface ClientStats {
 export declare const DIVERGENCE_CLOSE_CODE = 4000;
 /** Our close code when the server broke the protocol. */
 export declare const PROTOCOL_CLOSE_CODE = 4001;
+/** Our close code when nothing arrived for `deadAfterMs`. */
+export declare const SILENT_CLOSE_CODE = 4002;
+/**
+ * The code of the `close` event when no connection could be opened: the token function
+ * failed or returned no token, or the WebSocket constructor refused (never on the wire).
+ */
+export declare const CONNECT_FAILED_CLOSE_CODE = 4003;
 /** A client of one tickcast room; `S` is the predicted player's state (see `prediction`). */
 export declare class TickcastClient<S = unknown> extends Emitter<ClientEvents> {
     readonly url: string;
@@ -134,6 +170,8 @@ export declare class TickcastClient<S = unknown> extends Emitter<ClientEvents> {
     readonly mirror: Mirror;
     private socket;
     private currentWelcome;
+    /** The tick rate of the last Welcome (the predictor's). */
+    private currentTickRate;
     private schemaDecoder;
     private interpolatorInstance;
     private predictorInstance;
@@ -143,8 +181,21 @@ export declare class TickcastClient<S = unknown> extends Emitter<ClientEvents> {
     private attempts;
     private reconnectTimer;
     private welcomeTimer;
+    private deadTimer;
     private welcomedAt;
+    private lastReceivedAt;
     private connections;
+    /** Bumped by every connection attempt and by close(): a token that arrives late for an old attempt is ignored. */
+    private attempt;
+    private waitingForToken;
+    /** The resume token of the last Welcome (null: none, or the session is over). */
+    private resumeToken;
+    /** The player of the last Welcome. */
+    private lastPlayer;
+    /** Whether this connection's Hello carried a resume token. */
+    private offeredResume;
+    private resumedSession;
+    private resumes;
     private readonly now;
     private readonly down;
     private readonly up;
@@ -166,12 +217,30 @@ export declare class TickcastClient<S = unknown> extends Emitter<ClientEvents> {
     get predictor(): Predictor<S> | null;
     /** Whether the client is welcomed on an open connection. */
     get connected(): boolean;
+    /**
+     * Whether the current connection resumed the previous one's session (its Welcome named
+     * the same player): the player kept its state and the input `seq` went on.
+     */
+    get resumed(): boolean;
     /** The local player's entity as the server last sent it. */
     player(): HeldEntity | undefined;
     /** Every held entity as world values, as of the last snapshot. */
     worldEntities(): WorldEntity[];
-    /** Opens the connection (done by {@link TickcastClient.connect}); a no-op if open. */
+    /**
+     * Opens the connection (done by {@link TickcastClient.connect}); a no-op if open or
+     * opening. With a token function, the socket opens once it has returned a token.
+     */
     connect(): void;
+    /**
+     * Gets the token, if any, and opens a socket. `direct`: called by `connect()`, which
+     * throws what the WebSocket constructor throws; otherwise a failure is a close event
+     * and the client tries again later.
+     */
+    private open;
+    private openSocket;
+    /** No socket could be opened: reported as a close, and tried again later. */
+    private connectFailed;
+    private forgetSession;
     /** Closes the connection for good (no reconnection). */
     close(code?: number, reason?: string): void;
     /**
@@ -192,6 +261,13 @@ export declare class TickcastClient<S = unknown> extends Emitter<ClientEvents> {
     private sendBytes;
     private receive;
     private welcomed;
+    private makePredictor;
+    /**
+     * Closes the connection once nothing has arrived for `deadAfterMs`. The timer checks
+     * the time of the last message rather than being restarted by each one, and a late
+     * timer (a background tab) only checks later.
+     */
+    private armDeadTimer;
     private snapshot;
     /** Round trip of the newest input the ack covers; forgets the send times it covers. */
     private acknowledged;

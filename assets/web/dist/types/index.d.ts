@@ -14,7 +14,7 @@ export { type ComponentSchema, type FieldSchema, type GameSchema, type InputFiel
 export { type BufferedSnapshot, interpolateField, Interpolator, type InterpolatorOptions, type SnapshotPair } from './interpolation.js';
 export { type PredictionModel, Predictor } from './prediction.js';
 export { ArenaEntity, ArenaKind, ArenaMap, type ArenaMapInfo, type ArenaPlayerState, type ArenaTuning, arenaPredictionModel, dequantizeAngle, dequantizePosition, type GameInfo, parseGameInfo, quantizeAngle, quantizePosition, type Rect, stepArenaPlayer, } from './arena.js';
-export { type ClientEvents, type ClientOptions, type ClientStats, type CloseEvent, DIVERGENCE_CLOSE_CODE, type DivergenceEvent, PROTOCOL_CLOSE_CODE, type SnapshotEvent, TickcastClient, type WebSocketFactory, type WebSocketLike, } from './client.js';
+export { type ClientEvents, type ClientOptions, type ClientStats, type CloseEvent, CONNECT_FAILED_CLOSE_CODE, DIVERGENCE_CLOSE_CODE, type DivergenceEvent, PROTOCOL_CLOSE_CODE, SILENT_CLOSE_CODE, type SnapshotEvent, TickcastClient, type TokenSource, type WebSocketFactory, type WebSocketLike, } from './client.js';
 import { type ClientOptions, TickcastClient } from './client.js';
 /** Makes a {@link TickcastClient} for `url` and connects it. */
 export declare function connect<S = unknown>(url: string, options?: ClientOptions<S>): TickcastClient<S>;

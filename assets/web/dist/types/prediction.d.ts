@@ -39,6 +39,12 @@ export declare class Predictor<S> {
     get unacknowledged(): number;
     /** Forgets everything (a new connection). */
     reset(): void;
+    /**
+     * Forgets the inputs not yet acknowledged, keeping the state (a resumed session: the
+     * inputs sent on the connection that dropped are either covered by the new connection's
+     * first ack or were dropped by the server with it; none is to be replayed).
+     */
+    dropPending(): void;
     /** Records input `seq` as sent at `now` (ms) and steps the prediction with it. */
     input(seq: number, input: InputValues, now: number): void;
     /**

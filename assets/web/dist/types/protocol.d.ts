@@ -3,9 +3,10 @@
  * `shared/src/protocol.rs` (docs/PROTOCOL.md spells out each message byte by byte).
  *
  * Client to server, a one-entry map from a one-letter name to an array:
- * `{"h": [3, name]}` (Hello) and `{"i": [seq, ...input fields]}` (Input).
+ * `{"h": [3, name]}` or `{"h": [3, name, resume]}` (Hello) and
+ * `{"i": [seq, ...input fields]}` (Input).
  * Server to client, a flat array whose first element is the tag:
- * `[0, version, client_id, [index, generation], tick_rate, snapshot_rate, tick, schema]`
+ * `[0, version, client_id, [index, generation], tick_rate, snapshot_rate, tick, schema, resume]`
  * (Welcome) and `[1, flags, tick, ack, body]` (Snapshot).
  *
  * Decoding is strict, as the server's is: exact element counts, integers in range, no
@@ -42,6 +43,11 @@ export interface Welcome {
     /** The room's tick when the client joined. */
     readonly tick: number;
     readonly schema: GameSchema;
+    /**
+     * The session's resume token (opaque bytes, signed by the server): a later connection
+     * that presents it in its Hello gets this player back if the server still holds it.
+     */
+    readonly resume: Uint8Array;
 }
 /** A snapshot as sent: a header around the bit-packed body. */
 export interface SnapshotFrame {
@@ -58,8 +64,12 @@ export interface SnapshotFrame {
 }
 /** Any server message. */
 export type ServerMessage = Welcome | SnapshotFrame;
-/** Encodes a Hello. */
-export declare function encodeHello(name: string, protocolVersion?: number): Uint8Array;
+/**
+ * Encodes a Hello: `{"h": [version, name]}`, or `{"h": [version, name, resume]}` with the
+ * resume token of an earlier connection's Welcome (bin) to take its player back. An empty
+ * or absent token is left out.
+ */
+export declare function encodeHello(name: string, resume?: Uint8Array | null, protocolVersion?: number): Uint8Array;
 /**
  * Encodes an Input: `seq` (u32, wrapping) then the game's input fields in schema order,
  * already clamped and rounded (see `SchemaDecoder.inputFields`).
