@@ -77,6 +77,63 @@ pub struct BotPlan {
     pub deadline: Instant,
     /// Inputs each socket write carries.
     pub inputs_per_write: InputsPerWrite,
+    /// Connections dropped and resumed per minute, on average (0: none).
+    pub chaos_reconnects_per_minute: u32,
+}
+
+/// Opens the WebSocket (`ws://` or `wss://` with the run's TLS trust).
+async fn connect(plan: &BotPlan) -> Result<Socket, BotError> {
+    let config = WebSocketConfig::default().read_buffer_size(READ_BUFFER_BYTES);
+    let connecting = tokio_tungstenite::connect_async_tls_with_config(
+        plan.url.as_str(),
+        Some(config),
+        true,
+        Some(plan.connector.clone()),
+    );
+    let (socket, _response) = tokio::time::timeout(CONNECT_TIMEOUT, connecting)
+        .await
+        .map_err(|_| BotError::ConnectTimeout(CONNECT_TIMEOUT))?
+        .map_err(|error| BotError::Connect(Box::new(error)))?;
+    Ok(socket)
+}
+
+/// When a chaos bot next drops its connection: exponential gaps (a Poisson process)
+/// at the plan's rate, seeded by the run's seed and the bot's index.
+struct Chaos {
+    rng: fastrand::Rng,
+    per_second: f64,
+    next: Option<Instant>,
+}
+
+impl Chaos {
+    fn new(plan: &BotPlan) -> Chaos {
+        let per_second = f64::from(plan.chaos_reconnects_per_minute) / 60.0;
+        let mut chaos = Chaos {
+            rng: fastrand::Rng::with_seed(plan.seed ^ (plan.index as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15)),
+            per_second,
+            next: None,
+        };
+        chaos.next = chaos.after(Instant::now());
+        chaos
+    }
+
+    fn after(&mut self, now: Instant) -> Option<Instant> {
+        (self.per_second > 0.0).then(|| {
+            let gap = -(1.0 - self.rng.f64()).ln() / self.per_second;
+            now + Duration::from_secs_f64(gap)
+        })
+    }
+
+    /// Whether a drop is due at `now` (and if so, schedules the next).
+    fn due(&mut self, now: Instant) -> bool {
+        match self.next {
+            Some(next) if now >= next => {
+                self.next = self.after(now);
+                true
+            }
+            _ => false,
+        }
+    }
 }
 
 /// Everything one bot measured; the report adds these up.
@@ -118,6 +175,10 @@ pub struct BotOutcome {
     pub rtt_micros: Histogram<u64>,
     /// Snapshot sizes, entities held and their update intervals.
     pub view: ViewStats,
+    /// Connections dropped on purpose (`--chaos-reconnect`).
+    pub drops: u64,
+    /// Of those, reconnections that got the same player back.
+    pub resumes: u64,
 }
 
 impl BotOutcome {
@@ -141,6 +202,8 @@ impl BotOutcome {
             connected_for: Duration::ZERO,
             rtt_micros: new_rtt_histogram(),
             view: ViewStats::new(0),
+            drops: 0,
+            resumes: 0,
         }
     }
 
@@ -305,18 +368,8 @@ impl Bot {
     }
 
     async fn run(&mut self, plan: &BotPlan) -> Result<(), BotError> {
-        let config = WebSocketConfig::default().read_buffer_size(READ_BUFFER_BYTES);
-        let connecting = tokio_tungstenite::connect_async_tls_with_config(
-            plan.url.as_str(),
-            Some(config),
-            true,
-            Some(plan.connector.clone()),
-        );
-        let (mut socket, _response) = tokio::time::timeout(CONNECT_TIMEOUT, connecting)
-            .await
-            .map_err(|_| BotError::ConnectTimeout(CONNECT_TIMEOUT))?
-            .map_err(|error| BotError::Connect(Box::new(error)))?;
-        let welcome = tokio::time::timeout(WELCOME_TIMEOUT, self.handshake(&mut socket, plan.index))
+        let mut socket = connect(plan).await?;
+        let welcome = tokio::time::timeout(WELCOME_TIMEOUT, self.handshake(&mut socket, plan.index, None))
             .await
             .unwrap_or(Err(BotError::WelcomeTimeout(WELCOME_TIMEOUT)))
             .and_then(check_welcome);
@@ -343,9 +396,18 @@ impl Bot {
         }
     }
 
-    /// Sends `Hello` and waits for `Welcome`.
-    async fn handshake(&mut self, socket: &mut Socket, index: usize) -> Result<Welcome, BotError> {
-        let hello = Hello::new(format!("bot-{index}"));
+    /// Sends `Hello` (resuming with `resume`, if given) and waits for `Welcome`.
+    async fn handshake(
+        &mut self,
+        socket: &mut Socket,
+        index: usize,
+        resume: Option<&[u8]>,
+    ) -> Result<Welcome, BotError> {
+        let name = format!("bot-{index}");
+        let hello = match resume {
+            Some(token) => Hello::resuming(name, token),
+            None => Hello::new(name),
+        };
         self.send(socket, &ClientMsg::Hello(hello)).await?;
         loop {
             match receive(socket).await? {
@@ -379,11 +441,16 @@ impl Bot {
         let mut script = InputScript::new(plan.seed, plan.index, welcome.tick_rate);
         let mut ticks = tokio::time::interval(Duration::from_secs_f64(1.0 / f64::from(welcome.tick_rate)));
         ticks.set_missed_tick_behavior(MissedTickBehavior::Skip);
+        let mut chaos = Chaos::new(plan);
+        let mut welcome = welcome.clone();
         loop {
             tokio::select! {
                 at = ticks.tick() => {
                     if at >= plan.deadline {
                         return self.flush_held(socket, plan.deadline).await;
+                    }
+                    if chaos.due(at) {
+                        welcome = self.drop_and_resume(socket, plan, &welcome).await?;
                     }
                     let input = script.next_input();
                     input.validate().map_err(BotError::InvalidInput)?;
@@ -409,6 +476,33 @@ impl Bot {
                 received = receive(socket) => self.on_message(received?)?,
             }
         }
+    }
+
+    /// Drops the connection without a close handshake, as a network would, reconnects
+    /// with the resume token, and starts a new mirror (the server sends a full snapshot).
+    /// Inputs held but not yet written are lost, as they would be; the seq goes on, and
+    /// the server's ack carries on from the last input it applied.
+    async fn drop_and_resume(
+        &mut self,
+        socket: &mut Socket,
+        plan: &BotPlan,
+        welcome: &Welcome,
+    ) -> Result<Welcome, BotError> {
+        self.outcome.drops += 1;
+        let _ = self.pending.take();
+        *socket = connect(plan).await?;
+        let resumed = tokio::time::timeout(
+            WELCOME_TIMEOUT,
+            self.handshake(socket, plan.index, Some(&welcome.resume)),
+        )
+        .await
+        .unwrap_or(Err(BotError::WelcomeTimeout(WELCOME_TIMEOUT)))
+        .and_then(check_welcome)?;
+        if resumed.player == welcome.player {
+            self.outcome.resumes += 1;
+        }
+        self.mirror = ClientMirror::new();
+        Ok(resumed)
     }
 
     /// Flushes the inputs still held at the deadline, if the socket takes them at once;

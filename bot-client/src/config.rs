@@ -49,6 +49,9 @@ impl Default for SwarmConfig {
 pub struct BotOptions {
     /// Inputs each socket write carries.
     pub inputs_per_write: InputsPerWrite,
+    /// Chaos: each bot drops its connection (no close handshake) this many times per
+    /// minute on average, at random, and reconnects with its resume token.
+    pub chaos_reconnects_per_minute: u32,
 }
 
 /// Most inputs one socket write may carry: at 60 Hz, 8 inputs hold the first one back

@@ -65,6 +65,11 @@ struct Args {
         value_parser = clap::value_parser!(u8).range(1..=i64::from(MAX_INPUTS_PER_WRITE))
     )]
     inputs_per_write: u8,
+    /// Chaos: each bot drops its connection (no close handshake) this many times a
+    /// minute on average, at random, and reconnects with its resume token; the report
+    /// counts drops and resumes, and the run must still end with zero mismatches.
+    #[arg(long, value_name = "PER_MINUTE", default_value_t = 0)]
+    chaos_reconnect: u32,
     /// Trust the PEM certificate(s) in this file for a wss:// server (e.g. a development
     /// server's own certificate).
     #[arg(long, value_name = "PATH", conflicts_with = "insecure")]
@@ -112,6 +117,7 @@ fn run(args: Args) -> anyhow::Result<()> {
     };
     let options = BotOptions {
         inputs_per_write: InputsPerWrite::new(args.inputs_per_write)?,
+        chaos_reconnects_per_minute: args.chaos_reconnect,
     };
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()

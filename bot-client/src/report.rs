@@ -111,6 +111,10 @@ pub struct SwarmReport {
     /// Snapshots that could not be applied: undecodable body, wrong baseline, a delta
     /// that does not fit the mirror.
     pub mirror_errors: u64,
+    /// Connections the bots dropped on purpose (`--chaos-reconnect`).
+    pub drops: u64,
+    /// Of those, reconnections that got the same player back (session resume).
+    pub resumes: u64,
     /// Inputs each bot's socket write carried (`--inputs-per-write`): 1 flushes every
     /// input; `N` holds inputs back for up to `N - 1` ticks, which `rtt_ms` includes.
     /// Reports written before the option existed read as 1.
@@ -287,6 +291,8 @@ impl SwarmReport {
             checksums_verified: sum(|bot| bot.checksums_verified),
             checksum_mismatches: sum(|bot| bot.checksum_mismatches),
             mirror_errors: sum(|bot| bot.mirror_errors),
+            drops: sum(|bot| bot.drops),
+            resumes: sum(|bot| bot.resumes),
             inputs_per_write: options.inputs_per_write.get(),
             inputs_sent: sum(|bot| bot.inputs_sent),
             inputs_expected: sum(|bot| bot.inputs_expected),
@@ -394,6 +400,12 @@ impl SwarmReport {
         );
         row("checksum mismatches", self.checksum_mismatches.to_string());
         row("mirror errors", self.mirror_errors.to_string());
+        if self.drops > 0 {
+            row(
+                "chaos drops",
+                format!("{} dropped, {} resumed their player", self.drops, self.resumes),
+            );
+        }
         row(
             "inputs",
             format!(
@@ -502,6 +514,8 @@ mod tests {
             checksums_verified: 400,
             checksum_mismatches: 0,
             mirror_errors: 0,
+            drops: 0,
+            resumes: 0,
             inputs_per_write: 1,
             inputs_sent: 2_400,
             inputs_expected: 2_404,
@@ -677,6 +691,7 @@ mod tests {
         ];
         let options = BotOptions {
             inputs_per_write: crate::InputsPerWrite::new(3).unwrap(),
+            ..BotOptions::default()
         };
         let report = SwarmReport::from_outcomes(5, options, &outcomes, Duration::from_secs(12));
         assert_eq!(report.inputs_per_write, 3);
@@ -852,6 +867,8 @@ mod tests {
             "bots_failed",
             "snapshots_applied",
             "checksum_mismatches",
+            "drops",
+            "resumes",
             "inputs_per_write",
             "inputs_sent",
             "inputs_acked",

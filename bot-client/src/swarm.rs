@@ -45,6 +45,7 @@ pub async fn run_swarm_with(config: SwarmConfig, options: BotOptions) -> SwarmRe
             start_at: started + ramp_offset(config.ramp, index, config.bots),
             deadline,
             inputs_per_write: options.inputs_per_write,
+            chaos_reconnects_per_minute: options.chaos_reconnects_per_minute,
         };
         tasks.push(tokio::spawn(run_bot(plan, Arc::clone(&live), Arc::clone(&timeline))));
     }

@@ -373,6 +373,7 @@ async fn inputs_batched_three_to_a_write_all_arrive_in_order_and_are_acked() {
     let server = fake_server(Behaviour::Honest).await;
     let options = BotOptions {
         inputs_per_write: InputsPerWrite::new(3).unwrap(),
+        ..BotOptions::default()
     };
     let bots = 4;
     let report = swarm_with(server.url, bots, 2_000, options).await;

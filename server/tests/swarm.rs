@@ -76,6 +76,7 @@ async fn inputs_batched_three_to_a_write_are_all_applied_and_acked() {
     let config = swarm_config(&server, 8, Duration::from_secs(2), Duration::from_millis(200), 5);
     let options = BotOptions {
         inputs_per_write: InputsPerWrite::new(3).expect("3 is a valid batch"),
+        ..BotOptions::default()
     };
     let report = run_swarm_with(config, options).await;
     println!("{}", report.table());
@@ -165,5 +166,27 @@ async fn a_swarm_on_staggered_snapshots_converges_at_the_full_rate() {
         report.inputs_due > 0 && report.inputs_acked >= report.inputs_due,
         "{report:?}"
     );
+    server.shutdown(Duration::from_secs(3)).await;
+}
+
+/// Bots that drop their connections at random (`--chaos-reconnect`) and reconnect with
+/// their resume tokens: each gets its own player back every time, and the run still ends
+/// with every checksum verified and every input acked.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bots_dropping_at_random_resume_their_players_and_converge() {
+    let _serial = ONE_SWARM_AT_A_TIME.lock().await;
+    let server = common::start_server(|config| config.npcs = 20).await;
+    let config = swarm_config(&server, 10, Duration::from_secs(5), Duration::from_millis(200), 9);
+    let options = BotOptions {
+        chaos_reconnects_per_minute: 30,
+        ..BotOptions::default()
+    };
+    let report = run_swarm_with(config, options).await;
+    println!("{}", report.table());
+    report.verdict().expect("the chaotic swarm passes");
+    assert_eq!(report.checksum_mismatches, 0);
+    // 10 bots at 30 a minute for 5 s: about 25 drops; none at all would be 1 in e^25.
+    assert!(report.drops >= 5, "{} drops", report.drops);
+    assert_eq!(report.resumes, report.drops, "every drop resumed its own player");
     server.shutdown(Duration::from_secs(3)).await;
 }
