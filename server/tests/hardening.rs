@@ -366,3 +366,139 @@ async fn a_client_that_reads_and_answers_pings_stays_however_idle() {
     );
     server.shutdown(Duration::from_secs(2)).await;
 }
+
+/// Resident memory of this process (the server runs in it), in KiB.
+fn rss_kib() -> u64 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap();
+    status
+        .lines()
+        .find_map(|line| line.strip_prefix("VmRSS:"))
+        .and_then(|value| value.trim().trim_end_matches("kB").trim().parse().ok())
+        .unwrap()
+}
+
+/// Opens `count` connections from `source` (64 at a time) and asks each to upgrade,
+/// holding every one open until all have their answer; returns how many got 101 and
+/// how many 503.
+async fn connection_storm(addr: std::net::SocketAddr, source: &'static str, count: usize) -> (usize, usize) {
+    use futures_util::stream::{self, StreamExt};
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let request = format!("GET /ws HTTP/1.1\r\nHost: test\r\n{UPGRADE_HEADERS}\r\n");
+    let answers: Vec<Option<(u16, tokio::net::TcpStream)>> = stream::iter(0..count)
+        .map(|_| {
+            let request = request.clone();
+            async move {
+                let socket = tokio::net::TcpSocket::new_v4().ok()?;
+                socket.bind(format!("{source}:0").parse().ok()?).ok()?;
+                let mut stream = socket.connect(addr).await.ok()?;
+                stream.write_all(request.as_bytes()).await.ok()?;
+                let mut head = [0u8; 12];
+                stream.read_exact(&mut head).await.ok()?;
+                let status = std::str::from_utf8(&head[9..12]).ok()?.parse().ok()?;
+                Some((status, stream))
+            }
+        })
+        .buffer_unordered(64)
+        .collect()
+        .await;
+    let count_of = |status| answers.iter().flatten().filter(|(got, _)| *got == status).count();
+    (count_of(101), count_of(503))
+}
+
+/// Floods, oversize and fragmented frames, and thousands of connections from one
+/// address and from a second, all while a swarm of honest bots plays: every bot still
+/// converges with its inputs acked, the room never skips a tick, and memory stays
+/// bounded.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn abuse_does_not_disturb_honest_players() {
+    let server = start_server(|config| {
+        config.npcs = 40;
+        config.limits.max_connections_per_ip = 40;
+    })
+    .await;
+    let addr = server.local_addr();
+    let url = server.ws_url();
+    let rss_before = rss_kib();
+    let honest = tokio::spawn(tickcast_bots::run_swarm(tickcast_bots::SwarmConfig {
+        url: url.clone(),
+        bots: 10,
+        duration: Duration::from_secs(6),
+        ramp: Duration::from_millis(500),
+        ..tickcast_bots::SwarmConfig::default()
+    }));
+    tokio::time::sleep(Duration::from_secs(1)).await;
+
+    // The attackers join first (the storm will take their address's slots).
+    let mut attackers = Vec::new();
+    for _ in 0..3 {
+        let (mut ws, _) = tokio_tungstenite::connect_async(&url).await.unwrap();
+        send(&mut ws, &hello()).await;
+        attackers.push(ws);
+    }
+    let (mut fragmenter, mut oversized, mut flooder) = (
+        attackers.pop().unwrap(),
+        attackers.pop().unwrap(),
+        attackers.pop().unwrap(),
+    );
+    // An input flood: a thousand inputs at once, closed with 1008 past twice the rate.
+    let flood = tokio::spawn(async move {
+        use futures_util::SinkExt;
+        for seq in 0..1000 {
+            let message = tokio_tungstenite::tungstenite::Message::Binary(input(seq).encode().unwrap().into());
+            if flooder.feed(message).await.is_err() {
+                break;
+            }
+        }
+        let _ = flooder.flush().await;
+        expect_close(&mut flooder).await
+    });
+    // An oversize frame: 1009.
+    let oversize = tokio::spawn(async move {
+        use futures_util::SinkExt;
+        let _ = oversized
+            .send(tokio_tungstenite::tungstenite::Message::Binary(
+                vec![0u8; 64 * 1024].into(),
+            ))
+            .await;
+        expect_close(&mut oversized).await
+    });
+    // A message in two thousand one-byte fragments, past the message size limit: 1009.
+    let fragments = tokio::spawn(async move {
+        let mut raw = masked_frame(0x02, &[0x90]);
+        for _ in 0..2000 {
+            raw.extend(masked_frame(0x00, &[0x00]));
+        }
+        write_raw(&mut fragmenter, &raw).await;
+        expect_close(&mut fragmenter).await
+    });
+    // Thousands of upgrades from two hosts.
+    let (storm_a, storm_b) = tokio::join!(
+        connection_storm(addr, "127.0.0.1", 2000),
+        connection_storm(addr, "127.0.0.2", 2000),
+    );
+
+    assert_eq!(flood.await.unwrap().0, 1008);
+    assert_eq!(oversize.await.unwrap().0, 1009);
+    assert_eq!(fragments.await.unwrap().0, 1009);
+    let report = honest.await.unwrap();
+    println!("{}", report.table());
+    report.verdict().expect("the honest bots play as if nothing happened");
+    assert_eq!(report.bots_connected, 10);
+    println!("storm from 127.0.0.1: {storm_a:?} (101, 503); from 127.0.0.2: {storm_b:?}");
+    // 40 per address: the ten honest bots hold ten of 127.0.0.1's throughout (the
+    // attackers' three are freed as they are closed).
+    assert!(
+        storm_a.0 <= 30 && storm_a.1 >= 2000 - 30,
+        "127.0.0.1's storm was held to its limit"
+    );
+    assert!(
+        storm_b.0 <= 40 && storm_b.1 >= 2000 - 40,
+        "127.0.0.2's storm was held to its limit"
+    );
+    let stats = server.report();
+    assert_eq!(stats.ticks_skipped, 0, "the room never fell behind its tick rate");
+    let grown_mib = rss_kib().saturating_sub(rss_before) / 1024;
+    println!("memory grew {grown_mib} MiB");
+    assert!(grown_mib < 256, "memory grew {grown_mib} MiB");
+    server.shutdown(Duration::from_secs(2)).await;
+}
