@@ -38,8 +38,8 @@ fn swarm_through(proxy: &FaultProxy, bots: usize, duration: Duration, ramp: Dura
         duration,
         ramp,
         seed,
-        show_progress: false,
-        tls: Default::default(),
+        // No progress bar, the default trust: what the swarm tests use.
+        ..SwarmConfig::default()
     }
 }
 
@@ -189,8 +189,8 @@ async fn resets_cut_bots_but_not_the_server() {
         report.bots_failed as u64 <= summary.resets,
         "only resets may fail bots: {report:?}"
     );
-    // Session resume does not exist yet: a cut bot reports its connection lost (or, cut
-    // in its handshake, its connecting failed).
+    // The bots resume only the drops they make themselves (chaos reconnects), so a cut
+    // bot reports its connection lost (or, cut in its handshake, its connecting failed).
     for reason in &report.failures {
         assert!(
             ["connection error", "connection ended", "connecting"]
