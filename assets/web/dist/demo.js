@@ -2606,6 +2606,7 @@ var PROTOCOL_CLOSE_CODE = 4001;
 var SILENT_CLOSE_CODE = 4002;
 var CONNECT_FAILED_CLOSE_CODE = 4003;
 var INVALID_RESUME_REASON = "invalid resume token";
+var ERROR_CLOSE_GRACE_MS = 250;
 var HEALTHY_AFTER_MS = 5e3;
 var MAX_SEND_TIMES = 1024;
 var Window = class {
@@ -2667,6 +2668,7 @@ var TickcastClient = class _TickcastClient extends Emitter {
   reconnectTimer = null;
   welcomeTimer = null;
   deadTimer = null;
+  errorTimer = null;
   welcomedAt = 0;
   lastReceivedAt = 0;
   connections = 0;
@@ -2828,6 +2830,17 @@ var TickcastClient = class _TickcastClient extends Emitter {
       this.closed(event.code, event.reason, !PERMANENT_CLOSE_CODES.has(event.code));
     };
     socket.onerror = () => {
+      if (this.socket !== socket || this.errorTimer !== null) return;
+      this.errorTimer = setTimeout(() => {
+        this.errorTimer = null;
+        if (this.socket !== socket) return;
+        this.detach();
+        try {
+          socket.close();
+        } catch {
+        }
+        this.closed(1006, "connection failed", true);
+      }, ERROR_CLOSE_GRACE_MS);
     };
   }
   /** No socket could be opened: reported as a close, and tried again later. */
@@ -3101,6 +3114,10 @@ var TickcastClient = class _TickcastClient extends Emitter {
     if (this.deadTimer !== null) {
       clearTimeout(this.deadTimer);
       this.deadTimer = null;
+    }
+    if (this.errorTimer !== null) {
+      clearTimeout(this.errorTimer);
+      this.errorTimer = null;
     }
   }
   closed(code, reason, reconnect) {

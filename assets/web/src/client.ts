@@ -173,6 +173,8 @@ export const SILENT_CLOSE_CODE = 4002;
 export const CONNECT_FAILED_CLOSE_CODE = 4003;
 /** The server's close when it refuses a resume token (code 1008 with this reason). */
 const INVALID_RESUME_REASON = 'invalid resume token';
+/** How long a close event may lag behind an error before the client reports it itself. */
+const ERROR_CLOSE_GRACE_MS = 250;
 /** A connection counts as healthy (the backoff starts over) after this long. */
 const HEALTHY_AFTER_MS = 5000;
 /** Inputs whose send time is kept for round trips, at most. */
@@ -235,6 +237,7 @@ export class TickcastClient<S = unknown> extends Emitter<ClientEvents> {
   private reconnectTimer: ReturnType<typeof setTimeout> | null = null;
   private welcomeTimer: ReturnType<typeof setTimeout> | null = null;
   private deadTimer: ReturnType<typeof setTimeout> | null = null;
+  private errorTimer: ReturnType<typeof setTimeout> | null = null;
   private welcomedAt = 0;
   private lastReceivedAt = 0;
   private connections = 0;
@@ -419,9 +422,25 @@ export class TickcastClient<S = unknown> extends Emitter<ClientEvents> {
       }
       this.closed(event.code, event.reason, !PERMANENT_CLOSE_CODES.has(event.code));
     };
-    // Errors are followed by a close event, which is where they are handled. A refusal
-    // before the upgrade (401, 403, 503) is seen by browsers only as a close with 1006.
-    socket.onerror = () => {};
+    // Errors are followed by a close event, which is where they are handled (a refusal
+    // before the upgrade, 401, 403 or 503, is seen only as an error and a close with
+    // 1006). Some implementations fire no close when the connection never opened (Node
+    // 20's undici: nodejs/undici#3546), so an error not followed by a close in a moment
+    // is taken for a 1006 close.
+    socket.onerror = () => {
+      if (this.socket !== socket || this.errorTimer !== null) return;
+      this.errorTimer = setTimeout(() => {
+        this.errorTimer = null;
+        if (this.socket !== socket) return;
+        this.detach();
+        try {
+          socket.close();
+        } catch {
+          // Not open: nothing to close.
+        }
+        this.closed(1006, 'connection failed', true);
+      }, ERROR_CLOSE_GRACE_MS);
+    };
   }
 
   /** No socket could be opened: reported as a close, and tried again later. */
@@ -724,6 +743,10 @@ export class TickcastClient<S = unknown> extends Emitter<ClientEvents> {
     if (this.deadTimer !== null) {
       clearTimeout(this.deadTimer);
       this.deadTimer = null;
+    }
+    if (this.errorTimer !== null) {
+      clearTimeout(this.errorTimer);
+      this.errorTimer = null;
     }
   }
 

@@ -399,3 +399,25 @@ test('a token is offered as the subprotocol token.<jwt> next to tickcast; a func
   await new Promise((done) => setImmediate(done));
   assert.equal(FakeSocket.made.length, 4);
 });
+
+test('an error with no close event after it (Node 20\'s WebSocket on a refused upgrade) counts as a 1006 close', () => {
+  const client = makeClient({ reconnectDelayMs: 100 });
+  const socket = FakeSocket.made[0];
+  socket.onerror({});
+  socket.onerror({});
+  mock.timers.tick(249);
+  assert.equal(events.length, 0, 'the close event gets a moment to come');
+  mock.timers.tick(1);
+  const close = events.findLast(([type]) => type === 'close')[1];
+  assert.equal(close.code, 1006);
+  assert.ok(close.reconnectInMs !== null);
+  mock.timers.tick(close.reconnectInMs);
+  assert.equal(FakeSocket.made.length, 2, 'and reconnects');
+
+  // When the close does follow the error, it is reported once, with its own code.
+  FakeSocket.made[1].onerror({});
+  FakeSocket.made[1].serverClose(1006, '');
+  mock.timers.tick(1000);
+  assert.equal(events.filter(([type]) => type === 'close').length, 2);
+  client.close();
+});

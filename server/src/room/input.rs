@@ -260,8 +260,13 @@ pub(crate) fn receive_commands(world: &mut World) {
             }
         }
         let mut buffers = world.resource_mut::<InputBuffers>();
+        let inbox = &mut *inbox;
         for (client, input) in inbox.inputs.take_waiting() {
-            buffers.push(client, input);
+            // An away player stands still: inputs its old connection sent before it
+            // dropped, drained in the same tick as its departure, are not applied.
+            if !inbox.away.contains_key(&client) {
+                buffers.push(client, input);
+            }
         }
         inbox.stats.inputs_folded.store(buffers.folded, Ordering::Relaxed);
     });

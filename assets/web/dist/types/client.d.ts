@@ -182,6 +182,7 @@ export declare class TickcastClient<S = unknown> extends Emitter<ClientEvents> {
     private reconnectTimer;
     private welcomeTimer;
     private deadTimer;
+    private errorTimer;
     private welcomedAt;
     private lastReceivedAt;
     private connections;

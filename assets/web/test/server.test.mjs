@@ -1,0 +1,441 @@
+// The SDK from Node against the real release server (no browser): what only a real server
+// proves.
+//
+// - Session resume after a network drop. The SDK talks to the server through a TCP relay
+//   in this process (node:net), so the test can break the connection the way a network
+//   does, without a close handshake: reset (both TCP connections torn down with RST) and
+//   silent (the SDK's side of the relay stops forwarding and stays open, so only the
+//   SDK's dead-server detection notices; the server's side is reset). Either way the SDK
+//   must reconnect by itself, get its player back (`resumes`), see its ack continue and
+//   keep verifying every checksum.
+// - A resume token the server does not know (the server restarted behind the relay) is
+//   refused with 1008 and the SDK starts a fresh session without it.
+// - Player tokens: with --auth-secret, no token means no Welcome (the upgrade is refused
+//   with 401, which a WebSocket sees as close 1006); a token minted by
+//   docs/examples/mint_token.py gets in (offered as the subprotocol token.<jwt>), plays,
+//   and resumes after a drop with a fresh token from a token function.
+//
+// Needs the release server (`cargo build --release -p tickcast-server`; TICKCAST_SERVER
+// overrides the path) and python3 for the token; fails, not skips, without them. Node 20
+// needs --experimental-websocket for the global WebSocket (npm test passes it).
+
+import assert from 'node:assert/strict';
+import { execFileSync, spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import net from 'node:net';
+import { dirname, resolve } from 'node:path';
+import { after, test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { connect, SILENT_CLOSE_CODE } from '../dist/tickcast.js';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const root = resolve(here, '../../..');
+const serverBinary = process.env.TICKCAST_SERVER ?? resolve(root, 'target/release/tickcast-server');
+const mintScript = resolve(root, 'docs/examples/mint_token.py');
+const NPCS = 8;
+const SECRET = 's3cret';
+
+const sleep = (ms) => new Promise((done) => setTimeout(done, ms));
+
+/** Fails with what is missing, rather than skipping. */
+function requirements() {
+  assert.ok(
+    existsSync(serverBinary),
+    `the release server is missing: ${serverBinary}\n` +
+      'build it with `cargo build --release -p tickcast-server` at the repository root, or set TICKCAST_SERVER to one',
+  );
+  assert.equal(
+    typeof globalThis.WebSocket,
+    'function',
+    'no global WebSocket: run Node 20 with --experimental-websocket (npm test does)',
+  );
+}
+
+/** Polls `probe` every 20 ms until it returns a truthy value; fails after `ms`. */
+async function until(what, probe, ms = 10_000) {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const value = await probe();
+    if (value) return value;
+    if (Date.now() > deadline) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
+    await sleep(20);
+  }
+}
+
+/** A port nobody listens on right now. */
+async function freePort() {
+  const probe = net.createServer();
+  await new Promise((done) => probe.listen(0, '127.0.0.1', done));
+  const { port } = probe.address();
+  await new Promise((done) => probe.close(done));
+  return port;
+}
+
+const running = new Set();
+
+/** Starts the release server on a free port; resolves once /healthz answers. */
+async function startServer(extra = [], port = null) {
+  port ??= await freePort();
+  const args = [
+    '--bind', `127.0.0.1:${port}`,
+    '--npcs', String(NPCS),
+    '--interest-radius', '0',
+    '--max-connections-per-ip', '100',
+    ...extra,
+  ];
+  const child = spawn(serverBinary, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, NO_COLOR: '1' } });
+  let log = '';
+  child.stdout.on('data', (chunk) => (log += chunk));
+  child.stderr.on('data', (chunk) => (log += chunk));
+  const exited = new Promise((done) => child.once('exit', (code, signal) => done({ code, signal })));
+  running.add(child);
+  exited.then(() => running.delete(child));
+  const base = `http://127.0.0.1:${port}`;
+  try {
+    await until('the server to answer /healthz', async () => {
+      if (child.exitCode !== null) throw new Error(`the server exited with ${child.exitCode}`);
+      return (await fetch(`${base}/healthz`).catch(() => null))?.ok;
+    });
+  } catch (error) {
+    child.kill('SIGKILL');
+    await exited;
+    throw new Error(`${error.message}; server log:\n${log}`);
+  }
+  const stop = async () => {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+    const { code, signal } = await exited;
+    assert.equal(code, 0, `the server exits cleanly on SIGTERM (signal ${signal}); log:\n${log}`);
+  };
+  return { port, base, url: `ws://127.0.0.1:${port}/ws`, stop, log: () => log };
+}
+
+// Whatever a failing test left running goes too.
+after(async () => {
+  await Promise.all(
+    [...running].map((child) => {
+      const exited = new Promise((done) => child.once('exit', done));
+      child.kill('SIGKILL');
+      return exited;
+    }),
+  );
+});
+
+/**
+ * A TCP relay: each connection to it is forwarded to `127.0.0.1:upstream` (changeable).
+ * `reset()` tears down the live connections with RST on both sides. `silence()` makes them
+ * black holes towards the client: nothing reaches it any more and its socket stays open
+ * (the network went silent), while the server's side is reset, so that the server lets
+ * the player go at once. (A silence on both sides leaves the server waiting for a pong
+ * for seconds, and a client that notices sooner cannot resume until it has.)
+ */
+async function startRelay(upstream) {
+  const pairs = new Set();
+  let accepted = 0;
+  const server = net.createServer((down) => {
+    accepted += 1;
+    const up = net.connect(relay.upstream, '127.0.0.1');
+    const pair = { down, up, frozen: false };
+    pairs.add(pair);
+    down.setNoDelay(true);
+    up.setNoDelay(true);
+    down.on('data', (data) => pair.frozen || up.write(data));
+    up.on('data', (data) => pair.frozen || down.write(data));
+    const end = () => {
+      if (pair.frozen) return;
+      pairs.delete(pair);
+      down.destroy();
+      up.destroy();
+    };
+    for (const socket of [down, up]) {
+      socket.on('error', () => {});
+      socket.on('close', end);
+    }
+  });
+  await new Promise((done) => server.listen(0, '127.0.0.1', done));
+  const relay = {
+    upstream,
+    port: server.address().port,
+    get accepted() {
+      return accepted;
+    },
+    reset() {
+      for (const pair of pairs) {
+        pairs.delete(pair);
+        pair.down.resetAndDestroy();
+        pair.up.resetAndDestroy();
+      }
+    },
+    silence() {
+      for (const pair of pairs) {
+        pair.frozen = true;
+        pair.up.resetAndDestroy();
+      }
+    },
+    async close() {
+      for (const pair of pairs) {
+        pair.down.destroy();
+        pair.up.destroy();
+      }
+      pairs.clear();
+      await new Promise((done) => server.close(done));
+    },
+  };
+  relay.url = `ws://127.0.0.1:${relay.port}/ws`;
+  return relay;
+}
+
+/** Runs `python3 docs/examples/mint_token.py` for a player token. */
+function mintToken(player, ttl = 60) {
+  return execFileSync('python3', [mintScript, '--secret', SECRET, '--player', player, '--ttl', String(ttl)], {
+    encoding: 'utf8',
+  }).trim();
+}
+
+/** Records a client's events: Welcomes, closes, and the first snapshot after each Welcome. */
+function watch(client) {
+  const seen = { welcomes: [], closes: [], firstSnapshots: [], verified: 0, snapshotsSinceWelcome: 0 };
+  client.on('welcome', (welcome) => {
+    seen.welcomes.push({ welcome, resumed: client.resumed, at: Date.now() });
+    seen.snapshotsSinceWelcome = 0;
+  });
+  client.on('snapshot', ({ applied }) => {
+    if (seen.snapshotsSinceWelcome === 0) {
+      seen.firstSnapshots.push({ full: applied.full, ack: applied.ack, tick: applied.tick, position: position(client) });
+    }
+    seen.snapshotsSinceWelcome += 1;
+    if (applied.checksumVerified) seen.verified += 1;
+  });
+  client.on('close', (event) => seen.closes.push(event));
+  return seen;
+}
+
+/** The local player's position, as the server last sent it. */
+function position(client) {
+  const entity = client.player();
+  return entity === undefined ? undefined : client.schema.decode(entity).components.Transform2;
+}
+
+/** Moves in a slow circle, firing now and then: inputs that change every tick. */
+function playInputs(client) {
+  let n = 0;
+  return client.startInputLoop(() => {
+    n += 1;
+    const angle = n / 60;
+    return { move_x: Math.cos(angle), move_y: Math.sin(angle), aim: angle % Math.PI, buttons: n % 30 === 0 ? 1 : 0 };
+  });
+}
+
+/**
+ * Breaks the connection with `breakIt`, then checks the SDK's reconnection resumed the
+ * session: the same player, one more resume, an ack that continues, inputs that go on
+ * being applied and checksums that keep verifying.
+ */
+async function dropAndResume(client, seen, breakIt, { expectedCloseCode, resumeWithinMs }) {
+  const before = client.stats();
+  const player = client.welcome.player;
+  const welcomes = seen.welcomes.length;
+  const closes = seen.closes.length;
+  const lastAck = client.mirror.ack;
+  const lastSeq = client.sendInput({ move_x: 0, move_y: 0, aim: 0, buttons: 0 });
+  assert.ok(lastAck !== null && lastSeq !== null, 'inputs were sent and acknowledged before the drop');
+  const where = position(client);
+
+  const brokeAt = Date.now();
+  breakIt();
+  await until('the SDK to notice the drop', () => seen.closes.length > closes, resumeWithinMs);
+  const close = seen.closes[closes];
+  assert.equal(close.code, expectedCloseCode, `the close the SDK saw: ${JSON.stringify(close)}`);
+  assert.ok(close.reconnectInMs !== null, 'it reconnects by itself');
+  await until('the SDK to be welcomed again', () => seen.welcomes.length > welcomes && client.connected, resumeWithinMs);
+  await until('the first snapshot after the Welcome', () => seen.snapshotsSinceWelcome > 0, 5_000);
+  const back = seen.welcomes[welcomes];
+  const first = seen.firstSnapshots.at(-1);
+
+  assert.deepEqual(back.welcome.player, player, 'the new Welcome names the same player');
+  assert.equal(back.resumed, true, 'client.resumed');
+  assert.equal(client.stats().resumes, before.resumes + 1, 'stats().resumes counts it');
+  assert.equal(client.stats().reconnects, before.reconnects + 1, 'one reconnection');
+  assert.ok(back.welcome.resume.length > 0, 'a new resume token');
+  assert.equal(first.full, true, 'the first snapshot after the resume is full');
+  assert.ok(first.ack !== null && first.ack >= lastAck, `the ack continues: ${first.ack} after ${lastAck} before the drop`);
+  assert.ok(first.ack <= lastSeq, `and names an input that was sent (${first.ack} <= ${lastSeq})`);
+  // While away the player stands still: it may have moved only by the inputs the server
+  // applied between the last snapshot the client saw and the drop (a few ticks at 8 u/s),
+  // not walked on at full speed for the second or more it was away.
+  const moved = Math.hypot(first.position.x - where.x, first.position.y - where.y);
+  assert.ok(moved < 1.5, `the away player stood still (moved ${moved.toFixed(2)} units)`);
+
+  // The seq goes on, and the server applies what follows.
+  await until('a new input to be acknowledged', () => client.mirror.ack > lastSeq, 5_000);
+  const nextSeq = client.sendInput({ move_x: 0, move_y: 0, aim: 0, buttons: 0 });
+  assert.ok(nextSeq > lastSeq, `the seq went on (${nextSeq} after ${lastSeq})`);
+
+  // Two more seconds of play: every checksum verifies.
+  const verified = seen.verified;
+  const snapshots = client.stats().snapshots;
+  await sleep(2000);
+  const end = client.stats();
+  assert.equal(end.connected, true);
+  assert.equal(end.mismatches, 0, 'no checksum mismatch');
+  assert.equal(end.divergences, 0, 'no divergence');
+  assert.equal(end.resumes, before.resumes + 1, 'no further reconnection');
+  assert.ok(end.snapshots - snapshots >= 50, `snapshots kept coming (${end.snapshots - snapshots} in 2 s)`);
+  assert.ok(seen.verified - verified >= 50, `and their checksums verified (${seen.verified - verified})`);
+  assert.ok(client.mirror.size >= NPCS + 1, `the world is there (${client.mirror.size} entities)`);
+  return { close, moved, lastAck, firstAck: first.ack, downMs: back.at - brokeAt };
+}
+
+test('a dropped connection resumes the session by itself: same player, ack continues, checksums verify', { timeout: 60_000 }, async () => {
+  requirements();
+  const server = await startServer();
+  const relay = await startRelay(server.port);
+  const client = connect(relay.url, { name: 'resumer', reconnectDelayMs: 100, deadAfterMs: 1500 });
+  const seen = watch(client);
+  let stopInputs = () => {};
+  try {
+    await until('the Welcome', () => client.connected);
+    assert.equal(client.resumed, false);
+    assert.equal(client.welcome.resume.length, 44, 'the Welcome carries a resume token');
+    stopInputs = playInputs(client);
+    await sleep(1000);
+    assert.ok(client.mirror.ack !== null && client.mirror.ack > 30, `a second of inputs acknowledged (ack ${client.mirror.ack})`);
+
+    // A reset: both TCP connections torn down with RST, no close frame.
+    const reset = await dropAndResume(client, seen, () => relay.reset(), { expectedCloseCode: 1006, resumeWithinMs: 8_000 });
+    console.log(
+      `reset: close ${reset.close.code}, welcomed again ${reset.downMs} ms after the drop, ack ${reset.lastAck} -> ${reset.firstAck}, ` +
+        `moved ${reset.moved.toFixed(2)} units while away`,
+    );
+
+    // A silent network: nothing arrives, nothing closes. The SDK gives up on the socket
+    // after deadAfterMs and reconnects.
+    const silent = await dropAndResume(client, seen, () => relay.silence(), {
+      expectedCloseCode: SILENT_CLOSE_CODE,
+      resumeWithinMs: 8_000,
+    });
+    assert.match(silent.close.reason, /nothing from the server in \d+ ms/);
+    console.log(
+      `silent: close ${silent.close.code} (${silent.close.reason}), welcomed again ${silent.downMs} ms after the drop, ` +
+        `ack ${silent.lastAck} -> ${silent.firstAck}, moved ${silent.moved.toFixed(2)} units while away`,
+    );
+    assert.equal(client.stats().resumes, 2);
+    assert.equal(relay.accepted, 3, 'one connection per reconnection');
+    const health = await (await fetch(`${server.base}/healthz`)).json();
+    assert.equal(health.clients, 1, 'the server holds one player for the client, not one per connection');
+  } finally {
+    stopInputs();
+    client.close();
+    await relay.close();
+    await server.stop();
+  }
+});
+
+test('a resume token the server does not know is refused (1008) and the SDK joins afresh without it', { timeout: 60_000 }, async () => {
+  requirements();
+  let server = await startServer();
+  const relay = await startRelay(server.port);
+  const client = connect(relay.url, { name: 'phoenix', reconnectDelayMs: 100, maxReconnectDelayMs: 400 });
+  const seen = watch(client);
+  let stopInputs = () => {};
+  try {
+    await until('the Welcome', () => client.connected);
+    stopInputs = playInputs(client);
+    await sleep(500);
+    // A new server (a new resume key) behind the same address.
+    await server.stop();
+    server = await startServer();
+    relay.upstream = server.port;
+    await until('a refusal of the resume token', () =>
+      seen.closes.some((close) => close.code === 1008 && close.reason === 'invalid resume token'),
+    );
+    await until('a fresh Welcome', () => seen.welcomes.length === 2 && client.connected);
+    assert.equal(client.resumed, false, 'a fresh session');
+    assert.equal(client.stats().resumes, 0);
+    const refusals = seen.closes.filter((close) => close.code === 1008);
+    assert.equal(refusals.length, 1, 'refused once; the next Hello had no token');
+    await until('inputs of the new session acknowledged', () => client.mirror.ack !== null && client.mirror.ack > 10);
+    assert.ok(client.mirror.ack < 1000, `the seq started over (ack ${client.mirror.ack})`);
+    await sleep(1000);
+    assert.equal(client.stats().mismatches, 0);
+  } finally {
+    stopInputs();
+    client.close();
+    await relay.close();
+    await server.stop();
+  }
+});
+
+test('with --auth-secret, no token gets no Welcome; a minted token plays and resumes', { timeout: 60_000 }, async () => {
+  requirements();
+  const server = await startServer(['--auth-secret', SECRET]);
+  let stopInputs = () => {};
+  const clients = [];
+  try {
+    // No token: the upgrade is refused (401), which a WebSocket sees as 1006.
+    const refused = connect(server.url, { name: 'nobody', reconnect: false });
+    clients.push(refused);
+    const refusedSeen = watch(refused);
+    await until('the refusal', () => refusedSeen.closes.length > 0);
+    assert.equal(refusedSeen.closes[0].code, 1006);
+    assert.equal(refusedSeen.closes[0].reconnectInMs, null);
+    assert.equal(refusedSeen.welcomes.length, 0, 'no Welcome without a token');
+    // A forged one is refused the same way.
+    const forged = connect(server.url, { name: 'mallory', reconnect: false, token: `${mintToken('p').slice(0, -4)}AAAA` });
+    clients.push(forged);
+    const forgedSeen = watch(forged);
+    await until('the refusal of a forged token', () => forgedSeen.closes.length > 0);
+    assert.equal(forgedSeen.closes[0].code, 1006);
+    assert.equal(forgedSeen.welcomes.length, 0);
+
+    // A token from the script: offered as a subprotocol, and the server selects tickcast.
+    const sockets = [];
+    class RecordingWebSocket extends WebSocket {
+      constructor(...args) {
+        super(...args);
+        sockets.push({ socket: this, args });
+      }
+    }
+    const token = mintToken('p');
+    const player = connect(server.url, { name: 'p', token, WebSocket: RecordingWebSocket });
+    clients.push(player);
+    const seen = watch(player);
+    await until('the Welcome with a token', () => player.connected);
+    assert.deepEqual(sockets[0].args[1], ['tickcast', `token.${token}`]);
+    assert.equal(sockets[0].socket.protocol, 'tickcast', 'the server selected the tickcast subprotocol');
+    stopInputs = playInputs(player);
+    await sleep(1000);
+    assert.ok(player.mirror.ack > 30, `it plays (ack ${player.mirror.ack})`);
+    assert.equal(player.stats().mismatches, 0);
+    stopInputs();
+
+    // A token function: called per connection, a fresh token each time; the resume token
+    // is bound to the sub, which stays the same, so the session resumes.
+    const relay = await startRelay(server.port);
+    let minted = 0;
+    const resumer = connect(relay.url, {
+      name: 'q',
+      reconnectDelayMs: 100,
+      token: async () => {
+        minted += 1;
+        return mintToken('q');
+      },
+    });
+    clients.push(resumer);
+    try {
+      const resumerSeen = watch(resumer);
+      await until('the Welcome with a token function', () => resumer.connected);
+      stopInputs = playInputs(resumer);
+      await sleep(1000);
+      await dropAndResume(resumer, resumerSeen, () => relay.reset(), { expectedCloseCode: 1006, resumeWithinMs: 8_000 });
+      assert.equal(minted, 2, 'a token per connection');
+    } finally {
+      stopInputs();
+      await relay.close();
+    }
+    assert.equal(seen.closes.length, 0, 'the first player stayed connected');
+  } finally {
+    stopInputs();
+    for (const client of clients) client.close();
+    await server.stop();
+  }
+});
