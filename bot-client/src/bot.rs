@@ -79,6 +79,19 @@ pub struct BotPlan {
     pub inputs_per_write: InputsPerWrite,
     /// Connections dropped and resumed per minute, on average (0: none).
     pub chaos_reconnects_per_minute: u32,
+    /// Whether a lost connection is resumed rather than a failure.
+    pub resume_lost: bool,
+}
+
+impl BotError {
+    /// Whether the connection was lost (reset, cut, ended without a close) rather than
+    /// closed or refused by the server.
+    fn is_connection_loss(&self) -> bool {
+        matches!(
+            self,
+            BotError::ConnectionLost | BotError::Transport(_) | BotError::Connect(_)
+        )
+    }
 }
 
 /// Opens the WebSocket (`ws://` or `wss://` with the run's TLS trust).
@@ -175,7 +188,8 @@ pub struct BotOutcome {
     pub rtt_micros: Histogram<u64>,
     /// Snapshot sizes, entities held and their update intervals.
     pub view: ViewStats,
-    /// Connections dropped on purpose (`--chaos-reconnect`).
+    /// Connections dropped on purpose (`--chaos-reconnect`) or lost and resumed
+    /// (`--resume`).
     pub drops: u64,
     /// Of those, reconnections that got the same player back.
     pub resumes: u64,
@@ -465,6 +479,10 @@ impl Bot {
                         before(plan.deadline, self.feed(socket, &message)).await
                     };
                     match written {
+                        Some(Err(error)) if plan.resume_lost && error.is_connection_loss() => {
+                            welcome = self.drop_and_resume(socket, plan, &welcome).await?;
+                            continue;
+                        }
                         Some(written) => written?,
                         // The socket stayed full until the deadline: the run is over.
                         None => return Ok(()),
@@ -473,7 +491,12 @@ impl Bot {
                         self.on_flushed();
                     }
                 }
-                received = receive(socket) => self.on_message(received?)?,
+                received = receive(socket) => match received {
+                    Err(error) if plan.resume_lost && error.is_connection_loss() => {
+                        welcome = self.drop_and_resume(socket, plan, &welcome).await?;
+                    }
+                    received => self.on_message(received?)?,
+                },
             }
         }
     }
@@ -490,14 +513,26 @@ impl Bot {
     ) -> Result<Welcome, BotError> {
         self.outcome.drops += 1;
         let _ = self.pending.take();
-        *socket = connect(plan).await?;
-        let resumed = tokio::time::timeout(
-            WELCOME_TIMEOUT,
-            self.handshake(socket, plan.index, Some(&welcome.resume)),
-        )
-        .await
-        .unwrap_or(Err(BotError::WelcomeTimeout(WELCOME_TIMEOUT)))
-        .and_then(check_welcome)?;
+        let mut attempts = 0;
+        let resumed = loop {
+            attempts += 1;
+            let attempt = async {
+                *socket = connect(plan).await?;
+                tokio::time::timeout(
+                    WELCOME_TIMEOUT,
+                    self.handshake(socket, plan.index, Some(&welcome.resume)),
+                )
+                .await
+                .unwrap_or(Err(BotError::WelcomeTimeout(WELCOME_TIMEOUT)))
+                .and_then(check_welcome)
+            };
+            match attempt.await {
+                Ok(resumed) => break resumed,
+                // The new connection was lost too (a flaky network): try again, a few times.
+                Err(error) if plan.resume_lost && error.is_connection_loss() && attempts < 3 => continue,
+                Err(error) => return Err(error),
+            }
+        };
         if resumed.player == welcome.player {
             self.outcome.resumes += 1;
         }

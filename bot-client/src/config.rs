@@ -52,6 +52,9 @@ pub struct BotOptions {
     /// Chaos: each bot drops its connection (no close handshake) this many times per
     /// minute on average, at random, and reconnects with its resume token.
     pub chaos_reconnects_per_minute: u32,
+    /// Whether a bot whose connection is lost (reset, cut) reconnects and resumes its
+    /// session instead of failing.
+    pub resume_lost: bool,
 }
 
 /// Most inputs one socket write may carry: at 60 Hz, 8 inputs hold the first one back

@@ -70,6 +70,10 @@ struct Args {
     /// counts drops and resumes, and the run must still end with zero mismatches.
     #[arg(long, value_name = "PER_MINUTE", default_value_t = 0)]
     chaos_reconnect: u32,
+    /// A bot whose connection is lost (reset, cut) reconnects and resumes its session
+    /// instead of failing; the report counts these with the drops.
+    #[arg(long)]
+    resume: bool,
     /// Trust the PEM certificate(s) in this file for a wss:// server (e.g. a development
     /// server's own certificate).
     #[arg(long, value_name = "PATH", conflicts_with = "insecure")]
@@ -118,6 +122,7 @@ fn run(args: Args) -> anyhow::Result<()> {
     let options = BotOptions {
         inputs_per_write: InputsPerWrite::new(args.inputs_per_write)?,
         chaos_reconnects_per_minute: args.chaos_reconnect,
+        resume_lost: args.resume,
     };
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()

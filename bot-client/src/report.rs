@@ -111,7 +111,8 @@ pub struct SwarmReport {
     /// Snapshots that could not be applied: undecodable body, wrong baseline, a delta
     /// that does not fit the mirror.
     pub mirror_errors: u64,
-    /// Connections the bots dropped on purpose (`--chaos-reconnect`).
+    /// Connections the bots dropped on purpose (`--chaos-reconnect`) or lost and
+    /// reconnected (`--resume`).
     pub drops: u64,
     /// Of those, reconnections that got the same player back (session resume).
     pub resumes: u64,
@@ -402,8 +403,8 @@ impl SwarmReport {
         row("mirror errors", self.mirror_errors.to_string());
         if self.drops > 0 {
             row(
-                "chaos drops",
-                format!("{} dropped, {} resumed their player", self.drops, self.resumes),
+                "drops",
+                format!("{} dropped or lost, {} resumed their player", self.drops, self.resumes),
             );
         }
         row(

@@ -46,6 +46,7 @@ pub async fn run_swarm_with(config: SwarmConfig, options: BotOptions) -> SwarmRe
             deadline,
             inputs_per_write: options.inputs_per_write,
             chaos_reconnects_per_minute: options.chaos_reconnects_per_minute,
+            resume_lost: options.resume_lost,
         };
         tasks.push(tokio::spawn(run_bot(plan, Arc::clone(&live), Arc::clone(&timeline))));
     }

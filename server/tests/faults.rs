@@ -17,7 +17,7 @@ mod common;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 use tickcast_bots::proxy::{FaultProxy, Faults, ProxyConfig, Stall};
-use tickcast_bots::{SwarmConfig, run_swarm};
+use tickcast_bots::{BotOptions, SwarmConfig, run_swarm, run_swarm_with};
 use tickcast_server::RunningServer;
 
 /// The swarms share two cores; running them one at a time keeps each meaningful.
@@ -207,5 +207,39 @@ async fn resets_cut_bots_but_not_the_server() {
     bystander.still_served().await;
     drop(bystander);
     wait_for_no_connections(&server).await;
+    server.shutdown(Duration::from_secs(3)).await;
+}
+
+/// The same resets, with bots that resume a lost connection (`--resume`): every cut
+/// bot reconnects through the proxy with its resume token, gets its own player back,
+/// and the run passes with every checksum verified and every input acked.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_resets_sessions_resume() {
+    let _serial = ONE_SWARM_AT_A_TIME.lock().await;
+    let server = common::start_server(|config| config.npcs = 30).await;
+    let proxy = proxy_for(&server, |config| {
+        config.resets.mean_lifetime = Some(Duration::from_millis(1500));
+        config.seed = 5;
+    })
+    .await;
+    let options = BotOptions {
+        resume_lost: true,
+        ..BotOptions::default()
+    };
+    let report = run_swarm_with(
+        swarm_through(&proxy, 6, Duration::from_secs(4), Duration::from_millis(300), 5),
+        options,
+    )
+    .await;
+    println!("{}", report.table());
+    let summary = proxy.shutdown().await;
+    assert!(summary.resets > 0, "{summary:?}");
+    report.verdict().expect("every cut bot resumed and the run passes");
+    assert!(report.drops > 0, "the bots saw their connections cut");
+    assert_eq!(
+        report.resumes, report.drops,
+        "each lost connection resumed its own player"
+    );
+    assert_eq!((report.checksum_mismatches, report.mirror_errors), (0, 0));
     server.shutdown(Duration::from_secs(3)).await;
 }
