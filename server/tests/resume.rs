@@ -159,3 +159,20 @@ async fn a_resume_token_is_bound_to_its_authenticated_player() {
     assert_eq!(resumed.player, welcome.player);
     server.shutdown(Duration::from_secs(2)).await;
 }
+
+#[tokio::test]
+async fn a_resume_takes_over_a_connection_the_server_still_thinks_alive() {
+    // After a silent network drop the client knows its connection is dead before the
+    // server does: its resume must not wait for the server's ping deadline.
+    let server = server_with_grace(Duration::from_secs(5)).await;
+    let (mut old, welcome) = hello_to(&server.ws_url(), Hello::new("tester")).await;
+    // Without the takeover the resume would wait out its deadline and join anew.
+    let (_ws, resumed) = hello_to(&server.ws_url(), resume_hello(&welcome)).await;
+    assert_eq!(resumed.player, welcome.player, "the same player, taken over");
+    let (code, reason) = expect_close(&mut old).await;
+    assert_eq!(
+        (code, reason.as_str()),
+        (1008, "the session was resumed on another connection")
+    );
+    server.shutdown(Duration::from_secs(2)).await;
+}

@@ -131,6 +131,8 @@ pub(crate) async fn run(
     };
     // A resuming client takes back its old client id (and with it its player and input
     // acks); a fresh one, or one whose player is gone, joins anew under this one.
+    // The id this connection was given, whichever client id it ends up serving.
+    let connection = client;
     let (client, joined) = match hello.resume.take() {
         None => (client, join(&context, client, hello).await),
         Some(token) => match context.resume.verify(&token, &subject) {
@@ -164,6 +166,9 @@ pub(crate) async fn run(
     };
     if sent {
         tracing::debug!(client, %peer, player = %joined.player, "client joined");
+        // `connection` (this connection's own fresh id) tells this registration from the
+        // next connection of the same client.
+        let session = context.sessions.open(client, u64::from(connection));
         let (sink, stream) = ws.split();
         let (close_sender, close_receiver) = oneshot::channel();
         let writer_done = CancellationToken::new();
@@ -174,6 +179,7 @@ pub(crate) async fn run(
             ClientView::new(client, joined.player, context.view),
             Arc::clone(&context),
             Arc::clone(&answered),
+            session.taken_over.clone(),
             close_receiver,
             writer_done.clone(),
         ));
@@ -182,6 +188,7 @@ pub(crate) async fn run(
             log_violation(&context, client, peer, &violation);
         }
         let _ = writer.await;
+        context.sessions.close(client, &session);
     }
     // The room must hear of every departure, however the connection ended.
     let _ = context.room.commands.send(RoomCommand::Leave { client }).await;
@@ -256,6 +263,9 @@ async fn resume(context: &NetContext, client: ClientId, player: NetId, deadline:
             Resumed::Yes(joined) => return Some(joined),
             Resumed::Gone => return None,
             Resumed::StillConnected if Instant::now() + RESUME_RETRY < deadline => {
+                // The client is back, so the old connection is dead or dying: end it.
+                // Its departure makes the player away, and the next ask gets it.
+                context.sessions.take_over(client);
                 tokio::time::sleep(RESUME_RETRY).await;
             }
             Resumed::StillConnected => return None,
@@ -406,6 +416,7 @@ async fn write_snapshots(
     mut view: ClientView,
     context: Arc<NetContext>,
     answered: Arc<AtomicU64>,
+    taken_over: CancellationToken,
     mut close: oneshot::Receiver<Option<CloseFrame>>,
     done: CancellationToken,
 ) {
@@ -437,6 +448,7 @@ async fn write_snapshots(
                 }
             },
             _ = &mut shutting_down => break Some(close_frame(CloseCode::Away, "server shutting down")),
+            _ = taken_over.cancelled() => break Some(close_frame(CloseCode::Policy, "the session was resumed on another connection")),
             _ = ping_timer.tick() => match liveness.on_timer(answered.load(Ordering::Relaxed), std::time::Instant::now()) {
                 PingAction::Wait => {}
                 PingAction::Ping(sequence) => {

@@ -118,6 +118,9 @@ pub(crate) struct NetContext {
     pub next_client: AtomicU32,
     /// Signs and checks resume tokens.
     pub resume: resume::ResumeKeys,
+    /// Each joined client's connection, to end it when its session resumes on another
+    /// connection (a half-open one the server has not yet found dead).
+    pub sessions: resume::Sessions,
 }
 
 /// What the game port serves besides the room.
@@ -171,6 +174,7 @@ pub async fn serve(
         tracker: tracker.clone(),
         next_client: AtomicU32::new(1),
         resume: resume::ResumeKeys::random(),
+        sessions: resume::Sessions::default(),
     });
     let app = front::router(Arc::new(front::Front {
         context: Arc::clone(&context),

@@ -11,7 +11,10 @@
 use crate::room::ClientId;
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
+use std::collections::HashMap;
+use std::sync::{Mutex, PoisonError};
 use tickcast_shared::NetId;
+use tokio_util::sync::CancellationToken;
 
 type HmacSha256 = Hmac<Sha256>;
 
@@ -65,6 +68,56 @@ impl ResumeKeys {
         self.mac(body, subject).verify_slice(signature).ok()?;
         let word = |at: usize| u32::from_le_bytes([body[at], body[at + 1], body[at + 2], body[at + 3]]);
         Some((word(0), NetId::from_parts(word(4), word(8))))
+    }
+}
+
+/// The live connection of each joined client. A resume for a client whose connection
+/// is still open (the client saw it die; the server has not yet, as after a silent
+/// network drop) ends that connection, so the resume can take the player over at once
+/// instead of waiting for the ping deadline.
+#[derive(Debug, Default)]
+pub struct Sessions {
+    live: Mutex<HashMap<ClientId, Session>>,
+}
+
+/// One connection's registration in [`Sessions`].
+#[derive(Clone, Debug)]
+pub struct Session {
+    /// Cancelled when another connection resumes this client.
+    pub taken_over: CancellationToken,
+    /// Which connection registered (a client id outlives its connections).
+    connection: u64,
+}
+
+impl Sessions {
+    /// Registers `connection` as `client`'s live connection.
+    pub fn open(&self, client: ClientId, connection: u64) -> Session {
+        let session = Session {
+            taken_over: CancellationToken::new(),
+            connection,
+        };
+        let mut live = self.live.lock().unwrap_or_else(PoisonError::into_inner);
+        live.insert(client, session.clone());
+        session
+    }
+
+    /// Forgets `client`'s connection, if `session` is still the one registered.
+    pub fn close(&self, client: ClientId, session: &Session) {
+        let mut live = self.live.lock().unwrap_or_else(PoisonError::into_inner);
+        if live
+            .get(&client)
+            .is_some_and(|current| current.connection == session.connection)
+        {
+            live.remove(&client);
+        }
+    }
+
+    /// Ends `client`'s live connection, if it has one.
+    pub fn take_over(&self, client: ClientId) {
+        let live = self.live.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some(session) = live.get(&client) {
+            session.taken_over.cancel();
+        }
     }
 }
 
