@@ -94,6 +94,9 @@ impl BotError {
     }
 }
 
+/// How long a bot waits without any message before it takes the server for dead.
+const SERVER_SILENCE: Duration = Duration::from_secs(5);
+
 /// Opens the WebSocket (`ws://` or `wss://` with the run's TLS trust).
 async fn connect(plan: &BotPlan) -> Result<Socket, BotError> {
     let config = WebSocketConfig::default().read_buffer_size(READ_BUFFER_BYTES);
@@ -256,6 +259,9 @@ pub enum BotError {
     /// The connection ended without a close frame.
     #[error("connection ended without a close frame")]
     ConnectionLost,
+    /// Nothing came from the server for this long: it is dead or the path is.
+    #[error("the server was silent for {0:?}")]
+    ServerSilent(Duration),
     /// Reading or writing the socket failed.
     #[error("connection error: {0}")]
     Transport(Box<tungstenite::Error>),
@@ -298,6 +304,7 @@ impl BotError {
             | BotError::Refused(_)
             | BotError::ClosedByServer(_)
             | BotError::ConnectionLost
+            | BotError::ServerSilent(_)
             | BotError::Transport(_) => return None,
         };
         let mut reason = self.to_string();
@@ -457,11 +464,22 @@ impl Bot {
         ticks.set_missed_tick_behavior(MissedTickBehavior::Skip);
         let mut chaos = Chaos::new(plan);
         let mut welcome = welcome.clone();
+        // Snapshots come at the snapshot rate and the server pings every second: this
+        // long without a message means the server or the path is dead.
+        let mut last_heard = Instant::now();
         loop {
             tokio::select! {
                 at = ticks.tick() => {
                     if at >= plan.deadline {
                         return self.flush_held(socket, plan.deadline).await;
+                    }
+                    if at.duration_since(last_heard) > SERVER_SILENCE {
+                        let silent = BotError::ServerSilent(SERVER_SILENCE);
+                        if !plan.resume_lost {
+                            return Err(silent);
+                        }
+                        welcome = self.drop_and_resume(socket, plan, &welcome).await?;
+                        last_heard = Instant::now();
                     }
                     if chaos.due(at) {
                         welcome = self.drop_and_resume(socket, plan, &welcome).await?;
@@ -494,8 +512,12 @@ impl Bot {
                 received = receive(socket) => match received {
                     Err(error) if plan.resume_lost && error.is_connection_loss() => {
                         welcome = self.drop_and_resume(socket, plan, &welcome).await?;
+                        last_heard = Instant::now();
                     }
-                    received => self.on_message(received?)?,
+                    received => {
+                        last_heard = Instant::now();
+                        self.on_message(received?)?;
+                    }
                 },
             }
         }

@@ -243,3 +243,40 @@ async fn with_resets_sessions_resume() {
     assert_eq!((report.checksum_mismatches, report.mirror_errors), (0, 0));
     server.shutdown(Duration::from_secs(3)).await;
 }
+
+/// A path that goes dead (the proxy holds every byte from 9 s to 17 s): the bots notice
+/// the silence by themselves and stop with that reason instead of waiting it out.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bots_detect_a_dead_server() {
+    let _serial = ONE_SWARM_AT_A_TIME.lock().await;
+    let server = common::start_server(|config| config.npcs = 10).await;
+    let proxy = proxy_for(&server, |config| {
+        *config = config.clone().with_faults(Faults {
+            delay: Duration::ZERO,
+            jitter: Duration::ZERO,
+            bandwidth_kbps: None,
+            stall: Some(Stall {
+                duration: Duration::from_secs(8),
+                every: Duration::from_secs(9),
+            }),
+        });
+    })
+    .await;
+    let started = tokio::time::Instant::now();
+    let report = run_swarm(swarm_through(&proxy, 2, Duration::from_secs(20), Duration::ZERO, 3)).await;
+    println!("{}", report.table());
+    assert_eq!(report.bots_connected, 2);
+    assert_eq!(report.bots_failed, 2);
+    for reason in &report.failures {
+        assert!(
+            reason.starts_with("the server was silent"),
+            "unexpected failure: {reason}"
+        );
+    }
+    assert!(
+        started.elapsed() < Duration::from_secs(17),
+        "the bots gave up on the silence before the path came back"
+    );
+    proxy.shutdown().await;
+    server.shutdown(Duration::from_secs(3)).await;
+}
