@@ -129,10 +129,10 @@ pub(crate) async fn run(
         Ok(Err(violation)) => return refuse(&mut ws, &context, client, peer, violation).await,
         Err(_) => return refuse(&mut ws, &context, client, peer, Violation::HandshakeTimeout).await,
     };
-    // A resuming client takes back its old client id (and with it its player and input
-    // acks); a fresh one, or one whose player is gone, joins anew under this one.
     // The id this connection was given, whichever client id it ends up serving.
     let connection = client;
+    // A resuming client takes back its old client id (and with it its player and input
+    // acks); a fresh one, or one whose player is gone, joins anew under this one.
     let (client, joined) = match hello.resume.take() {
         None => (client, join(&context, client, hello).await),
         Some(token) => match context.resume.verify(&token, &subject) {
