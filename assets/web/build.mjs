@@ -1,5 +1,6 @@
 // Builds dist/tickcast.js (the SDK, @msgpack/msgpack bundled in) and dist/demo.js (the
-// demo page, bundled whole) with esbuild. The output is committed (the server embeds
+// demo page, which imports the SDK from ./tickcast.js rather than bundling a second copy)
+// with esbuild. The output is committed (the server embeds
 // it), so the build must be reproducible byte for byte: fixed options, paths relative to
 // this folder, no timestamps, no source maps. `tsc` then writes dist/types/.
 import { build } from 'esbuild';
@@ -24,4 +25,11 @@ const common = {
 };
 
 await build({ ...common, entryPoints: ['src/index.ts'], outfile: 'dist/tickcast.js' });
-await build({ ...common, entryPoints: ['src/demo/main.ts'], outfile: 'dist/demo.js' });
+// The demo imports the SDK as `../index.js`; in dist/ that is the SDK's own bundle.
+const sdkFromItsBundle = {
+  name: 'sdk-from-its-bundle',
+  setup(build) {
+    build.onResolve({ filter: /^\.\.\/index\.js$/ }, () => ({ path: './tickcast.js', external: true }));
+  },
+};
+await build({ ...common, entryPoints: ['src/demo/main.ts'], outfile: 'dist/demo.js', plugins: [sdkFromItsBundle] });
