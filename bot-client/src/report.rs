@@ -380,11 +380,8 @@ impl SwarmReport {
 
     /// The report as a two-column table for a terminal.
     pub fn table(&self) -> String {
-        let mut table = Table::new();
-        table.load_preset(UTF8_FULL_CONDENSED).set_header(["metric", "value"]);
-        let mut row = |metric: &str, value: String| {
-            table.add_row([metric.to_owned(), value]);
-        };
+        let mut table = MetricTable::new();
+        let mut row = |metric: &str, value: String| table.row(metric, value);
         row(
             "bots",
             format!(
@@ -474,10 +471,31 @@ impl SwarmReport {
         for (index, message) in self.mirror_error_samples.iter().enumerate() {
             row(&format!("mirror error {}", index + 1), message.clone());
         }
-        if let Some(column) = table.column_mut(1) {
+        table.finish()
+    }
+}
+
+/// A two-column "metric | value" table for a terminal: the swarm report's and the fault
+/// proxy's summary.
+pub(crate) struct MetricTable(Table);
+
+impl MetricTable {
+    pub(crate) fn new() -> MetricTable {
+        let mut table = Table::new();
+        table.load_preset(UTF8_FULL_CONDENSED).set_header(["metric", "value"]);
+        MetricTable(table)
+    }
+
+    pub(crate) fn row(&mut self, metric: &str, value: String) {
+        self.0.add_row([metric.to_owned(), value]);
+    }
+
+    /// The table, values aligned left.
+    pub(crate) fn finish(mut self) -> String {
+        if let Some(column) = self.0.column_mut(1) {
             column.set_cell_alignment(CellAlignment::Left);
         }
-        table.to_string()
+        self.0.to_string()
     }
 }
 

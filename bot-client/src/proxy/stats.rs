@@ -3,8 +3,7 @@
 //! [`ProxyStats::summary`] reads them at any time.
 
 use super::Direction;
-use comfy_table::presets::UTF8_FULL_CONDENSED;
-use comfy_table::{CellAlignment, Table};
+use crate::report::MetricTable;
 use serde::Serialize;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -215,11 +214,8 @@ impl ProxySummary {
 
     /// The summary as a two-column table for a terminal.
     pub fn table(&self) -> String {
-        let mut table = Table::new();
-        table.load_preset(UTF8_FULL_CONDENSED).set_header(["metric", "value"]);
-        let mut row = |metric: &str, value: String| {
-            table.add_row([metric.to_owned(), value]);
-        };
+        let mut table = MetricTable::new();
+        let mut row = |metric: &str, value: String| table.row(metric, value);
         row(
             "connections",
             format!(
@@ -254,9 +250,6 @@ impl ProxySummary {
                 self.elapsed_s, self.connection_seconds
             ),
         );
-        if let Some(column) = table.column_mut(1) {
-            column.set_cell_alignment(CellAlignment::Left);
-        }
-        table.to_string()
+        table.finish()
     }
 }
