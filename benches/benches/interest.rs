@@ -28,13 +28,12 @@
 
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use std::hint::black_box;
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tickcast_benches::crowd::{
     CLIENTS, Crowd, CrowdSettings, DEFAULT_BUDGET_BYTES, ENTITIES, Observed, StalenessReport, run_views,
 };
 use tickcast_server::room::interest::InterestGrid;
-use tickcast_server::room::{ClientView, WorldSnapshot};
+use tickcast_server::room::{ClientView, Preparer, WorldSnapshot};
 use tickcast_shared::{ClientMirror, ServerMsg, SnapshotFrame, entity_hash};
 
 /// Client counts of the sweep.
@@ -117,30 +116,24 @@ fn interest(c: &mut Criterion) {
         .collect();
     let started = Instant::now();
     for snapshot in &ring {
-        snapshot.interest_grid(radius);
+        black_box(InterestGrid::build(&snapshot.metas, radius));
     }
     let grid = started.elapsed() / RING as u32;
-    let started = Instant::now();
-    for snapshot in &ring {
-        snapshot.hashes();
-    }
-    let hashes = started.elapsed() / RING as u32;
-    // The shared changes of each snapshot since the one before (a linked pair per sample).
-    let mut changes = Duration::ZERO;
-    for _ in 0..RING / 2 {
-        let previous = Arc::new(crowd.snapshot());
-        crowd.advance();
-        let snapshot = crowd.snapshot().following(previous);
+    // The whole preparation of each snapshot (hashes, grid, changes since the two
+    // snapshots before, the world body), as a room's relay task runs it.
+    let mut preparer = crowd.preparer();
+    let mut prepare = Duration::ZERO;
+    for _ in 0..RING {
+        let snapshot = crowd.snapshot();
         crowd.advance();
         let started = Instant::now();
-        snapshot.changes();
-        changes += started.elapsed();
+        black_box(preparer.prepare(snapshot.tick, snapshot.entities, snapshot.metas, Vec::new()));
+        prepare += started.elapsed();
     }
-    let changes = changes / (RING / 2) as u32;
+    let prepare = prepare / RING as u32;
     eprintln!(
         "shared per-snapshot work, {ENTITIES} entities (mean of {RING} snapshots, built before the write_frame \
-         timings): interest grid (radius {radius:.1}) {grid:.1?}, entity hashes {hashes:.1?}, changes since the \
-         previous snapshot {changes:.1?}"
+         timings): interest grid (radius {radius:.1}) {grid:.1?}; the whole preparation {prepare:.1?}"
     );
 
     let mut group = c.benchmark_group("interest");
@@ -157,26 +150,26 @@ fn interest(c: &mut Criterion) {
     });
     drop(ring);
 
-    let mut last = None;
+    let mut preparer = crowd.preparer();
     group.throughput(Throughput::Elements(1));
     for clients in SWEEP {
         let mut views: Vec<ClientView> = crowd.views(clients);
         let mut out = Vec::new();
+        let mut snapshot = crowd.next_linked(&mut preparer);
         for _ in 0..WARMUP_SNAPSHOTS {
-            let snapshot = crowd.next_linked(&mut last);
+            snapshot = crowd.next_linked(&mut preparer);
             for view in &mut views {
                 view.write_frame(&snapshot, &mut out);
             }
         }
         let mut cursor = clients;
-        let mut snapshot = last.clone().expect("warmed up");
         group.bench_with_input(BenchmarkId::new("write_frame", clients), &clients, |b, &clients| {
             b.iter_custom(|iters| {
                 let mut total = Duration::ZERO;
                 for _ in 0..iters {
                     if cursor == clients {
                         cursor = 0;
-                        snapshot = crowd.next_linked(&mut last);
+                        snapshot = crowd.next_linked(&mut preparer);
                     }
                     let started = Instant::now();
                     let stats = views[cursor].write_frame(black_box(&snapshot), &mut out);
@@ -194,8 +187,8 @@ fn interest(c: &mut Criterion) {
         let mut frames: Vec<SnapshotFrame> = Vec::with_capacity(clients);
         let mut out = Vec::new();
         let mut write_all =
-            |crowd: &mut Crowd, last: &mut Option<Arc<WorldSnapshot>>, frames: &mut Vec<SnapshotFrame>| {
-                let snapshot = crowd.next_linked(last);
+            |crowd: &mut Crowd, preparer: &mut Preparer, frames: &mut Vec<SnapshotFrame>| {
+                let snapshot = crowd.next_linked(preparer);
                 frames.clear();
                 for view in &mut views {
                     view.write_frame(&snapshot, &mut out);
@@ -206,7 +199,7 @@ fn interest(c: &mut Criterion) {
                 }
             };
         for _ in 0..WARMUP_SNAPSHOTS {
-            write_all(&mut crowd, &mut last, &mut frames);
+            write_all(&mut crowd, &mut preparer, &mut frames);
             for (mirror, frame) in mirrors.iter_mut().zip(&frames) {
                 mirror.apply_frame(frame).expect("a frame applies");
             }
@@ -218,7 +211,7 @@ fn interest(c: &mut Criterion) {
                 for _ in 0..iters {
                     if cursor == clients {
                         cursor = 0;
-                        write_all(&mut crowd, &mut last, &mut frames);
+                        write_all(&mut crowd, &mut preparer, &mut frames);
                     }
                     let started = Instant::now();
                     let applied = mirrors[cursor].apply_frame(black_box(&frames[cursor]));

@@ -21,7 +21,7 @@
 use std::sync::Arc;
 use tickcast_benches::crowd::{Crowd, CrowdSettings};
 use tickcast_benches::warmed_simulation;
-use tickcast_server::room::{ClientView, WorldSnapshot};
+use tickcast_server::room::{ClientView, Preparer, WorldSnapshot};
 use tickcast_shared::{ClientMirror, ServerMsg, SnapshotFrame};
 
 /// Clients whose frames are written per snapshot.
@@ -58,16 +58,16 @@ fn main() {
 
 /// The next `count` snapshots of the crowd, linked and with their shared parts built
 /// (`Crowd::next_linked`).
-fn snapshots(crowd: &mut Crowd, last: &mut Option<Arc<WorldSnapshot>>, count: usize) -> Vec<Arc<WorldSnapshot>> {
-    (0..count).map(|_| crowd.next_linked(last)).collect()
+fn snapshots(crowd: &mut Crowd, preparer: &mut Preparer, count: usize) -> Vec<Arc<WorldSnapshot>> {
+    (0..count).map(|_| crowd.next_linked(preparer)).collect()
 }
 
 fn frames() {
     let mut crowd = Crowd::new(CrowdSettings::default());
     let mut out = Vec::new();
-    let mut last = None;
-    let mut views = warmed_writers(&mut crowd, &mut last);
-    let counted = snapshots(&mut crowd, &mut last, SNAPSHOTS);
+    let mut preparer = crowd.preparer();
+    let mut views = warmed_writers(&mut crowd, &mut preparer);
+    let counted = snapshots(&mut crowd, &mut preparer, SNAPSHOTS);
     let mut bytes = 0;
     for snapshot in &counted {
         for view in &mut views {
@@ -81,7 +81,7 @@ fn frames() {
     );
 
     // The client side: a fresh view and mirror for client 0, warmed up, then counted.
-    let (_, frames) = client_frames(&mut crowd, &mut last, SNAPSHOTS);
+    let (_, frames) = client_frames(&mut crowd, &mut preparer, SNAPSHOTS);
     let mut mirror = ClientMirror::new();
     for frame in &frames[..WARMUP_SNAPSHOTS] {
         mirror.apply_frame(frame).expect("warm-up frames apply");
@@ -93,11 +93,11 @@ fn frames() {
 }
 
 /// Writers for the first [`CLIENTS`] clients of `crowd`, each having written its first
-/// [`WARMUP_SNAPSHOTS`] frames (snapshots linked through `last`).
-fn warmed_writers(crowd: &mut Crowd, last: &mut Option<Arc<WorldSnapshot>>) -> Vec<ClientView> {
+/// [`WARMUP_SNAPSHOTS`] frames (snapshots prepared by `preparer`).
+fn warmed_writers(crowd: &mut Crowd, preparer: &mut Preparer) -> Vec<ClientView> {
     let mut views = crowd.views(CLIENTS);
     let mut out = Vec::new();
-    for snapshot in snapshots(crowd, last, WARMUP_SNAPSHOTS) {
+    for snapshot in snapshots(crowd, preparer, WARMUP_SNAPSHOTS) {
         for view in &mut views {
             view.write_frame(&snapshot, &mut out);
         }
@@ -109,12 +109,12 @@ fn warmed_writers(crowd: &mut Crowd, last: &mut Option<Arc<WorldSnapshot>>) -> V
 /// decoded.
 fn client_frames(
     crowd: &mut Crowd,
-    last: &mut Option<Arc<WorldSnapshot>>,
+    preparer: &mut Preparer,
     counted: usize,
 ) -> (Vec<Vec<u8>>, Vec<SnapshotFrame>) {
     let mut view = crowd.view(0, tickcast_benches::crowd::DEFAULT_BUDGET_BYTES);
     let mut out = Vec::new();
-    let bytes: Vec<Vec<u8>> = snapshots(crowd, last, WARMUP_SNAPSHOTS + counted)
+    let bytes: Vec<Vec<u8>> = snapshots(crowd, preparer, WARMUP_SNAPSHOTS + counted)
         .iter()
         .map(|snapshot| {
             view.write_frame(snapshot, &mut out);
@@ -153,9 +153,9 @@ fn moving_crowd() -> Crowd {
 fn frames_moving(skipping: bool) {
     let mut crowd = moving_crowd();
     let mut out = Vec::new();
-    let mut last = None;
-    let mut views = warmed_writers(&mut crowd, &mut last);
-    let counted = snapshots(&mut crowd, &mut last, SNAPSHOTS);
+    let mut preparer = crowd.preparer();
+    let mut views = warmed_writers(&mut crowd, &mut preparer);
+    let counted = snapshots(&mut crowd, &mut preparer, SNAPSHOTS);
     let (mut calls, mut bytes) = (0, 0);
     for (at, snapshot) in counted.iter().enumerate() {
         for (client, view) in views.iter_mut().enumerate() {
@@ -184,7 +184,8 @@ fn apply_one(mirror: &mut ClientMirror, frame: &SnapshotFrame) {
 /// in its view walks.
 fn apply_moving() {
     let mut crowd = moving_crowd();
-    let (frames, decoded) = client_frames(&mut crowd, &mut None, MOVING_FRAMES);
+    let mut preparer = crowd.preparer();
+    let (frames, decoded) = client_frames(&mut crowd, &mut preparer, MOVING_FRAMES);
     let mut mirror = ClientMirror::new();
     for frame in &decoded[..WARMUP_SNAPSHOTS] {
         mirror.apply_frame(frame).expect("warm-up frames apply");

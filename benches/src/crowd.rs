@@ -31,8 +31,8 @@ use glam::Vec2;
 use std::collections::HashMap;
 use std::sync::Arc;
 use tickcast_server::game::tuning::{DRONE_HEALTH, DRONE_SPEED, PLAYER_HEALTH, PLAYER_SPEED};
-use tickcast_server::room::interest::{EntityMeta, Relevance, Viewer};
-use tickcast_server::room::{ClientView, FrameStats, ViewSettings, WorldSnapshot};
+use tickcast_server::room::interest::{EntityMeta, InterestGrid, Relevance, Viewer};
+use tickcast_server::room::{ClientView, FrameStats, PrepareSettings, Preparer, ViewSettings, WorldSnapshot};
 use tickcast_shared::arena::{EntityKind, Health, Transform2};
 use tickcast_shared::{
     ClientMirror, ComponentState, Components, EntityState, Fields, NetId, Replicate, ServerMsg, Tick,
@@ -289,24 +289,22 @@ impl Crowd {
 }
 
 impl Crowd {
-    /// The snapshot a room would capture now, linked to `last` as the room links its
-    /// captures; moves the crowd on one interval, then builds the snapshot's shared parts
-    /// (interest grid, entity hashes, changes since `last` and since the one before) as
-    /// the first writer of a snapshot would, so that, as on a server, they are the last
-    /// thing touched before the other writers run. `last` becomes the new snapshot.
-    pub fn next_linked(&mut self, last: &mut Option<Arc<WorldSnapshot>>) -> Arc<WorldSnapshot> {
-        let mut snapshot = self.snapshot();
+    /// A preparer as a room with this crowd's interest radius has (checksums on).
+    pub fn preparer(&self) -> Preparer {
+        Preparer::new(PrepareSettings {
+            interest_radius: Some(self.radius),
+            checksums: true,
+            world_body: true,
+        })
+    }
+
+    /// The snapshot a room would capture now, prepared by `preparer` as a room prepares
+    /// its captures (interest grid, hashes, changes since the two snapshots before);
+    /// then moves the crowd on one interval.
+    pub fn next_linked(&mut self, preparer: &mut Preparer) -> Arc<WorldSnapshot> {
+        let snapshot = self.snapshot();
         self.advance();
-        if let Some(previous) = last.take() {
-            snapshot = snapshot.following(previous);
-        }
-        let snapshot = Arc::new(snapshot);
-        snapshot.interest_grid(self.radius);
-        snapshot.hashes();
-        snapshot.changes();
-        snapshot.changes_two_back();
-        *last = Some(Arc::clone(&snapshot));
-        snapshot
+        preparer.prepare(snapshot.tick, snapshot.entities, snapshot.metas, Vec::new())
     }
 }
 
@@ -363,12 +361,12 @@ impl Observed {
         let own = snapshot.index_of(player).expect("players never leave");
         let viewer = Viewer {
             client: self.client as u32 + 1,
-            player,
+            player: Some(player),
             position: snapshot.metas[own].position.expect("every entity is placed"),
             team: None,
         };
         let radius = crowd.radius();
-        snapshot.interest_grid(radius).visible(
+        InterestGrid::build(&snapshot.metas, radius).visible(
             &viewer,
             radius,
             &snapshot.metas,
@@ -505,14 +503,14 @@ mod tests {
         assert!((28.0..40.0).contains(&radius), "{radius}");
         let crowd = Crowd::new(CrowdSettings::default());
         let snapshot = crowd.snapshot();
-        let grid = snapshot.interest_grid(crowd.radius());
+        let grid = InterestGrid::build(&snapshot.metas, crowd.radius());
         let mut visible = Vec::new();
         let mut total = 0;
         for client in 0..CLIENTS {
             let own = snapshot.index_of(crowd.player(client)).unwrap();
             let viewer = Viewer {
                 client: 1,
-                player: crowd.player(client),
+                player: Some(crowd.player(client)),
                 position: snapshot.metas[own].position.unwrap(),
                 team: None,
             };

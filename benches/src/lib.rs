@@ -59,6 +59,8 @@ pub fn room_settings() -> RoomSettings {
         raise_priority: false,
         stagger_snapshots: false,
         resume_grace: std::time::Duration::ZERO,
+        interest_radius: None,
+        checksums: true,
     }
 }
 

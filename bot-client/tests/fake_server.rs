@@ -194,7 +194,7 @@ async fn serve(stream: TcpStream, client_id: u32, behaviour: Behaviour, sent: Ar
     let welcome = ServerMsg::Welcome(Welcome {
         protocol_version: PROTOCOL_VERSION,
         client_id,
-        player: NetId::from_parts(0, 1),
+        player: Some(NetId::from_parts(0, 1)),
         tick_rate: TICK_RATE,
         snapshot_rate: 10,
         tick: Tick(0),

@@ -454,6 +454,13 @@ impl ServerConfig {
         Ok(())
     }
 
+    /// The area of interest's radius; `None` (radius 0) sends every client the whole
+    /// world.
+    pub fn interest_radius(&self) -> Option<f32> {
+        let radius = self.replication.interest_radius;
+        (radius > 0.0).then_some(radius)
+    }
+
     /// Body bytes each client may be sent per snapshot.
     pub fn budget_bytes_per_snapshot(&self) -> usize {
         (self.replication.budget_kbps as usize * 1000 / 8 / self.snapshot_rate as usize).max(64)

@@ -118,6 +118,8 @@ pub async fn start(config: &ServerConfig) -> Result<RunningServer, StartError> {
             raise_priority: config.raise_tick_priority,
             stagger_snapshots: config.stagger_snapshots,
             resume_grace: config.limits.resume_grace,
+            interest_radius: config.interest_radius(),
+            checksums: config.checksums,
         },
     )?;
     let listener = TcpListener::bind(config.bind)
@@ -145,7 +147,7 @@ pub async fn start(config: &ServerConfig) -> Result<RunningServer, StartError> {
     let room_handle = room.handle();
     let room_stats = Arc::clone(&room_handle.stats);
     let view = ViewSettings {
-        interest_radius: (config.replication.interest_radius > 0.0).then_some(config.replication.interest_radius),
+        interest_radius: config.interest_radius(),
         budget_bytes: config.budget_bytes_per_snapshot(),
         checksums: config.checksums,
         rule: room_handle.relevance_rule,

@@ -28,7 +28,7 @@ use tickcast_server::room::{
     ActiveInputs, ClientId, ClientView, Controlled, Game, Rates, Replicated, ReplicationRegistry, Room, RoomCommand,
     RoomSettings, Simulation, TickSystems, ViewSettings, WorldSnapshot,
 };
-use tickcast_shared::{ClientMirror, ClientMsg, Hello, PlayerInput, ServerMsg};
+use tickcast_shared::{ClientMirror, ClientMsg, Hello, PlayerInput, ServerMsg, Spectate};
 use tokio_tungstenite::tungstenite::Message;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
@@ -45,6 +45,8 @@ fn snapshots(drones: u32, count: usize) -> Vec<Arc<WorldSnapshot>> {
         raise_priority: false,
         stagger_snapshots: false,
         resume_grace: std::time::Duration::ZERO,
+        interest_radius: Some(RADIUS),
+        checksums: true,
     };
     let game = Arena {
         map: Map::load("embedded").unwrap(),
@@ -59,8 +61,7 @@ fn snapshots(drones: u32, count: usize) -> Vec<Arc<WorldSnapshot>> {
         if published.has_changed().unwrap() {
             let snapshot = published.borrow_and_update().clone();
             if let Some(snapshot) = &snapshot {
-                // As the first writer would, before the next capture: the shared changes
-                // since the previous snapshot (built once per snapshot, not per message).
+                // Prepared once per snapshot, not per message.
                 assert!(snapshot.changes().is_some() || out.is_empty());
             }
             out.extend(snapshot);
@@ -69,15 +70,13 @@ fn snapshots(drones: u32, count: usize) -> Vec<Arc<WorldSnapshot>> {
     out
 }
 
+/// The interest radius of the rooms of these tests.
+const RADIUS: f32 = 30.0;
+
 #[test]
 fn writing_frames_allocates_nothing_per_message_in_steady_state() {
-    let radius = 30.0;
+    let radius = RADIUS;
     let snapshots = snapshots(400, 400);
-    for snapshot in &snapshots {
-        // Shared per-snapshot work, done once by the first writer, not per message.
-        snapshot.interest_grid(radius);
-        snapshot.hashes();
-    }
     // A viewer that owns a drone, so its viewpoint moves through the world.
     let player = snapshots[0].entities[0].id;
     let mut view = ClientView::new(
@@ -105,6 +104,30 @@ fn writing_frames_allocates_nothing_per_message_in_steady_state() {
     assert!(bytes > 100 * 7, "the frames carried changes ({bytes} bytes)");
     // Growing a scratch buffer to a new peak is allowed; allocating per frame is not.
     assert!(allocations <= 5, "{allocations} allocations in 100 frames");
+}
+
+#[test]
+fn sending_the_shared_world_body_allocates_nothing_per_message() {
+    let snapshots = snapshots(400, 200);
+    let settings = ViewSettings {
+        interest_radius: Some(RADIUS),
+        budget_bytes: 64 * 1024,
+        checksums: true,
+        rule: None,
+    };
+    let mut view = ClientView::spectating(1, Spectate::World, settings);
+    let mut frame = Vec::with_capacity(64 * 1024);
+    for snapshot in &snapshots[..100] {
+        view.write_frame(snapshot, &mut frame);
+    }
+    let mut shared = 0;
+    let counted = allocation_counter::measure(|| {
+        for snapshot in &snapshots[100..] {
+            shared += usize::from(view.write_frame(snapshot, &mut frame).shared_body);
+        }
+    });
+    assert_eq!(shared, 100, "every frame was the shared body");
+    assert_eq!(counted.count_total, 0, "{} allocations in 100 frames", counted.count_total);
 }
 
 /// The input a test client sends with `seq`.
@@ -158,6 +181,8 @@ fn receiving_inputs_allocates_nothing_per_message_in_steady_state() {
         raise_priority: false,
         stagger_snapshots: false,
         resume_grace: std::time::Duration::ZERO,
+        interest_radius: None,
+        checksums: true,
     };
     let (mut simulation, handle) = Simulation::new(Steering, &settings);
     let answers: Vec<_> = (0..CLIENTS)
@@ -166,7 +191,12 @@ fn receiving_inputs_allocates_nothing_per_message_in_steady_state() {
             let name = "alloc".to_string();
             handle
                 .commands
-                .try_send(RoomCommand::Join { client, name, reply })
+                .try_send(RoomCommand::Join {
+                    client,
+                    name,
+                    spectator: false,
+                    reply,
+                })
                 .unwrap();
             answer
         })
@@ -339,6 +369,8 @@ fn the_server_thread_allocates_nothing_per_input_over_a_real_socket() {
             raise_priority: false,
             stagger_snapshots: false,
             resume_grace: std::time::Duration::ZERO,
+            interest_radius: Some(config.replication.interest_radius),
+            checksums: true,
         },
     )
     .unwrap();

@@ -39,7 +39,7 @@ async fn a_client_joins_mirrors_the_world_and_gets_its_inputs_acked() {
     assert!(acked >= 20, "acks keep up with inputs (last ack {acked})");
 
     let me = mirror
-        .entity(welcome.player)
+        .entity(welcome.player.expect("a player"))
         .expect("the client's own entity is replicated");
     assert_eq!(me.get::<EntityKind>(), Some(EntityKind::Player));
     let drones = mirror
@@ -62,10 +62,10 @@ async fn a_departed_client_is_despawned_for_everyone_else() {
     let mut watcher = Bystander::join(&server).await;
     let (leaver, welcome) = join(&server).await;
     watcher.receive(3).await;
-    assert!(watcher.mirror.entity(welcome.player).is_some());
+    assert!(watcher.mirror.entity(welcome.player.expect("a player")).is_some());
     drop(leaver);
     let deadline = tokio::time::Instant::now() + WAIT;
-    while watcher.mirror.entity(welcome.player).is_some() {
+    while watcher.mirror.entity(welcome.player.expect("a player")).is_some() {
         assert!(
             tokio::time::Instant::now() < deadline,
             "the departed player was never despawned"

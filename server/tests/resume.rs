@@ -66,14 +66,14 @@ async fn a_client_that_reconnects_within_the_grace_gets_its_player_and_acks_back
         send(&mut ws, &still(seq)).await;
     }
     until_acked(&mut ws, &mut mirror, 39).await;
-    let before = mirror.entity(welcome.player).expect("own player").clone();
+    let before = mirror.entity(welcome.player.expect("a player")).expect("own player").clone();
     // The connection drops without a close handshake.
     drop(ws);
 
     tokio::time::sleep(Duration::from_millis(300)).await;
     bystander.receive(3).await;
     assert!(
-        bystander.mirror.entity(welcome.player).is_some(),
+        bystander.mirror.entity(welcome.player.expect("a player")).is_some(),
         "the away player stays in the world"
     );
 
@@ -85,7 +85,7 @@ async fn a_client_that_reconnects_within_the_grace_gets_its_player_and_acks_back
     let mut mirror = ClientMirror::new();
     mirror.apply_frame(&first).unwrap();
     assert_eq!(mirror.input_ack(), Some(39), "acks continue from the last input");
-    let after = mirror.entity(welcome.player).expect("own player").clone();
+    let after = mirror.entity(welcome.player.expect("a player")).expect("own player").clone();
     assert_eq!(after.get::<Transform2>(), before.get::<Transform2>(), "position intact");
     assert_eq!(after.get::<Health>(), before.get::<Health>(), "health intact");
     assert_eq!(after.get::<Score>(), before.get::<Score>(), "score intact");
@@ -108,7 +108,7 @@ async fn after_the_grace_the_player_is_gone_and_a_resume_joins_anew() {
     let mut gone = false;
     for _ in 0..60 {
         bystander.receive(1).await;
-        if bystander.mirror.entity(welcome.player).is_none() {
+        if bystander.mirror.entity(welcome.player.expect("a player")).is_none() {
             gone = true;
             break;
         }

@@ -56,7 +56,7 @@ fn main() {
     let welcome = ServerMsg::Welcome(Welcome {
         protocol_version: tickcast_shared::PROTOCOL_VERSION,
         client_id: 3,
-        player: NetId::from_parts(0, 1),
+        player: Some(NetId::from_parts(0, 1)),
         tick_rate: 60,
         snapshot_rate: 30,
         tick: Tick(120),

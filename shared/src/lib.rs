@@ -33,7 +33,7 @@ pub use delta::{
 pub use mirror::{Applied, ClientMirror, MirrorError};
 pub use net_id::NetId;
 pub use protocol::{
-    ClientMsg, DecodeError, EncodeError, Hello, InputAck, InputError, PROTOCOL_VERSION, PlayerInput, ServerMsg,
+    ClientMsg, DecodeError, EncodeError, Hello, InputAck, InputError, PROTOCOL_VERSION, PlayerInput, ServerMsg, Spectate,
     SnapshotFrame, Welcome, buttons,
 };
 pub use replicate::Replicate;

@@ -31,17 +31,23 @@ pub enum ClientMsg {
 
 /// Opens a session.
 ///
-/// Wire: `[protocol_version, name]`, or `[protocol_version, name, resume]` to take back
-/// the player of a connection that dropped (the `resume` token its `Welcome` carried).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+/// Wire: `[protocol_version, name]`; `[protocol_version, name, resume]` to take back the
+/// player of a connection that dropped (the `resume` token its `Welcome` carried, or nil);
+/// `[protocol_version, name, resume, spectate]` to watch without a player (see
+/// [`Spectate`]).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Hello {
     /// Must equal the server's [`PROTOCOL_VERSION`].
     pub protocol_version: u16,
     /// Display name (the server truncates it to [`MAX_NAME_BYTES`]).
     pub name: String,
-    /// The resume token of an earlier connection, to take its player back.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// The resume token of an earlier connection, to take its player back. Written as nil
+    /// when absent and a `spectate` follows, so every element keeps its place.
+    #[serde(default)]
     pub resume: Option<serde_bytes::ByteBuf>,
+    /// Join as a spectator: no player entity, no inputs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub spectate: Option<Spectate>,
 }
 
 impl Hello {
@@ -51,6 +57,7 @@ impl Hello {
             protocol_version: PROTOCOL_VERSION,
             name: name.into(),
             resume: None,
+            spectate: None,
         }
     }
 
@@ -60,6 +67,54 @@ impl Hello {
         Hello {
             resume: Some(serde_bytes::ByteBuf::from(token)),
             ..Hello::new(name)
+        }
+    }
+
+    /// A `Hello` that joins as a spectator.
+    pub fn spectating(name: impl Into<String>, spectate: Spectate) -> Hello {
+        Hello {
+            spectate: Some(spectate),
+            ..Hello::new(name)
+        }
+    }
+}
+
+/// What a spectator watches. A spectator has no player entity and sends no inputs.
+///
+/// Wire: `[]` for the whole world, `[x, y]` (two floats) for the room's area of interest
+/// around that point.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Spectate {
+    /// Every entity, wherever it is (the room's interest radius does not apply).
+    World,
+    /// The entities within the room's interest radius of this point (the whole world in
+    /// a room without one).
+    At([f32; 2]),
+}
+
+impl Serialize for Spectate {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        match self {
+            Spectate::World => <[f32; 0]>::serialize(&[], serializer),
+            Spectate::At(point) => point.serialize(serializer),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for Spectate {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        use serde::de::Error;
+        let point: Vec<f64> = Vec::deserialize(deserializer)?;
+        match point[..] {
+            [] => Ok(Spectate::World),
+            [x, y] if x.is_finite() && y.is_finite() && x.abs() <= 1e9 && y.abs() <= 1e9 => {
+                Ok(Spectate::At([x as f32, y as f32]))
+            }
+            [_, _] => Err(D::Error::custom("spectate point must be finite")),
+            _ => Err(D::Error::custom(format!(
+                "spectate takes [] or [x, y], not {} numbers",
+                point.len()
+            ))),
         }
     }
 }
@@ -178,8 +233,8 @@ pub struct Welcome {
     pub protocol_version: u16,
     /// This connection's id within the room.
     pub client_id: u32,
-    /// The entity this client controls.
-    pub player: NetId,
+    /// The entity this client controls; nil for a spectator.
+    pub player: Option<NetId>,
     /// Simulation steps per second.
     pub tick_rate: u16,
     /// Snapshots per second.
@@ -454,13 +509,17 @@ mod tests {
     fn hello_has_a_stable_byte_layout() {
         let hello = ClientMsg::Hello(Hello {
             protocol_version: 1,
-            name: "ab".into(),
-            resume: None,
+            ..Hello::new("ab")
         });
-        // {"h": [1, "ab"]}
+        // {"h": [1, "ab", nil]}
         assert_eq!(
             hello.encode().unwrap(),
-            [0x81, 0xa1, b'h', 0x92, 0x01, 0xa2, b'a', b'b']
+            [0x81, 0xa1, b'h', 0x93, 0x01, 0xa2, b'a', b'b', 0xc0]
+        );
+        // {"h": [1, "ab"]}, as clients of earlier versions of this crate write it.
+        assert_eq!(
+            ClientMsg::decode(&[0x81, 0xa1, b'h', 0x92, 0x01, 0xa2, b'a', b'b']).unwrap(),
+            hello
         );
         // {"h": [1, "ab", bin(07)]}
         let resuming = ClientMsg::Hello(Hello {
@@ -471,6 +530,38 @@ mod tests {
         assert_eq!(bytes[3], 0x93, "three elements");
         assert_eq!(&bytes[bytes.len() - 3..], [0xc4, 0x01, 0x07]);
         assert_eq!(ClientMsg::decode(&bytes).unwrap(), resuming);
+    }
+
+    #[test]
+    fn spectate_is_an_empty_array_or_a_point() {
+        // {"h": [3, "", nil, []]}
+        let world = ClientMsg::Hello(Hello::spectating("", Spectate::World));
+        let bytes = world.encode().unwrap();
+        assert_eq!(bytes, [0x81, 0xa1, b'h', 0x94, 0x03, 0xa0, 0xc0, 0x90]);
+        assert_eq!(ClientMsg::decode(&bytes).unwrap(), world);
+        let at = ClientMsg::Hello(Hello::spectating("", Spectate::At([1.5, -2.0])));
+        let bytes = at.encode().unwrap();
+        assert_eq!(&bytes[6..8], [0xc0, 0x92], "nil resume, then a two-element array");
+        assert_eq!(ClientMsg::decode(&bytes).unwrap(), at);
+        // Integers and float 64 are numbers too.
+        let ints = [0x81, 0xa1, b'h', 0x94, 0x03, 0xa0, 0xc0, 0x92, 0x01, 0xcb];
+        let mut ints = ints.to_vec();
+        ints.extend_from_slice(&2.5f64.to_be_bytes());
+        let ClientMsg::Hello(hello) = ClientMsg::decode(&ints).unwrap() else {
+            panic!("not a hello")
+        };
+        assert_eq!(hello.spectate, Some(Spectate::At([1.0, 2.5])));
+        // One number, three numbers, or a NaN are refused, naming what is wrong.
+        for (tail, reason) in [
+            (vec![0x91, 0x01], "not 1 numbers"),
+            (vec![0x93, 0x01, 0x02, 0x03], "not 3 numbers"),
+            ([vec![0x92, 0x01, 0xcb], f64::NAN.to_be_bytes().to_vec()].concat(), "finite"),
+        ] {
+            let mut bytes = vec![0x81, 0xa1, b'h', 0x94, 0x03, 0xa0, 0xc0];
+            bytes.extend_from_slice(&tail);
+            let error = ClientMsg::decode(&bytes).unwrap_err().to_string();
+            assert!(error.contains(reason), "{error}");
+        }
     }
 
     #[test]
@@ -502,7 +593,7 @@ mod tests {
         let welcome = ServerMsg::Welcome(Welcome {
             protocol_version: 3,
             client_id: 3,
-            player: NetId::from_parts(4, 1),
+            player: Some(NetId::from_parts(4, 1)),
             tick_rate: 60,
             snapshot_rate: 30,
             tick: Tick(99),

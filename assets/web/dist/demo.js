@@ -10,6 +10,9 @@ var MAX_HEALTH = { [ArenaEntity.Player]: 10, [ArenaEntity.Drone]: 3 };
 var VIEW_UNITS = 34;
 var EDGE_MARGIN = 1.5;
 var HUD_EVERY_MS = 250;
+var MIN_SCALE = 2;
+var MAX_SCALE = 120;
+var PAN_SCREENS_PER_SECOND = 0.8;
 var colors = {
   background: "#090c13",
   floor: "#111724",
@@ -23,6 +26,16 @@ var colors = {
   projectile: "#ffd166",
   dead: "#4a5470"
 };
+function parseSpectate(value) {
+  if (value === null) return null;
+  if (value.trim() === "") return true;
+  const parts = value.split(",").map((part) => part.trim());
+  const [x, y] = parts.map(Number);
+  if (parts.length !== 2 || parts.includes("") || !Number.isFinite(x) || !Number.isFinite(y)) {
+    throw new Error(`?spectate=${value}: expected x,y in world units (or ?spectate alone for the whole world)`);
+  }
+  return { x, y };
+}
 function settings() {
   const query = new URLSearchParams(location.search);
   const scheme = location.protocol === "https:" ? "wss" : "ws";
@@ -30,7 +43,7 @@ function settings() {
   const http = new URL(url.replace(/^ws/, "http"));
   http.pathname = "/game.json";
   http.search = "";
-  return { url, gameUrl: http.toString(), name: query.get("name") ?? "" };
+  return { url, gameUrl: http.toString(), name: query.get("name") ?? "", spectate: parseSpectate(query.get("spectate")) };
 }
 async function loadGame(url) {
   try {
@@ -87,6 +100,82 @@ var Controls = class {
     return { move_x: x, move_y: y, aim, buttons: this.mouseDown || this.held("Space") ? 1 : 0 };
   }
 };
+var SpectatorControls = class {
+  keys = /* @__PURE__ */ new Set();
+  dragFrom = null;
+  /** Pixels dragged since the last frame. */
+  dragX = 0;
+  dragY = 0;
+  /** Zoom factor asked for since the last frame, and about which point (CSS pixels). */
+  zoom = 1;
+  zoomAtX = 0;
+  zoomAtY = 0;
+  /** F or Home was pressed. */
+  refit = false;
+  constructor(target) {
+    const panKeys = /* @__PURE__ */ new Set(["KeyW", "KeyA", "KeyS", "KeyD", "ArrowUp", "ArrowDown", "ArrowLeft", "ArrowRight"]);
+    addEventListener("keydown", (event) => {
+      if (panKeys.has(event.code)) {
+        event.preventDefault();
+        this.keys.add(event.code);
+      } else if (event.code === "KeyF" || event.code === "Home") {
+        this.refit = true;
+      }
+    });
+    addEventListener("keyup", (event) => this.keys.delete(event.code));
+    addEventListener("blur", () => {
+      this.keys.clear();
+      this.dragFrom = null;
+    });
+    target.addEventListener("pointerdown", (event) => {
+      this.dragFrom = { x: event.clientX, y: event.clientY };
+      target.setPointerCapture(event.pointerId);
+      target.style.cursor = "grabbing";
+    });
+    target.addEventListener("pointermove", (event) => {
+      if (this.dragFrom === null) return;
+      this.dragX += event.clientX - this.dragFrom.x;
+      this.dragY += event.clientY - this.dragFrom.y;
+      this.dragFrom = { x: event.clientX, y: event.clientY };
+    });
+    const release = () => {
+      this.dragFrom = null;
+      target.style.cursor = "grab";
+    };
+    target.addEventListener("pointerup", release);
+    target.addEventListener("pointercancel", release);
+    target.addEventListener(
+      "wheel",
+      (event) => {
+        event.preventDefault();
+        this.zoom *= Math.exp(-event.deltaY * (event.deltaMode === 1 ? 0.05 : 15e-4));
+        this.zoomAtX = event.clientX;
+        this.zoomAtY = event.clientY;
+      },
+      { passive: false }
+    );
+    target.addEventListener("contextmenu", (event) => event.preventDefault());
+    target.style.cursor = "grab";
+  }
+  held(...codes) {
+    return codes.some((code) => this.keys.has(code));
+  }
+  /** The direction the keys pan, each of x and y in -1, 0, 1. */
+  keyPan() {
+    return {
+      x: (this.held("KeyD", "ArrowRight") ? 1 : 0) - (this.held("KeyA", "ArrowLeft") ? 1 : 0),
+      y: (this.held("KeyS", "ArrowDown") ? 1 : 0) - (this.held("KeyW", "ArrowUp") ? 1 : 0)
+    };
+  }
+  /** What the user did since the last call (drag, zoom, refit); clears it. */
+  take() {
+    const taken = { dragX: this.dragX, dragY: this.dragY, zoom: this.zoom, zoomAtX: this.zoomAtX, zoomAtY: this.zoomAtY, refit: this.refit };
+    this.dragX = this.dragY = 0;
+    this.zoom = 1;
+    this.refit = false;
+    return taken;
+  }
+};
 var FrameTimer = class {
   times = [];
   frame(now) {
@@ -125,16 +214,25 @@ async function main() {
     drone: tuning?.drone_radius ?? 0.5,
     projectile: tuning?.projectile_radius ?? 0.15
   };
-  const client = TickcastClient.connect(config.url, {
+  const spectate = config.spectate;
+  const client = spectate === null ? TickcastClient.connect(config.url, {
     name: config.name,
     prediction: (welcome) => welcome.schema.game === "arena" && map !== null && tuning !== void 0 ? arenaPredictionModel(map, tuning) : null
-  });
-  const controls = new Controls(canvas);
+  }) : TickcastClient.connect(config.url, { name: config.name, spectate });
+  const controls = spectate === null ? new Controls(canvas) : null;
+  const spectator = spectate === null ? null : new SpectatorControls(canvas);
   const frames = new FrameTimer();
+  if (spectate !== null) {
+    hud("hud-mode").hidden = false;
+    hud("score").hidden = true;
+    hud("help").textContent = (spectate === true ? "spectating the whole world" : `spectating around ${spectate.x}, ${spectate.y}`) + " · drag / WASD pan · wheel zooms · F resets the view";
+  }
   let cameraX = game === null ? 0 : (game.map.bounds.min[0] + game.map.bounds.max[0]) / 2;
   let cameraY = game === null ? 0 : (game.map.bounds.min[1] + game.map.bounds.max[1]) / 2;
   let scale = 20;
   let self = null;
+  let spectatorHome = true;
+  let lastFrameAt = null;
   const serverPlayer = () => {
     const entity = client.player();
     const schema = client.schema;
@@ -144,13 +242,15 @@ async function main() {
     const y = numberOf(decoded, "Transform2", "y");
     return x === void 0 || y === void 0 ? null : { x, y };
   };
-  client.startInputLoop(() => {
-    const px = (self?.x ?? cameraX) - cameraX;
-    const py = (self?.y ?? cameraY) - cameraY;
-    const mx = (controls.mouseX - innerWidth / 2) / scale;
-    const my = (controls.mouseY - innerHeight / 2) / scale;
-    return controls.input(Math.atan2(my - py, mx - px));
-  });
+  if (controls !== null) {
+    client.startInputLoop(() => {
+      const px = (self?.x ?? cameraX) - cameraX;
+      const py = (self?.y ?? cameraY) - cameraY;
+      const mx = (controls.mouseX - innerWidth / 2) / scale;
+      const my = (controls.mouseY - innerHeight / 2) / scale;
+      return controls.input(Math.atan2(my - py, mx - px));
+    });
+  }
   let statusText = "connecting…";
   client.on("welcome", () => {
     statusText = "";
@@ -167,7 +267,9 @@ async function main() {
       ...client.stats(),
       frameMs: frames.meanMs(),
       player: state == null ? serverPlayer() : { x: state.x, y: state.y },
-      serverPlayer: serverPlayer()
+      serverPlayer: serverPlayer(),
+      spectating: spectate !== null,
+      camera: { x: cameraX, y: cameraY, scale }
     };
   };
   window.tickcast = { client, stats: demoStats };
@@ -330,16 +432,75 @@ async function main() {
     ctx.strokeRect(left + (cameraX - innerWidth / 2 / scale - min[0]) * k, top + (cameraY - innerHeight / 2 / scale - min[1]) * k, innerWidth / scale * k, innerHeight / scale * k);
     ctx.globalAlpha = 1;
   };
+  const worldBox = (entities) => {
+    if (game !== null) return { min: [...game.map.bounds.min], max: [...game.map.bounds.max] };
+    let box = null;
+    for (const entity of entities) {
+      const x = numberOf(entity, "Transform2", "x");
+      const y = numberOf(entity, "Transform2", "y");
+      if (x === void 0 || y === void 0) continue;
+      box ??= { min: [x, y], max: [x, y] };
+      box.min = [Math.min(box.min[0], x), Math.min(box.min[1], y)];
+      box.max = [Math.max(box.max[0], x), Math.max(box.max[1], y)];
+    }
+    return box;
+  };
+  const spectatorCamera = (spectateAt, controls2, entities, now) => {
+    const moved = controls2.take();
+    const dt = lastFrameAt === null ? 0 : Math.min(0.1, (now - lastFrameAt) / 1e3);
+    const pan = controls2.keyPan();
+    if (moved.refit) spectatorHome = true;
+    if (moved.dragX !== 0 || moved.dragY !== 0 || moved.zoom !== 1 || pan.x !== 0 || pan.y !== 0) spectatorHome = false;
+    if (spectatorHome) {
+      if (spectateAt === true) {
+        const box2 = worldBox(entities);
+        if (box2 !== null) {
+          const w = Math.max(1, box2.max[0] - box2.min[0] + 2 * EDGE_MARGIN);
+          const h = Math.max(1, box2.max[1] - box2.min[1] + 2 * EDGE_MARGIN);
+          scale = Math.min(innerWidth / w, innerHeight / h);
+          cameraX = (box2.min[0] + box2.max[0]) / 2;
+          cameraY = (box2.min[1] + box2.max[1]) / 2;
+        }
+      } else {
+        scale = Math.min(innerWidth, innerHeight) / VIEW_UNITS;
+        cameraX = spectateAt.x;
+        cameraY = spectateAt.y;
+      }
+      return;
+    }
+    if (moved.zoom !== 1) {
+      const next = Math.min(MAX_SCALE, Math.max(MIN_SCALE, scale * moved.zoom));
+      const wx = cameraX + (moved.zoomAtX - innerWidth / 2) / scale;
+      const wy = cameraY + (moved.zoomAtY - innerHeight / 2) / scale;
+      cameraX = wx - (moved.zoomAtX - innerWidth / 2) / next;
+      cameraY = wy - (moved.zoomAtY - innerHeight / 2) / next;
+      scale = next;
+    }
+    const speed = PAN_SCREENS_PER_SECOND * Math.min(innerWidth, innerHeight) / scale;
+    cameraX += -moved.dragX / scale + pan.x * speed * dt;
+    cameraY += -moved.dragY / scale + pan.y * speed * dt;
+    const box = worldBox(entities);
+    if (box !== null) {
+      cameraX = Math.min(box.max[0] + EDGE_MARGIN, Math.max(box.min[0] - EDGE_MARGIN, cameraX));
+      cameraY = Math.min(box.max[1] + EDGE_MARGIN, Math.max(box.min[1] - EDGE_MARGIN, cameraY));
+    }
+  };
   const render = (now) => {
     frames.frame(now);
     const ratio = devicePixelRatio || 1;
-    scale = Math.min(innerWidth, innerHeight) / VIEW_UNITS;
     const interpolator = client.interpolator;
     const entities = interpolator === null ? [] : interpolator.sample(now);
-    const ownIndex = client.welcome?.player.index ?? null;
+    const ownIndex = client.welcome?.player?.index ?? null;
     self = client.predictor?.render(now) ?? null;
     const ownRemote = entities.find((entity) => entity.id.index === ownIndex);
-    if (self === null && ownRemote !== void 0) {
+    if (spectate !== null && spectator !== null) {
+      spectatorCamera(spectate, spectator, entities, now);
+    } else {
+      scale = Math.min(innerWidth, innerHeight) / VIEW_UNITS;
+    }
+    lastFrameAt = now;
+    if (spectate !== null) {
+    } else if (self === null && ownRemote !== void 0) {
       const x = numberOf(ownRemote, "Transform2", "x");
       const y = numberOf(ownRemote, "Transform2", "y");
       if (x !== void 0 && y !== void 0) {
@@ -352,7 +513,7 @@ async function main() {
     }
     const halfW = innerWidth / 2 / scale;
     const halfH = innerHeight / 2 / scale;
-    if (game !== null) {
+    if (game !== null && spectate === null) {
       const { min, max } = game.map.bounds;
       const keep = (at, low, high, half) => high - low + 2 * EDGE_MARGIN <= 2 * half ? (low + high) / 2 : Math.min(high + EDGE_MARGIN - half, Math.max(low - EDGE_MARGIN + half, at));
       cameraX = keep(cameraX, min[0], max[0], halfW);
@@ -390,7 +551,17 @@ async function main() {
         if (hp !== void 0 && hp > 0) drawHealth(x, y, radius.player, hp, MAX_HEALTH[kind] ?? 10);
       }
     }
-    if (self !== null) {
+    if (spectate !== null && spectate !== true) {
+      ctx.strokeStyle = "rgba(79, 209, 197, 0.55)";
+      ctx.lineWidth = 2 / scale;
+      ctx.beginPath();
+      ctx.moveTo(spectate.x - 0.8, spectate.y);
+      ctx.lineTo(spectate.x + 0.8, spectate.y);
+      ctx.moveTo(spectate.x, spectate.y - 0.8);
+      ctx.lineTo(spectate.x, spectate.y + 0.8);
+      ctx.stroke();
+    }
+    if (self !== null && controls !== null) {
       const aim = Math.atan2(
         controls.mouseY - (innerHeight / 2 + (self.y - cameraY) * scale),
         controls.mouseX - (innerWidth / 2 + (self.x - cameraX) * scale)
@@ -404,7 +575,7 @@ async function main() {
       const hp = ownRemote === void 0 ? void 0 : numberOf(ownRemote, "Health", "hp");
       if (hp !== void 0) drawHealth(self.x, self.y, radius.player, hp, MAX_HEALTH[ArenaEntity.Player] ?? 10);
     }
-    drawMinimap(entities, ownIndex);
+    if (!(spectate === true && spectatorHome)) drawMinimap(entities, ownIndex);
     updateHud(now);
     requestAnimationFrame(render);
   };

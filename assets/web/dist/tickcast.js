@@ -1973,6 +1973,24 @@ var WELCOME_TAG = 0;
 var SNAPSHOT_TAG = 1;
 var FLAG_FULL = 1;
 var FLAG_ACK_ABSOLUTE = 2;
+var MAX_SPECTATE_COORDINATE = 1e9;
+function checkSpectate(spectate) {
+  if (spectate === true) {
+    return;
+  }
+  if (typeof spectate !== "object" || spectate === null) {
+    throw new TypeError("spectate must be true (the whole world) or {x, y} (a point)");
+  }
+  const { x, y } = spectate;
+  for (const [name, value] of [["x", x], ["y", y]]) {
+    if (typeof value !== "number") {
+      throw new TypeError(`spectate.${name} must be a number`);
+    }
+    if (!Number.isFinite(value) || Math.abs(value) > MAX_SPECTATE_COORDINATE) {
+      throw new RangeError(`spectate.${name} must be finite and within ±1e9, not ${value}`);
+    }
+  }
+}
 var decoder = new Decoder({
   maxStrLength: 1 << 16,
   maxBinLength: 1 << 26,
@@ -1981,9 +1999,15 @@ var decoder = new Decoder({
   maxExtLength: 0
 });
 var encoder = new Encoder({ forceFloat32: true });
-function encodeHello(name, resume = null, protocolVersion = PROTOCOL_VERSION) {
-  if (resume !== null && resume.length > 0) {
-    return encoder.encode({ h: [protocolVersion, name, resume] });
+function encodeHello(name, resume = null, spectate = null, protocolVersion = PROTOCOL_VERSION) {
+  const token = resume !== null && resume.length > 0 ? resume : null;
+  if (spectate !== null) {
+    checkSpectate(spectate);
+    const watch = spectate === true ? [] : [spectate.x, spectate.y];
+    return encoder.encode({ h: [protocolVersion, name, token, watch] });
+  }
+  if (token !== null) {
+    return encoder.encode({ h: [protocolVersion, name, token] });
   }
   return encoder.encode({ h: [protocolVersion, name] });
 }
@@ -2021,13 +2045,17 @@ function decodeWelcome(message) {
   if (!(resume instanceof Uint8Array)) {
     throw fail("welcome resume token is not bin");
   }
-  const player = array(message[3], "player");
-  expectLength(player, 2, "player");
+  let player = null;
+  if (message[3] !== null) {
+    const id = array(message[3], "player");
+    expectLength(id, 2, "player");
+    player = { index: uint(id[0], 32, "player index"), generation: uint(id[1], 32, "player generation") };
+  }
   return {
     type: "welcome",
     protocolVersion,
     clientId: uint(message[2], 32, "client_id"),
-    player: { index: uint(player[0], 32, "player index"), generation: uint(player[1], 32, "player generation") },
+    player,
     tickRate: positive(uint(message[4], 16, "tick_rate"), "tick_rate"),
     snapshotRate: positive(uint(message[5], 16, "snapshot_rate"), "snapshot_rate"),
     tick: uint(message[6], 32, "tick"),
@@ -2662,6 +2690,12 @@ function arenaPredictionModel(map, tuning) {
 }
 
 // src/client.ts
+var SpectatorInputError = class extends Error {
+  constructor() {
+    super("a spectating client sends no inputs (options.spectate is set)");
+    this.name = "SpectatorInputError";
+  }
+};
 var PERMANENT_CLOSE_CODES = /* @__PURE__ */ new Set([1002, 1003]);
 var DIVERGENCE_CLOSE_CODE = 4e3;
 var PROTOCOL_CLOSE_CODE = 4001;
@@ -2711,6 +2745,9 @@ var TickcastClient = class _TickcastClient extends Emitter {
     this.url = url;
     this.options = options;
     this.now = options.now ?? defaultNow;
+    if (options.spectate !== void 0) {
+      checkSpectate(options.spectate);
+    }
   }
   url;
   options;
@@ -2775,6 +2812,10 @@ var TickcastClient = class _TickcastClient extends Emitter {
   get predictor() {
     return this.predictorInstance;
   }
+  /** Whether the client joins as a spectator (`options.spectate`): no player, no inputs. */
+  get spectating() {
+    return this.options.spectate !== void 0;
+  }
   /** Whether the client is welcomed on an open connection. */
   get connected() {
     return this.socket !== null && this.currentWelcome !== null;
@@ -2786,10 +2827,10 @@ var TickcastClient = class _TickcastClient extends Emitter {
   get resumed() {
     return this.currentWelcome !== null && this.resumedSession;
   }
-  /** The local player's entity as the server last sent it. */
+  /** The local player's entity as the server last sent it (undefined for a spectator). */
   player() {
-    const welcome = this.currentWelcome;
-    return welcome === null ? void 0 : this.mirror.get(welcome.player);
+    const player = this.currentWelcome?.player ?? null;
+    return player === null ? void 0 : this.mirror.get(player);
   }
   /** Every held entity as world values, as of the last snapshot. */
   worldEntities() {
@@ -2872,8 +2913,10 @@ var TickcastClient = class _TickcastClient extends Emitter {
     socket.binaryType = "arraybuffer";
     socket.onopen = () => {
       if (this.socket !== socket) return;
-      this.offeredResume = this.resumeToken !== null;
-      this.sendBytes(encodeHello(this.options.name ?? "", this.resumeToken));
+      const spectate = this.options.spectate ?? null;
+      const resume = spectate === null ? this.resumeToken : null;
+      this.offeredResume = resume !== null;
+      this.sendBytes(encodeHello(this.options.name ?? "", resume, spectate));
       this.welcomeTimer = setTimeout(() => {
         this.drop(PROTOCOL_CLOSE_CODE, "no welcome in time", true);
       }, this.options.welcomeTimeoutMs ?? 1e4);
@@ -2927,9 +2970,13 @@ var TickcastClient = class _TickcastClient extends Emitter {
   /**
    * Sends one tick of input (fields by the schema's names, clamped to their ranges),
    * assigning the next `seq`, and steps the prediction with it. Returns the seq, or null
-   * if not connected.
+   * if not connected. Throws a {@link SpectatorInputError} on a spectating client (the
+   * server would close the connection over an input).
    */
   sendInput(values) {
+    if (this.spectating) {
+      throw new SpectatorInputError();
+    }
     const decoder2 = this.schemaDecoder;
     if (!this.connected || decoder2 === null) {
       return null;
@@ -2957,8 +3004,12 @@ var TickcastClient = class _TickcastClient extends Emitter {
    * returns, while connected. Timers are late at times (a busy page, a background tab):
    * missed ticks are made up, at most five at once, and beyond that the loop starts over
    * from now rather than flooding the server. Returns the function that stops the loop.
+   * Throws a {@link SpectatorInputError} on a spectating client.
    */
   startInputLoop(input) {
+    if (this.spectating) {
+      throw new SpectatorInputError();
+    }
     let stopped = false;
     let nextAt = null;
     let timer = null;
@@ -3050,7 +3101,15 @@ var TickcastClient = class _TickcastClient extends Emitter {
       clearTimeout(this.welcomeTimer);
       this.welcomeTimer = null;
     }
-    const resumed = this.offeredResume && this.lastPlayer !== null && sameNetId(this.lastPlayer, welcome.player);
+    if (this.spectating !== (welcome.player === null)) {
+      this.drop(
+        PROTOCOL_CLOSE_CODE,
+        this.spectating ? "the welcome of a spectator names a player" : "the welcome names no player",
+        true
+      );
+      return;
+    }
+    const resumed = this.offeredResume && this.lastPlayer !== null && welcome.player !== null && sameNetId(this.lastPlayer, welcome.player);
     const previousTickRate = this.currentTickRate;
     this.currentWelcome = welcome;
     this.currentTickRate = welcome.tickRate;
@@ -3075,7 +3134,7 @@ var TickcastClient = class _TickcastClient extends Emitter {
       }
     } else {
       this.seq = 0;
-      this.predictorInstance = this.makePredictor(welcome);
+      this.predictorInstance = welcome.player === null ? null : this.makePredictor(welcome);
     }
     this.armDeadTimer();
     this.emit("welcome", welcome);
@@ -3122,7 +3181,7 @@ var TickcastClient = class _TickcastClient extends Emitter {
     if (applied.ackChanged && applied.ack !== null) {
       this.acknowledged(applied.ack, receivedAt);
     }
-    if (this.predictorInstance !== null) {
+    if (this.predictorInstance !== null && welcome.player !== null) {
       const error = this.predictorInstance.reconcile(applied.ack, this.mirror.get(welcome.player));
       if (error !== null && applied.ackChanged) {
         this.predictionErrors.add(receivedAt, error);
@@ -3246,6 +3305,7 @@ export {
   Interpolator,
   MAX_COMPONENTS,
   MAX_FIELDS,
+  MAX_SPECTATE_COORDINATE,
   Mirror,
   PROTOCOL_CLOSE_CODE,
   PROTOCOL_VERSION,
@@ -3253,10 +3313,12 @@ export {
   SILENT_CLOSE_CODE,
   SNAPSHOT_TAG,
   SchemaDecoder,
+  SpectatorInputError,
   TickcastClient,
   WELCOME_TAG,
   applyBody,
   arenaPredictionModel,
+  checkSpectate,
   connect,
   crc32,
   decodeServerMessage,

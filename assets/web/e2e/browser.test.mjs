@@ -10,6 +10,10 @@
 // - after 10 s of play, every snapshot's checksum verified (0 mismatches).
 // It saves a screenshot per transport under target/e2e/ and prints the page's frame time.
 //
+// Then, briefly, spectating: `/?spectate` on a server with an interest radius shows the
+// whole world (the HUD's entity count is /healthz's, a player included, 0 mismatches, no
+// input sent) and fits the map to the window; `/?spectate=x,y` looks at that point.
+//
 // Run: npm run e2e (needs `cargo build --release -p tickcast-server` and /usr/bin/chromium;
 // TICKCAST_SERVER and CHROMIUM override the paths).
 
@@ -47,8 +51,8 @@ async function until(what, probe, ms = 10_000) {
 }
 
 /** Starts the release server; resolves once /healthz answers. */
-async function startServer(port, tls) {
-  const args = ['--bind', `127.0.0.1:${port}`, '--npcs', String(NPCS), '--interest-radius', '0'];
+async function startServer(port, tls, interestRadius = 0) {
+  const args = ['--bind', `127.0.0.1:${port}`, '--npcs', String(NPCS), '--interest-radius', String(interestRadius)];
   if (tls) args.push('--tls-self-signed');
   const child = spawn(serverBinary, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, NO_COLOR: '1' } });
   let log = '';
@@ -80,18 +84,20 @@ function positionSeenBy(observer, id) {
   return entity === undefined ? undefined : observer.schema.decode(entity).components.Transform2;
 }
 
+const BROWSER_FLAGS = [
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+  '--no-first-run',
+];
+
 async function play(transport, port) {
   const tls = transport === 'wss';
   const server = await startServer(port, tls);
-  const flags = [
-    '--no-sandbox',
-    '--disable-gpu',
-    '--disable-quic',
-    '--disable-background-networking',
-    '--disable-component-update',
-    '--disable-sync',
-    '--no-first-run',
-  ];
+  const flags = [...BROWSER_FLAGS];
   if (tls) flags.push(`--ignore-certificate-errors-spki-list=${server.spki}`);
   const browser = await chromium.launch({ executablePath: chromiumPath, headless: true, args: flags });
   const observer = connect(server.ws, { name: 'observer', reconnect: false });
@@ -167,3 +173,64 @@ async function play(transport, port) {
 
 test('the demo plays over ws in headless chromium', { timeout: 90_000 }, () => play('ws', 17811));
 test('the demo plays over wss in headless chromium', { timeout: 90_000 }, () => play('wss', 17812));
+
+async function spectate(port) {
+  // An interest radius, so that the whole world is more than any one area.
+  const server = await startServer(port, false, 15);
+  const browser = await chromium.launch({ executablePath: chromiumPath, headless: true, args: BROWSER_FLAGS });
+  // A player in the world, so that the spectator has one to see.
+  const player = connect(server.ws, { name: 'player', reconnect: false });
+  try {
+    const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+    const pageErrors = [];
+    page.on('pageerror', (error) => pageErrors.push(error.message));
+    await page.goto(`${server.base}/?spectate`);
+    await page.waitForFunction(() => window.tickcast?.stats().connected === true, null, { timeout: 10_000 });
+    const stats = () => page.evaluate(() => window.tickcast.stats());
+    assert.equal(await page.evaluate(() => window.tickcast.client.welcome.player), null, 'no player for the page');
+    assert.equal(await page.isVisible('#hud-mode'), true);
+    assert.equal(await page.textContent('#hud-mode'), 'spectating');
+    assert.equal(await page.isVisible('#score'), false, 'no kills and deaths of its own');
+    await until('the player to join', async () => player.connected);
+
+    // Everything the server holds, whatever the radius: the drones and the player.
+    const expected = (await health(server.base)).entities;
+    assert.equal(expected, NPCS + 1);
+    await until('the HUD to show the server entity count', async () => Number(await page.textContent('#hud-entities')) === expected);
+    const started = await stats();
+    await sleep(2000);
+    const end = await stats();
+    assert.equal(end.spectating, true);
+    assert.equal(end.mismatches, 0, 'no checksum mismatch');
+    assert.equal(end.divergences, 0, 'no divergence');
+    assert.ok(end.snapshots - started.snapshots >= 40, `snapshots kept coming (${end.snapshots - started.snapshots} in 2 s)`);
+    assert.equal(end.ack, null, 'no input acknowledged: none sent');
+    assert.equal(end.upKbps, 0, 'nothing sent after the Hello');
+    assert.equal(end.player, null);
+    // The camera shows the whole 100 x 60 map.
+    assert.deepEqual([end.camera.x, end.camera.y], [50, 30]);
+    assert.ok(end.camera.scale * 100 <= 1280 && end.camera.scale * 60 <= 800, `the map fits: ${end.camera.scale} px/unit`);
+    mkdirSync(artifacts, { recursive: true });
+    await page.screenshot({ path: resolve(artifacts, 'browser-spectate.png') });
+
+    // A point: the camera looks at it, the snapshots verify.
+    await page.goto(`${server.base}/?spectate=20,40`);
+    await page.waitForFunction(() => window.tickcast?.stats().snapshots > 10, null, { timeout: 10_000 });
+    const at = await stats();
+    assert.deepEqual([at.camera.x, at.camera.y], [20, 40]);
+    assert.equal(at.mismatches, 0);
+    // Only its area: everything held is within the radius of it (and a little, for what moved since).
+    const distances = await page.evaluate(() =>
+      window.tickcast.client.worldEntities().map((entity) => Math.hypot(entity.components.Transform2.x - 20, entity.components.Transform2.y - 40)),
+    );
+    assert.ok(distances.every((distance) => distance <= 16), `within 15 units of the point: ${distances.map((d) => d.toFixed(1))}`);
+    assert.deepEqual(pageErrors, [], 'no errors in the page');
+    console.log(`spectate: ${end.entities} entities, ${end.snapshots} snapshots, frame ${end.frameMs?.toFixed(2)} ms; at 20,40: ${distances.length}`);
+  } finally {
+    player.close();
+    await browser.close();
+    await server.stop();
+  }
+}
+
+test('the demo spectates in headless chromium: ?spectate and ?spectate=x,y', { timeout: 60_000 }, () => spectate(17813));

@@ -20,6 +20,15 @@
  * Welcome, and a server that still holds the player (within its grace period) gives it
  * back, with its position, health and score, and input acks that continue; the client
  * then goes on with its input `seq`. A Welcome naming another player is a fresh session.
+ *
+ * With `spectate`, the client joins as a spectator: its Welcome names no player, it sends
+ * no inputs (`sendInput` and `startInputLoop` throw), predicts nothing, and every
+ * connection, reconnections included, spectates afresh (a spectator has no session to
+ * resume). Snapshots, checksums, interpolation and stats are the same as a player's.
+ *
+ * ```ts
+ * const watcher = TickcastClient.connect('ws://localhost:7777/ws', { spectate: true });
+ * ```
  */
 
 import type { HeldEntity } from './body.js';
@@ -28,7 +37,16 @@ import { ChecksumMismatchError, DecodeError, isDivergence } from './errors.js';
 import { Interpolator } from './interpolation.js';
 import { type Applied, Mirror, wrappingDiff } from './mirror.js';
 import { Predictor, type PredictionModel } from './prediction.js';
-import { decodeServerMessage, encodeHello, encodeInput, type NetId, type SnapshotFrame, type Welcome } from './protocol.js';
+import {
+  checkSpectate,
+  decodeServerMessage,
+  encodeHello,
+  encodeInput,
+  type NetId,
+  type SnapshotFrame,
+  type Spectate,
+  type Welcome,
+} from './protocol.js';
 import { type InputValues, SchemaDecoder, type WorldEntity } from './schema.js';
 
 /** The WebSocket surface the client uses (the browser's, or a compatible one). */
@@ -85,8 +103,17 @@ export interface ClientOptions<S = unknown> {
    */
   readonly token?: TokenSource;
   /**
+   * Join as a spectator, with no player: `true` watches the whole world (the room's
+   * interest radius does not apply), `{x, y}` the room's area of interest around that
+   * point (world units). A spectator sends no inputs (`sendInput` and `startInputLoop`
+   * throw a {@link SpectatorInputError}), predicts nothing and never resumes: each
+   * reconnection spectates afresh. Checked by the constructor (a `TypeError` or
+   * `RangeError` if it is neither).
+   */
+  readonly spectate?: Spectate;
+  /**
    * The game's prediction model for the local player, or a function that picks one from
-   * the Welcome (null: do not predict).
+   * the Welcome (null: do not predict). Unused when spectating.
    */
   readonly prediction?: PredictionModel<S> | ((welcome: Welcome) => PredictionModel<S> | null);
   /** The WebSocket implementation (default: the global `WebSocket`). */
@@ -156,6 +183,14 @@ export interface ClientStats {
   /** The mirror's tick and the last acknowledged input. */
   readonly tick: number | null;
   readonly ack: number | null;
+}
+
+/** Thrown by `sendInput` and `startInputLoop` on a spectating client: spectators send no inputs. */
+export class SpectatorInputError extends Error {
+  constructor() {
+    super('a spectating client sends no inputs (options.spectate is set)');
+    this.name = 'SpectatorInputError';
+  }
 }
 
 /** Close codes after which reconnecting cannot help (protocol version, text frames). */
@@ -267,6 +302,9 @@ export class TickcastClient<S = unknown> extends Emitter<ClientEvents> {
   ) {
     super();
     this.now = options.now ?? defaultNow;
+    if (options.spectate !== undefined) {
+      checkSpectate(options.spectate);
+    }
   }
 
   /** Makes a client and connects it. */
@@ -296,6 +334,11 @@ export class TickcastClient<S = unknown> extends Emitter<ClientEvents> {
     return this.predictorInstance;
   }
 
+  /** Whether the client joins as a spectator (`options.spectate`): no player, no inputs. */
+  get spectating(): boolean {
+    return this.options.spectate !== undefined;
+  }
+
   /** Whether the client is welcomed on an open connection. */
   get connected(): boolean {
     return this.socket !== null && this.currentWelcome !== null;
@@ -309,10 +352,10 @@ export class TickcastClient<S = unknown> extends Emitter<ClientEvents> {
     return this.currentWelcome !== null && this.resumedSession;
   }
 
-  /** The local player's entity as the server last sent it. */
+  /** The local player's entity as the server last sent it (undefined for a spectator). */
   player(): HeldEntity | undefined {
-    const welcome = this.currentWelcome;
-    return welcome === null ? undefined : this.mirror.get(welcome.player);
+    const player = this.currentWelcome?.player ?? null;
+    return player === null ? undefined : this.mirror.get(player);
   }
 
   /** Every held entity as world values, as of the last snapshot. */
@@ -401,8 +444,11 @@ export class TickcastClient<S = unknown> extends Emitter<ClientEvents> {
     socket.binaryType = 'arraybuffer';
     socket.onopen = () => {
       if (this.socket !== socket) return;
-      this.offeredResume = this.resumeToken !== null;
-      this.sendBytes(encodeHello(this.options.name ?? '', this.resumeToken));
+      const spectate = this.options.spectate ?? null;
+      // A spectator has no session to resume: every connection spectates afresh.
+      const resume = spectate === null ? this.resumeToken : null;
+      this.offeredResume = resume !== null;
+      this.sendBytes(encodeHello(this.options.name ?? '', resume, spectate));
       this.welcomeTimer = setTimeout(() => {
         this.drop(PROTOCOL_CLOSE_CODE, 'no welcome in time', true);
       }, this.options.welcomeTimeoutMs ?? 10_000);
@@ -470,9 +516,13 @@ export class TickcastClient<S = unknown> extends Emitter<ClientEvents> {
   /**
    * Sends one tick of input (fields by the schema's names, clamped to their ranges),
    * assigning the next `seq`, and steps the prediction with it. Returns the seq, or null
-   * if not connected.
+   * if not connected. Throws a {@link SpectatorInputError} on a spectating client (the
+   * server would close the connection over an input).
    */
   sendInput(values: InputValues): number | null {
+    if (this.spectating) {
+      throw new SpectatorInputError();
+    }
     const decoder = this.schemaDecoder;
     if (!this.connected || decoder === null) {
       return null;
@@ -502,8 +552,12 @@ export class TickcastClient<S = unknown> extends Emitter<ClientEvents> {
    * returns, while connected. Timers are late at times (a busy page, a background tab):
    * missed ticks are made up, at most five at once, and beyond that the loop starts over
    * from now rather than flooding the server. Returns the function that stops the loop.
+   * Throws a {@link SpectatorInputError} on a spectating client.
    */
   startInputLoop(input: () => InputValues): () => void {
+    if (this.spectating) {
+      throw new SpectatorInputError();
+    }
     let stopped = false;
     let nextAt: number | null = null;
     let timer: ReturnType<typeof setTimeout> | null = null;
@@ -600,9 +654,20 @@ export class TickcastClient<S = unknown> extends Emitter<ClientEvents> {
       clearTimeout(this.welcomeTimer);
       this.welcomeTimer = null;
     }
+    if (this.spectating !== (welcome.player === null)) {
+      // The server broke the protocol (not the mirror): a spectator's Welcome names no
+      // player, a player's always does.
+      this.drop(
+        PROTOCOL_CLOSE_CODE,
+        this.spectating ? 'the welcome of a spectator names a player' : 'the welcome names no player',
+        true,
+      );
+      return;
+    }
     // Resumed: the Hello carried the last Welcome's token and the server gave the same
     // player back. Otherwise (a first connection, or the player was gone) a fresh session.
-    const resumed = this.offeredResume && this.lastPlayer !== null && sameNetId(this.lastPlayer, welcome.player);
+    const resumed =
+      this.offeredResume && this.lastPlayer !== null && welcome.player !== null && sameNetId(this.lastPlayer, welcome.player);
     const previousTickRate = this.currentTickRate;
     this.currentWelcome = welcome;
     this.currentTickRate = welcome.tickRate;
@@ -633,7 +698,8 @@ export class TickcastClient<S = unknown> extends Emitter<ClientEvents> {
       }
     } else {
       this.seq = 0;
-      this.predictorInstance = this.makePredictor(welcome);
+      // A spectator predicts nothing: it has no player.
+      this.predictorInstance = welcome.player === null ? null : this.makePredictor(welcome);
     }
     this.armDeadTimer();
     this.emit('welcome', welcome);
@@ -683,7 +749,7 @@ export class TickcastClient<S = unknown> extends Emitter<ClientEvents> {
     if (applied.ackChanged && applied.ack !== null) {
       this.acknowledged(applied.ack, receivedAt);
     }
-    if (this.predictorInstance !== null) {
+    if (this.predictorInstance !== null && welcome.player !== null) {
       const error = this.predictorInstance.reconcile(applied.ack, this.mirror.get(welcome.player));
       if (error !== null && applied.ackChanged) {
         this.predictionErrors.add(receivedAt, error);

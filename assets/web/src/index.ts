@@ -11,16 +11,19 @@ export { ChecksumMismatchError, DecodeError, type DecodeErrorKind, isDivergence 
 export { Emitter, type Listener } from './emitter.js';
 export { type Applied, Mirror, wrappingDiff } from './mirror.js';
 export {
+  checkSpectate,
   decodeServerMessage,
   encodeHello,
   encodeInput,
   FLAG_ACK_ABSOLUTE,
   FLAG_FULL,
+  MAX_SPECTATE_COORDINATE,
   type NetId,
   PROTOCOL_VERSION,
   type ServerMessage,
   SNAPSHOT_TAG,
   type SnapshotFrame,
+  type Spectate,
   type Welcome,
   WELCOME_TAG,
 } from './protocol.js';
@@ -67,6 +70,7 @@ export {
   PROTOCOL_CLOSE_CODE,
   SILENT_CLOSE_CODE,
   type SnapshotEvent,
+  SpectatorInputError,
   TickcastClient,
   type TokenSource,
   type WebSocketFactory,

@@ -3,11 +3,12 @@
  * `shared/src/protocol.rs` (docs/PROTOCOL.md spells out each message byte by byte).
  *
  * Client to server, a one-entry map from a one-letter name to an array:
- * `{"h": [3, name]}` or `{"h": [3, name, resume]}` (Hello) and
+ * `{"h": [3, name]}`, `{"h": [3, name, resume]}` or, for a spectator,
+ * `{"h": [3, name, resume | nil, spectate]}` (Hello) and
  * `{"i": [seq, ...input fields]}` (Input).
  * Server to client, a flat array whose first element is the tag:
- * `[0, version, client_id, [index, generation], tick_rate, snapshot_rate, tick, schema, resume]`
- * (Welcome) and `[1, flags, tick, ack, body]` (Snapshot).
+ * `[0, version, client_id, [index, generation] | nil, tick_rate, snapshot_rate, tick, schema, resume]`
+ * (Welcome; nil player for a spectator) and `[1, flags, tick, ack, body]` (Snapshot).
  *
  * Decoding is strict, as the server's is: exact element counts, integers in range, no
  * trailing bytes. Anything else is a {@link DecodeError} of kind `protocol`.
@@ -36,14 +37,46 @@ export interface NetId {
   readonly generation: number;
 }
 
+/**
+ * What a spectator watches: `true` for the whole world (the room's interest radius does
+ * not apply), or a point whose surroundings (the room's area of interest around it) it
+ * watches. A spectator has no player and sends no inputs.
+ */
+export type Spectate = true | { readonly x: number; readonly y: number };
+
+/** Largest spectate coordinate the server accepts (in absolute value). */
+export const MAX_SPECTATE_COORDINATE = 1e9;
+
+/**
+ * Checks a {@link Spectate} value; throws a `TypeError` or `RangeError` naming what is
+ * wrong (the server would close the connection over it).
+ */
+export function checkSpectate(spectate: unknown): asserts spectate is Spectate {
+  if (spectate === true) {
+    return;
+  }
+  if (typeof spectate !== 'object' || spectate === null) {
+    throw new TypeError('spectate must be true (the whole world) or {x, y} (a point)');
+  }
+  const { x, y } = spectate as { x?: unknown; y?: unknown };
+  for (const [name, value] of [['x', x], ['y', y]] as const) {
+    if (typeof value !== 'number') {
+      throw new TypeError(`spectate.${name} must be a number`);
+    }
+    if (!Number.isFinite(value) || Math.abs(value) > MAX_SPECTATE_COORDINATE) {
+      throw new RangeError(`spectate.${name} must be finite and within ±1e9, not ${value}`);
+    }
+  }
+}
+
 /** The server's answer to a valid Hello. */
 export interface Welcome {
   readonly type: 'welcome';
   readonly protocolVersion: number;
   /** This connection's id within the room. */
   readonly clientId: number;
-  /** The entity this client controls. */
-  readonly player: NetId;
+  /** The entity this client controls; null for a spectator (it controls none). */
+  readonly player: NetId | null;
   /** Simulation steps per second. */
   readonly tickRate: number;
   /** Snapshots per second. */
@@ -54,6 +87,7 @@ export interface Welcome {
   /**
    * The session's resume token (opaque bytes, signed by the server): a later connection
    * that presents it in its Hello gets this player back if the server still holds it.
+   * Empty for a spectator (there is nothing to resume).
    */
   readonly resume: Uint8Array;
 }
@@ -90,17 +124,29 @@ const decoder = new Decoder({
 const encoder = new Encoder({ forceFloat32: true });
 
 /**
- * Encodes a Hello: `{"h": [version, name]}`, or `{"h": [version, name, resume]}` with the
- * resume token of an earlier connection's Welcome (bin) to take its player back. An empty
- * or absent token is left out.
+ * Encodes a Hello: `{"h": [version, name]}`; `{"h": [version, name, resume]}` with the
+ * resume token of an earlier connection's Welcome (bin) to take its player back; and
+ * `{"h": [version, name, resume | nil, spectate]}` to join as a spectator, where
+ * `spectate` is `[]` (`true`: the whole world) or `[x, y]` (a point). An empty or absent
+ * token is left out, or written as nil when a `spectate` follows. Throws a `TypeError` or
+ * `RangeError` for a `spectate` that is neither (see {@link checkSpectate}).
+ *
+ * `{"h": [3, "", nil, []]}` is `81 a1 68 94 03 a0 c0 90`.
  */
 export function encodeHello(
   name: string,
   resume: Uint8Array | null = null,
+  spectate: Spectate | null = null,
   protocolVersion: number = PROTOCOL_VERSION,
 ): Uint8Array {
-  if (resume !== null && resume.length > 0) {
-    return encoder.encode({ h: [protocolVersion, name, resume] });
+  const token = resume !== null && resume.length > 0 ? resume : null;
+  if (spectate !== null) {
+    checkSpectate(spectate);
+    const watch = spectate === true ? [] : [spectate.x, spectate.y];
+    return encoder.encode({ h: [protocolVersion, name, token, watch] });
+  }
+  if (token !== null) {
+    return encoder.encode({ h: [protocolVersion, name, token] });
   }
   return encoder.encode({ h: [protocolVersion, name] });
 }
@@ -148,13 +194,18 @@ function decodeWelcome(message: unknown[]): Welcome {
   if (!(resume instanceof Uint8Array)) {
     throw fail('welcome resume token is not bin');
   }
-  const player = array(message[3], 'player');
-  expectLength(player, 2, 'player');
+  // nil for a spectator.
+  let player: NetId | null = null;
+  if (message[3] !== null) {
+    const id = array(message[3], 'player');
+    expectLength(id, 2, 'player');
+    player = { index: uint(id[0], 32, 'player index'), generation: uint(id[1], 32, 'player generation') };
+  }
   return {
     type: 'welcome',
     protocolVersion,
     clientId: uint(message[2], 32, 'client_id'),
-    player: { index: uint(player[0], 32, 'player index'), generation: uint(player[1], 32, 'player generation') },
+    player,
     tickRate: positive(uint(message[4], 16, 'tick_rate'), 'tick_rate'),
     snapshotRate: positive(uint(message[5], 16, 'snapshot_rate'), 'snapshot_rate'),
     tick: uint(message[6], 32, 'tick'),

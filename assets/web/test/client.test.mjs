@@ -9,7 +9,9 @@ import {
   CONNECT_FAILED_CLOSE_CODE,
   DIVERGENCE_CLOSE_CODE,
   encodeHello,
+  PROTOCOL_CLOSE_CODE,
   SILENT_CLOSE_CODE,
+  SpectatorInputError,
   TickcastClient,
 } from '../dist/tickcast.js';
 import { checksumOf, diff, encodeBody, encodeSnapshot, encodeWelcome, snapshotBetween } from '../tools/encoder.mjs';
@@ -420,4 +422,93 @@ test('an error with no close event after it (Node 20\'s WebSocket on a refused u
   mock.timers.tick(1000);
   assert.equal(events.filter(([type]) => type === 'close').length, 2);
   client.close();
+});
+
+/** Two drones and two players, none of them the client's. */
+const crowd = (x) => [
+  { index: 0, generation: 1, components: [[0, [x, 2000, 0]], [1, [10]], [2, [0]], [3, [0, 0]]] },
+  { index: 1, generation: 1, components: [[0, [5000, x, 0]], [1, [10]], [2, [0]], [3, [1, 0]]] },
+  { index: 2, generation: 3, components: [[0, [x + 500, 900, 1024]], [1, [3]], [2, [1]]] },
+  { index: 5, generation: 1, components: [[0, [7000, 4000, 2048]], [1, [3]], [2, [1]]] },
+];
+
+test('a spectator: its Hello asks to spectate, its Welcome names no player, it mirrors and interpolates everything and predicts nothing', () => {
+  // A prediction model is given, and ignored: there is no player to predict.
+  const client = makeClient({ spectate: true });
+  assert.equal(client.spectating, true);
+  const socket = FakeSocket.made[0];
+  socket.open();
+  assert.deepEqual(helloOf(socket), [3, 'ann', null, []]);
+  assert.deepEqual(socket.sent[0], encodeHello('ann', null, true));
+  socket.deliver(encodeWelcome({ clientId: 9, player: null, tick: 100 }));
+  assert.equal(client.connected, true);
+  assert.equal(client.welcome.player, null);
+  assert.equal(client.predictor, null);
+  assert.equal(client.player(), undefined);
+
+  clock += 10;
+  socket.deliver(snapshotBetween([], crowd(1000), { full: true, tick: 102, ack: null }));
+  clock += 33;
+  socket.deliver(snapshotBetween(crowd(1000), crowd(1020), { tick: 2, ack: null }));
+  clock += 33;
+  socket.deliver(snapshotBetween(crowd(1020), crowd(1040), { tick: 2, ack: null }));
+  const stats = client.stats();
+  assert.deepEqual([stats.entities, stats.snapshots, stats.mismatches, stats.divergences], [4, 3, 0, 0]);
+  assert.deepEqual([stats.ack, stats.rttMs, stats.predictionError], [null, null, null]);
+  assert.equal(events.filter(([type, event]) => type === 'snapshot' && event.applied.checksumVerified).length, 3);
+  // Every entity is interpolated, halfway between the last two snapshots.
+  const sampled = client.interpolator.sample(clock + 100 - 16.5);
+  assert.deepEqual(sampled.map((entity) => entity.id.index).sort(), [0, 1, 2, 5]);
+  const first = sampled.find((entity) => entity.id.index === 0);
+  assert.ok(first.components.Transform2.x > 10.2 && first.components.Transform2.x < 10.4, String(first.components.Transform2.x));
+  assert.equal(client.worldEntities().length, 4);
+
+  // No inputs: both input calls throw, and nothing is sent.
+  assert.throws(() => client.sendInput({ move_x: 1, move_y: 0, aim: 0, buttons: 0 }), SpectatorInputError);
+  assert.throws(() => client.startInputLoop(() => ({})), /a spectating client sends no inputs/);
+  mock.timers.tick(1000);
+  assert.equal(socket.sent.length, 1, 'the Hello only');
+  client.close();
+});
+
+test('a spectator at a point sends [x, y]; it reconnects as a spectator, with no resume token', () => {
+  const client = makeClient({ spectate: { x: 50, y: 30.5 }, reconnectDelayMs: 100 });
+  const first = FakeSocket.made[0];
+  // A Welcome with a token anyway (the server sends an empty one): a spectator never resumes.
+  handshake(first, { player: null, resume: TOKEN_A });
+  assert.deepEqual(helloOf(first), [3, 'ann', null, [50, 30.5]]);
+  first.deliver(snapshotBetween([], crowd(1000), { full: true, tick: 102 }));
+  first.serverClose(1006);
+  assert.equal(client.connected, false);
+  mock.timers.tick(events.findLast(([type]) => type === 'close')[1].reconnectInMs);
+  const second = FakeSocket.made[1];
+  handshake(second, { player: null, tick: 400 });
+  assert.deepEqual(helloOf(second), [3, 'ann', null, [50, 30.5]], 'spectates again, no token');
+  assert.equal(client.resumed, false);
+  second.deliver(snapshotBetween([], crowd(1500), { full: true, tick: 402 }));
+  const stats = client.stats();
+  assert.deepEqual([stats.reconnects, stats.resumes, stats.entities, stats.mismatches], [1, 0, 4, 0]);
+  client.close();
+});
+
+test('spectate is checked by the constructor; a Welcome of the wrong kind is a protocol error (4001)', () => {
+  assert.throws(() => new TickcastClient('ws://game.test/ws', { spectate: { x: Number.NaN, y: 0 } }), RangeError);
+  assert.throws(() => new TickcastClient('ws://game.test/ws', { spectate: 'yes' }), TypeError);
+
+  // A spectator welcomed as a player.
+  const spectator = makeClient({ spectate: true, reconnectDelayMs: 100 });
+  handshake(FakeSocket.made[0], { player: [0, 1] });
+  assert.equal(spectator.connected, false);
+  assert.deepEqual(FakeSocket.made[0].closedWith, { code: PROTOCOL_CLOSE_CODE, reason: 'the welcome of a spectator names a player' });
+  assert.equal(events.some(([type]) => type === 'welcome' || type === 'divergence'), false);
+  assert.ok(events.findLast(([type]) => type === 'close')[1].reconnectInMs !== null);
+  spectator.close();
+
+  // A player welcomed as a spectator.
+  const player = makeClient();
+  handshake(FakeSocket.made[1], { player: null });
+  assert.equal(player.connected, false);
+  assert.deepEqual(FakeSocket.made[1].closedWith, { code: PROTOCOL_CLOSE_CODE, reason: 'the welcome names no player' });
+  assert.equal(player.sendInput({ move_x: 1 }), null, 'a player not connected sends nothing, as before');
+  player.close();
 });

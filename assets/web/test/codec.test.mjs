@@ -11,6 +11,7 @@ import {
   encodeHello,
   encodeInput,
   entityHash,
+  MAX_SPECTATE_COORDINATE,
   Mirror,
   SchemaDecoder,
   unzigzag,
@@ -122,6 +123,28 @@ test('Hello and Input have the layouts of the protocol (version 3)', () => {
   assert.equal(toHex(encodeInput(7, [1, 0, 0.5, 1])), '81a1699507010 0ca3f00000001'.replace(/\s/g, ''));
 });
 
+test('a spectator\'s Hello carries nil (or the token) then [] or [x, y]', () => {
+  // {"h": [3, "", nil, []]}: the whole world, as the Rust test writes it.
+  assert.equal(toHex(encodeHello('', null, true)), '81a1689403a0c090');
+  assert.equal(toHex(encodeHello('', new Uint8Array(0), true)), '81a1689403a0c090');
+  assert.deepEqual(decode(encodeHello('ann', null, true)), { h: [3, 'ann', null, []] });
+  // {"h": [3, "ann", nil, [1.5, -2]]}: fractions as float 32, whole numbers as integers.
+  assert.equal(toHex(encodeHello('ann', null, { x: 1.5, y: -2 })), '81 a1 68 94 03 a3 61 6e 6e c0 92 ca 3f c0 00 00 fe'.replace(/\s/g, ''));
+  assert.equal(toHex(encodeHello('', null, { x: 50, y: 30 })), '81a1689403a0c092321e');
+  assert.deepEqual(decode(encodeHello('', null, { x: 0.1, y: 1e6 })), { h: [3, '', null, [Math.fround(0.1), 1e6]] });
+  // A token still takes its place (the SDK's spectators never send one).
+  assert.equal(toHex(encodeHello('', Uint8Array.of(7), true)), '81a1689403a0c4010790');
+  // Neither true nor a finite point: refused before anything is sent.
+  for (const bad of [{ x: Number.NaN, y: 0 }, { x: 0, y: Infinity }, { x: MAX_SPECTATE_COORDINATE * 2, y: 0 }]) {
+    assert.throws(() => encodeHello('', null, bad), RangeError);
+  }
+  for (const bad of [false, 1, 'world', { x: 1 }, { x: '1', y: 2 }, []]) {
+    assert.throws(() => encodeHello('', null, bad), TypeError);
+  }
+  // The version is the fourth argument.
+  assert.equal(toHex(encodeHello('', null, null, 7)), '81a1689207a0');
+});
+
 test('the two wire_examples snapshots decode and their checksums verify', () => {
   const full = decodeServerMessage(fromHex('95 01 03 7c 07 c4 15 d4 d4 f1 34 ef 24 80 cc 03 29 29 55 b2 48 03 ec 03 29 29 55 80'));
   const delta = decodeServerMessage(fromHex('95 01 00 02 02 c4 11 ed 6c bb f6 24 b8 68 04 e4 90 03 86 01 94 94 aa c0'));
@@ -174,6 +197,25 @@ test('a v3 Welcome decodes with its schema and resume token, and world values fo
   // The token is a copy, not a view into the message.
   assert.equal(empty.resume.byteOffset, 0);
   assert.equal(empty.resume.buffer.byteLength, 1);
+});
+
+test('a spectator\'s Welcome has a nil player and an empty resume token', () => {
+  // [0, 3, 3, nil, 60, 30, 99, ["", [], []], bin()]
+  const welcome = decodeServerMessage(fromHex('99 00 03 03 c0 3c 1e 63 93 a0 90 90 c4 00'));
+  assert.equal(welcome.player, null);
+  assert.deepEqual([welcome.clientId, welcome.tickRate, welcome.snapshotRate, welcome.tick], [3, 60, 30, 99]);
+  assert.deepEqual(welcome.resume, new Uint8Array(0));
+  const arena = decodeServerMessage(encodeWelcome({ player: null }));
+  assert.equal(arena.player, null);
+  assert.equal(arena.schema.game, 'arena');
+  // Anything else in the player's place is still refused.
+  const refused = (hex, pattern) => {
+    assert.throws(() => decodeServerMessage(fromHex(hex)), (error) => error instanceof DecodeError && error.kind === 'protocol' && pattern.test(error.message));
+  };
+  refused('99 00 03 03 90 3c 1e 63 93 a0 90 90 c4 00', /player has 0 elements, expected 2/);
+  refused('99 00 03 03 91 04 3c 1e 63 93 a0 90 90 c4 00', /player has 1 elements, expected 2/);
+  refused('99 00 03 03 04 3c 1e 63 93 a0 90 90 c4 00', /player is not an array/);
+  refused('99 00 03 03 92 c0 01 3c 1e 63 93 a0 90 90 c4 00', /player index is not a u32/);
 });
 
 test('a Welcome without its resume token, or with one that is not bin, is refused', () => {

@@ -14,6 +14,11 @@
 //   with 401, which a WebSocket sees as close 1006); a token minted by
 //   docs/examples/mint_token.py gets in (offered as the subprotocol token.<jwt>), plays,
 //   and resumes after a drop with a fresh token from a token function.
+// - Spectators: one watching the whole world (the room's interest radius does not apply)
+//   and one watching a point: no player in their Welcome, no resume token, snapshots
+//   whose checksums verify, every drone (or only those near the point), and not a byte
+//   sent after the Hello; a dropped spectator reconnects as a spectator. A raw Input from
+//   a spectator is closed with 1008.
 //
 // Needs the release server (`cargo build --release -p tickcast-server`; TICKCAST_SERVER
 // overrides the path) and python3 for the token; fails, not skips, without them. Node 20
@@ -26,7 +31,8 @@ import net from 'node:net';
 import { dirname, resolve } from 'node:path';
 import { after, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { connect, SILENT_CLOSE_CODE } from '../dist/tickcast.js';
+import { decode } from '@msgpack/msgpack';
+import { connect, encodeHello, encodeInput, SILENT_CLOSE_CODE, SpectatorInputError } from '../dist/tickcast.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = resolve(here, '../../..');
@@ -74,12 +80,12 @@ async function freePort() {
 const running = new Set();
 
 /** Starts the release server on a free port; resolves once /healthz answers. */
-async function startServer(extra = [], port = null) {
+async function startServer(extra = [], port = null, interestRadius = 0) {
   port ??= await freePort();
   const args = [
     '--bind', `127.0.0.1:${port}`,
     '--npcs', String(NPCS),
-    '--interest-radius', '0',
+    '--interest-radius', String(interestRadius),
     '--max-connections-per-ip', '100',
     ...extra,
   ];
@@ -436,6 +442,139 @@ test('with --auth-secret, no token gets no Welcome; a minted token plays and res
   } finally {
     stopInputs();
     for (const client of clients) client.close();
+    await server.stop();
+  }
+});
+
+/** Every entity a client holds, decoded: `{index, kind, x, y}`. */
+function held(client) {
+  return client.worldEntities().map((entity) => ({
+    index: entity.id.index,
+    kind: entity.components.EntityKind?.kind,
+    x: entity.components.Transform2?.x,
+    y: entity.components.Transform2?.y,
+  }));
+}
+
+/** A WebSocket class that counts what each socket sends. */
+function countingWebSocket() {
+  const sockets = [];
+  class CountingWebSocket extends WebSocket {
+    constructor(...args) {
+      super(...args);
+      this.sentMessages = [];
+      sockets.push(this);
+    }
+
+    send(data) {
+      this.sentMessages.push(Uint8Array.from(data));
+      super.send(data);
+    }
+  }
+  return { CountingWebSocket, sockets };
+}
+
+test('spectators watch the whole world or a point: no player, checksums verify, nothing sent, reconnect as spectators', { timeout: 60_000 }, async () => {
+  requirements();
+  // An interest radius, so that the whole world is more than a player or a point sees.
+  const RADIUS = 12;
+  const server = await startServer([], null, RADIUS);
+  const relay = await startRelay(server.port);
+  const { CountingWebSocket, sockets } = countingWebSocket();
+  const player = connect(server.url, { name: 'player' });
+  const world = connect(relay.url, { name: 'watcher', spectate: true, reconnectDelayMs: 100, WebSocket: CountingWebSocket });
+  const CENTER = { x: 50, y: 30 };
+  const point = connect(server.url, { name: 'pointer', spectate: CENTER });
+  const seenWorld = watch(world);
+  const seenPoint = watch(point);
+  let stopInputs = () => {};
+  try {
+    await until('the three Welcomes', () => player.connected && world.connected && point.connected);
+    // The player walks in a circle without firing (no drone dies while it is counted).
+    let n = 0;
+    stopInputs = player.startInputLoop(() => {
+      n += 1;
+      return { move_x: Math.cos(n / 60), move_y: Math.sin(n / 60), aim: 0, buttons: 0 };
+    });
+    for (const spectator of [world, point]) {
+      assert.equal(spectator.welcome.player, null, 'a spectator\'s Welcome names no player');
+      assert.equal(spectator.welcome.resume.length, 0, 'and carries no resume token');
+      assert.equal(spectator.predictor, null);
+      assert.equal(spectator.player(), undefined);
+      assert.throws(() => spectator.sendInput({ move_x: 1, move_y: 0, aim: 0, buttons: 0 }), SpectatorInputError);
+    }
+    assert.ok(player.welcome.player !== null);
+
+    await sleep(2000);
+    // (A point may see few entities, standing still at times: snapshots with nothing in
+    // them carry no checksum.)
+    for (const [name, spectator, seen, checksums] of [['world', world, seenWorld, 40], ['point', point, seenPoint, 1]]) {
+      const stats = spectator.stats();
+      assert.equal(stats.connected, true, name);
+      assert.ok(stats.snapshots >= 50, `${name}: snapshots came (${stats.snapshots} in 2 s)`);
+      assert.ok(seen.verified >= checksums, `${name}: their checksums verified (${seen.verified})`);
+      assert.equal(stats.mismatches, 0, `${name}: no checksum mismatch`);
+      assert.equal(stats.divergences, 0, `${name}: no divergence`);
+      assert.equal(stats.ack, null, `${name}: no input was ever acknowledged`);
+      assert.equal(stats.upKbps, 0, `${name}: nothing sent in the last second`);
+      assert.equal(seen.closes.length, 0, `${name}: the server did not close it`);
+    }
+    // The whole world: every drone and the player, wherever they are.
+    const everything = held(world);
+    assert.equal(everything.filter((entity) => entity.kind === 1).length, NPCS, `every drone: ${JSON.stringify(everything)}`);
+    assert.ok(world.mirror.get(player.welcome.player) !== undefined, 'the player too');
+    // A point: only what is within the radius of it (and a little, for what moved since).
+    const near = held(point);
+    for (const entity of near) {
+      const distance = Math.hypot(entity.x - CENTER.x, entity.y - CENTER.y);
+      assert.ok(distance <= RADIUS + 1, `entity ${entity.index} is ${distance.toFixed(1)} units from the point`);
+    }
+    const interpolated = world.interpolator.sample(performance.now());
+    assert.equal(interpolated.length, world.mirror.size, 'every entity is interpolated');
+    // The spectator sent its Hello and nothing else.
+    assert.equal(sockets.length, 1);
+    assert.deepEqual(sockets[0].sentMessages, [encodeHello('watcher', null, true)]);
+    console.log(
+      `spectators: world ${world.mirror.size} entities, point ${near.length} within ${RADIUS} of (${CENTER.x}, ${CENTER.y}), ` +
+        `player ${player.mirror.size}; ${seenWorld.verified} and ${seenPoint.verified} checksums verified`,
+    );
+
+    // A drop: the spectator reconnects by itself, as a spectator, with no resume token.
+    relay.reset();
+    await until('the spectator to be welcomed again', () => seenWorld.welcomes.length === 2 && world.connected, 8_000);
+    await until('a second of snapshots after it', () => seenWorld.snapshotsSinceWelcome > 30, 5_000);
+    assert.equal(seenWorld.closes[0].code, 1006);
+    assert.equal(world.welcome.player, null);
+    assert.deepEqual(world.stats().reconnects, 1);
+    assert.deepEqual(world.stats().resumes, 0);
+    assert.equal(world.stats().mismatches, 0);
+    assert.equal(sockets.length, 2);
+    assert.deepEqual(decode(sockets[1].sentMessages[0]), { h: [3, 'watcher', null, []] }, 'spectates again, no token');
+    assert.equal(sockets[1].sentMessages.length, 1);
+  } finally {
+    stopInputs();
+    for (const client of [player, world, point]) client.close();
+    await relay.close();
+    await server.stop();
+  }
+});
+
+test('the server closes a spectator that sends an input (1008)', { timeout: 30_000 }, async () => {
+  requirements();
+  const server = await startServer();
+  try {
+    const socket = new WebSocket(server.url);
+    socket.binaryType = 'arraybuffer';
+    const welcome = new Promise((done) => socket.addEventListener('message', (event) => done(decode(new Uint8Array(event.data))), { once: true }));
+    const closed = new Promise((done) => socket.addEventListener('close', (event) => done({ code: event.code, reason: event.reason })));
+    await new Promise((done) => socket.addEventListener('open', done, { once: true }));
+    socket.send(encodeHello('raw', null, true));
+    const message = await welcome;
+    assert.equal(message[0], 0, 'a Welcome');
+    assert.equal(message[3], null, 'with no player');
+    socket.send(encodeInput(0, [0, 0, 0, 0]));
+    assert.deepEqual(await closed, { code: 1008, reason: 'spectators send no inputs' });
+  } finally {
     await server.stop();
   }
 });

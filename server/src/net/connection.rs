@@ -30,7 +30,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 use tickcast_shared::protocol::MAX_NAME_BYTES;
-use tickcast_shared::{ClientMsg, Hello, NetId, PROTOCOL_VERSION, Schema, ServerMsg, Welcome};
+use tickcast_shared::{ClientMsg, Hello, NetId, PROTOCOL_VERSION, Schema, ServerMsg, Spectate, Welcome};
 use tokio::sync::{OwnedSemaphorePermit, oneshot};
 use tokio::time::{Instant, timeout, timeout_at};
 use tokio_tungstenite::WebSocketStream;
@@ -133,7 +133,10 @@ pub(crate) async fn run(
     let connection = client;
     // A resuming client takes back its old client id (and with it its player and input
     // acks); a fresh one, or one whose player is gone, joins anew under this one.
-    let (client, joined) = match hello.resume.take() {
+    let spectate = hello.spectate;
+    // A spectator has no player to take back: it joins anew whatever it presents.
+    let resume_token = hello.resume.take().filter(|_| spectate.is_none());
+    let (client, joined) = match resume_token {
         None => (client, join(&context, client, hello).await),
         Some(token) => match context.resume.verify(&token, &subject) {
             None => return refuse(&mut ws, &context, client, peer, Violation::BadResumeToken).await,
@@ -155,7 +158,10 @@ pub(crate) async fn run(
         snapshot_rate: context.room.rates.snapshot_rate as u16,
         tick: joined.tick,
         schema: Schema::clone(&context.room.schema),
-        resume: context.resume.token(client, joined.player, &subject),
+        resume: joined
+            .player
+            .map(|player| context.resume.token(client, player, &subject))
+            .unwrap_or_default(),
     });
     let sent = match welcome.encode() {
         Ok(bytes) => {
@@ -165,7 +171,7 @@ pub(crate) async fn run(
         Err(_) => false,
     };
     if sent {
-        tracing::debug!(client, %peer, player = %joined.player, "client joined");
+        tracing::debug!(client, %peer, player = ?joined.player, "client joined");
         // `connection` (this connection's own fresh id) tells this registration from the
         // next connection of the same client.
         let session = context.sessions.open(client, u64::from(connection));
@@ -176,14 +182,21 @@ pub(crate) async fn run(
         let writer = tokio::spawn(write_snapshots(
             sink,
             context.room.join_snapshot_group(),
-            ClientView::new(client, joined.player, context.view),
+            match (joined.player, spectate) {
+                (Some(player), _) => ClientView::new(client, player, context.view),
+                (None, spectate) => ClientView::spectating(client, spectate.unwrap_or(Spectate::World), context.view),
+            },
             Arc::clone(&context),
             Arc::clone(&answered),
             session.taken_over.clone(),
             close_receiver,
             writer_done.clone(),
         ));
-        let violation = read_inputs(stream, client, &context, &answered, close_sender, writer_done).await;
+        let reader = Reader {
+            client,
+            spectator: joined.player.is_none(),
+        };
+        let violation = read_inputs(stream, reader, &context, &answered, close_sender, writer_done).await;
         if let Some(violation) = violation {
             log_violation(&context, client, peer, &violation);
         }
@@ -233,7 +246,7 @@ async fn read_hello(ws: &mut Ws, context: &NetContext) -> Result<Option<Hello>, 
 
 /// Asks the room for an entity; `None` if the room has stopped.
 async fn join(context: &NetContext, client: ClientId, hello: Hello) -> Option<Joined> {
-    let mut name = hello.name;
+    let mut name = hello.name.clone();
     if name.len() > MAX_NAME_BYTES {
         let mut end = MAX_NAME_BYTES;
         while !name.is_char_boundary(end) {
@@ -245,7 +258,12 @@ async fn join(context: &NetContext, client: ClientId, hello: Hello) -> Option<Jo
     context
         .room
         .commands
-        .send(RoomCommand::Join { client, name, reply })
+        .send(RoomCommand::Join {
+            client,
+            name,
+            spectator: hello.spectate.is_some(),
+            reply,
+        })
         .await
         .ok()?;
     answer.await.ok()
@@ -273,6 +291,13 @@ async fn resume(context: &NetContext, client: ClientId, player: NetId, deadline:
     }
 }
 
+/// Who a connection's reader reads for.
+struct Reader {
+    client: ClientId,
+    /// A spectator must send no inputs.
+    spectator: bool,
+}
+
 /// How long a resume waits before asking again after "still connected".
 const RESUME_RETRY: Duration = Duration::from_millis(50);
 
@@ -280,7 +305,7 @@ const RESUME_RETRY: Duration = Duration::from_millis(50);
 /// violation, if any, after the writer has sent its close frame and the peer answered.
 async fn read_inputs(
     mut stream: SplitStream<Ws>,
-    client: ClientId,
+    Reader { client, spectator }: Reader,
     context: &NetContext,
     answered: &AtomicU64,
     close: oneshot::Sender<Option<CloseFrame>>,
@@ -299,6 +324,7 @@ async fn read_inputs(
             frame = stream.next() => frame,
         };
         match classify(frame, context) {
+            Inbound::Message(ClientMsg::Input(_)) if spectator => break Some(Violation::SpectatorInput),
             Inbound::Message(ClientMsg::Input(input)) => {
                 if let Err(error) = input.validate() {
                     break Some(Violation::InvalidInput(error));

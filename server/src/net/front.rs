@@ -123,6 +123,7 @@ async fn healthz(State(front): State<Arc<Front>>) -> Response {
         "status": if shutting_down { "draining" } else { "ok" },
         "game": context.room.schema.game,
         "clients": room.clients.load(Ordering::Relaxed),
+        "spectators": room.spectators.load(Ordering::Relaxed),
         "entities": room.entities.load(Ordering::Relaxed),
         "ticks": room.ticks.load(Ordering::Relaxed),
         "tick_p99_ms": room.recent_tick_ms().p99,

@@ -23,6 +23,9 @@ pub enum Violation {
     /// `Hello` after the handshake.
     #[error("hello was already received")]
     SecondHello,
+    /// An input from a client that joined as a spectator.
+    #[error("spectators send no inputs")]
+    SpectatorInput,
     /// A client speaking another protocol version.
     #[error("protocol version {client} is not supported; this server speaks version {server}")]
     VersionMismatch {
@@ -77,6 +80,7 @@ impl Violation {
             Violation::Undecodable(_) | Violation::InvalidInput(_) | Violation::InvalidUtf8 => CloseCode::Invalid,
             Violation::MessageBeforeHello
             | Violation::SecondHello
+            | Violation::SpectatorInput
             | Violation::Flood(_)
             | Violation::HandshakeTimeout
             | Violation::SeqOutOfWindow { .. }
@@ -94,6 +98,7 @@ impl Violation {
             Violation::Undecodable(_) => "undecodable message",
             Violation::MessageBeforeHello => "message before hello",
             Violation::SecondHello => "second hello",
+            Violation::SpectatorInput => "spectator input",
             Violation::VersionMismatch { .. } => "protocol version mismatch",
             Violation::TooLarge(_) => "message too large",
             Violation::InvalidInput(_) => "invalid input",
@@ -133,6 +138,7 @@ mod tests {
     fn codes_follow_rfc_6455() {
         assert_eq!(u16::from(Violation::TextFrame.close_code()), 1003);
         assert_eq!(u16::from(Violation::SecondHello.close_code()), 1008);
+        assert_eq!(u16::from(Violation::SpectatorInput.close_code()), 1008);
         assert_eq!(u16::from(Violation::TooLarge(String::new()).close_code()), 1009);
         assert_eq!(u16::from(Violation::ServerFull.close_code()), 1013);
         let mismatch = Violation::VersionMismatch { client: 9, server: 1 };

@@ -141,6 +141,8 @@ pub(crate) struct Inbox {
     spawn_player: fn(&mut World, ClientId, &str) -> Entity,
     /// Players of connected clients.
     players: FxHashMap<ClientId, Entity>,
+    /// Connected spectators: clients without a player.
+    spectators: rustc_hash::FxHashSet<ClientId>,
     /// Players whose connection dropped, kept until the tick given for their client to
     /// resume; their input buffers stay, so acks continue from the last applied input.
     away: FxHashMap<ClientId, (Entity, Tick)>,
@@ -162,6 +164,7 @@ impl Inbox {
             inputs,
             spawn_player,
             players: FxHashMap::default(),
+            spectators: Default::default(),
             away: FxHashMap::default(),
             grace_ticks,
             stats,
@@ -192,7 +195,24 @@ pub(crate) fn receive_commands(world: &mut World) {
                 break;
             };
             match command {
-                RoomCommand::Join { client, name, reply } => {
+                RoomCommand::Join {
+                    client,
+                    name,
+                    spectator: true,
+                    reply,
+                } => {
+                    inbox.spectators.insert(client);
+                    inbox.stats.spectators.store(inbox.spectators.len(), Ordering::Relaxed);
+                    let tick = world.resource::<RoomClock>().tick;
+                    let _ = reply.send(Joined { player: None, tick });
+                    tracing::debug!(client, name, "spectator joined");
+                }
+                RoomCommand::Join {
+                    client,
+                    name,
+                    spectator: false,
+                    reply,
+                } => {
                     let entity = (inbox.spawn_player)(world, client, &name);
                     world.entity_mut(entity).insert(Controlled(client));
                     let player = Replication::assign(world, entity);
@@ -201,10 +221,17 @@ pub(crate) fn receive_commands(world: &mut World) {
                     inbox.stats.clients.store(inbox.players.len(), Ordering::Relaxed);
                     let tick = world.resource::<RoomClock>().tick;
                     // The connection may have gone already; its Leave follows.
-                    let _ = reply.send(Joined { player, tick });
+                    let _ = reply.send(Joined {
+                        player: Some(player),
+                        tick,
+                    });
                     tracing::debug!(client, name, "player joined");
                 }
                 RoomCommand::Leave { client } => {
+                    if inbox.spectators.remove(&client) {
+                        inbox.stats.spectators.store(inbox.spectators.len(), Ordering::Relaxed);
+                        continue;
+                    }
                     let Some(entity) = inbox.players.remove(&client) else {
                         continue;
                     };
@@ -235,7 +262,10 @@ pub(crate) fn receive_commands(world: &mut World) {
                             inbox.stats.clients.store(inbox.players.len(), Ordering::Relaxed);
                             let tick = world.resource::<RoomClock>().tick;
                             tracing::debug!(client, "player resumed");
-                            Resumed::Yes(Joined { player, tick })
+                            Resumed::Yes(Joined {
+                                player: Some(player),
+                                tick,
+                            })
                         }
                         Some(_) => Resumed::Gone,
                         None if inbox.players.contains_key(&client) => Resumed::StillConnected,

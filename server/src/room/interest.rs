@@ -47,8 +47,8 @@ pub struct EntityMeta {
 pub struct Viewer {
     /// The client.
     pub client: ClientId,
-    /// The entity it controls (always visible to it).
-    pub player: NetId,
+    /// The entity it controls (always visible to it); `None` for a spectator.
+    pub player: Option<NetId>,
     /// Where it looks from.
     pub position: Vec2,
     /// Its team, if any.
@@ -178,7 +178,7 @@ mod tests {
     fn viewer(x: f32, team: Option<u16>) -> Viewer {
         Viewer {
             client: 1,
-            player: NetId::from_parts(0, 1),
+            player: Some(NetId::from_parts(0, 1)),
             position: Vec2::new(x, 0.0),
             team,
         }

@@ -26,7 +26,7 @@ pub mod view;
 pub use input::{ActiveInputs, Controlled, InputBuffers, InputQueueError, InputSender};
 pub use interest::{Relevance, RelevanceRule, ViewerTeam};
 pub use replication::{Replicated, Replication, ReplicationRegistry};
-pub use snapshot::WorldSnapshot;
+pub use snapshot::{ChangeSet, EntityChange, PrepareSettings, Preparer, WorldBody, WorldSnapshot};
 pub use tick_loop::{RoomClock, RoomStats, TickSummary};
 pub use view::{ClientView, FrameStats, ViewSettings};
 
@@ -86,6 +86,8 @@ pub enum RoomCommand {
         client: ClientId,
         /// Its display name.
         name: String,
+        /// Whether it only watches: no player entity, no inputs.
+        spectator: bool,
         /// Where the room answers.
         reply: oneshot::Sender<Joined>,
     },
@@ -100,8 +102,8 @@ pub enum RoomCommand {
 /// The room's answer to a join.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Joined {
-    /// The entity the client controls.
-    pub player: NetId,
+    /// The entity the client controls; `None` for a spectator.
+    pub player: Option<NetId>,
     /// The room's tick at the join.
     pub tick: Tick,
 }
@@ -228,6 +230,11 @@ pub struct RoomSettings {
     /// Whether clients are split into one group per tick between snapshots, each group
     /// sent its snapshots on a tick of its own (see [`RoomClock::snapshot_groups`]).
     pub stagger_snapshots: bool,
+    /// The writers' interest radius (`None`: every client sees the whole world), for
+    /// which each snapshot's interest grid is prepared.
+    pub interest_radius: Option<f32>,
+    /// Whether bodies carry checksums, as the writers' [`ViewSettings`] say.
+    pub checksums: bool,
 }
 
 /// Why a room could not start.
@@ -286,7 +293,12 @@ impl Simulation {
             Arc::clone(&stats),
             grace_ticks,
         ));
-        world.insert_resource(snapshot::Publisher::new(slots));
+        let prepare = snapshot::PrepareSettings {
+            interest_radius: settings.interest_radius,
+            checksums: settings.checksums,
+            world_body: relevance_rule.is_none(),
+        };
+        world.insert_resource(snapshot::Publisher::new(slots, prepare));
         world.insert_resource(clock);
         schedule.add_systems((
             (input::receive_commands, input::advance_inputs)
@@ -409,6 +421,8 @@ mod tests {
             raise_priority: false,
             stagger_snapshots: staggered,
             resume_grace: std::time::Duration::ZERO,
+            interest_radius: None,
+            checksums: true,
         };
         let game = Arena {
             map: Map::load("embedded").unwrap(),

@@ -1,34 +1,36 @@
-//! Snapshots: captured on the tick thread, quantized and shared off it.
+//! Snapshots: captured on the tick thread, prepared once off it, then immutable.
 //!
-//! The tick copies the replicated state once per snapshot tick and a relay task on the
-//! connections' runtime quantizes it into one immutable [`WorldSnapshot`], published
-//! behind an `Arc`: every entity's quantized state and its interest metadata. Everything
-//! per client (interest query, diff against what the client holds, priority, encode)
-//! happens in the connection writers; the shared pieces they need are built once per
-//! snapshot by the first writer that asks, off the tick thread:
-//! - entity hashes, summed into checksums;
-//! - the interest grid;
-//! - [`SnapshotChanges`]: how each entity changed since the previous snapshot, with each
-//!   changed entity's update encoded once. Every client that holds an entity as of the
-//!   previous snapshot (in steady state, nearly all) copies those bits instead of
-//!   diffing and encoding the entity itself: the encode-once of `ARCHITECTURE.md`, per
-//!   entity rather than per whole body, since views differ under interest and budget;
-//! - [`WorldSnapshot::changes_two_back`]: the same against the snapshot before the
-//!   previous one, built only when a client asks for it: a writer that fell behind and
-//!   skipped a snapshot then copies shared bits too, instead of diffing every entity
-//!   (which would make it fall further behind).
+//! The tick copies the replicated state once per snapshot tick ([`capture_and_publish`])
+//! and hands the copy to a relay task on the connections' runtime. There a
+//! [`Preparer`], which keeps the last two snapshots of its snapshot group, turns it into
+//! one [`WorldSnapshot`] with everything the writers share, computed eagerly and once:
+//! - every entity's quantized state, `NetId`, interest metadata and `entity_hash`;
+//! - the interest grid, when the room has an interest radius;
+//! - a [`ChangeSet`] against each of the two snapshots before: how each entity changed,
+//!   with every changed entity's update encoded once. A writer whose client holds an
+//!   entity as of one of those snapshots (in steady state, nearly every client holds
+//!   nearly everything as of the previous one) copies those bits instead of diffing and
+//!   encoding the entity itself;
+//! - `changed_at`: the last snapshot at which each entity changed, so a writer holding an
+//!   older copy skips unchanged entities without diffing them;
+//! - the [`WorldBody`]: the whole body for a client that sees the whole world and holds
+//!   exactly the previous snapshot's world. Every such client is sent these same bytes,
+//!   with only the frame header its own.
+//!
+//! Once published behind an `Arc` a snapshot never changes: no lazy cells, and no links
+//! to other snapshots (the preparer, not the snapshot, remembers the ones before).
 
 use super::ClientId;
 use super::input::InputBuffers;
-use super::interest::{EntityMeta, InterestGrid};
+use super::interest::{EntityMeta, InterestGrid, Relevance};
 use super::replication::{CapturedState, Replication};
 use super::tick_loop::RoomClock;
 use bevy_ecs::prelude::*;
-use std::sync::{Arc, Mutex, OnceLock};
-use tickcast_shared::{EncodedUpdate, EntityDiff, EntityState, NetId, Tick, diff_entity, entity_hash};
+use std::sync::Arc;
+use tickcast_shared::{BodyWriter, EncodedUpdate, EntityDiff, EntityState, NetId, Tick, diff_entity, entity_hash};
 use tokio::sync::{mpsc, watch};
 
-/// The replicated state of a room at one tick; immutable once published.
+/// The replicated state of a room at one tick, and what its writers share; immutable.
 pub struct WorldSnapshot {
     /// When it was captured.
     pub tick: Tick,
@@ -38,67 +40,71 @@ pub struct WorldSnapshot {
     /// apiece instead of a cache line of `EntityState` each (1 000 writers a snapshot
     /// each reading ~70 scattered ids was a cache miss apiece).
     pub ids: Vec<NetId>,
-    /// `entity_hash` of each entity, same order; computed by the first writer that needs
-    /// them, so the tick thread never hashes.
-    hashes: OnceLock<Vec<u32>>,
+    /// `entity_hash` of each entity, same order.
+    pub hashes: Vec<u32>,
     /// Interest metadata of each entity, same order.
     pub metas: Vec<EntityMeta>,
-    input_acks: Vec<(ClientId, u32)>,
-    grid: OnceLock<InterestGrid>,
-    /// The snapshot captured before this one, and the one before that, until the next
-    /// capture lets them go (so at most the newest snapshot links back, two deep).
-    previous: Mutex<Option<Arc<WorldSnapshot>>>,
-    two_back: Mutex<Option<Arc<WorldSnapshot>>>,
-    changes: OnceLock<Option<SnapshotChanges>>,
-    changes_two_back: OnceLock<Option<ChangesTwoBack>>,
-}
-
-/// How each entity of a snapshot changed since the snapshot before the previous one.
-#[derive(Debug)]
-pub struct ChangesTwoBack {
-    /// Tick of that snapshot.
-    pub since: Tick,
-    /// Per entity, in `entities` order.
-    pub entities: Vec<EntityChange>,
-    /// The bytes of every [`EntityChange::Update`]'s encoding.
-    pub encoded: Vec<u8>,
-}
-
-/// How each entity of a snapshot changed since the previous one.
-#[derive(Debug)]
-pub struct SnapshotChanges {
-    /// Tick of the previous snapshot.
-    pub since: Tick,
-    /// Per entity, in `entities` order.
-    pub entities: Vec<EntityChange>,
     /// Per entity, the last snapshot tick at which its state differed from the snapshot
-    /// before (or it appeared). When the earlier history is unknown (the previous
-    /// snapshot's changes were never built) it is the previous snapshot's tick: never
-    /// earlier than the truth, so a client holding the entity as of `changed_at` or later
-    /// always holds its current state.
+    /// before (or it appeared): a client holding it as of that tick or later holds its
+    /// current state.
     pub changed_at: Vec<Tick>,
+    /// Entities any client can see (all but [`Relevance::Hidden`]).
+    pub visible: usize,
+    input_acks: Vec<(ClientId, u32)>,
+    grid: Option<InterestGrid>,
+    /// Changes since the previous snapshot, then since the one before it.
+    changes: [Option<ChangeSet>; 2],
+    world_body: Option<WorldBody>,
+}
+
+/// How each entity of a snapshot changed since an earlier snapshot.
+#[derive(Debug)]
+pub struct ChangeSet {
+    /// Tick of the earlier snapshot.
+    pub since: Tick,
+    /// Per entity, in `entities` order.
+    pub entities: Vec<EntityChange>,
     /// The bytes of every [`EntityChange::Update`]'s encoding.
     pub encoded: Vec<u8>,
 }
 
-/// How one entity changed since the previous snapshot.
+/// How one entity changed since an earlier snapshot.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum EntityChange {
-    /// It was not in the previous snapshot, or its set of components changed.
+    /// It was not in the earlier snapshot, or its set of components changed.
     New,
     /// Identical.
     Same,
-    /// Some fields changed: the update from the previous state, encoded.
+    /// Some fields changed: the update from the earlier state, encoded.
     Update {
-        /// Where in [`SnapshotChanges::encoded`].
+        /// Where in [`ChangeSet::encoded`].
         encoded: EncodedUpdate,
         /// Bit length of the summed absolute field deltas (the size of the change).
         magnitude_bits: u8,
     },
 }
 
+/// The body for every client that sees the whole world and holds exactly the previous
+/// snapshot's visible entities: despawns, updates (copied from the [`ChangeSet`]) and
+/// spawns, with the checksum of the whole visible world.
+#[derive(Debug)]
+pub struct WorldBody {
+    /// Tick of the snapshot the body applies to.
+    pub since: Tick,
+    /// The body: empty when nothing changed (no checksum then, as in every body).
+    pub body: Vec<u8>,
+    /// Whether the body carries the checksum.
+    pub checksummed: bool,
+    /// Sum of the visible entities' hashes: what the client holds after applying it.
+    pub checksum: u32,
+    /// Entities it spawns, updates or despawns.
+    pub entities_sent: usize,
+}
+
 impl WorldSnapshot {
-    /// A snapshot of `entities` (sorted by `NetId`) with their metadata.
+    /// A snapshot of `entities` (sorted by `NetId`) with nothing before it: no change
+    /// sets, no world body and no interest grid. A room's snapshots come from a
+    /// [`Preparer`].
     pub fn new(
         tick: Tick,
         entities: Vec<EntityState>,
@@ -106,69 +112,35 @@ impl WorldSnapshot {
         input_acks: Vec<(ClientId, u32)>,
     ) -> Self {
         debug_assert_eq!(entities.len(), metas.len());
-        let ids = entities.iter().map(|entity| entity.id).collect();
         WorldSnapshot {
             tick,
+            ids: entities.iter().map(|entity| entity.id).collect(),
+            hashes: entities.iter().map(entity_hash).collect(),
+            grid: None,
+            visible: metas.iter().filter(|meta| is_visible(meta)).count(),
+            changed_at: vec![tick; entities.len()],
             entities,
-            ids,
-            hashes: OnceLock::new(),
             metas,
             input_acks,
-            grid: OnceLock::new(),
-            previous: Mutex::new(None),
-            two_back: Mutex::new(None),
-            changes: OnceLock::new(),
-            changes_two_back: OnceLock::new(),
+            changes: [None, None],
+            world_body: None,
         }
     }
 
-    /// This snapshot, captured right after `previous`: its [`WorldSnapshot::changes`]
-    /// will be built against it, and [`WorldSnapshot::changes_two_back`] against the one
-    /// before. Takes over `previous`'s links, so only the newest snapshot links back.
-    pub fn following(self, previous: Arc<WorldSnapshot>) -> Self {
-        let before_previous = lock(&previous.previous).take();
-        drop(lock(&previous.two_back).take());
-        *lock(&self.previous) = Some(previous);
-        *lock(&self.two_back) = before_previous;
-        self
+    /// The changes since the snapshot of tick `since`, if it is one of the two before.
+    pub fn changes_since(&self, since: Tick) -> Option<&ChangeSet> {
+        self.changes.iter().flatten().find(|set| set.since == since)
     }
 
-    /// How each entity changed since the previous snapshot, built on first use; `None`
-    /// when there is no previous snapshot to compare with (the first one, one built
-    /// with [`WorldSnapshot::new`] alone, or one asked for after the next capture).
-    pub fn changes(&self) -> Option<&SnapshotChanges> {
-        self.changes
-            .get_or_init(|| {
-                let previous = lock(&self.previous).clone()?;
-                Some(SnapshotChanges::between(&previous, self))
-            })
-            .as_ref()
+    /// The changes since the previous snapshot, if there was one.
+    pub fn changes(&self) -> Option<&ChangeSet> {
+        self.changes[0].as_ref()
     }
 
-    /// How each entity changed since the snapshot before the previous one, built on
-    /// first use (by the first writer that skipped a snapshot); `None` as for
-    /// [`WorldSnapshot::changes`].
-    pub fn changes_two_back(&self) -> Option<&ChangesTwoBack> {
-        self.changes_two_back
-            .get_or_init(|| {
-                let older = lock(&self.two_back).clone()?;
-                let mut encoded = Vec::new();
-                let mut entities = Vec::with_capacity(self.entities.len());
-                compare(&older, self, &mut encoded, |change, _| entities.push(change));
-                Some(ChangesTwoBack {
-                    since: older.tick,
-                    entities,
-                    encoded,
-                })
-            })
-            .as_ref()
-    }
-
-    /// Whether [`WorldSnapshot::changes_two_back`] has been built, with a snapshot to
-    /// compare with (for tests).
-    #[cfg(test)]
-    pub(crate) fn two_back_built(&self) -> bool {
-        self.changes_two_back.get().is_some_and(Option::is_some)
+    /// The body shared by every whole-world client in step with the previous snapshot,
+    /// when the room prepares one (it does unless a game rule makes views differ).
+    pub fn world_body(&self) -> Option<&WorldBody> {
+        self.world_body.as_ref()
     }
 
     /// The last input `seq` the room applied for `client` by this tick.
@@ -179,76 +151,178 @@ impl WorldSnapshot {
             .map(|at| self.input_acks[at].1)
     }
 
-    /// `entity_hash` of every entity, in `entities` order (computed on first use).
-    pub fn hashes(&self) -> &[u32] {
-        self.hashes
-            .get_or_init(|| self.entities.iter().map(entity_hash).collect())
-    }
-
     /// Position of entity `id` in `entities`.
     pub fn index_of(&self, id: NetId) -> Option<usize> {
         self.ids.binary_search(&id).ok()
     }
 
-    /// The interest grid of this snapshot, built on first use. Every caller must pass
-    /// the same radius (a server has one).
-    pub fn interest_grid(&self, radius: f32) -> &InterestGrid {
-        self.grid.get_or_init(|| InterestGrid::build(&self.metas, radius))
+    /// The interest grid; `None` when the room has no interest radius.
+    pub fn interest_grid(&self) -> Option<&InterestGrid> {
+        self.grid.as_ref()
     }
 }
 
-/// Locks a mutex whose data stays consistent even if a holder panicked.
-fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    mutex.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+/// What a [`Preparer`] builds besides the states.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct PrepareSettings {
+    /// The room's interest radius: the grid is built for it.
+    pub interest_radius: Option<f32>,
+    /// Whether bodies carry checksums (the world body must match the writers').
+    pub checksums: bool,
+    /// Whether to build the [`WorldBody`]: not when a game's relevance rule makes
+    /// whole-world views differ from client to client.
+    pub world_body: bool,
 }
 
-impl SnapshotChanges {
-    /// Compares `current` with `previous` entity by entity.
-    fn between(previous: &WorldSnapshot, current: &WorldSnapshot) -> SnapshotChanges {
-        let earlier = previous.changes.get().and_then(Option::as_ref);
+/// Prepares one snapshot group's snapshots, in order, remembering the last two.
+pub struct Preparer {
+    settings: PrepareSettings,
+    /// The last snapshot prepared, and the one before it.
+    history: [Option<Arc<WorldSnapshot>>; 2],
+}
+
+impl Preparer {
+    /// A preparer with no snapshots yet.
+    pub fn new(settings: PrepareSettings) -> Preparer {
+        Preparer {
+            settings,
+            history: [None, None],
+        }
+    }
+
+    /// Prepares the snapshot of `entities` (sorted by `NetId`) at `tick`, which must
+    /// follow the last one prepared.
+    pub fn prepare(
+        &mut self,
+        tick: Tick,
+        entities: Vec<EntityState>,
+        metas: Vec<EntityMeta>,
+        input_acks: Vec<(ClientId, u32)>,
+    ) -> Arc<WorldSnapshot> {
+        let mut snapshot = WorldSnapshot::new(tick, entities, metas, input_acks);
+        snapshot.grid = self
+            .settings
+            .interest_radius
+            .map(|radius| InterestGrid::build(&snapshot.metas, radius));
+        let [previous, two_back] = &self.history;
+        let mut changed_at = Vec::with_capacity(snapshot.entities.len());
+        snapshot.changes[0] = previous.as_ref().map(|previous| {
+            ChangeSet::between(previous, &snapshot, |change, at| {
+                changed_at.push(match (change, at) {
+                    (EntityChange::Same, Some(at)) => previous.changed_at[at],
+                    _ => tick,
+                });
+            })
+        });
+        if previous.is_some() {
+            snapshot.changed_at = changed_at;
+        }
+        snapshot.changes[1] = two_back
+            .as_ref()
+            .map(|older| ChangeSet::between(older, &snapshot, |_, _| {}));
+        if self.settings.world_body
+            && let (Some(previous), Some(changes)) = (previous, &snapshot.changes[0])
+        {
+            snapshot.world_body = Some(WorldBody::between(previous, &snapshot, changes, self.settings.checksums));
+        }
+        let snapshot = Arc::new(snapshot);
+        self.history = [Some(Arc::clone(&snapshot)), self.history[0].take()];
+        snapshot
+    }
+}
+
+/// Whether any client can see an entity with this metadata.
+pub(crate) fn is_visible(meta: &EntityMeta) -> bool {
+    meta.relevance != Relevance::Hidden
+}
+
+impl ChangeSet {
+    /// Compares `current` with `older` entity by entity (both sorted by `NetId`),
+    /// encoding each update; calls `each` with every entity's change, in `current`
+    /// order, and the entity's index in `older` if it is there.
+    fn between(
+        older: &WorldSnapshot,
+        current: &WorldSnapshot,
+        mut each: impl FnMut(EntityChange, Option<usize>),
+    ) -> ChangeSet {
         let mut encoded = Vec::new();
         let mut entities = Vec::with_capacity(current.entities.len());
-        let mut changed_at = Vec::with_capacity(current.entities.len());
-        compare(previous, current, &mut encoded, |change, at| {
-            changed_at.push(match change {
-                EntityChange::Same => earlier.map_or(previous.tick, |earlier| earlier.changed_at[at]),
-                EntityChange::New | EntityChange::Update { .. } => current.tick,
-            });
+        let mut at = 0;
+        for entity in &current.entities {
+            while at < older.ids.len() && older.ids[at] < entity.id {
+                at += 1;
+            }
+            let before = older.entities.get(at).filter(|before| before.id == entity.id);
+            let change = match before.map(|before| (before, diff_entity(before, entity))) {
+                None | Some((_, EntityDiff::Replace)) => EntityChange::New,
+                Some((_, EntityDiff::Same)) => EntityChange::Same,
+                Some((before, EntityDiff::Update(update))) => EntityChange::Update {
+                    encoded: EncodedUpdate::append(&mut encoded, &update, before),
+                    magnitude_bits: update.magnitude_bits(),
+                },
+            };
+            each(change, before.map(|_| at));
             entities.push(change);
-        });
-        SnapshotChanges {
-            since: previous.tick,
+        }
+        ChangeSet {
+            since: older.tick,
             entities,
-            changed_at,
             encoded,
         }
     }
 }
 
-/// Compares `current` with `older` entity by entity (both sorted by `NetId`), encoding
-/// each update into `encoded`; calls `each` with every entity's change, in `current`
-/// order, and the entity's index in `older` (meaningful when it is not `New`).
-fn compare(
-    older: &WorldSnapshot,
-    current: &WorldSnapshot,
-    encoded: &mut Vec<u8>,
-    mut each: impl FnMut(EntityChange, usize),
-) {
-    let mut at = 0;
-    for entity in &current.entities {
-        while at < older.ids.len() && older.ids[at] < entity.id {
-            at += 1;
+impl WorldBody {
+    /// The body taking a client from `previous`'s visible world to `current`'s.
+    fn between(previous: &WorldSnapshot, current: &WorldSnapshot, changes: &ChangeSet, checksums: bool) -> WorldBody {
+        let mut despawns = Vec::new();
+        let mut updates = Vec::new();
+        let mut spawns = Vec::new();
+        let mut checksum = 0u32;
+        let mut at = 0;
+        for (index, id) in current.ids.iter().enumerate() {
+            while at < previous.ids.len() && previous.ids[at] < *id {
+                if is_visible(&previous.metas[at]) {
+                    despawns.push(previous.ids[at]);
+                }
+                at += 1;
+            }
+            let held = at < previous.ids.len() && previous.ids[at] == *id && is_visible(&previous.metas[at]);
+            if held {
+                at += 1;
+            }
+            if !is_visible(&current.metas[index]) {
+                if held {
+                    despawns.push(*id);
+                }
+                continue;
+            }
+            checksum = checksum.wrapping_add(current.hashes[index]);
+            match changes.entities[index] {
+                EntityChange::Same if held => {}
+                EntityChange::Update { encoded, .. } if held => updates.push((*id, encoded)),
+                // New, or held by no whole-world client (it was hidden).
+                _ => spawns.push(index),
+            }
         }
-        let before = older.entities.get(at).filter(|before| before.id == entity.id);
-        let change = match before.map(|before| (before, diff_entity(before, entity))) {
-            None | Some((_, EntityDiff::Replace)) => EntityChange::New,
-            Some((_, EntityDiff::Same)) => EntityChange::Same,
-            Some((before, EntityDiff::Update(update))) => EntityChange::Update {
-                encoded: EncodedUpdate::append(encoded, &update, before),
-                magnitude_bits: update.magnitude_bits(),
-            },
+        despawns.extend(previous.ids[at..].iter().zip(&previous.metas[at..]).filter(|(_, meta)| is_visible(meta)).map(|(id, _)| *id));
+        let entities_sent = despawns.len() + updates.len() + spawns.len();
+        let body = if entities_sent == 0 {
+            Vec::new()
+        } else {
+            let mut writer = BodyWriter::new(Vec::new(), checksums.then_some(checksum), &despawns, updates.len());
+            for (id, encoded) in updates {
+                writer.encoded_update(id, encoded, &changes.encoded);
+            }
+            writer.finish(spawns.iter().map(|&index| &current.entities[index]))
         };
-        each(change, at);
+        WorldBody {
+            since: previous.tick,
+            body,
+            checksummed: checksums,
+            checksum,
+            entities_sent,
+        }
     }
 }
 
@@ -262,39 +336,25 @@ struct Capture {
     input_acks: Vec<(ClientId, u32)>,
 }
 
-impl Capture {
-    /// Quantizes the state into a snapshot linked to `last`, which it then becomes.
-    fn into_snapshot(self, last: &mut Option<Arc<WorldSnapshot>>) -> Arc<WorldSnapshot> {
-        let (entities, metas) = self.state.quantize();
-        let mut snapshot = WorldSnapshot::new(self.tick, entities, metas, self.input_acks);
-        if let Some(previous) = last.take() {
-            snapshot = snapshot.following(previous);
-        }
-        let snapshot = Arc::new(snapshot);
-        *last = Some(Arc::clone(&snapshot));
-        snapshot
-    }
-}
-
 /// The sending end of the room's snapshot slots, one per snapshot group.
 #[derive(Resource)]
 pub(crate) struct Publisher {
     outlet: Outlet,
 }
 
-/// Each snapshot group's slot, and the snapshot published to it last: the group's next
-/// snapshot links to that one, so a group's chain of snapshots (and the changes its
-/// writers share) runs from one of its snapshots to its next.
+/// Each snapshot group's slot and preparer: a group's snapshots (and the changes its
+/// writers share) run from one of its snapshots to its next.
 struct Groups {
     slots: Vec<watch::Sender<Option<Arc<WorldSnapshot>>>>,
-    last: Vec<Option<Arc<WorldSnapshot>>>,
+    preparers: Vec<Preparer>,
 }
 
 impl Groups {
-    /// Quantizes `capture` and puts it in its group's slot.
+    /// Quantizes and prepares `capture`, and puts it in its group's slot.
     fn publish(&mut self, capture: Capture) {
         let group = capture.group;
-        let snapshot = capture.into_snapshot(&mut self.last[group]);
+        let (entities, metas) = capture.state.quantize();
+        let snapshot = self.preparers[group].prepare(capture.tick, entities, metas, capture.input_acks);
         self.slots[group].send_replace(Some(snapshot));
     }
 }
@@ -305,9 +365,9 @@ enum Outlet {
     /// simulation stepped by hand: benches and tests see each snapshot as soon as `step`
     /// returns).
     Direct(Groups),
-    /// To a task on the connections' runtime, which quantizes the capture and puts the
-    /// snapshot in the slot. Quantizing there takes most of a capture's cost off the
-    /// tick thread. And replacing the slot wakes every connection's writer: a wake from
+    /// To a task on the connections' runtime, which quantizes and prepares the capture
+    /// and puts the snapshot in the slot. Doing that there takes most of a capture's cost
+    /// off the tick thread. And replacing the slot wakes every connection's writer: a wake from
     /// outside the runtime takes the runtime's global queue lock once per task, from
     /// the tick thread a thousand lock acquisitions per snapshot, and whenever a worker
     /// held the lock and had been preempted, the tick waited a whole scheduler tick
@@ -322,11 +382,11 @@ enum Outlet {
 const RELAY_BACKLOG: usize = 4;
 
 impl Publisher {
-    /// A publisher into `slots`, one per snapshot group.
-    pub(crate) fn new(slots: Vec<watch::Sender<Option<Arc<WorldSnapshot>>>>) -> Publisher {
-        let last = vec![None; slots.len()];
+    /// A publisher into `slots`, one per snapshot group, preparing each as `settings` say.
+    pub(crate) fn new(slots: Vec<watch::Sender<Option<Arc<WorldSnapshot>>>>, settings: PrepareSettings) -> Publisher {
+        let preparers = slots.iter().map(|_| Preparer::new(settings)).collect();
         Publisher {
-            outlet: Outlet::Direct(Groups { slots, last }),
+            outlet: Outlet::Direct(Groups { slots, preparers }),
         }
     }
 

@@ -116,6 +116,8 @@ pub struct RoomStats {
     pub clients: AtomicUsize,
     /// Most clients seen at once.
     pub clients_max: AtomicUsize,
+    /// Spectators joined now (clients without a player; not in `clients`).
+    pub spectators: AtomicUsize,
     /// Replicated entities now.
     pub entities: AtomicUsize,
     /// Most replicated entities seen at once.

@@ -22,15 +22,14 @@
 //! held state is the baseline of the next delta: no acks of snapshots are needed.
 
 use super::ClientId;
-use super::interest::{RelevanceRule, Viewer};
-use super::snapshot::EntityChange;
-use super::snapshot::WorldSnapshot;
+use super::interest::{InterestGrid, RelevanceRule, Viewer};
+use super::snapshot::{EntityChange, WorldSnapshot, is_visible};
 use glam::Vec2;
 use std::cmp::Ordering;
 use std::sync::Arc;
 use tickcast_shared::{
-    BodyWriter, EncodedUpdate, EntityDiff, EntityState, EntityUpdate, InputAck, NetId, ServerMsg, Tick, diff_entity,
-    spawn_cost_bits, update_cost_bits,
+    BodyWriter, EncodedUpdate, EntityDiff, EntityState, EntityUpdate, InputAck, NetId, ServerMsg, Spectate, Tick,
+    diff_entity, spawn_cost_bits, update_cost_bits,
 };
 
 /// How a client's view is chosen and paced.
@@ -102,18 +101,9 @@ enum Change {
     Spawn,
     /// A field-level update computed for this client: index into [`ClientView::updates`].
     Fields(u32),
-    /// The snapshot's shared encoding of the update from the state the client holds
-    /// (as of the previous snapshot, or of the one before it).
-    Shared(EncodedUpdate, SharedSince),
-}
-
-/// Which of the snapshot's shared change sets a [`Change::Shared`] comes from.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum SharedSince {
-    /// [`WorldSnapshot::changes`]: since the previous snapshot.
-    Previous,
-    /// [`WorldSnapshot::changes_two_back`]: since the one before it.
-    TwoBack,
+    /// The snapshot's shared encoding of the update from the state the client holds,
+    /// in its change set since the snapshot of that tick.
+    Shared(EncodedUpdate, Tick),
 }
 
 /// A change that could go in this frame. Candidates are listed in `NetId` order (the
@@ -144,13 +134,21 @@ pub struct FrameStats {
     pub max_staleness_ticks: u32,
     /// Entities in view.
     pub in_view: usize,
+    /// Whether the body was the snapshot's shared world body.
+    pub shared_body: bool,
 }
 
 /// A client's replication state.
 pub struct ClientView {
     client: ClientId,
-    player: NetId,
+    /// The entity it controls; `None` for a spectator.
+    player: Option<NetId>,
     settings: ViewSettings,
+    /// Set while the client holds exactly this snapshot's visible entities, in a
+    /// whole-world view: its next frame is then the snapshot's shared [`WorldBody`]
+    /// (super::snapshot::WorldBody), and `tracked`, `last` and the held copies are not
+    /// kept up to date until it falls out of step (see [`ClientView::leave_step`]).
+    in_step: Option<Arc<WorldSnapshot>>,
     /// What the client holds or should hold, sorted by `NetId`.
     tracked: Vec<Tracked>,
     /// The snapshot of the last frame: where [`HeldCopy::InLast`] copies are.
@@ -183,8 +181,9 @@ pub struct ClientView {
 enum Pending {
     Spawn,
     Fields(EntityUpdate),
-    /// The shared encoding, the bit length of the summed deltas, and which set.
-    Shared(EncodedUpdate, u8, SharedSince),
+    /// The shared encoding, the bit length of the summed deltas, and the tick its
+    /// change set is since.
+    Shared(EncodedUpdate, u8, Tick),
 }
 
 /// Priority weight of a change by its size: 1 for the smallest, growing with the bit
@@ -196,10 +195,28 @@ fn size_of_change(magnitude_bits: u8) -> f32 {
 impl ClientView {
     /// A view for `client`, who controls `player`, holding nothing yet.
     pub fn new(client: ClientId, player: NetId, settings: ViewSettings) -> ClientView {
+        ClientView::with_player(client, Some(player), settings)
+    }
+
+    /// A view for a spectator: the whole world, or the area of interest around a point
+    /// (the whole world when the room has no interest radius).
+    pub fn spectating(client: ClientId, spectate: Spectate, mut settings: ViewSettings) -> ClientView {
+        if spectate == Spectate::World {
+            settings.interest_radius = None;
+        }
+        let mut view = ClientView::with_player(client, None, settings);
+        if let Spectate::At([x, y]) = spectate {
+            view.viewpoint = Vec2::new(x, y);
+        }
+        view
+    }
+
+    fn with_player(client: ClientId, player: Option<NetId>, settings: ViewSettings) -> ClientView {
         ClientView {
             client,
             player,
             settings,
+            in_step: None,
             tracked: Vec::new(),
             last: None,
             held_states: Vec::new(),
@@ -222,7 +239,16 @@ impl ClientView {
 
     /// Entities the client holds.
     pub fn held_len(&self) -> usize {
-        self.tracked.iter().filter(|t| t.held.is_some()).count()
+        match &self.in_step {
+            Some(snapshot) => snapshot.visible,
+            None => self.tracked.iter().filter(|t| t.held.is_some()).count(),
+        }
+    }
+
+    /// Whether the client holds exactly the last snapshot's world, so that its next frame
+    /// can be the shared world body.
+    pub fn in_step(&self) -> bool {
+        self.in_step.is_some()
     }
 
     /// The tick of the last frame written.
@@ -232,19 +258,95 @@ impl ClientView {
 
     /// Writes this client's frame for `snapshot` into `out` (cleared first) and commits
     /// its content as the client's new held state.
+    ///
+    /// A client in step with the world is sent the snapshot's shared world body; any
+    /// other gets a body of its own: visible -> stale -> choose within budget -> encode.
     pub fn write_frame(&mut self, snapshot: &Arc<WorldSnapshot>, out: &mut Vec<u8>) -> FrameStats {
+        if let Some(stats) = self.write_shared_frame(snapshot, out) {
+            return stats;
+        }
+        self.leave_step();
         let tick = snapshot.tick;
         let viewer = self.viewer(snapshot);
         self.collect_visible(snapshot, &viewer);
         self.despawns.clear();
         self.merge_and_collect_candidates(snapshot, tick);
 
+        let header = self.header(snapshot);
+        let mut stats = self.select_within_budget(snapshot, &viewer, tick, header, out);
+        stats.in_view = self.visible.len();
+        self.move_copies_to(snapshot);
+        std::mem::swap(&mut self.tracked, &mut self.next);
+        self.end_frame(snapshot);
+        stats.bytes = out.len();
+        // Everything visible was sent in a whole-world view: the client now holds exactly
+        // the snapshot's world, and stays in step while it takes the shared bodies.
+        if self.settings.interest_radius.is_none() && self.settings.rule.is_none() && stats.entities_deferred == 0 {
+            self.in_step = Some(Arc::clone(snapshot));
+        }
+        stats
+    }
+
+    /// Writes the snapshot's shared world body with this client's header, if the client
+    /// is in step with the snapshot it applies to and the frame fits the budget.
+    fn write_shared_frame(&mut self, snapshot: &Arc<WorldSnapshot>, out: &mut Vec<u8>) -> Option<FrameStats> {
+        let held = self.in_step.as_ref()?;
+        let shared = snapshot
+            .world_body()
+            .filter(|shared| shared.since == held.tick && shared.checksummed == self.settings.checksums)?;
+        let header = self.header(snapshot);
+        out.clear();
+        ServerMsg::encode_snapshot_into(header.full, header.tick, header.ack, &shared.body, out);
+        if out.len() > self.settings.budget_bytes {
+            return None;
+        }
+        self.checksum = shared.checksum;
+        self.in_step = Some(Arc::clone(snapshot));
+        self.end_frame(snapshot);
+        Some(FrameStats {
+            bytes: out.len(),
+            entities_sent: shared.entities_sent,
+            entities_deferred: 0,
+            max_staleness_ticks: 0,
+            in_view: snapshot.visible,
+            shared_body: true,
+        })
+    }
+
+    /// Out of step with the shared bodies: rebuilds the tracked list from the snapshot the
+    /// client holds, every visible entity held as of it.
+    fn leave_step(&mut self) {
+        let Some(held) = self.in_step.take() else { return };
+        self.tracked.clear();
+        self.free_slots.clear();
+        self.free_slots.extend(0..self.held_states.len() as u32);
+        for (index, meta) in held.metas.iter().enumerate() {
+            if is_visible(meta) {
+                self.tracked.push(Tracked {
+                    id: held.ids[index],
+                    index: index as u32,
+                    held: Some(HeldSlot {
+                        copy: HeldCopy::InLast(index as u32),
+                        hash: held.hashes[index],
+                        as_of: held.tick,
+                    }),
+                    priority: 0.0,
+                    pending_since: None,
+                });
+            }
+        }
+        self.last = Some(held);
+    }
+
+    /// This client's frame header for `snapshot`: ticks since its last frame and the
+    /// input ack.
+    fn header(&self, snapshot: &WorldSnapshot) -> FrameHeader {
         let full = self.last_tick.is_none();
-        let header = FrameHeader {
+        FrameHeader {
             full,
             tick: match self.last_tick {
-                None => tick.0,
-                Some(last) => tick.since(last).max(0) as u32,
+                None => snapshot.tick.0,
+                Some(last) => snapshot.tick.since(last).max(0) as u32,
             },
             ack: match (snapshot.input_ack(self.client), self.last_ack) {
                 (None, _) => InputAck::None,
@@ -257,23 +359,22 @@ impl ClientView {
                 }
                 (Some(seq), _) => InputAck::Absolute(seq),
             },
-        };
-        let mut stats = self.select_within_budget(snapshot, &viewer, tick, header, out);
-        stats.in_view = self.visible.len();
-        self.move_copies_to(snapshot);
-        std::mem::swap(&mut self.tracked, &mut self.next);
+        }
+    }
+
+    /// Records that the client was sent `snapshot`'s frame.
+    fn end_frame(&mut self, snapshot: &WorldSnapshot) {
         if let Some(seq) = snapshot.input_ack(self.client) {
             self.last_ack = Some(seq);
         }
-        self.last_tick = Some(tick);
-        stats.bytes = out.len();
-        stats
+        self.last_tick = Some(snapshot.tick);
     }
 
-    /// Where the client looks from: its player's position, or the last one known.
+    /// Where the client looks from: its player's position, or the last one known (for a
+    /// spectator, its point).
     fn viewer(&mut self, snapshot: &WorldSnapshot) -> Viewer {
         let mut team = None;
-        if let Some(index) = snapshot.index_of(self.player) {
+        if let Some(index) = self.player.and_then(|player| snapshot.index_of(player)) {
             let meta = &snapshot.metas[index];
             if let Some(position) = meta.position {
                 self.viewpoint = position;
@@ -291,7 +392,17 @@ impl ClientView {
     fn collect_visible(&mut self, snapshot: &WorldSnapshot, viewer: &Viewer) {
         match self.settings.interest_radius {
             Some(radius) => {
-                snapshot.interest_grid(radius).visible(
+                // A room with an interest radius prepares the grid; built here only for
+                // a snapshot made by hand (tests, benches).
+                let built;
+                let grid = match snapshot.interest_grid() {
+                    Some(grid) => grid,
+                    None => {
+                        built = InterestGrid::build(&snapshot.metas, radius);
+                        &built
+                    }
+                };
+                grid.visible(
                     viewer,
                     radius,
                     &snapshot.metas,
@@ -299,7 +410,7 @@ impl ClientView {
                     &mut self.visible,
                     &mut self.visible_marks,
                 );
-                if let Some(own) = snapshot.index_of(self.player) {
+                if let Some(own) = self.player.and_then(|player| snapshot.index_of(player)) {
                     let own = own as u32;
                     if let Err(at) = self.visible.binary_search(&own) {
                         self.visible.insert(at, own);
@@ -313,7 +424,7 @@ impl ClientView {
                         .metas
                         .iter()
                         .enumerate()
-                        .filter(|(_, meta)| meta.relevance != super::interest::Relevance::Hidden)
+                        .filter(|(_, meta)| is_visible(meta))
                         .filter(|(_, meta)| self.settings.rule.is_none_or(|rule| rule(viewer, meta)))
                         .map(|(index, _)| index as u32),
                 );
@@ -389,25 +500,17 @@ impl ClientView {
     /// (or, for a copy one snapshot older, [`ChangesTwoBack`](super::snapshot::ChangesTwoBack))
     /// cover the copy's age; a diff otherwise.
     fn change_since(&self, snapshot: &WorldSnapshot, index: usize, held: HeldSlot) -> Option<Pending> {
-        if let Some(changes) = snapshot.changes() {
-            let shared = |change: EntityChange, since: SharedSince| match change {
-                EntityChange::Same => Some(None),
+        if !snapshot.changed_at[index].is_after(held.as_of) {
+            return None;
+        }
+        if let Some(changes) = snapshot.changes_since(held.as_of) {
+            match changes.entities[index] {
+                EntityChange::Same => return None,
                 EntityChange::Update {
                     encoded,
                     magnitude_bits,
-                } => Some(Some(Pending::Shared(encoded, magnitude_bits, since))),
-                EntityChange::New => None,
-            };
-            if held.as_of == changes.since {
-                if let Some(change) = shared(changes.entities[index], SharedSince::Previous) {
-                    return change;
-                }
-            } else if !changes.changed_at[index].is_after(held.as_of) {
-                return None;
-            } else if let Some(two_back) = snapshot.changes_two_back().filter(|two| two.since == held.as_of)
-                && let Some(change) = shared(two_back.entities[index], SharedSince::TwoBack)
-            {
-                return change;
+                } => return Some(Pending::Shared(encoded, magnitude_bits, changes.since)),
+                EntityChange::New => {}
             }
         }
         match diff_entity(self.held_state(held.copy), &snapshot.entities[index]) {
@@ -453,7 +556,7 @@ impl ClientView {
     fn weigh_candidates(&mut self, snapshot: &WorldSnapshot, viewer: &Viewer) {
         for candidate in &mut self.candidates {
             let tracked = &mut self.next[candidate.tracked as usize];
-            let weight = if tracked.id == self.player {
+            let weight = if Some(tracked.id) == self.player {
                 OWN_ENTITY_WEIGHT
             } else {
                 let position = snapshot.metas[candidate.entity as usize].position;
@@ -554,7 +657,7 @@ impl ClientView {
             };
             tracked.held = Some(HeldSlot {
                 copy,
-                hash: snapshot.hashes()[entity],
+                hash: snapshot.hashes[entity],
                 as_of: tick,
             });
         }
@@ -620,7 +723,7 @@ impl ClientView {
     /// returns the checksum the client will hold after applying it.
     fn write_chosen(&mut self, snapshot: &WorldSnapshot, header: FrameHeader, out: &mut Vec<u8>) -> u32 {
         let mut checksum = self.checksum;
-        let hashes = snapshot.hashes();
+        let hashes = &snapshot.hashes;
         let mut updates = 0;
         self.spawns.clear();
         // Candidates are in `NetId` order, so the body's lists come out sorted.
@@ -639,18 +742,14 @@ impl ClientView {
         if !(self.despawns.is_empty() && updates == 0 && self.spawns.is_empty()) {
             let sum = self.settings.checksums.then_some(checksum);
             let mut writer = BodyWriter::new(body, sum, &self.despawns, updates);
-            let previous = snapshot.changes().map_or(&[][..], |changes| &changes.encoded[..]);
-            let two_back = || {
-                snapshot
-                    .changes_two_back()
-                    .map_or(&[][..], |changes| &changes.encoded[..])
-            };
             for candidate in self.candidates.iter().filter(|c| c.chosen) {
                 let id = snapshot.ids[candidate.entity as usize];
                 match candidate.change {
                     Change::Spawn => {}
-                    Change::Shared(encoded, SharedSince::Previous) => writer.encoded_update(id, encoded, previous),
-                    Change::Shared(encoded, SharedSince::TwoBack) => writer.encoded_update(id, encoded, two_back()),
+                    Change::Shared(encoded, since) => {
+                        let changes = snapshot.changes_since(since).expect("shared changes come from this snapshot");
+                        writer.encoded_update(id, encoded, &changes.encoded);
+                    }
                     Change::Fields(update) => {
                         // Updates never change an entity's shape: the held copy has it.
                         let held = self.next[candidate.tracked as usize].held;
@@ -684,6 +783,7 @@ struct FrameHeader {
 mod tests {
     use super::*;
     use crate::room::interest::{EntityMeta, Relevance};
+    use crate::room::snapshot::{PrepareSettings, Preparer};
     use proptest::prelude::*;
     use std::sync::Arc;
     use tickcast_shared::{ClientMirror, ComponentKind, ComponentState, ServerMsg, SnapshotFrame};
@@ -712,26 +812,33 @@ mod tests {
         WorldSnapshot::new(Tick(tick), states, metas, vec![(1, tick)])
     }
 
-    /// Links each snapshot to the one before, as the room's capture does, so that views
-    /// use the shared per-snapshot changes (or leaves them unlinked, so views diff).
+    /// Prepares each snapshot as the room does, so that views use the shared change sets
+    /// and world bodies (or leaves each on its own, so views diff everything).
     struct Chain {
-        linked: bool,
-        last: Option<Arc<WorldSnapshot>>,
+        preparer: Option<Preparer>,
     }
 
     impl Chain {
         fn new(linked: bool) -> Chain {
-            Chain { linked, last: None }
+            Chain {
+                preparer: linked.then(|| {
+                    Preparer::new(PrepareSettings {
+                        interest_radius: None,
+                        checksums: true,
+                        world_body: true,
+                    })
+                }),
+            }
         }
 
         fn next(&mut self, snapshot: WorldSnapshot) -> Arc<WorldSnapshot> {
-            let snapshot = match self.last.take() {
-                Some(previous) if self.linked => snapshot.following(previous),
-                _ => snapshot,
-            };
-            let snapshot = Arc::new(snapshot);
-            self.last = Some(Arc::clone(&snapshot));
-            snapshot
+            match &mut self.preparer {
+                Some(preparer) => {
+                    let acks = vec![(1, snapshot.tick.0)];
+                    preparer.prepare(snapshot.tick, snapshot.entities, snapshot.metas, acks)
+                }
+                None => Arc::new(snapshot),
+            }
         }
     }
 
@@ -886,9 +993,9 @@ mod tests {
                 mirror.apply_frame(&frame).expect("the frame applies");
                 if step == 3 {
                     assert_eq!(
-                        snapshot.two_back_built(),
+                        snapshot.changes_since(Tick(4)).is_some(),
                         linked,
-                        "the skipped writer built and used them"
+                        "the skipped writer has shared changes since the snapshot it holds"
                     );
                 }
             }
@@ -918,7 +1025,61 @@ mod tests {
         }
     }
 
+    /// A rule that hides nothing, but makes a view's visibility its own: such a view
+    /// never uses the shared world body.
+    fn shows_all(_: &Viewer, _: &EntityMeta) -> bool {
+        true
+    }
+
     proptest! {
+        /// Whole-world clients in step are sent the snapshot's shared body, and it is byte
+        /// for byte the body the client's own diff would give: across spawns, despawns,
+        /// hidden entities, changes and skipped snapshots.
+        #[test]
+        fn the_shared_world_body_equals_a_body_of_the_clients_own(
+            worlds in prop::collection::vec(
+                prop::collection::btree_map(1u32..30, (-60i32..60, 0i32..3, any::<bool>()), 0..20), 1..14),
+            skipped in prop::collection::vec(prop::bool::weighted(0.2), 14),
+        ) {
+            let mut chain = Chain::new(true);
+            let own = ViewSettings { rule: Some(shows_all), ..settings(None, 100_000) };
+            let mut shared = ClientView::spectating(1, Spectate::World, settings(Some(10.0), 100_000));
+            let mut separate = ClientView::spectating(1, Spectate::World, own);
+            let mut mirror = ClientMirror::new();
+            let mut in_step_frames = 0;
+            for (step, world) in worlds.iter().enumerate() {
+                let (entities, metas) = world
+                    .iter()
+                    .map(|(&i, &(x, c, hidden))| {
+                        let (state, mut meta) = entity(i, x, c);
+                        if hidden {
+                            meta.relevance = Relevance::Hidden;
+                        }
+                        (state, meta)
+                    })
+                    .unzip();
+                let snapshot = chain.next(WorldSnapshot::new(Tick(2 * step as u32 + 2), entities, metas, Vec::new()));
+                if skipped[step] {
+                    continue;
+                }
+                let (mut a, mut b) = (Vec::new(), Vec::new());
+                let stats = shared.write_frame(&snapshot, &mut a);
+                in_step_frames += usize::from(stats.shared_body);
+                separate.write_frame(&snapshot, &mut b);
+                prop_assert_eq!(&a, &b);
+                prop_assert!(!separate.in_step());
+                let ServerMsg::Snapshot(frame) = ServerMsg::decode(&a).unwrap() else { panic!("not a snapshot") };
+                let applied = mirror.apply_frame(&frame);
+                prop_assert!(applied.is_ok(), "{:?}", applied);
+                prop_assert_eq!(mirror.len(), shared.held_len());
+                prop_assert_eq!(stats.in_view, world.values().filter(|(_, _, hidden)| !hidden).count());
+            }
+            // Every frame right after another is the shared body (after a skipped snapshot
+            // the body since the previous one does not apply, and the view diffs).
+            let followed_a_frame = (1..worlds.len()).filter(|&i| !skipped[i] && !skipped[i - 1]).count();
+            prop_assert_eq!(in_step_frames, followed_a_frame);
+        }
+
         /// Arbitrary worlds, viewpoints, radii and budgets: every frame applies cleanly
         /// with a matching checksum, whatever enters or leaves scope.
         #[test]

@@ -20,13 +20,22 @@
  * Welcome, and a server that still holds the player (within its grace period) gives it
  * back, with its position, health and score, and input acks that continue; the client
  * then goes on with its input `seq`. A Welcome naming another player is a fresh session.
+ *
+ * With `spectate`, the client joins as a spectator: its Welcome names no player, it sends
+ * no inputs (`sendInput` and `startInputLoop` throw), predicts nothing, and every
+ * connection, reconnections included, spectates afresh (a spectator has no session to
+ * resume). Snapshots, checksums, interpolation and stats are the same as a player's.
+ *
+ * ```ts
+ * const watcher = TickcastClient.connect('ws://localhost:7777/ws', { spectate: true });
+ * ```
  */
 import type { HeldEntity } from './body.js';
 import { Emitter } from './emitter.js';
 import { Interpolator } from './interpolation.js';
 import { type Applied, Mirror } from './mirror.js';
 import { Predictor, type PredictionModel } from './prediction.js';
-import { type Welcome } from './protocol.js';
+import { type Spectate, type Welcome } from './protocol.js';
 import { type InputValues, SchemaDecoder, type WorldEntity } from './schema.js';
 /** The WebSocket surface the client uses (the browser's, or a compatible one). */
 export interface WebSocketLike {
@@ -84,8 +93,17 @@ export interface ClientOptions<S = unknown> {
      */
     readonly token?: TokenSource;
     /**
+     * Join as a spectator, with no player: `true` watches the whole world (the room's
+     * interest radius does not apply), `{x, y}` the room's area of interest around that
+     * point (world units). A spectator sends no inputs (`sendInput` and `startInputLoop`
+     * throw a {@link SpectatorInputError}), predicts nothing and never resumes: each
+     * reconnection spectates afresh. Checked by the constructor (a `TypeError` or
+     * `RangeError` if it is neither).
+     */
+    readonly spectate?: Spectate;
+    /**
      * The game's prediction model for the local player, or a function that picks one from
-     * the Welcome (null: do not predict).
+     * the Welcome (null: do not predict). Unused when spectating.
      */
     readonly prediction?: PredictionModel<S> | ((welcome: Welcome) => PredictionModel<S> | null);
     /** The WebSocket implementation (default: the global `WebSocket`). */
@@ -150,6 +168,10 @@ export interface ClientStats {
     /** The mirror's tick and the last acknowledged input. */
     readonly tick: number | null;
     readonly ack: number | null;
+}
+/** Thrown by `sendInput` and `startInputLoop` on a spectating client: spectators send no inputs. */
+export declare class SpectatorInputError extends Error {
+    constructor();
 }
 /** Our close code when the mirror diverged (application range). */
 export declare const DIVERGENCE_CLOSE_CODE = 4000;
@@ -216,6 +238,8 @@ export declare class TickcastClient<S = unknown> extends Emitter<ClientEvents> {
     get interpolator(): Interpolator | null;
     /** The local player's predictor (null without a prediction model or before the Welcome). */
     get predictor(): Predictor<S> | null;
+    /** Whether the client joins as a spectator (`options.spectate`): no player, no inputs. */
+    get spectating(): boolean;
     /** Whether the client is welcomed on an open connection. */
     get connected(): boolean;
     /**
@@ -223,7 +247,7 @@ export declare class TickcastClient<S = unknown> extends Emitter<ClientEvents> {
      * the same player): the player kept its state and the input `seq` went on.
      */
     get resumed(): boolean;
-    /** The local player's entity as the server last sent it. */
+    /** The local player's entity as the server last sent it (undefined for a spectator). */
     player(): HeldEntity | undefined;
     /** Every held entity as world values, as of the last snapshot. */
     worldEntities(): WorldEntity[];
@@ -247,7 +271,8 @@ export declare class TickcastClient<S = unknown> extends Emitter<ClientEvents> {
     /**
      * Sends one tick of input (fields by the schema's names, clamped to their ranges),
      * assigning the next `seq`, and steps the prediction with it. Returns the seq, or null
-     * if not connected.
+     * if not connected. Throws a {@link SpectatorInputError} on a spectating client (the
+     * server would close the connection over an input).
      */
     sendInput(values: InputValues): number | null;
     /**
@@ -255,6 +280,7 @@ export declare class TickcastClient<S = unknown> extends Emitter<ClientEvents> {
      * returns, while connected. Timers are late at times (a busy page, a background tab):
      * missed ticks are made up, at most five at once, and beyond that the loop starts over
      * from now rather than flooding the server. Returns the function that stops the loop.
+     * Throws a {@link SpectatorInputError} on a spectating client.
      */
     startInputLoop(input: () => InputValues): () => void;
     /** Figures of the connection (rates and means over the last second). */

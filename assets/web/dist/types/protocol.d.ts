@@ -3,11 +3,12 @@
  * `shared/src/protocol.rs` (docs/PROTOCOL.md spells out each message byte by byte).
  *
  * Client to server, a one-entry map from a one-letter name to an array:
- * `{"h": [3, name]}` or `{"h": [3, name, resume]}` (Hello) and
+ * `{"h": [3, name]}`, `{"h": [3, name, resume]}` or, for a spectator,
+ * `{"h": [3, name, resume | nil, spectate]}` (Hello) and
  * `{"i": [seq, ...input fields]}` (Input).
  * Server to client, a flat array whose first element is the tag:
- * `[0, version, client_id, [index, generation], tick_rate, snapshot_rate, tick, schema, resume]`
- * (Welcome) and `[1, flags, tick, ack, body]` (Snapshot).
+ * `[0, version, client_id, [index, generation] | nil, tick_rate, snapshot_rate, tick, schema, resume]`
+ * (Welcome; nil player for a spectator) and `[1, flags, tick, ack, body]` (Snapshot).
  *
  * Decoding is strict, as the server's is: exact element counts, integers in range, no
  * trailing bytes. Anything else is a {@link DecodeError} of kind `protocol`.
@@ -28,14 +29,30 @@ export interface NetId {
     readonly index: number;
     readonly generation: number;
 }
+/**
+ * What a spectator watches: `true` for the whole world (the room's interest radius does
+ * not apply), or a point whose surroundings (the room's area of interest around it) it
+ * watches. A spectator has no player and sends no inputs.
+ */
+export type Spectate = true | {
+    readonly x: number;
+    readonly y: number;
+};
+/** Largest spectate coordinate the server accepts (in absolute value). */
+export declare const MAX_SPECTATE_COORDINATE = 1000000000;
+/**
+ * Checks a {@link Spectate} value; throws a `TypeError` or `RangeError` naming what is
+ * wrong (the server would close the connection over it).
+ */
+export declare function checkSpectate(spectate: unknown): asserts spectate is Spectate;
 /** The server's answer to a valid Hello. */
 export interface Welcome {
     readonly type: 'welcome';
     readonly protocolVersion: number;
     /** This connection's id within the room. */
     readonly clientId: number;
-    /** The entity this client controls. */
-    readonly player: NetId;
+    /** The entity this client controls; null for a spectator (it controls none). */
+    readonly player: NetId | null;
     /** Simulation steps per second. */
     readonly tickRate: number;
     /** Snapshots per second. */
@@ -46,6 +63,7 @@ export interface Welcome {
     /**
      * The session's resume token (opaque bytes, signed by the server): a later connection
      * that presents it in its Hello gets this player back if the server still holds it.
+     * Empty for a spectator (there is nothing to resume).
      */
     readonly resume: Uint8Array;
 }
@@ -65,11 +83,16 @@ export interface SnapshotFrame {
 /** Any server message. */
 export type ServerMessage = Welcome | SnapshotFrame;
 /**
- * Encodes a Hello: `{"h": [version, name]}`, or `{"h": [version, name, resume]}` with the
- * resume token of an earlier connection's Welcome (bin) to take its player back. An empty
- * or absent token is left out.
+ * Encodes a Hello: `{"h": [version, name]}`; `{"h": [version, name, resume]}` with the
+ * resume token of an earlier connection's Welcome (bin) to take its player back; and
+ * `{"h": [version, name, resume | nil, spectate]}` to join as a spectator, where
+ * `spectate` is `[]` (`true`: the whole world) or `[x, y]` (a point). An empty or absent
+ * token is left out, or written as nil when a `spectate` follows. Throws a `TypeError` or
+ * `RangeError` for a `spectate` that is neither (see {@link checkSpectate}).
+ *
+ * `{"h": [3, "", nil, []]}` is `81 a1 68 94 03 a0 c0 90`.
  */
-export declare function encodeHello(name: string, resume?: Uint8Array | null, protocolVersion?: number): Uint8Array;
+export declare function encodeHello(name: string, resume?: Uint8Array | null, spectate?: Spectate | null, protocolVersion?: number): Uint8Array;
 /**
  * Encodes an Input: `seq` (u32, wrapping) then the game's input fields in schema order,
  * already clamped and rounded (see `SchemaDecoder.inputFields`).

@@ -6,6 +6,10 @@
  * camera follows the player; WASD or the arrows move, the mouse aims, a click or space
  * fires. The HUD shows the connection's figures, and `window.tickcast` exposes them to
  * the browser test.
+ *
+ * `?spectate` watches the whole world as a spectator (no player, no inputs): the camera
+ * fits the map to the window; `?spectate=x,y` watches the area around that point. Either
+ * way a drag, WASD or the arrows pan, the wheel zooms, and F goes back to the first view.
  */
 
 import {
@@ -17,6 +21,7 @@ import {
   type GameInfo,
   type InputValues,
   parseGameInfo,
+  type Spectate,
   TickcastClient,
   type WorldEntity,
 } from '../index.js';
@@ -29,6 +34,10 @@ const VIEW_UNITS = 34;
 const EDGE_MARGIN = 1.5;
 /** How often the HUD text is refreshed, ms (figures are per-second means anyway). */
 const HUD_EVERY_MS = 250;
+/** Spectator camera: the zoom range (pixels per world unit) and the key pan speed (screens per second). */
+const MIN_SCALE = 2;
+const MAX_SCALE = 120;
+const PAN_SCREENS_PER_SECOND = 0.8;
 
 const colors = {
   background: '#090c13',
@@ -48,6 +57,20 @@ interface Settings {
   readonly url: string;
   readonly gameUrl: string;
   readonly name: string;
+  /** `?spectate` (the whole world) or `?spectate=x,y` (a point); null: play. */
+  readonly spectate: Spectate | null;
+}
+
+/** `?spectate` alone is the whole world; `?spectate=x,y` a point in world units. */
+function parseSpectate(value: string | null): Spectate | null {
+  if (value === null) return null;
+  if (value.trim() === '') return true;
+  const parts = value.split(',').map((part) => part.trim());
+  const [x, y] = parts.map(Number);
+  if (parts.length !== 2 || parts.includes('') || !Number.isFinite(x) || !Number.isFinite(y)) {
+    throw new Error(`?spectate=${value}: expected x,y in world units (or ?spectate alone for the whole world)`);
+  }
+  return { x: x!, y: y! };
 }
 
 function settings(): Settings {
@@ -58,7 +81,7 @@ function settings(): Settings {
   const http = new URL(url.replace(/^ws/, 'http'));
   http.pathname = '/game.json';
   http.search = '';
-  return { url, gameUrl: http.toString(), name: query.get('name') ?? '' };
+  return { url, gameUrl: http.toString(), name: query.get('name') ?? '', spectate: parseSpectate(query.get('spectate')) };
 }
 
 async function loadGame(url: string): Promise<GameInfo | null> {
@@ -124,6 +147,92 @@ class Controls {
   }
 }
 
+/**
+ * The spectator's camera controls: a drag, WASD or the arrows pan, the wheel zooms about
+ * the pointer, F (or Home) asks for the first view again. The camera itself is the
+ * render loop's; this only collects what the user did since the last frame.
+ */
+class SpectatorControls {
+  private readonly keys = new Set<string>();
+  private dragFrom: { x: number; y: number } | null = null;
+  /** Pixels dragged since the last frame. */
+  dragX = 0;
+  dragY = 0;
+  /** Zoom factor asked for since the last frame, and about which point (CSS pixels). */
+  zoom = 1;
+  zoomAtX = 0;
+  zoomAtY = 0;
+  /** F or Home was pressed. */
+  refit = false;
+
+  constructor(target: HTMLElement) {
+    const panKeys = new Set(['KeyW', 'KeyA', 'KeyS', 'KeyD', 'ArrowUp', 'ArrowDown', 'ArrowLeft', 'ArrowRight']);
+    addEventListener('keydown', (event) => {
+      if (panKeys.has(event.code)) {
+        event.preventDefault();
+        this.keys.add(event.code);
+      } else if (event.code === 'KeyF' || event.code === 'Home') {
+        this.refit = true;
+      }
+    });
+    addEventListener('keyup', (event) => this.keys.delete(event.code));
+    addEventListener('blur', () => {
+      this.keys.clear();
+      this.dragFrom = null;
+    });
+    target.addEventListener('pointerdown', (event) => {
+      this.dragFrom = { x: event.clientX, y: event.clientY };
+      target.setPointerCapture(event.pointerId);
+      target.style.cursor = 'grabbing';
+    });
+    target.addEventListener('pointermove', (event) => {
+      if (this.dragFrom === null) return;
+      this.dragX += event.clientX - this.dragFrom.x;
+      this.dragY += event.clientY - this.dragFrom.y;
+      this.dragFrom = { x: event.clientX, y: event.clientY };
+    });
+    const release = () => {
+      this.dragFrom = null;
+      target.style.cursor = 'grab';
+    };
+    target.addEventListener('pointerup', release);
+    target.addEventListener('pointercancel', release);
+    target.addEventListener(
+      'wheel',
+      (event) => {
+        event.preventDefault();
+        this.zoom *= Math.exp(-event.deltaY * (event.deltaMode === 1 ? 0.05 : 0.0015));
+        this.zoomAtX = event.clientX;
+        this.zoomAtY = event.clientY;
+      },
+      { passive: false },
+    );
+    target.addEventListener('contextmenu', (event) => event.preventDefault());
+    target.style.cursor = 'grab';
+  }
+
+  private held(...codes: string[]): boolean {
+    return codes.some((code) => this.keys.has(code));
+  }
+
+  /** The direction the keys pan, each of x and y in -1, 0, 1. */
+  keyPan(): { x: number; y: number } {
+    return {
+      x: (this.held('KeyD', 'ArrowRight') ? 1 : 0) - (this.held('KeyA', 'ArrowLeft') ? 1 : 0),
+      y: (this.held('KeyS', 'ArrowDown') ? 1 : 0) - (this.held('KeyW', 'ArrowUp') ? 1 : 0),
+    };
+  }
+
+  /** What the user did since the last call (drag, zoom, refit); clears it. */
+  take(): { dragX: number; dragY: number; zoom: number; zoomAtX: number; zoomAtY: number; refit: boolean } {
+    const taken = { dragX: this.dragX, dragY: this.dragY, zoom: this.zoom, zoomAtX: this.zoomAtX, zoomAtY: this.zoomAtY, refit: this.refit };
+    this.dragX = this.dragY = 0;
+    this.zoom = 1;
+    this.refit = false;
+    return taken;
+  }
+}
+
 /** Mean frame interval over the last second. */
 class FrameTimer {
   private readonly times: number[] = [];
@@ -170,19 +279,34 @@ async function main(): Promise<void> {
     projectile: tuning?.projectile_radius ?? 0.15,
   };
 
-  const client = TickcastClient.connect<ArenaPlayerState>(config.url, {
-    name: config.name,
-    prediction: (welcome) =>
-      welcome.schema.game === 'arena' && map !== null && tuning !== undefined ? arenaPredictionModel(map, tuning) : null,
-  });
-  const controls = new Controls(canvas);
+  const spectate = config.spectate;
+  const client =
+    spectate === null
+      ? TickcastClient.connect<ArenaPlayerState>(config.url, {
+          name: config.name,
+          prediction: (welcome) =>
+            welcome.schema.game === 'arena' && map !== null && tuning !== undefined ? arenaPredictionModel(map, tuning) : null,
+        })
+      : TickcastClient.connect<ArenaPlayerState>(config.url, { name: config.name, spectate });
+  const controls = spectate === null ? new Controls(canvas) : null;
+  const spectator = spectate === null ? null : new SpectatorControls(canvas);
   const frames = new FrameTimer();
+  if (spectate !== null) {
+    hud('hud-mode').hidden = false;
+    hud('score').hidden = true;
+    hud('help').textContent =
+      (spectate === true ? 'spectating the whole world' : `spectating around ${spectate.x}, ${spectate.y}`) +
+      ' · drag / WASD pan · wheel zooms · F resets the view';
+  }
 
   // Where the camera looks (world units) and the scale, updated every frame.
   let cameraX = game === null ? 0 : (game.map.bounds.min[0] + game.map.bounds.max[0]) / 2;
   let cameraY = game === null ? 0 : (game.map.bounds.min[1] + game.map.bounds.max[1]) / 2;
   let scale = 20;
   let self: ArenaPlayerState | null = null;
+  /** Spectating: whether the camera shows the first view (the whole map, or the point) rather than where the user moved it. */
+  let spectatorHome = true;
+  let lastFrameAt: number | null = null;
 
   const serverPlayer = (): { x: number; y: number } | null => {
     const entity = client.player();
@@ -194,14 +318,16 @@ async function main(): Promise<void> {
     return x === undefined || y === undefined ? null : { x, y };
   };
 
-  client.startInputLoop(() => {
-    // Aim from the player's predicted place toward the pointer.
-    const px = (self?.x ?? cameraX) - cameraX;
-    const py = (self?.y ?? cameraY) - cameraY;
-    const mx = (controls.mouseX - innerWidth / 2) / scale;
-    const my = (controls.mouseY - innerHeight / 2) / scale;
-    return controls.input(Math.atan2(my - py, mx - px));
-  });
+  if (controls !== null) {
+    client.startInputLoop(() => {
+      // Aim from the player's predicted place toward the pointer.
+      const px = (self?.x ?? cameraX) - cameraX;
+      const py = (self?.y ?? cameraY) - cameraY;
+      const mx = (controls.mouseX - innerWidth / 2) / scale;
+      const my = (controls.mouseY - innerHeight / 2) / scale;
+      return controls.input(Math.atan2(my - py, mx - px));
+    });
+  }
 
   let statusText = 'connecting…';
   client.on('welcome', () => {
@@ -221,6 +347,8 @@ async function main(): Promise<void> {
     frameMs: number | null;
     player: { x: number; y: number } | null;
     serverPlayer: { x: number; y: number } | null;
+    spectating: boolean;
+    camera: { x: number; y: number; scale: number };
   } => {
     const state = client.predictor?.state;
     return {
@@ -228,6 +356,8 @@ async function main(): Promise<void> {
       frameMs: frames.meanMs(),
       player: state == null ? serverPlayer() : { x: state.x, y: state.y },
       serverPlayer: serverPlayer(),
+      spectating: spectate !== null,
+      camera: { x: cameraX, y: cameraY, scale },
     };
   };
   (window as unknown as { tickcast: unknown }).tickcast = { client, stats: demoStats };
@@ -403,16 +533,82 @@ async function main(): Promise<void> {
     ctx.globalAlpha = 1;
   };
 
+  /** The area the spectator's first view shows: the map, or the entities held without one. */
+  const worldBox = (entities: readonly WorldEntity[]): { min: [number, number]; max: [number, number] } | null => {
+    if (game !== null) return { min: [...game.map.bounds.min], max: [...game.map.bounds.max] };
+    let box: { min: [number, number]; max: [number, number] } | null = null;
+    for (const entity of entities) {
+      const x = numberOf(entity, 'Transform2', 'x');
+      const y = numberOf(entity, 'Transform2', 'y');
+      if (x === undefined || y === undefined) continue;
+      box ??= { min: [x, y], max: [x, y] };
+      box.min = [Math.min(box.min[0], x), Math.min(box.min[1], y)];
+      box.max = [Math.max(box.max[0], x), Math.max(box.max[1], y)];
+    }
+    return box;
+  };
+
+  /** Spectating: the camera is where the user put it, or the first view. */
+  const spectatorCamera = (spectateAt: Spectate, controls: SpectatorControls, entities: readonly WorldEntity[], now: number) => {
+    const moved = controls.take();
+    const dt = lastFrameAt === null ? 0 : Math.min(0.1, (now - lastFrameAt) / 1000);
+    const pan = controls.keyPan();
+    if (moved.refit) spectatorHome = true;
+    if (moved.dragX !== 0 || moved.dragY !== 0 || moved.zoom !== 1 || pan.x !== 0 || pan.y !== 0) spectatorHome = false;
+    if (spectatorHome) {
+      if (spectateAt === true) {
+        const box = worldBox(entities);
+        if (box !== null) {
+          const w = Math.max(1, box.max[0] - box.min[0] + 2 * EDGE_MARGIN);
+          const h = Math.max(1, box.max[1] - box.min[1] + 2 * EDGE_MARGIN);
+          scale = Math.min(innerWidth / w, innerHeight / h);
+          cameraX = (box.min[0] + box.max[0]) / 2;
+          cameraY = (box.min[1] + box.max[1]) / 2;
+        }
+      } else {
+        scale = Math.min(innerWidth, innerHeight) / VIEW_UNITS;
+        cameraX = spectateAt.x;
+        cameraY = spectateAt.y;
+      }
+      return;
+    }
+    if (moved.zoom !== 1) {
+      // Zoom about the pointer: the world point under it stays there.
+      const next = Math.min(MAX_SCALE, Math.max(MIN_SCALE, scale * moved.zoom));
+      const wx = cameraX + (moved.zoomAtX - innerWidth / 2) / scale;
+      const wy = cameraY + (moved.zoomAtY - innerHeight / 2) / scale;
+      cameraX = wx - (moved.zoomAtX - innerWidth / 2) / next;
+      cameraY = wy - (moved.zoomAtY - innerHeight / 2) / next;
+      scale = next;
+    }
+    const speed = (PAN_SCREENS_PER_SECOND * Math.min(innerWidth, innerHeight)) / scale;
+    cameraX += -moved.dragX / scale + pan.x * speed * dt;
+    cameraY += -moved.dragY / scale + pan.y * speed * dt;
+    // The middle of the screen stays over the world.
+    const box = worldBox(entities);
+    if (box !== null) {
+      cameraX = Math.min(box.max[0] + EDGE_MARGIN, Math.max(box.min[0] - EDGE_MARGIN, cameraX));
+      cameraY = Math.min(box.max[1] + EDGE_MARGIN, Math.max(box.min[1] - EDGE_MARGIN, cameraY));
+    }
+  };
+
   const render = (now: number) => {
     frames.frame(now);
     const ratio = devicePixelRatio || 1;
-    scale = Math.min(innerWidth, innerHeight) / VIEW_UNITS;
     const interpolator = client.interpolator;
     const entities = interpolator === null ? [] : interpolator.sample(now);
-    const ownIndex = client.welcome?.player.index ?? null;
+    const ownIndex = client.welcome?.player?.index ?? null;
     self = client.predictor?.render(now) ?? null;
     const ownRemote = entities.find((entity) => entity.id.index === ownIndex);
-    if (self === null && ownRemote !== undefined) {
+    if (spectate !== null && spectator !== null) {
+      spectatorCamera(spectate, spectator, entities, now);
+    } else {
+      scale = Math.min(innerWidth, innerHeight) / VIEW_UNITS;
+    }
+    lastFrameAt = now;
+    if (spectate !== null) {
+      // The spectator's camera is set above.
+    } else if (self === null && ownRemote !== undefined) {
       // Not predicted (dead, or no map): follow the server's copy.
       const x = numberOf(ownRemote, 'Transform2', 'x');
       const y = numberOf(ownRemote, 'Transform2', 'y');
@@ -427,7 +623,7 @@ async function main(): Promise<void> {
 
     const halfW = innerWidth / 2 / scale;
     const halfH = innerHeight / 2 / scale;
-    if (game !== null) {
+    if (game !== null && spectate === null) {
       // Near an edge the camera stops (a little past the floor) rather than showing void.
       const { min, max } = game.map.bounds;
       const keep = (at: number, low: number, high: number, half: number) =>
@@ -470,7 +666,18 @@ async function main(): Promise<void> {
         if (hp !== undefined && hp > 0) drawHealth(x, y, radius.player, hp, MAX_HEALTH[kind] ?? 10);
       }
     }
-    if (self !== null) {
+    if (spectate !== null && spectate !== true) {
+      // The point watched.
+      ctx.strokeStyle = 'rgba(79, 209, 197, 0.55)';
+      ctx.lineWidth = 2 / scale;
+      ctx.beginPath();
+      ctx.moveTo(spectate.x - 0.8, spectate.y);
+      ctx.lineTo(spectate.x + 0.8, spectate.y);
+      ctx.moveTo(spectate.x, spectate.y - 0.8);
+      ctx.lineTo(spectate.x, spectate.y + 0.8);
+      ctx.stroke();
+    }
+    if (self !== null && controls !== null) {
       // The local player: predicted, highlighted, aiming at the pointer now.
       const aim = Math.atan2(
         controls.mouseY - (innerHeight / 2 + (self.y - cameraY) * scale),
@@ -485,7 +692,8 @@ async function main(): Promise<void> {
       const hp = ownRemote === undefined ? undefined : numberOf(ownRemote, 'Health', 'hp');
       if (hp !== undefined) drawHealth(self.x, self.y, radius.player, hp, MAX_HEALTH[ArenaEntity.Player] ?? 10);
     }
-    drawMinimap(entities, ownIndex);
+    // The whole map on screen needs no minimap.
+    if (!(spectate === true && spectatorHome)) drawMinimap(entities, ownIndex);
     updateHud(now);
     requestAnimationFrame(render);
   };
