@@ -27,8 +27,12 @@ pub struct ServerConfig {
     /// Whether clients are spread over the ticks between snapshots, each group sent
     /// its snapshots on a tick of its own.
     pub stagger_snapshots: bool,
+    /// The game the room plays: `"arena"` or `"drift"`.
+    pub game: GameChoice,
     /// NPC drones in the arena.
     pub npcs: u32,
+    /// The drift scene, when `game = "drift"`.
+    pub drift: DriftConfig,
     /// Map file, or `"embedded"`.
     pub map: String,
     /// Seed of the game's random number generator.
@@ -49,6 +53,29 @@ pub struct ServerConfig {
     pub tls: TlsConfig,
     /// Who may connect: tokens and origins.
     pub access: AccessConfig,
+}
+
+/// The games a server can host.
+#[derive(Clone, Copy, Debug, Default, Deserialize, PartialEq, Eq, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum GameChoice {
+    /// The reference game: a 2D top-down arena (`game::Arena`).
+    #[default]
+    Arena,
+    /// Bodies bouncing in a box, for measurements (`game::Drift`).
+    Drift,
+}
+
+/// The drift scene (see `game::drift`).
+#[derive(Clone, Copy, Debug, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct DriftConfig {
+    /// Bodies bouncing around.
+    pub entities: u32,
+    /// Their speed, world units per second.
+    pub speed: f32,
+    /// Side of the square box, world units.
+    pub size: f32,
 }
 
 /// Who may open a game connection (see `net::admission`).
@@ -224,9 +251,15 @@ pub struct Args {
     /// snapshots on a tick of its own (the room then captures every tick).
     #[arg(long)]
     pub stagger_snapshots: bool,
+    /// The game the room plays.
+    #[arg(long, value_enum)]
+    pub game: Option<GameChoice>,
     /// NPC drones in the arena.
     #[arg(long)]
     pub npcs: Option<u32>,
+    /// Bodies in the drift scene (`--game drift`).
+    #[arg(long)]
+    pub drift_entities: Option<u32>,
     /// Map file (TOML), or "embedded".
     #[arg(long)]
     pub map: Option<String>,
@@ -330,8 +363,14 @@ impl ServerConfig {
         if args.stagger_snapshots {
             config.stagger_snapshots = true;
         }
+        if let Some(game) = args.game {
+            config.game = game;
+        }
         if let Some(npcs) = args.npcs {
             config.npcs = npcs;
+        }
+        if let Some(entities) = args.drift_entities {
+            config.drift.entities = entities;
         }
         if let Some(map) = &args.map {
             config.map.clone_from(map);
@@ -434,6 +473,11 @@ impl ServerConfig {
         }
         if tls.self_signed && tls.cert.is_some() {
             return invalid("tls.self_signed and tls.cert exclude each other".to_owned());
+        }
+        let drift = &self.drift;
+        // Positions are quantized within ±10 000 units (`arena::POSITION`).
+        if !(drift.size > 0.0 && drift.size <= 10_000.0) || !(drift.speed >= 0.0 && drift.speed.is_finite()) {
+            return invalid("drift.size must be in (0, 10000] and drift.speed finite and not negative".to_owned());
         }
         let radius = self.replication.interest_radius;
         if !radius.is_finite() || radius < 0.0 {

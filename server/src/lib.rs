@@ -20,7 +20,8 @@ pub mod room;
 pub mod stats;
 
 use config::ServerConfig;
-use game::{Arena, Map, MapError};
+use config::GameChoice;
+use game::{Arena, Drift, Map, MapError};
 use net::NetStats;
 use room::{Rates, Room, RoomError, RoomSettings, RoomStats, ViewSettings};
 use stats::{StatsCollector, StatsReport};
@@ -93,35 +94,46 @@ pub struct TlsFingerprints {
 
 /// Loads the map, starts the room thread and begins accepting connections.
 pub async fn start(config: &ServerConfig) -> Result<RunningServer, StartError> {
-    let map = Map::load(&config.map)?;
     let tls = net::tls::acceptor(&config.tls, config.bind)?;
     let tls_fingerprints = tls.as_ref().map(|tls| TlsFingerprints {
         cert_sha256: tls.cert_sha256.clone(),
         spki_sha256_base64: tls.spki_sha256_base64.clone(),
     });
-    let arena = Arena {
-        map,
-        drones: config.npcs,
-        seed: config.seed,
-    };
-    let game_json = bytes::Bytes::from(arena.client_info().to_string());
-    let room = Room::start(
-        "arena",
-        arena,
-        RoomSettings {
-            rates: Rates {
-                tick_rate: config.tick_rate,
-                snapshot_rate: config.snapshot_rate,
-            },
-            inbox: config.limits.room_inbox,
-            input_buffer: config.limits.input_buffer,
-            raise_priority: config.raise_tick_priority,
-            stagger_snapshots: config.stagger_snapshots,
-            resume_grace: config.limits.resume_grace,
-            interest_radius: config.interest_radius(),
-            checksums: config.checksums,
+    let settings = RoomSettings {
+        rates: Rates {
+            tick_rate: config.tick_rate,
+            snapshot_rate: config.snapshot_rate,
         },
-    )?;
+        inbox: config.limits.room_inbox,
+        input_buffer: config.limits.input_buffer,
+        raise_priority: config.raise_tick_priority,
+        stagger_snapshots: config.stagger_snapshots,
+        resume_grace: config.limits.resume_grace,
+        interest_radius: config.interest_radius(),
+        checksums: config.checksums,
+    };
+    let (room, game_json) = match config.game {
+        GameChoice::Arena => {
+            let arena = Arena {
+                map: Map::load(&config.map)?,
+                drones: config.npcs,
+                seed: config.seed,
+            };
+            let game_json = arena.client_info().to_string();
+            (Room::start("arena", arena, settings)?, game_json)
+        }
+        GameChoice::Drift => {
+            let drift = Drift {
+                bodies: config.drift.entities,
+                speed: config.drift.speed,
+                size: config.drift.size,
+                seed: config.seed,
+            };
+            let game_json = drift.client_info().to_string();
+            (Room::start("drift", drift, settings)?, game_json)
+        }
+    };
+    let game_json = bytes::Bytes::from(game_json);
     let listener = TcpListener::bind(config.bind)
         .await
         .map_err(|source| StartError::Bind {

@@ -3,9 +3,11 @@
 //! (as many as configured, so entity counts can be scaled for load tests).
 //!
 //! Everything game-specific lives here; the room engine only sees the [`Game`] trait and
-//! the replicated components registered in [`Arena::build`].
+//! the replicated components registered in [`Arena::build`]. [`drift`] is a second, much
+//! smaller scene for measurements, built from the arena's components.
 
 pub mod components;
+pub mod drift;
 pub mod grid;
 pub mod map;
 mod systems;
@@ -14,6 +16,7 @@ use crate::room::{ClientId, Game, Replicated, ReplicationRegistry, TickSystems};
 use bevy_ecs::prelude::*;
 use components::{Body, Drone, Health, Kind, Player, Radius, Score, Velocity};
 use glam::Vec2;
+pub use drift::Drift;
 pub use map::{Map, MapError};
 use tickcast_shared::arena::{self, EntityKind, Transform2};
 
