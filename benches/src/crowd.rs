@@ -602,6 +602,7 @@ mod tests {
             entities_deferred: deferred,
             max_staleness_ticks: staleness,
             in_view: 10,
+            shared_body: false,
         };
         let mut frames: Vec<FrameStats> = (0..99).map(|_| frame(100, 0, 0)).collect();
         frames.push(frame(2_000, 8, 3));

@@ -55,6 +55,9 @@ pub struct BotOptions {
     /// Whether a bot whose connection is lost (reset, cut) reconnects and resumes its
     /// session instead of failing.
     pub resume_lost: bool,
+    /// Whether bots join as spectators of the whole world: no player, no inputs (as a
+    /// broadcast viewer, or a peer comparison's passive clients).
+    pub spectate: bool,
 }
 
 /// Most inputs one socket write may carry: at 60 Hz, 8 inputs hold the first one back

@@ -74,6 +74,10 @@ struct Args {
     /// instead of failing; the report counts these with the drops.
     #[arg(long)]
     resume: bool,
+    /// Join as spectators of the whole world: no player, no inputs; the report's input
+    /// figures stay empty and the snapshot figures are what a viewer receives.
+    #[arg(long)]
+    spectate: bool,
     /// Trust the PEM certificate(s) in this file for a wss:// server (e.g. a development
     /// server's own certificate).
     #[arg(long, value_name = "PATH", conflicts_with = "insecure")]
@@ -123,6 +127,7 @@ fn run(args: Args) -> anyhow::Result<()> {
         inputs_per_write: InputsPerWrite::new(args.inputs_per_write)?,
         chaos_reconnects_per_minute: args.chaos_reconnect,
         resume_lost: args.resume,
+        spectate: args.spectate,
     };
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()

@@ -1,5 +1,6 @@
 //! The delta codec: [`diff`] and [`apply`] as pure functions, and the bit-packed body
-//! they travel in ([`encode_body`], [`decode_body`]).
+//! they travel in: one encoder ([`BodyWriter`], with [`encode_body`] its one-call form)
+//! and one decoder ([`apply_body`], which decodes and applies in one pass).
 //!
 //! A delta takes a client from the state it holds (its baseline) to a target state:
 //! - `despawns`: entities to drop;
@@ -11,10 +12,10 @@
 //! `apply(baseline, diff(baseline, current)) == current` is property-tested below, and so
 //! is the trip through the bit-packed body. `docs/PROTOCOL.md` specifies the body's bits.
 //!
-//! A receiver may decode and apply in one pass instead ([`apply_body`], what a
-//! `ClientMirror` does): each entity is looked up once, each update's fields change as they
-//! are read, and only the changed part of the entity's hash is recomputed. Property tests
-//! hold it to [`decode_body`] then [`apply`].
+//! [`apply_body`] is what a `ClientMirror` runs: each entity is looked up once, each
+//! update's fields change as they are read, and only the changed part of the entity's
+//! hash is recomputed. Property tests and the fuzz targets hold it to a slow reference,
+//! `decode_body` then [`apply`] (built for tests, and with the `reference` feature).
 
 use crate::bits::{BitError, BitReader, BitWriter, exp_golomb_len, zigzag};
 use crate::net_id::NetId;
@@ -566,6 +567,7 @@ impl BodyWriter {
     }
 }
 
+#[cfg(any(test, feature = "reference"))]
 /// A decoded body.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct DecodedBody {
@@ -576,8 +578,9 @@ pub struct DecodedBody {
 }
 
 /// Decodes a body produced by [`encode_body`] against the mirror it applies to. Never
-/// panics; every inconsistency with the mirror is an error. ([`apply_body`] decodes and
-/// applies in one pass.)
+/// panics; every inconsistency with the mirror is an error. The reference decoder:
+/// [`apply_body`] decodes and applies in one pass, and is held to this one.
+#[cfg(any(test, feature = "reference"))]
 pub fn decode_body(bytes: &[u8], mirror: &(impl HeldStore + ?Sized)) -> Result<DecodedBody, BodyError> {
     let mut reader = BitReader::new(bytes);
     let checksum = read_checksum(&mut reader)?;
@@ -733,6 +736,7 @@ fn read_and_apply_update(
 
 /// Reads the fields part of an update of `entity` (one bit per held component, one per
 /// field of each changed one, then each changed field's delta) into `changes`.
+#[cfg(any(test, feature = "reference"))]
 #[inline(always)]
 fn read_update_fields(
     reader: &mut BitReader,

@@ -26,10 +26,12 @@ pub mod state;
 pub mod tick;
 
 pub use delta::{
-    ApplyError, BodyError, BodyWriter, DecodedBody, Delta, EncodedUpdate, EntityDiff, EntityUpdate, FieldDelta,
-    HeldEntity, HeldShape, HeldStore, apply, decode_body, diff, diff_entity, diff_into, encode_body, spawn_cost_bits,
+    ApplyError, BodyError, BodyWriter, Delta, EncodedUpdate, EntityDiff, EntityUpdate, FieldDelta, HeldEntity,
+    HeldShape, HeldStore, apply, apply_body, diff, diff_entity, diff_into, encode_body, spawn_cost_bits,
     update_cost_bits,
 };
+#[cfg(any(test, feature = "reference"))]
+pub use delta::{DecodedBody, decode_body};
 pub use mirror::{Applied, ClientMirror, MirrorError};
 pub use net_id::NetId;
 pub use protocol::{
