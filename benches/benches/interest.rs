@@ -186,18 +186,17 @@ fn interest(c: &mut Criterion) {
         let mut mirrors = vec![ClientMirror::new(); clients];
         let mut frames: Vec<SnapshotFrame> = Vec::with_capacity(clients);
         let mut out = Vec::new();
-        let mut write_all =
-            |crowd: &mut Crowd, preparer: &mut Preparer, frames: &mut Vec<SnapshotFrame>| {
-                let snapshot = crowd.next_linked(preparer);
-                frames.clear();
-                for view in &mut views {
-                    view.write_frame(&snapshot, &mut out);
-                    let Ok(ServerMsg::Snapshot(frame)) = ServerMsg::decode(&out) else {
-                        panic!("a view writes snapshot frames")
-                    };
-                    frames.push(frame);
-                }
-            };
+        let mut write_all = |crowd: &mut Crowd, preparer: &mut Preparer, frames: &mut Vec<SnapshotFrame>| {
+            let snapshot = crowd.next_linked(preparer);
+            frames.clear();
+            for view in &mut views {
+                view.write_frame(&snapshot, &mut out);
+                let Ok(ServerMsg::Snapshot(frame)) = ServerMsg::decode(&out) else {
+                    panic!("a view writes snapshot frames")
+                };
+                frames.push(frame);
+            }
+        };
         for _ in 0..WARMUP_SNAPSHOTS {
             write_all(&mut crowd, &mut preparer, &mut frames);
             for (mirror, frame) in mirrors.iter_mut().zip(&frames) {

@@ -107,11 +107,7 @@ fn warmed_writers(crowd: &mut Crowd, preparer: &mut Preparer) -> Vec<ClientView>
 
 /// Client 0's next [`WARMUP_SNAPSHOTS`] + `counted` frames from a fresh view, as bytes and
 /// decoded.
-fn client_frames(
-    crowd: &mut Crowd,
-    preparer: &mut Preparer,
-    counted: usize,
-) -> (Vec<Vec<u8>>, Vec<SnapshotFrame>) {
+fn client_frames(crowd: &mut Crowd, preparer: &mut Preparer, counted: usize) -> (Vec<Vec<u8>>, Vec<SnapshotFrame>) {
     let mut view = crowd.view(0, tickcast_benches::crowd::DEFAULT_BUDGET_BYTES);
     let mut out = Vec::new();
     let bytes: Vec<Vec<u8>> = snapshots(crowd, preparer, WARMUP_SNAPSHOTS + counted)

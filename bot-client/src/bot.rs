@@ -12,19 +12,19 @@
 use crate::acks::AckTracker;
 use crate::config::{InputsPerWrite, MAX_INPUTS_PER_WRITE};
 use crate::live::LiveCounters;
+use crate::outcome::{ACK_GRACE, BotOutcome};
 use crate::script::InputScript;
 use crate::timeline::{BotRoundTrips, RttTimeline};
-use crate::view::{ViewStats, ViewTracker};
+use crate::view::ViewTracker;
 use bytes::{Bytes, BytesMut};
 use futures_util::{SinkExt, StreamExt};
-use hdrhistogram::Histogram;
 use std::sync::Arc;
 use std::task::Poll;
 use std::time::Duration;
 use thiserror::Error;
 use tickcast_shared::{
     ClientMirror, ClientMsg, DecodeError, EncodeError, Hello, InputAck, InputError, MirrorError, PROTOCOL_VERSION,
-    ServerMsg, SnapshotFrame, Welcome,
+    ServerMsg, SnapshotFrame, Spectate, Welcome,
 };
 use tokio::net::TcpStream;
 use tokio::time::{Instant, MissedTickBehavior};
@@ -39,9 +39,6 @@ pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 pub const WELCOME_TIMEOUT: Duration = Duration::from_secs(5);
 /// Longest wait for the server's answer to our close frame at the end of the run.
 pub const CLOSE_TIMEOUT: Duration = Duration::from_secs(2);
-/// Inputs sent at least this long before the end must be acked by the end: a healthy
-/// server applies an input within a tick or two and acks it in its next snapshot.
-pub const ACK_GRACE: Duration = Duration::from_secs(1);
 /// Mirror errors a bot keeps the message of.
 const MIRROR_ERROR_SAMPLES: usize = 3;
 /// Applied snapshots a bot counts before adding them to the live counters (half a
@@ -81,6 +78,8 @@ pub struct BotPlan {
     pub chaos_reconnects_per_minute: u32,
     /// Whether a lost connection is resumed rather than a failure.
     pub resume_lost: bool,
+    /// Whether the bot joins as a spectator of the whole world: no player, no inputs.
+    pub spectate: bool,
 }
 
 impl BotError {
@@ -150,92 +149,6 @@ impl Chaos {
             _ => false,
         }
     }
-}
-
-/// Everything one bot measured; the report adds these up.
-#[derive(Debug)]
-pub struct BotOutcome {
-    /// Got a `Welcome`.
-    pub connected: bool,
-    /// Why the bot failed, if it did (it may have connected first).
-    pub failure: Option<String>,
-    /// Snapshots applied without error.
-    pub snapshots_applied: u64,
-    /// Of those, snapshots that carried a checksum (which then matched).
-    pub checksums_verified: u64,
-    /// Snapshots whose checksum disagreed with the mirror after applying them.
-    pub checksum_mismatches: u64,
-    /// Snapshots that could not be applied for another reason.
-    pub mirror_errors: u64,
-    /// The first few mismatch and mirror error messages.
-    pub mirror_error_samples: Vec<String>,
-    /// Inputs sent: handed to the socket and flushed.
-    pub inputs_sent: u64,
-    /// Inputs one per tick would have made over the connected time; fewer sent means
-    /// the bot's task was not polled in time (a CPU-starved bot process).
-    pub inputs_expected: u64,
-    /// Inputs sent at least [`ACK_GRACE`] before the bot stopped sending (at the deadline
-    /// or on failure): the last ack must cover them.
-    pub inputs_due: u64,
-    /// Inputs the last ack covers.
-    pub inputs_acked: u64,
-    /// Whether any snapshot carried an ack.
-    pub got_ack: bool,
-    /// Binary payload bytes sent.
-    pub bytes_up: u64,
-    /// Binary payload bytes received.
-    pub bytes_down: u64,
-    /// From `Welcome` to the deadline or the failure.
-    pub connected_for: Duration,
-    /// Input-to-ack round trips, in microseconds.
-    pub rtt_micros: Histogram<u64>,
-    /// Snapshot sizes, entities held and their update intervals.
-    pub view: ViewStats,
-    /// Connections dropped on purpose (`--chaos-reconnect`) or lost and resumed
-    /// (`--resume`).
-    pub drops: u64,
-    /// Of those, reconnections that got the same player back.
-    pub resumes: u64,
-}
-
-impl BotOutcome {
-    /// An outcome with nothing measured yet.
-    pub fn empty() -> BotOutcome {
-        BotOutcome {
-            connected: false,
-            failure: None,
-            snapshots_applied: 0,
-            checksums_verified: 0,
-            checksum_mismatches: 0,
-            mirror_errors: 0,
-            mirror_error_samples: Vec::new(),
-            inputs_sent: 0,
-            inputs_expected: 0,
-            inputs_due: 0,
-            inputs_acked: 0,
-            got_ack: false,
-            bytes_up: 0,
-            bytes_down: 0,
-            connected_for: Duration::ZERO,
-            rtt_micros: new_rtt_histogram(),
-            view: ViewStats::new(0),
-            drops: 0,
-            resumes: 0,
-        }
-    }
-
-    /// A bot that failed before measuring anything (its task died or overran).
-    pub fn failed(reason: String) -> BotOutcome {
-        BotOutcome {
-            failure: Some(reason),
-            ..BotOutcome::empty()
-        }
-    }
-}
-
-/// A histogram of round trips from 1 µs to 60 s at three significant digits.
-pub fn new_rtt_histogram() -> Histogram<u64> {
-    Histogram::new_with_bounds(1, 60_000_000, 3).expect("constant histogram bounds are valid")
 }
 
 /// Why a bot stopped before the end of the run.
@@ -390,7 +303,7 @@ impl Bot {
 
     async fn run(&mut self, plan: &BotPlan) -> Result<(), BotError> {
         let mut socket = connect(plan).await?;
-        let welcome = tokio::time::timeout(WELCOME_TIMEOUT, self.handshake(&mut socket, plan.index, None))
+        let welcome = tokio::time::timeout(WELCOME_TIMEOUT, self.handshake(&mut socket, plan, None))
             .await
             .unwrap_or(Err(BotError::WelcomeTimeout(WELCOME_TIMEOUT)))
             .and_then(check_welcome);
@@ -407,7 +320,10 @@ impl Bot {
         let stopped_sending = Instant::now();
         self.stopped_sending = Some(stopped_sending);
         self.outcome.connected_for = stopped_sending.duration_since(connected_at);
-        self.outcome.inputs_expected = (self.outcome.connected_for.as_secs_f64() * f64::from(welcome.tick_rate)) as u64;
+        if !plan.spectate {
+            self.outcome.inputs_expected =
+                (self.outcome.connected_for.as_secs_f64() * f64::from(welcome.tick_rate)) as u64;
+        }
         match played {
             Err(error) => Err(abandon(&mut socket, error).await),
             Ok(()) => {
@@ -417,15 +333,17 @@ impl Bot {
         }
     }
 
-    /// Sends `Hello` (resuming with `resume`, if given) and waits for `Welcome`.
+    /// Sends `Hello` (resuming with `resume`, if given; spectating if the plan says so)
+    /// and waits for `Welcome`.
     async fn handshake(
         &mut self,
         socket: &mut Socket,
-        index: usize,
+        plan: &BotPlan,
         resume: Option<&[u8]>,
     ) -> Result<Welcome, BotError> {
-        let name = format!("bot-{index}");
+        let name = format!("bot-{}", plan.index);
         let hello = match resume {
+            _ if plan.spectate => Hello::spectating(name, Spectate::World),
             Some(token) => Hello::resuming(name, token),
             None => Hello::new(name),
         };
@@ -484,6 +402,9 @@ impl Bot {
                     if chaos.due(at) {
                         welcome = self.drop_and_resume(socket, plan, &welcome).await?;
                     }
+                    if plan.spectate {
+                        continue;
+                    }
                     let input = script.next_input();
                     input.validate().map_err(BotError::InvalidInput)?;
                     let made_at = Instant::now();
@@ -540,13 +461,10 @@ impl Bot {
             attempts += 1;
             let attempt = async {
                 *socket = connect(plan).await?;
-                tokio::time::timeout(
-                    WELCOME_TIMEOUT,
-                    self.handshake(socket, plan.index, Some(&welcome.resume)),
-                )
-                .await
-                .unwrap_or(Err(BotError::WelcomeTimeout(WELCOME_TIMEOUT)))
-                .and_then(check_welcome)
+                tokio::time::timeout(WELCOME_TIMEOUT, self.handshake(socket, plan, Some(&welcome.resume)))
+                    .await
+                    .unwrap_or(Err(BotError::WelcomeTimeout(WELCOME_TIMEOUT)))
+                    .and_then(check_welcome)
             };
             match attempt.await {
                 Ok(resumed) => break resumed,
@@ -555,7 +473,7 @@ impl Bot {
                 Err(error) => return Err(error),
             }
         };
-        if resumed.player == welcome.player {
+        if resumed.player == welcome.player && (resumed.player.is_some() || plan.spectate) {
             self.outcome.resumes += 1;
         }
         self.mirror = ClientMirror::new();
@@ -933,7 +851,7 @@ mod tests {
         let welcome = Welcome {
             protocol_version: PROTOCOL_VERSION,
             client_id: 1,
-            player: tickcast_shared::NetId::from_parts(0, 1),
+            player: Some(tickcast_shared::NetId::from_parts(0, 1)),
             tick_rate: 60,
             snapshot_rate: 20,
             tick: tickcast_shared::Tick(5),

@@ -15,6 +15,8 @@
 //! - `acks`: input send times, round trips and cumulative acks.
 //! - `live`: running counters and the progress bar.
 //! - `view`: snapshot sizes, entities in view and how often each is refreshed.
+//! - `outcome`: what one bot measured and [`LatencySummary`], shared by `bot`,
+//!   [`timeline`] and [`report`]; data flows one way, bot → timeline → report.
 //! - [`report`]: the report, its verdict and its table.
 //! - [`tls`]: which certificates a `wss://` server may present.
 //! - [`proxy`]: a TCP fault proxy (delay, jitter, bandwidth cap, stalls, resets) to put
@@ -32,6 +34,7 @@ mod acks;
 mod bot;
 pub mod config;
 mod live;
+mod outcome;
 pub mod proxy;
 pub mod report;
 pub mod script;

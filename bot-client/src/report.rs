@@ -4,8 +4,9 @@
 //! The verdict is a pure function of the report, so a report read back from JSON judges
 //! the same way as the run that wrote it.
 
-use crate::bot::{ACK_GRACE, BotOutcome, new_rtt_histogram};
 use crate::config::BotOptions;
+pub use crate::outcome::LatencySummary;
+use crate::outcome::{ACK_GRACE, BotOutcome, new_rtt_histogram};
 use crate::timeline::RttSecond;
 use crate::view::{ViewStats, record_growing};
 use comfy_table::presets::UTF8_FULL_CONDENSED;
@@ -21,35 +22,8 @@ const MAX_REASONS: usize = 8;
 /// CPU and their figures include their own delays.
 const STARVED_INPUT_SHARE: f64 = 0.9;
 
-/// Percentiles of a duration (a round trip, an update interval), in milliseconds.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
-pub struct LatencySummary {
-    /// Median.
-    pub p50: f64,
-    /// 99th percentile.
-    pub p99: f64,
-    /// Largest sample.
-    pub max: f64,
-    /// Number of samples (for round trips: acks that advanced onto an input whose send
-    /// time was known).
-    pub samples: u64,
-}
-
+/// Summaries the report makes from the bots' view figures.
 impl LatencySummary {
-    /// Summarises a histogram of microseconds; all zero when it is empty.
-    pub fn from_micros(histogram: &Histogram<u64>) -> LatencySummary {
-        if histogram.is_empty() {
-            return LatencySummary::default();
-        }
-        let millis = |micros: u64| micros as f64 / 1000.0;
-        LatencySummary {
-            p50: millis(histogram.value_at_quantile(0.5)),
-            p99: millis(histogram.value_at_quantile(0.99)),
-            max: millis(histogram.max()),
-            samples: histogram.len(),
-        }
-    }
-
     /// Summarises the tick histograms `ticks` picks from each bot's figures, converted at
     /// the bots' `Welcome` tick rate; all zero when they are empty.
     fn from_ticks<'a>(views: impl Iterator<Item = &'a ViewStats>, ticks: fn(&ViewStats) -> &Histogram<u64>) -> Self {
@@ -97,7 +71,7 @@ pub struct SwarmReport {
     /// closed by the server or received something the protocol does not allow. A bot
     /// that connected and then failed counts in both.
     pub bots_failed: usize,
-    /// Connected bots that never received an input ack.
+    /// Connected bots that sent inputs and never received an input ack.
     pub bots_without_acks: usize,
     /// Connected bots whose last ack does not cover every input they sent more than
     /// one second before they stopped sending (the end of the run, or their failure).
@@ -286,7 +260,11 @@ impl SwarmReport {
             bots,
             bots_connected: connected.len(),
             bots_failed: outcomes.iter().filter(|bot| bot.failure.is_some()).count(),
-            bots_without_acks: connected.iter().filter(|bot| !bot.got_ack).count(),
+            // Spectators send no inputs, and are owed no acks.
+            bots_without_acks: connected
+                .iter()
+                .filter(|bot| !bot.got_ack && bot.inputs_sent > 0)
+                .count(),
             bots_behind_on_acks: connected.iter().filter(|bot| bot.inputs_acked < bot.inputs_due).count(),
             snapshots_applied: sum(|bot| bot.snapshots_applied),
             checksums_verified: sum(|bot| bot.checksums_verified),

@@ -1,9 +1,10 @@
 //! Runs the whole swarm: schedules the bots over the ramp, shows progress and collects
 //! every bot's outcome into a [`SwarmReport`].
 
-use crate::bot::{BotOutcome, BotPlan, CLOSE_TIMEOUT, CONNECT_TIMEOUT, WELCOME_TIMEOUT, run_bot};
+use crate::bot::{BotPlan, CLOSE_TIMEOUT, CONNECT_TIMEOUT, WELCOME_TIMEOUT, run_bot};
 use crate::config::{BotOptions, SwarmConfig};
 use crate::live::{LiveCounters, spawn_progress_bar};
+use crate::outcome::BotOutcome;
 use crate::report::SwarmReport;
 use crate::timeline::RttTimeline;
 use std::sync::Arc;
@@ -47,6 +48,7 @@ pub async fn run_swarm_with(config: SwarmConfig, options: BotOptions) -> SwarmRe
             inputs_per_write: options.inputs_per_write,
             chaos_reconnects_per_minute: options.chaos_reconnects_per_minute,
             resume_lost: options.resume_lost,
+            spectate: options.spectate,
         };
         tasks.push(tokio::spawn(run_bot(plan, Arc::clone(&live), Arc::clone(&timeline))));
     }

@@ -5,7 +5,7 @@
 //! to the shared timeline when the second changes, and when it stops: one lock per bot
 //! per second, not one per sample.
 
-use crate::report::LatencySummary;
+use crate::outcome::LatencySummary;
 use hdrhistogram::Histogram;
 use serde::{Deserialize, Serialize};
 use std::sync::{Arc, Mutex, PoisonError};

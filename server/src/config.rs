@@ -476,7 +476,9 @@ impl ServerConfig {
         }
         let drift = &self.drift;
         // Positions are quantized within ±10 000 units (`arena::POSITION`).
-        if !(drift.size > 0.0 && drift.size <= 10_000.0) || !(drift.speed >= 0.0 && drift.speed.is_finite()) {
+        let size_ok = drift.size > 0.0 && drift.size <= 10_000.0;
+        let speed_ok = drift.speed.is_finite() && drift.speed >= 0.0;
+        if !size_ok || !speed_ok {
             return invalid("drift.size must be in (0, 10000] and drift.speed finite and not negative".to_owned());
         }
         let radius = self.replication.interest_radius;

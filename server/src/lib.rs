@@ -18,9 +18,10 @@ pub mod metrics;
 pub mod net;
 pub mod room;
 pub mod stats;
+pub mod tuning;
 
-use config::ServerConfig;
 use config::GameChoice;
+use config::ServerConfig;
 use game::{Arena, Drift, Map, MapError};
 use net::NetStats;
 use room::{Rates, Room, RoomError, RoomSettings, RoomStats, ViewSettings};

@@ -8,14 +8,13 @@ use std::process::ExitCode;
 use std::time::Duration;
 use tickcast_server::config::{Args, Command, ServerConfig};
 use tickcast_server::net::admission;
+use tickcast_server::tuning;
 use tracing_subscriber::EnvFilter;
 
-/// mimalloc rather than glibc's malloc: snapshots are allocated on the tick thread and
-/// freed by connection writers, and glibc makes such a free lock the tick thread's
-/// arena. A writer preempted while holding it stalled the tick for a whole scheduler
-/// tick (4 ms); mimalloc hands cross-thread frees back without a lock.
+/// mimalloc rather than glibc's malloc; why, and the measurement, in
+/// [`tickcast_server::tuning`]. Installed here because only a binary may choose.
 #[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+static ALLOCATOR: tuning::Allocator = tuning::ALLOCATOR;
 
 fn main() -> ExitCode {
     match run() {

@@ -2,24 +2,27 @@
 //! (`net::http`).
 //!
 //! Every metric is registered once, in [`Metrics::new`]. The one-second sampler in
-//! [`crate::stats`] calls [`Metrics::update`] with the sample it has just taken, so a
+//! [`crate::stats`] calls [`Metrics::update`] with the [`Figures`] it has just read, so a
 //! scrape only encodes: it reads no room state and takes no lock the tick uses, and all
 //! values in one scrape come from the same instant. Counters mirror the counters the
 //! room and the connections already keep (they are advanced to them, never reset);
 //! the tick-time quantiles and the per-second byte rates are those of the last second.
 //!
+//! Dependencies run one way: `room` and `net` keep counters, [`crate::stats`] reads them
+//! into [`Figures`], and this module only turns plain figures into metrics, so `net`
+//! can serve it without a cycle. It knows nothing of `net` or `stats`.
+//!
 //! The body is the OpenMetrics text format (`prometheus-client`), which Prometheus
 //! negotiates and parses natively; it is plain text for `curl` too.
 
-use crate::net::NetStats;
-use crate::room::RoomStats;
-use crate::stats::Sample;
+use crate::room::TickSummary;
 use prometheus_client::encoding::text::encode;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::registry::{Registry, Unit};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::collections::BTreeMap;
+use std::sync::atomic::AtomicU64;
 
 /// The `Content-Type` of [`Metrics::encode`]'s output.
 pub const CONTENT_TYPE: &str = "application/openmetrics-text; version=1.0.0; charset=utf-8";
@@ -33,6 +36,55 @@ type CodeLabel = [(&'static str, u16); 1];
 /// `status="503"`.
 type StatusLabel = [(&'static str, u16); 1];
 type GaugeF64 = Gauge<f64, AtomicU64>;
+
+/// What one [`Metrics::update`] brings the metrics to, as plain values: the sampler's
+/// last second (`crate::stats::Sample`) and the cumulative counters behind it
+/// (`RoomStats`, `NetStats`), read by the sampler at the same instant.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Figures {
+    /// Tick times over the last second.
+    pub tick_ms: TickSummary,
+    /// Ticks run.
+    pub ticks: u64,
+    /// Ticks that overran their period.
+    pub overruns: u64,
+    /// Ticks dropped to catch up after a stall.
+    pub ticks_skipped: u64,
+    /// Clients joined now.
+    pub clients: usize,
+    /// Replicated entities now.
+    pub entities: usize,
+    /// Connections accepted.
+    pub connections_total: u64,
+    /// WebSocket connections open now.
+    pub connections_open: u64,
+    /// Payload bytes sent.
+    pub bytes_out: u64,
+    /// Payload bytes received.
+    pub bytes_in: u64,
+    /// Payload bytes sent per second, over the last second.
+    pub bytes_out_per_s: f64,
+    /// Payload bytes received per second, over the last second.
+    pub bytes_in_per_s: f64,
+    /// Snapshot frames sent.
+    pub frames_sent: u64,
+    /// Entity changes sent.
+    pub entities_sent: u64,
+    /// Entity changes deferred by the byte budget.
+    pub entities_deferred: u64,
+    /// Longest any change waited, in ticks.
+    pub staleness_max_ticks: u64,
+    /// Connections dropped for reading too slowly.
+    pub slow_readers: u64,
+    /// Inputs dropped over the per-client rate.
+    pub inputs_dropped_rate: u64,
+    /// Inputs dropped because the room inbox was full.
+    pub inputs_dropped_inbox: u64,
+    /// Close frames sent, by close code.
+    pub closes_sent: BTreeMap<u16, u64>,
+    /// Upgrades refused, by HTTP status.
+    pub refusals: BTreeMap<u16, u64>,
+}
 
 /// The registry and a handle on every metric in it.
 pub struct Metrics {
@@ -185,47 +237,43 @@ impl Metrics {
         metrics
     }
 
-    /// Brings every metric up to `sample` and the counters behind it. Only the sampler
-    /// calls this, so counters advance without racing each other.
-    pub fn update(&self, sample: &Sample, room: &RoomStats, net: &NetStats) {
-        let load = |counter: &AtomicU64| counter.load(Ordering::Relaxed);
-        let tick_ms = [sample.tick_ms.p50, sample.tick_ms.p99, sample.tick_ms.max];
+    /// Brings every metric up to `figures`. Only the sampler calls this, so counters
+    /// advance without racing each other.
+    pub fn update(&self, figures: &Figures) {
+        let tick_ms = [figures.tick_ms.p50, figures.tick_ms.p99, figures.tick_ms.max];
         for (quantile, ms) in TICK_QUANTILES.into_iter().zip(tick_ms) {
             self.tick_seconds
                 .get_or_create(&[("quantile", quantile)])
                 .set(seconds_from_ms(ms));
         }
-        advance(&self.ticks, load(&room.ticks));
-        advance(&self.overruns, sample.overruns);
-        advance(&self.ticks_skipped, load(&room.ticks_skipped));
-        self.clients.set(gauge_value(sample.clients as u64));
-        self.entities.set(gauge_value(sample.entities as u64));
-        advance(&self.connections, load(&net.connections_total));
-        self.connections_open.set(gauge_value(load(&net.connections_open)));
-        advance(&self.sent_bytes, load(&net.bytes_out));
-        advance(&self.received_bytes, load(&net.bytes_in));
-        self.sent_bytes_per_second.set(sample.bytes_out_per_s);
-        self.received_bytes_per_second.set(sample.bytes_in_per_s);
-        advance(&self.frames_sent, load(&net.frames_sent));
-        advance(&self.entities_sent, load(&net.entities_sent));
-        advance(&self.entities_deferred, load(&net.entities_deferred));
-        self.staleness_max_ticks
-            .set(gauge_value(load(&net.staleness_max_ticks)));
-        advance(&self.slow_readers, load(&net.slow_readers));
+        advance(&self.ticks, figures.ticks);
+        advance(&self.overruns, figures.overruns);
+        advance(&self.ticks_skipped, figures.ticks_skipped);
+        self.clients.set(gauge_value(figures.clients as u64));
+        self.entities.set(gauge_value(figures.entities as u64));
+        advance(&self.connections, figures.connections_total);
+        self.connections_open.set(gauge_value(figures.connections_open));
+        advance(&self.sent_bytes, figures.bytes_out);
+        advance(&self.received_bytes, figures.bytes_in);
+        self.sent_bytes_per_second.set(figures.bytes_out_per_s);
+        self.received_bytes_per_second.set(figures.bytes_in_per_s);
+        advance(&self.frames_sent, figures.frames_sent);
+        advance(&self.entities_sent, figures.entities_sent);
+        advance(&self.entities_deferred, figures.entities_deferred);
+        self.staleness_max_ticks.set(gauge_value(figures.staleness_max_ticks));
+        advance(&self.slow_readers, figures.slow_readers);
         advance(
             &self.inputs_dropped.get_or_create(&[("reason", "rate")]),
-            load(&net.inputs_dropped_rate),
+            figures.inputs_dropped_rate,
         );
         advance(
             &self.inputs_dropped.get_or_create(&[("reason", "inbox")]),
-            load(&net.inputs_dropped_inbox),
+            figures.inputs_dropped_inbox,
         );
-        let closes = net.closes_sent.lock().map(|closes| closes.clone()).unwrap_or_default();
-        for (code, count) in closes {
+        for (&code, &count) in &figures.closes_sent {
             advance(&self.closes_sent.get_or_create(&[("code", code)]), count);
         }
-        let refusals = net.refusals.lock().map(|refusals| refusals.clone()).unwrap_or_default();
-        for (status, count) in refusals {
+        for (&status, &count) in &figures.refusals {
             advance(&self.upgrades_refused.get_or_create(&[("status", status)]), count);
         }
     }
@@ -255,34 +303,31 @@ fn gauge_value(value: u64) -> i64 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::room::TickSummary;
 
-    fn sample() -> Sample {
-        Sample {
-            t_s: 1.0,
+    fn figures(ticks: u64) -> Figures {
+        Figures {
             tick_ms: TickSummary {
                 p50: 0.25,
                 p99: 1.5,
                 max: 20.0,
             },
+            ticks,
             overruns: 3,
             clients: 2,
             entities: 10,
+            bytes_out: 5000,
             bytes_out_per_s: 1234.5,
             bytes_in_per_s: 67.0,
+            closes_sent: BTreeMap::from([(1008, 1)]),
+            ..Figures::default()
         }
     }
 
     #[test]
     fn every_series_is_named_typed_and_follows_the_counters() {
         let metrics = Metrics::new();
-        let (room, net) = (RoomStats::default(), NetStats::default());
-        room.ticks.store(60, Ordering::Relaxed);
-        net.bytes_out.store(5000, Ordering::Relaxed);
-        net.count_close(1008);
-        metrics.update(&sample(), &room, &net);
-        room.ticks.store(120, Ordering::Relaxed);
-        metrics.update(&sample(), &room, &net);
+        metrics.update(&figures(60));
+        metrics.update(&figures(120));
         let body = metrics.encode().unwrap();
         for line in [
             "# TYPE tickcast_tick_seconds gauge",

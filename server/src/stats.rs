@@ -5,8 +5,11 @@
 //! The room thread and the connection tasks only bump counters ([`RoomStats`],
 //! [`NetStats`]); this module samples them from a tokio task, so reporting costs the
 //! tick nothing.
+//!
+//! Dependencies run one way: this module reads `room` and `net` and hands
+//! [`crate::metrics`] plain [`Figures`]; neither of those three imports it.
 
-use crate::metrics::Metrics;
+use crate::metrics::{Figures, Metrics};
 use crate::net::NetStats;
 use crate::room::{RoomStats, TickSummary};
 use serde::Serialize;
@@ -88,6 +91,34 @@ pub struct StatsReport {
     pub timeline: Vec<Sample>,
 }
 
+/// What the metrics show after `sample`: its figures and the counters behind it.
+fn figures(sample: &Sample, room: &RoomStats, net: &NetStats) -> Figures {
+    let load = |counter: &std::sync::atomic::AtomicU64| counter.load(Ordering::Relaxed);
+    Figures {
+        tick_ms: sample.tick_ms,
+        ticks: load(&room.ticks),
+        overruns: sample.overruns,
+        ticks_skipped: load(&room.ticks_skipped),
+        clients: sample.clients,
+        entities: sample.entities,
+        connections_total: load(&net.connections_total),
+        connections_open: load(&net.connections_open),
+        bytes_out: load(&net.bytes_out),
+        bytes_in: load(&net.bytes_in),
+        bytes_out_per_s: sample.bytes_out_per_s,
+        bytes_in_per_s: sample.bytes_in_per_s,
+        frames_sent: load(&net.frames_sent),
+        entities_sent: load(&net.entities_sent),
+        entities_deferred: load(&net.entities_deferred),
+        staleness_max_ticks: load(&net.staleness_max_ticks),
+        slow_readers: load(&net.slow_readers),
+        inputs_dropped_rate: load(&net.inputs_dropped_rate),
+        inputs_dropped_inbox: load(&net.inputs_dropped_inbox),
+        closes_sent: net.closes_sent.lock().map(|closes| closes.clone()).unwrap_or_default(),
+        refusals: net.refusals.lock().map(|refusals| refusals.clone()).unwrap_or_default(),
+    }
+}
+
 /// Samples the counters once a second until cancelled.
 pub struct StatsCollector {
     room: Arc<RoomStats>,
@@ -142,7 +173,7 @@ impl StatsCollector {
                 bytes_in_per_s: (bytes_in - last_in) as f64 / seconds,
             };
             (last_out, last_in, last_at) = (bytes_out, bytes_in, now);
-            self.metrics.update(&sample, &self.room, &self.net);
+            self.metrics.update(&figures(&sample, &self.room, &self.net));
             if !log_every.is_zero() && now.duration_since(last_log) >= log_every {
                 last_log = now;
                 tracing::info!(
@@ -208,5 +239,48 @@ mod tests {
         let now = BTreeMap::from([("input flood", 7), ("no pong in time", 1), ("text frame", 1)]);
         assert_eq!(dropped_summary(&before, &now), "input flood ×5, text frame ×1");
         assert_eq!(dropped_summary(&now, &now), "");
+    }
+
+    #[test]
+    fn the_metrics_get_the_sample_and_the_counters_behind_it() {
+        let (room, net) = (RoomStats::default(), NetStats::default());
+        room.ticks.store(120, Ordering::Relaxed);
+        room.ticks_skipped.store(4, Ordering::Relaxed);
+        net.bytes_out.store(5000, Ordering::Relaxed);
+        net.inputs_dropped_inbox.store(7, Ordering::Relaxed);
+        net.count_close(1008);
+        net.count_refusal(503, "server full");
+        let sample = Sample {
+            t_s: 1.0,
+            tick_ms: TickSummary {
+                p50: 0.25,
+                p99: 1.5,
+                max: 20.0,
+            },
+            overruns: 3,
+            clients: 2,
+            entities: 10,
+            bytes_out_per_s: 1234.5,
+            bytes_in_per_s: 67.0,
+        };
+        let figures = figures(&sample, &room, &net);
+        assert_eq!(
+            figures,
+            Figures {
+                tick_ms: sample.tick_ms,
+                ticks: 120,
+                overruns: 3,
+                ticks_skipped: 4,
+                clients: 2,
+                entities: 10,
+                bytes_out: 5000,
+                bytes_out_per_s: 1234.5,
+                bytes_in_per_s: 67.0,
+                inputs_dropped_inbox: 7,
+                closes_sent: BTreeMap::from([(1008, 1)]),
+                refusals: BTreeMap::from([(503, 1)]),
+                ..Figures::default()
+            }
+        );
     }
 }

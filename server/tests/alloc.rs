@@ -127,7 +127,11 @@ fn sending_the_shared_world_body_allocates_nothing_per_message() {
         }
     });
     assert_eq!(shared, 100, "every frame was the shared body");
-    assert_eq!(counted.count_total, 0, "{} allocations in 100 frames", counted.count_total);
+    assert_eq!(
+        counted.count_total, 0,
+        "{} allocations in 100 frames",
+        counted.count_total
+    );
 }
 
 /// The input a test client sends with `seq`.

@@ -66,7 +66,10 @@ async fn a_client_that_reconnects_within_the_grace_gets_its_player_and_acks_back
         send(&mut ws, &still(seq)).await;
     }
     until_acked(&mut ws, &mut mirror, 39).await;
-    let before = mirror.entity(welcome.player.expect("a player")).expect("own player").clone();
+    let before = mirror
+        .entity(welcome.player.expect("a player"))
+        .expect("own player")
+        .clone();
     // The connection drops without a close handshake.
     drop(ws);
 
@@ -85,7 +88,10 @@ async fn a_client_that_reconnects_within_the_grace_gets_its_player_and_acks_back
     let mut mirror = ClientMirror::new();
     mirror.apply_frame(&first).unwrap();
     assert_eq!(mirror.input_ack(), Some(39), "acks continue from the last input");
-    let after = mirror.entity(welcome.player.expect("a player")).expect("own player").clone();
+    let after = mirror
+        .entity(welcome.player.expect("a player"))
+        .expect("own player")
+        .clone();
     assert_eq!(after.get::<Transform2>(), before.get::<Transform2>(), "position intact");
     assert_eq!(after.get::<Health>(), before.get::<Health>(), "health intact");
     assert_eq!(after.get::<Score>(), before.get::<Score>(), "score intact");

@@ -41,13 +41,29 @@ async fn a_world_spectator_sees_everything_beyond_the_interest_radius_and_spawns
     assert!(welcome.resume.is_empty(), "and nothing to resume");
     let mut mirror = ClientMirror::new();
     let verified = mirror_snapshots(&mut ws, &mut mirror, 40).await;
-    assert!(verified > 10, "the moving drones change every snapshot ({verified} verified)");
+    assert!(
+        verified > 10,
+        "the moving drones change every snapshot ({verified} verified)"
+    );
     let kinds: Vec<EntityKind> = mirror.entities().filter_map(|e| e.get::<EntityKind>()).collect();
     let drones = kinds.iter().filter(|kind| **kind == EntityKind::Drone).count();
     let players = kinds.iter().filter(|kind| **kind == EntityKind::Player).count();
-    assert_eq!((drones, players), (8, 1), "every drone and the one player, wherever they are");
-    assert_eq!(server.room_stats().clients.load(std::sync::atomic::Ordering::Relaxed), 1);
-    assert_eq!(server.room_stats().spectators.load(std::sync::atomic::Ordering::Relaxed), 1);
+    assert_eq!(
+        (drones, players),
+        (8, 1),
+        "every drone and the one player, wherever they are"
+    );
+    assert_eq!(
+        server.room_stats().clients.load(std::sync::atomic::Ordering::Relaxed),
+        1
+    );
+    assert_eq!(
+        server
+            .room_stats()
+            .spectators
+            .load(std::sync::atomic::Ordering::Relaxed),
+        1
+    );
     // The player is still served.
     next_snapshot(&mut player).await;
     server.shutdown(Duration::from_secs(2)).await;

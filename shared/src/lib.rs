@@ -35,8 +35,8 @@ pub use delta::{DecodedBody, decode_body};
 pub use mirror::{Applied, ClientMirror, MirrorError};
 pub use net_id::NetId;
 pub use protocol::{
-    ClientMsg, DecodeError, EncodeError, Hello, InputAck, InputError, PROTOCOL_VERSION, PlayerInput, ServerMsg, Spectate,
-    SnapshotFrame, Welcome, buttons,
+    ClientMsg, DecodeError, EncodeError, Hello, InputAck, InputError, PROTOCOL_VERSION, PlayerInput, ServerMsg,
+    SnapshotFrame, Spectate, Welcome, buttons,
 };
 pub use replicate::Replicate;
 pub use schema::{ComponentSchema, FieldDecl, FieldSchema, InputFieldSchema, Schema};

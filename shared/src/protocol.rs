@@ -555,7 +555,10 @@ mod tests {
         for (tail, reason) in [
             (vec![0x91, 0x01], "not 1 numbers"),
             (vec![0x93, 0x01, 0x02, 0x03], "not 3 numbers"),
-            ([vec![0x92, 0x01, 0xcb], f64::NAN.to_be_bytes().to_vec()].concat(), "finite"),
+            (
+                [vec![0x92, 0x01, 0xcb], f64::NAN.to_be_bytes().to_vec()].concat(),
+                "finite",
+            ),
         ] {
             let mut bytes = vec![0x81, 0xa1, b'h', 0x94, 0x03, 0xa0, 0xc0];
             bytes.extend_from_slice(&tail);

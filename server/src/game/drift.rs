@@ -72,7 +72,13 @@ impl Game for Drift {
             let velocity = Vec2::from_angle(heading) * self.speed;
             world.spawn((
                 Replicated::default(),
-                Body(Transform2 { position, angle: heading }.quantized()),
+                Body(
+                    Transform2 {
+                        position,
+                        angle: heading,
+                    }
+                    .quantized(),
+                ),
                 Velocity(velocity),
                 Kind(EntityKind::Drone),
             ));
@@ -97,7 +103,11 @@ impl Game for Drift {
 }
 
 /// Players' bodies go where their sticks point, at the scene's speed.
-fn steer(scene: Res<Scene>, inputs: Res<ActiveInputs>, mut players: Query<(&Controlled, &mut Velocity), With<Steered>>) {
+fn steer(
+    scene: Res<Scene>,
+    inputs: Res<ActiveInputs>,
+    mut players: Query<(&Controlled, &mut Velocity), With<Steered>>,
+) {
     for (controlled, mut velocity) in &mut players {
         let input = inputs.get(controlled.0);
         velocity.0 = Vec2::new(input.move_x, input.move_y).clamp_length_max(1.0) * scene.speed;

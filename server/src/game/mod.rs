@@ -15,8 +15,8 @@ mod systems;
 use crate::room::{ClientId, Game, Replicated, ReplicationRegistry, TickSystems};
 use bevy_ecs::prelude::*;
 use components::{Body, Drone, Health, Kind, Player, Radius, Score, Velocity};
-use glam::Vec2;
 pub use drift::Drift;
+use glam::Vec2;
 pub use map::{Map, MapError};
 use tickcast_shared::arena::{self, EntityKind, Transform2};
 

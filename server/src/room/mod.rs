@@ -365,7 +365,7 @@ impl Room {
             let stats = Arc::clone(&handle.stats);
             move || {
                 if settings.raise_priority {
-                    tick_loop::raise_thread_priority();
+                    crate::tuning::raise_thread_priority();
                 }
                 tick_loop::run(simulation, &settings, &stats, &stop)
             }

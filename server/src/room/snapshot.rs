@@ -223,7 +223,12 @@ impl Preparer {
         if self.settings.world_body
             && let (Some(previous), Some(changes)) = (previous, &snapshot.changes[0])
         {
-            snapshot.world_body = Some(WorldBody::between(previous, &snapshot, changes, self.settings.checksums));
+            snapshot.world_body = Some(WorldBody::between(
+                previous,
+                &snapshot,
+                changes,
+                self.settings.checksums,
+            ));
         }
         let snapshot = Arc::new(snapshot);
         self.history = [Some(Arc::clone(&snapshot)), self.history[0].take()];
@@ -305,7 +310,13 @@ impl WorldBody {
                 _ => spawns.push(index),
             }
         }
-        despawns.extend(previous.ids[at..].iter().zip(&previous.metas[at..]).filter(|(_, meta)| is_visible(meta)).map(|(id, _)| *id));
+        despawns.extend(
+            previous.ids[at..]
+                .iter()
+                .zip(&previous.metas[at..])
+                .filter(|(_, meta)| is_visible(meta))
+                .map(|(id, _)| *id),
+        );
         let entities_sent = despawns.len() + updates.len() + spawns.len();
         let body = if entities_sent == 0 {
             Vec::new()

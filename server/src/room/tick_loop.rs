@@ -19,35 +19,6 @@ const SAMPLE_PERIOD: Duration = Duration::from_secs(1);
 /// Most ticks the loop runs back to back to catch up after a stall.
 pub const MAX_CATCH_UP_TICKS: u32 = 5;
 
-/// Raises the calling thread's scheduling priority: the tick is a few milliseconds of
-/// work every period that must not wait behind the connection tasks or other processes.
-///
-/// First choice is the lowest real-time priority (`SCHED_FIFO` 1): above every normal
-/// thread, so nothing of theirs preempts a tick. Nice -20 alone is not enough: the
-/// kernel's fair scheduler still preempts a nice -20 thread at the end of its time slice
-/// whenever others are runnable, and the tick then waited a whole slice (4 ms at 250 Hz)
-/// about once a second under load. The tick thread sleeps between ticks, and the kernel
-/// keeps 5% of each second for normal threads (`sched_rt_runtime_us`) even if a tick ran
-/// away. Falls back to nice -20, then to normal priority, logging which it got.
-pub fn raise_thread_priority() {
-    use thread_priority::{
-        RealtimeThreadSchedulePolicy, ThreadPriority, ThreadSchedulePolicy, set_current_thread_priority,
-        set_thread_priority_and_policy, thread_native_id,
-    };
-    let fifo = ThreadSchedulePolicy::Realtime(RealtimeThreadSchedulePolicy::Fifo);
-    if set_thread_priority_and_policy(thread_native_id(), ThreadPriority::Min, fifo).is_ok() {
-        tracing::info!("tick thread runs at real-time priority (SCHED_FIFO 1)");
-        return;
-    }
-    match set_current_thread_priority(ThreadPriority::Max) {
-        Ok(()) => tracing::info!("tick thread runs at raised priority (nice -20; real-time was refused)"),
-        Err(error) => tracing::info!(
-            ?error,
-            "could not raise the tick thread's priority (needs CAP_SYS_NICE); it runs at normal priority"
-        ),
-    }
-}
-
 /// The room's clock, readable by systems.
 #[derive(Resource, Debug, Clone, Copy)]
 pub struct RoomClock {
@@ -200,57 +171,5 @@ pub(crate) fn run(mut simulation: Simulation, settings: &RoomSettings, stats: &R
     }
     if let Ok(mut summary) = stats.tick_ms.lock() {
         *summary = summarize(&whole_run);
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    /// The calling thread's nice value and scheduling policy, from
-    /// `/proc/thread-self/stat` (fields 19 and 41).
-    fn own_nice_and_policy() -> (i64, i64) {
-        let stat = std::fs::read_to_string("/proc/thread-self/stat").expect("linux /proc");
-        // Fields after the parenthesised command name: nice is the 17th, policy the 39th.
-        let after_name = &stat[stat.rfind(')').expect("stat has a command name") + 2..];
-        let field = |at: usize| -> i64 {
-            after_name
-                .split(' ')
-                .nth(at)
-                .expect("stat has the field")
-                .parse()
-                .expect("a number")
-        };
-        (field(16), field(38))
-    }
-
-    /// Whether this process may raise priorities (CAP_SYS_NICE, bit 23 of CapEff).
-    fn may_raise_priority() -> bool {
-        let status = std::fs::read_to_string("/proc/self/status").expect("linux /proc");
-        let caps = status
-            .lines()
-            .find_map(|line| line.strip_prefix("CapEff:"))
-            .expect("status lists effective capabilities");
-        u64::from_str_radix(caps.trim(), 16).expect("capabilities are hex") & (1 << 23) != 0
-    }
-
-    #[test]
-    fn the_tick_thread_gets_real_time_priority_when_allowed() {
-        // `SCHED_OTHER` and `SCHED_FIFO` in the policy field.
-        const OTHER: i64 = 0;
-        const FIFO: i64 = 1;
-        let ours = own_nice_and_policy();
-        let (before, after) = std::thread::spawn(|| {
-            let before = own_nice_and_policy();
-            super::raise_thread_priority();
-            (before, own_nice_and_policy())
-        })
-        .join()
-        .unwrap();
-        assert_eq!(before.1, OTHER);
-        if may_raise_priority() {
-            assert_eq!(after.1, FIFO, "real-time, above every normal thread");
-        } else {
-            assert_eq!(after, before, "left alone without CAP_SYS_NICE");
-        }
-        assert_eq!(own_nice_and_policy(), ours, "only the calling thread changes");
     }
 }

@@ -747,7 +747,9 @@ impl ClientView {
                 match candidate.change {
                     Change::Spawn => {}
                     Change::Shared(encoded, since) => {
-                        let changes = snapshot.changes_since(since).expect("shared changes come from this snapshot");
+                        let changes = snapshot
+                            .changes_since(since)
+                            .expect("shared changes come from this snapshot");
                         writer.encoded_update(id, encoded, &changes.encoded);
                     }
                     Change::Fields(update) => {
