@@ -226,20 +226,62 @@ pub enum ApplyError {
     MalformedEntity(NetId),
 }
 
-/// An entity as a mirror holds it: its state and the hash the checksum sums.
+/// An entity as a mirror holds it: its state, the hash the checksum sums, and what its
+/// last update did (for predicted bodies).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct HeldEntity {
     /// The state.
     pub state: EntityState,
     /// [`entity_hash`] of `state`.
     pub hash: u32,
+    /// Its last update: in which frame, and what it changed each field by.
+    pub motion: Motion,
 }
 
 impl HeldEntity {
-    /// Wraps a state, hashing it.
+    /// Wraps a state, hashing it; a new entity has no motion.
     pub fn new(state: EntityState) -> HeldEntity {
         let hash = entity_hash(&state);
-        HeldEntity { state, hash }
+        HeldEntity {
+            state,
+            hash,
+            motion: Motion::default(),
+        }
+    }
+}
+
+/// What the last update of a held entity did: the frame it came in and what it changed
+/// each field by (`new - old`, wrapping, 0 for fields it left alone), all the entity's
+/// fields in component order. A predicted body predicts each field as `held + motion` when
+/// that update came in the receiver's previous frame (see [`Motion::prediction`]).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Motion {
+    /// The frame number of the update (the receiver numbers the frames it applies).
+    pub frame: u32,
+    /// Per field, flattened; empty for an entity never updated since its spawn.
+    pub deltas: SmallVec<[i32; 8]>,
+}
+
+impl Motion {
+    /// The per-field motion a predicted body in frame `frame` adds to the held values:
+    /// this update's if it came in the previous frame, otherwise none (`None`: all 0).
+    #[inline]
+    pub fn prediction(&self, frame: u32) -> Option<&[i32]> {
+        (!self.deltas.is_empty() && self.frame == frame.wrapping_sub(1)).then_some(&self.deltas[..])
+    }
+
+    /// Records an update of `state` in `frame` that made `changes` (sorted by component
+    /// and field).
+    pub fn record(&mut self, frame: u32, state: &EntityState, changes: &[FieldDelta]) {
+        self.frame = frame;
+        self.deltas.clear();
+        let mut changes = changes.iter().peekable();
+        for (component, fields) in state.components.iter().enumerate() {
+            for field in 0..fields.fields.len() {
+                let at = |c: &&FieldDelta| usize::from(c.component) == component && usize::from(c.field) == field;
+                self.deltas.push(changes.next_if(at).map_or(0, |change| change.delta));
+            }
+        }
     }
 }
 
@@ -290,9 +332,15 @@ impl HeldStore for BTreeMap<NetId, HeldEntity> {
     }
 }
 
-/// Applies `delta` to a mirror, keeping `checksum` (the wrapping sum of
-/// held entity hashes) up to date. On error the mirror may be partly updated.
-pub fn apply(mirror: &mut (impl HeldStore + ?Sized), checksum: &mut u32, delta: &Delta) -> Result<(), ApplyError> {
+/// Applies `delta` to a mirror as frame number `frame`, keeping `checksum` (the wrapping
+/// sum of held entity hashes) and each updated entity's [`Motion`] up to date. On error
+/// the mirror may be partly updated.
+pub fn apply(
+    mirror: &mut (impl HeldStore + ?Sized),
+    checksum: &mut u32,
+    delta: &Delta,
+    frame: u32,
+) -> Result<(), ApplyError> {
     for id in &delta.despawns {
         let gone = mirror.remove(*id).ok_or(ApplyError::UnknownEntity(*id))?;
         *checksum = checksum.wrapping_sub(gone.hash);
@@ -308,6 +356,7 @@ pub fn apply(mirror: &mut (impl HeldStore + ?Sized), checksum: &mut u32, delta: 
                 .ok_or(ApplyError::NoSuchField(update.id))?;
             *field = field.wrapping_add(change.delta);
         }
+        held.motion.record(frame, &held.state, &update.changes);
         let hash = entity_hash(&held.state);
         *checksum = checksum.wrapping_sub(held.hash).wrapping_add(hash);
         held.hash = hash;
@@ -414,7 +463,7 @@ impl HeldShape for [EntityState] {
 /// Encodes `checksum` and `delta` as a bit-packed body, appending to `out`. Updates are
 /// encoded against `held`, the state the receiver holds before applying.
 pub fn encode_body(checksum: Option<u32>, delta: &Delta, held: &(impl HeldShape + ?Sized), out: Vec<u8>) -> Vec<u8> {
-    let mut body = BodyWriter::new(out, checksum, &delta.despawns, delta.updates.len());
+    let mut body = BodyWriter::new(out, checksum, Coding::Plain, &delta.despawns, delta.updates.len());
     for update in &delta.updates {
         body.update(update, |component| {
             (component < held.components(update.id)).then(|| held.fields(update.id, component))
@@ -487,6 +536,16 @@ impl EncodedUpdate {
     }
 }
 
+/// How a body's updates are coded.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Coding {
+    /// Each changed field as `current - held`.
+    Plain,
+    /// Each field against its prediction, `held + motion` (see [`Motion`]): an entity
+    /// moving steadily costs one bit per component.
+    Predicted,
+}
+
 /// Writes a body piece by piece, in wire order: despawns (given whole), then updates one
 /// at a time (encoded here or copied pre-encoded), then spawns. [`encode_body`] is the
 /// one-call form; a server uses this to mix shared pre-encoded updates with its own.
@@ -498,14 +557,17 @@ pub struct BodyWriter {
 }
 
 impl BodyWriter {
-    /// Starts a body appending to `out`: the checksum, the despawns, and the number of
-    /// updates that will follow (exactly that many must be written).
-    pub fn new(out: Vec<u8>, checksum: Option<u32>, despawns: &[NetId], updates: usize) -> BodyWriter {
+    /// Starts a body appending to `out`: the checksum, how its updates are coded, the
+    /// despawns, and the number of updates that will follow (exactly that many must be
+    /// written: with [`BodyWriter::update`] and [`BodyWriter::encoded_update`] in a plain
+    /// body, with [`BodyWriter::predicted_update`] in a predicted one).
+    pub fn new(out: Vec<u8>, checksum: Option<u32>, coding: Coding, despawns: &[NetId], updates: usize) -> BodyWriter {
         let mut writer = BitWriter::new(out);
         writer.write_bit(checksum.is_some());
         if let Some(checksum) = checksum {
             writer.write_bits(checksum, 32);
         }
+        writer.write_bit(coding == Coding::Predicted);
         writer.write_exp_golomb(despawns.len() as u32, 0);
         let mut gaps = IndexGaps::new();
         for id in despawns {
@@ -533,6 +595,37 @@ impl BodyWriter {
         self.next_update(id);
         self.writer
             .append_bits(&buffer[encoded.start as usize..], encoded.bits as usize);
+    }
+
+    /// Writes the next update (ascending `NetId`) of a predicted body: `held` becomes
+    /// `new` (same shape), each field coded against `held + motion` (`motion` flattened
+    /// over the fields, or `None` for all 0: see [`Motion::prediction`]).
+    pub fn predicted_update(&mut self, held: &EntityState, motion: Option<&[i32]>, new: &EntityState) {
+        self.next_update(new.id);
+        let mut flat = 0;
+        for (before, after) in held.components.iter().zip(&new.components) {
+            let misses = |(field, (old, new)): (usize, (&i32, &i32))| {
+                let motion = motion.and_then(|m| m.get(flat + field)).copied().unwrap_or(0);
+                new.wrapping_sub(old.wrapping_add(motion))
+            };
+            let any = before
+                .fields
+                .iter()
+                .zip(&after.fields)
+                .enumerate()
+                .any(|f| misses(f) != 0);
+            self.writer.write_bit(any);
+            if any {
+                for field in before.fields.iter().zip(&after.fields).enumerate() {
+                    let residual = misses(field);
+                    self.writer.write_bit(residual != 0);
+                    if residual != 0 {
+                        self.writer.write_signed(residual, FIELD_ORDER);
+                    }
+                }
+            }
+            flat += before.fields.len();
+        }
     }
 
     #[inline]
@@ -581,9 +674,10 @@ pub struct DecodedBody {
 /// panics; every inconsistency with the mirror is an error. The reference decoder:
 /// [`apply_body`] decodes and applies in one pass, and is held to this one.
 #[cfg(any(test, feature = "reference"))]
-pub fn decode_body(bytes: &[u8], mirror: &(impl HeldStore + ?Sized)) -> Result<DecodedBody, BodyError> {
+pub fn decode_body(bytes: &[u8], mirror: &(impl HeldStore + ?Sized), frame: u32) -> Result<DecodedBody, BodyError> {
     let mut reader = BitReader::new(bytes);
     let checksum = read_checksum(&mut reader)?;
+    let predicted = reader.read_bit()?;
     let held = |index: u32| mirror.by_slot(index).ok_or(BodyError::UnknownSlot(index));
     let mut delta = Delta::default();
     let despawns = reader.read_exp_golomb(0)?;
@@ -600,7 +694,11 @@ pub fn decode_body(bytes: &[u8], mirror: &(impl HeldStore + ?Sized)) -> Result<D
             id: entity.state.id,
             changes: SmallVec::new(),
         };
-        read_update_fields(&mut reader, &entity.state, &mut update.changes)?;
+        if predicted {
+            read_predicted_fields(&mut reader, entity, frame, &mut update.changes)?;
+        } else {
+            read_update_fields(&mut reader, &entity.state, &mut update.changes)?;
+        }
         delta.updates.push(update);
     }
     read_spawns(&mut reader, &mut delta.spawns)?;
@@ -625,10 +723,12 @@ pub fn apply_body(
     mirror: &mut (impl HeldStore + ?Sized),
     checksum: &mut u32,
     delta: &mut Delta,
+    frame: u32,
 ) -> Result<Option<u32>, BodyError> {
     delta.clear();
     let mut reader = BitReader::new(bytes);
     let sent = read_checksum(&mut reader)?;
+    let predicted = reader.read_bit()?;
     let despawns = reader.read_exp_golomb(0)?;
     let mut gaps = IndexGaps::new();
     for _ in 0..despawns {
@@ -648,7 +748,11 @@ pub fn apply_body(
             id: held.state.id,
             changes: SmallVec::new(),
         };
-        let read = read_and_apply_update(&mut reader, held, &mut update.changes);
+        let read = if predicted {
+            read_and_apply_predicted(&mut reader, held, frame, &mut update.changes)
+        } else {
+            read_and_apply_update(&mut reader, held, &mut update.changes)
+        };
         // A body that breaks off inside an update leaves it partly applied: rehash it all.
         let hash = match read {
             Ok(hash) => hash,
@@ -657,6 +761,7 @@ pub fn apply_body(
         *checksum = checksum.wrapping_sub(held.hash).wrapping_add(hash);
         held.hash = hash;
         read?;
+        held.motion.record(frame, &held.state, &update.changes);
         delta.updates.push(update);
     }
     read_spawns(&mut reader, &mut delta.spawns)?;
@@ -732,6 +837,95 @@ fn read_and_apply_update(
         return Err(BodyError::Malformed("an update changes nothing"));
     }
     Ok(hash.rehash(held.hash))
+}
+
+/// [`read_predicted_fields`] applying each change to `held` as it is read; returns the
+/// hash of the changed state, as [`read_and_apply_update`] does.
+#[inline(always)]
+fn read_and_apply_predicted(
+    reader: &mut BitReader,
+    held: &mut HeldEntity,
+    frame: u32,
+    changes: &mut SmallVec<[FieldDelta; 4]>,
+) -> Result<u32, BodyError> {
+    let HeldEntity { state, hash, motion } = held;
+    let prediction = motion.prediction(frame);
+    let mut rehash = HashChange::new();
+    let mut flat = 0;
+    for (component, state) in state.components.iter_mut().enumerate() {
+        rehash.component();
+        let coded = reader.read_bit()?;
+        let mut missed = false;
+        for (field, value) in state.fields.iter_mut().enumerate() {
+            let delta = predicted_delta(reader, coded, prediction, flat + field, &mut missed)?;
+            let old = *value;
+            *value = old.wrapping_add(delta);
+            rehash.field(old, *value);
+            if delta != 0 {
+                changes.push(FieldDelta {
+                    component: component as u8,
+                    field: field as u8,
+                    delta,
+                });
+            }
+        }
+        if coded && !missed {
+            return Err(BodyError::Malformed("a changed component changes no field"));
+        }
+        flat += state.fields.len();
+    }
+    Ok(rehash.rehash(*hash))
+}
+
+/// One field of a predicted update: the prediction's motion for field `flat`, plus the
+/// residual when the component is `coded` and the field's bit is set (which sets `missed`).
+#[inline(always)]
+fn predicted_delta(
+    reader: &mut BitReader,
+    coded: bool,
+    prediction: Option<&[i32]>,
+    flat: usize,
+    missed: &mut bool,
+) -> Result<i32, BodyError> {
+    let motion = prediction.and_then(|p| p.get(flat)).copied().unwrap_or(0);
+    if coded && reader.read_bit()? {
+        *missed = true;
+        Ok(motion.wrapping_add(reader.read_signed(FIELD_ORDER)?))
+    } else {
+        Ok(motion)
+    }
+}
+
+/// Reads the fields part of a predicted update of `held` in frame `frame` into
+/// `changes`, as plain deltas (prediction plus residual).
+#[cfg(any(test, feature = "reference"))]
+fn read_predicted_fields(
+    reader: &mut BitReader,
+    held: &HeldEntity,
+    frame: u32,
+    changes: &mut SmallVec<[FieldDelta; 4]>,
+) -> Result<(), BodyError> {
+    let prediction = held.motion.prediction(frame);
+    let mut flat = 0;
+    for (component, state) in held.state.components.iter().enumerate() {
+        let coded = reader.read_bit()?;
+        let mut missed = false;
+        for field in 0..state.fields.len() {
+            let delta = predicted_delta(reader, coded, prediction, flat + field, &mut missed)?;
+            if delta != 0 {
+                changes.push(FieldDelta {
+                    component: component as u8,
+                    field: field as u8,
+                    delta,
+                });
+            }
+        }
+        if coded && !missed {
+            return Err(BodyError::Malformed("a changed component changes no field"));
+        }
+        flat += state.fields.len();
+    }
+    Ok(())
 }
 
 /// Reads the fields part of an update of `entity` (one bit per held component, one per
@@ -850,7 +1044,7 @@ pub(crate) mod tests {
         fn apply_of_diff_reaches_current(baseline in world(), current in world()) {
             let delta = diff(&baseline, &current);
             let (mut mirror, mut sum) = mirror_of(&baseline);
-            apply(&mut mirror, &mut sum, &delta).unwrap();
+            apply(&mut mirror, &mut sum, &delta, 0).unwrap();
             let reached: Vec<EntityState> = mirror.into_values().map(|held| held.state).collect();
             prop_assert_eq!(&reached, &current);
             prop_assert_eq!(sum, checksum(&current));
@@ -868,7 +1062,7 @@ pub(crate) mod tests {
             let sum = with_checksum.then(|| checksum(&current));
             let bytes = encode_body(sum, &delta, &mirror, Vec::new());
             prop_assert_eq!(&encode_body(sum, &delta, baseline.as_slice(), Vec::new()), &bytes, "slice and map shapes agree");
-            let decoded = decode_body(&bytes, &mirror).unwrap();
+            let decoded = decode_body(&bytes, &mirror, 0).unwrap();
             prop_assert_eq!(decoded.checksum, sum);
             prop_assert_eq!(decoded.delta, delta);
         }
@@ -890,7 +1084,7 @@ pub(crate) mod tests {
                     Ok(encoded)
                 })
                 .collect::<Result<_, TestCaseError>>()?;
-            let mut body = BodyWriter::new(Vec::new(), Some(7), &delta.despawns, delta.updates.len());
+            let mut body = BodyWriter::new(Vec::new(), Some(7), Coding::Plain, &delta.despawns, delta.updates.len());
             for (update, encoded) in delta.updates.iter().zip(encoded) {
                 body.encoded_update(update.id, encoded, &buffer);
             }
@@ -900,7 +1094,7 @@ pub(crate) mod tests {
         #[test]
         fn decoding_garbage_never_panics(baseline in world(), bytes in prop::collection::vec(any::<u8>(), 0..128)) {
             let (mirror, _) = mirror_of(&baseline);
-            let _ = decode_body(&bytes, &mirror);
+            let _ = decode_body(&bytes, &mirror, 0);
         }
 
         #[test]
@@ -917,9 +1111,9 @@ pub(crate) mod tests {
                     bytes[at] = value;
                 }
             }
-            if let Ok(body) = decode_body(&bytes, &mirror) {
+            if let Ok(body) = decode_body(&bytes, &mirror, 0) {
                 let (mut mirror, mut sum) = mirror_of(&baseline);
-                let _ = apply(&mut mirror, &mut sum, &body.delta);
+                let _ = apply(&mut mirror, &mut sum, &body.delta, 0);
             }
         }
     }
@@ -1002,9 +1196,9 @@ pub(crate) mod tests {
                 let delta = diff(&previous, &current);
                 let sum = with_checksum.then(|| checksum(&current));
                 let bytes = encode_body(sum, &delta, previous.as_slice(), Vec::new());
-                let decoded = decode_body(&bytes, &model).unwrap();
-                apply(&mut model, &mut model_sum, &decoded.delta).unwrap();
-                prop_assert_eq!(apply_body(&bytes, &mut fused, &mut fused_sum, &mut applied), Ok(sum));
+                let decoded = decode_body(&bytes, &model, 0).unwrap();
+                apply(&mut model, &mut model_sum, &decoded.delta, 0).unwrap();
+                prop_assert_eq!(apply_body(&bytes, &mut fused, &mut fused_sum, &mut applied, 0), Ok(sum));
                 prop_assert_eq!(&applied, &delta);
                 prop_assert_eq!(&fused, &model);
                 prop_assert_eq!(fused_sum, model_sum);
@@ -1029,16 +1223,16 @@ pub(crate) mod tests {
             }
             let bytes = if use_garbage { garbage } else { bytes };
             let mut delta = Delta::default();
-            let result = apply_body(&bytes, &mut mirror, &mut sum, &mut delta);
+            let result = apply_body(&bytes, &mut mirror, &mut sum, &mut delta, 0);
             prop_assert!(consistent(&mirror, sum), "{:?}", result);
             if result.is_ok() {
                 // Whatever it decoded, it is what decoding then applying would have done.
                 let (mut model, mut model_sum) = mirror_of(&baseline);
-                let decoded = decode_body(&bytes, &model);
+                let decoded = decode_body(&bytes, &model, 0);
                 prop_assert!(decoded.is_ok(), "{:?}", decoded);
                 if let Ok(decoded) = decoded {
                     prop_assert_eq!(&decoded.delta, &delta);
-                    prop_assert_eq!(apply(&mut model, &mut model_sum, &decoded.delta), Ok(()));
+                    prop_assert_eq!(apply(&mut model, &mut model_sum, &decoded.delta, 0), Ok(()));
                     prop_assert_eq!(&model, &mirror);
                     prop_assert_eq!(model_sum, sum);
                 }
@@ -1059,16 +1253,130 @@ pub(crate) mod tests {
         };
         let (mirror, _) = mirror_of(&[entity(100)]);
         let idle = encode_body(None, &Delta::default(), &mirror, Vec::new());
-        assert_eq!(idle, vec![0b0111_0000], "no checksum, three empty lists");
+        assert_eq!(idle, vec![0b0011_1000], "no checksum, plain, three empty lists");
         let moved = encode_body(None, &diff(&[entity(100)], &[entity(103)]), &mirror, Vec::new());
-        // checksum flag 1, despawns 1, updates 3, slot gap 5 (index 5), component bit 1,
-        // field bits 3, delta 3 -> 5 bits, spawns 1: 20 bits
+        // checksum flag 1, coding 1, despawns 1, updates 3, slot gap 5 (index 5), component
+        // bit 1, field bits 3, delta 3 -> 5 bits, spawns 1: 21 bits
         assert_eq!(moved.len(), 3, "{moved:02x?}");
-        let decoded = decode_body(&moved, &mirror).unwrap();
+        let decoded = decode_body(&moved, &mirror, 0).unwrap();
         assert_eq!(decoded.delta.updates[0].changes[0].delta, 3);
     }
 
+    /// A predicted body of the change from `held` (whose motion is as of frame
+    /// `frame - 1` or older) to `current`.
+    fn predicted_body(held: &BTreeMap<NetId, HeldEntity>, current: &[EntityState], frame: u32, sum: u32) -> Vec<u8> {
+        let baseline: Vec<EntityState> = held.values().map(|h| h.state.clone()).collect();
+        let delta = diff(&baseline, current);
+        let mut body = BodyWriter::new(
+            Vec::new(),
+            Some(sum),
+            Coding::Predicted,
+            &delta.despawns,
+            delta.updates.len(),
+        );
+        for update in &delta.updates {
+            let before = &held[&update.id];
+            let after = current.iter().find(|e| e.id == update.id).unwrap();
+            body.predicted_update(&before.state, before.motion.prediction(frame), after);
+        }
+        body.finish(delta.spawns.iter())
+    }
+
+    #[test]
+    fn a_steady_mover_costs_a_bit_per_component_in_a_predicted_body() {
+        let entity = |x: i32, y: i32| EntityState {
+            id: NetId::from_parts(5, 1),
+            components: [ComponentState {
+                kind: ComponentKind(0),
+                fields: [x, y, 7].into_iter().collect(),
+            }]
+            .into_iter()
+            .collect(),
+        };
+        let (mut mirror, mut sum) = mirror_of(&[entity(0, 0)]);
+        let mut delta = Delta::default();
+        let mut sizes = Vec::new();
+        for frame in 1..6u32 {
+            let next = entity(500 * frame as i32, -300 * frame as i32);
+            let body = predicted_body(
+                &mirror,
+                std::slice::from_ref(&next),
+                frame,
+                checksum(std::slice::from_ref(&next)),
+            );
+            let sent = apply_body(&body, &mut mirror, &mut sum, &mut delta, frame).unwrap();
+            assert_eq!(sent, Some(sum), "frame {frame}: the checksum verifies");
+            assert_eq!(mirror[&next.id].state, next);
+            sizes.push(body.len());
+        }
+        // Frame 1 has no motion to go on (the entity was spawned): both deltas are coded
+        // in full. From frame 2 on the entity moves as predicted: checksum flag and 32
+        // bits, coding, despawns, updates, gap, one component bit, spawns: 41 bits.
+        assert!(sizes[0] > 6, "{sizes:?}");
+        assert!(sizes[1..].iter().all(|&size| size == 6), "{sizes:?}");
+        // A frame that leaves the entity alone resets the motion: the next update is coded
+        // against the held value again.
+        let idle = predicted_body(&mirror, std::slice::from_ref(&entity(2500, -1500)), 6, sum);
+        apply_body(&idle, &mut mirror, &mut sum, &mut delta, 6).unwrap();
+        assert!(delta.updates.is_empty());
+        let next = entity(3000, -1800);
+        let body = predicted_body(
+            &mirror,
+            std::slice::from_ref(&next),
+            7,
+            checksum(std::slice::from_ref(&next)),
+        );
+        assert!(body.len() > 6, "no motion after an idle frame");
+        apply_body(&body, &mut mirror, &mut sum, &mut delta, 7).unwrap();
+        assert_eq!(mirror[&next.id].state, next);
+    }
+
+    #[test]
+    fn an_update_that_changes_nothing_is_malformed_only_in_a_plain_body() {
+        let (mut mirror, mut sum) = mirror_of(&[EntityState {
+            id: NetId::from_parts(0, 1),
+            components: [ComponentState {
+                kind: ComponentKind(0),
+                fields: [1].into_iter().collect(),
+            }]
+            .into_iter()
+            .collect(),
+        }]);
+        // No checksum, coding, despawns 0, updates 1, gap 0, component bit 0, spawns 0.
+        let plain = [0b0010_1010, 0b1000_0000];
+        let predicted = [0b0110_1010, 0b1000_0000];
+        let mut delta = Delta::default();
+        let error = apply_body(&plain, &mut mirror.clone(), &mut sum.clone(), &mut delta, 1).unwrap_err();
+        assert_eq!(error, BodyError::Malformed("an update changes nothing"));
+        apply_body(&predicted, &mut mirror, &mut sum, &mut delta, 1).unwrap();
+        assert!(delta.updates[0].changes.is_empty());
+    }
+
     proptest! {
+        /// Across any sequence of worlds, a predicted body takes a receiver to the next
+        /// world exactly: `apply(b, diff(b, c)) == c` with every field coded against its
+        /// prediction, spawns, despawns and replacements included; and the one-pass
+        /// decoder agrees with the reference decoder.
+        #[test]
+        fn predicted_bodies_reach_every_world(worlds in prop::collection::vec(world(), 1..8)) {
+            let (mut mirror, mut sum) = mirror_of(&[]);
+            let mut reference = mirror.clone();
+            let mut reference_sum = 0;
+            let mut delta = Delta::default();
+            for (frame, world) in worlds.iter().enumerate() {
+                let frame = frame as u32;
+                let body = predicted_body(&mirror, world, frame, checksum(world));
+                let decoded = decode_body(&body, &reference, frame).unwrap();
+                apply(&mut reference, &mut reference_sum, &decoded.delta, frame).unwrap();
+                let sent = apply_body(&body, &mut mirror, &mut sum, &mut delta, frame).unwrap();
+                prop_assert_eq!(sent, Some(sum));
+                let reached: Vec<EntityState> = mirror.values().map(|held| held.state.clone()).collect();
+                prop_assert_eq!(&reached, world);
+                prop_assert_eq!(&mirror, &reference);
+                prop_assert_eq!(&delta, &decoded.delta);
+            }
+        }
+
         #[test]
         fn cost_estimates_bound_the_encoded_size(baseline in world(), current in world()) {
             let delta = diff(&baseline, &current);
@@ -1090,11 +1398,11 @@ pub(crate) mod tests {
             ..Delta::default()
         };
         assert_eq!(
-            apply(&mut BTreeMap::new(), &mut 0, &delta),
+            apply(&mut BTreeMap::new(), &mut 0, &delta, 0),
             Err(ApplyError::UnknownEntity(id))
         );
         let (mirror, _) = mirror_of(&[]);
         let bytes = encode_body(None, &delta, &mirror, Vec::new());
-        assert_eq!(decode_body(&bytes, &mirror), Err(BodyError::UnknownSlot(3)));
+        assert_eq!(decode_body(&bytes, &mirror, 0), Err(BodyError::UnknownSlot(3)));
     }
 }

@@ -26,8 +26,8 @@ pub mod state;
 pub mod tick;
 
 pub use delta::{
-    ApplyError, BodyError, BodyWriter, Delta, EncodedUpdate, EntityDiff, EntityUpdate, FieldDelta, HeldEntity,
-    HeldShape, HeldStore, apply, apply_body, diff, diff_entity, diff_into, encode_body, spawn_cost_bits,
+    ApplyError, BodyError, BodyWriter, Coding, Delta, EncodedUpdate, EntityDiff, EntityUpdate, FieldDelta, HeldEntity,
+    HeldShape, HeldStore, Motion, apply, apply_body, diff, diff_entity, diff_into, encode_body, spawn_cost_bits,
     update_cost_bits,
 };
 #[cfg(any(test, feature = "reference"))]

@@ -28,6 +28,9 @@ use thiserror::Error;
 pub struct ClientMirror {
     tick: Option<Tick>,
     input_ack: Option<u32>,
+    /// Frames applied so far: each frame's number, for the held entities' [`Motion`]
+    /// (crate::delta::Motion) that predicted bodies build on.
+    frames: u32,
     entities: SortedHeld,
     checksum: u32,
     last_delta: Delta,
@@ -482,6 +485,16 @@ impl ClientMirror {
         }
     }
 
+    /// Every held entity in `NetId` order, with its hash and motion.
+    pub fn held(&self) -> impl Iterator<Item = &HeldEntity> {
+        self.entities.iter()
+    }
+
+    /// Frames applied so far (each frame's number is the count before it).
+    pub fn frames(&self) -> u32 {
+        self.frames
+    }
+
     /// Number of held entities.
     pub fn len(&self) -> usize {
         self.entities.len()
@@ -512,6 +525,9 @@ impl ClientMirror {
     /// count it and carry on; a game client would reconnect).
     pub fn apply_frame(&mut self, frame: &SnapshotFrame) -> Result<Applied, MirrorError> {
         self.last_delta.clear();
+        // Every frame counts, whatever it carries: the server numbers them the same way.
+        let number = self.frames;
+        self.frames = self.frames.wrapping_add(1);
         let tick = if frame.full {
             Tick(frame.tick)
         } else {
@@ -546,6 +562,7 @@ impl ClientMirror {
             &mut self.entities,
             &mut self.checksum,
             &mut self.last_delta,
+            number,
         );
         self.entities.settle();
         let expected = match result {
@@ -723,8 +740,8 @@ mod tests {
             }
             store.settle();
             for delta in &deltas {
-                let want = apply(&mut model, &mut model_sum, delta);
-                let got = apply(&mut store, &mut sum, delta);
+                let want = apply(&mut model, &mut model_sum, delta, 0);
+                let got = apply(&mut store, &mut sum, delta, 0);
                 store.settle();
                 prop_assert_eq!(got, want);
                 prop_assert_eq!(sum, model_sum);

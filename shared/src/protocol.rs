@@ -16,7 +16,7 @@ use std::f32::consts::TAU;
 use thiserror::Error;
 
 /// Version of this protocol; a client with another version is refused with a reason.
-pub const PROTOCOL_VERSION: u16 = 3;
+pub const PROTOCOL_VERSION: u16 = 4;
 
 /// Client to server.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -534,10 +534,10 @@ mod tests {
 
     #[test]
     fn spectate_is_an_empty_array_or_a_point() {
-        // {"h": [3, "", nil, []]}
+        // {"h": [4, "", nil, []]}
         let world = ClientMsg::Hello(Hello::spectating("", Spectate::World));
         let bytes = world.encode().unwrap();
-        assert_eq!(bytes, [0x81, 0xa1, b'h', 0x94, 0x03, 0xa0, 0xc0, 0x90]);
+        assert_eq!(bytes, [0x81, 0xa1, b'h', 0x94, 0x04, 0xa0, 0xc0, 0x90]);
         assert_eq!(ClientMsg::decode(&bytes).unwrap(), world);
         let at = ClientMsg::Hello(Hello::spectating("", Spectate::At([1.5, -2.0])));
         let bytes = at.encode().unwrap();

@@ -13,9 +13,11 @@
 //!   encoding the entity itself;
 //! - `changed_at`: the last snapshot at which each entity changed, so a writer holding an
 //!   older copy skips unchanged entities without diffing them;
-//! - the [`WorldBody`]: the whole body for a client that sees the whole world and holds
-//!   exactly the previous snapshot's world. Every such client is sent these same bytes,
-//!   with only the frame header its own.
+//! - the [`WorldBody`]s: the whole body for a client that sees the whole world and holds
+//!   exactly the previous snapshot's world, plain, and predicted for a client that also
+//!   held the world of the snapshot before (each field coded against `previous + motion`,
+//!   the motion since that snapshot: a steady mover costs a bit per component). Every
+//!   such client is sent the same bytes, with only the frame header its own.
 //!
 //! Once published behind an `Arc` a snapshot never changes: no lazy cells, and no links
 //! to other snapshots (the preparer, not the snapshot, remembers the ones before).
@@ -26,8 +28,11 @@ use super::interest::{EntityMeta, InterestGrid, Relevance};
 use super::replication::{CapturedState, Replication};
 use super::tick_loop::RoomClock;
 use bevy_ecs::prelude::*;
+use smallvec::SmallVec;
 use std::sync::Arc;
-use tickcast_shared::{BodyWriter, EncodedUpdate, EntityDiff, EntityState, NetId, Tick, diff_entity, entity_hash};
+use tickcast_shared::{
+    BodyWriter, Coding, EncodedUpdate, EntityDiff, EntityState, NetId, Tick, diff_entity, entity_hash,
+};
 use tokio::sync::{mpsc, watch};
 
 /// The replicated state of a room at one tick, and what its writers share; immutable.
@@ -54,7 +59,8 @@ pub struct WorldSnapshot {
     grid: Option<InterestGrid>,
     /// Changes since the previous snapshot, then since the one before it.
     changes: [Option<ChangeSet>; 2],
-    world_body: Option<WorldBody>,
+    /// The plain world body, then the predicted one.
+    world_bodies: [Option<WorldBody>; 2],
 }
 
 /// How each entity of a snapshot changed since an earlier snapshot.
@@ -85,12 +91,16 @@ pub enum EntityChange {
 }
 
 /// The body for every client that sees the whole world and holds exactly the previous
-/// snapshot's visible entities: despawns, updates (copied from the [`ChangeSet`]) and
-/// spawns, with the checksum of the whole visible world.
+/// snapshot's visible entities: despawns, updates and spawns, with the checksum of the
+/// whole visible world.
 #[derive(Debug)]
 pub struct WorldBody {
     /// Tick of the snapshot the body applies to.
     pub since: Tick,
+    /// For a predicted body, the tick of the snapshot whose world the client held in the
+    /// frame before (its motion runs from there to `since`); `None` for a plain body,
+    /// whose updates are copied from the [`ChangeSet`].
+    pub base: Option<Tick>,
     /// The body: empty when nothing changed (no checksum then, as in every body).
     pub body: Vec<u8>,
     /// Whether the body carries the checksum.
@@ -123,7 +133,7 @@ impl WorldSnapshot {
             metas,
             input_acks,
             changes: [None, None],
-            world_body: None,
+            world_bodies: [None, None],
         }
     }
 
@@ -137,10 +147,17 @@ impl WorldSnapshot {
         self.changes[0].as_ref()
     }
 
-    /// The body shared by every whole-world client in step with the previous snapshot,
-    /// when the room prepares one (it does unless a game rule makes views differ).
+    /// The plain body shared by every whole-world client in step with the previous
+    /// snapshot, when the room prepares one (it does unless a game rule makes views
+    /// differ).
     pub fn world_body(&self) -> Option<&WorldBody> {
-        self.world_body.as_ref()
+        self.world_bodies[0].as_ref()
+    }
+
+    /// The predicted body shared by every whole-world client in step with the previous
+    /// snapshot that was in step with the one before too, when there is one.
+    pub fn predicted_world_body(&self) -> Option<&WorldBody> {
+        self.world_bodies[1].as_ref()
     }
 
     /// The last input `seq` the room applied for `client` by this tick.
@@ -223,12 +240,13 @@ impl Preparer {
         if self.settings.world_body
             && let (Some(previous), Some(changes)) = (previous, &snapshot.changes[0])
         {
-            snapshot.world_body = Some(WorldBody::between(
-                previous,
-                &snapshot,
-                changes,
-                self.settings.checksums,
-            ));
+            let checksums = self.settings.checksums;
+            snapshot.world_bodies = [
+                Some(WorldBody::between(previous, &snapshot, changes, None, checksums)),
+                two_back
+                    .as_ref()
+                    .map(|base| WorldBody::between(previous, &snapshot, changes, Some(base), checksums)),
+            ];
         }
         let snapshot = Arc::new(snapshot);
         self.history = [Some(Arc::clone(&snapshot)), self.history[0].take()];
@@ -278,8 +296,15 @@ impl ChangeSet {
 }
 
 impl WorldBody {
-    /// The body taking a client from `previous`'s visible world to `current`'s.
-    fn between(previous: &WorldSnapshot, current: &WorldSnapshot, changes: &ChangeSet, checksums: bool) -> WorldBody {
+    /// The body taking a client from `previous`'s visible world to `current`'s: plain, or
+    /// predicted for a client that held `base`'s world in the frame before.
+    fn between(
+        previous: &WorldSnapshot,
+        current: &WorldSnapshot,
+        changes: &ChangeSet,
+        base: Option<&WorldSnapshot>,
+        checksums: bool,
+    ) -> WorldBody {
         let mut despawns = Vec::new();
         let mut updates = Vec::new();
         let mut spawns = Vec::new();
@@ -305,7 +330,7 @@ impl WorldBody {
             checksum = checksum.wrapping_add(current.hashes[index]);
             match changes.entities[index] {
                 EntityChange::Same if held => {}
-                EntityChange::Update { encoded, .. } if held => updates.push((*id, encoded)),
+                EntityChange::Update { encoded, .. } if held => updates.push((*id, encoded, at - 1, index)),
                 // New, or held by no whole-world client (it was hidden).
                 _ => spawns.push(index),
             }
@@ -321,20 +346,58 @@ impl WorldBody {
         let body = if entities_sent == 0 {
             Vec::new()
         } else {
-            let mut writer = BodyWriter::new(Vec::new(), checksums.then_some(checksum), &despawns, updates.len());
-            for (id, encoded) in updates {
-                writer.encoded_update(id, encoded, &changes.encoded);
+            let coding = if base.is_some() {
+                Coding::Predicted
+            } else {
+                Coding::Plain
+            };
+            let sum = checksums.then_some(checksum);
+            let mut writer = BodyWriter::new(Vec::new(), sum, coding, &despawns, updates.len());
+            let mut motion = SmallVec::<[i32; 8]>::new();
+            for (id, encoded, at, index) in updates {
+                match base {
+                    None => writer.encoded_update(id, encoded, &changes.encoded),
+                    Some(base) => {
+                        let held = &previous.entities[at];
+                        let moved = motion_since(base, held, &previous.metas[at], &mut motion);
+                        writer.predicted_update(held, moved.then_some(&motion[..]), &current.entities[index]);
+                    }
+                }
             }
             writer.finish(spawns.iter().map(|&index| &current.entities[index]))
         };
         WorldBody {
             since: previous.tick,
+            base: base.map(|base| base.tick),
             body,
             checksummed: checksums,
             checksum,
             entities_sent,
         }
     }
+}
+
+/// The motion of `held` (an entity of the previous snapshot) that a client in step
+/// with `base` and then with the previous snapshot remembers: what its last frame's update
+/// changed each field by, flattened into `motion`. `false` (no motion) when that client
+/// did not hold the entity as it was in `base`: it was absent or hidden there, or its
+/// shape differed (the client was sent it whole, which leaves no motion).
+fn motion_since(base: &WorldSnapshot, held: &EntityState, meta: &EntityMeta, motion: &mut SmallVec<[i32; 8]>) -> bool {
+    motion.clear();
+    let Some(at) = base.index_of(held.id) else { return false };
+    let (before, before_meta) = (&base.entities[at], &base.metas[at]);
+    if !is_visible(before_meta) || !is_visible(meta) || matches!(diff_entity(before, held), EntityDiff::Replace) {
+        return false;
+    }
+    for (old, new) in before.components.iter().zip(&held.components) {
+        motion.extend(
+            old.fields
+                .iter()
+                .zip(&new.fields)
+                .map(|(old, new)| new.wrapping_sub(*old)),
+        );
+    }
+    true
 }
 
 /// What the tick thread hands over at a snapshot tick: the copied state, to become a

@@ -23,13 +23,13 @@
 
 use super::ClientId;
 use super::interest::{InterestGrid, RelevanceRule, Viewer};
-use super::snapshot::{EntityChange, WorldSnapshot, is_visible};
+use super::snapshot::{EntityChange, WorldBody, WorldSnapshot, is_visible};
 use glam::Vec2;
 use std::cmp::Ordering;
 use std::sync::Arc;
 use tickcast_shared::{
-    BodyWriter, EncodedUpdate, EntityDiff, EntityState, EntityUpdate, InputAck, NetId, ServerMsg, Spectate, Tick,
-    diff_entity, spawn_cost_bits, update_cost_bits,
+    BodyWriter, Coding, EncodedUpdate, EntityDiff, EntityState, EntityUpdate, InputAck, NetId, ServerMsg, Spectate,
+    Tick, diff_entity, spawn_cost_bits, update_cost_bits,
 };
 
 /// How a client's view is chosen and paced.
@@ -149,6 +149,10 @@ pub struct ClientView {
     /// (super::snapshot::WorldBody), and `tracked`, `last` and the held copies are not
     /// kept up to date until it falls out of step (see [`ClientView::leave_step`]).
     in_step: Option<Arc<WorldSnapshot>>,
+    /// The tick of the world the client held in step before its last frame, when that
+    /// frame also left it in step: then the motion it remembers runs from that world to
+    /// `in_step`'s, and a predicted world body built on the same two worlds fits it.
+    stepped_from: Option<Tick>,
     /// What the client holds or should hold, sorted by `NetId`.
     tracked: Vec<Tracked>,
     /// The snapshot of the last frame: where [`HeldCopy::InLast`] copies are.
@@ -217,6 +221,7 @@ impl ClientView {
             player,
             settings,
             in_step: None,
+            stepped_from: None,
             tracked: Vec::new(),
             last: None,
             held_states: Vec::new(),
@@ -262,7 +267,9 @@ impl ClientView {
     /// A client in step with the world is sent the snapshot's shared world body; any
     /// other gets a body of its own: visible -> stale -> choose within budget -> encode.
     pub fn write_frame(&mut self, snapshot: &Arc<WorldSnapshot>, out: &mut Vec<u8>) -> FrameStats {
+        let stepped_from = self.in_step.as_ref().map(|held| held.tick);
         if let Some(stats) = self.write_shared_frame(snapshot, out) {
+            self.stepped_from = stepped_from;
             return stats;
         }
         self.leave_step();
@@ -283,23 +290,31 @@ impl ClientView {
         // the snapshot's world, and stays in step while it takes the shared bodies.
         if self.settings.interest_radius.is_none() && self.settings.rule.is_none() && stats.entities_deferred == 0 {
             self.in_step = Some(Arc::clone(snapshot));
+            self.stepped_from = stepped_from;
+        } else {
+            self.stepped_from = None;
         }
         stats
     }
 
-    /// Writes the snapshot's shared world body with this client's header, if the client
-    /// is in step with the snapshot it applies to and the frame fits the budget.
+    /// Writes one of the snapshot's shared world bodies with this client's header, if the
+    /// client is in step with the snapshot it applies to and the frame fits the budget:
+    /// the predicted body when the client's motion is the one it was built on, else the
+    /// plain one.
     fn write_shared_frame(&mut self, snapshot: &Arc<WorldSnapshot>, out: &mut Vec<u8>) -> Option<FrameStats> {
-        let held = self.in_step.as_ref()?;
-        let shared = snapshot
-            .world_body()
-            .filter(|shared| shared.since == held.tick && shared.checksummed == self.settings.checksums)?;
+        let held = self.in_step.as_ref()?.tick;
         let header = self.header(snapshot);
+        let fits = |shared: &&WorldBody| {
+            shared.since == held
+                && shared.checksummed == self.settings.checksums
+                && shared.body.len() + FRAME_OVERHEAD_BYTES <= self.settings.budget_bytes
+        };
+        let predicted = snapshot
+            .predicted_world_body()
+            .filter(|shared| shared.base.is_some() && shared.base == self.stepped_from);
+        let shared = predicted.filter(fits).or_else(|| snapshot.world_body().filter(fits))?;
         out.clear();
         ServerMsg::encode_snapshot_into(header.full, header.tick, header.ack, &shared.body, out);
-        if out.len() > self.settings.budget_bytes {
-            return None;
-        }
         self.checksum = shared.checksum;
         self.in_step = Some(Arc::clone(snapshot));
         self.end_frame(snapshot);
@@ -741,7 +756,7 @@ impl ClientView {
         body.clear();
         if !(self.despawns.is_empty() && updates == 0 && self.spawns.is_empty()) {
             let sum = self.settings.checksums.then_some(checksum);
-            let mut writer = BodyWriter::new(body, sum, &self.despawns, updates);
+            let mut writer = BodyWriter::new(body, sum, Coding::Plain, &self.despawns, updates);
             for candidate in self.candidates.iter().filter(|c| c.chosen) {
                 let id = snapshot.ids[candidate.entity as usize];
                 match candidate.change {
@@ -1027,6 +1042,38 @@ mod tests {
         }
     }
 
+    /// Steady movers: from the third frame on, an in-step client's body is the predicted
+    /// one, a fraction of the plain one, and the client still holds exactly the world.
+    #[test]
+    fn steady_movers_cost_a_fraction_in_the_predicted_world_body() {
+        let mut chain = Chain::new(true);
+        let mut view = ClientView::spectating(1, Spectate::World, settings(None, 100_000));
+        let mut mirror = ClientMirror::new();
+        let mut sizes = Vec::new();
+        for step in 0..6u32 {
+            let world: Vec<(u32, i32, i32)> = (1..=50).map(|i| (i, (i * 10 + step * 37) as i32, 0)).collect();
+            let snapshot = chain.next(snapshot(2 * step + 2, &world));
+            let stats = deliver(&mut view, &mut mirror, &snapshot);
+            let plain = snapshot.world_body().map(|body| body.body.len());
+            sizes.push((stats.bytes, plain));
+        }
+        for &(bytes, plain) in &sizes[2..] {
+            let plain = plain.expect("a plain body too");
+            assert!(
+                bytes * 2 < plain,
+                "predicted frame of {bytes} bytes against a plain body of {plain}: {sizes:?}"
+            );
+        }
+    }
+
+    /// The body of an encoded snapshot frame.
+    fn frame_body(bytes: &[u8]) -> Vec<u8> {
+        match ServerMsg::decode(bytes).unwrap() {
+            ServerMsg::Snapshot(frame) => frame.body,
+            other => panic!("not a snapshot: {other:?}"),
+        }
+    }
+
     /// A rule that hides nothing, but makes a view's visibility its own: such a view
     /// never uses the shared world body.
     fn shows_all(_: &Viewer, _: &EntityMeta) -> bool {
@@ -1034,11 +1081,13 @@ mod tests {
     }
 
     proptest! {
-        /// Whole-world clients in step are sent the snapshot's shared body, and it is byte
-        /// for byte the body the client's own diff would give: across spawns, despawns,
-        /// hidden entities, changes and skipped snapshots.
+        /// Whole-world clients in step are sent the snapshot's shared bodies (plain, then
+        /// predicted once the client's motion matches), which take the client to exactly
+        /// the state its own diff would: across spawns, despawns, hidden entities, changes
+        /// and skipped snapshots. Where the plain shared body is sent, it is byte for byte
+        /// the client's own.
         #[test]
-        fn the_shared_world_body_equals_a_body_of_the_clients_own(
+        fn the_shared_world_bodies_reach_what_a_body_of_the_clients_own_does(
             worlds in prop::collection::vec(
                 prop::collection::btree_map(1u32..30, (-60i32..60, 0i32..3, any::<bool>()), 0..20), 1..14),
             skipped in prop::collection::vec(prop::bool::weighted(0.2), 14),
@@ -1047,7 +1096,7 @@ mod tests {
             let own = ViewSettings { rule: Some(shows_all), ..settings(None, 100_000) };
             let mut shared = ClientView::spectating(1, Spectate::World, settings(Some(10.0), 100_000));
             let mut separate = ClientView::spectating(1, Spectate::World, own);
-            let mut mirror = ClientMirror::new();
+            let (mut mirror, mut own) = (ClientMirror::new(), ClientMirror::new());
             let mut in_step_frames = 0;
             for (step, world) in worlds.iter().enumerate() {
                 let (entities, metas) = world
@@ -1068,11 +1117,15 @@ mod tests {
                 let stats = shared.write_frame(&snapshot, &mut a);
                 in_step_frames += usize::from(stats.shared_body);
                 separate.write_frame(&snapshot, &mut b);
-                prop_assert_eq!(&a, &b);
                 prop_assert!(!separate.in_step());
-                let ServerMsg::Snapshot(frame) = ServerMsg::decode(&a).unwrap() else { panic!("not a snapshot") };
-                let applied = mirror.apply_frame(&frame);
-                prop_assert!(applied.is_ok(), "{:?}", applied);
+                for (bytes, mirror) in [(&a, &mut mirror), (&b, &mut own)] {
+                    let ServerMsg::Snapshot(frame) = ServerMsg::decode(bytes).unwrap() else { panic!("not a snapshot") };
+                    let applied = mirror.apply_frame(&frame);
+                    prop_assert!(applied.is_ok(), "{:?}", applied);
+                }
+                let plain = snapshot.world_body().is_some_and(|body| body.body == frame_body(&a));
+                prop_assert!(!plain || a == b, "a plain shared body is the client's own");
+                prop_assert!(mirror.entities().eq(own.entities()));
                 prop_assert_eq!(mirror.len(), shared.held_len());
                 prop_assert_eq!(stats.in_view, world.values().filter(|(_, _, hidden)| !hidden).count());
             }

@@ -169,7 +169,7 @@ fn server_seeds(seeds: &mut Seeds, vectors: &Value) {
     let welcome = ServerMsg::Welcome(Welcome {
         protocol_version: PROTOCOL_VERSION,
         client_id: 3,
-        player: NetId::from_parts(4, 1),
+        player: Some(NetId::from_parts(4, 1)),
         tick_rate: 60,
         snapshot_rate: 30,
         tick: Tick(u32::MAX),

@@ -119,11 +119,13 @@ pub fn snapshot_apply(data: &[u8]) {
             reference.clear();
             reference_sum = 0;
         }
-        let decoded = (!frame.body.is_empty()).then(|| decode_body(&frame.body, &reference));
+        // The number the mirror gives this frame (it counts every frame).
+        let number = mirror.frames();
+        let decoded = (!frame.body.is_empty()).then(|| decode_body(&frame.body, &reference, number));
         if let Some(Ok(decoded)) = &decoded {
             let body = encode_body(decoded.checksum, &decoded.delta, &reference, Vec::new());
             assert_eq!(
-                decode_body(&body, &reference).as_ref(),
+                decode_body(&body, &reference, number).as_ref(),
                 Ok(decoded),
                 "a decoded body does not survive encode_body"
             );
@@ -171,12 +173,12 @@ pub fn snapshot_apply(data: &[u8]) {
         if !agreed {
             // The two ways legitimately part (an error leaves the mirror partly changed):
             // carry on from what the mirror holds.
-            reference = mirror.entities().map(|e| (e.id, HeldEntity::new(e.clone()))).collect();
+            reference = mirror.held().map(|held| (held.state.id, held.clone())).collect();
             reference_sum = mirror.checksum();
             continue;
         }
         if let Some(Ok(decoded)) = decoded {
-            apply(&mut reference, &mut reference_sum, &decoded.delta)
+            apply(&mut reference, &mut reference_sum, &decoded.delta, number)
                 .expect("a delta decoded against the reference applies to it");
             match (&result, decoded.checksum) {
                 (Ok(applied), sent) => assert_eq!(
