@@ -54,6 +54,8 @@ fn snapshots(drones: u32, count: usize) -> Vec<Arc<WorldSnapshot>> {
         seed: 3,
     };
     let (mut simulation, handle) = Simulation::new(game, &settings);
+    // A whole-world viewer, so that the room prepares the shared world bodies too.
+    let _viewer = handle.watch_world();
     let mut published = handle.snapshots();
     let mut out = Vec::new();
     while out.len() < count {

@@ -121,18 +121,25 @@ fn bounce(clock: Res<RoomClock>, scene: Res<Scene>, mut bodies: Query<(&mut Body
             continue;
         }
         let mut position = body.0.position + velocity.0 * clock.dt;
+        let mut angle = body.0.angle;
         for axis in 0..2 {
-            if position[axis] < 0.0 {
-                position[axis] = -position[axis];
-                velocity.0[axis] = velocity.0[axis].abs();
+            let outside = if position[axis] < 0.0 {
+                Some(0.0)
             } else if position[axis] > scene.size {
-                position[axis] = 2.0 * scene.size - position[axis];
-                velocity.0[axis] = -velocity.0[axis].abs();
+                Some(scene.size)
+            } else {
+                None
+            };
+            if let Some(side) = outside {
+                position[axis] = 2.0 * side - position[axis];
+                velocity.0[axis] = -velocity.0[axis];
+                // Heading changes only here, so the arctangent runs once a bounce.
+                angle = velocity.0.to_angle();
             }
         }
         body.0 = Transform2 {
             position: position.clamp(Vec2::ZERO, Vec2::splat(scene.size)),
-            angle: velocity.0.to_angle(),
+            angle,
         }
         .quantized();
     }

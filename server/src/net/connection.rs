@@ -179,13 +179,16 @@ pub(crate) async fn run(
         let (close_sender, close_receiver) = oneshot::channel();
         let writer_done = CancellationToken::new();
         let answered = Arc::new(AtomicU64::new(0));
+        let view = match (joined.player, spectate) {
+            (Some(player), _) => ClientView::new(client, player, context.view),
+            (None, spectate) => ClientView::spectating(client, spectate.unwrap_or(Spectate::World), context.view),
+        };
+        // Held until the writer is done: the room prepares world bodies while any is.
+        let _world_viewer = view.sees_whole_world().then(|| context.room.watch_world());
         let writer = tokio::spawn(write_snapshots(
             sink,
             context.room.join_snapshot_group(),
-            match (joined.player, spectate) {
-                (Some(player), _) => ClientView::new(client, player, context.view),
-                (None, spectate) => ClientView::spectating(client, spectate.unwrap_or(Spectate::World), context.view),
-            },
+            view,
             Arc::clone(&context),
             Arc::clone(&answered),
             session.taken_over.clone(),

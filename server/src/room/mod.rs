@@ -137,6 +137,18 @@ pub struct RoomHandle {
     pub relevance_rule: Option<RelevanceRule>,
     /// The game's components and input, for the `Welcome`.
     pub schema: Arc<Schema>,
+    /// Writers that see the whole world: the room prepares world bodies while there are
+    /// any (see [`RoomHandle::watch_world`]).
+    world_viewers: Arc<AtomicUsize>,
+}
+
+/// A writer's registration as a whole-world viewer; it ends when dropped.
+pub struct WorldViewer(Arc<AtomicUsize>);
+
+impl Drop for WorldViewer {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::Relaxed);
+    }
 }
 
 /// Where a room's latest snapshot (of one snapshot group) waits for the writers.
@@ -194,6 +206,13 @@ impl RoomHandle {
     /// The first snapshot group's slot: every snapshot, unless the room staggers them.
     pub fn snapshots(&self) -> SnapshotSlot {
         self.snapshot_slot(0)
+    }
+
+    /// Registers a writer that sees the whole world, so that the room prepares the shared
+    /// world bodies; hold it while the writer runs.
+    pub fn watch_world(&self) -> WorldViewer {
+        self.world_viewers.fetch_add(1, Ordering::Relaxed);
+        WorldViewer(Arc::clone(&self.world_viewers))
     }
 
     /// How many snapshot groups the clients are spread over.
@@ -298,7 +317,8 @@ impl Simulation {
             checksums: settings.checksums,
             world_body: relevance_rule.is_none(),
         };
-        world.insert_resource(snapshot::Publisher::new(slots, prepare));
+        let world_viewers = Arc::new(AtomicUsize::new(0));
+        world.insert_resource(snapshot::Publisher::new(slots, prepare, &world_viewers));
         world.insert_resource(clock);
         schedule.add_systems((
             (input::receive_commands, input::advance_inputs)
@@ -319,6 +339,7 @@ impl Simulation {
             stats,
             relevance_rule,
             schema,
+            world_viewers,
         };
         (Simulation { world, schedule }, handle)
     }

@@ -30,6 +30,7 @@ use super::tick_loop::RoomClock;
 use bevy_ecs::prelude::*;
 use smallvec::SmallVec;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use tickcast_shared::{
     BodyWriter, Coding, EncodedUpdate, EntityDiff, EntityState, NetId, Tick, diff_entity, entity_hash,
 };
@@ -196,6 +197,10 @@ pub struct Preparer {
     settings: PrepareSettings,
     /// The last snapshot prepared, and the one before it.
     history: [Option<Arc<WorldSnapshot>>; 2],
+    /// How many writers see the whole world, if the room counts them: world bodies are
+    /// built only while some do (a room where every client has an area of interest
+    /// would never send one).
+    world_viewers: Option<Arc<AtomicUsize>>,
 }
 
 impl Preparer {
@@ -204,6 +209,15 @@ impl Preparer {
         Preparer {
             settings,
             history: [None, None],
+            world_viewers: None,
+        }
+    }
+
+    /// A preparer that builds world bodies only while `viewers` is above zero.
+    pub fn counting(settings: PrepareSettings, viewers: Arc<AtomicUsize>) -> Preparer {
+        Preparer {
+            world_viewers: Some(viewers),
+            ..Preparer::new(settings)
         }
     }
 
@@ -237,7 +251,12 @@ impl Preparer {
         snapshot.changes[1] = two_back
             .as_ref()
             .map(|older| ChangeSet::between(older, &snapshot, |_, _| {}));
+        let watched = self
+            .world_viewers
+            .as_ref()
+            .is_none_or(|viewers| viewers.load(Ordering::Relaxed) > 0);
         if self.settings.world_body
+            && watched
             && let (Some(previous), Some(changes)) = (previous, &snapshot.changes[0])
         {
             let checksums = self.settings.checksums;
@@ -354,12 +373,13 @@ impl WorldBody {
             let sum = checksums.then_some(checksum);
             let mut writer = BodyWriter::new(Vec::new(), sum, coding, &despawns, updates.len());
             let mut motion = SmallVec::<[i32; 8]>::new();
+            let mut cursor = 0;
             for (id, encoded, at, index) in updates {
                 match base {
                     None => writer.encoded_update(id, encoded, &changes.encoded),
                     Some(base) => {
                         let held = &previous.entities[at];
-                        let moved = motion_since(base, held, &previous.metas[at], &mut motion);
+                        let moved = motion_since(base, &mut cursor, held, &previous.metas[at], &mut motion);
                         writer.predicted_update(held, moved.then_some(&motion[..]), &current.entities[index]);
                     }
                 }
@@ -381,11 +401,23 @@ impl WorldBody {
 /// with `base` and then with the previous snapshot remembers: what its last frame's update
 /// changed each field by, flattened into `motion`. `false` (no motion) when that client
 /// did not hold the entity as it was in `base`: it was absent or hidden there, or its
-/// shape differed (the client was sent it whole, which leaves no motion).
-fn motion_since(base: &WorldSnapshot, held: &EntityState, meta: &EntityMeta, motion: &mut SmallVec<[i32; 8]>) -> bool {
+/// shape differed (the client was sent it whole, which leaves no motion). Called in
+/// ascending `NetId` order, with `cursor` (into `base`) carried from call to call.
+fn motion_since(
+    base: &WorldSnapshot,
+    cursor: &mut usize,
+    held: &EntityState,
+    meta: &EntityMeta,
+    motion: &mut SmallVec<[i32; 8]>,
+) -> bool {
     motion.clear();
-    let Some(at) = base.index_of(held.id) else { return false };
-    let (before, before_meta) = (&base.entities[at], &base.metas[at]);
+    while *cursor < base.ids.len() && base.ids[*cursor] < held.id {
+        *cursor += 1;
+    }
+    if base.ids.get(*cursor) != Some(&held.id) {
+        return false;
+    }
+    let (before, before_meta) = (&base.entities[*cursor], &base.metas[*cursor]);
     if !is_visible(before_meta) || !is_visible(meta) || matches!(diff_entity(before, held), EntityDiff::Replace) {
         return false;
     }
@@ -456,9 +488,17 @@ enum Outlet {
 const RELAY_BACKLOG: usize = 4;
 
 impl Publisher {
-    /// A publisher into `slots`, one per snapshot group, preparing each as `settings` say.
-    pub(crate) fn new(slots: Vec<watch::Sender<Option<Arc<WorldSnapshot>>>>, settings: PrepareSettings) -> Publisher {
-        let preparers = slots.iter().map(|_| Preparer::new(settings)).collect();
+    /// A publisher into `slots`, one per snapshot group, preparing each as `settings` say
+    /// (world bodies while `world_viewers` is above zero).
+    pub(crate) fn new(
+        slots: Vec<watch::Sender<Option<Arc<WorldSnapshot>>>>,
+        settings: PrepareSettings,
+        world_viewers: &Arc<AtomicUsize>,
+    ) -> Publisher {
+        let preparers = slots
+            .iter()
+            .map(|_| Preparer::counting(settings, Arc::clone(world_viewers)))
+            .collect();
         Publisher {
             outlet: Outlet::Direct(Groups { slots, preparers }),
         }

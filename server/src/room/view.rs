@@ -250,6 +250,12 @@ impl ClientView {
         }
     }
 
+    /// Whether the client sees the whole world (no interest radius, no game rule): only
+    /// such a client can take the shared world bodies.
+    pub fn sees_whole_world(&self) -> bool {
+        self.settings.interest_radius.is_none() && self.settings.rule.is_none()
+    }
+
     /// Whether the client holds exactly the last snapshot's world, so that its next frame
     /// can be the shared world body.
     pub fn in_step(&self) -> bool {
@@ -288,7 +294,7 @@ impl ClientView {
         stats.bytes = out.len();
         // Everything visible was sent in a whole-world view: the client now holds exactly
         // the snapshot's world, and stays in step while it takes the shared bodies.
-        if self.settings.interest_radius.is_none() && self.settings.rule.is_none() && stats.entities_deferred == 0 {
+        if self.sees_whole_world() && stats.entities_deferred == 0 {
             self.in_step = Some(Arc::clone(snapshot));
             self.stepped_from = stepped_from;
         } else {
