@@ -2,14 +2,15 @@
 // through a fresh Mirror (message decode, body decode and apply, checksum verified) over
 // and over, and prints microseconds per snapshot per stream.
 //
-//   npm run build && node bench/decode.mjs [--seconds 2] [--vectors PATH] [--synthetic]
+//   npm run build && node bench/decode.mjs [--seconds 2] [--vectors PATH] [--synthetic [--plain]]
 //
 // --synthetic replays made-up arena-like streams instead (200 and 1000 moving entities),
-// for when the vectors are not there yet. Figures depend on the machine and on Node's JIT:
+// for when the vectors are not there yet: predicted bodies as a protocol 4 server sends
+// them, or plain ones with --plain. Figures depend on the machine and on Node's JIT:
 // compare runs on the same machine.
 import { existsSync, readFileSync } from 'node:fs';
 import { decodeServerMessage, Mirror } from '../dist/tickcast.js';
-import { encodeWelcome, fromHex, rng, snapshotBetween, toHex } from '../tools/encoder.mjs';
+import { encodeWelcome, fromHex, rng, ServerStream, toHex } from '../tools/encoder.mjs';
 
 const args = process.argv.slice(2);
 const option = (name, fallback) => {
@@ -20,14 +21,15 @@ const seconds = Number(option('--seconds', '2'));
 const vectorsPath = option('--vectors', new URL('../../vectors/arena.json', import.meta.url).pathname);
 
 /** Arena-like streams: drones moving a few hundredths a snapshot, a few hits, a few leaving and arriving. */
-function synthetic(name, count, frames = 150) {
+function synthetic(name, count, predicted, frames = 150) {
   const random = rng(count);
+  const sender = new ServerStream({ predicted });
   let world = Array.from({ length: count }, (_, index) => ({
     index,
     generation: 1,
     components: [[0, [random.int(0, 10000), random.int(0, 6000), random.int(0, 4096)]], [1, [3]], [2, [1]]],
   }));
-  const messages = [snapshotBetween([], world, { full: true, tick: 1000, ack: 0, ackAbsolute: true })];
+  const messages = [sender.next(world, { full: true, tick: 1000, ack: 0, ackAbsolute: true })];
   for (let frame = 1; frame < frames; frame++) {
     const next = world
       .filter(() => random.next() > 0.002)
@@ -46,7 +48,7 @@ function synthetic(name, count, frames = 150) {
       next.push({ index, generation: 3, components: [[0, [random.int(0, 10000), random.int(0, 6000), 0]], [1, [3]], [2, [1]]] });
       next.sort((a, b) => a.index - b.index);
     }
-    messages.push(snapshotBetween(world, next, { tick: 2, ack: 2 }));
+    messages.push(sender.next(next, { tick: 2, ack: 2 }));
     world = next;
   }
   return { name, welcome: toHex(encodeWelcome()), frames: messages.map((message) => ({ message: toHex(message) })) };
@@ -55,8 +57,9 @@ function synthetic(name, count, frames = 150) {
 let streams;
 let source;
 if (args.includes('--synthetic')) {
-  streams = [synthetic('synthetic-200', 200), synthetic('synthetic-1000', 1000)];
-  source = 'synthetic streams (tools/encoder.mjs)';
+  const predicted = !args.includes('--plain');
+  streams = [synthetic('synthetic-200', 200, predicted), synthetic('synthetic-1000', 1000, predicted)];
+  source = `synthetic streams (tools/encoder.mjs), ${predicted ? 'predicted' : 'plain'} bodies`;
 } else if (existsSync(vectorsPath)) {
   streams = JSON.parse(readFileSync(vectorsPath, 'utf8')).streams;
   source = vectorsPath;

@@ -243,15 +243,19 @@ var FIELD_ORDER = 2;
 var MAX_COMPONENTS = 32;
 var MAX_FIELDS = 32;
 var HeldEntity = class _HeldEntity {
-  constructor(id, kinds, fields, hash) {
+  constructor(id, kinds, fields, hash, previousFields = null, updateFrame = 0) {
     this.id = id;
     this.kinds = kinds;
     this.fields = fields;
+    this.previousFields = previousFields;
+    this.updateFrame = updateFrame;
     this.hash = hash ?? entityHashOf(id.index, id.generation, kinds, fields);
   }
   id;
   kinds;
   fields;
+  previousFields;
+  updateFrame;
   hash;
   map = null;
   /** An entity from a map of kind to fields (iterated in kind order). */
@@ -266,6 +270,23 @@ var HeldEntity = class _HeldEntity {
   get components() {
     this.map ??= new Map(this.kinds.map((kind, at) => [kind, this.fields[at]]));
     return this.map;
+  }
+  /**
+   * What the update that made this entity changed each field by (`new - old`, wrapping
+   * i32; 0 for a field it left alone), flattened over the components in order, then their
+   * fields: the motion a predicted body in the frame after {@link updateFrame} adds to the
+   * held values. Null for an entity not made by an update (a spawn). Made on each call.
+   */
+  get motion() {
+    const previous = this.previousFields;
+    if (previous === null) {
+      return null;
+    }
+    const motion = [];
+    this.fields.forEach((fields, c) => {
+      fields.forEach((value, at) => motion.push(value - previous[c][at] | 0));
+    });
+    return motion;
   }
   /** The fields of the `kind` component, if the entity has one. */
   component(kind) {
@@ -290,10 +311,17 @@ function malformed(what) {
 function unknownSlot(index) {
   return new DecodeError("unknown-slot", `snapshot body names entity slot ${index}, which the mirror does not hold`);
 }
+var NO_CHANGES = { checksum: null, spawned: [], updated: [], despawned: [] };
 function applyBody(bytes, held) {
+  const frame = held.frames >>> 0;
+  held.frames = frame + 1 >>> 0;
+  if (bytes.length === 0) {
+    return NO_CHANGES;
+  }
   const reader = new BitReader(bytes);
   const entities = held.entities;
   const checksum = reader.readBit() ? reader.readBits(32) : null;
+  const predicted = reader.readBit();
   const changes = { checksum, spawned: [], updated: [], despawned: [] };
   const despawns = reader.readExpGolomb(0);
   let gaps = new IndexGaps();
@@ -315,7 +343,7 @@ function applyBody(bytes, held) {
     if (before === void 0) {
       throw unknownSlot(index);
     }
-    const after = readUpdate(reader, before);
+    const after = readUpdate(reader, before, predicted, frame);
     entities.set(index, after);
     held.checksum = held.checksum - before.hash + after.hash >>> 0;
     changes.updated.push(after);
@@ -332,38 +360,53 @@ function applyBody(bytes, held) {
   }
   return changes;
 }
-function readUpdate(reader, before) {
+function readUpdate(reader, before, predicted, frame) {
   const held = before.fields;
+  const back = predicted && before.updateFrame === frame - 1 >>> 0 ? before.previousFields : null;
   let fields = null;
   let register = 0;
+  let coded = false;
   for (let c = 0; c < held.length; c++) {
     const old = held[c];
     register = hashChangeHeader(register);
-    if (!reader.readBit()) {
+    const component = reader.readBit();
+    const was = back === null ? old : back[c];
+    if (!component && was === old) {
       for (let at = 0; register !== 0 && at < old.length; at++) {
         register = hashChangeField(register, 0, 0);
       }
       continue;
     }
-    const changed = old.slice();
-    let any = false;
-    for (let at = 0; at < changed.length; at++) {
-      if (reader.readBit()) {
-        changed[at] = old[at] + reader.readSigned(FIELD_ORDER) | 0;
-        any = true;
+    let changed = null;
+    let missed = false;
+    for (let at = 0; at < old.length; at++) {
+      const value = old[at];
+      let next = was === old ? value : 2 * value - was[at] | 0;
+      if (component && reader.readBit()) {
+        next = next + reader.readSigned(FIELD_ORDER) | 0;
+        missed = true;
       }
-      register = hashChangeField(register, old[at], changed[at]);
+      if (next !== value) {
+        changed ??= old.slice();
+        changed[at] = next;
+      }
+      register = hashChangeField(register, value, next);
     }
-    if (!any) {
-      throw malformed("a changed component changes no field");
+    if (component) {
+      if (!missed) {
+        throw malformed("a changed component changes no field");
+      }
+      coded = true;
     }
-    fields ??= held.slice();
-    fields[c] = changed;
+    if (changed !== null) {
+      fields ??= held.slice();
+      fields[c] = changed;
+    }
   }
-  if (fields === null) {
+  if (!coded && !predicted) {
     throw malformed("an update changes nothing");
   }
-  return new HeldEntity(before.id, before.kinds, fields, (before.hash ^ register) >>> 0);
+  return new HeldEntity(before.id, before.kinds, fields ?? held, (before.hash ^ register) >>> 0, held, frame);
 }
 function readSpawns(reader) {
   const count = reader.readExpGolomb(0);
@@ -444,9 +487,8 @@ var Emitter = class {
 };
 
 // src/mirror.ts
-var NO_CHANGES = { checksum: null, spawned: [], updated: [], despawned: [] };
 var Mirror = class {
-  held = { entities: /* @__PURE__ */ new Map(), checksum: 0 };
+  held = { entities: /* @__PURE__ */ new Map(), checksum: 0, frames: 0 };
   currentTick = null;
   currentAck = null;
   /** The tick of the last applied snapshot, or null before the first. */
@@ -460,6 +502,14 @@ var Mirror = class {
   /** The checksum of the held state, as the server computes it. */
   get checksum() {
     return this.held.checksum;
+  }
+  /**
+   * Snapshot frames applied since the last reset (u32, wrapping), every one counted: full
+   * or delta, empty body or not. Predicted bodies (protocol 4) are decoded against the
+   * motion of the entities' updates in the previous frame.
+   */
+  get frames() {
+    return this.held.frames;
   }
   /** Number of held entities. */
   get size() {
@@ -486,6 +536,7 @@ var Mirror = class {
   reset() {
     this.held.entities.clear();
     this.held.checksum = 0;
+    this.held.frames = 0;
     this.currentTick = null;
     this.currentAck = null;
   }
@@ -513,7 +564,7 @@ var Mirror = class {
       this.currentAck = frame.ackAbsolute ? frame.ack : (this.currentAck ?? 0) + frame.ack >>> 0;
     }
     this.currentTick = tick;
-    const changes = frame.body.length === 0 ? NO_CHANGES : applyBody(frame.body, this.held);
+    const changes = applyBody(frame.body, this.held);
     let checksumVerified = false;
     if (changes.checksum !== null && verifyChecksum) {
       if (changes.checksum !== this.held.checksum) {
@@ -1968,7 +2019,7 @@ var Decoder = class _Decoder {
 };
 
 // src/protocol.ts
-var PROTOCOL_VERSION = 3;
+var PROTOCOL_VERSION = 4;
 var WELCOME_TAG = 0;
 var SNAPSHOT_TAG = 1;
 var FLAG_FULL = 1;

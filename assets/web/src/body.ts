@@ -3,7 +3,7 @@
  * `apply_body` in `shared/src/delta.rs`:
  *
  * ```
- * body     = has_checksum:1 [checksum:32] despawns updates spawns
+ * body     = has_checksum:1 [checksum:32] predicted:1 despawns updates spawns
  * despawns = count:EG(0) { index_gap:EG(0) }*count
  * updates  = count:EG(0) { index_gap:EG(0) component_update* }*count
  * spawns   = count:EG(0) { index_gap:EG(0) generation_half:EG(0) components:EG(0)
@@ -15,6 +15,15 @@
  * update or despawn of a slot not held is a divergence. Held entities are immutable: an
  * update makes a new entity object sharing the unchanged field arrays, so a reference
  * kept from an earlier snapshot (the interpolation buffer keeps them) never changes.
+ *
+ * In a plain body (`predicted` 0) each coded field carries `current - held`. In a
+ * predicted body (protocol 4) the bits and values are taken against a prediction,
+ * `held + motion`, where `motion` is what the entity's update in the previous frame changed
+ * each field by (none if the previous frame did not update it): a field whose bit is 0
+ * takes the predicted value, a coded one `predicted + residual`, and an update with no
+ * component bit set is an entity that moved exactly as predicted. Every update, plain or
+ * predicted, records its frame number and the fields it started from on the entity it
+ * makes: its motion is the difference, so remembering it allocates nothing.
  */
 
 import { BitReader } from './bits.js';
@@ -37,12 +46,15 @@ export interface EntityState {
 }
 
 /**
- * An entity as a mirror holds it: its state and the hash the checksum sums. Immutable.
+ * An entity as a mirror holds it: its state, the hash the checksum sums and what its last
+ * update did (for predicted bodies). Immutable.
  *
  * Components are kept as two parallel lists in kind order (`kinds`, `fields`), which is
  * what decoding walks; the `components` map is made from them the first time it is asked
  * for. An update shares the id, the kind list and every unchanged field list with the
- * entity it replaces, so a snapshot that moves a thousand entities allocates little.
+ * entity it replaces, so a snapshot that moves a thousand entities allocates little. It
+ * also keeps the replaced entity's field lists (`previousFields`, shared, not copied):
+ * the update's motion is the difference.
  */
 export class HeldEntity implements EntityState {
   readonly hash: number;
@@ -56,6 +68,14 @@ export class HeldEntity implements EntityState {
     readonly fields: readonly (readonly number[])[],
     /** The hash if already known (an update works it out from the change). */
     hash?: number,
+    /**
+     * The fields of the entity the update that made this one replaced (its `fields`,
+     * shared), so that `fields - previousFields` is what that update changed each field
+     * by; null for an entity not made by an update (a spawn).
+     */
+    readonly previousFields: readonly (readonly number[])[] | null = null,
+    /** The number of the frame ({@link HeldSet.frames}) whose update made this entity. */
+    readonly updateFrame: number = 0,
   ) {
     this.hash = hash ?? entityHashOf(id.index, id.generation, kinds, fields);
   }
@@ -75,6 +95,24 @@ export class HeldEntity implements EntityState {
     return this.map;
   }
 
+  /**
+   * What the update that made this entity changed each field by (`new - old`, wrapping
+   * i32; 0 for a field it left alone), flattened over the components in order, then their
+   * fields: the motion a predicted body in the frame after {@link updateFrame} adds to the
+   * held values. Null for an entity not made by an update (a spawn). Made on each call.
+   */
+  get motion(): number[] | null {
+    const previous = this.previousFields;
+    if (previous === null) {
+      return null;
+    }
+    const motion: number[] = [];
+    this.fields.forEach((fields, c) => {
+      fields.forEach((value, at) => motion.push((value - previous[c]![at]!) | 0));
+    });
+    return motion;
+  }
+
   /** The fields of the `kind` component, if the entity has one. */
   component(kind: number): readonly number[] | undefined {
     const at = this.kinds.indexOf(kind);
@@ -82,10 +120,20 @@ export class HeldEntity implements EntityState {
   }
 }
 
-/** Entities held by slot index (one per slot), with the wrapping sum of their hashes. */
+/**
+ * Entities held by slot index (one per slot), with the wrapping sum of their hashes and
+ * the number of frames applied so far.
+ */
 export interface HeldSet {
   readonly entities: Map<number, HeldEntity>;
   checksum: number;
+  /**
+   * Snapshot frames applied so far (u32, wrapping): every frame counts, full or delta,
+   * empty body or not, and each frame's number is the count before it. {@link applyBody}
+   * counts the frame it applies (an empty body too); predicted bodies use the numbers to
+   * tell whether an entity's last update came in the previous frame.
+   */
+  frames: number;
 }
 
 /** What one body did. */
@@ -123,15 +171,27 @@ function unknownSlot(index: number): DecodeError {
   return new DecodeError('unknown-slot', `snapshot body names entity slot ${index}, which the mirror does not hold`);
 }
 
+/** What an empty body did (shared: nothing). */
+const NO_CHANGES: BodyChanges = { checksum: null, spawned: [], updated: [], despawned: [] };
+
 /**
- * Decodes `bytes` against `held` and applies it, keeping `held.checksum` the sum of the
- * held hashes. Throws a {@link DecodeError} on any fault; `held` may then be partly
- * changed (still consistent with its checksum), and the caller treats it as diverged.
+ * Decodes `bytes`, the body of the next snapshot frame, against `held` and applies it,
+ * keeping `held.checksum` the sum of the held hashes and counting the frame in
+ * `held.frames`. An empty body is a frame in which nothing the client sees changed. Throws
+ * a {@link DecodeError} on any fault; `held` may then be partly changed (still consistent
+ * with its checksum), and the caller treats it as diverged.
  */
 export function applyBody(bytes: Uint8Array, held: HeldSet): BodyChanges {
+  // `>>> 0`: u32 as the reference counts them (and 0 for a set made without a count).
+  const frame = held.frames >>> 0;
+  held.frames = (frame + 1) >>> 0;
+  if (bytes.length === 0) {
+    return NO_CHANGES;
+  }
   const reader = new BitReader(bytes);
   const entities = held.entities;
   const checksum = reader.readBit() ? reader.readBits(32) : null;
+  const predicted = reader.readBit();
   const changes: BodyChanges = { checksum, spawned: [], updated: [], despawned: [] };
 
   const despawns = reader.readExpGolomb(0);
@@ -155,7 +215,7 @@ export function applyBody(bytes: Uint8Array, held: HeldSet): BodyChanges {
     if (before === undefined) {
       throw unknownSlot(index);
     }
-    const after = readUpdate(reader, before);
+    const after = readUpdate(reader, before, predicted, frame);
     entities.set(index, after);
     held.checksum = (held.checksum - before.hash + after.hash) >>> 0;
     changes.updated.push(after);
@@ -178,41 +238,61 @@ export function applyBody(bytes: Uint8Array, held: HeldSet): BodyChanges {
 /**
  * Reads one update's fields part and returns the updated entity (`before` is untouched).
  * Its hash is `before`'s changed by the fields that changed (see `hashChangeField`), not
- * recomputed from the whole entity.
+ * recomputed from the whole entity. `frame` is this body's frame number: in a predicted
+ * body, `before`'s motion is the prediction if its update came in frame `frame - 1`.
  */
-function readUpdate(reader: BitReader, before: HeldEntity): HeldEntity {
+function readUpdate(reader: BitReader, before: HeldEntity, predicted: boolean, frame: number): HeldEntity {
   const held = before.fields;
+  // The fields one update back, when a predicted body predicts from that update's motion.
+  const back = predicted && before.updateFrame === ((frame - 1) >>> 0) ? before.previousFields : null;
   let fields: (readonly number[])[] | null = null;
   let register = 0;
+  let coded = false;
   for (let c = 0; c < held.length; c++) {
     const old = held[c]!;
     register = hashChangeHeader(register);
-    if (!reader.readBit()) {
+    const component = reader.readBit();
+    // A field list the last update did not replace did not move (nor did it when the
+    // update that replaced it is not the previous frame's, or the body is plain).
+    const was = back === null ? old : back[c]!;
+    if (!component && was === old) {
       for (let at = 0; register !== 0 && at < old.length; at++) {
         register = hashChangeField(register, 0, 0);
       }
       continue;
     }
-    const changed = old.slice();
-    let any = false;
-    for (let at = 0; at < changed.length; at++) {
-      if (reader.readBit()) {
-        // Wrapping i32 addition, as the server's `current - held` was wrapping.
-        changed[at] = (old[at]! + reader.readSigned(FIELD_ORDER)) | 0;
-        any = true;
+    let changed: number[] | null = null;
+    let missed = false;
+    for (let at = 0; at < old.length; at++) {
+      const value = old[at]!;
+      // held + (held - was): wrapping i32 (exact in a double before the `| 0`).
+      let next = was === old ? value : (2 * value - was[at]!) | 0;
+      if (component && reader.readBit()) {
+        // Wrapping, as the server's `current - held` or `current - predicted` was.
+        next = (next + reader.readSigned(FIELD_ORDER)) | 0;
+        missed = true;
       }
-      register = hashChangeField(register, old[at]!, changed[at]!);
+      if (next !== value) {
+        changed ??= old.slice();
+        changed[at] = next;
+      }
+      register = hashChangeField(register, value, next);
     }
-    if (!any) {
-      throw malformed('a changed component changes no field');
+    if (component) {
+      if (!missed) {
+        throw malformed('a changed component changes no field');
+      }
+      coded = true;
     }
-    fields ??= held.slice();
-    fields[c] = changed;
+    if (changed !== null) {
+      fields ??= held.slice();
+      fields[c] = changed;
+    }
   }
-  if (fields === null) {
+  if (!coded && !predicted) {
     throw malformed('an update changes nothing');
   }
-  return new HeldEntity(before.id, before.kinds, fields, (before.hash ^ register) >>> 0);
+  return new HeldEntity(before.id, before.kinds, fields ?? held, (before.hash ^ register) >>> 0, held, frame);
 }
 
 /** Reads the spawn list. */

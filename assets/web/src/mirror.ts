@@ -5,11 +5,12 @@
  * A {@link Mirror} resolves each frame's relative tick and input ack, decodes and applies
  * the body against what it holds ({@link applyBody}) and verifies the checksum, which it
  * keeps up to date incrementally: the wrapping u32 sum of the held entities' CRC-32s,
- * changed in O(changed entities) per snapshot. It is sans-IO (bytes in, state out), so the
- * golden vectors from the Rust mirror test it directly.
+ * changed in O(changed entities) per snapshot. It numbers the frames it applies, as
+ * predicted bodies need (see {@link applyBody}). It is sans-IO (bytes in, state out), so
+ * the golden vectors from the Rust mirror test it directly.
  */
 
-import { applyBody, type BodyChanges, HeldEntity, type HeldSet } from './body.js';
+import { applyBody, HeldEntity, type HeldSet } from './body.js';
 import { ChecksumMismatchError, DecodeError } from './errors.js';
 import type { NetId, SnapshotFrame } from './protocol.js';
 
@@ -33,11 +34,9 @@ export interface Applied {
   readonly despawned: readonly HeldEntity[];
 }
 
-const NO_CHANGES: BodyChanges = { checksum: null, spawned: [], updated: [], despawned: [] };
-
 /** Held entities, the tick they are from and the last acknowledged input. */
 export class Mirror {
-  private readonly held: HeldSet = { entities: new Map(), checksum: 0 };
+  private readonly held: HeldSet = { entities: new Map(), checksum: 0, frames: 0 };
   private currentTick: number | null = null;
   private currentAck: number | null = null;
 
@@ -54,6 +53,15 @@ export class Mirror {
   /** The checksum of the held state, as the server computes it. */
   get checksum(): number {
     return this.held.checksum;
+  }
+
+  /**
+   * Snapshot frames applied since the last reset (u32, wrapping), every one counted: full
+   * or delta, empty body or not. Predicted bodies (protocol 4) are decoded against the
+   * motion of the entities' updates in the previous frame.
+   */
+  get frames(): number {
+    return this.held.frames;
   }
 
   /** Number of held entities. */
@@ -86,6 +94,7 @@ export class Mirror {
   reset(): void {
     this.held.entities.clear();
     this.held.checksum = 0;
+    this.held.frames = 0;
     this.currentTick = null;
     this.currentAck = null;
   }
@@ -116,7 +125,8 @@ export class Mirror {
       this.currentAck = frame.ackAbsolute ? frame.ack : ((this.currentAck ?? 0) + frame.ack) >>> 0;
     }
     this.currentTick = tick;
-    const changes = frame.body.length === 0 ? NO_CHANGES : applyBody(frame.body, this.held);
+    // Every frame is counted (an empty body too): predicted bodies count on it.
+    const changes = applyBody(frame.body, this.held);
     let checksumVerified = false;
     if (changes.checksum !== null && verifyChecksum) {
       if (changes.checksum !== this.held.checksum) {

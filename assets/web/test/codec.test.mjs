@@ -107,33 +107,33 @@ test('CRC-32 is zlib\'s and the entity hash covers the bytes the protocol lists'
   assert.equal(entityHash(7, 3, new Map([[2, [-1, 300]]])), crc32(Uint8Array.from(bytes)));
 });
 
-test('Hello and Input have the layouts of the protocol (version 3)', () => {
-  assert.equal(toHex(encodeHello('ann')), '81a168920 3a3616e6e'.replace(/\s/g, ''));
-  // {"h": [3, "ann", bin(07)]}: the resume token as MessagePack bin.
-  assert.equal(toHex(encodeHello('ann', Uint8Array.of(7))), '81 a1 68 93 03 a3 61 6e 6e c4 01 07'.replace(/\s/g, ''));
+test('Hello and Input have the layouts of the protocol (version 4)', () => {
+  assert.equal(toHex(encodeHello('ann')), '81a168920 4a3616e6e'.replace(/\s/g, ''));
+  // {"h": [4, "ann", bin(07)]}: the resume token as MessagePack bin.
+  assert.equal(toHex(encodeHello('ann', Uint8Array.of(7))), '81 a1 68 93 04 a3 61 6e 6e c4 01 07'.replace(/\s/g, ''));
   const token = Uint8Array.from({ length: 44 }, (_, n) => n);
-  assert.equal(toHex(encodeHello('ann', token)), `81a16893 03a3616e6e c42c${toHex(token)}`.replace(/\s/g, ''));
+  assert.equal(toHex(encodeHello('ann', token)), `81a16893 04a3616e6e c42c${toHex(token)}`.replace(/\s/g, ''));
   // A Node Buffer is a Uint8Array, and bin too.
-  assert.equal(toHex(encodeHello('ann', Buffer.from([7]))), '81a1689303a3616e6ec40107');
+  assert.equal(toHex(encodeHello('ann', Buffer.from([7]))), '81a1689304a3616e6ec40107');
   // No token, or an empty one: the two-element Hello.
-  assert.equal(toHex(encodeHello('ann', null)), '81a1689203a3616e6e');
-  assert.equal(toHex(encodeHello('ann', new Uint8Array(0))), '81a1689203a3616e6e');
-  assert.deepEqual(decode(encodeHello('ann', Uint8Array.of(7))), { h: [3, 'ann', Uint8Array.of(7)] });
+  assert.equal(toHex(encodeHello('ann', null)), '81a1689204a3616e6e');
+  assert.equal(toHex(encodeHello('ann', new Uint8Array(0))), '81a1689204a3616e6e');
+  assert.deepEqual(decode(encodeHello('ann', Uint8Array.of(7))), { h: [4, 'ann', Uint8Array.of(7)] });
   // {"i": [7, 1, 0, 0.5, 1]}: whole numbers as integers, fractions as float 32.
   assert.equal(toHex(encodeInput(7, [1, 0, 0.5, 1])), '81a1699507010 0ca3f00000001'.replace(/\s/g, ''));
 });
 
 test('a spectator\'s Hello carries nil (or the token) then [] or [x, y]', () => {
-  // {"h": [3, "", nil, []]}: the whole world, as the Rust test writes it.
-  assert.equal(toHex(encodeHello('', null, true)), '81a1689403a0c090');
-  assert.equal(toHex(encodeHello('', new Uint8Array(0), true)), '81a1689403a0c090');
-  assert.deepEqual(decode(encodeHello('ann', null, true)), { h: [3, 'ann', null, []] });
-  // {"h": [3, "ann", nil, [1.5, -2]]}: fractions as float 32, whole numbers as integers.
-  assert.equal(toHex(encodeHello('ann', null, { x: 1.5, y: -2 })), '81 a1 68 94 03 a3 61 6e 6e c0 92 ca 3f c0 00 00 fe'.replace(/\s/g, ''));
-  assert.equal(toHex(encodeHello('', null, { x: 50, y: 30 })), '81a1689403a0c092321e');
-  assert.deepEqual(decode(encodeHello('', null, { x: 0.1, y: 1e6 })), { h: [3, '', null, [Math.fround(0.1), 1e6]] });
+  // {"h": [4, "", nil, []]}: the whole world, as the Rust test writes it.
+  assert.equal(toHex(encodeHello('', null, true)), '81a1689404a0c090');
+  assert.equal(toHex(encodeHello('', new Uint8Array(0), true)), '81a1689404a0c090');
+  assert.deepEqual(decode(encodeHello('ann', null, true)), { h: [4, 'ann', null, []] });
+  // {"h": [4, "ann", nil, [1.5, -2]]}: fractions as float 32, whole numbers as integers.
+  assert.equal(toHex(encodeHello('ann', null, { x: 1.5, y: -2 })), '81 a1 68 94 04 a3 61 6e 6e c0 92 ca 3f c0 00 00 fe'.replace(/\s/g, ''));
+  assert.equal(toHex(encodeHello('', null, { x: 50, y: 30 })), '81a1689404a0c092321e');
+  assert.deepEqual(decode(encodeHello('', null, { x: 0.1, y: 1e6 })), { h: [4, '', null, [Math.fround(0.1), 1e6]] });
   // A token still takes its place (the SDK's spectators never send one).
-  assert.equal(toHex(encodeHello('', Uint8Array.of(7), true)), '81a1689403a0c4010790');
+  assert.equal(toHex(encodeHello('', Uint8Array.of(7), true)), '81a1689404a0c4010790');
   // Neither true nor a finite point: refused before anything is sent.
   for (const bad of [{ x: Number.NaN, y: 0 }, { x: 0, y: Infinity }, { x: MAX_SPECTATE_COORDINATE * 2, y: 0 }]) {
     assert.throws(() => encodeHello('', null, bad), RangeError);
@@ -146,8 +146,8 @@ test('a spectator\'s Hello carries nil (or the token) then [] or [x, y]', () => 
 });
 
 test('the two wire_examples snapshots decode and their checksums verify', () => {
-  const full = decodeServerMessage(fromHex('95 01 03 7c 07 c4 15 d4 d4 f1 34 ef 24 80 cc 03 29 29 55 b2 48 03 ec 03 29 29 55 80'));
-  const delta = decodeServerMessage(fromHex('95 01 00 02 02 c4 11 ed 6c bb f6 24 b8 68 04 e4 90 03 86 01 94 94 aa c0'));
+  const full = decodeServerMessage(fromHex('95 01 03 7c 07 c4 15 d4 d4 f1 34 b7 92 40 66 01 94 94 aa d9 24 01 f6 01 94 94 aa c0'));
+  const delta = decodeServerMessage(fromHex('95 01 00 02 02 c4 11 ed 6c bb f6 12 5c 34 02 72 48 01 c3 00 ca 4a 55 60'));
   assert.equal(full.type, 'snapshot');
   assert.deepEqual([full.full, full.tick, full.ack, full.ackAbsolute, full.body.length], [true, 124, 7, true, 21]);
   assert.deepEqual([delta.full, delta.tick, delta.ack, delta.ackAbsolute], [false, 2, 2, false]);
@@ -173,11 +173,11 @@ test('the two wire_examples snapshots decode and their checksums verify', () => 
   assert.deepEqual([idle.tick, idle.ack, idle.checksumVerified, mirror.size], [128, 11, false, 2]);
 });
 
-test('a v3 Welcome decodes with its schema and resume token, and world values follow it', () => {
+test('a v4 Welcome decodes with its schema and resume token, and world values follow it', () => {
   const token = Uint8Array.from({ length: 44 }, (_, n) => 200 - n);
   const welcome = decodeServerMessage(encodeWelcome({ clientId: 3, player: [4, 1], tick: 99, resume: token }));
   assert.equal(welcome.type, 'welcome');
-  assert.deepEqual([welcome.protocolVersion, welcome.clientId, welcome.player, welcome.tickRate, welcome.snapshotRate, welcome.tick], [3, 3, { index: 4, generation: 1 }, 60, 30, 99]);
+  assert.deepEqual([welcome.protocolVersion, welcome.clientId, welcome.player, welcome.tickRate, welcome.snapshotRate, welcome.tick], [4, 3, { index: 4, generation: 1 }, 60, 30, 99]);
   assert.ok(welcome.resume instanceof Uint8Array);
   assert.deepEqual(welcome.resume, token);
   assert.equal(welcome.schema.game, 'arena');
@@ -190,8 +190,8 @@ test('a v3 Welcome decodes with its schema and resume token, and world values fo
   assert.deepEqual(world.components.Health, { hp: 7 });
   assert.deepEqual(world.components.Score, { kills: 2, deaths: 1 });
 
-  // The Rust test's literal: [0, 3, 3, [4, 1], 60, 30, 99, ["", [], []], bin(ab)].
-  const empty = decodeServerMessage(fromHex('99 00 03 03 92 04 01 3c 1e 63 93 a0 90 90 c4 01 ab'));
+  // The Rust test's literal: [0, 4, 3, [4, 1], 60, 30, 99, ["", [], []], bin(ab)].
+  const empty = decodeServerMessage(fromHex('99 00 04 03 92 04 01 3c 1e 63 93 a0 90 90 c4 01 ab'));
   assert.deepEqual(empty.schema, { game: '', components: [], input: [] });
   assert.deepEqual(empty.resume, Uint8Array.of(0xab));
   // The token is a copy, not a view into the message.
@@ -200,8 +200,8 @@ test('a v3 Welcome decodes with its schema and resume token, and world values fo
 });
 
 test('a spectator\'s Welcome has a nil player and an empty resume token', () => {
-  // [0, 3, 3, nil, 60, 30, 99, ["", [], []], bin()]
-  const welcome = decodeServerMessage(fromHex('99 00 03 03 c0 3c 1e 63 93 a0 90 90 c4 00'));
+  // [0, 4, 3, nil, 60, 30, 99, ["", [], []], bin()]
+  const welcome = decodeServerMessage(fromHex('99 00 04 03 c0 3c 1e 63 93 a0 90 90 c4 00'));
   assert.equal(welcome.player, null);
   assert.deepEqual([welcome.clientId, welcome.tickRate, welcome.snapshotRate, welcome.tick], [3, 60, 30, 99]);
   assert.deepEqual(welcome.resume, new Uint8Array(0));
@@ -212,10 +212,10 @@ test('a spectator\'s Welcome has a nil player and an empty resume token', () => 
   const refused = (hex, pattern) => {
     assert.throws(() => decodeServerMessage(fromHex(hex)), (error) => error instanceof DecodeError && error.kind === 'protocol' && pattern.test(error.message));
   };
-  refused('99 00 03 03 90 3c 1e 63 93 a0 90 90 c4 00', /player has 0 elements, expected 2/);
-  refused('99 00 03 03 91 04 3c 1e 63 93 a0 90 90 c4 00', /player has 1 elements, expected 2/);
-  refused('99 00 03 03 04 3c 1e 63 93 a0 90 90 c4 00', /player is not an array/);
-  refused('99 00 03 03 92 c0 01 3c 1e 63 93 a0 90 90 c4 00', /player index is not a u32/);
+  refused('99 00 04 03 90 3c 1e 63 93 a0 90 90 c4 00', /player has 0 elements, expected 2/);
+  refused('99 00 04 03 91 04 3c 1e 63 93 a0 90 90 c4 00', /player has 1 elements, expected 2/);
+  refused('99 00 04 03 04 3c 1e 63 93 a0 90 90 c4 00', /player is not an array/);
+  refused('99 00 04 03 92 c0 01 3c 1e 63 93 a0 90 90 c4 00', /player index is not a u32/);
 });
 
 test('a Welcome without its resume token, or with one that is not bin, is refused', () => {
@@ -223,12 +223,14 @@ test('a Welcome without its resume token, or with one that is not bin, is refuse
     assert.throws(() => decodeServerMessage(fromHex(hex)), (error) => error instanceof DecodeError && error.kind === 'protocol' && pattern.test(error.message));
   };
   // The 8-element Welcome of before the resume token.
-  refused('98 00 03 03 92 04 01 3c 1e 63 93 a0 90 90', /welcome has 8 elements, expected 9/);
-  refused('9a 00 03 03 92 04 01 3c 1e 63 93 a0 90 90 c4 00 c0', /welcome has 10 elements, expected 9/);
-  refused('99 00 03 03 92 04 01 3c 1e 63 93 a0 90 90 a1 61', /resume token is not bin/);
-  refused('99 00 03 03 92 04 01 3c 1e 63 93 a0 90 90 c0', /resume token is not bin/);
+  refused('98 00 04 03 92 04 01 3c 1e 63 93 a0 90 90', /welcome has 8 elements, expected 9/);
+  refused('9a 00 04 03 92 04 01 3c 1e 63 93 a0 90 90 c4 00 c0', /welcome has 10 elements, expected 9/);
+  refused('99 00 04 03 92 04 01 3c 1e 63 93 a0 90 90 a1 61', /resume token is not bin/);
+  refused('99 00 04 03 92 04 01 3c 1e 63 93 a0 90 90 c0', /resume token is not bin/);
   // Another version is a version error whatever its shape.
   assert.throws(() => decodeServerMessage(fromHex('98 00 02 03 92 04 01 3c 1e 63 93 a0 90 90')), (error) => error.kind === 'version');
+  // Protocol 3 (bodies without the predicted bit) is another version now.
+  assert.throws(() => decodeServerMessage(fromHex('99 00 03 03 92 04 01 3c 1e 63 93 a0 90 90 c4 01 ab')), (error) => error.kind === 'version' && /version 3; this client speaks 4/.test(error.message));
 });
 
 test('inputs are clamped into the announced ranges as float 32', () => {
@@ -258,11 +260,12 @@ test('messages the server would not send are refused with a reason', () => {
   refused('95 01 00 ff c0 c4 00', /tick is not a u32/);
   refused('95 01 00 02 02 a1 61', /body is not bin/);
   assert.throws(() => decodeServerMessage(encodeWelcome({ version: 2 })), (error) => error.kind === 'version');
+  assert.throws(() => decodeServerMessage(encodeWelcome({ version: 3 })), (error) => error.kind === 'version');
 });
 
 test('the arena Welcome quoted in docs/PROTOCOL.md decodes to its schema', () => {
   const welcome = decodeServerMessage(
-    fromHex(`99 00 03 03 92 00 01 3c 1e 78 93 a5 61 72 65 6e 61 94 93 00 aa 54 72 61 6e 73 66 6f
+    fromHex(`99 00 04 03 92 00 01 3c 1e 78 93 a5 61 72 65 6e 61 94 93 00 aa 54 72 61 6e 73 66 6f
       72 6d 32 93 93 a1 78 cb 3f 84 7a e1 40 00 00 00 00 93 a1 79 cb 3f 84 7a e1 40 00 00
       00 00 93 a5 61 6e 67 6c 65 cb 3f 59 21 fb 54 44 2d 18 cd 10 00 93 01 a6 48 65 61 6c
       74 68 91 93 a2 68 70 cb 3f f0 00 00 00 00 00 00 00 93 02 aa 45 6e 74 69 74 79 4b 69
@@ -273,7 +276,7 @@ test('the arena Welcome quoted in docs/PROTOCOL.md decodes to its schema', () =>
       00 00 00 00 93 a3 61 69 6d cb c0 19 21 fb 60 00 00 00 cb 40 19 21 fb 60 00 00 00 93
       a7 62 75 74 74 6f 6e 73 cb 00 00 00 00 00 00 00 00 cb 3f f0 00 00 00 00 00 00 c4 00`),
   );
-  assert.deepEqual([welcome.protocolVersion, welcome.clientId, welcome.player, welcome.tickRate, welcome.snapshotRate, welcome.tick], [3, 3, { index: 0, generation: 1 }, 60, 30, 120]);
+  assert.deepEqual([welcome.protocolVersion, welcome.clientId, welcome.player, welcome.tickRate, welcome.snapshotRate, welcome.tick], [4, 3, { index: 0, generation: 1 }, 60, 30, 120]);
   const expected = decodeServerMessage(encodeWelcome({ clientId: 3, tick: 120 })).schema;
   assert.deepEqual(welcome.schema, expected);
   assert.equal(welcome.schema.components[0].fields[0].scale, 0.009999999776482582);

@@ -8,7 +8,7 @@ import { checksumOf, encodeBody, diff, encodeSnapshot, nudgeWorld, randomWorld, 
 
 function heldSet(world) {
   const entities = new Map(world.map((e) => [e.index, HeldEntity.of(e.index, e.generation, new Map(e.components))]));
-  return { entities, checksum: checksumOf(world) };
+  return { entities, checksum: checksumOf(world), frames: 0 };
 }
 
 /** Runs `decode`; anything thrown must be one of our typed errors. */

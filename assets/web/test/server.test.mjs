@@ -549,7 +549,7 @@ test('spectators watch the whole world or a point: no player, checksums verify, 
     assert.deepEqual(world.stats().resumes, 0);
     assert.equal(world.stats().mismatches, 0);
     assert.equal(sockets.length, 2);
-    assert.deepEqual(decode(sockets[1].sentMessages[0]), { h: [3, 'watcher', null, []] }, 'spectates again, no token');
+    assert.deepEqual(decode(sockets[1].sentMessages[0]), { h: [4, 'watcher', null, []] }, 'spectates again, no token');
     assert.equal(sockets[1].sentMessages.length, 1);
   } finally {
     stopInputs();

@@ -5,6 +5,10 @@
 //
 // Entities here are plain `{ index, generation, components: [[kind, [fields...]], ...] }`,
 // components sorted by kind, worlds sorted by index with one entity per slot.
+//
+// Bodies are plain (each changed field as `current - held`) unless made predicted
+// (protocol 4: each field against `held + motion`, see `ServerStream`, which keeps the
+// motion memory a connection's sender keeps).
 
 import { encode } from '@msgpack/msgpack';
 import { BitWriter, entityHash } from '../dist/tickcast.js';
@@ -72,18 +76,57 @@ function gapWriter(writer) {
   };
 }
 
-/** Encodes `delta` (against the held entities it names) with an optional checksum. */
-export function encodeBody(checksum, delta) {
+/**
+ * An update's changes as one delta per field (`new - old`, 0 where unchanged), flattened
+ * over the components in order: the motion the receiver records for it.
+ */
+export function flatDeltas({ entity, changes }) {
+  const deltas = [];
+  entity.components.forEach(([, fields], c) => {
+    for (let f = 0; f < fields.length; f++) {
+      deltas.push(changes.find((change) => change.component === c && change.field === f)?.delta ?? 0);
+    }
+  });
+  return deltas;
+}
+
+/**
+ * Encodes `delta` (against the held entities it names) with an optional checksum. Plain
+ * unless `predicted`: then each update is coded against `held + update.motion` (`motion`
+ * flattened over the fields as `flatDeltas` makes it, or null/absent for none), and an
+ * update may have no changes at all.
+ */
+export function encodeBody(checksum, delta, { predicted = false } = {}) {
   const writer = new BitWriter();
   writer.writeBit(checksum !== null);
   if (checksum !== null) writer.writeBits(checksum, 32);
+  writer.writeBit(predicted);
   writer.writeExpGolomb(delta.despawns.length, 0);
   let gap = gapWriter(writer);
   for (const entity of delta.despawns) gap(entity.index);
   writer.writeExpGolomb(delta.updates.length, 0);
   gap = gapWriter(writer);
-  for (const { entity, changes } of delta.updates) {
+  for (const update of delta.updates) {
+    const { entity, changes } = update;
     gap(entity.index);
+    if (predicted) {
+      const deltas = flatDeltas(update);
+      const motion = update.motion ?? null;
+      let flat = 0;
+      for (const [, fields] of entity.components) {
+        const residuals = fields.map((_, f) => (deltas[flat + f] - (motion === null ? 0 : motion[flat + f])) | 0);
+        const any = residuals.some((residual) => residual !== 0);
+        writer.writeBit(any);
+        if (any) {
+          for (const residual of residuals) {
+            writer.writeBit(residual !== 0);
+            if (residual !== 0) writer.writeSigned(residual, FIELD_ORDER);
+          }
+        }
+        flat += fields.length;
+      }
+      continue;
+    }
     entity.components.forEach(([, fields], c) => {
       const mine = changes.filter((change) => change.component === c);
       writer.writeBit(mine.length > 0);
@@ -126,6 +169,55 @@ export function snapshotBetween(baseline, current, { full = false, tick, ack = n
   return encodeSnapshot({ full, tick, ack, ackAbsolute, body });
 }
 
+/**
+ * A connection's sender: keeps the world the client holds, numbers the frames as the
+ * client does and remembers each entity's last update (its frame and per-field deltas),
+ * so that it can code updates against the client's prediction. `predicted: false` sends
+ * plain bodies (still keeping the memory, as a client does for plain bodies).
+ */
+export class ServerStream {
+  constructor({ predicted = true, listUnchanged = false } = {}) {
+    this.predicted = predicted;
+    /** List entities that did not change as updates too (valid in a predicted body only). */
+    this.listUnchanged = listUnchanged;
+    this.frames = 0;
+    this.world = [];
+    /** By slot index: `{ frame, deltas }` of the entity's last update. */
+    this.motions = new Map();
+  }
+
+  /** The motion a predicted body in frame `frame` predicts slot `index` with, or null. */
+  prediction(index, frame) {
+    const memo = this.motions.get(index);
+    return memo !== undefined && memo.frame === ((frame - 1) >>> 0) ? memo.deltas : null;
+  }
+
+  /** The Snapshot message taking the client from the last world sent to `current`. */
+  next(current, { full = false, tick, ack = null, ackAbsolute = false, checksum = true }) {
+    const frame = this.frames;
+    this.frames = (frame + 1) >>> 0;
+    if (full) this.motions.clear();
+    const delta = diff(full ? [] : this.world, current);
+    if (this.listUnchanged && this.predicted && !full) {
+      const listed = new Set([...delta.despawns, ...delta.spawns].map((e) => e.index));
+      for (const entity of this.world) {
+        if (!listed.has(entity.index) && !delta.updates.some((u) => u.entity.index === entity.index)) {
+          delta.updates.push({ entity, changes: [] });
+        }
+      }
+      delta.updates.sort((a, b) => a.entity.index - b.entity.index);
+    }
+    for (const update of delta.updates) update.motion = this.predicted ? this.prediction(update.entity.index, frame) : null;
+    const empty = delta.despawns.length + delta.updates.length + delta.spawns.length === 0;
+    const body = empty && !full ? new Uint8Array(0) : encodeBody(checksum ? checksumOf(current) : null, delta, { predicted: this.predicted });
+    for (const entity of delta.despawns) this.motions.delete(entity.index);
+    for (const update of delta.updates) this.motions.set(update.entity.index, { frame, deltas: flatDeltas(update) });
+    for (const entity of delta.spawns) this.motions.delete(entity.index);
+    this.world = current;
+    return encodeSnapshot({ full, tick, ack, ackAbsolute, body });
+  }
+}
+
 /** The arena's Welcome schema, as the server announces it. */
 export const ARENA_SCHEMA = [
   'arena',
@@ -145,7 +237,7 @@ export const ARENA_SCHEMA = [
 
 /** A Welcome message (`resume`: the session's resume token, bin). */
 export function encodeWelcome({
-  version = 3,
+  version = 4,
   clientId = 1,
   player = [0, 1],
   tickRate = 60,

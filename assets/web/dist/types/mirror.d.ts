@@ -5,8 +5,9 @@
  * A {@link Mirror} resolves each frame's relative tick and input ack, decodes and applies
  * the body against what it holds ({@link applyBody}) and verifies the checksum, which it
  * keeps up to date incrementally: the wrapping u32 sum of the held entities' CRC-32s,
- * changed in O(changed entities) per snapshot. It is sans-IO (bytes in, state out), so the
- * golden vectors from the Rust mirror test it directly.
+ * changed in O(changed entities) per snapshot. It numbers the frames it applies, as
+ * predicted bodies need (see {@link applyBody}). It is sans-IO (bytes in, state out), so
+ * the golden vectors from the Rust mirror test it directly.
  */
 import { HeldEntity } from './body.js';
 import type { NetId, SnapshotFrame } from './protocol.js';
@@ -39,6 +40,12 @@ export declare class Mirror {
     get ack(): number | null;
     /** The checksum of the held state, as the server computes it. */
     get checksum(): number;
+    /**
+     * Snapshot frames applied since the last reset (u32, wrapping), every one counted: full
+     * or delta, empty body or not. Predicted bodies (protocol 4) are decoded against the
+     * motion of the entities' updates in the previous frame.
+     */
+    get frames(): number;
     /** Number of held entities. */
     get size(): number;
     /** The held entities by slot index (unordered; do not modify). */

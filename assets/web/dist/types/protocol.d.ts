@@ -1,10 +1,10 @@
 /**
- * The messages of tickcast protocol version 3 and their MessagePack encoding, mirroring
+ * The messages of tickcast protocol version 4 and their MessagePack encoding, mirroring
  * `shared/src/protocol.rs` (docs/PROTOCOL.md spells out each message byte by byte).
  *
  * Client to server, a one-entry map from a one-letter name to an array:
- * `{"h": [3, name]}`, `{"h": [3, name, resume]}` or, for a spectator,
- * `{"h": [3, name, resume | nil, spectate]}` (Hello) and
+ * `{"h": [4, name]}`, `{"h": [4, name, resume]}` or, for a spectator,
+ * `{"h": [4, name, resume | nil, spectate]}` (Hello) and
  * `{"i": [seq, ...input fields]}` (Input).
  * Server to client, a flat array whose first element is the tag:
  * `[0, version, client_id, [index, generation] | nil, tick_rate, snapshot_rate, tick, schema, resume]`
@@ -15,7 +15,7 @@
  */
 import type { GameSchema } from './schema.js';
 /** The protocol version this SDK speaks. */
-export declare const PROTOCOL_VERSION = 3;
+export declare const PROTOCOL_VERSION = 4;
 /** Tag of a Welcome. */
 export declare const WELCOME_TAG = 0;
 /** Tag of a Snapshot. */
@@ -90,7 +90,7 @@ export type ServerMessage = Welcome | SnapshotFrame;
  * token is left out, or written as nil when a `spectate` follows. Throws a `TypeError` or
  * `RangeError` for a `spectate` that is neither (see {@link checkSpectate}).
  *
- * `{"h": [3, "", nil, []]}` is `81 a1 68 94 03 a0 c0 90`.
+ * `{"h": [4, "", nil, []]}` is `81 a1 68 94 04 a0 c0 90`.
  */
 export declare function encodeHello(name: string, resume?: Uint8Array | null, spectate?: Spectate | null, protocolVersion?: number): Uint8Array;
 /**

@@ -1,5 +1,5 @@
 /**
- * The game's schema, announced in the Welcome (protocol v3), and the generic decoding of
+ * The game's schema, announced in the Welcome (since protocol v3), and the generic decoding of
  * quantized fields to world values that it allows.
  *
  * A component field travels as an integer; its world value is `integer * scale`. A field
