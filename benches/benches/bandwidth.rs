@@ -6,7 +6,8 @@
 //! trace): for a baseline one tick old and one six ticks old (Fiedler's case), mean bytes
 //! per packet, kbit/s at 60 packets per second, changed bodies per packet and bytes per
 //! changed body, for both pose layouts; the full snapshot a joining client gets and the
-//! idle snapshot, both written by a real `ClientView`.
+//! idle snapshot, both written by a real `ClientView`; and what a whole-world client in
+//! step is sent through a real `Preparer`, predicted bodies against plain ones.
 //!
 //! Timed: `bandwidth/diff_encode_{one_kind,two_kinds}/{1,6}`, what a connection writer
 //! does per packet (the delta, the bit-packed body, the frame envelope) for each layout
@@ -24,8 +25,8 @@ use tickcast_benches::cube_pile::{
     BODIES, BandwidthReport, LAYOUT, Layout, PacketScratch, TICK_RATE, TRACE_TICKS, Trace, measure, write_packet,
 };
 use tickcast_server::room::interest::{EntityMeta, Relevance};
-use tickcast_server::room::{ClientView, ViewSettings, WorldSnapshot};
-use tickcast_shared::{EntityState, InputAck, ServerMsg, Tick, checksum};
+use tickcast_server::room::{ClientView, PrepareSettings, Preparer, ViewSettings, WorldSnapshot};
+use tickcast_shared::{EntityState, InputAck, ServerMsg, Spectate, Tick, checksum};
 
 /// Baseline ages measured, ticks: every packet acknowledged at once, and Fiedler's 100 ms.
 const BASELINES: [usize; 2] = [1, 6];
@@ -80,6 +81,52 @@ fn view_frames(world: &[EntityState]) -> (usize, usize) {
     (full.bytes, idle.bytes)
 }
 
+/// Mean frame bytes a whole-world client in step with the pile is sent per tick over the
+/// trace (a 1-tick baseline): with the predicted world bodies it takes, and with the
+/// plain ones (each changed field against its held value) in their place.
+fn world_body_bytes(trace: &Trace, layout: Layout) -> (f64, f64) {
+    let mut preparer = Preparer::new(PrepareSettings {
+        interest_radius: None,
+        checksums: true,
+        world_body: true,
+    });
+    let settings = ViewSettings {
+        interest_radius: None,
+        budget_bytes: 1 << 20,
+        checksums: true,
+        rule: None,
+    };
+    let mut view = ClientView::spectating(1, Spectate::World, settings);
+    let (mut predicted, mut plain, mut frames) = (0usize, 0usize, 0usize);
+    let mut out = Vec::new();
+    for tick in 0..=trace.last_tick() {
+        let world = trace.world(tick, layout);
+        let metas = vec![
+            EntityMeta {
+                position: None,
+                relevance: Relevance::Spatial,
+                team: None,
+            };
+            world.len()
+        ];
+        let snapshot = preparer.prepare(Tick(tick as u32), world, metas, Vec::new());
+        let stats = view.write_frame(&snapshot, &mut out);
+        // From the third frame on the client is in step for two frames running.
+        if tick < 2 {
+            continue;
+        }
+        assert!(stats.shared_body, "an in-step client takes a shared body");
+        let Ok(ServerMsg::Snapshot(frame)) = ServerMsg::decode(&out) else {
+            panic!("a view writes snapshot frames")
+        };
+        let envelope = out.len() - frame.body.len();
+        predicted += out.len();
+        plain += envelope + snapshot.world_body().map_or(0, |body| body.body.len());
+        frames += 1;
+    }
+    (predicted as f64 / frames as f64, plain as f64 / frames as f64)
+}
+
 fn bandwidth(c: &mut Criterion) {
     let started = Instant::now();
     let trace = Trace::record(TRACE_TICKS);
@@ -102,6 +149,17 @@ fn bandwidth(c: &mut Criterion) {
              ({:.2} kbit/s at 60 Hz)",
             layout.name(),
             idle as f64 * 8.0 * 60.0 / 1000.0,
+        );
+    }
+    for layout in [LAYOUT, Layout::TwoKinds] {
+        let (predicted, plain) = world_body_bytes(&trace, layout);
+        eprintln!(
+            "  {:<25} whole-world client in step, 1-tick baseline: predicted bodies {predicted:.1} B/packet \
+             ({:.1} kbit/s), plain {plain:.1} B/packet ({:.1} kbit/s): {:.2}x",
+            layout.name(),
+            predicted * 8.0 * 60.0 / 1000.0,
+            plain * 8.0 * 60.0 / 1000.0,
+            predicted / plain,
         );
     }
     let mut envelope = Vec::new();
