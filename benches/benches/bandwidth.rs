@@ -50,24 +50,31 @@ fn print_report(report: &BandwidthReport) {
     );
 }
 
-/// The frames a `ClientView` writes for the pile's world at two consecutive ticks with no
-/// change in between: the full snapshot a joining client gets, then the idle one.
-fn view_frames(world: &[EntityState]) -> (usize, usize) {
-    let metas = vec![
+/// A view of the whole pile that the budget never limits, with checksums.
+const WHOLE_WORLD: ViewSettings = ViewSettings {
+    interest_radius: None,
+    budget_bytes: 1 << 20,
+    checksums: true,
+    rule: None,
+};
+
+/// Interest metadata of `count` bodies: none placed (the pile has no interest radius).
+fn unplaced(count: usize) -> Vec<EntityMeta> {
+    vec![
         EntityMeta {
             position: None,
             relevance: Relevance::Spatial,
             team: None,
         };
-        world.len()
-    ];
-    let settings = ViewSettings {
-        interest_radius: None,
-        budget_bytes: 1 << 20,
-        checksums: true,
-        rule: None,
-    };
-    let mut view = ClientView::new(1, world[0].id, settings);
+        count
+    ]
+}
+
+/// The frames a `ClientView` writes for the pile's world at two consecutive ticks with no
+/// change in between: the full snapshot a joining client gets, then the idle one.
+fn view_frames(world: &[EntityState]) -> (usize, usize) {
+    let metas = unplaced(world.len());
+    let mut view = ClientView::new(1, world[0].id, WHOLE_WORLD);
     let mut out = Vec::new();
     let full = view.write_frame(
         &Arc::new(WorldSnapshot::new(Tick(600), world.to_vec(), metas.clone(), Vec::new())),
@@ -90,25 +97,12 @@ fn world_body_bytes(trace: &Trace, layout: Layout) -> (f64, f64) {
         checksums: true,
         world_body: true,
     });
-    let settings = ViewSettings {
-        interest_radius: None,
-        budget_bytes: 1 << 20,
-        checksums: true,
-        rule: None,
-    };
-    let mut view = ClientView::spectating(1, Spectate::World, settings);
+    let mut view = ClientView::spectating(1, Spectate::World, WHOLE_WORLD);
     let (mut predicted, mut plain, mut frames) = (0usize, 0usize, 0usize);
     let mut out = Vec::new();
     for tick in 0..=trace.last_tick() {
         let world = trace.world(tick, layout);
-        let metas = vec![
-            EntityMeta {
-                position: None,
-                relevance: Relevance::Spatial,
-                team: None,
-            };
-            world.len()
-        ];
+        let metas = unplaced(world.len());
         let snapshot = preparer.prepare(Tick(tick as u32), world, metas, Vec::new());
         let stats = view.write_frame(&snapshot, &mut out);
         // From the third frame on the client is in step for two frames running.
