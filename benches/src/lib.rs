@@ -421,7 +421,7 @@ mod tests {
         assert_eq!(out, first, "a second encode replaces, never appends");
         assert_eq!(delta, diff(&baseline, &current));
         let held: BTreeMap<NetId, HeldEntity> = baseline.iter().map(|e| (e.id, HeldEntity::new(e.clone()))).collect();
-        let decoded = decode_body(&out, &held, 0).unwrap();
+        let decoded = decode_body(&out, &held, &Delta::default()).unwrap();
         assert_eq!((decoded.checksum, decoded.delta), (Some(7), delta));
     }
 

@@ -412,7 +412,7 @@ mod tests {
             } else {
                 encode_body(Some(checksum(world) ^ lie), &delta, &self.held, Vec::new())
             };
-            apply(&mut self.held, &mut 0, &delta, self.frames).unwrap();
+            apply(&mut self.held, &mut 0, &delta).unwrap();
             self.sent = world.to_vec();
             let tick = if full { 1000 } else { TICKS_PER_SNAPSHOT };
             let mut bytes = Vec::new();

@@ -251,7 +251,7 @@ async fn serve(stream: TcpStream, client_id: u32, behaviour: Behaviour, sent: Ar
                 } else {
                     encode_body(Some(sum), &delta, &held, Vec::new())
                 };
-                apply(&mut held, &mut held_checksum, &delta, snapshot).unwrap();
+                apply(&mut held, &mut held_checksum, &delta).unwrap();
                 assert_eq!(held_checksum, checksum(&current));
                 let tick = if full { snapshot * TICKS_PER_SNAPSHOT } else { TICKS_PER_SNAPSHOT };
                 let mut frame = Vec::new();

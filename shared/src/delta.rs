@@ -226,61 +226,50 @@ pub enum ApplyError {
     MalformedEntity(NetId),
 }
 
-/// An entity as a mirror holds it: its state, the hash the checksum sums, and what its
-/// last update did (for predicted bodies).
+/// An entity as a mirror holds it: its state and the hash the checksum sums.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct HeldEntity {
     /// The state.
     pub state: EntityState,
     /// [`entity_hash`] of `state`.
     pub hash: u32,
-    /// Its last update: in which frame, and what it changed each field by.
-    pub motion: Motion,
 }
 
 impl HeldEntity {
-    /// Wraps a state, hashing it; a new entity has no motion.
+    /// Wraps a state, hashing it.
     pub fn new(state: EntityState) -> HeldEntity {
         let hash = entity_hash(&state);
-        HeldEntity {
-            state,
-            hash,
-            motion: Motion::default(),
+        HeldEntity { state, hash }
+    }
+}
+
+/// Where a predicted body finds each entity's motion: the updates the receiver applied
+/// in its previous frame (the `Delta` that frame's body decoded to; empty after an idle
+/// frame), walked in `NetId` order as the body's updates come.
+#[derive(Debug)]
+struct Motions<'a> {
+    updates: &'a [EntityUpdate],
+    at: usize,
+}
+
+impl<'a> Motions<'a> {
+    fn new(previous: &'a Delta) -> Motions<'a> {
+        Motions {
+            updates: &previous.updates,
+            at: 0,
         }
     }
-}
 
-/// What the last update of a held entity did: the frame it came in and what it changed
-/// each field by (`new - old`, wrapping, 0 for fields it left alone), all the entity's
-/// fields in component order. A predicted body predicts each field as `held + motion` when
-/// that update came in the receiver's previous frame (see [`Motion::prediction`]).
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct Motion {
-    /// The frame number of the update (the receiver numbers the frames it applies).
-    pub frame: u32,
-    /// Per field, flattened; empty for an entity never updated since its spawn.
-    pub deltas: SmallVec<[i32; 8]>,
-}
-
-impl Motion {
-    /// The per-field motion a predicted body in frame `frame` adds to the held values:
-    /// this update's if it came in the previous frame, otherwise none (`None`: all 0).
-    #[inline]
-    pub fn prediction(&self, frame: u32) -> Option<&[i32]> {
-        (!self.deltas.is_empty() && self.frame == frame.wrapping_sub(1)).then_some(&self.deltas[..])
-    }
-
-    /// Records an update of `state` in `frame` that made `changes` (sorted by component
-    /// and field).
-    pub fn record(&mut self, frame: u32, state: &EntityState, changes: &[FieldDelta]) {
-        self.frame = frame;
-        self.deltas.clear();
-        let mut changes = changes.iter().peekable();
-        for (component, fields) in state.components.iter().enumerate() {
-            for field in 0..fields.fields.len() {
-                let at = |c: &&FieldDelta| usize::from(c.component) == component && usize::from(c.field) == field;
-                self.deltas.push(changes.next_if(at).map_or(0, |change| change.delta));
-            }
+    /// The changes the previous frame's update of `id` made (sorted by component and
+    /// field), or none. Ids must come in ascending order.
+    #[inline(always)]
+    fn of(&mut self, id: NetId) -> &'a [FieldDelta] {
+        while self.at < self.updates.len() && self.updates[self.at].id < id {
+            self.at += 1;
+        }
+        match self.updates.get(self.at) {
+            Some(update) if update.id == id => &update.changes,
+            _ => &[],
         }
     }
 }
@@ -332,15 +321,9 @@ impl HeldStore for BTreeMap<NetId, HeldEntity> {
     }
 }
 
-/// Applies `delta` to a mirror as frame number `frame`, keeping `checksum` (the wrapping
-/// sum of held entity hashes) and each updated entity's [`Motion`] up to date. On error
-/// the mirror may be partly updated.
-pub fn apply(
-    mirror: &mut (impl HeldStore + ?Sized),
-    checksum: &mut u32,
-    delta: &Delta,
-    frame: u32,
-) -> Result<(), ApplyError> {
+/// Applies `delta` to a mirror, keeping `checksum` (the wrapping sum of held entity
+/// hashes) up to date. On error the mirror may be partly updated.
+pub fn apply(mirror: &mut (impl HeldStore + ?Sized), checksum: &mut u32, delta: &Delta) -> Result<(), ApplyError> {
     for id in &delta.despawns {
         let gone = mirror.remove(*id).ok_or(ApplyError::UnknownEntity(*id))?;
         *checksum = checksum.wrapping_sub(gone.hash);
@@ -356,7 +339,6 @@ pub fn apply(
                 .ok_or(ApplyError::NoSuchField(update.id))?;
             *field = field.wrapping_add(change.delta);
         }
-        held.motion.record(frame, &held.state, &update.changes);
         let hash = entity_hash(&held.state);
         *checksum = checksum.wrapping_sub(held.hash).wrapping_add(hash);
         held.hash = hash;
@@ -541,7 +523,8 @@ impl EncodedUpdate {
 pub enum Coding {
     /// Each changed field as `current - held`.
     Plain,
-    /// Each field against its prediction, `held + motion` (see [`Motion`]): an entity
+    /// Each field against its prediction, `held + motion`, the motion being what the
+    /// receiver's previous frame changed the entity by (see `docs/PROTOCOL.md`): an entity
     /// moving steadily costs one bit per component.
     Predicted,
 }
@@ -598,15 +581,19 @@ impl BodyWriter {
     }
 
     /// Writes the next update (ascending `NetId`) of a predicted body: `held` becomes
-    /// `new` (same shape), each field coded against `held + motion` (`motion` flattened
-    /// over the fields, or `None` for all 0: see [`Motion::prediction`]).
-    pub fn predicted_update(&mut self, held: &EntityState, motion: Option<&[i32]>, new: &EntityState) {
+    /// `new` (same shape), each field coded against `held + motion`, where `motion` is
+    /// what the receiver's previous frame changed the entity by (sorted changes; `None`
+    /// or empty if that frame did not update it).
+    pub fn predicted_update(&mut self, held: &EntityState, motion: Option<&[FieldDelta]>, new: &EntityState) {
         self.next_update(new.id);
-        let mut flat = 0;
-        for (before, after) in held.components.iter().zip(&new.components) {
+        let motion = motion.unwrap_or_default();
+        for (component, (before, after)) in held.components.iter().zip(&new.components).enumerate() {
             let misses = |(field, (old, new)): (usize, (&i32, &i32))| {
-                let motion = motion.and_then(|m| m.get(flat + field)).copied().unwrap_or(0);
-                new.wrapping_sub(old.wrapping_add(motion))
+                let moved = motion
+                    .iter()
+                    .find(|m| usize::from(m.component) == component && usize::from(m.field) == field)
+                    .map_or(0, |m| m.delta);
+                new.wrapping_sub(old.wrapping_add(moved))
             };
             let any = before
                 .fields
@@ -624,7 +611,6 @@ impl BodyWriter {
                     }
                 }
             }
-            flat += before.fields.len();
         }
     }
 
@@ -674,10 +660,15 @@ pub struct DecodedBody {
 /// panics; every inconsistency with the mirror is an error. The reference decoder:
 /// [`apply_body`] decodes and applies in one pass, and is held to this one.
 #[cfg(any(test, feature = "reference"))]
-pub fn decode_body(bytes: &[u8], mirror: &(impl HeldStore + ?Sized), frame: u32) -> Result<DecodedBody, BodyError> {
+pub fn decode_body(
+    bytes: &[u8],
+    mirror: &(impl HeldStore + ?Sized),
+    previous: &Delta,
+) -> Result<DecodedBody, BodyError> {
     let mut reader = BitReader::new(bytes);
     let checksum = read_checksum(&mut reader)?;
     let predicted = reader.read_bit()?;
+    let mut motions = Motions::new(previous);
     let held = |index: u32| mirror.by_slot(index).ok_or(BodyError::UnknownSlot(index));
     let mut delta = Delta::default();
     let despawns = reader.read_exp_golomb(0)?;
@@ -695,7 +686,7 @@ pub fn decode_body(bytes: &[u8], mirror: &(impl HeldStore + ?Sized), frame: u32)
             changes: SmallVec::new(),
         };
         if predicted {
-            read_predicted_fields(&mut reader, entity, frame, &mut update.changes)?;
+            read_predicted_fields(&mut reader, entity, motions.of(entity.state.id), &mut update.changes)?;
         } else {
             read_update_fields(&mut reader, &entity.state, &mut update.changes)?;
         }
@@ -711,7 +702,8 @@ pub fn decode_body(bytes: &[u8], mirror: &(impl HeldStore + ?Sized), frame: u32)
 /// are read, and only the changed part of its hash recomputed ([`HashChange`]). Keeps
 /// `checksum` (the wrapping sum of held entity hashes) up to date and leaves in `delta`
 /// (cleared first, its allocations reused) what was applied; returns the body's checksum,
-/// if sent.
+/// if sent. `previous` is what the receiver's previous frame applied (its `delta`; empty
+/// after an idle frame): a predicted body's motions.
 ///
 /// Never panics. On error the mirror may be partly updated (each held entity's hash still
 /// matches its state, and `checksum` is still their sum) and `delta` holds what was
@@ -723,12 +715,13 @@ pub fn apply_body(
     mirror: &mut (impl HeldStore + ?Sized),
     checksum: &mut u32,
     delta: &mut Delta,
-    frame: u32,
+    previous: &Delta,
 ) -> Result<Option<u32>, BodyError> {
     delta.clear();
     let mut reader = BitReader::new(bytes);
     let sent = read_checksum(&mut reader)?;
     let predicted = reader.read_bit()?;
+    let mut motions = Motions::new(previous);
     let despawns = reader.read_exp_golomb(0)?;
     let mut gaps = IndexGaps::new();
     for _ in 0..despawns {
@@ -749,7 +742,7 @@ pub fn apply_body(
             changes: SmallVec::new(),
         };
         let read = if predicted {
-            read_and_apply_predicted(&mut reader, held, frame, &mut update.changes)
+            read_and_apply_predicted(&mut reader, held, motions.of(update.id), &mut update.changes)
         } else {
             read_and_apply_update(&mut reader, held, &mut update.changes)
         };
@@ -761,7 +754,6 @@ pub fn apply_body(
         *checksum = checksum.wrapping_sub(held.hash).wrapping_add(hash);
         held.hash = hash;
         read?;
-        held.motion.record(frame, &held.state, &update.changes);
         delta.updates.push(update);
     }
     read_spawns(&mut reader, &mut delta.spawns)?;
@@ -845,19 +837,19 @@ fn read_and_apply_update(
 fn read_and_apply_predicted(
     reader: &mut BitReader,
     held: &mut HeldEntity,
-    frame: u32,
+    motion: &[FieldDelta],
     changes: &mut SmallVec<[FieldDelta; 4]>,
 ) -> Result<u32, BodyError> {
-    let HeldEntity { state, hash, motion } = held;
-    let prediction = motion.prediction(frame);
+    let HeldEntity { state, hash } = held;
+    let mut motion = motion.iter().peekable();
     let mut rehash = HashChange::new();
-    let mut flat = 0;
     for (component, state) in state.components.iter_mut().enumerate() {
         rehash.component();
         let coded = reader.read_bit()?;
         let mut missed = false;
         for (field, value) in state.fields.iter_mut().enumerate() {
-            let delta = predicted_delta(reader, coded, prediction, flat + field, &mut missed)?;
+            let moved = motion_of(&mut motion, component, field);
+            let delta = predicted_delta(reader, coded, moved, &mut missed)?;
             let old = *value;
             *value = old.wrapping_add(delta);
             rehash.field(old, *value);
@@ -872,22 +864,27 @@ fn read_and_apply_predicted(
         if coded && !missed {
             return Err(BodyError::Malformed("a changed component changes no field"));
         }
-        flat += state.fields.len();
     }
     Ok(rehash.rehash(*hash))
 }
 
-/// One field of a predicted update: the prediction's motion for field `flat`, plus the
-/// residual when the component is `coded` and the field's bit is set (which sets `missed`).
+/// What `motion` (a walk over sorted changes) says field `field` of component
+/// `component` moved by, stepping past it; 0 if it is not listed.
 #[inline(always)]
-fn predicted_delta(
-    reader: &mut BitReader,
-    coded: bool,
-    prediction: Option<&[i32]>,
-    flat: usize,
-    missed: &mut bool,
-) -> Result<i32, BodyError> {
-    let motion = prediction.and_then(|p| p.get(flat)).copied().unwrap_or(0);
+fn motion_of(
+    motion: &mut std::iter::Peekable<std::slice::Iter<'_, FieldDelta>>,
+    component: usize,
+    field: usize,
+) -> i32 {
+    motion
+        .next_if(|change| usize::from(change.component) == component && usize::from(change.field) == field)
+        .map_or(0, |change| change.delta)
+}
+
+/// One field of a predicted update: its `motion`, plus the residual when the component
+/// is `coded` and the field's bit is set (which sets `missed`).
+#[inline(always)]
+fn predicted_delta(reader: &mut BitReader, coded: bool, motion: i32, missed: &mut bool) -> Result<i32, BodyError> {
     if coded && reader.read_bit()? {
         *missed = true;
         Ok(motion.wrapping_add(reader.read_signed(FIELD_ORDER)?))
@@ -896,22 +893,22 @@ fn predicted_delta(
     }
 }
 
-/// Reads the fields part of a predicted update of `held` in frame `frame` into
-/// `changes`, as plain deltas (prediction plus residual).
+/// Reads the fields part of a predicted update of `held` (whose previous-frame changes
+/// are `motion`) into `changes`, as plain deltas (prediction plus residual).
 #[cfg(any(test, feature = "reference"))]
 fn read_predicted_fields(
     reader: &mut BitReader,
     held: &HeldEntity,
-    frame: u32,
+    motion: &[FieldDelta],
     changes: &mut SmallVec<[FieldDelta; 4]>,
 ) -> Result<(), BodyError> {
-    let prediction = held.motion.prediction(frame);
-    let mut flat = 0;
+    let mut motion = motion.iter().peekable();
     for (component, state) in held.state.components.iter().enumerate() {
         let coded = reader.read_bit()?;
         let mut missed = false;
         for field in 0..state.fields.len() {
-            let delta = predicted_delta(reader, coded, prediction, flat + field, &mut missed)?;
+            let moved = motion_of(&mut motion, component, field);
+            let delta = predicted_delta(reader, coded, moved, &mut missed)?;
             if delta != 0 {
                 changes.push(FieldDelta {
                     component: component as u8,
@@ -923,7 +920,6 @@ fn read_predicted_fields(
         if coded && !missed {
             return Err(BodyError::Malformed("a changed component changes no field"));
         }
-        flat += state.fields.len();
     }
     Ok(())
 }
@@ -1044,7 +1040,7 @@ pub(crate) mod tests {
         fn apply_of_diff_reaches_current(baseline in world(), current in world()) {
             let delta = diff(&baseline, &current);
             let (mut mirror, mut sum) = mirror_of(&baseline);
-            apply(&mut mirror, &mut sum, &delta, 0).unwrap();
+            apply(&mut mirror, &mut sum, &delta).unwrap();
             let reached: Vec<EntityState> = mirror.into_values().map(|held| held.state).collect();
             prop_assert_eq!(&reached, &current);
             prop_assert_eq!(sum, checksum(&current));
@@ -1062,7 +1058,7 @@ pub(crate) mod tests {
             let sum = with_checksum.then(|| checksum(&current));
             let bytes = encode_body(sum, &delta, &mirror, Vec::new());
             prop_assert_eq!(&encode_body(sum, &delta, baseline.as_slice(), Vec::new()), &bytes, "slice and map shapes agree");
-            let decoded = decode_body(&bytes, &mirror, 0).unwrap();
+            let decoded = decode_body(&bytes, &mirror, &Delta::default()).unwrap();
             prop_assert_eq!(decoded.checksum, sum);
             prop_assert_eq!(decoded.delta, delta);
         }
@@ -1094,7 +1090,7 @@ pub(crate) mod tests {
         #[test]
         fn decoding_garbage_never_panics(baseline in world(), bytes in prop::collection::vec(any::<u8>(), 0..128)) {
             let (mirror, _) = mirror_of(&baseline);
-            let _ = decode_body(&bytes, &mirror, 0);
+            let _ = decode_body(&bytes, &mirror, &Delta::default());
         }
 
         #[test]
@@ -1111,9 +1107,9 @@ pub(crate) mod tests {
                     bytes[at] = value;
                 }
             }
-            if let Ok(body) = decode_body(&bytes, &mirror, 0) {
+            if let Ok(body) = decode_body(&bytes, &mirror, &Delta::default()) {
                 let (mut mirror, mut sum) = mirror_of(&baseline);
-                let _ = apply(&mut mirror, &mut sum, &body.delta, 0);
+                let _ = apply(&mut mirror, &mut sum, &body.delta);
             }
         }
     }
@@ -1196,9 +1192,9 @@ pub(crate) mod tests {
                 let delta = diff(&previous, &current);
                 let sum = with_checksum.then(|| checksum(&current));
                 let bytes = encode_body(sum, &delta, previous.as_slice(), Vec::new());
-                let decoded = decode_body(&bytes, &model, 0).unwrap();
-                apply(&mut model, &mut model_sum, &decoded.delta, 0).unwrap();
-                prop_assert_eq!(apply_body(&bytes, &mut fused, &mut fused_sum, &mut applied, 0), Ok(sum));
+                let decoded = decode_body(&bytes, &model, &Delta::default()).unwrap();
+                apply(&mut model, &mut model_sum, &decoded.delta).unwrap();
+                prop_assert_eq!(apply_body(&bytes, &mut fused, &mut fused_sum, &mut applied, &Delta::default()), Ok(sum));
                 prop_assert_eq!(&applied, &delta);
                 prop_assert_eq!(&fused, &model);
                 prop_assert_eq!(fused_sum, model_sum);
@@ -1223,16 +1219,16 @@ pub(crate) mod tests {
             }
             let bytes = if use_garbage { garbage } else { bytes };
             let mut delta = Delta::default();
-            let result = apply_body(&bytes, &mut mirror, &mut sum, &mut delta, 0);
+            let result = apply_body(&bytes, &mut mirror, &mut sum, &mut delta, &Delta::default());
             prop_assert!(consistent(&mirror, sum), "{:?}", result);
             if result.is_ok() {
                 // Whatever it decoded, it is what decoding then applying would have done.
                 let (mut model, mut model_sum) = mirror_of(&baseline);
-                let decoded = decode_body(&bytes, &model, 0);
+                let decoded = decode_body(&bytes, &model, &Delta::default());
                 prop_assert!(decoded.is_ok(), "{:?}", decoded);
                 if let Ok(decoded) = decoded {
                     prop_assert_eq!(&decoded.delta, &delta);
-                    prop_assert_eq!(apply(&mut model, &mut model_sum, &decoded.delta, 0), Ok(()));
+                    prop_assert_eq!(apply(&mut model, &mut model_sum, &decoded.delta), Ok(()));
                     prop_assert_eq!(&model, &mirror);
                     prop_assert_eq!(model_sum, sum);
                 }
@@ -1258,13 +1254,18 @@ pub(crate) mod tests {
         // checksum flag 1, coding 1, despawns 1, updates 3, slot gap 5 (index 5), component
         // bit 1, field bits 3, delta 3 -> 5 bits, spawns 1: 21 bits
         assert_eq!(moved.len(), 3, "{moved:02x?}");
-        let decoded = decode_body(&moved, &mirror, 0).unwrap();
+        let decoded = decode_body(&moved, &mirror, &Delta::default()).unwrap();
         assert_eq!(decoded.delta.updates[0].changes[0].delta, 3);
     }
 
-    /// A predicted body of the change from `held` (whose motion is as of frame
-    /// `frame - 1` or older) to `current`.
-    fn predicted_body(held: &BTreeMap<NetId, HeldEntity>, current: &[EntityState], frame: u32, sum: u32) -> Vec<u8> {
+    /// A predicted body of the change from `held` to `current`, for a receiver whose
+    /// previous frame applied `previous`.
+    fn predicted_body(
+        held: &BTreeMap<NetId, HeldEntity>,
+        current: &[EntityState],
+        previous: &Delta,
+        sum: u32,
+    ) -> Vec<u8> {
         let baseline: Vec<EntityState> = held.values().map(|h| h.state.clone()).collect();
         let delta = diff(&baseline, current);
         let mut body = BodyWriter::new(
@@ -1274,10 +1275,10 @@ pub(crate) mod tests {
             &delta.despawns,
             delta.updates.len(),
         );
+        let mut motions = Motions::new(previous);
         for update in &delta.updates {
-            let before = &held[&update.id];
             let after = current.iter().find(|e| e.id == update.id).unwrap();
-            body.predicted_update(&before.state, before.motion.prediction(frame), after);
+            body.predicted_update(&held[&update.id].state, Some(motions.of(update.id)), after);
         }
         body.finish(delta.spawns.iter())
     }
@@ -1294,41 +1295,33 @@ pub(crate) mod tests {
             .collect(),
         };
         let (mut mirror, mut sum) = mirror_of(&[entity(0, 0)]);
-        let mut delta = Delta::default();
-        let mut sizes = Vec::new();
-        for frame in 1..6u32 {
-            let next = entity(500 * frame as i32, -300 * frame as i32);
-            let body = predicted_body(
-                &mirror,
-                std::slice::from_ref(&next),
-                frame,
-                checksum(std::slice::from_ref(&next)),
-            );
-            let sent = apply_body(&body, &mut mirror, &mut sum, &mut delta, frame).unwrap();
-            assert_eq!(sent, Some(sum), "frame {frame}: the checksum verifies");
-            assert_eq!(mirror[&next.id].state, next);
-            sizes.push(body.len());
-        }
-        // Frame 1 has no motion to go on (the entity was spawned): both deltas are coded
-        // in full. From frame 2 on the entity moves as predicted: checksum flag and 32
-        // bits, coding, despawns, updates, gap, one component bit, spawns: 41 bits.
+        let (mut delta, mut previous) = (Delta::default(), Delta::default());
+        // Sends `next` in a predicted body and applies it; returns the body's size.
+        let mut send = |next: &EntityState, mirror: &mut BTreeMap<NetId, HeldEntity>| {
+            std::mem::swap(&mut delta, &mut previous);
+            let world = std::slice::from_ref(next);
+            let body = predicted_body(mirror, world, &previous, checksum(world));
+            let sent = apply_body(&body, mirror, &mut sum, &mut delta, &previous).unwrap();
+            assert_eq!(sent, Some(sum), "the checksum verifies");
+            assert_eq!(mirror[&next.id].state, *next);
+            body.len()
+        };
+        let sizes: Vec<usize> = (1..6)
+            .map(|step| send(&entity(500 * step, -300 * step), &mut mirror))
+            .collect();
+        // The first update has no motion to go on (the previous frame did not update the
+        // entity): both deltas are coded in full. From the second on the entity moves as
+        // predicted: checksum flag and 32 bits, coding, despawns, updates, gap, one
+        // component bit, spawns: 41 bits.
         assert!(sizes[0] > 6, "{sizes:?}");
         assert!(sizes[1..].iter().all(|&size| size == 6), "{sizes:?}");
-        // A frame that leaves the entity alone resets the motion: the next update is coded
+        // A frame that leaves the entity alone leaves no motion: the next update is coded
         // against the held value again.
-        let idle = predicted_body(&mirror, std::slice::from_ref(&entity(2500, -1500)), 6, sum);
-        apply_body(&idle, &mut mirror, &mut sum, &mut delta, 6).unwrap();
-        assert!(delta.updates.is_empty());
-        let next = entity(3000, -1800);
-        let body = predicted_body(
-            &mirror,
-            std::slice::from_ref(&next),
-            7,
-            checksum(std::slice::from_ref(&next)),
+        send(&entity(2500, -1500), &mut mirror);
+        assert!(
+            send(&entity(3000, -1800), &mut mirror) > 6,
+            "no motion after an idle frame"
         );
-        assert!(body.len() > 6, "no motion after an idle frame");
-        apply_body(&body, &mut mirror, &mut sum, &mut delta, 7).unwrap();
-        assert_eq!(mirror[&next.id].state, next);
     }
 
     #[test]
@@ -1346,9 +1339,10 @@ pub(crate) mod tests {
         let plain = [0b0010_1010, 0b1000_0000];
         let predicted = [0b0110_1010, 0b1000_0000];
         let mut delta = Delta::default();
-        let error = apply_body(&plain, &mut mirror.clone(), &mut sum.clone(), &mut delta, 1).unwrap_err();
+        let none = Delta::default();
+        let error = apply_body(&plain, &mut mirror.clone(), &mut sum.clone(), &mut delta, &none).unwrap_err();
         assert_eq!(error, BodyError::Malformed("an update changes nothing"));
-        apply_body(&predicted, &mut mirror, &mut sum, &mut delta, 1).unwrap();
+        apply_body(&predicted, &mut mirror, &mut sum, &mut delta, &none).unwrap();
         assert!(delta.updates[0].changes.is_empty());
     }
 
@@ -1362,13 +1356,13 @@ pub(crate) mod tests {
             let (mut mirror, mut sum) = mirror_of(&[]);
             let mut reference = mirror.clone();
             let mut reference_sum = 0;
-            let mut delta = Delta::default();
-            for (frame, world) in worlds.iter().enumerate() {
-                let frame = frame as u32;
-                let body = predicted_body(&mirror, world, frame, checksum(world));
-                let decoded = decode_body(&body, &reference, frame).unwrap();
-                apply(&mut reference, &mut reference_sum, &decoded.delta, frame).unwrap();
-                let sent = apply_body(&body, &mut mirror, &mut sum, &mut delta, frame).unwrap();
+            let (mut delta, mut previous) = (Delta::default(), Delta::default());
+            for world in &worlds {
+                std::mem::swap(&mut delta, &mut previous);
+                let body = predicted_body(&mirror, world, &previous, checksum(world));
+                let decoded = decode_body(&body, &reference, &previous).unwrap();
+                apply(&mut reference, &mut reference_sum, &decoded.delta).unwrap();
+                let sent = apply_body(&body, &mut mirror, &mut sum, &mut delta, &previous).unwrap();
                 prop_assert_eq!(sent, Some(sum));
                 let reached: Vec<EntityState> = mirror.values().map(|held| held.state.clone()).collect();
                 prop_assert_eq!(&reached, world);
@@ -1398,11 +1392,14 @@ pub(crate) mod tests {
             ..Delta::default()
         };
         assert_eq!(
-            apply(&mut BTreeMap::new(), &mut 0, &delta, 0),
+            apply(&mut BTreeMap::new(), &mut 0, &delta),
             Err(ApplyError::UnknownEntity(id))
         );
         let (mirror, _) = mirror_of(&[]);
         let bytes = encode_body(None, &delta, &mirror, Vec::new());
-        assert_eq!(decode_body(&bytes, &mirror, 0), Err(BodyError::UnknownSlot(3)));
+        assert_eq!(
+            decode_body(&bytes, &mirror, &Delta::default()),
+            Err(BodyError::UnknownSlot(3))
+        );
     }
 }

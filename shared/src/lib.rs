@@ -27,7 +27,7 @@ pub mod tick;
 
 pub use delta::{
     ApplyError, BodyError, BodyWriter, Coding, Delta, EncodedUpdate, EntityDiff, EntityUpdate, FieldDelta, HeldEntity,
-    HeldShape, HeldStore, Motion, apply, apply_body, diff, diff_entity, diff_into, encode_body, spawn_cost_bits,
+    HeldShape, HeldStore, apply, apply_body, diff, diff_entity, diff_into, encode_body, spawn_cost_bits,
     update_cost_bits,
 };
 #[cfg(any(test, feature = "reference"))]

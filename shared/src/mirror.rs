@@ -28,12 +28,11 @@ use thiserror::Error;
 pub struct ClientMirror {
     tick: Option<Tick>,
     input_ack: Option<u32>,
-    /// Frames applied so far: each frame's number, for the held entities' [`Motion`]
-    /// (crate::delta::Motion) that predicted bodies build on.
-    frames: u32,
     entities: SortedHeld,
     checksum: u32,
     last_delta: Delta,
+    /// What the frame before the last applied: the motions a predicted body builds on.
+    previous_delta: Delta,
 }
 
 /// `id` as one integer in `NetId` order (slot index, then generation), which a binary
@@ -485,16 +484,6 @@ impl ClientMirror {
         }
     }
 
-    /// Every held entity in `NetId` order, with its hash and motion.
-    pub fn held(&self) -> impl Iterator<Item = &HeldEntity> {
-        self.entities.iter()
-    }
-
-    /// Frames applied so far (each frame's number is the count before it).
-    pub fn frames(&self) -> u32 {
-        self.frames
-    }
-
     /// Number of held entities.
     pub fn len(&self) -> usize {
         self.entities.len()
@@ -524,10 +513,10 @@ impl ClientMirror {
     /// the checksum of what is held): a checksum mismatch means it has diverged (the bots
     /// count it and carry on; a game client would reconnect).
     pub fn apply_frame(&mut self, frame: &SnapshotFrame) -> Result<Applied, MirrorError> {
+        // The last frame becomes the previous one, whatever this one carries (an idle
+        // frame leaves no motion): the server counts frames the same way.
+        std::mem::swap(&mut self.last_delta, &mut self.previous_delta);
         self.last_delta.clear();
-        // Every frame counts, whatever it carries: the server numbers them the same way.
-        let number = self.frames;
-        self.frames = self.frames.wrapping_add(1);
         let tick = if frame.full {
             Tick(frame.tick)
         } else {
@@ -562,7 +551,7 @@ impl ClientMirror {
             &mut self.entities,
             &mut self.checksum,
             &mut self.last_delta,
-            number,
+            &self.previous_delta,
         );
         self.entities.settle();
         let expected = match result {
@@ -740,8 +729,8 @@ mod tests {
             }
             store.settle();
             for delta in &deltas {
-                let want = apply(&mut model, &mut model_sum, delta, 0);
-                let got = apply(&mut store, &mut sum, delta, 0);
+                let want = apply(&mut model, &mut model_sum, delta);
+                let got = apply(&mut store, &mut sum, delta);
                 store.settle();
                 prop_assert_eq!(got, want);
                 prop_assert_eq!(sum, model_sum);

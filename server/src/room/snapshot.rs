@@ -32,7 +32,7 @@ use smallvec::SmallVec;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use tickcast_shared::{
-    BodyWriter, Coding, EncodedUpdate, EntityDiff, EntityState, NetId, Tick, diff_entity, entity_hash,
+    BodyWriter, Coding, EncodedUpdate, EntityDiff, EntityState, FieldDelta, NetId, Tick, diff_entity, entity_hash,
 };
 use tokio::sync::{mpsc, watch};
 
@@ -372,7 +372,7 @@ impl WorldBody {
             };
             let sum = checksums.then_some(checksum);
             let mut writer = BodyWriter::new(Vec::new(), sum, coding, &despawns, updates.len());
-            let mut motion = SmallVec::<[i32; 8]>::new();
+            let mut motion = SmallVec::<[FieldDelta; 4]>::new();
             let mut cursor = 0;
             for (id, encoded, at, index) in updates {
                 match base {
@@ -398,17 +398,18 @@ impl WorldBody {
 }
 
 /// The motion of `held` (an entity of the previous snapshot) that a client in step
-/// with `base` and then with the previous snapshot remembers: what its last frame's update
-/// changed each field by, flattened into `motion`. `false` (no motion) when that client
-/// did not hold the entity as it was in `base`: it was absent or hidden there, or its
-/// shape differed (the client was sent it whole, which leaves no motion). Called in
-/// ascending `NetId` order, with `cursor` (into `base`) carried from call to call.
+/// with `base` and then with the previous snapshot remembers: the changes its last
+/// frame's update made, into `motion` (sorted, as `Motion::prediction` gives them).
+/// `false` (no motion) when that client did not hold the entity as it was in `base`: it
+/// was absent or hidden there, or its shape differed (the client was sent it whole, which
+/// leaves no motion). Called in ascending `NetId` order, with `cursor` (into `base`)
+/// carried from call to call.
 fn motion_since(
     base: &WorldSnapshot,
     cursor: &mut usize,
     held: &EntityState,
     meta: &EntityMeta,
-    motion: &mut SmallVec<[i32; 8]>,
+    motion: &mut SmallVec<[FieldDelta; 4]>,
 ) -> bool {
     motion.clear();
     while *cursor < base.ids.len() && base.ids[*cursor] < held.id {
@@ -421,13 +422,17 @@ fn motion_since(
     if !is_visible(before_meta) || !is_visible(meta) || matches!(diff_entity(before, held), EntityDiff::Replace) {
         return false;
     }
-    for (old, new) in before.components.iter().zip(&held.components) {
-        motion.extend(
-            old.fields
-                .iter()
-                .zip(&new.fields)
-                .map(|(old, new)| new.wrapping_sub(*old)),
-        );
+    for (component, (old, new)) in before.components.iter().zip(&held.components).enumerate() {
+        for (field, (old, new)) in old.fields.iter().zip(&new.fields).enumerate() {
+            let delta = new.wrapping_sub(*old);
+            if delta != 0 {
+                motion.push(FieldDelta {
+                    component: component as u8,
+                    field: field as u8,
+                    delta,
+                });
+            }
+        }
     }
     true
 }

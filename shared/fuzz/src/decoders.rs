@@ -114,18 +114,19 @@ pub fn snapshot_apply(data: &[u8]) {
     let mut mirror = ClientMirror::new();
     let mut reference: BTreeMap<NetId, HeldEntity> = BTreeMap::new();
     let mut reference_sum = 0u32;
+    // What the reference applied in its previous frame: a predicted body's motions.
+    let mut reference_previous = Delta::default();
     for frame in frames(data) {
         if frame.full {
             reference.clear();
             reference_sum = 0;
         }
-        // The number the mirror gives this frame (it counts every frame).
-        let number = mirror.frames();
-        let decoded = (!frame.body.is_empty()).then(|| decode_body(&frame.body, &reference, number));
+        let previous = std::mem::take(&mut reference_previous);
+        let decoded = (!frame.body.is_empty()).then(|| decode_body(&frame.body, &reference, &previous));
         if let Some(Ok(decoded)) = &decoded {
             let body = encode_body(decoded.checksum, &decoded.delta, &reference, Vec::new());
             assert_eq!(
-                decode_body(&body, &reference, number).as_ref(),
+                decode_body(&body, &reference, &previous).as_ref(),
                 Ok(decoded),
                 "a decoded body does not survive encode_body"
             );
@@ -173,12 +174,13 @@ pub fn snapshot_apply(data: &[u8]) {
         if !agreed {
             // The two ways legitimately part (an error leaves the mirror partly changed):
             // carry on from what the mirror holds.
-            reference = mirror.held().map(|held| (held.state.id, held.clone())).collect();
+            reference = mirror.entities().map(|e| (e.id, HeldEntity::new(e.clone()))).collect();
+            reference_previous = mirror.last_delta().clone();
             reference_sum = mirror.checksum();
             continue;
         }
         if let Some(Ok(decoded)) = decoded {
-            apply(&mut reference, &mut reference_sum, &decoded.delta, number)
+            apply(&mut reference, &mut reference_sum, &decoded.delta)
                 .expect("a delta decoded against the reference applies to it");
             match (&result, decoded.checksum) {
                 (Ok(applied), sent) => assert_eq!(
@@ -194,6 +196,7 @@ pub fn snapshot_apply(data: &[u8]) {
             if let (Ok(_), Some(sent)) = (&result, decoded.checksum) {
                 assert_eq!(sent, reference_sum, "a wrong checksum was verified");
             }
+            reference_previous = decoded.delta;
         }
         assert!(
             mirror.entities().eq(reference.values().map(|held| &held.state)),
