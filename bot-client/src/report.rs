@@ -382,8 +382,10 @@ impl SwarmReport {
                 format!("{} dropped or lost, {} resumed their player", self.drops, self.resumes),
             );
         }
-        row(
-            "inputs",
+        let inputs = if self.inputs_expected == 0 && self.inputs_sent == 0 {
+            // Spectators: nothing was to be sent.
+            "none expected, none sent".to_owned()
+        } else {
             format!(
                 "{} sent ({:.0}% of one per tick), {} acked, {} due (sent over {} s before the end)",
                 self.inputs_sent,
@@ -391,8 +393,9 @@ impl SwarmReport {
                 self.inputs_acked,
                 self.inputs_due,
                 ACK_GRACE.as_secs()
-            ),
-        );
+            )
+        };
+        row("inputs", inputs);
         row("inputs per write", self.inputs_per_write.to_string());
         row(
             "bots lacking acks",
