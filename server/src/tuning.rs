@@ -15,7 +15,7 @@
 //! (`perf record -e sched:sched_switch -g -t <room thread>`: 17 times a second), and it
 //! then waited a whole 4 ms scheduler tick. At `SCHED_FIFO` 1, swarm
 //! `--bots 350 --npcs 700 --duration 20s --ramp 5s --map assets/maps/large.toml`:
-//! tick p99 6.12 ms to **3.01 ms** (BENCHMARKS.md, "The tick's tail").
+//! tick p99 6.12 ms to **3.01 ms** (BENCHMARKS.md, "Tuning", "The tick's tail").
 //!
 //! # mimalloc as the global allocator: [`Allocator`]
 //!
@@ -74,7 +74,7 @@
 //! - `std::sync::mpsc::sync_channel` (and any array queue where a receiver spins on a
 //!   claimed but unwritten slot) spun the real-time tick thread behind a preempted
 //!   sender: a tick of 90 to 200 ms in 3 of 6 swarm runs at 1 000 bots, none over
-//!   17 ms in 10 runs since (BENCHMARKS.md, session 4: swarm
+//!   17 ms in 10 runs since (BENCHMARKS.md, "Tuning": swarm
 //!   `--bots 1000 --npcs 2000 --duration 20s --ramp 10s --map assets/maps/large.toml`;
 //!   `perf record -F 1000 -g -t <room thread>` caught one: 182 of its 185 samples in
 //!   `Channel::try_recv`).
