@@ -2,7 +2,13 @@
 //! fit in this snapshot's byte budget.
 //!
 //! Each connection's writer owns a [`ClientView`] and calls [`ClientView::write_frame`]
-//! once per published snapshot, on a tokio worker (never on the tick thread):
+//! once per published snapshot, on a tokio worker (never on the tick thread).
+//!
+//! A client that sees the whole world and holds exactly the previous snapshot's world is
+//! *in step*: it is sent one of the snapshot's shared world bodies with its own header,
+//! and nothing else is done for it. The predicted body, when the client also held the
+//! world the body's motions start from in its frame before (`stepped_from`); the plain one
+//! otherwise. Any other frame is the client's own:
 //! 1. interest: the entities near the client's player, plus always-relevant ones;
 //! 2. candidates: entities in view that the client lacks (spawn whole) or holds with
 //!    different fields (field-level update); entities that left view are despawned.
