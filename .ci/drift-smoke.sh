@@ -5,6 +5,8 @@
 # Bounded: the swarms stop themselves, and the server is stopped with SIGTERM.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# shellcheck source=.ci/lib.sh
+source .ci/lib.sh
 port=${DRIFT_PORT:-17779}
 out=${DRIFT_OUT:-target/drift-smoke}
 mkdir -p "$out"
@@ -15,10 +17,7 @@ cargo build --release -p tickcast-server -p tickcast-bots
 server=$!
 trap 'kill -TERM $server 2>/dev/null || true; wait $server 2>/dev/null || true' EXIT
 
-for _ in $(seq 50); do
-  (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && break
-  sleep 0.1
-done
+wait_for_port "$port"
 
 bots() { timeout 120 ./target/release/tickcast-bots --url "ws://127.0.0.1:$port/ws" --duration 8s --ramp 1s "$@"; }
 status=0

@@ -4,6 +4,8 @@
 # Bounded: the swarm stops itself, and the server is stopped with SIGTERM (then 1001).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# shellcheck source=.ci/lib.sh
+source .ci/lib.sh
 bots=${SWARM_BOTS:-50}
 duration=${SWARM_DURATION:-10s}
 port=${SWARM_PORT:-17777}
@@ -15,10 +17,7 @@ cargo build --release -p tickcast-server -p tickcast-bots
 server=$!
 trap 'kill -TERM $server 2>/dev/null || true; wait $server 2>/dev/null || true' EXIT
 
-for _ in $(seq 50); do
-  (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && break
-  sleep 0.1
-done
+wait_for_port "$port"
 
 status=0
 timeout 120 ./target/release/tickcast-bots --url "ws://127.0.0.1:$port/ws" --bots "$bots" \
