@@ -68,6 +68,8 @@ pub struct Figures {
     pub bytes_in_per_s: f64,
     /// Snapshot frames sent.
     pub frames_sent: u64,
+    /// Of those, frames whose body was a snapshot's shared world body.
+    pub frames_shared: u64,
     /// Entity changes sent.
     pub entities_sent: u64,
     /// Entity changes deferred by the byte budget.
@@ -102,6 +104,7 @@ pub struct Metrics {
     sent_bytes_per_second: GaugeF64,
     received_bytes_per_second: GaugeF64,
     frames_sent: Counter,
+    frames_shared: Counter,
     entities_sent: Counter,
     entities_deferred: Counter,
     staleness_max_ticks: Gauge,
@@ -135,6 +138,7 @@ impl Metrics {
             sent_bytes_per_second: GaugeF64::default(),
             received_bytes_per_second: GaugeF64::default(),
             frames_sent: Counter::default(),
+            frames_shared: Counter::default(),
             entities_sent: Counter::default(),
             entities_deferred: Counter::default(),
             staleness_max_ticks: Gauge::default(),
@@ -200,6 +204,11 @@ impl Metrics {
         );
         registry.register("frames_sent", "Snapshot frames sent", metrics.frames_sent.clone());
         registry.register(
+            "frames_shared",
+            "Snapshot frames whose body was a shared world body (one encode for every client in step)",
+            metrics.frames_shared.clone(),
+        );
+        registry.register(
             "entities_sent",
             "Entity spawns, updates and despawns sent",
             metrics.entities_sent.clone(),
@@ -258,6 +267,7 @@ impl Metrics {
         self.sent_bytes_per_second.set(figures.bytes_out_per_s);
         self.received_bytes_per_second.set(figures.bytes_in_per_s);
         advance(&self.frames_sent, figures.frames_sent);
+        advance(&self.frames_shared, figures.frames_shared);
         advance(&self.entities_sent, figures.entities_sent);
         advance(&self.entities_deferred, figures.entities_deferred);
         self.staleness_max_ticks.set(gauge_value(figures.staleness_max_ticks));
@@ -345,6 +355,7 @@ mod tests {
             "tickcast_received_bytes_total 0",
             "tickcast_sent_bytes_per_second 1234.5",
             "tickcast_frames_sent_total 0",
+            "tickcast_frames_shared_total 0",
             "tickcast_entities_deferred_total 0",
             "tickcast_inputs_dropped_total{reason=\"inbox\"} 0",
             "tickcast_closes_sent_total{code=\"1008\"} 1",

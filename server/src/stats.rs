@@ -75,6 +75,8 @@ pub struct StatsReport {
     pub bytes_in: u64,
     /// Snapshot frames sent.
     pub frames_sent: u64,
+    /// Of those, frames whose body was a snapshot's shared world body.
+    pub frames_shared: u64,
     /// Entity changes sent.
     pub entities_sent: u64,
     /// Entity changes deferred by the byte budget (counted once per snapshot they waited).
@@ -108,6 +110,7 @@ fn figures(sample: &Sample, room: &RoomStats, net: &NetStats) -> Figures {
         bytes_out_per_s: sample.bytes_out_per_s,
         bytes_in_per_s: sample.bytes_in_per_s,
         frames_sent: load(&net.frames_sent),
+        frames_shared: load(&net.frames_shared),
         entities_sent: load(&net.entities_sent),
         entities_deferred: load(&net.entities_deferred),
         staleness_max_ticks: load(&net.staleness_max_ticks),
@@ -218,6 +221,7 @@ impl StatsCollector {
             bytes_out: load(&net.bytes_out),
             bytes_in: load(&net.bytes_in),
             frames_sent: load(&net.frames_sent),
+            frames_shared: load(&net.frames_shared),
             entities_sent: load(&net.entities_sent),
             entities_deferred: load(&net.entities_deferred),
             staleness_max_ticks: load(&net.staleness_max_ticks),

@@ -64,6 +64,13 @@ async fn a_world_spectator_sees_everything_beyond_the_interest_radius_and_spawns
             .load(std::sync::atomic::Ordering::Relaxed),
         1
     );
+    // In step with the world after its first frames, the spectator is sent the shared
+    // world bodies (the player, with an area of interest, never is).
+    let shared = server
+        .net_stats()
+        .frames_shared
+        .load(std::sync::atomic::Ordering::Relaxed);
+    assert!(shared >= 30, "{shared} of the spectator's 40 frames were shared bodies");
     // The player is still served.
     next_snapshot(&mut player).await;
     server.shutdown(Duration::from_secs(2)).await;

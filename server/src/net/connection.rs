@@ -515,6 +515,7 @@ async fn write_snapshots(
                     Ok(Ok(())) => {
                         stats.bytes_out.fetch_add(frame_stats.bytes as u64, Ordering::Relaxed);
                         stats.frames_sent.fetch_add(1, Ordering::Relaxed);
+                        stats.frames_shared.fetch_add(u64::from(frame_stats.shared_body), Ordering::Relaxed);
                         stats.entities_sent.fetch_add(frame_stats.entities_sent as u64, Ordering::Relaxed);
                         stats.entities_deferred.fetch_add(frame_stats.entities_deferred as u64, Ordering::Relaxed);
                         stats.staleness_max_ticks.fetch_max(u64::from(frame_stats.max_staleness_ticks), Ordering::Relaxed);

@@ -48,6 +48,8 @@ pub struct NetStats {
     pub inputs_dropped_inbox: AtomicU64,
     /// Snapshot frames sent.
     pub frames_sent: AtomicU64,
+    /// Of those, frames whose body was a snapshot's shared world body.
+    pub frames_shared: AtomicU64,
     /// Entities spawned, updated or despawned across all frames.
     pub entities_sent: AtomicU64,
     /// Entity changes that waited for a later frame because of the byte budget.
