@@ -17,8 +17,8 @@ use tickcast_server::net::admission::{Claims, mint};
 use tickcast_shared::arena::{EntityKind, Health, Score, Transform2};
 use tickcast_shared::{
     ClientMsg, ComponentState, Components, Delta, EntityState, EntityUpdate, FieldDelta, HeldEntity, Hello, InputAck,
-    NetId, PROTOCOL_VERSION, PlayerInput, Replicate, Schema, ServerMsg, SnapshotFrame, Tick, Welcome, checksum, diff,
-    encode_body,
+    NetId, PROTOCOL_VERSION, PlayerInput, Replicate, Schema, ServerMsg, SnapshotFrame, Spectate, Tick, Welcome,
+    checksum, diff, encode_body,
 };
 
 fn from_hex(text: &str) -> Vec<u8> {
@@ -133,6 +133,16 @@ fn client_seeds(seeds: &mut Seeds) {
         "client_msg",
         "hello_resuming",
         &encode(ClientMsg::Hello(Hello::resuming("ann", &token))),
+    );
+    seeds.put(
+        "client_msg",
+        "hello_spectating_the_world",
+        &encode(ClientMsg::Hello(Hello::spectating("", Spectate::World))),
+    );
+    seeds.put(
+        "client_msg",
+        "hello_spectating_a_point",
+        &encode(ClientMsg::Hello(Hello::spectating("", Spectate::At([50.0, -30.5])))),
     );
     let input = |seq, move_x, move_y, aim, buttons| {
         encode(ClientMsg::Input(PlayerInput {
