@@ -249,7 +249,8 @@ async fn read_hello(ws: &mut Ws, context: &NetContext) -> Result<Option<Hello>, 
 
 /// Asks the room for an entity; `None` if the room has stopped.
 async fn join(context: &NetContext, client: ClientId, hello: Hello) -> Option<Joined> {
-    let mut name = hello.name.clone();
+    let spectator = hello.spectate.is_some();
+    let mut name = hello.name;
     if name.len() > MAX_NAME_BYTES {
         let mut end = MAX_NAME_BYTES;
         while !name.is_char_boundary(end) {
@@ -264,7 +265,7 @@ async fn join(context: &NetContext, client: ClientId, hello: Hello) -> Option<Jo
         .send(RoomCommand::Join {
             client,
             name,
-            spectator: hello.spectate.is_some(),
+            spectator,
             reply,
         })
         .await

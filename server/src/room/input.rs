@@ -22,7 +22,7 @@
 use super::tick_loop::RoomStats;
 use super::{ClientId, Joined, Replicated, Replication, Resumed, RoomCommand, tick_loop::RoomClock};
 use bevy_ecs::prelude::*;
-use rustc_hash::FxHashMap;
+use rustc_hash::{FxHashMap, FxHashSet};
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
@@ -142,7 +142,7 @@ pub(crate) struct Inbox {
     /// Players of connected clients.
     players: FxHashMap<ClientId, Entity>,
     /// Connected spectators: clients without a player.
-    spectators: rustc_hash::FxHashSet<ClientId>,
+    spectators: FxHashSet<ClientId>,
     /// Players whose connection dropped, kept until the tick given for their client to
     /// resume; their input buffers stay, so acks continue from the last applied input.
     away: FxHashMap<ClientId, (Entity, Tick)>,
