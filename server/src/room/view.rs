@@ -151,9 +151,9 @@ pub struct ClientView {
     player: Option<NetId>,
     settings: ViewSettings,
     /// Set while the client holds exactly this snapshot's visible entities, in a
-    /// whole-world view: its next frame is then the snapshot's shared [`WorldBody`]
-    /// (super::snapshot::WorldBody), and `tracked`, `last` and the held copies are not
-    /// kept up to date until it falls out of step (see [`ClientView::leave_step`]).
+    /// whole-world view: its next frame is then one of the next snapshot's shared
+    /// [`WorldBody`]s, and `tracked`, `last` and the held copies are not kept up to date
+    /// until it falls out of step (see [`ClientView::leave_step`]).
     in_step: Option<Arc<WorldSnapshot>>,
     /// The tick of the world the client held in step before its last frame, when that
     /// frame also left it in step: then the motion it remembers runs from that world to
