@@ -399,11 +399,11 @@ impl WorldBody {
 
 /// The motion of `held` (an entity of the previous snapshot) that a client in step
 /// with `base` and then with the previous snapshot remembers: the changes its last
-/// frame's update made, into `motion` (sorted by component and field, as that frame's delta lists them).
-/// `false` (no motion) when that client did not hold the entity as it was in `base`: it
-/// was absent or hidden there, or its shape differed (the client was sent it whole, which
-/// leaves no motion). Called in ascending `NetId` order, with `cursor` (into `base`)
-/// carried from call to call.
+/// frame's update made, into `motion` (sorted by component and field, as that frame's
+/// delta lists them). `false` (no motion) when that client did not hold the entity as it
+/// was in `base`: it was absent or hidden there, or its shape differed (the client was
+/// sent it whole, which leaves no motion). Called in ascending `NetId` order, with
+/// `cursor` (into `base`) carried from call to call.
 fn motion_since(
     base: &WorldSnapshot,
     cursor: &mut usize,
