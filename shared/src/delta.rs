@@ -865,6 +865,10 @@ fn read_and_apply_predicted(
             return Err(BodyError::Malformed("a changed component changes no field"));
         }
     }
+    // An entity left as it was is not listed at all: a server never sends this.
+    if changes.is_empty() {
+        return Err(BodyError::Malformed("an update changes nothing"));
+    }
     Ok(rehash.rehash(*hash))
 }
 
@@ -920,6 +924,9 @@ fn read_predicted_fields(
         if coded && !missed {
             return Err(BodyError::Malformed("a changed component changes no field"));
         }
+    }
+    if changes.is_empty() {
+        return Err(BodyError::Malformed("an update changes nothing"));
     }
     Ok(())
 }
@@ -1325,9 +1332,10 @@ pub(crate) mod tests {
     }
 
     #[test]
-    fn an_update_that_changes_nothing_is_malformed_only_in_a_plain_body() {
-        let (mut mirror, mut sum) = mirror_of(&[EntityState {
-            id: NetId::from_parts(0, 1),
+    fn an_update_with_no_bits_is_the_prediction_and_one_that_changes_nothing_is_malformed() {
+        let id = NetId::from_parts(0, 1);
+        let (mirror, sum) = mirror_of(&[EntityState {
+            id,
             components: [ComponentState {
                 kind: ComponentKind(0),
                 fields: [1].into_iter().collect(),
@@ -1338,12 +1346,29 @@ pub(crate) mod tests {
         // No checksum, coding, despawns 0, updates 1, gap 0, component bit 0, spawns 0.
         let plain = [0b0010_1010, 0b1000_0000];
         let predicted = [0b0110_1010, 0b1000_0000];
+        let moved = Delta {
+            updates: vec![EntityUpdate {
+                id,
+                changes: [FieldDelta {
+                    component: 0,
+                    field: 0,
+                    delta: 5,
+                }]
+                .into_iter()
+                .collect(),
+            }],
+            ..Delta::default()
+        };
+        let still = Delta::default();
         let mut delta = Delta::default();
-        let none = Delta::default();
-        let error = apply_body(&plain, &mut mirror.clone(), &mut sum.clone(), &mut delta, &none).unwrap_err();
-        assert_eq!(error, BodyError::Malformed("an update changes nothing"));
-        apply_body(&predicted, &mut mirror, &mut sum, &mut delta, &none).unwrap();
-        assert!(delta.updates[0].changes.is_empty());
+        for (body, previous) in [(&plain[..], &still), (&plain[..], &moved), (&predicted[..], &still)] {
+            let error = apply_body(body, &mut mirror.clone(), &mut sum.clone(), &mut delta, previous).unwrap_err();
+            assert_eq!(error, BodyError::Malformed("an update changes nothing"));
+        }
+        // Moved by 5 in the previous frame: no bits set means "moved by 5 again".
+        let (mut mirror, mut sum) = (mirror, sum);
+        apply_body(&predicted, &mut mirror, &mut sum, &mut delta, &moved).unwrap();
+        assert_eq!(mirror[&id].state.components[0].fields[0], 6);
     }
 
     proptest! {

@@ -403,7 +403,7 @@ function readUpdate(reader, before, predicted, frame) {
       fields[c] = changed;
     }
   }
-  if (!coded && !predicted) {
+  if (predicted ? fields === null : !coded) {
     throw malformed("an update changes nothing");
   }
   return new HeldEntity(before.id, before.kinds, fields ?? held, (before.hash ^ register) >>> 0, held, frame);

@@ -21,7 +21,8 @@
  * `held + motion`, where `motion` is what the entity's update in the previous frame changed
  * each field by (none if the previous frame did not update it): a field whose bit is 0
  * takes the predicted value, a coded one `predicted + residual`, and an update with no
- * component bit set is an entity that moved exactly as predicted. Every update, plain or
+ * component bit set is an entity that moved exactly as predicted (an update that leaves
+ * the entity as it was is malformed in either kind of body). Every update, plain or
  * predicted, records its frame number and the fields it started from on the entity it
  * makes: its motion is the difference, so remembering it allocates nothing.
  */
@@ -289,7 +290,9 @@ function readUpdate(reader: BitReader, before: HeldEntity, predicted: boolean, f
       fields[c] = changed;
     }
   }
-  if (!coded && !predicted) {
+  // Plain: no bit set. Predicted: the entity stays as it was (no bit set and no motion,
+  // or residuals that cancel it); an unchanged entity is never listed.
+  if (predicted ? fields === null : !coded) {
     throw malformed('an update changes nothing');
   }
   return new HeldEntity(before.id, before.kinds, fields ?? held, (before.hash ^ register) >>> 0, held, frame);

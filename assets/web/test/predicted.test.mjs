@@ -84,6 +84,14 @@ function twoShips(apply, a = ship(100, 200), b = ship(500, 600)) {
   apply(body({ checksum: checksumOf([plain(0, 1, a), plain(1, 1, b)]), predicted: false, spawns: [{ index: 0, generation: 1, components: a }, { index: 1, generation: 1, components: b }] }));
 }
 
+/** With no motion to predict, an update with no bits would leave ship 0 as it was: refused. */
+function refusedAsUnchanged(apply) {
+  assert.throws(
+    () => apply(body({ predicted: true, updates: [{ index: 0, components: [null, null] }] })),
+    (error) => error instanceof DecodeError && error.kind === 'malformed' && /an update changes nothing/.test(error.message),
+  );
+}
+
 test('a predicted update with zero residuals applies held + motion, checksum verified', () => {
   const { mirror, apply, fields } = session();
   twoShips(apply);
@@ -133,23 +141,26 @@ test('an update shares what it did not change, and keeps the fields it replaced 
 
 test('motion is 0 after a frame that did not update the entity: an empty body, or a body about others', () => {
   for (const between of ['empty body', 'other entity', 'despawn of another']) {
-    const { mirror, apply, fields } = session();
-    twoShips(apply);
-    apply(body({ predicted: false, updates: [{ index: 0, components: [[10, 5, null], null] }] }));
-    if (between === 'empty body') {
-      assert.equal(apply(new Uint8Array(0)).updated.length, 0);
-    } else if (between === 'other entity') {
-      apply(body({ predicted: true, updates: [{ index: 1, components: [[1, null, null], null] }] }));
-    } else {
-      apply(body({ predicted: true, despawns: [1] }));
-    }
-    assert.equal(mirror.frames, 3, between);
-    // Frame 3, predicted, all bits 0: the previous frame left ship 0 alone, so no motion.
-    const world = between === 'despawn of another' ? [plain(0, 1, ship(110, 205))] : [plain(0, 1, ship(110, 205)), plain(1, 1, ship(between === 'other entity' ? 501 : 500, 600))];
-    const applied = apply(body({ checksum: checksumOf(world), predicted: true, updates: [{ index: 0, components: [null, null] }] }));
-    assert.equal(applied.checksumVerified, true, between);
-    assert.deepEqual(fields(0), [[110, 205, 0], [3]], between);
-    // And the frame after it predicts nothing either: that update moved it by nothing.
+    // Ship 0 moves by (+10, +5) in frame 1; frame 2 is `between`.
+    const prepared = () => {
+      const { mirror, apply, fields } = session();
+      twoShips(apply);
+      apply(body({ predicted: false, updates: [{ index: 0, components: [[10, 5, null], null] }] }));
+      if (between === 'empty body') {
+        assert.equal(apply(new Uint8Array(0)).updated.length, 0);
+      } else if (between === 'other entity') {
+        apply(body({ predicted: true, updates: [{ index: 1, components: [[1, null, null], null] }] }));
+      } else {
+        apply(body({ predicted: true, despawns: [1] }));
+      }
+      assert.equal(mirror.frames, 3, between);
+      return { apply, fields };
+    };
+    // Frame 3, predicted, all bits 0: the previous frame left ship 0 alone, so there is
+    // no motion, and the update would change nothing.
+    refusedAsUnchanged(prepared().apply);
+    // A coded field is coded against the held value alone.
+    const { apply, fields } = prepared();
     apply(body({ predicted: true, updates: [{ index: 0, components: [[1, null, null], null] }] }));
     assert.deepEqual(fields(0), [[111, 205, 0], [3]], between);
   }
@@ -177,7 +188,7 @@ test('a spawn (or a replacement, or a full frame) forgets the motion', () => {
     apply(body({ predicted: false, updates: [{ index: 0, components: [[10, 5, null], null] }] }));
     apply(body({ predicted: true, spawns: [{ index: 0, generation: 1, components: ship(300, 300) }] }));
     assert.equal(mirror.entityAt(0).motion, null);
-    apply(body({ predicted: true, updates: [{ index: 0, components: [null, null] }] }));
+    refusedAsUnchanged(apply);
     assert.deepEqual(fields(0), [[300, 300, 0], [3]]);
   }
   // Updated then replaced in the same frame: the spawn comes last and wins.
@@ -186,7 +197,7 @@ test('a spawn (or a replacement, or a full frame) forgets the motion', () => {
     twoShips(apply);
     apply(body({ predicted: false, updates: [{ index: 0, components: [[10, 5, null], null] }] }));
     apply(body({ predicted: true, updates: [{ index: 0, components: [null, null] }], spawns: [{ index: 0, generation: 3, components: ship(300, 300) }] }));
-    apply(body({ predicted: true, updates: [{ index: 0, components: [null, null] }] }));
+    refusedAsUnchanged(apply);
     assert.deepEqual(fields(0), [[300, 300, 0], [3]]);
   }
   // Despawned and spawned again in one frame (a new generation in the slot).
@@ -196,7 +207,7 @@ test('a spawn (or a replacement, or a full frame) forgets the motion', () => {
     apply(body({ predicted: false, updates: [{ index: 0, components: [[10, 5, null], null] }] }));
     apply(body({ predicted: true, despawns: [0], spawns: [{ index: 0, generation: 3, components: ship(300, 300) }] }));
     assert.equal(mirror.entityAt(0).id.generation, 3);
-    apply(body({ predicted: true, updates: [{ index: 0, components: [null, null] }] }));
+    refusedAsUnchanged(apply);
     assert.deepEqual(fields(0), [[300, 300, 0], [3]]);
   }
   // A full frame clears the world, motion and all.
@@ -205,31 +216,32 @@ test('a spawn (or a replacement, or a full frame) forgets the motion', () => {
     twoShips(apply);
     apply(body({ predicted: false, updates: [{ index: 0, components: [[10, 5, null], null] }] }));
     mirror.applyFrame(decodeServerMessage(encodeSnapshot({ full: true, tick: 500, body: body({ predicted: false, spawns: [{ index: 0, generation: 1, components: ship(110, 205) }] }) })));
-    apply(body({ predicted: true, updates: [{ index: 0, components: [null, null] }] }));
+    refusedAsUnchanged(apply);
     assert.deepEqual(fields(0), [[110, 205, 0], [3]]);
   }
 });
 
-test('a plain body refuses an update that changes nothing; a predicted one accepts it', () => {
+test('an update that changes nothing is refused, plain or predicted; no bits with motion is the prediction', () => {
   const refused = (bytes, pattern) => {
     const { apply } = session();
     twoShips(apply);
     assert.throws(() => apply(bytes), (error) => error instanceof DecodeError && error.kind === 'malformed' && pattern.test(error.message));
   };
   refused(body({ predicted: false, updates: [{ index: 0, components: [null, null] }] }), /an update changes nothing/);
+  refused(body({ predicted: true, updates: [{ index: 0, components: [null, null] }] }), /an update changes nothing/);
   // A coded component must code a field, predicted or not.
   refused(body({ predicted: false, updates: [{ index: 0, components: [[null, null, null], null] }] }), /a changed component changes no field/);
   refused(body({ predicted: true, updates: [{ index: 0, components: [[null, null, null], null] }] }), /a changed component changes no field/);
 
-  // Predicted, with no motion to predict: the entity stays as it was, checksum and all.
+  // With motion (ship 0 moved by +10, +5 in the previous frame), no bits is that motion again.
   const { mirror, apply, fields } = session();
   twoShips(apply);
-  const sum = mirror.checksum;
-  const applied = apply(body({ checksum: sum, predicted: true, updates: [{ index: 0, components: [null, null] }, { index: 1, components: [null, null] }] }));
+  apply(body({ predicted: false, updates: [{ index: 0, components: [[10, 5, null], null] }] }));
+  const expected = [plain(0, 1, ship(120, 210)), plain(1, 1, ship(500, 600))];
+  const applied = apply(body({ checksum: checksumOf(expected), predicted: true, updates: [{ index: 0, components: [null, null] }] }));
   assert.equal(applied.checksumVerified, true);
-  assert.equal(applied.updated.length, 2);
-  assert.deepEqual(fields(0), [[100, 200, 0], [3]]);
-  assert.equal(mirror.checksum, sum);
+  assert.deepEqual(fields(0), [[120, 210, 0], [3]]);
+  assert.equal(mirror.entityAt(0).updateFrame, 2);
   // A predicted update of a slot not held is still a divergence.
   assert.throws(() => apply(body({ predicted: true, updates: [{ index: 7, components: [] }] })), (error) => error.kind === 'unknown-slot');
 });
@@ -270,8 +282,12 @@ test('applyBody numbers frames in the held set, empty bodies included', () => {
   assert.equal(entities.get(0).updateFrame, 0);
   assert.equal(applyBody(new Uint8Array(0), held).checksum, null);
   assert.equal(held.frames, 2);
-  applyBody(body({ predicted: true, updates: [{ index: 0, components: [null] }] }), held);
-  assert.deepEqual(entities.get(0).fields, [[6, 7]], 'the empty frame came between: no motion');
+  assert.throws(
+    () => applyBody(body({ predicted: true, updates: [{ index: 0, components: [null] }] }), held),
+    /an update changes nothing/,
+    'the empty frame came between: no motion, so no bits would change nothing',
+  );
+  assert.deepEqual(entities.get(0).fields, [[6, 7]]);
   // The counter is a u32, as the reference's, and wraps.
   held.frames = 0xffffffff;
   applyBody(body({ predicted: false, updates: [{ index: 0, components: [[1, 1]] }] }), held);
@@ -310,7 +326,7 @@ function step(random, world) {
 }
 
 test('streams from a sender that predicts as the protocol says replay exactly, with every checksum verified', () => {
-  for (const [seed, options] of [[11, { predicted: true }], [12, { predicted: false }], [13, { predicted: true, listUnchanged: true }]]) {
+  for (const [seed, options] of [[11, { predicted: true }], [12, { predicted: false }]]) {
     const random = rng(seed);
     const sender = new ServerStream(options);
     const mirror = new Mirror();
@@ -319,7 +335,7 @@ test('streams from a sender that predicts as the protocol says replay exactly, w
     for (let frame = 1; frame < 300; frame++) {
       const roll = random.next();
       let next;
-      if (roll < 0.05) next = world; // nothing changes: an empty body (unless unchanged ones are listed)
+      if (roll < 0.05) next = world; // nothing changes: an empty body
       else if (roll < 0.1) next = nudgeWorld(random, world, { slots: 40 }).map((e) => ({ velocity: [1, 1], ...e }));
       else if (roll < 0.12) next = world.filter((e) => e.index % 3 !== 0); // despawns
       else next = step(random, world);

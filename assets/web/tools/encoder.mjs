@@ -176,10 +176,8 @@ export function snapshotBetween(baseline, current, { full = false, tick, ack = n
  * plain bodies (still keeping the memory, as a client does for plain bodies).
  */
 export class ServerStream {
-  constructor({ predicted = true, listUnchanged = false } = {}) {
+  constructor({ predicted = true } = {}) {
     this.predicted = predicted;
-    /** List entities that did not change as updates too (valid in a predicted body only). */
-    this.listUnchanged = listUnchanged;
     this.frames = 0;
     this.world = [];
     /** By slot index: `{ frame, deltas }` of the entity's last update. */
@@ -198,15 +196,6 @@ export class ServerStream {
     this.frames = (frame + 1) >>> 0;
     if (full) this.motions.clear();
     const delta = diff(full ? [] : this.world, current);
-    if (this.listUnchanged && this.predicted && !full) {
-      const listed = new Set([...delta.despawns, ...delta.spawns].map((e) => e.index));
-      for (const entity of this.world) {
-        if (!listed.has(entity.index) && !delta.updates.some((u) => u.entity.index === entity.index)) {
-          delta.updates.push({ entity, changes: [] });
-        }
-      }
-      delta.updates.sort((a, b) => a.entity.index - b.entity.index);
-    }
     for (const update of delta.updates) update.motion = this.predicted ? this.prediction(update.entity.index, frame) : null;
     const empty = delta.despawns.length + delta.updates.length + delta.spawns.length === 0;
     const body = empty && !full ? new Uint8Array(0) : encodeBody(checksum ? checksumOf(current) : null, delta, { predicted: this.predicted });
