@@ -53,10 +53,51 @@ pub struct ServerConfig {
     pub tls: TlsConfig,
     /// Who may connect: tokens and origins.
     pub access: AccessConfig,
+    /// Rooms made by matchmaking: capacity, seats, lifecycle, the node's address.
+    pub rooms: RoomsConfig,
+}
+
+/// Rooms beyond the default one, made on demand by `POST /matchmake` (see `rooms`).
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RoomsConfig {
+    /// Players a matchmade room holds, unless its kind says otherwise.
+    pub capacity: usize,
+    /// How long a reserved seat waits for its client's WebSocket.
+    #[serde(with = "humantime_serde_compat")]
+    pub seat_ttl: Duration,
+    /// How long a matchmade room stays with nobody in it before it is disposed.
+    #[serde(with = "humantime_serde_compat")]
+    pub empty_timeout: Duration,
+    /// On SIGTERM, how long rooms may play on (taking no new players) before their
+    /// clients are closed with 1001; 0s closes them at once.
+    #[serde(with = "humantime_serde_compat")]
+    pub drain_timeout: Duration,
+    /// The WebSocket URL this node tells clients to connect to (e.g.
+    /// `wss://node-3.game.example/ws`); empty: made from the bound address.
+    pub public_url: String,
+    /// A name for this node in `/rooms` and the directory; empty: made at start.
+    pub node_id: String,
+    /// Tick threads shared by the rooms; 0: one per core.
+    pub tick_threads: usize,
+    /// Per kind (`arena`, `drift`): capacity and rates that differ from the defaults.
+    pub kinds: std::collections::BTreeMap<GameChoice, KindConfig>,
+}
+
+/// What a room kind changes from the server-wide defaults.
+#[derive(Clone, Copy, Debug, Default, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct KindConfig {
+    /// Players a room of this kind holds.
+    pub capacity: Option<usize>,
+    /// Its ticks per second.
+    pub tick_rate: Option<u32>,
+    /// Its snapshots per second; divides its tick rate.
+    pub snapshot_rate: Option<u32>,
 }
 
 /// The games a server can host.
-#[derive(Clone, Copy, Debug, Default, Deserialize, PartialEq, Eq, clap::ValueEnum)]
+#[derive(Clone, Copy, Debug, Default, Deserialize, PartialEq, Eq, PartialOrd, Ord, clap::ValueEnum)]
 #[serde(rename_all = "lowercase")]
 pub enum GameChoice {
     /// The reference game: a 2D top-down arena (`game::Arena`).
@@ -64,6 +105,19 @@ pub enum GameChoice {
     Arena,
     /// Bodies bouncing in a box, for measurements (`game::Drift`).
     Drift,
+}
+
+impl GameChoice {
+    /// Every game, in the order `/rooms` and errors list them.
+    pub const ALL: [GameChoice; 2] = [GameChoice::Arena, GameChoice::Drift];
+
+    /// The game's name: its room kind and its name in the `Welcome` schema.
+    pub fn name(self) -> &'static str {
+        match self {
+            GameChoice::Arena => "arena",
+            GameChoice::Drift => "drift",
+        }
+    }
 }
 
 /// The drift scene (see `game::drift`).
@@ -309,6 +363,24 @@ pub struct Args {
     /// Most simultaneous game connections from one IP address.
     #[arg(long, value_name = "N")]
     pub max_connections_per_ip: Option<usize>,
+    /// Players a matchmade room holds.
+    #[arg(long, value_name = "N")]
+    pub room_capacity: Option<usize>,
+    /// How long a matchmade room stays empty before it is disposed, e.g. 30s.
+    #[arg(long, value_name = "DURATION", value_parser = humantime::parse_duration)]
+    pub room_empty_timeout: Option<Duration>,
+    /// On SIGTERM, how long rooms play on before their clients are closed, e.g. 60s.
+    #[arg(long, value_name = "DURATION", value_parser = humantime::parse_duration)]
+    pub drain_timeout: Option<Duration>,
+    /// The WebSocket URL this node advertises, e.g. wss://node-3.game.example/ws.
+    #[arg(long, value_name = "URL")]
+    pub public_url: Option<String>,
+    /// This node's name in /rooms and the directory.
+    #[arg(long, value_name = "NAME")]
+    pub node_id: Option<String>,
+    /// Tick threads shared by the rooms (0: one per core).
+    #[arg(long, value_name = "N")]
+    pub tick_threads: Option<usize>,
 }
 
 /// Tasks other than serving.
@@ -412,6 +484,24 @@ impl ServerConfig {
         if let Some(limit) = args.max_connections_per_ip {
             config.limits.max_connections_per_ip = limit;
         }
+        if let Some(capacity) = args.room_capacity {
+            config.rooms.capacity = capacity;
+        }
+        if let Some(timeout) = args.room_empty_timeout {
+            config.rooms.empty_timeout = timeout;
+        }
+        if let Some(timeout) = args.drain_timeout {
+            config.rooms.drain_timeout = timeout;
+        }
+        if let Some(url) = &args.public_url {
+            config.rooms.public_url.clone_from(url);
+        }
+        if let Some(node) = &args.node_id {
+            config.rooms.node_id.clone_from(node);
+        }
+        if let Some(threads) = args.tick_threads {
+            config.rooms.tick_threads = threads;
+        }
         if args.tls_self_signed {
             config.tls = TlsConfig {
                 self_signed: true,
@@ -497,7 +587,39 @@ impl ServerConfig {
         if self.limits.max_write_buffer_bytes <= self.limits.write_buffer_bytes {
             return invalid("limits.max_write_buffer_bytes must exceed write_buffer_bytes".into());
         }
+        let rooms = &self.rooms;
+        if rooms.capacity == 0 || rooms.seat_ttl.is_zero() {
+            return invalid("rooms.capacity and rooms.seat_ttl must be positive".into());
+        }
+        for game in GameChoice::ALL {
+            let (tick_rate, snapshot_rate) = self.rates_of(game);
+            let capacity = self.capacity_of(game);
+            if !(1..=1000).contains(&tick_rate) || snapshot_rate == 0 || !tick_rate.is_multiple_of(snapshot_rate) {
+                return invalid(format!(
+                    "rooms.kinds.{}: snapshot_rate {snapshot_rate} must divide tick_rate {tick_rate} (1..=1000)",
+                    game.name()
+                ));
+            }
+            if capacity == 0 {
+                return invalid(format!("rooms.kinds.{}.capacity must be positive", game.name()));
+            }
+        }
         Ok(())
+    }
+
+    /// A room kind's tick and snapshot rates.
+    pub fn rates_of(&self, game: GameChoice) -> (u32, u32) {
+        let kind = self.rooms.kinds.get(&game).copied().unwrap_or_default();
+        (
+            kind.tick_rate.unwrap_or(self.tick_rate),
+            kind.snapshot_rate.unwrap_or(self.snapshot_rate),
+        )
+    }
+
+    /// Players a matchmade room of `game` holds.
+    pub fn capacity_of(&self, game: GameChoice) -> usize {
+        let kind = self.rooms.kinds.get(&game).copied().unwrap_or_default();
+        kind.capacity.unwrap_or(self.rooms.capacity)
     }
 
     /// The area of interest's radius; `None` (radius 0) sends every client the whole
@@ -509,7 +631,12 @@ impl ServerConfig {
 
     /// Body bytes each client may be sent per snapshot.
     pub fn budget_bytes_per_snapshot(&self) -> usize {
-        (self.replication.budget_kbps as usize * 1000 / 8 / self.snapshot_rate as usize).max(64)
+        self.budget_bytes_at(self.snapshot_rate)
+    }
+
+    /// Body bytes each client may be sent per snapshot at `snapshot_rate`.
+    pub fn budget_bytes_at(&self, snapshot_rate: u32) -> usize {
+        (self.replication.budget_kbps as usize * 1000 / 8 / snapshot_rate.max(1) as usize).max(64)
     }
 
     /// Ticks between snapshots.

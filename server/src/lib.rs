@@ -4,7 +4,9 @@
 //! - [`net`]: the game port's HTTP front (page, `/healthz`, `/game.json`, the `/ws`
 //!   upgrade; TLS), per-connection reader and writer tasks, close codes.
 //! - [`room`]: the fixed-tick bevy_ecs room, replication and snapshots.
-//! - [`game`]: the reference game, "arena".
+//! - [`rooms`]: many rooms in one process, seats, lifecycle, and the directory that
+//!   places players (in process, or across nodes on Redis).
+//! - [`game`]: the reference games, "arena" and the "drift" scene.
 //! - [`stats`]: the server's own figures: timeline, log line, shutdown report.
 //! - [`metrics`]: those figures as Prometheus metrics, served on `/metrics` when
 //!   `[metrics] enabled` (by [`net::serve_metrics`], a listener of its own).
@@ -17,14 +19,15 @@ pub mod game;
 pub mod metrics;
 pub mod net;
 pub mod room;
+pub mod rooms;
 pub mod stats;
 pub mod tuning;
 
-use config::GameChoice;
 use config::ServerConfig;
-use game::{Arena, Drift, Map, MapError};
+use game::MapError;
 use net::NetStats;
-use room::{Rates, Room, RoomError, RoomSettings, RoomStats, ViewSettings};
+use room::{RoomError, RoomStats, TickPool};
+use rooms::{Directory, LocalDirectory, RoomKind, Rooms, RoomsSettings};
 use stats::{StatsCollector, StatsReport};
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -64,7 +67,7 @@ pub enum StartError {
     Tls(#[from] net::tls::TlsError),
 }
 
-/// A running server: one arena room behind the game port.
+/// A running server: its rooms behind the game port.
 pub struct RunningServer {
     local_addr: SocketAddr,
     /// Whether the game port speaks TLS.
@@ -74,7 +77,8 @@ pub struct RunningServer {
     shutdown: CancellationToken,
     connections: TaskTracker,
     listener: tokio::task::JoinHandle<()>,
-    room: Room,
+    rooms: Arc<Rooms>,
+    sweeper: tokio::task::JoinHandle<()>,
     net_stats: Arc<NetStats>,
     room_stats: Arc<RoomStats>,
     collector: Arc<StatsCollector>,
@@ -93,48 +97,17 @@ pub struct TlsFingerprints {
     pub spki_sha256_base64: Option<String>,
 }
 
-/// Loads the map, starts the room thread and begins accepting connections.
+/// How often empty rooms are looked for.
+const SWEEP_PERIOD: Duration = Duration::from_millis(500);
+
+/// Loads the map, starts the default room and begins accepting connections.
 pub async fn start(config: &ServerConfig) -> Result<RunningServer, StartError> {
     let tls = net::tls::acceptor(&config.tls, config.bind)?;
     let tls_fingerprints = tls.as_ref().map(|tls| TlsFingerprints {
         cert_sha256: tls.cert_sha256.clone(),
         spki_sha256_base64: tls.spki_sha256_base64.clone(),
     });
-    let settings = RoomSettings {
-        rates: Rates {
-            tick_rate: config.tick_rate,
-            snapshot_rate: config.snapshot_rate,
-        },
-        inbox: config.limits.room_inbox,
-        input_buffer: config.limits.input_buffer,
-        raise_priority: config.raise_tick_priority,
-        stagger_snapshots: config.stagger_snapshots,
-        resume_grace: config.limits.resume_grace,
-        interest_radius: config.interest_radius(),
-        checksums: config.checksums,
-    };
-    let (room, game_json) = match config.game {
-        GameChoice::Arena => {
-            let arena = Arena {
-                map: Map::load(&config.map)?,
-                drones: config.npcs,
-                seed: config.seed,
-            };
-            let game_json = arena.client_info().to_string();
-            (Room::start("arena", arena, settings)?, game_json)
-        }
-        GameChoice::Drift => {
-            let drift = Drift {
-                bodies: config.drift.entities,
-                speed: config.drift.speed,
-                size: config.drift.size,
-                seed: config.seed,
-            };
-            let game_json = drift.client_info().to_string();
-            (Room::start("drift", drift, settings)?, game_json)
-        }
-    };
-    let game_json = bytes::Bytes::from(game_json);
+    let kinds = RoomKind::all(config)?;
     let listener = TcpListener::bind(config.bind)
         .await
         .map_err(|source| StartError::Bind {
@@ -157,30 +130,47 @@ pub async fn start(config: &ServerConfig) -> Result<RunningServer, StartError> {
     let shutdown = CancellationToken::new();
     let connections = TaskTracker::new();
     let net_stats = Arc::new(NetStats::default());
-    let room_handle = room.handle();
-    let room_stats = Arc::clone(&room_handle.stats);
-    let view = ViewSettings {
-        interest_radius: config.interest_radius(),
-        budget_bytes: config.budget_bytes_per_snapshot(),
-        checksums: config.checksums,
-        rule: room_handle.relevance_rule,
+    let scheme = if config.tls.enabled() { "wss" } else { "ws" };
+    let rooms_settings = RoomsSettings {
+        node: if config.rooms.node_id.is_empty() {
+            format!("node-{:08x}", fastrand::u32(..))
+        } else {
+            config.rooms.node_id.clone()
+        },
+        ws_url: if config.rooms.public_url.is_empty() {
+            format!("{scheme}://{local_addr}{}", net::WS_PATH)
+        } else {
+            config.rooms.public_url.clone()
+        },
+        default_kind: config.game.name(),
+        default_capacity: config.limits.max_clients,
+        seat_ttl: config.rooms.seat_ttl,
+        empty_timeout: config.rooms.empty_timeout,
     };
+    let threads = match config.rooms.tick_threads {
+        0 => std::thread::available_parallelism().map_or(1, usize::from),
+        threads => threads,
+    };
+    let pool = TickPool::new(threads, config.raise_tick_priority).map_err(RoomError::Thread)?;
+    let rooms = Arc::new(Rooms::start(rooms_settings, kinds, pool, None, shutdown.clone())?);
+    let directory: Arc<dyn Directory> = Arc::new(LocalDirectory(Arc::clone(&rooms)));
+    let room_stats = Arc::clone(&rooms.default_room().handle.stats);
     let secret = (!config.access.auth_secret.is_empty()).then_some(config.access.auth_secret.as_bytes());
     let front = net::FrontSettings {
         tls: tls.map(|tls| tls.acceptor),
-        game_json,
         admission: net::admission::Admission::new(
             secret,
             &config.access.allowed_origins,
-            &room_handle.schema.game,
+            config.game.name(),
             config.limits.max_connections_per_ip,
         ),
     };
+    let sweeper = tokio::spawn(Arc::clone(&rooms).run_sweeper(SWEEP_PERIOD, shutdown.clone()));
     let listener = tokio::spawn(net::serve(
         listener,
         front,
-        room_handle,
-        view,
+        Arc::clone(&rooms),
+        directory,
         config.limits.clone(),
         Arc::clone(&net_stats),
         shutdown.clone(),
@@ -203,7 +193,8 @@ pub async fn start(config: &ServerConfig) -> Result<RunningServer, StartError> {
         shutdown,
         connections,
         listener,
-        room,
+        rooms,
+        sweeper,
         net_stats,
         room_stats,
         collector,
@@ -279,8 +270,9 @@ impl RunningServer {
         if tokio::time::timeout(grace, self.connections.wait()).await.is_err() {
             tracing::warn!("some connections did not close within {grace:?}");
         }
-        let room = self.room;
-        let _ = tokio::task::spawn_blocking(move || room.stop()).await;
+        let _ = self.sweeper.await;
+        let rooms = self.rooms;
+        let _ = tokio::task::spawn_blocking(move || rooms.stop_all()).await;
         self.collector.report()
     }
 }

@@ -26,8 +26,9 @@ use tickcast_server::game::{Arena, Map};
 use tickcast_server::net::{self, Admission, InputRateLimit, NetStats};
 use tickcast_server::room::{
     ActiveInputs, ClientId, ClientView, Controlled, Game, Rates, Replicated, ReplicationRegistry, Room, RoomCommand,
-    RoomSettings, Simulation, TickSystems, ViewSettings, WorldSnapshot,
+    RoomSettings, Simulation, TickPool, TickSystems, ViewSettings, WorldSnapshot,
 };
+use tickcast_server::rooms::{Directory, LocalDirectory, RoomKind, Rooms, RoomsSettings};
 use tickcast_shared::{ClientMirror, ClientMsg, Hello, PlayerInput, ServerMsg, Spectate};
 use tokio_tungstenite::tungstenite::Message;
 use tokio_util::sync::CancellationToken;
@@ -393,14 +394,28 @@ fn the_server_thread_allocates_nothing_per_input_over_a_real_socket() {
     let address = listener.local_addr().unwrap();
     let front = net::FrontSettings {
         tls: None,
-        game_json: Default::default(),
         admission: net::admission::Admission::new(None, &[], "arena", 16),
     };
+    let rooms = {
+        let _entered = runtime.enter();
+        let settings = RoomsSettings {
+            node: "alloc".to_owned(),
+            ws_url: format!("ws://{address}/ws"),
+            default_kind: "arena",
+            default_capacity: 16,
+            seat_ttl: std::time::Duration::from_secs(15),
+            empty_timeout: std::time::Duration::from_secs(30),
+        };
+        let kinds = RoomKind::all(&config).unwrap();
+        let pool = TickPool::new(1, false).unwrap();
+        Arc::new(Rooms::start(settings, kinds, pool, Some((room, view)), shutdown.clone()).unwrap())
+    };
+    let directory: Arc<dyn Directory> = Arc::new(LocalDirectory(Arc::clone(&rooms)));
     let serving = runtime.spawn(net::serve(
         listener,
         front,
-        handle,
-        view,
+        Arc::clone(&rooms),
+        directory,
         config.limits.clone(),
         Arc::clone(&stats),
         shutdown.clone(),
@@ -450,7 +465,7 @@ fn the_server_thread_allocates_nothing_per_input_over_a_real_socket() {
             .unwrap();
         acked.expect("the client failed")
     });
-    room.stop();
+    rooms.stop_all();
 
     let allocations = clean_window.expect("every measured window had a snapshot in it");
     eprintln!("{MEASURED} inputs over a socket: {allocations} allocations on the server's thread");

@@ -146,13 +146,25 @@ impl Admission {
         }
     }
 
-    /// Decides on one upgrade request from `address`.
+    /// Decides on one upgrade request from `address` to the default room.
     pub fn admit(&self, headers: &HeaderMap, query: Option<&str>, address: IpAddr) -> Result<Admitted, Refusal> {
+        self.admit_to(headers, query, address, &[&self.room])
+    }
+
+    /// Decides on one upgrade request from `address` to a room a token with a `room`
+    /// claim must name by one of `rooms` (its id or its kind).
+    pub fn admit_to(
+        &self,
+        headers: &HeaderMap,
+        query: Option<&str>,
+        address: IpAddr,
+        rooms: &[&str],
+    ) -> Result<Admitted, Refusal> {
         self.check_origin(headers)?;
         let (token, subprotocol) = presented_token(headers, query);
         let claims = match &self.key {
             None => None,
-            Some(key) => Some(self.check_token(key, token.as_deref())?),
+            Some(key) => Some(self.check_token(key, token.as_deref(), rooms)?),
         };
         let slot = self.take_slot(address)?;
         Ok(Admitted {
@@ -160,6 +172,41 @@ impl Admission {
             subprotocol,
             slot,
         })
+    }
+
+    /// Decides on an upgrade that presents a seat: the seat stands for the token (its
+    /// player was authenticated when it was reserved), so only the origin and the
+    /// address's count are checked here.
+    pub fn admit_seated(&self, headers: &HeaderMap, address: IpAddr) -> Result<Admitted, Refusal> {
+        self.check_origin(headers)?;
+        let (_, subprotocol) = presented_token(headers, None);
+        let slot = self.take_slot(address)?;
+        Ok(Admitted {
+            claims: None,
+            subprotocol,
+            slot,
+        })
+    }
+
+    /// Checks the token of a plain HTTP request (`POST /matchmake`): from an
+    /// `Authorization: Bearer` header or the query's `token`. `None` on an open server.
+    pub fn authorize(
+        &self,
+        headers: &HeaderMap,
+        query: Option<&str>,
+        rooms: &[&str],
+    ) -> Result<Option<Claims>, Refusal> {
+        self.check_origin(headers)?;
+        let Some(key) = &self.key else {
+            return Ok(None);
+        };
+        let bearer = headers
+            .get(header::AUTHORIZATION)
+            .and_then(|value| value.to_str().ok())
+            .and_then(|value| value.strip_prefix("Bearer "))
+            .map(str::to_owned);
+        let token = bearer.or_else(|| presented_token(headers, query).0);
+        self.check_token(key, token.as_deref(), rooms).map(Some)
     }
 
     fn check_origin(&self, headers: &HeaderMap) -> Result<(), Refusal> {
@@ -177,7 +224,7 @@ impl Admission {
         }
     }
 
-    fn check_token(&self, key: &DecodingKey, token: Option<&str>) -> Result<Claims, Refusal> {
+    fn check_token(&self, key: &DecodingKey, token: Option<&str>, rooms: &[&str]) -> Result<Claims, Refusal> {
         let token = token.ok_or(Refusal::new(StatusCode::UNAUTHORIZED, "a token is required"))?;
         let claims = jsonwebtoken::decode::<Claims>(token, key, &self.validation)
             .map_err(|error| {
@@ -192,7 +239,7 @@ impl Admission {
             })?
             .claims;
         match &claims.room {
-            Some(room) if *room != self.room => {
+            Some(room) if !rooms.contains(&room.as_str()) => {
                 Err(Refusal::new(StatusCode::FORBIDDEN, "the token is for another room"))
             }
             _ => Ok(claims),

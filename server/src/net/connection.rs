@@ -20,6 +20,7 @@ use super::NetContext;
 use super::rate_limit::{Admission, InputRateLimit};
 use super::violation::{Violation, close_frame};
 use crate::room::{ClientId, ClientView, GroupMembership, InputQueueError, Joined, Resumed, RoomCommand, SnapshotSlot};
+use crate::rooms::{Occupancy, RoomEntry};
 use bytes::BytesMut;
 use futures_util::stream::{SplitSink, SplitStream};
 use futures_util::{SinkExt, StreamExt};
@@ -105,18 +106,35 @@ impl Drop for OpenConnection<'_> {
     }
 }
 
+/// Who a connection is, and where it goes, as its upgrade decided.
+pub(crate) struct Arrival {
+    /// Its fresh client id.
+    pub client: ClientId,
+    /// The authenticated player (the token's or the seat's `sub`; empty when open).
+    pub subject: String,
+    /// Its room, and its place there.
+    pub occupancy: Occupancy,
+    /// Whether it may only resume a player (`/ws?room=`), not join anew.
+    pub resume_only: bool,
+}
+
 /// Runs one upgraded connection to its end: `Hello` by `deadline`, then the reader
 /// and writer.
-#[allow(clippy::too_many_arguments)]
 pub(crate) async fn run(
     mut ws: Ws,
     peer: SocketAddr,
-    client: ClientId,
-    subject: String,
+    arrival: Arrival,
     slot: Option<OwnedSemaphorePermit>,
     deadline: Instant,
     context: Arc<NetContext>,
 ) {
+    let Arrival {
+        client,
+        subject,
+        occupancy,
+        resume_only,
+    } = arrival;
+    let room = Arc::clone(occupancy.room());
     context.stats.connections_open.fetch_add(1, Ordering::Relaxed);
     let _open = OpenConnection(&context);
     if slot.is_none() {
@@ -137,12 +155,14 @@ pub(crate) async fn run(
     // A spectator has no player to take back: it joins anew whatever it presents.
     let resume_token = hello.resume.take().filter(|_| spectate.is_none());
     let (client, joined) = match resume_token {
-        None => (client, join(&context, client, hello).await),
-        Some(token) => match context.resume.verify(&token, &subject) {
+        None if resume_only => return refuse(&mut ws, &context, client, peer, Violation::SeatNeeded).await,
+        None => (client, join(&room, client, hello).await),
+        Some(token) => match context.resume.verify(&token, &room.id, &subject) {
             None => return refuse(&mut ws, &context, client, peer, Violation::BadResumeToken).await,
-            Some((old, player)) => match resume(&context, old, player, deadline).await {
+            Some((old, player)) => match resume(&context, &room, old, player, deadline).await {
                 Some(joined) => (old, Some(joined)),
-                None => (client, join(&context, client, hello).await),
+                None if resume_only => return refuse(&mut ws, &context, client, peer, Violation::SeatNeeded).await,
+                None => (client, join(&room, client, hello).await),
             },
         },
     };
@@ -154,13 +174,13 @@ pub(crate) async fn run(
         protocol_version: PROTOCOL_VERSION,
         client_id: client,
         player: joined.player,
-        tick_rate: context.room.rates.tick_rate as u16,
-        snapshot_rate: context.room.rates.snapshot_rate as u16,
+        tick_rate: room.handle.rates.tick_rate as u16,
+        snapshot_rate: room.handle.rates.snapshot_rate as u16,
         tick: joined.tick,
-        schema: Schema::clone(&context.room.schema),
+        schema: Schema::clone(&room.handle.schema),
         resume: joined
             .player
-            .map(|player| context.resume.token(client, player, &subject))
+            .map(|player| context.resume.token(client, player, &room.id, &subject))
             .unwrap_or_default(),
     });
     let sent = match welcome.encode() {
@@ -180,16 +200,17 @@ pub(crate) async fn run(
         let writer_done = CancellationToken::new();
         let answered = Arc::new(AtomicU64::new(0));
         let view = match (joined.player, spectate) {
-            (Some(player), _) => ClientView::new(client, player, context.view),
-            (None, spectate) => ClientView::spectating(client, spectate.unwrap_or(Spectate::World), context.view),
+            (Some(player), _) => ClientView::new(client, player, room.view),
+            (None, spectate) => ClientView::spectating(client, spectate.unwrap_or(Spectate::World), room.view),
         };
         // Held until the writer is done: the room prepares world bodies while any is.
-        let _world_viewer = view.sees_whole_world().then(|| context.room.watch_world());
+        let _world_viewer = view.sees_whole_world().then(|| room.handle.watch_world());
         let writer = tokio::spawn(write_snapshots(
             sink,
-            context.room.join_snapshot_group(),
+            room.handle.join_snapshot_group(),
             view,
             Arc::clone(&context),
+            Arc::clone(&room),
             Arc::clone(&answered),
             session.taken_over.clone(),
             close_receiver,
@@ -199,7 +220,7 @@ pub(crate) async fn run(
             client,
             spectator: joined.player.is_none(),
         };
-        let violation = read_inputs(stream, reader, &context, &answered, close_sender, writer_done).await;
+        let violation = read_inputs(stream, reader, &context, &room, &answered, close_sender, writer_done).await;
         if let Some(violation) = violation {
             log_violation(&context, client, peer, &violation);
         }
@@ -207,7 +228,8 @@ pub(crate) async fn run(
         context.sessions.close(client, &session);
     }
     // The room must hear of every departure, however the connection ended.
-    let _ = context.room.commands.send(RoomCommand::Leave { client }).await;
+    let _ = room.handle.commands.send(RoomCommand::Leave { client }).await;
+    drop(occupancy);
 }
 
 /// Counts a violation for the periodic summary; the line per connection is debug only,
@@ -248,7 +270,7 @@ async fn read_hello(ws: &mut Ws, context: &NetContext) -> Result<Option<Hello>, 
 }
 
 /// Asks the room for an entity; `None` if the room has stopped.
-async fn join(context: &NetContext, client: ClientId, hello: Hello) -> Option<Joined> {
+async fn join(room: &RoomEntry, client: ClientId, hello: Hello) -> Option<Joined> {
     let spectator = hello.spectate.is_some();
     let mut name = hello.name;
     if name.len() > MAX_NAME_BYTES {
@@ -259,8 +281,7 @@ async fn join(context: &NetContext, client: ClientId, hello: Hello) -> Option<Jo
         name.truncate(end);
     }
     let (reply, answer) = oneshot::channel();
-    context
-        .room
+    room.handle
         .commands
         .send(RoomCommand::Join {
             client,
@@ -276,11 +297,17 @@ async fn join(context: &NetContext, client: ClientId, hello: Hello) -> Option<Jo
 /// Asks the room for `client`'s player back. The old connection may not have been seen
 /// to end yet (its socket closes a moment after the client reconnects), so a "still
 /// connected" answer is asked again until `deadline`. `None`: the player is gone.
-async fn resume(context: &NetContext, client: ClientId, player: NetId, deadline: Instant) -> Option<Joined> {
+async fn resume(
+    context: &NetContext,
+    room: &RoomEntry,
+    client: ClientId,
+    player: NetId,
+    deadline: Instant,
+) -> Option<Joined> {
     loop {
         let (reply, answer) = oneshot::channel();
         let command = RoomCommand::Resume { client, player, reply };
-        context.room.commands.send(command).await.ok()?;
+        room.handle.commands.send(command).await.ok()?;
         match answer.await.ok()? {
             Resumed::Yes(joined) => return Some(joined),
             Resumed::Gone => return None,
@@ -311,6 +338,7 @@ async fn read_inputs(
     mut stream: SplitStream<Ws>,
     Reader { client, spectator }: Reader,
     context: &NetContext,
+    room: &RoomEntry,
     answered: &AtomicU64,
     close: oneshot::Sender<Option<CloseFrame>>,
     writer_done: CancellationToken,
@@ -345,7 +373,7 @@ async fn read_inputs(
                     }
                     Admission::Close => break Some(Violation::Flood(context.limits.max_inputs_per_second * 2)),
                 }
-                if let Err(InputQueueError::Full) = context.room.inputs.try_send(client, input) {
+                if let Err(InputQueueError::Full) = room.handle.inputs.try_send(client, input) {
                     context.stats.inputs_dropped_inbox.fetch_add(1, Ordering::Relaxed);
                 }
             }
@@ -445,6 +473,7 @@ async fn write_snapshots(
     (mut snapshots, _membership): (SnapshotSlot, GroupMembership),
     mut view: ClientView,
     context: Arc<NetContext>,
+    room: Arc<RoomEntry>,
     answered: Arc<AtomicU64>,
     taken_over: CancellationToken,
     mut close: oneshot::Receiver<Option<CloseFrame>>,
@@ -464,7 +493,8 @@ async fn write_snapshots(
     let mut outgoing = BytesMut::with_capacity(4096);
     // Made once, not once per snapshot: a new wait each time registered with the token's
     // waiter list and unregistered again when the snapshot won the race.
-    let shutting_down = context.shutdown.cancelled();
+    // The room's token: cancelled with the server's, or when the room is disposed.
+    let shutting_down = room.closing.cancelled();
     tokio::pin!(shutting_down);
     let closing = loop {
         tokio::select! {
@@ -477,7 +507,10 @@ async fn write_snapshots(
                     return;
                 }
             },
-            _ = &mut shutting_down => break Some(close_frame(CloseCode::Away, "server shutting down")),
+            _ = &mut shutting_down => break Some(close_frame(
+                CloseCode::Away,
+                if context.shutdown.is_cancelled() { "server shutting down" } else { "room closed" },
+            )),
             _ = taken_over.cancelled() => break Some(close_frame(CloseCode::Policy, "the session was resumed on another connection")),
             _ = ping_timer.tick() => match liveness.on_timer(answered.load(Ordering::Relaxed), std::time::Instant::now()) {
                 PingAction::Wait => {}

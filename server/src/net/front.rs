@@ -6,7 +6,9 @@
 //! - `GET /`, `/style.css`, `/dist/*`: the demo page and the SDK, embedded ([`web`]);
 //! - `GET /game.json`: the game's static data (the arena's map and tuning);
 //! - `GET /healthz`: JSON for load balancers;
-//! - `/ws`: the game WebSocket ([`upgrade`]).
+//! - `POST /matchmake`, `GET /rooms`: seats and the room list ([`matchmake`]);
+//! - `/ws`: the game WebSocket ([`upgrade`]): the default room, or with `?seat=` the
+//!   room a seat is in, or with `?room=` a room to resume a player in.
 //!
 //! The upgrade is checked here, against RFC 6455 §4.2.1, so that a request that is not a
 //! valid upgrade gets the HTTP answer the RFC asks for (400, or 426 naming the version
@@ -14,7 +16,9 @@
 //! stream goes to [`connection::run`] on the server's task tracker.
 
 use super::admission::{Admission, Refusal, SUBPROTOCOL};
-use super::{NetContext, connection, web};
+use super::connection::Arrival;
+use super::{NetContext, connection, matchmake, web};
+use crate::rooms::SeatError;
 use axum::Router;
 use axum::body::Body;
 use axum::extract::{ConnectInfo, Request, State};
@@ -38,8 +42,6 @@ use tower::ServiceExt;
 pub(crate) struct Front {
     /// The connection tasks' context.
     pub context: Arc<NetContext>,
-    /// `GET /game.json`.
-    pub game_json: bytes::Bytes,
     /// Who may upgrade.
     pub admission: Admission,
 }
@@ -52,6 +54,8 @@ pub(crate) fn router(front: Arc<Front>) -> Router {
         .route("/dist/{file}", get(web::dist))
         .route("/game.json", get(game_json))
         .route("/healthz", get(healthz))
+        .route("/matchmake", axum::routing::post(matchmake::matchmake))
+        .route("/rooms", get(matchmake::rooms))
         .route(connection::WS_PATH, any(upgrade))
         .with_state(front)
 }
@@ -109,19 +113,38 @@ where
     }
 }
 
-async fn game_json(State(front): State<Arc<Front>>) -> Response {
-    ([(header::CONTENT_TYPE, "application/json")], front.game_json.clone()).into_response()
+/// `GET /game.json`: the default room's game data; `?kind=K`: kind K's.
+async fn game_json(State(front): State<Arc<Front>>, request: Request) -> Response {
+    let rooms = &front.context.rooms;
+    let kind = query_value(request.uri().query(), "kind").unwrap_or(rooms.default_room().kind);
+    match rooms.kind(kind) {
+        Some(kind) => ([(header::CONTENT_TYPE, "application/json")], kind.game_json.clone()).into_response(),
+        None => (StatusCode::NOT_FOUND, format!("unknown room kind {kind:?}\n")).into_response(),
+    }
 }
 
-/// `GET /healthz`: 200 with the room's figures while the room ticks; 503 once the
-/// server is shutting down, so a load balancer stops sending players here.
+/// The value of `name` in a query string (`a=1&b=2`), undecoded: tokens and ids are
+/// URL-safe.
+pub(crate) fn query_value<'q>(query: Option<&'q str>, name: &str) -> Option<&'q str> {
+    query?.split('&').find_map(|pair| {
+        let (key, value) = pair.split_once('=')?;
+        (key == name).then_some(value)
+    })
+}
+
+/// `GET /healthz`: 200 with the default room's figures and the node's room count while
+/// the node takes players; 503 once it drains or shuts down, so a load balancer stops
+/// sending players here.
 async fn healthz(State(front): State<Arc<Front>>) -> Response {
     let context = &front.context;
-    let room = &context.room.stats;
-    let shutting_down = context.shutdown.is_cancelled();
+    let default = context.rooms.default_room();
+    let room = &default.handle.stats;
+    let shutting_down = context.shutdown.is_cancelled() || context.rooms.draining();
     let body = serde_json::json!({
         "status": if shutting_down { "draining" } else { "ok" },
-        "game": context.room.schema.game,
+        "node": context.rooms.settings().node,
+        "rooms": context.rooms.count(),
+        "game": default.handle.schema.game,
         "clients": room.clients.load(Ordering::Relaxed),
         "spectators": room.spectators.load(Ordering::Relaxed),
         "entities": room.entities.load(Ordering::Relaxed),
@@ -246,11 +269,36 @@ async fn upgrade(
             return response;
         }
     };
-    let admitted = match front
-        .admission
-        .admit(request.headers(), request.uri().query(), peer.ip())
-    {
-        Ok(admitted) => admitted,
+    let query = request.uri().query();
+    let rooms = &context.rooms;
+    let admission = &front.admission;
+    // Where the connection goes: the room of its seat (the seat stands for the token),
+    // a room it comes back to (`?room=`, to resume a player), or the default room.
+    let arrival = match (query_value(query, "seat"), query_value(query, "room")) {
+        (Some(seat), _) => admission
+            .admit_seated(request.headers(), peer.ip())
+            .and_then(|admitted| {
+                let (occupancy, subject) = rooms.claim(seat).map_err(|error| seat_refusal(&error))?;
+                Ok((admitted, occupancy, Some(subject), false))
+            }),
+        (None, room) => {
+            let comeback = room.filter(|id| *id != crate::rooms::DEFAULT_ROOM);
+            let occupancy = match comeback {
+                Some(id) => rooms.rejoin(id).ok_or(Refusal {
+                    status: StatusCode::NOT_FOUND,
+                    reason: "no such room on this node",
+                }),
+                None => Ok(rooms.join_default()),
+            };
+            occupancy.and_then(|occupancy| {
+                let entry = occupancy.room();
+                let admitted = admission.admit_to(request.headers(), query, peer.ip(), &[&entry.id, entry.kind])?;
+                Ok((admitted, occupancy, None, comeback.is_some()))
+            })
+        }
+    };
+    let (admitted, occupancy, seat_subject, resume_only) = match arrival {
+        Ok(arrival) => arrival,
         Err(refusal) => {
             context.stats.count_refusal(refusal.status.as_u16(), refusal.reason);
             return refused(&refusal);
@@ -271,8 +319,16 @@ async fn upgrade(
         let ws = WebSocketStream::from_raw_socket(TokioIo::new(upgraded), Role::Server, Some(context.ws_config)).await;
         // Held until the connection ends: its address's count goes down with it.
         let _address_slot = admitted.slot;
-        let subject = admitted.claims.map(|claims| claims.sub).unwrap_or_default();
-        connection::run(ws, peer, client, subject, slot, deadline, context).await;
+        let subject = seat_subject
+            .or(admitted.claims.map(|claims| claims.sub))
+            .unwrap_or_default();
+        let arrival = Arrival {
+            client,
+            subject,
+            occupancy,
+            resume_only,
+        };
+        connection::run(ws, peer, arrival, slot, deadline, context).await;
     });
     let mut response = Response::builder()
         .status(StatusCode::SWITCHING_PROTOCOLS)
@@ -287,6 +343,22 @@ async fn upgrade(
     response
         .body(Body::empty())
         .unwrap_or_else(|_| StatusCode::INTERNAL_SERVER_ERROR.into_response())
+}
+
+/// How a seat that cannot be taken is refused before the upgrade.
+fn seat_refusal(error: &SeatError) -> Refusal {
+    let status = match error {
+        SeatError::Invalid | SeatError::Expired => StatusCode::UNAUTHORIZED,
+        SeatError::AlreadyUsed => StatusCode::FORBIDDEN,
+        SeatError::NoSuchRoom => StatusCode::NOT_FOUND,
+    };
+    let reason = match error {
+        SeatError::Invalid => "seat token invalid",
+        SeatError::Expired => "seat token expired",
+        SeatError::AlreadyUsed => "seat already used",
+        SeatError::NoSuchRoom => "the seat's room is not on this node",
+    };
+    Refusal { status, reason }
 }
 
 /// The HTTP answer to a refused upgrade: its status, the reason as the body, and for

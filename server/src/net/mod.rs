@@ -1,12 +1,14 @@
 //! The network side: the game port's HTTP front (`front`: page, health, WebSocket
-//! upgrade, over TCP or TLS), one reader plus one writer task per WebSocket
-//! (`connection`), and the metrics HTTP listener (`http`). Sockets never touch the
-//! `World`; connections reach the room only through its inbox and its snapshot slot.
+//! upgrade, over TCP or TLS), matchmaking and the room list (`matchmake`), one reader
+//! plus one writer task per WebSocket (`connection`), and the metrics HTTP listener
+//! (`http`). Sockets never touch the `World`; connections reach a room only through its
+//! inbox and its snapshot slot, which the upgrade finds through the node's `Rooms`.
 
 pub mod admission;
 mod connection;
 mod front;
 mod http;
+mod matchmake;
 mod rate_limit;
 pub mod resume;
 pub mod tls;
@@ -21,7 +23,7 @@ pub use rate_limit::{Admission, InputRateLimit};
 pub use violation::{Violation, close_frame};
 
 use crate::config::Limits;
-use crate::room::{RoomHandle, ViewSettings};
+use crate::rooms::{Directory, Rooms};
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -107,8 +109,10 @@ impl NetStats {
 
 /// What every connection task shares.
 pub(crate) struct NetContext {
-    pub room: RoomHandle,
-    pub view: ViewSettings,
+    /// This node's rooms: where an upgrade finds its room.
+    pub rooms: Arc<Rooms>,
+    /// Where matchmaking places seats: this node, or every node through Redis.
+    pub directory: Arc<dyn Directory>,
     pub limits: Limits,
     pub ws_config: WebSocketConfig,
     pub stats: Arc<NetStats>,
@@ -121,7 +125,8 @@ pub(crate) struct NetContext {
     /// Signs and checks resume tokens.
     pub resume: resume::ResumeKeys,
     /// Each joined client's connection, to end it when its session resumes on another
-    /// connection (a half-open one the server has not yet found dead).
+    /// connection (a half-open one the server has not yet found dead). Client ids are
+    /// unique across the node's rooms, so one map serves them all.
     pub sessions: resume::Sessions,
 }
 
@@ -131,8 +136,6 @@ pub struct FrontSettings {
     pub tls: Option<tokio_rustls::TlsAcceptor>,
     /// Who may upgrade.
     pub admission: admission::Admission,
-    /// The game's static data for clients, served as `GET /game.json`.
-    pub game_json: bytes::Bytes,
 }
 
 /// tungstenite settings from the configured limits.
@@ -158,16 +161,16 @@ const READ_BUFFER_BYTES: usize = 1024;
 pub async fn serve(
     listener: TcpListener,
     front: FrontSettings,
-    room: RoomHandle,
-    view: ViewSettings,
+    rooms: Arc<Rooms>,
+    directory: Arc<dyn Directory>,
     limits: Limits,
     stats: Arc<NetStats>,
     shutdown: CancellationToken,
     tracker: TaskTracker,
 ) {
     let context = Arc::new(NetContext {
-        room,
-        view,
+        rooms,
+        directory,
         ws_config: websocket_config(&limits),
         slots: Arc::new(Semaphore::new(limits.max_clients)),
         limits,
@@ -180,7 +183,6 @@ pub async fn serve(
     });
     let app = front::router(Arc::new(front::Front {
         context: Arc::clone(&context),
-        game_json: front.game_json,
         admission: front.admission,
     }));
     loop {

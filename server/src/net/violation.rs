@@ -52,6 +52,9 @@ pub enum Violation {
     /// A `Hello` with a resume token this server did not issue to this player.
     #[error("invalid resume token")]
     BadResumeToken,
+    /// A connection to a matchmade room (`?room=`) that did not resume a player there.
+    #[error("joining a room needs a seat from /matchmake")]
+    SeatNeeded,
     /// A frame that breaks RFC 6455: a reserved opcode or bit, an unmasked client
     /// frame, a fragmented or oversized control frame.
     #[error("websocket protocol error: {0}")]
@@ -84,7 +87,8 @@ impl Violation {
             | Violation::Flood(_)
             | Violation::HandshakeTimeout
             | Violation::SeqOutOfWindow { .. }
-            | Violation::BadResumeToken => CloseCode::Policy,
+            | Violation::BadResumeToken
+            | Violation::SeatNeeded => CloseCode::Policy,
             Violation::VersionMismatch { .. } | Violation::Protocol(_) => CloseCode::Protocol,
             Violation::TooLarge(_) => CloseCode::Size,
             Violation::ServerFull => CloseCode::Again,
@@ -109,6 +113,7 @@ impl Violation {
             Violation::InvalidUtf8 => "invalid utf-8",
             Violation::SeqOutOfWindow { .. } => "input seq out of window",
             Violation::BadResumeToken => "invalid resume token",
+            Violation::SeatNeeded => "no seat",
         }
     }
 

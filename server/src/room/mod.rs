@@ -18,6 +18,7 @@
 
 mod input;
 pub mod interest;
+mod pool;
 mod replication;
 mod snapshot;
 mod tick_loop;
@@ -25,6 +26,7 @@ pub mod view;
 
 pub use input::{ActiveInputs, Controlled, InputBuffers, InputQueueError, InputSender};
 pub use interest::{Relevance, RelevanceRule, ViewerTeam};
+pub use pool::TickPool;
 pub use replication::{Replicated, Replication, ReplicationRegistry};
 pub use snapshot::{ChangeSet, EntityChange, PrepareSettings, Preparer, WorldBody, WorldSnapshot};
 pub use tick_loop::{RoomClock, RoomStats, TickSummary};
@@ -363,39 +365,69 @@ impl Simulation {
     }
 }
 
-/// A running room; dropping it stops the thread after the current tick.
+/// A running room; dropping it stops its ticking after the current tick.
 pub struct Room {
     handle: RoomHandle,
     stop: Arc<std::sync::atomic::AtomicBool>,
-    thread: Option<JoinHandle<()>>,
+    runner: Runner,
+}
+
+/// Who ticks a room.
+enum Runner {
+    /// A thread of its own.
+    Thread(Option<JoinHandle<()>>),
+    /// A worker of a [`TickPool`]; the channel disconnects when the worker drops the room.
+    Pool(std::sync::mpsc::Receiver<()>),
 }
 
 impl Room {
     /// Builds the world and schedule for `game` and starts ticking on a new thread.
     pub fn start<G: Game>(name: &str, game: G, settings: RoomSettings) -> Result<Room, RoomError> {
-        let (mut simulation, handle) = Simulation::new(game, &settings);
+        let (ticker, handle) = Room::build(game, &settings);
+        let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let thread = std::thread::Builder::new().name(format!("room-{name}")).spawn({
+            let stop = Arc::clone(&stop);
+            move || {
+                if settings.raise_priority {
+                    crate::tuning::raise_thread_priority();
+                }
+                tick_loop::run(ticker, &stop)
+            }
+        })?;
+        Ok(Room {
+            handle,
+            stop,
+            runner: Runner::Thread(Some(thread)),
+        })
+    }
+
+    /// Builds the world and schedule for `game` and has `pool` tick it.
+    pub fn start_in<G: Game>(pool: &TickPool, game: G, settings: RoomSettings) -> Room {
+        let (ticker, handle) = Room::build(game, &settings);
+        let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let (done, finished) = std::sync::mpsc::channel();
+        pool.add(pool::Pooled {
+            ticker,
+            stop: Arc::clone(&stop),
+            _done: done,
+        });
+        Room {
+            handle,
+            stop,
+            runner: Runner::Pool(finished),
+        }
+    }
+
+    fn build<G: Game>(game: G, settings: &RoomSettings) -> (tick_loop::Ticker, RoomHandle) {
+        let (mut simulation, handle) = Simulation::new(game, settings);
         if let Ok(runtime) = tokio::runtime::Handle::try_current() {
             simulation
                 .world
                 .resource_mut::<snapshot::Publisher>()
                 .relay_through(&runtime);
         }
-        let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
-        let thread = std::thread::Builder::new().name(format!("room-{name}")).spawn({
-            let stop = Arc::clone(&stop);
-            let stats = Arc::clone(&handle.stats);
-            move || {
-                if settings.raise_priority {
-                    crate::tuning::raise_thread_priority();
-                }
-                tick_loop::run(simulation, &settings, &stats, &stop)
-            }
-        })?;
-        Ok(Room {
-            handle,
-            stop,
-            thread: Some(thread),
-        })
+        let ticker = tick_loop::Ticker::new(simulation, settings.rates, Arc::clone(&handle.stats));
+        (ticker, handle)
     }
 
     /// A handle for connections.
@@ -403,17 +435,26 @@ impl Room {
         self.handle.clone()
     }
 
-    /// Stops ticking and waits for the thread.
+    /// Stops ticking and waits for the room's last tick to end.
     pub fn stop(mut self) {
         self.stop_and_join();
     }
 
     fn stop_and_join(&mut self) {
         self.stop.store(true, std::sync::atomic::Ordering::Relaxed);
-        if let Some(thread) = self.thread.take()
-            && thread.join().is_err()
-        {
-            tracing::error!("room thread panicked");
+        match &mut self.runner {
+            Runner::Thread(thread) => {
+                if let Some(thread) = thread.take()
+                    && thread.join().is_err()
+                {
+                    tracing::error!("room thread panicked");
+                }
+            }
+            Runner::Pool(finished) => {
+                // Disconnects when the worker drops the room: within a tick period,
+                // unless the worker is stuck in another room's tick.
+                let _ = finished.recv_timeout(std::time::Duration::from_secs(5));
+            }
         }
     }
 }

@@ -5,11 +5,11 @@
 //! then runs the next tick at once to catch up, and after a stall longer than
 //! [`MAX_CATCH_UP_TICKS`] periods it gives up the backlog rather than fast-forward the game.
 
-use super::{Rates, RoomSettings, Simulation};
+use super::{Rates, Simulation};
 use bevy_ecs::prelude::*;
 use hdrhistogram::Histogram;
-use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use tickcast_shared::Tick;
 
@@ -120,56 +120,92 @@ fn summarize(histogram: &Histogram<u64>) -> TickSummary {
     }
 }
 
-/// Runs ticks until `stop` is set.
-pub(crate) fn run(mut simulation: Simulation, settings: &RoomSettings, stats: &RoomStats, stop: &AtomicBool) {
-    let period = Duration::from_secs_f64(1.0 / f64::from(settings.rates.tick_rate));
-    let new_histogram = || Histogram::<u64>::new_with_bounds(1, 60_000_000, 3).expect("valid histogram bounds");
-    let (mut whole_run, mut this_interval) = (new_histogram(), new_histogram());
-    let mut next_deadline = Instant::now();
-    let mut next_sample = Instant::now() + SAMPLE_PERIOD;
-    while !stop.load(Ordering::Relaxed) {
+/// One room's ticking: its simulation, deadline and figures. A dedicated thread
+/// ([`run`]) or a shared one ([`super::pool`]) calls [`Ticker::tick`] at each deadline.
+pub(crate) struct Ticker {
+    simulation: Simulation,
+    stats: Arc<RoomStats>,
+    period: Duration,
+    whole_run: Histogram<u64>,
+    this_interval: Histogram<u64>,
+    /// When the next tick is due.
+    pub deadline: Instant,
+    next_sample: Instant,
+}
+
+impl Ticker {
+    pub(crate) fn new(simulation: Simulation, rates: Rates, stats: Arc<RoomStats>) -> Ticker {
+        let new_histogram = || Histogram::<u64>::new_with_bounds(1, 60_000_000, 3).expect("valid histogram bounds");
+        let now = Instant::now();
+        Ticker {
+            simulation,
+            stats,
+            period: Duration::from_secs_f64(1.0 / f64::from(rates.tick_rate)),
+            whole_run: new_histogram(),
+            this_interval: new_histogram(),
+            deadline: now,
+            next_sample: now + SAMPLE_PERIOD,
+        }
+    }
+
+    /// Runs one tick, records it and moves the deadline on.
+    pub(crate) fn tick(&mut self) {
+        let stats = &*self.stats;
         let started = Instant::now();
-        simulation.step();
+        self.simulation.step();
         let took = started.elapsed();
         let micros = took.as_micros().clamp(1, 60_000_000) as u64;
-        whole_run.saturating_record(micros);
-        this_interval.saturating_record(micros);
-        if took > period {
+        self.whole_run.saturating_record(micros);
+        self.this_interval.saturating_record(micros);
+        if took > self.period {
             stats.overruns.fetch_add(1, Ordering::Relaxed);
         }
         stats.ticks.fetch_add(1, Ordering::Relaxed);
-        let entities = simulation.replicated_entities();
+        let entities = self.simulation.replicated_entities();
         stats.entities.store(entities, Ordering::Relaxed);
         stats.entities_max.fetch_max(entities, Ordering::Relaxed);
         stats
             .clients_max
             .fetch_max(stats.clients.load(Ordering::Relaxed), Ordering::Relaxed);
 
-        next_deadline += period;
+        self.deadline += self.period;
         let now = Instant::now();
-        if now < next_deadline {
-            std::thread::sleep(next_deadline - now);
-        } else if now - next_deadline > period * MAX_CATCH_UP_TICKS {
-            let behind = ((now - next_deadline).as_secs_f64() / period.as_secs_f64()) as u64;
+        if now > self.deadline && now - self.deadline > self.period * MAX_CATCH_UP_TICKS {
+            let behind = ((now - self.deadline).as_secs_f64() / self.period.as_secs_f64()) as u64;
             stats.ticks_skipped.fetch_add(behind, Ordering::Relaxed);
             tracing::warn!(behind, "room stalled; skipping the backlog instead of catching up");
-            next_deadline = now;
+            self.deadline = now;
         }
-
-        if Instant::now() >= next_sample {
-            next_sample += SAMPLE_PERIOD;
+        if now >= self.next_sample {
+            self.next_sample += SAMPLE_PERIOD;
             if let Ok(mut recent) = stats.recent_tick_ms.lock() {
-                *recent = summarize(&this_interval);
+                *recent = summarize(&self.this_interval);
             }
-            this_interval.reset();
+            self.this_interval.reset();
         }
         if stats.ticks.load(Ordering::Relaxed).is_multiple_of(64)
             && let Ok(mut summary) = stats.tick_ms.lock()
         {
-            *summary = summarize(&whole_run);
+            *summary = summarize(&self.whole_run);
         }
     }
-    if let Ok(mut summary) = stats.tick_ms.lock() {
-        *summary = summarize(&whole_run);
+}
+
+impl Drop for Ticker {
+    fn drop(&mut self) {
+        if let Ok(mut summary) = self.stats.tick_ms.lock() {
+            *summary = summarize(&self.whole_run);
+        }
+    }
+}
+
+/// Runs ticks on this thread until `stop` is set.
+pub(crate) fn run(mut ticker: Ticker, stop: &AtomicBool) {
+    while !stop.load(Ordering::Relaxed) {
+        ticker.tick();
+        let now = Instant::now();
+        if now < ticker.deadline {
+            std::thread::sleep(ticker.deadline - now);
+        }
     }
 }
