@@ -80,6 +80,10 @@ pub struct RoomsConfig {
     pub node_id: String,
     /// Tick threads shared by the rooms; 0: one per core.
     pub tick_threads: usize,
+    /// The Redis every node of the service registers in (`redis://host:6379`), so that
+    /// matchmaking on any node places players on the least-loaded one; empty: this node
+    /// alone, with the in-process directory (see docs/SCALEOUT.md).
+    pub redis_url: String,
     /// Per kind (`arena`, `drift`): capacity and rates that differ from the defaults.
     pub kinds: std::collections::BTreeMap<GameChoice, KindConfig>,
 }
@@ -363,7 +367,7 @@ pub struct Args {
     /// Most simultaneous game connections from one IP address.
     #[arg(long, value_name = "N")]
     pub max_connections_per_ip: Option<usize>,
-    /// Players a matchmade room holds.
+    /// Players a matchmade room of any kind holds (over the per-kind capacities).
     #[arg(long, value_name = "N")]
     pub room_capacity: Option<usize>,
     /// How long a matchmade room stays empty before it is disposed, e.g. 30s.
@@ -381,6 +385,10 @@ pub struct Args {
     /// Tick threads shared by the rooms (0: one per core).
     #[arg(long, value_name = "N")]
     pub tick_threads: Option<usize>,
+    /// Join the nodes registered in this Redis (e.g. redis://127.0.0.1:6379): matchmaking
+    /// on any node places players on the least-loaded one (see docs/SCALEOUT.md).
+    #[arg(long, value_name = "URL")]
+    pub redis_url: Option<String>,
 }
 
 /// Tasks other than serving.
@@ -485,7 +493,9 @@ impl ServerConfig {
             config.limits.max_connections_per_ip = limit;
         }
         if let Some(capacity) = args.room_capacity {
+            // The flag is the operator's last word: it wins over each kind's capacity.
             config.rooms.capacity = capacity;
+            config.rooms.kinds.values_mut().for_each(|kind| kind.capacity = None);
         }
         if let Some(timeout) = args.room_empty_timeout {
             config.rooms.empty_timeout = timeout;
@@ -501,6 +511,9 @@ impl ServerConfig {
         }
         if let Some(threads) = args.tick_threads {
             config.rooms.tick_threads = threads;
+        }
+        if let Some(url) = &args.redis_url {
+            config.rooms.redis_url.clone_from(url);
         }
         if args.tls_self_signed {
             config.tls = TlsConfig {

@@ -3,6 +3,8 @@ import {
   ArenaEntity,
   ArenaMap,
   arenaPredictionModel,
+  matchmake,
+  MatchmakeError,
   parseGameInfo,
   TickcastClient
 } from "./tickcast.js";
@@ -36,14 +38,41 @@ function parseSpectate(value) {
   }
   return { x, y };
 }
+var DEFAULT_ROOM = "default";
 function settings() {
   const query = new URLSearchParams(location.search);
-  const scheme = location.protocol === "https:" ? "wss" : "ws";
-  const url = query.get("url") ?? `${scheme}://${location.host}/ws`;
-  const http = new URL(url.replace(/^ws/, "http"));
+  const name = query.get("name") ?? "";
+  const spectate = parseSpectate(query.get("spectate"));
+  const room = query.get("room");
+  const kind = query.get("kind");
+  const explicitUrl = query.get("url");
+  const direct = query.has("direct") || explicitUrl !== null || room === DEFAULT_ROOM || spectate !== null && room === null;
+  if (direct) {
+    const scheme = location.protocol === "https:" ? "wss" : "ws";
+    const url = explicitUrl ?? `${scheme}://${location.host}/ws`;
+    return { url, match: null, name, spectate, room: explicitUrl === null ? DEFAULT_ROOM : "–" };
+  }
+  const match = {};
+  if (kind !== null && kind !== "") match.kind = kind;
+  if (room !== null && room !== "") match.roomId = room;
+  return { url: location.origin, match, name, spectate, room: "–" };
+}
+function gameUrl(config, kind) {
+  const http = new URL(config.url.replace(/^ws/, "http"));
   http.pathname = "/game.json";
-  http.search = "";
-  return { url, gameUrl: http.toString(), name: query.get("name") ?? "", spectate: parseSpectate(query.get("spectate")) };
+  http.search = kind === void 0 ? "" : `?kind=${encodeURIComponent(kind)}`;
+  return http.toString();
+}
+async function firstSeat(config, match) {
+  try {
+    return await matchmake(config.url, match);
+  } catch (error) {
+    if (error instanceof MatchmakeError && !error.retryable) {
+      throw new Error(`${error.message} (/?direct plays in the default room)`);
+    }
+    console.warn("tickcast demo: matchmaking failed, the client retries:", error);
+    return null;
+  }
 }
 async function loadGame(url) {
   try {
@@ -206,7 +235,9 @@ async function main() {
   const hud = (id) => document.getElementById(id);
   const status = hud("status");
   const config = settings();
-  const game = await loadGame(config.gameUrl);
+  const match = config.match;
+  const seat = match === null ? null : await firstSeat(config, match);
+  const game = await loadGame(gameUrl(config, seat?.kind ?? match?.kind));
   const map = game === null ? null : new ArenaMap(game.map);
   const tuning = game?.tuning;
   const radius = {
@@ -215,10 +246,12 @@ async function main() {
     projectile: tuning?.projectile_radius ?? 0.15
   };
   const spectate = config.spectate;
+  const matchmaking = match === null ? {} : { matchmake: seat === null ? match : { ...match, seat } };
   const client = spectate === null ? TickcastClient.connect(config.url, {
+    ...matchmaking,
     name: config.name,
     prediction: (welcome) => welcome.schema.game === "arena" && map !== null && tuning !== void 0 ? arenaPredictionModel(map, tuning) : null
-  }) : TickcastClient.connect(config.url, { name: config.name, spectate });
+  }) : TickcastClient.connect(config.url, { ...matchmaking, name: config.name, spectate });
   const controls = spectate === null ? new Controls(canvas) : null;
   const spectator = spectate === null ? null : new SpectatorControls(canvas);
   const frames = new FrameTimer();
@@ -291,6 +324,7 @@ async function main() {
     hud("hud-rtt").textContent = fixed(stats.rttMs, 0);
     hud("hud-kbps").textContent = fixed(stats.downKbps, 1);
     hud("hud-entities").textContent = String(stats.entities);
+    hud("hud-room").textContent = stats.roomId ?? config.room;
     hud("hud-error").textContent = fixed(stats.predictionError, 3);
     hud("hud-frame").textContent = stats.frameMs === null ? "–" : `${Math.round(1e3 / stats.frameMs)} fps · ${stats.frameMs.toFixed(1)} ms`;
     const own = client.player();

@@ -2740,6 +2740,145 @@ function arenaPredictionModel(map, tuning) {
   };
 }
 
+// src/matchmake.ts
+var MatchmakeError = class extends Error {
+  constructor(status, reason, retryAfterMs2 = null) {
+    super(status === 0 ? `matchmaking failed: ${reason}` : `matchmaking refused (${status}): ${reason}`);
+    this.status = status;
+    this.reason = reason;
+    this.retryAfterMs = retryAfterMs2;
+  }
+  status;
+  reason;
+  retryAfterMs;
+  name = "MatchmakeError";
+  /**
+   * Whether asking again may get a seat. A 4xx says the request itself is wrong (a
+   * malformed body, a token for another room, an unknown kind or room), and it will be
+   * the same next time, except 401 (a fresh token may pass), 408 and 429 (asked too
+   * slowly or too often) and 409 (a full room frees up). No answer, a 5xx, or a 2xx that
+   * was no seat may all pass later.
+   */
+  get retryable() {
+    return this.status < 400 || this.status >= 500 || [401, 408, 409, 429].includes(this.status);
+  }
+};
+var MATCHMAKE_TIMEOUT_MS = 1e4;
+function matchmakeUrl(baseUrl) {
+  const url = new URL(baseUrl);
+  const scheme = { "http:": "http:", "https:": "https:", "ws:": "http:", "wss:": "https:" }[url.protocol];
+  if (scheme === void 0) {
+    throw new TypeError(`not an http(s) or ws(s) URL: ${baseUrl}`);
+  }
+  const path = url.pathname.replace(/\/+$/, "");
+  return `${scheme}//${url.host}${path}/matchmake${url.search}`;
+}
+function withQuery(url, key, value) {
+  const hash = url.indexOf("#");
+  const head = hash < 0 ? url : url.slice(0, hash);
+  const tail = hash < 0 ? "" : url.slice(hash);
+  const separator = !head.includes("?") ? "?" : head.endsWith("?") || head.endsWith("&") ? "" : "&";
+  return `${head}${separator}${encodeURIComponent(key)}=${encodeURIComponent(value)}${tail}`;
+}
+function seatUrl(seat) {
+  return withQuery(seat.wsUrl, "seat", seat.seatToken);
+}
+function roomUrl(wsUrl, roomId) {
+  return withQuery(wsUrl, "room", roomId);
+}
+async function matchmake(baseUrl, options = {}) {
+  const endpoint = matchmakeUrl(baseUrl);
+  const fetchImpl = options.fetch ?? globalThis.fetch;
+  if (fetchImpl === void 0) {
+    throw new Error("no fetch implementation: pass options.fetch");
+  }
+  const body = {};
+  if (options.kind !== void 0) body["kind"] = options.kind;
+  if (options.roomId !== void 0) body["room_id"] = options.roomId;
+  const headers = { "content-type": "application/json" };
+  const token = typeof options.token === "function" ? await options.token() : options.token;
+  if (token !== void 0) {
+    if (typeof token !== "string" || token === "") {
+      throw new TypeError("the player token is not a non-empty string");
+    }
+    headers["authorization"] = `Bearer ${token}`;
+  }
+  const timeoutMs = options.timeoutMs ?? MATCHMAKE_TIMEOUT_MS;
+  const abort = typeof AbortController === "function" && timeoutMs > 0 ? new AbortController() : null;
+  let timedOut = false;
+  const timer = abort === null ? null : setTimeout(() => {
+    timedOut = true;
+    abort.abort();
+  }, timeoutMs);
+  let response;
+  let text;
+  try {
+    const init = { method: "POST", headers, body: JSON.stringify(body) };
+    if (abort !== null) init.signal = abort.signal;
+    response = await fetchImpl(endpoint, init);
+    text = await response.text();
+  } catch (error) {
+    const why = timedOut ? `no answer from ${endpoint} in ${timeoutMs} ms` : `no answer from ${endpoint}: ${describe(error)}`;
+    throw new MatchmakeError(0, why);
+  } finally {
+    if (timer !== null) clearTimeout(timer);
+  }
+  if (!response.ok) {
+    throw new MatchmakeError(response.status, refusalReason(response.status, text), retryAfterMs(response.headers.get("retry-after")));
+  }
+  return parseSeat(response.status, text, endpoint);
+}
+function refusalReason(status, text) {
+  try {
+    const parsed = JSON.parse(text);
+    if (isRecord(parsed) && typeof parsed["error"] === "string") {
+      return parsed["error"];
+    }
+  } catch {
+  }
+  const trimmed = text.trim();
+  return trimmed === "" ? `http ${status}` : trimmed.slice(0, 200);
+}
+function retryAfterMs(header) {
+  if (header === null) return null;
+  const value = header.trim();
+  if (/^\d+$/.test(value)) return Number(value) * 1e3;
+  const at = Date.parse(value);
+  return Number.isNaN(at) ? null : Math.max(0, at - Date.now());
+}
+function parseSeat(status, text, endpoint) {
+  const malformed2 = (why) => new MatchmakeError(status, `malformed answer: ${why}`);
+  let parsed;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    throw malformed2("not JSON");
+  }
+  if (!isRecord(parsed)) throw malformed2("not an object");
+  const { room_id: roomId, kind, ws_url: wsUrl, seat_token: seatToken, expires_in_ms: expiresInMs } = parsed;
+  if (typeof roomId !== "string" || roomId === "") throw malformed2("no room_id");
+  if (typeof kind !== "string") throw malformed2("no kind");
+  if (typeof wsUrl !== "string" || wsUrl === "") throw malformed2("no ws_url");
+  if (typeof seatToken !== "string" || seatToken === "") throw malformed2("no seat_token");
+  if (typeof expiresInMs !== "number" || !Number.isFinite(expiresInMs)) throw malformed2("no expires_in_ms");
+  return { roomId, kind, wsUrl: socketUrl(wsUrl, endpoint), seatToken, expiresInMs };
+}
+function socketUrl(wsUrl, endpoint) {
+  if (/^wss?:\/\//i.test(wsUrl)) return wsUrl;
+  if (/^https?:\/\//i.test(wsUrl)) return wsUrl.replace(/^http/i, "ws");
+  return new URL(wsUrl, endpoint).toString().replace(/^http/, "ws");
+}
+function isRecord(value) {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}
+function describe(error) {
+  if (error instanceof Error) {
+    const cause = error.cause;
+    return cause instanceof Error ? `${error.message} (${cause.message})` : error.message;
+  }
+  return String(error);
+}
+
 // src/client.ts
 var SpectatorInputError = class extends Error {
   constructor() {
@@ -2753,6 +2892,8 @@ var PROTOCOL_CLOSE_CODE = 4001;
 var SILENT_CLOSE_CODE = 4002;
 var CONNECT_FAILED_CLOSE_CODE = 4003;
 var INVALID_RESUME_REASON = "invalid resume token";
+var NEEDS_SEAT_REASON = "joining a room needs a seat";
+var ROOM_FAILURES_BEFORE_MATCHMAKE = 2;
 var ERROR_CLOSE_GRACE_MS = 250;
 var HEALTHY_AFTER_MS = 5e3;
 var MAX_SEND_TIMES = 1024;
@@ -2799,6 +2940,15 @@ var TickcastClient = class _TickcastClient extends Emitter {
     if (options.spectate !== void 0) {
       checkSpectate(options.spectate);
     }
+    const match = options.matchmake;
+    this.match = match === void 0 || match === false ? null : match === true ? {} : match;
+    if (this.match !== null) {
+      matchmakeUrl(url);
+      if (this.match.seat !== void 0) {
+        this.pendingSeat = this.match.seat;
+        this.matchedRoom = roomOf(this.match.seat);
+      }
+    }
   }
   url;
   options;
@@ -2822,9 +2972,22 @@ var TickcastClient = class _TickcastClient extends Emitter {
   welcomedAt = 0;
   lastReceivedAt = 0;
   connections = 0;
-  /** Bumped by every connection attempt and by close(): a token that arrives late for an old attempt is ignored. */
+  /** Bumped by every connection attempt and by close(): a token or seat that arrives late for an old attempt is ignored. */
   attempt = 0;
-  waitingForToken = false;
+  /** Waiting for a token function or for the matchmaker before the socket can open. */
+  preparing = false;
+  /** What to ask the matchmaker for (`options.matchmake`); null: a plain client of `url`. */
+  match;
+  /** A seat the next connection takes (single-use: cleared as it is offered). */
+  pendingSeat = null;
+  /** The room of the last seat: where reconnections resume. */
+  matchedRoom = null;
+  /** `?room=` connections in a row that ended before a Welcome. */
+  roomFailures = 0;
+  /** How the current (or last) socket joined: the plain `url`, a seat, or back to its room. */
+  joinedBy = "url";
+  /** The URL of the current (or last) socket. */
+  socketUrl = null;
   /** The resume token of the last Welcome (null: none, or the session is over). */
   resumeToken = null;
   /** The player of the last Welcome. */
@@ -2847,6 +3010,26 @@ var TickcastClient = class _TickcastClient extends Emitter {
     client.connect();
     return client;
   }
+  /**
+   * Matchmakes at the node whose HTTP base is `baseUrl` (`kind` or `roomId` as asked,
+   * the default game otherwise) and connects with the seat. Resolves with the client as
+   * soon as it holds the seat and its socket is opening (listen for `welcome`, as after
+   * {@link TickcastClient.connect}); rejects with the {@link MatchmakeError} when this
+   * first matchmaking is refused (an unknown kind, a full room, a draining node), so the
+   * page can say so. Afterwards it is a client with the `matchmake` option: a drop
+   * resumes in the same room, and a refused resume matchmakes again.
+   */
+  static async matchmake(baseUrl, options = {}) {
+    const { kind, roomId, fetch, ...rest } = options;
+    const request = {};
+    if (kind !== void 0) request.kind = kind;
+    if (roomId !== void 0) request.roomId = roomId;
+    if (fetch !== void 0) request.fetch = fetch;
+    const client = new _TickcastClient(baseUrl, { ...rest, matchmake: request });
+    client.pendingSeat = await matchmake(baseUrl, { ...request, token: rest.token, timeoutMs: client.matchmakeTimeoutMs() });
+    client.connect();
+    return client;
+  }
   /** The Welcome of the current connection, or null before it. */
   get welcome() {
     return this.currentWelcome;
@@ -2866,6 +3049,19 @@ var TickcastClient = class _TickcastClient extends Emitter {
   /** Whether the client joins as a spectator (`options.spectate`): no player, no inputs. */
   get spectating() {
     return this.options.spectate !== void 0;
+  }
+  /**
+   * The room a matchmaking client was placed in: the last seat's, kept across
+   * reconnections (which resume there) until a new seat replaces it. Null before the
+   * first seat, and for a plain client of `url` (which joins whatever room the URL names:
+   * the node's default room for `/ws`).
+   */
+  get roomId() {
+    return this.matchedRoom?.roomId ?? null;
+  }
+  /** The room of the last seat with its kind and its node's WebSocket URL (see {@link roomId}). */
+  get room() {
+    return this.matchedRoom;
   }
   /** Whether the client is welcomed on an open connection. */
   get connected() {
@@ -2896,7 +3092,7 @@ var TickcastClient = class _TickcastClient extends Emitter {
    * opening. With a token function, the socket opens once it has returned a token.
    */
   connect() {
-    if (this.socket !== null || this.waitingForToken) {
+    if (this.socket !== null || this.preparing) {
       return;
     }
     this.closedByUser = false;
@@ -2904,9 +3100,11 @@ var TickcastClient = class _TickcastClient extends Emitter {
     this.open(true);
   }
   /**
-   * Gets the token, if any, and opens a socket. `direct`: called by `connect()`, which
-   * throws what the WebSocket constructor throws; otherwise a failure is a close event
-   * and the client tries again later.
+   * Gets the token, if any, and opens a socket: to `url` for a plain client; for a
+   * matchmaking one, with a seat it holds, back to its room when there is a session to
+   * resume, or else with a seat it asks the matchmaker for. `direct`: called by
+   * `connect()`, which throws what the WebSocket constructor throws; otherwise a failure
+   * is a close event and the client tries again later.
    */
   open(direct) {
     const Factory = this.options.WebSocket ?? globalThis.WebSocket;
@@ -2914,58 +3112,141 @@ var TickcastClient = class _TickcastClient extends Emitter {
       throw new Error("no WebSocket implementation: pass options.WebSocket");
     }
     const attempt = ++this.attempt;
+    const seat = this.pendingSeat;
+    if (seat !== null) {
+      this.pendingSeat = null;
+      this.openSeat(Factory, seat, direct);
+      return;
+    }
+    this.withToken(attempt, direct, (token, direct2) => {
+      const room = this.matchedRoom;
+      if (this.match === null) {
+        this.openSocket(Factory, this.url, token, "url", direct2);
+      } else if (room !== null && this.resumeToken !== null) {
+        this.openSocket(Factory, roomUrl(room.wsUrl, room.roomId), token, "room", direct2);
+      } else {
+        this.matchmakeAndOpen(Factory, attempt, token, direct2);
+      }
+    });
+  }
+  /**
+   * Hands the player token to `then`: `options.token` itself, or what the token function
+   * returns (at once, or once its promise settles; `then` is then not direct). A failing
+   * token function is a close event, and a retry later.
+   */
+  withToken(attempt, direct, then) {
     const source = this.options.token;
     if (typeof source !== "function") {
-      this.openSocket(Factory, source ?? null, direct);
+      then(source ?? null, direct);
       return;
     }
     let token;
     try {
       token = source();
     } catch (error) {
-      this.connectFailed(`the token function threw: ${describe(error)}`);
+      this.connectFailed(`the token function threw: ${describe2(error)}`);
       return;
     }
     if (typeof token === "string") {
-      this.openSocket(Factory, token, direct);
+      then(token, direct);
       return;
     }
-    this.waitingForToken = true;
+    this.preparing = true;
     Promise.resolve(token).then(
       (value) => {
         if (this.attempt !== attempt) return;
-        this.waitingForToken = false;
-        this.openSocket(Factory, value, false);
+        this.preparing = false;
+        then(value, false);
       },
       (error) => {
         if (this.attempt !== attempt) return;
-        this.waitingForToken = false;
-        this.connectFailed(`the token function failed: ${describe(error)}`);
+        this.preparing = false;
+        this.connectFailed(`the token function failed: ${describe2(error)}`);
       }
     );
   }
-  openSocket(Factory, token, direct) {
+  /** Asks the matchmaker for a seat (with the player token, if any) and opens a socket with it. */
+  matchmakeAndOpen(Factory, attempt, token, direct) {
+    const match = this.match;
+    if (token !== null && (typeof token !== "string" || token === "")) {
+      const error = new TypeError("the player token is not a non-empty string");
+      if (direct) throw error;
+      this.connectFailed(error.message);
+      return;
+    }
+    this.preparing = true;
+    const request = {
+      timeoutMs: this.matchmakeTimeoutMs()
+    };
+    if (match.kind !== void 0) request.kind = match.kind;
+    if (match.roomId !== void 0) request.roomId = match.roomId;
+    if (match.fetch !== void 0) request.fetch = match.fetch;
+    if (token !== null) request.token = token;
+    matchmake(this.url, request).then(
+      (seat) => {
+        if (this.attempt !== attempt) return;
+        this.preparing = false;
+        this.openSeat(Factory, seat, false);
+      },
+      (error) => {
+        if (this.attempt !== attempt) return;
+        this.preparing = false;
+        this.matchmakeFailed(error);
+      }
+    );
+  }
+  /** The matchmaker gets as long to answer as the server gets to send its Welcome. */
+  matchmakeTimeoutMs() {
+    return this.options.welcomeTimeoutMs ?? 1e4;
+  }
+  /**
+   * Opens a socket with `seat`. It carries no player token: the seat was bound to the
+   * token that asked for it. Its room becomes the client's.
+   */
+  openSeat(Factory, seat, direct) {
+    this.matchedRoom = roomOf(seat);
+    this.roomFailures = 0;
+    this.openSocket(Factory, seatUrl(seat), null, "seat", direct);
+  }
+  /**
+   * The matchmaker refused, or did not answer. A request it cannot place (a malformed
+   * body, an unknown kind or room) fails the same way every time, so the client stops;
+   * anything else may pass later (a node that drains or restarts, a seat free again in a
+   * full room, a fresh token), so it retries with backoff, no sooner than a
+   * `Retry-After`. Anything but a MatchmakeError (no fetch at all, say) is a bug to fix.
+   */
+  matchmakeFailed(error) {
+    const refused = error instanceof MatchmakeError ? error : null;
+    const retry = refused !== null && refused.retryable;
+    this.closed(CONNECT_FAILED_CLOSE_CODE, describe2(error), retry, {
+      error: error instanceof Error ? error : new Error(String(error)),
+      notBeforeMs: refused?.retryAfterMs ?? null
+    });
+  }
+  openSocket(Factory, url, token, joinedBy, direct) {
     let socket;
     try {
       if (token === null) {
-        socket = new Factory(this.url);
+        socket = new Factory(url);
       } else if (typeof token === "string" && token !== "") {
-        socket = new Factory(this.url, ["tickcast", `token.${token}`]);
+        socket = new Factory(url, ["tickcast", `token.${token}`]);
       } else {
         throw new TypeError("the player token is not a non-empty string");
       }
     } catch (error) {
       if (direct) throw error;
-      this.connectFailed(`could not open the WebSocket: ${describe(error)}`);
+      this.connectFailed(`could not open the WebSocket: ${describe2(error)}`);
       return;
     }
     this.connections += 1;
     this.socket = socket;
+    this.socketUrl = url;
+    this.joinedBy = joinedBy;
     socket.binaryType = "arraybuffer";
     socket.onopen = () => {
       if (this.socket !== socket) return;
       const spectate = this.options.spectate ?? null;
-      const resume = spectate === null ? this.resumeToken : null;
+      const resume = spectate === null && joinedBy !== "seat" ? this.resumeToken : null;
       this.offeredResume = resume !== null;
       this.sendBytes(encodeHello(this.options.name ?? "", resume, spectate));
       this.welcomeTimer = setTimeout(() => {
@@ -2978,11 +3259,7 @@ var TickcastClient = class _TickcastClient extends Emitter {
     };
     socket.onclose = (event) => {
       if (this.socket !== socket) return;
-      const offeredResume = this.offeredResume;
-      this.detach();
-      if (offeredResume && event.code === 1008 && event.reason === INVALID_RESUME_REASON) {
-        this.forgetSession();
-      }
+      this.ended(event.code, event.reason);
       this.closed(event.code, event.reason, !PERMANENT_CLOSE_CODES.has(event.code));
     };
     socket.onerror = () => {
@@ -2990,7 +3267,7 @@ var TickcastClient = class _TickcastClient extends Emitter {
       this.errorTimer = setTimeout(() => {
         this.errorTimer = null;
         if (this.socket !== socket) return;
-        this.detach();
+        this.ended(1006, "connection failed");
         try {
           socket.close();
         } catch {
@@ -2998,6 +3275,25 @@ var TickcastClient = class _TickcastClient extends Emitter {
         this.closed(1006, "connection failed", true);
       }, ERROR_CLOSE_GRACE_MS);
     };
+  }
+  /**
+   * The socket ended (the server closed it, it failed, or the client dropped it):
+   * detaches it, and forgets a session that the next connection cannot resume.
+   */
+  ended(code, reason) {
+    const offeredResume = this.offeredResume;
+    const welcomed = this.currentWelcome !== null;
+    this.detach();
+    if (offeredResume && code === 1008 && reason === INVALID_RESUME_REASON) {
+      this.forgetSession();
+    } else if (this.joinedBy === "room" && !welcomed) {
+      this.roomFailures += 1;
+      if (code === 1008 && reason.startsWith(NEEDS_SEAT_REASON)) {
+        this.forgetSession();
+      } else if (this.roomFailures >= ROOM_FAILURES_BEFORE_MATCHMAKE) {
+        this.forgetSession();
+      }
+    }
   }
   /** No socket could be opened: reported as a close, and tried again later. */
   connectFailed(reason) {
@@ -3012,8 +3308,9 @@ var TickcastClient = class _TickcastClient extends Emitter {
     this.closedByUser = true;
     this.clearReconnect();
     this.forgetSession();
+    this.pendingSeat = null;
     this.attempt += 1;
-    this.waitingForToken = false;
+    this.preparing = false;
     if (this.socket !== null) {
       this.drop(code, reason, false);
     }
@@ -3092,9 +3389,11 @@ var TickcastClient = class _TickcastClient extends Emitter {
   /** Figures of the connection (rates and means over the last second). */
   stats() {
     const now = this.now();
+    const socketUrl2 = this.socketUrl ?? this.matchedRoom?.wsUrl ?? this.url;
     return {
       connected: this.connected,
-      transport: this.url.startsWith("wss:") ? "wss" : "ws",
+      roomId: this.roomId,
+      transport: /^(wss|https):/i.test(socketUrl2) ? "wss" : "ws",
       rttMs: this.rtt.mean(now),
       downKbps: this.down.sum(now) * 8 / 1e3,
       upKbps: this.up.sum(now) * 8 / 1e3,
@@ -3167,6 +3466,7 @@ var TickcastClient = class _TickcastClient extends Emitter {
     this.resumedSession = resumed;
     this.resumeToken = welcome.resume.length > 0 ? welcome.resume : null;
     this.lastPlayer = welcome.player;
+    this.roomFailures = 0;
     this.welcomedAt = now;
     this.lastReceivedAt = now;
     this.schemaDecoder = new SchemaDecoder(welcome.schema);
@@ -3264,7 +3564,7 @@ var TickcastClient = class _TickcastClient extends Emitter {
   /** Closes the socket ourselves and reports the close at once (later socket events are ignored). */
   drop(code, reason, reconnect) {
     const socket = this.socket;
-    this.detach();
+    this.ended(code, reason);
     try {
       socket?.close(code, truncateUtf8(reason, 123));
     } catch {
@@ -3292,22 +3592,27 @@ var TickcastClient = class _TickcastClient extends Emitter {
       this.errorTimer = null;
     }
   }
-  closed(code, reason, reconnect) {
+  /**
+   * Reports a close and, if `reconnect` (and the options allow), schedules the next
+   * connection. `more.error` rides on the event; `more.notBeforeMs` (a `Retry-After`)
+   * lengthens the backoff.
+   */
+  closed(code, reason, reconnect, more = {}) {
     let reconnectInMs = null;
     if (reconnect && !this.closedByUser && (this.options.reconnect ?? true)) {
       const base = this.options.reconnectDelayMs ?? 250;
       const max = this.options.maxReconnectDelayMs ?? 1e4;
       const delay = Math.min(max, base * 2 ** this.attempts) * (0.75 + Math.random() * 0.25);
       this.attempts = Math.min(this.attempts + 1, 30);
-      reconnectInMs = Math.round(delay);
+      reconnectInMs = Math.round(Math.max(delay, more.notBeforeMs ?? 0));
       this.reconnectTimer = setTimeout(() => {
         this.reconnectTimer = null;
-        if (this.socket === null && !this.waitingForToken) {
+        if (this.socket === null && !this.preparing) {
           this.open(false);
         }
       }, reconnectInMs);
     }
-    this.emit("close", { code, reason, reconnectInMs });
+    this.emit("close", more.error === void 0 ? { code, reason, reconnectInMs } : { code, reason, reconnectInMs, error: more.error });
   }
   clearReconnect() {
     if (this.reconnectTimer !== null) {
@@ -3316,10 +3621,13 @@ var TickcastClient = class _TickcastClient extends Emitter {
     }
   }
 };
+function roomOf(seat) {
+  return { roomId: seat.roomId, kind: seat.kind, wsUrl: seat.wsUrl };
+}
 function sameNetId(a, b) {
   return a.index === b.index && a.generation === b.generation;
 }
-function describe(error) {
+function describe2(error) {
   return error instanceof Error ? error.message : String(error);
 }
 function truncateUtf8(text, limit) {
@@ -3354,9 +3662,11 @@ export {
   FLAG_FULL,
   HeldEntity,
   Interpolator,
+  MATCHMAKE_TIMEOUT_MS,
   MAX_COMPONENTS,
   MAX_FIELDS,
   MAX_SPECTATE_COORDINATE,
+  MatchmakeError,
   Mirror,
   PROTOCOL_CLOSE_CODE,
   PROTOCOL_VERSION,
@@ -3381,12 +3691,17 @@ export {
   entityHashOf,
   interpolateField,
   isDivergence,
+  matchmake,
+  matchmakeUrl,
   parseGameInfo,
   quantizeAngle,
   quantizePosition,
+  roomUrl,
+  seatUrl,
   stepArenaPlayer,
   toFloat32Within,
   unzigzag,
+  withQuery,
   worldValue,
   wrapInteger,
   wrappingDiff,

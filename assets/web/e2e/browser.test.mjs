@@ -3,16 +3,20 @@
 // its public key's fingerprint, which the server logs).
 //
 // For each transport it checks, from outside the page:
-// - the page connects and plays;
+// - the page matchmakes (its default) and plays in the room it was given, not the
+//   default room, which the HUD names;
 // - holding a key moves the page's player, as a second client (an observer using the SDK
-//   from Node) sees it in its own snapshots;
-// - the HUD shows the entity count the server reports on /healthz;
+//   from Node, matchmade into the same room by its id) sees it in its own snapshots;
+// - the HUD shows the room's entity count: what the observer holds of the whole world,
+//   the drones and the two players, with /rooms counting both clients in that room;
 // - after 10 s of play, every snapshot's checksum verified (0 mismatches).
 // It saves a screenshot per transport under target/e2e/ and prints the page's frame time.
 //
-// Then, briefly, spectating: `/?spectate` on a server with an interest radius shows the
-// whole world (the HUD's entity count is /healthz's, a player included, 0 mismatches, no
-// input sent) and fits the map to the window; `/?spectate=x,y` looks at that point.
+// Then `/?direct` plays in the default room, as the page did before matchmaking (the
+// HUD's entity count is /healthz's). And, briefly, spectating: `/?spectate` on a server
+// with an interest radius shows the whole world (the HUD's entity count is /healthz's, a
+// player included, 0 mismatches, no input sent) and fits the map to the window;
+// `/?spectate=x,y` looks at that point.
 //
 // Run: npm run e2e (needs `cargo build --release -p tickcast-server` and /usr/bin/chromium;
 // TICKCAST_SERVER and CHROMIUM override the paths).
@@ -24,7 +28,7 @@ import { mkdirSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
-import { connect } from '../dist/tickcast.js';
+import { connect, TickcastClient } from '../dist/tickcast.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = resolve(here, '../../..');
@@ -78,6 +82,12 @@ async function health(base) {
   return (await fetch(`${base}/healthz`)).json();
 }
 
+/** GET /rooms, as `{room_id: entry}`. */
+async function rooms(base) {
+  const { rooms: list } = await (await fetch(`${base}/rooms`)).json();
+  return Object.fromEntries(list.map((room) => [room.room_id, room]));
+}
+
 /** The observer's view of entity `id`: its Transform2 in world units. */
 function positionSeenBy(observer, id) {
   const entity = observer.mirror.get(id);
@@ -100,7 +110,7 @@ async function play(transport, port) {
   const flags = [...BROWSER_FLAGS];
   if (tls) flags.push(`--ignore-certificate-errors-spki-list=${server.spki}`);
   const browser = await chromium.launch({ executablePath: chromiumPath, headless: true, args: flags });
-  const observer = connect(server.ws, { name: 'observer', reconnect: false });
+  let observer = null;
   try {
     const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
     const pageErrors = [];
@@ -109,6 +119,16 @@ async function play(transport, port) {
     await page.waitForFunction(() => window.tickcast?.stats().connected === true, null, { timeout: 10_000 });
     const stats = () => page.evaluate(() => window.tickcast.stats());
     assert.equal((await stats()).transport, transport);
+
+    // Matchmade: a room of its own, not the default one, named in the HUD.
+    const room = (await stats()).roomId;
+    assert.ok(typeof room === 'string' && room !== 'default', `the page matchmade: room ${room}`);
+    await until('the HUD to name the room', async () => (await page.textContent('#hud-room')) === room);
+    assert.equal((await health(server.base)).clients, 0, 'nobody in the default room');
+    // The observer takes a seat in the same room.
+    observer = await TickcastClient.matchmake(server.base, { roomId: room, name: 'observer', reconnect: false });
+    assert.equal(observer.roomId, room);
+    assert.equal(observer.stats().transport, transport, 'the seat\'s ws_url has the node\'s scheme');
 
     // The observer sees the page's player in its own snapshots.
     const player = await page.evaluate(() => window.tickcast.client.welcome.player);
@@ -132,10 +152,12 @@ async function play(transport, port) {
     const seen = (await stats()).player;
     assert.ok(Math.hypot(seen.x - after.x, seen.y - after.y) < 0.5, `page ${JSON.stringify(seen)} vs observer ${JSON.stringify(after)}`);
 
-    // The HUD's entity count is the server's: the drones, the page's player, the observer's.
-    const expected = (await health(server.base)).entities;
+    // The HUD's entity count is the room's: the drones, the page's player, the observer's,
+    // as the observer (whole world: no interest radius) holds them; /rooms counts the two.
+    const expected = observer.mirror.size;
     assert.equal(expected, NPCS + 2);
-    await until('the HUD to show the server entity count', async () =>
+    assert.equal((await rooms(server.base))[room]?.clients, 2, 'the page and the observer in the room');
+    await until('the HUD to show the room entity count', async () =>
       Number(await page.textContent('#hud-entities')) === expected,
     );
 
@@ -165,14 +187,44 @@ async function play(transport, port) {
     );
     assert.equal(observer.stats().mismatches, 0, 'the observer verified every checksum too');
   } finally {
-    observer.close();
+    observer?.close();
     await browser.close();
     await server.stop();
   }
 }
 
-test('the demo plays over ws in headless chromium', { timeout: 90_000 }, () => play('ws', 17811));
-test('the demo plays over wss in headless chromium', { timeout: 90_000 }, () => play('wss', 17812));
+test('the demo matchmakes and plays over ws in headless chromium', { timeout: 90_000 }, () => play('ws', 17811));
+test('the demo matchmakes and plays over wss in headless chromium', { timeout: 90_000 }, () => play('wss', 17812));
+
+test('the demo plays in the default room with /?direct', { timeout: 60_000 }, async () => {
+  const server = await startServer(17814, false);
+  const browser = await chromium.launch({ executablePath: chromiumPath, headless: true, args: BROWSER_FLAGS });
+  try {
+    const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+    const pageErrors = [];
+    page.on('pageerror', (error) => pageErrors.push(error.message));
+    await page.goto(`${server.base}/?direct`);
+    await page.waitForFunction(() => window.tickcast?.stats().connected === true, null, { timeout: 10_000 });
+    const stats = () => page.evaluate(() => window.tickcast.stats());
+    assert.equal((await stats()).roomId, null, 'no seat: plain /ws');
+    assert.equal(await page.textContent('#hud-room'), 'default');
+    const healthz = await health(server.base);
+    assert.equal(healthz.clients, 1, 'the page is in the default room');
+    assert.equal(healthz.entities, NPCS + 1);
+    await until('the HUD to show the server entity count', async () => Number(await page.textContent('#hud-entities')) === healthz.entities);
+    await page.keyboard.down('KeyW');
+    await sleep(1500);
+    await page.keyboard.up('KeyW');
+    const end = await stats();
+    assert.ok(end.snapshots >= 30, `snapshots came (${end.snapshots})`);
+    assert.ok(end.ack !== null, 'inputs acknowledged');
+    assert.equal(end.mismatches, 0);
+    assert.deepEqual(pageErrors, [], 'no errors in the page');
+  } finally {
+    await browser.close();
+    await server.stop();
+  }
+});
 
 async function spectate(port) {
   // An interest radius, so that the whole world is more than any one area.

@@ -29,12 +29,23 @@
  * ```ts
  * const watcher = TickcastClient.connect('ws://localhost:7777/ws', { spectate: true });
  * ```
+ *
+ * With `matchmake`, the client joins through `POST /matchmake` instead of the node's
+ * default room: `url` is then the node's HTTP base, the first socket takes the seat
+ * (`ws_url?seat=…`), reconnections go back to the room (`ws_url?room=…`) and resume there,
+ * and a resume the room refuses (or a room that is gone) matchmakes afresh.
+ *
+ * ```ts
+ * const client = await TickcastClient.matchmake('http://localhost:7777', { kind: 'arena' });
+ * console.log(client.roomId);
+ * ```
  */
 
 import type { HeldEntity } from './body.js';
 import { Emitter } from './emitter.js';
 import { ChecksumMismatchError, DecodeError, isDivergence } from './errors.js';
 import { Interpolator } from './interpolation.js';
+import { type FetchLike, type MatchRequest, matchmake, MatchmakeError, matchmakeUrl, roomUrl, type Seat, seatUrl } from './matchmake.js';
 import { type Applied, Mirror, wrappingDiff } from './mirror.js';
 import { Predictor, type PredictionModel } from './prediction.js';
 import {
@@ -116,10 +127,41 @@ export interface ClientOptions<S = unknown> {
    * the Welcome (null: do not predict). Unused when spectating.
    */
   readonly prediction?: PredictionModel<S> | ((welcome: Welcome) => PredictionModel<S> | null);
+  /**
+   * Join through matchmaking rather than the node's default room: `url` is then the
+   * node's HTTP base (`http(s)://host:port`, see {@link matchmakeUrl}), `true` asks for the
+   * default game, an object for a `kind` or a `roomId`. The token, if any, goes with the
+   * `POST /matchmake` (the seat is bound to it) and with every reconnection to the room.
+   * A refusal is a `close` event with code {@link CONNECT_FAILED_CLOSE_CODE} and the
+   * {@link MatchmakeError} as its `error`. One that asking again cannot change (400, 403,
+   * 404: see {@link MatchmakeError.retryable}) ends the client; anything else is tried
+   * again with backoff, no sooner than a 503's `Retry-After`.
+   */
+  readonly matchmake?: boolean | ClientMatchmaking;
   /** The WebSocket implementation (default: the global `WebSocket`). */
   readonly WebSocket?: WebSocketFactory;
   /** The clock in milliseconds (default `performance.now`). */
   readonly now?: () => number;
+}
+
+/** The `matchmake` option of {@link ClientOptions}: what to ask for, and how. */
+export interface ClientMatchmaking extends MatchRequest {
+  /** The `fetch` for `POST /matchmake` (default: the global one). */
+  readonly fetch?: FetchLike;
+  /**
+   * A seat already obtained with {@link matchmake} (a lobby page's, say): the first
+   * connection takes it instead of asking for one. Seats are single-use and expire
+   * (`expiresInMs`): connect soon after getting it.
+   */
+  readonly seat?: Seat;
+}
+
+/** The room a matchmaking client was placed in (its last seat's). */
+export interface MatchedRoom {
+  readonly roomId: string;
+  readonly kind: string;
+  /** The WebSocket URL of the node hosting it, as the matchmaker gave it. */
+  readonly wsUrl: string;
 }
 
 /** A snapshot was applied. */
@@ -137,6 +179,11 @@ export interface CloseEvent {
   readonly reason: string;
   /** In how many ms the client reconnects, or null if it will not. */
   readonly reconnectInMs: number | null;
+  /**
+   * Why no connection could be made, when the client knows more than the code says: the
+   * {@link MatchmakeError} of a refused matchmaking (code {@link CONNECT_FAILED_CLOSE_CODE}).
+   */
+  readonly error?: Error;
 }
 
 /** The mirror diverged from the server (checksum mismatch or a delta that did not fit). */
@@ -159,6 +206,8 @@ export interface ClientEvents {
 export interface ClientStats {
   /** Welcomed and not closed. */
   readonly connected: boolean;
+  /** The room of a matchmaking client (its last seat's); null for a plain client of `url`. */
+  readonly roomId: string | null;
   /** `wss` when encrypted. */
   readonly transport: 'ws' | 'wss';
   /** Mean over the last second of input-to-ack round trips (null: none measured). */
@@ -203,11 +252,24 @@ export const PROTOCOL_CLOSE_CODE = 4001;
 export const SILENT_CLOSE_CODE = 4002;
 /**
  * The code of the `close` event when no connection could be opened: the token function
- * failed or returned no token, or the WebSocket constructor refused (never on the wire).
+ * failed or returned no token, the WebSocket constructor refused, or matchmaking failed
+ * (the event's `error` is then the {@link MatchmakeError}). Never on the wire.
  */
 export const CONNECT_FAILED_CLOSE_CODE = 4003;
 /** The server's close when it refuses a resume token (code 1008 with this reason). */
 const INVALID_RESUME_REASON = 'invalid resume token';
+/**
+ * The start of the server's close (code 1008) of a `?room=` connection without a resume
+ * token it still honours ("joining a room needs a seat from /matchmake").
+ */
+const NEEDS_SEAT_REASON = 'joining a room needs a seat';
+/**
+ * `?room=` connections in a row that may end before a Welcome before the client
+ * matchmakes afresh. A room that is gone is refused with 404 before the upgrade, which a
+ * WebSocket sees only as 1006, the same as a network failure: one more try tells a room
+ * that is gone from a network blip, which must not cost the session.
+ */
+const ROOM_FAILURES_BEFORE_MATCHMAKE = 2;
 /** How long a close event may lag behind an error before the client reports it itself. */
 const ERROR_CLOSE_GRACE_MS = 250;
 /** A connection counts as healthy (the backoff starts over) after this long. */
@@ -276,9 +338,22 @@ export class TickcastClient<S = unknown> extends Emitter<ClientEvents> {
   private welcomedAt = 0;
   private lastReceivedAt = 0;
   private connections = 0;
-  /** Bumped by every connection attempt and by close(): a token that arrives late for an old attempt is ignored. */
+  /** Bumped by every connection attempt and by close(): a token or seat that arrives late for an old attempt is ignored. */
   private attempt = 0;
-  private waitingForToken = false;
+  /** Waiting for a token function or for the matchmaker before the socket can open. */
+  private preparing = false;
+  /** What to ask the matchmaker for (`options.matchmake`); null: a plain client of `url`. */
+  private readonly match: ClientMatchmaking | null;
+  /** A seat the next connection takes (single-use: cleared as it is offered). */
+  private pendingSeat: Seat | null = null;
+  /** The room of the last seat: where reconnections resume. */
+  private matchedRoom: MatchedRoom | null = null;
+  /** `?room=` connections in a row that ended before a Welcome. */
+  private roomFailures = 0;
+  /** How the current (or last) socket joined: the plain `url`, a seat, or back to its room. */
+  private joinedBy: 'url' | 'seat' | 'room' = 'url';
+  /** The URL of the current (or last) socket. */
+  private socketUrl: string | null = null;
   /** The resume token of the last Welcome (null: none, or the session is over). */
   private resumeToken: Uint8Array | null = null;
   /** The player of the last Welcome. */
@@ -305,11 +380,45 @@ export class TickcastClient<S = unknown> extends Emitter<ClientEvents> {
     if (options.spectate !== undefined) {
       checkSpectate(options.spectate);
     }
+    const match = options.matchmake;
+    this.match = match === undefined || match === false ? null : match === true ? {} : match;
+    if (this.match !== null) {
+      // Throws a TypeError now for a base that is no URL, rather than on every retry.
+      matchmakeUrl(url);
+      if (this.match.seat !== undefined) {
+        this.pendingSeat = this.match.seat;
+        this.matchedRoom = roomOf(this.match.seat);
+      }
+    }
   }
 
   /** Makes a client and connects it. */
   static connect<S = unknown>(url: string, options: ClientOptions<S> = {}): TickcastClient<S> {
     const client = new TickcastClient<S>(url, options);
+    client.connect();
+    return client;
+  }
+
+  /**
+   * Matchmakes at the node whose HTTP base is `baseUrl` (`kind` or `roomId` as asked,
+   * the default game otherwise) and connects with the seat. Resolves with the client as
+   * soon as it holds the seat and its socket is opening (listen for `welcome`, as after
+   * {@link TickcastClient.connect}); rejects with the {@link MatchmakeError} when this
+   * first matchmaking is refused (an unknown kind, a full room, a draining node), so the
+   * page can say so. Afterwards it is a client with the `matchmake` option: a drop
+   * resumes in the same room, and a refused resume matchmakes again.
+   */
+  static async matchmake<S = unknown>(
+    baseUrl: string,
+    options: ClientOptions<S> & MatchRequest & { readonly fetch?: FetchLike } = {},
+  ): Promise<TickcastClient<S>> {
+    const { kind, roomId, fetch, ...rest } = options;
+    const request: { kind?: string; roomId?: string; fetch?: FetchLike } = {};
+    if (kind !== undefined) request.kind = kind;
+    if (roomId !== undefined) request.roomId = roomId;
+    if (fetch !== undefined) request.fetch = fetch;
+    const client = new TickcastClient<S>(baseUrl, { ...rest, matchmake: request });
+    client.pendingSeat = await matchmake(baseUrl, { ...request, token: rest.token, timeoutMs: client.matchmakeTimeoutMs() });
     client.connect();
     return client;
   }
@@ -337,6 +446,21 @@ export class TickcastClient<S = unknown> extends Emitter<ClientEvents> {
   /** Whether the client joins as a spectator (`options.spectate`): no player, no inputs. */
   get spectating(): boolean {
     return this.options.spectate !== undefined;
+  }
+
+  /**
+   * The room a matchmaking client was placed in: the last seat's, kept across
+   * reconnections (which resume there) until a new seat replaces it. Null before the
+   * first seat, and for a plain client of `url` (which joins whatever room the URL names:
+   * the node's default room for `/ws`).
+   */
+  get roomId(): string | null {
+    return this.matchedRoom?.roomId ?? null;
+  }
+
+  /** The room of the last seat with its kind and its node's WebSocket URL (see {@link roomId}). */
+  get room(): MatchedRoom | null {
+    return this.matchedRoom;
   }
 
   /** Whether the client is welcomed on an open connection. */
@@ -372,7 +496,7 @@ export class TickcastClient<S = unknown> extends Emitter<ClientEvents> {
    * opening. With a token function, the socket opens once it has returned a token.
    */
   connect(): void {
-    if (this.socket !== null || this.waitingForToken) {
+    if (this.socket !== null || this.preparing) {
       return;
     }
     this.closedByUser = false;
@@ -381,9 +505,11 @@ export class TickcastClient<S = unknown> extends Emitter<ClientEvents> {
   }
 
   /**
-   * Gets the token, if any, and opens a socket. `direct`: called by `connect()`, which
-   * throws what the WebSocket constructor throws; otherwise a failure is a close event
-   * and the client tries again later.
+   * Gets the token, if any, and opens a socket: to `url` for a plain client; for a
+   * matchmaking one, with a seat it holds, back to its room when there is a session to
+   * resume, or else with a seat it asks the matchmaker for. `direct`: called by
+   * `connect()`, which throws what the WebSocket constructor throws; otherwise a failure
+   * is a close event and the client tries again later.
    */
   private open(direct: boolean): void {
     const Factory = this.options.WebSocket ?? (globalThis as { WebSocket?: WebSocketFactory }).WebSocket;
@@ -391,9 +517,35 @@ export class TickcastClient<S = unknown> extends Emitter<ClientEvents> {
       throw new Error('no WebSocket implementation: pass options.WebSocket');
     }
     const attempt = ++this.attempt;
+    const seat = this.pendingSeat;
+    if (seat !== null) {
+      // A seat is taken by the first socket that shows it: it is never offered twice.
+      this.pendingSeat = null;
+      this.openSeat(Factory, seat, direct);
+      return;
+    }
+    this.withToken(attempt, direct, (token, direct) => {
+      const room = this.matchedRoom;
+      if (this.match === null) {
+        this.openSocket(Factory, this.url, token, 'url', direct);
+      } else if (room !== null && this.resumeToken !== null) {
+        // Seats are single-use: a session goes back to its room and resumes there.
+        this.openSocket(Factory, roomUrl(room.wsUrl, room.roomId), token, 'room', direct);
+      } else {
+        this.matchmakeAndOpen(Factory, attempt, token, direct);
+      }
+    });
+  }
+
+  /**
+   * Hands the player token to `then`: `options.token` itself, or what the token function
+   * returns (at once, or once its promise settles; `then` is then not direct). A failing
+   * token function is a close event, and a retry later.
+   */
+  private withToken(attempt: number, direct: boolean, then: (token: unknown, direct: boolean) => void): void {
     const source = this.options.token;
     if (typeof source !== 'function') {
-      this.openSocket(Factory, source ?? null, direct);
+      then(source ?? null, direct);
       return;
     }
     let token: string | PromiseLike<string>;
@@ -404,33 +556,101 @@ export class TickcastClient<S = unknown> extends Emitter<ClientEvents> {
       return;
     }
     if (typeof token === 'string') {
-      this.openSocket(Factory, token, direct);
+      then(token, direct);
       return;
     }
-    this.waitingForToken = true;
+    this.preparing = true;
     Promise.resolve(token).then(
       (value) => {
         if (this.attempt !== attempt) return;
-        this.waitingForToken = false;
-        this.openSocket(Factory, value, false);
+        this.preparing = false;
+        then(value, false);
       },
       (error: unknown) => {
         if (this.attempt !== attempt) return;
-        this.waitingForToken = false;
+        this.preparing = false;
         this.connectFailed(`the token function failed: ${describe(error)}`);
       },
     );
   }
 
-  private openSocket(Factory: WebSocketFactory, token: unknown, direct: boolean): void {
+  /** Asks the matchmaker for a seat (with the player token, if any) and opens a socket with it. */
+  private matchmakeAndOpen(Factory: WebSocketFactory, attempt: number, token: unknown, direct: boolean): void {
+    const match = this.match!;
+    if (token !== null && (typeof token !== 'string' || token === '')) {
+      const error = new TypeError('the player token is not a non-empty string');
+      if (direct) throw error;
+      this.connectFailed(error.message);
+      return;
+    }
+    this.preparing = true;
+    const request: { kind?: string; roomId?: string; fetch?: FetchLike; token?: string; timeoutMs: number } = {
+      timeoutMs: this.matchmakeTimeoutMs(),
+    };
+    if (match.kind !== undefined) request.kind = match.kind;
+    if (match.roomId !== undefined) request.roomId = match.roomId;
+    if (match.fetch !== undefined) request.fetch = match.fetch;
+    if (token !== null) request.token = token;
+    matchmake(this.url, request).then(
+      (seat) => {
+        if (this.attempt !== attempt) return;
+        this.preparing = false;
+        this.openSeat(Factory, seat, false);
+      },
+      (error: unknown) => {
+        if (this.attempt !== attempt) return;
+        this.preparing = false;
+        this.matchmakeFailed(error);
+      },
+    );
+  }
+
+  /** The matchmaker gets as long to answer as the server gets to send its Welcome. */
+  private matchmakeTimeoutMs(): number {
+    return this.options.welcomeTimeoutMs ?? 10_000;
+  }
+
+  /**
+   * Opens a socket with `seat`. It carries no player token: the seat was bound to the
+   * token that asked for it. Its room becomes the client's.
+   */
+  private openSeat(Factory: WebSocketFactory, seat: Seat, direct: boolean): void {
+    this.matchedRoom = roomOf(seat);
+    this.roomFailures = 0;
+    this.openSocket(Factory, seatUrl(seat), null, 'seat', direct);
+  }
+
+  /**
+   * The matchmaker refused, or did not answer. A request it cannot place (a malformed
+   * body, an unknown kind or room) fails the same way every time, so the client stops;
+   * anything else may pass later (a node that drains or restarts, a seat free again in a
+   * full room, a fresh token), so it retries with backoff, no sooner than a
+   * `Retry-After`. Anything but a MatchmakeError (no fetch at all, say) is a bug to fix.
+   */
+  private matchmakeFailed(error: unknown): void {
+    const refused = error instanceof MatchmakeError ? error : null;
+    const retry = refused !== null && refused.retryable;
+    this.closed(CONNECT_FAILED_CLOSE_CODE, describe(error), retry, {
+      error: error instanceof Error ? error : new Error(String(error)),
+      notBeforeMs: refused?.retryAfterMs ?? null,
+    });
+  }
+
+  private openSocket(
+    Factory: WebSocketFactory,
+    url: string,
+    token: unknown,
+    joinedBy: 'url' | 'seat' | 'room',
+    direct: boolean,
+  ): void {
     let socket: WebSocketLike;
     try {
       if (token === null) {
-        socket = new Factory(this.url);
+        socket = new Factory(url);
       } else if (typeof token === 'string' && token !== '') {
         // Browsers cannot set headers on a WebSocket: the token rides as a subprotocol,
         // and the server selects `tickcast`.
-        socket = new Factory(this.url, ['tickcast', `token.${token}`]);
+        socket = new Factory(url, ['tickcast', `token.${token}`]);
       } else {
         throw new TypeError('the player token is not a non-empty string');
       }
@@ -441,12 +661,15 @@ export class TickcastClient<S = unknown> extends Emitter<ClientEvents> {
     }
     this.connections += 1;
     this.socket = socket;
+    this.socketUrl = url;
+    this.joinedBy = joinedBy;
     socket.binaryType = 'arraybuffer';
     socket.onopen = () => {
       if (this.socket !== socket) return;
       const spectate = this.options.spectate ?? null;
-      // A spectator has no session to resume: every connection spectates afresh.
-      const resume = spectate === null ? this.resumeToken : null;
+      // A spectator has no session to resume: every connection spectates afresh. Nor has
+      // a seat: it is a place for a new player.
+      const resume = spectate === null && joinedBy !== 'seat' ? this.resumeToken : null;
       this.offeredResume = resume !== null;
       this.sendBytes(encodeHello(this.options.name ?? '', resume, spectate));
       this.welcomeTimer = setTimeout(() => {
@@ -459,13 +682,7 @@ export class TickcastClient<S = unknown> extends Emitter<ClientEvents> {
     };
     socket.onclose = (event) => {
       if (this.socket !== socket) return;
-      const offeredResume = this.offeredResume;
-      this.detach();
-      if (offeredResume && event.code === 1008 && event.reason === INVALID_RESUME_REASON) {
-        // The server does not know the token (restarted, say): the next connection
-        // starts a fresh session.
-        this.forgetSession();
-      }
+      this.ended(event.code, event.reason);
       this.closed(event.code, event.reason, !PERMANENT_CLOSE_CODES.has(event.code));
     };
     // Errors are followed by a close event, which is where they are handled (a refusal
@@ -478,7 +695,7 @@ export class TickcastClient<S = unknown> extends Emitter<ClientEvents> {
       this.errorTimer = setTimeout(() => {
         this.errorTimer = null;
         if (this.socket !== socket) return;
-        this.detach();
+        this.ended(1006, 'connection failed');
         try {
           socket.close();
         } catch {
@@ -487,6 +704,30 @@ export class TickcastClient<S = unknown> extends Emitter<ClientEvents> {
         this.closed(1006, 'connection failed', true);
       }, ERROR_CLOSE_GRACE_MS);
     };
+  }
+
+  /**
+   * The socket ended (the server closed it, it failed, or the client dropped it):
+   * detaches it, and forgets a session that the next connection cannot resume.
+   */
+  private ended(code: number, reason: string): void {
+    const offeredResume = this.offeredResume;
+    const welcomed = this.currentWelcome !== null;
+    this.detach();
+    if (offeredResume && code === 1008 && reason === INVALID_RESUME_REASON) {
+      // The server does not know the token (restarted, say): the next connection
+      // starts a fresh session (a matchmaking client matchmakes for it).
+      this.forgetSession();
+    } else if (this.joinedBy === 'room' && !welcomed) {
+      this.roomFailures += 1;
+      if (code === 1008 && reason.startsWith(NEEDS_SEAT_REASON)) {
+        // The room no longer holds the player (its grace is over): only a seat gets in.
+        this.forgetSession();
+      } else if (this.roomFailures >= ROOM_FAILURES_BEFORE_MATCHMAKE) {
+        // Most likely the room is gone (a 404 before the upgrade looks like any failure).
+        this.forgetSession();
+      }
+    }
   }
 
   /** No socket could be opened: reported as a close, and tried again later. */
@@ -503,11 +744,13 @@ export class TickcastClient<S = unknown> extends Emitter<ClientEvents> {
   close(code = 1000, reason = 'client closed'): void {
     this.closedByUser = true;
     this.clearReconnect();
-    // The session is over: a later connect() joins as a new player. (The server keeps the
-    // player for its grace period all the same: to it a close is a drop.)
+    // The session is over: a later connect() joins as a new player (a matchmaking client
+    // asks for a new seat). (The server keeps the player for its grace period all the
+    // same: to it a close is a drop.)
     this.forgetSession();
+    this.pendingSeat = null;
     this.attempt += 1;
-    this.waitingForToken = false;
+    this.preparing = false;
     if (this.socket !== null) {
       this.drop(code, reason, false);
     }
@@ -590,9 +833,12 @@ export class TickcastClient<S = unknown> extends Emitter<ClientEvents> {
   /** Figures of the connection (rates and means over the last second). */
   stats(): ClientStats {
     const now = this.now();
+    // A matchmaking client's `url` is an HTTP base; its sockets go where the seat said.
+    const socketUrl = this.socketUrl ?? this.matchedRoom?.wsUrl ?? this.url;
     return {
       connected: this.connected,
-      transport: this.url.startsWith('wss:') ? 'wss' : 'ws',
+      roomId: this.roomId,
+      transport: /^(wss|https):/i.test(socketUrl) ? 'wss' : 'ws',
       rttMs: this.rtt.mean(now),
       downKbps: (this.down.sum(now) * 8) / 1000,
       upKbps: (this.up.sum(now) * 8) / 1000,
@@ -674,6 +920,7 @@ export class TickcastClient<S = unknown> extends Emitter<ClientEvents> {
     this.resumedSession = resumed;
     this.resumeToken = welcome.resume.length > 0 ? welcome.resume : null;
     this.lastPlayer = welcome.player;
+    this.roomFailures = 0;
     this.welcomedAt = now;
     this.lastReceivedAt = now;
     this.schemaDecoder = new SchemaDecoder(welcome.schema);
@@ -784,7 +1031,8 @@ export class TickcastClient<S = unknown> extends Emitter<ClientEvents> {
   /** Closes the socket ourselves and reports the close at once (later socket events are ignored). */
   private drop(code: number, reason: string, reconnect: boolean): void {
     const socket = this.socket;
-    this.detach();
+    // (A `?room=` connection given up on before its Welcome counts as a failed try.)
+    this.ended(code, reason);
     try {
       // A close reason is at most 123 bytes.
       socket?.close(code, truncateUtf8(reason, 123));
@@ -816,7 +1064,17 @@ export class TickcastClient<S = unknown> extends Emitter<ClientEvents> {
     }
   }
 
-  private closed(code: number, reason: string, reconnect: boolean): void {
+  /**
+   * Reports a close and, if `reconnect` (and the options allow), schedules the next
+   * connection. `more.error` rides on the event; `more.notBeforeMs` (a `Retry-After`)
+   * lengthens the backoff.
+   */
+  private closed(
+    code: number,
+    reason: string,
+    reconnect: boolean,
+    more: { error?: Error; notBeforeMs?: number | null } = {},
+  ): void {
     let reconnectInMs: number | null = null;
     if (reconnect && !this.closedByUser && (this.options.reconnect ?? true)) {
       const base = this.options.reconnectDelayMs ?? 250;
@@ -825,15 +1083,16 @@ export class TickcastClient<S = unknown> extends Emitter<ClientEvents> {
       // client at the same instant.
       const delay = Math.min(max, base * 2 ** this.attempts) * (0.75 + Math.random() * 0.25);
       this.attempts = Math.min(this.attempts + 1, 30);
-      reconnectInMs = Math.round(delay);
+      reconnectInMs = Math.round(Math.max(delay, more.notBeforeMs ?? 0));
       this.reconnectTimer = setTimeout(() => {
         this.reconnectTimer = null;
-        if (this.socket === null && !this.waitingForToken) {
+        if (this.socket === null && !this.preparing) {
           this.open(false);
         }
       }, reconnectInMs);
     }
-    this.emit('close', { code, reason, reconnectInMs });
+    // `error` only when there is one, so that the event of a plain close keeps its shape.
+    this.emit('close', more.error === undefined ? { code, reason, reconnectInMs } : { code, reason, reconnectInMs, error: more.error });
   }
 
   private clearReconnect(): void {
@@ -842,6 +1101,10 @@ export class TickcastClient<S = unknown> extends Emitter<ClientEvents> {
       this.reconnectTimer = null;
     }
   }
+}
+
+function roomOf(seat: Seat): MatchedRoom {
+  return { roomId: seat.roomId, kind: seat.kind, wsUrl: seat.wsUrl };
 }
 
 function sameNetId(a: NetId, b: NetId): boolean {

@@ -1,7 +1,7 @@
 /**
- * tickcast browser SDK: connect to a tickcast server, mirror its snapshots (checksums
- * verified), decode any game's entities by the schema it announces, interpolate remote
- * entities and predict the local player.
+ * tickcast browser SDK: connect to a tickcast server (directly, or through its matchmaker
+ * into a room), mirror its snapshots (checksums verified), decode any game's entities by
+ * the schema it announces, interpolate remote entities and predict the local player.
  */
 
 export { BitReader, BitWriter, unzigzag, zigzag } from './bits.js';
@@ -60,13 +60,29 @@ export {
   stepArenaPlayer,
 } from './arena.js';
 export {
+  type FetchLike,
+  type FetchResponseLike,
+  MATCHMAKE_TIMEOUT_MS,
+  matchmake,
+  MatchmakeError,
+  type MatchmakeOptions,
+  matchmakeUrl,
+  type MatchRequest,
+  roomUrl,
+  type Seat,
+  seatUrl,
+  withQuery,
+} from './matchmake.js';
+export {
   type ClientEvents,
+  type ClientMatchmaking,
   type ClientOptions,
   type ClientStats,
   type CloseEvent,
   CONNECT_FAILED_CLOSE_CODE,
   DIVERGENCE_CLOSE_CODE,
   type DivergenceEvent,
+  type MatchedRoom,
   PROTOCOL_CLOSE_CODE,
   SILENT_CLOSE_CODE,
   type SnapshotEvent,

@@ -19,6 +19,14 @@
 //   whose checksums verify, every drone (or only those near the point), and not a byte
 //   sent after the Hello; a dropped spectator reconnects as a spectator. A raw Input from
 //   a spectator is closed with 1008.
+// - Matchmaking (rooms, issue 14): POST /matchmake gives a seat in a room other than the
+//   default one, the SDK's socket takes it (no token needed) and verifies its snapshots;
+//   the seat is single-use (403), a forged one is 401, `?room=` without a resume token is
+//   closed with 1008, an unknown room is 404, unknown kinds and rooms are MatchmakeErrors
+//   with the server's reason, a full room is 409. A drop resumes in the room through
+//   `?room=` (a relay the server advertises with --public-url, so that the test can break
+//   the connection), with a player token too; a resume the room refuses (no grace) and a
+//   room that is gone (a restarted server) both end in a fresh seat.
 //
 // Needs the release server (`cargo build --release -p tickcast-server`; TICKCAST_SERVER
 // overrides the path) and python3 for the token; fails, not skips, without them. Node 20
@@ -26,13 +34,28 @@
 
 import assert from 'node:assert/strict';
 import { execFileSync, spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import http from 'node:http';
 import net from 'node:net';
-import { dirname, resolve } from 'node:path';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
 import { after, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { decode } from '@msgpack/msgpack';
-import { connect, encodeHello, encodeInput, SILENT_CLOSE_CODE, SpectatorInputError } from '../dist/tickcast.js';
+import {
+  connect,
+  CONNECT_FAILED_CLOSE_CODE,
+  encodeHello,
+  encodeInput,
+  matchmake,
+  MatchmakeError,
+  roomUrl,
+  seatUrl,
+  SILENT_CLOSE_CODE,
+  SpectatorInputError,
+  TickcastClient,
+} from '../dist/tickcast.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = resolve(here, '../../..');
@@ -575,6 +598,317 @@ test('the server closes a spectator that sends an input (1008)', { timeout: 30_0
     socket.send(encodeInput(0, [0, 0, 0, 0]));
     assert.deepEqual(await closed, { code: 1008, reason: 'spectators send no inputs' });
   } finally {
+    await server.stop();
+  }
+});
+
+// Matchmaking.
+
+/**
+ * A WebSocket upgrade request by hand, for the refusals a WebSocket hides (it sees 1006):
+ * resolves with the HTTP status and body (101 and '' if the upgrade went through; the
+ * socket is then closed at once).
+ */
+function upgradeStatus(url) {
+  const target = new URL(url.replace(/^ws/, 'http'));
+  return new Promise((done, fail) => {
+    const request = http.request({
+      host: target.hostname,
+      port: target.port,
+      path: target.pathname + target.search,
+      headers: {
+        Connection: 'Upgrade',
+        Upgrade: 'websocket',
+        'Sec-WebSocket-Version': '13',
+        'Sec-WebSocket-Key': randomBytes(16).toString('base64'),
+      },
+    });
+    request.on('response', async (response) => {
+      let body = '';
+      for await (const chunk of response) body += chunk;
+      done({ status: response.statusCode, body: body.trim() });
+    });
+    request.on('upgrade', (response, socket) => {
+      socket.destroy();
+      done({ status: 101, body: '' });
+    });
+    request.on('error', fail);
+    request.end();
+  });
+}
+
+/** Writes `text` to a config file in a fresh temporary folder, removed when the tests end. */
+function configFile(name, text) {
+  const folder = mkdtempSync(join(tmpdir(), 'tickcast-'));
+  after(() => rmSync(folder, { recursive: true, force: true }));
+  const path = join(folder, name);
+  writeFileSync(path, text);
+  return path;
+}
+
+/** GET /rooms, as `{room_id: entry}`. */
+async function roomsOf(base) {
+  const { rooms } = await (await fetch(`${base}/rooms`)).json();
+  return Object.fromEntries(rooms.map((room) => [room.room_id, room]));
+}
+
+/** A WebSocket class that records the URL and subprotocols of each socket. */
+function recordingWebSocket() {
+  const sockets = [];
+  class RecordingWebSocket extends WebSocket {
+    constructor(url, protocols) {
+      super(url, protocols);
+      sockets.push({ url, protocols });
+    }
+  }
+  return { RecordingWebSocket, sockets };
+}
+
+/** Waits for a snapshot whose checksum verified, after the client's latest Welcome. */
+async function verifiedSnapshot(client, seen) {
+  const verified = seen.verified;
+  await until('a verified snapshot', () => client.connected && seen.verified > verified, 5_000);
+}
+
+test('matchmaking: a seat in a room, the socket takes it, snapshots verify; seats are single-use, refusals as the contract says', { timeout: 60_000 }, async () => {
+  requirements();
+  // Rooms of two (the kind's capacity, which a kind's section in the defaults sets too).
+  const config = configFile('rooms-of-two.toml', '[rooms]\ncapacity = 2\n\n[rooms.kinds.arena]\ncapacity = 2\n');
+  const server = await startServer(['--config', config]);
+  const clients = [];
+  let stopInputs = () => {};
+  try {
+    // Kind omitted: the node's default game, in a room that is not the default one.
+    const seat = await matchmake(server.base);
+    assert.equal(seat.kind, 'arena');
+    assert.notEqual(seat.roomId, 'default', 'matchmaking never places into the default room');
+    assert.equal(seat.wsUrl, server.url, 'made from the bound address');
+    assert.match(seat.seatToken, /^[A-Za-z0-9_-]+$/, 'url-safe base64, no padding');
+    assert.ok(seat.expiresInMs > 0);
+
+    const client = connect(server.base, { name: 'seated', matchmake: { seat } });
+    clients.push(client);
+    const seen = watch(client);
+    await until('the Welcome with the seat', () => client.connected);
+    await verifiedSnapshot(client, seen);
+    assert.equal(client.roomId, seat.roomId);
+    assert.equal(client.stats().roomId, seat.roomId);
+    assert.equal(client.stats().transport, 'ws');
+    assert.ok(client.welcome.player !== null && client.player() !== undefined, 'a player of its own in the room');
+    stopInputs = playInputs(client);
+    await until('inputs acknowledged', () => client.mirror.ack !== null && client.mirror.ack > 10);
+    assert.equal(client.stats().mismatches, 0);
+
+    const rooms = await roomsOf(server.base);
+    assert.ok(rooms.default, 'the default room is listed');
+    assert.equal(rooms[seat.roomId]?.kind, 'arena');
+    assert.equal(rooms[seat.roomId]?.clients, 1, `the room holds the client: ${JSON.stringify(rooms)}`);
+    assert.equal(rooms.default.clients, 0, 'not the default room');
+    assert.equal((await (await fetch(`${server.base}/healthz`)).json()).clients, 0, '/healthz describes the default room');
+
+    // The seat is taken: a second socket with it is refused before the upgrade.
+    assert.deepEqual(await upgradeStatus(seatUrl(seat)), { status: 403, body: 'seat already used' });
+    const again = connect(server.base, { name: 'again', matchmake: { seat }, reconnect: false });
+    clients.push(again);
+    const againSeen = watch(again);
+    await until('the reused seat to be refused', () => againSeen.closes.length > 0);
+    assert.equal(againSeen.closes[0].code, 1006, 'a WebSocket sees the 403 as 1006');
+    assert.equal(againSeen.welcomes.length, 0);
+    const forged = seat.seatToken.slice(0, -1) + (seat.seatToken.endsWith('A') ? 'B' : 'A');
+    assert.equal((await upgradeStatus(seatUrl({ ...seat, seatToken: forged }))).status, 401, 'a forged seat');
+
+    // Back to the room with no session to resume: closed after the Hello.
+    const stranger = connect(roomUrl(server.url, seat.roomId), { name: 'stranger', reconnect: false });
+    clients.push(stranger);
+    const strangerSeen = watch(stranger);
+    await until('the stranger to be closed', () => strangerSeen.closes.length > 0);
+    assert.deepEqual(
+      [strangerSeen.closes[0].code, strangerSeen.closes[0].reason],
+      [1008, 'joining a room needs a seat from /matchmake'],
+    );
+    assert.equal((await upgradeStatus(roomUrl(server.url, 'no-such-room'))).status, 404);
+
+    // Refusals, as MatchmakeErrors with the server's reasons.
+    const unknownKind = await matchmake(server.base, { kind: 'chess' }).catch((error) => error);
+    assert.ok(unknownKind instanceof MatchmakeError);
+    assert.equal(unknownKind.status, 404, unknownKind.message);
+    assert.equal(unknownKind.retryable, false);
+    const unknownRoom = await matchmake(server.base, { roomId: 'arena-404' }).catch((error) => error);
+    assert.equal(unknownRoom.status, 404, unknownRoom.message);
+    const malformed = await fetch(`${server.base}/matchmake`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"kind": 3}' });
+    assert.equal(malformed.status, 400);
+    assert.equal(typeof (await malformed.json()).error, 'string');
+    // A second player in the same room fills it (capacity 2); a third is refused.
+    const second = await TickcastClient.matchmake(server.base, { roomId: seat.roomId, name: 'second' });
+    clients.push(second);
+    assert.equal(second.roomId, seat.roomId);
+    await until('the second player', () => second.connected);
+    const full = await matchmake(server.base, { roomId: seat.roomId }).catch((error) => error);
+    assert.ok(full instanceof MatchmakeError);
+    assert.equal(full.status, 409, full.message);
+    assert.equal(full.retryable, true);
+    // Both players see each other: one room.
+    await until('the first player to see the second', () => client.mirror.get(second.welcome.player) !== undefined);
+    // Without a room id the matchmaker places elsewhere rather than refusing.
+    const elsewhere = await matchmake(server.base);
+    assert.notEqual(elsewhere.roomId, seat.roomId, 'a full room is skipped');
+    console.log(`matchmaking: room ${seat.roomId}, ${client.mirror.size} entities, ${seen.verified} checksums verified; then ${elsewhere.roomId}`);
+  } finally {
+    stopInputs();
+    for (const client of clients) client.close();
+    await server.stop();
+  }
+});
+
+/**
+ * A relay and a server that advertises it (--public-url), so that every matchmade socket
+ * goes through the relay and the test can break it; matchmaking itself talks to the server.
+ */
+async function startAdvertisedServer(extra = []) {
+  const port = await freePort();
+  const relay = await startRelay(port);
+  const server = await startServer(['--public-url', relay.url, ...extra], port);
+  return { server, relay };
+}
+
+test('a matchmade client resumes in its room through ?room= after a drop: same player, ack continues, checksums verify', { timeout: 60_000 }, async () => {
+  requirements();
+  const { server, relay } = await startAdvertisedServer();
+  const { RecordingWebSocket, sockets } = recordingWebSocket();
+  let client = null;
+  let stopInputs = () => {};
+  try {
+    client = await TickcastClient.matchmake(server.base, {
+      name: 'roamer',
+      reconnectDelayMs: 100,
+      deadAfterMs: 1500,
+      WebSocket: RecordingWebSocket,
+    });
+    const room = client.roomId;
+    assert.ok(room !== null && room !== 'default');
+    const seen = watch(client);
+    await until('the Welcome', () => client.connected);
+    assert.match(sockets[0].url, new RegExp(`^${relay.url}\\?seat=[A-Za-z0-9_-]+$`), 'the seat, through the advertised URL');
+    stopInputs = playInputs(client);
+    await sleep(1000);
+
+    const reset = await dropAndResume(client, seen, () => relay.reset(), { expectedCloseCode: 1006, resumeWithinMs: 8_000 });
+    assert.equal(sockets.length, 2);
+    assert.equal(sockets[1].url, roomUrl(relay.url, room), 'back to the room, not a seat');
+    assert.equal(sockets[1].protocols, undefined, 'no player token on this server');
+    assert.equal(client.roomId, room);
+    const silent = await dropAndResume(client, seen, () => relay.silence(), { expectedCloseCode: SILENT_CLOSE_CODE, resumeWithinMs: 8_000 });
+    assert.equal(sockets[2].url, roomUrl(relay.url, room));
+    assert.equal((await roomsOf(server.base))[room].clients, 1, 'one player in the room, not one per connection');
+    console.log(`matchmade resume: room ${room}, welcomed again ${reset.downMs} and ${silent.downMs} ms after the drops`);
+  } finally {
+    stopInputs();
+    client?.close();
+    await relay.close();
+    await server.stop();
+  }
+});
+
+test('a matchmade resume the room refuses (no grace left), or a room that is gone (a restart), matchmakes afresh', { timeout: 60_000 }, async () => {
+  requirements();
+  // The player is removed the moment its connection drops.
+  const config = configFile('no-grace.toml', '[limits]\nresume_grace = "0s"\n');
+  let { server, relay } = await startAdvertisedServer(['--config', config]);
+  const { RecordingWebSocket, sockets } = recordingWebSocket();
+  let client = null;
+  let stopInputs = () => {};
+  try {
+    client = await TickcastClient.matchmake(server.base, {
+      name: 'phoenix',
+      // Long enough for the room to have let the dropped player go.
+      reconnectDelayMs: 300,
+      maxReconnectDelayMs: 400,
+      WebSocket: RecordingWebSocket,
+    });
+    const seen = watch(client);
+    await until('the Welcome', () => client.connected);
+    stopInputs = playInputs(client);
+    await sleep(500);
+    const firstPlayer = client.welcome.player;
+
+    // No grace: the room has let the player go by the time the client comes back.
+    relay.reset();
+    await until('the refusal of the resume', () =>
+      seen.closes.some((close) => close.code === 1008 && close.reason === 'joining a room needs a seat from /matchmake'),
+    );
+    await until('a fresh Welcome', () => seen.welcomes.length === 2 && client.connected);
+    assert.deepEqual(
+      sockets.map((socket) => new URL(socket.url).searchParams.keys().next().value),
+      ['seat', 'room', 'seat'],
+      'seat, back to the room (refused), a new seat',
+    );
+    assert.equal(client.resumed, false, 'a fresh session');
+    assert.notDeepEqual(client.welcome.player, firstPlayer);
+    await verifiedSnapshot(client, seen);
+    await until('inputs of the new session acknowledged', () => client.mirror.ack !== null && client.mirror.ack > 10);
+    assert.ok(client.mirror.ack < 1000, `the seq started over (ack ${client.mirror.ack})`);
+
+    // A restart: the room is gone (404 before the upgrade, a 1006 to the client), and
+    // after a second try the client matchmakes on the new server.
+    const before = sockets.length;
+    const port = server.port;
+    await server.stop();
+    server = await startServer(['--public-url', relay.url, '--config', config], port);
+    await until('a Welcome from the new server', () => seen.welcomes.length === 3 && client.connected, 15_000);
+    const after = sockets.slice(before).map((socket) => new URL(socket.url).searchParams.keys().next().value);
+    assert.deepEqual(after.slice(0, 2), ['room', 'room'], `two tries of the room first: ${after}`);
+    assert.equal(after.at(-1), 'seat', `then a new seat: ${after}`);
+    assert.ok(after.slice(2, -1).every((key) => key === 'seat'), `nothing but seats after giving up on the room: ${after}`);
+    assert.equal(client.resumed, false);
+    assert.ok((await roomsOf(server.base))[client.roomId], 'the new room is on the new server');
+    await verifiedSnapshot(client, seen);
+    assert.equal(client.stats().mismatches, 0);
+    const failedMatchmaking = seen.closes.filter((close) => close.code === CONNECT_FAILED_CLOSE_CODE);
+    assert.ok(failedMatchmaking.every((close) => close.error instanceof MatchmakeError && close.reconnectInMs !== null));
+  } finally {
+    stopInputs();
+    client?.close();
+    await relay.close();
+    await server.stop();
+  }
+});
+
+test('with --auth-secret, matchmaking needs the token; the seat needs none; a resume in the room offers it again', { timeout: 60_000 }, async () => {
+  requirements();
+  const { server, relay } = await startAdvertisedServer(['--auth-secret', SECRET]);
+  const { RecordingWebSocket, sockets } = recordingWebSocket();
+  let client = null;
+  let stopInputs = () => {};
+  try {
+    const refused = await matchmake(server.base).catch((error) => error);
+    assert.ok(refused instanceof MatchmakeError);
+    assert.equal(refused.status, 401, refused.message);
+    assert.equal(refused.retryable, true, 'a fresh token may pass');
+
+    let minted = 0;
+    client = await TickcastClient.matchmake(server.base, {
+      name: 'm',
+      reconnectDelayMs: 100,
+      WebSocket: RecordingWebSocket,
+      token: async () => {
+        minted += 1;
+        return mintToken('m');
+      },
+    });
+    const seen = watch(client);
+    await until('the Welcome with the seat', () => client.connected);
+    assert.equal(sockets[0].protocols, undefined, 'the seat stands for the token');
+    stopInputs = playInputs(client);
+    await sleep(1000);
+    await dropAndResume(client, seen, () => relay.reset(), { expectedCloseCode: 1006, resumeWithinMs: 8_000 });
+    assert.equal(sockets[1].url, roomUrl(relay.url, client.roomId));
+    assert.equal(sockets[1].protocols?.[0], 'tickcast');
+    assert.match(sockets[1].protocols?.[1] ?? '', /^token\./, 'the token rides as a subprotocol, as on /ws');
+    assert.equal(minted, 2, 'a token for the matchmaking, a fresh one for the resume');
+  } finally {
+    stopInputs();
+    client?.close();
+    await relay.close();
     await server.stop();
   }
 });

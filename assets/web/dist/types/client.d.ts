@@ -29,10 +29,21 @@
  * ```ts
  * const watcher = TickcastClient.connect('ws://localhost:7777/ws', { spectate: true });
  * ```
+ *
+ * With `matchmake`, the client joins through `POST /matchmake` instead of the node's
+ * default room: `url` is then the node's HTTP base, the first socket takes the seat
+ * (`ws_url?seat=…`), reconnections go back to the room (`ws_url?room=…`) and resume there,
+ * and a resume the room refuses (or a room that is gone) matchmakes afresh.
+ *
+ * ```ts
+ * const client = await TickcastClient.matchmake('http://localhost:7777', { kind: 'arena' });
+ * console.log(client.roomId);
+ * ```
  */
 import type { HeldEntity } from './body.js';
 import { Emitter } from './emitter.js';
 import { Interpolator } from './interpolation.js';
+import { type FetchLike, type MatchRequest, type Seat } from './matchmake.js';
 import { type Applied, Mirror } from './mirror.js';
 import { Predictor, type PredictionModel } from './prediction.js';
 import { type Spectate, type Welcome } from './protocol.js';
@@ -106,10 +117,39 @@ export interface ClientOptions<S = unknown> {
      * the Welcome (null: do not predict). Unused when spectating.
      */
     readonly prediction?: PredictionModel<S> | ((welcome: Welcome) => PredictionModel<S> | null);
+    /**
+     * Join through matchmaking rather than the node's default room: `url` is then the
+     * node's HTTP base (`http(s)://host:port`, see {@link matchmakeUrl}), `true` asks for the
+     * default game, an object for a `kind` or a `roomId`. The token, if any, goes with the
+     * `POST /matchmake` (the seat is bound to it) and with every reconnection to the room.
+     * A refusal is a `close` event with code {@link CONNECT_FAILED_CLOSE_CODE} and the
+     * {@link MatchmakeError} as its `error`. One that asking again cannot change (400, 403,
+     * 404: see {@link MatchmakeError.retryable}) ends the client; anything else is tried
+     * again with backoff, no sooner than a 503's `Retry-After`.
+     */
+    readonly matchmake?: boolean | ClientMatchmaking;
     /** The WebSocket implementation (default: the global `WebSocket`). */
     readonly WebSocket?: WebSocketFactory;
     /** The clock in milliseconds (default `performance.now`). */
     readonly now?: () => number;
+}
+/** The `matchmake` option of {@link ClientOptions}: what to ask for, and how. */
+export interface ClientMatchmaking extends MatchRequest {
+    /** The `fetch` for `POST /matchmake` (default: the global one). */
+    readonly fetch?: FetchLike;
+    /**
+     * A seat already obtained with {@link matchmake} (a lobby page's, say): the first
+     * connection takes it instead of asking for one. Seats are single-use and expire
+     * (`expiresInMs`): connect soon after getting it.
+     */
+    readonly seat?: Seat;
+}
+/** The room a matchmaking client was placed in (its last seat's). */
+export interface MatchedRoom {
+    readonly roomId: string;
+    readonly kind: string;
+    /** The WebSocket URL of the node hosting it, as the matchmaker gave it. */
+    readonly wsUrl: string;
 }
 /** A snapshot was applied. */
 export interface SnapshotEvent {
@@ -125,6 +165,11 @@ export interface CloseEvent {
     readonly reason: string;
     /** In how many ms the client reconnects, or null if it will not. */
     readonly reconnectInMs: number | null;
+    /**
+     * Why no connection could be made, when the client knows more than the code says: the
+     * {@link MatchmakeError} of a refused matchmaking (code {@link CONNECT_FAILED_CLOSE_CODE}).
+     */
+    readonly error?: Error;
 }
 /** The mirror diverged from the server (checksum mismatch or a delta that did not fit). */
 export interface DivergenceEvent {
@@ -144,6 +189,8 @@ export interface ClientEvents {
 export interface ClientStats {
     /** Welcomed and not closed. */
     readonly connected: boolean;
+    /** The room of a matchmaking client (its last seat's); null for a plain client of `url`. */
+    readonly roomId: string | null;
     /** `wss` when encrypted. */
     readonly transport: 'ws' | 'wss';
     /** Mean over the last second of input-to-ack round trips (null: none measured). */
@@ -181,7 +228,8 @@ export declare const PROTOCOL_CLOSE_CODE = 4001;
 export declare const SILENT_CLOSE_CODE = 4002;
 /**
  * The code of the `close` event when no connection could be opened: the token function
- * failed or returned no token, or the WebSocket constructor refused (never on the wire).
+ * failed or returned no token, the WebSocket constructor refused, or matchmaking failed
+ * (the event's `error` is then the {@link MatchmakeError}). Never on the wire.
  */
 export declare const CONNECT_FAILED_CLOSE_CODE = 4003;
 /** A client of one tickcast room; `S` is the predicted player's state (see `prediction`). */
@@ -208,9 +256,22 @@ export declare class TickcastClient<S = unknown> extends Emitter<ClientEvents> {
     private welcomedAt;
     private lastReceivedAt;
     private connections;
-    /** Bumped by every connection attempt and by close(): a token that arrives late for an old attempt is ignored. */
+    /** Bumped by every connection attempt and by close(): a token or seat that arrives late for an old attempt is ignored. */
     private attempt;
-    private waitingForToken;
+    /** Waiting for a token function or for the matchmaker before the socket can open. */
+    private preparing;
+    /** What to ask the matchmaker for (`options.matchmake`); null: a plain client of `url`. */
+    private readonly match;
+    /** A seat the next connection takes (single-use: cleared as it is offered). */
+    private pendingSeat;
+    /** The room of the last seat: where reconnections resume. */
+    private matchedRoom;
+    /** `?room=` connections in a row that ended before a Welcome. */
+    private roomFailures;
+    /** How the current (or last) socket joined: the plain `url`, a seat, or back to its room. */
+    private joinedBy;
+    /** The URL of the current (or last) socket. */
+    private socketUrl;
     /** The resume token of the last Welcome (null: none, or the session is over). */
     private resumeToken;
     /** The player of the last Welcome. */
@@ -230,6 +291,18 @@ export declare class TickcastClient<S = unknown> extends Emitter<ClientEvents> {
     constructor(url: string, options?: ClientOptions<S>);
     /** Makes a client and connects it. */
     static connect<S = unknown>(url: string, options?: ClientOptions<S>): TickcastClient<S>;
+    /**
+     * Matchmakes at the node whose HTTP base is `baseUrl` (`kind` or `roomId` as asked,
+     * the default game otherwise) and connects with the seat. Resolves with the client as
+     * soon as it holds the seat and its socket is opening (listen for `welcome`, as after
+     * {@link TickcastClient.connect}); rejects with the {@link MatchmakeError} when this
+     * first matchmaking is refused (an unknown kind, a full room, a draining node), so the
+     * page can say so. Afterwards it is a client with the `matchmake` option: a drop
+     * resumes in the same room, and a refused resume matchmakes again.
+     */
+    static matchmake<S = unknown>(baseUrl: string, options?: ClientOptions<S> & MatchRequest & {
+        readonly fetch?: FetchLike;
+    }): Promise<TickcastClient<S>>;
     /** The Welcome of the current connection, or null before it. */
     get welcome(): Welcome | null;
     /** Decodes quantized fields to world values with the server's schema (null before the Welcome). */
@@ -240,6 +313,15 @@ export declare class TickcastClient<S = unknown> extends Emitter<ClientEvents> {
     get predictor(): Predictor<S> | null;
     /** Whether the client joins as a spectator (`options.spectate`): no player, no inputs. */
     get spectating(): boolean;
+    /**
+     * The room a matchmaking client was placed in: the last seat's, kept across
+     * reconnections (which resume there) until a new seat replaces it. Null before the
+     * first seat, and for a plain client of `url` (which joins whatever room the URL names:
+     * the node's default room for `/ws`).
+     */
+    get roomId(): string | null;
+    /** The room of the last seat with its kind and its node's WebSocket URL (see {@link roomId}). */
+    get room(): MatchedRoom | null;
     /** Whether the client is welcomed on an open connection. */
     get connected(): boolean;
     /**
@@ -257,12 +339,42 @@ export declare class TickcastClient<S = unknown> extends Emitter<ClientEvents> {
      */
     connect(): void;
     /**
-     * Gets the token, if any, and opens a socket. `direct`: called by `connect()`, which
-     * throws what the WebSocket constructor throws; otherwise a failure is a close event
-     * and the client tries again later.
+     * Gets the token, if any, and opens a socket: to `url` for a plain client; for a
+     * matchmaking one, with a seat it holds, back to its room when there is a session to
+     * resume, or else with a seat it asks the matchmaker for. `direct`: called by
+     * `connect()`, which throws what the WebSocket constructor throws; otherwise a failure
+     * is a close event and the client tries again later.
      */
     private open;
+    /**
+     * Hands the player token to `then`: `options.token` itself, or what the token function
+     * returns (at once, or once its promise settles; `then` is then not direct). A failing
+     * token function is a close event, and a retry later.
+     */
+    private withToken;
+    /** Asks the matchmaker for a seat (with the player token, if any) and opens a socket with it. */
+    private matchmakeAndOpen;
+    /** The matchmaker gets as long to answer as the server gets to send its Welcome. */
+    private matchmakeTimeoutMs;
+    /**
+     * Opens a socket with `seat`. It carries no player token: the seat was bound to the
+     * token that asked for it. Its room becomes the client's.
+     */
+    private openSeat;
+    /**
+     * The matchmaker refused, or did not answer. A request it cannot place (a malformed
+     * body, an unknown kind or room) fails the same way every time, so the client stops;
+     * anything else may pass later (a node that drains or restarts, a seat free again in a
+     * full room, a fresh token), so it retries with backoff, no sooner than a
+     * `Retry-After`. Anything but a MatchmakeError (no fetch at all, say) is a bug to fix.
+     */
+    private matchmakeFailed;
     private openSocket;
+    /**
+     * The socket ended (the server closed it, it failed, or the client dropped it):
+     * detaches it, and forgets a session that the next connection cannot resume.
+     */
+    private ended;
     /** No socket could be opened: reported as a close, and tried again later. */
     private connectFailed;
     private forgetSession;
@@ -302,6 +414,11 @@ export declare class TickcastClient<S = unknown> extends Emitter<ClientEvents> {
     /** Closes the socket ourselves and reports the close at once (later socket events are ignored). */
     private drop;
     private detach;
+    /**
+     * Reports a close and, if `reconnect` (and the options allow), schedules the next
+     * connection. `more.error` rides on the event; `more.notBeforeMs` (a `Retry-After`)
+     * lengthens the backoff.
+     */
     private closed;
     private clearReconnect;
 }

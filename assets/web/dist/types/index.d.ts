@@ -1,7 +1,7 @@
 /**
- * tickcast browser SDK: connect to a tickcast server, mirror its snapshots (checksums
- * verified), decode any game's entities by the schema it announces, interpolate remote
- * entities and predict the local player.
+ * tickcast browser SDK: connect to a tickcast server (directly, or through its matchmaker
+ * into a room), mirror its snapshots (checksums verified), decode any game's entities by
+ * the schema it announces, interpolate remote entities and predict the local player.
  */
 export { BitReader, BitWriter, unzigzag, zigzag } from './bits.js';
 export { applyBody, type BodyChanges, type EntityState, HeldEntity, type HeldSet, MAX_COMPONENTS, MAX_FIELDS } from './body.js';
@@ -14,7 +14,8 @@ export { type ComponentSchema, type FieldSchema, type GameSchema, type InputFiel
 export { type BufferedSnapshot, interpolateField, Interpolator, type InterpolatorOptions, type SnapshotPair } from './interpolation.js';
 export { type PredictionModel, Predictor } from './prediction.js';
 export { ArenaEntity, ArenaKind, ArenaMap, type ArenaMapInfo, type ArenaPlayerState, type ArenaTuning, arenaPredictionModel, dequantizeAngle, dequantizePosition, type GameInfo, parseGameInfo, quantizeAngle, quantizePosition, type Rect, stepArenaPlayer, } from './arena.js';
-export { type ClientEvents, type ClientOptions, type ClientStats, type CloseEvent, CONNECT_FAILED_CLOSE_CODE, DIVERGENCE_CLOSE_CODE, type DivergenceEvent, PROTOCOL_CLOSE_CODE, SILENT_CLOSE_CODE, type SnapshotEvent, SpectatorInputError, TickcastClient, type TokenSource, type WebSocketFactory, type WebSocketLike, } from './client.js';
+export { type FetchLike, type FetchResponseLike, MATCHMAKE_TIMEOUT_MS, matchmake, MatchmakeError, type MatchmakeOptions, matchmakeUrl, type MatchRequest, roomUrl, type Seat, seatUrl, withQuery, } from './matchmake.js';
+export { type ClientEvents, type ClientMatchmaking, type ClientOptions, type ClientStats, type CloseEvent, CONNECT_FAILED_CLOSE_CODE, DIVERGENCE_CLOSE_CODE, type DivergenceEvent, type MatchedRoom, PROTOCOL_CLOSE_CODE, SILENT_CLOSE_CODE, type SnapshotEvent, SpectatorInputError, TickcastClient, type TokenSource, type WebSocketFactory, type WebSocketLike, } from './client.js';
 import { type ClientOptions, TickcastClient } from './client.js';
 /** Makes a {@link TickcastClient} for `url` and connects it. */
 export declare function connect<S = unknown>(url: string, options?: ClientOptions<S>): TickcastClient<S>;

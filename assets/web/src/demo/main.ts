@@ -7,9 +7,15 @@
  * fires. The HUD shows the connection's figures, and `window.tickcast` exposes them to
  * the browser test.
  *
+ * The page joins through matchmaking: `POST /matchmake` for the server's default game
+ * (`?kind=` asks for another, `?room=ID` for one room), then the room it was given, shown
+ * in the HUD; a drop resumes there. `?direct` (or `?room=default`, or `?url=ws://…`)
+ * connects to the plain `/ws` instead, the node's default room, as before matchmaking.
+ *
  * `?spectate` watches the whole world as a spectator (no player, no inputs): the camera
  * fits the map to the window; `?spectate=x,y` watches the area around that point. Either
  * way a drag, WASD or the arrows pan, the wheel zooms, and F goes back to the first view.
+ * Spectators watch the default room unless `?room=ID` names another.
  */
 
 import {
@@ -20,7 +26,11 @@ import {
   type ClientStats,
   type GameInfo,
   type InputValues,
+  type MatchRequest,
+  matchmake,
+  MatchmakeError,
   parseGameInfo,
+  type Seat,
   type Spectate,
   TickcastClient,
   type WorldEntity,
@@ -54,11 +64,15 @@ const colors = {
 };
 
 interface Settings {
+  /** Matchmaking: the node's HTTP base (the page's origin); direct: the WebSocket URL. */
   readonly url: string;
-  readonly gameUrl: string;
+  /** What to ask the matchmaker for; null: connect to `url` directly. */
+  readonly match: MatchRequest | null;
   readonly name: string;
   /** `?spectate` (the whole world) or `?spectate=x,y` (a point); null: play. */
   readonly spectate: Spectate | null;
+  /** The room id the HUD shows before a seat says otherwise. */
+  readonly room: string;
 }
 
 /** `?spectate` alone is the whole world; `?spectate=x,y` a point in world units. */
@@ -73,15 +87,58 @@ function parseSpectate(value: string | null): Spectate | null {
   return { x: x!, y: y! };
 }
 
+/** The id of the room plain `/ws` joins; `?room=default` asks for it. */
+const DEFAULT_ROOM = 'default';
+
 function settings(): Settings {
   const query = new URLSearchParams(location.search);
-  const scheme = location.protocol === 'https:' ? 'wss' : 'ws';
-  const url = query.get('url') ?? `${scheme}://${location.host}/ws`;
-  // game.json comes from the server the socket goes to.
-  const http = new URL(url.replace(/^ws/, 'http'));
+  const name = query.get('name') ?? '';
+  const spectate = parseSpectate(query.get('spectate'));
+  const room = query.get('room');
+  const kind = query.get('kind');
+  const explicitUrl = query.get('url');
+  // A spectator has no seat to take unless it asks for a room: it watches the default
+  // room, which plain /ws joins.
+  const direct =
+    query.has('direct') || explicitUrl !== null || room === DEFAULT_ROOM || (spectate !== null && room === null);
+  if (direct) {
+    const scheme = location.protocol === 'https:' ? 'wss' : 'ws';
+    const url = explicitUrl ?? `${scheme}://${location.host}/ws`;
+    return { url, match: null, name, spectate, room: explicitUrl === null ? DEFAULT_ROOM : '–' };
+  }
+  const match: { kind?: string; roomId?: string } = {};
+  if (kind !== null && kind !== '') match.kind = kind;
+  if (room !== null && room !== '') match.roomId = room;
+  return { url: location.origin, match, name, spectate, room: '–' };
+}
+
+/**
+ * Where the game's static data is: `/game.json` of the server the socket goes to, with
+ * `?kind=` for a matchmade room of a kind that may not be the default room's.
+ */
+function gameUrl(config: Settings, kind: string | undefined): string {
+  const http = new URL(config.url.replace(/^ws/, 'http'));
   http.pathname = '/game.json';
-  http.search = '';
-  return { url, gameUrl: http.toString(), name: query.get('name') ?? '', spectate: parseSpectate(query.get('spectate')) };
+  http.search = kind === undefined ? '' : `?kind=${encodeURIComponent(kind)}`;
+  return http.toString();
+}
+
+/**
+ * The first seat, taken here rather than by the client so that its kind is known before
+ * the map is loaded. A refusal that will not change (an unknown kind or room) ends the
+ * page; any other failure leaves the seat to the client, which retries with backoff and
+ * shows why in the status line meanwhile.
+ */
+async function firstSeat(config: Settings, match: MatchRequest): Promise<Seat | null> {
+  try {
+    return await matchmake(config.url, match);
+  } catch (error) {
+    if (error instanceof MatchmakeError && !error.retryable) {
+      throw new Error(`${error.message} (/?direct plays in the default room)`);
+    }
+    console.warn('tickcast demo: matchmaking failed, the client retries:', error);
+    return null;
+  }
 }
 
 async function loadGame(url: string): Promise<GameInfo | null> {
@@ -270,7 +327,9 @@ async function main(): Promise<void> {
   const hud = (id: string) => document.getElementById(id) as HTMLElement;
   const status = hud('status');
   const config = settings();
-  const game = await loadGame(config.gameUrl);
+  const match = config.match;
+  const seat = match === null ? null : await firstSeat(config, match);
+  const game = await loadGame(gameUrl(config, seat?.kind ?? match?.kind));
   const map = game === null ? null : new ArenaMap(game.map);
   const tuning = game?.tuning;
   const radius = {
@@ -280,14 +339,17 @@ async function main(): Promise<void> {
   };
 
   const spectate = config.spectate;
+  // Matchmaking: the seat first (if there is one), and after a drop back to its room.
+  const matchmaking = match === null ? {} : { matchmake: seat === null ? match : { ...match, seat } };
   const client =
     spectate === null
       ? TickcastClient.connect<ArenaPlayerState>(config.url, {
+          ...matchmaking,
           name: config.name,
           prediction: (welcome) =>
             welcome.schema.game === 'arena' && map !== null && tuning !== undefined ? arenaPredictionModel(map, tuning) : null,
         })
-      : TickcastClient.connect<ArenaPlayerState>(config.url, { name: config.name, spectate });
+      : TickcastClient.connect<ArenaPlayerState>(config.url, { ...matchmaking, name: config.name, spectate });
   const controls = spectate === null ? new Controls(canvas) : null;
   const spectator = spectate === null ? null : new SpectatorControls(canvas);
   const frames = new FrameTimer();
@@ -381,6 +443,7 @@ async function main(): Promise<void> {
     hud('hud-rtt').textContent = fixed(stats.rttMs, 0);
     hud('hud-kbps').textContent = fixed(stats.downKbps, 1);
     hud('hud-entities').textContent = String(stats.entities);
+    hud('hud-room').textContent = stats.roomId ?? config.room;
     hud('hud-error').textContent = fixed(stats.predictionError, 3);
     hud('hud-frame').textContent =
       stats.frameMs === null ? '–' : `${Math.round(1000 / stats.frameMs)} fps · ${stats.frameMs.toFixed(1)} ms`;

@@ -7,8 +7,14 @@
  * fires. The HUD shows the connection's figures, and `window.tickcast` exposes them to
  * the browser test.
  *
+ * The page joins through matchmaking: `POST /matchmake` for the server's default game
+ * (`?kind=` asks for another, `?room=ID` for one room), then the room it was given, shown
+ * in the HUD; a drop resumes there. `?direct` (or `?room=default`, or `?url=ws://…`)
+ * connects to the plain `/ws` instead, the node's default room, as before matchmaking.
+ *
  * `?spectate` watches the whole world as a spectator (no player, no inputs): the camera
  * fits the map to the window; `?spectate=x,y` watches the area around that point. Either
  * way a drag, WASD or the arrows pan, the wheel zooms, and F goes back to the first view.
+ * Spectators watch the default room unless `?room=ID` names another.
  */
 export {};
