@@ -65,6 +65,9 @@ pub enum StartError {
     /// TLS could not be set up.
     #[error(transparent)]
     Tls(#[from] net::tls::TlsError),
+    /// `--redis-url` was given and Redis could not be reached.
+    #[error(transparent)]
+    Redis(#[from] rooms::redis::RedisStartError),
 }
 
 /// A running server: its rooms behind the game port.
@@ -153,7 +156,14 @@ pub async fn start(config: &ServerConfig) -> Result<RunningServer, StartError> {
     };
     let pool = TickPool::new(threads, config.raise_tick_priority).map_err(RoomError::Thread)?;
     let rooms = Arc::new(Rooms::start(rooms_settings, kinds, pool, None, shutdown.clone())?);
-    let directory: Arc<dyn Directory> = Arc::new(LocalDirectory(Arc::clone(&rooms)));
+    let directory: Arc<dyn Directory> = if config.rooms.redis_url.is_empty() {
+        Arc::new(LocalDirectory(Arc::clone(&rooms)))
+    } else {
+        // Its tasks on `connections`, so that shutdown waits for the node to leave the
+        // directory.
+        let redis = &config.rooms.redis_url;
+        Arc::new(rooms::redis::RedisDirectory::start(redis, Arc::clone(&rooms), shutdown.clone(), &connections).await?)
+    };
     let room_stats = Arc::clone(&rooms.default_room().handle.stats);
     let secret = (!config.access.auth_secret.is_empty()).then_some(config.access.auth_secret.as_bytes());
     let front = net::FrontSettings {
@@ -251,6 +261,29 @@ impl RunningServer {
     /// The server's figures so far (also what `--stats-json` writes at shutdown).
     pub fn report(&self) -> StatsReport {
         self.collector.report()
+    }
+
+    /// This node's rooms.
+    pub fn rooms(&self) -> &Arc<Rooms> {
+        &self.rooms
+    }
+
+    /// Drains the node, as on SIGTERM before [`RunningServer::shutdown`]: matchmaking and
+    /// new default-room players get 503 and `/healthz` says `draining`, while the rooms
+    /// play on until every room is empty or `timeout` passes. Returns whether they
+    /// emptied.
+    pub async fn drain(&self, timeout: Duration) -> bool {
+        self.rooms.drain();
+        let deadline = tokio::time::Instant::now() + timeout;
+        loop {
+            if self.rooms.all_empty() {
+                return true;
+            }
+            if tokio::time::Instant::now() >= deadline {
+                return false;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
     }
 
     /// Stops accepting, closes every connection with 1001 "server shutting down", waits

@@ -82,6 +82,12 @@ async fn serve(config: ServerConfig, stats_json: Option<std::path::PathBuf>) -> 
         tracing::info!(%url, "serving metrics");
     }
     wait_for_signal().await?;
+    let drain = config.rooms.drain_timeout;
+    if !drain.is_zero() {
+        tracing::info!(?drain, rooms = server.rooms().count(), "draining: no new players; rooms play on until empty");
+        let emptied = server.drain(drain).await;
+        tracing::info!(emptied, "drained");
+    }
     tracing::info!("shutting down");
     let net = std::sync::Arc::clone(server.net_stats());
     let open = net.connections_open.load(std::sync::atomic::Ordering::Relaxed);

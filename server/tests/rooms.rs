@@ -414,3 +414,44 @@ async fn shutdown_closes_every_room_with_1001() {
     assert_eq!(expect_close(&mut default_player).await.0, 1001);
     closing.await.unwrap();
 }
+
+#[tokio::test]
+async fn a_draining_node_takes_no_one_new_and_its_rooms_play_on_until_empty() {
+    let server = server_with_capacity(4, |_| {}).await;
+    let placement = place(&server, r#"{"kind": "arena"}"#).await;
+    let (mut player, welcome) = take_seat(&placement, Hello::new("a")).await;
+    let mut mirror = ClientMirror::new();
+    verified_snapshot(&mut player, &mut mirror).await;
+    let server = std::sync::Arc::new(server);
+    let draining = tokio::spawn({
+        let server = std::sync::Arc::clone(&server);
+        async move { server.drain(Duration::from_secs(20)).await }
+    });
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let refused = matchmake(&server, r#"{"kind": "arena"}"#).await;
+    assert_eq!((refused.status, reason(&refused)), (503, "this node is draining".to_owned()));
+    assert!(refused.header("retry-after").is_some());
+    let health = raw(
+        server.local_addr(),
+        "GET /healthz HTTP/1.1\r\nHost: test\r\nConnection: close\r\n\r\n",
+    )
+    .await;
+    assert_eq!(health.status, 503);
+    assert!(health.body.contains("\"draining\""), "{}", health.body);
+    assert_eq!(open(&server.ws_url()).await.unwrap_err(), (503, "this node is draining".to_owned()));
+    // The room plays on, and its players may still come back to it.
+    verified_snapshot(&mut player, &mut mirror).await;
+    drop(player);
+    let comeback = format!("{}?room={}", field(&placement, "ws_url"), field(&placement, "room_id"));
+    let mut ws = open(&comeback).await.unwrap();
+    let mut hello = Hello::new("a");
+    hello.resume = Some(welcome.resume.into());
+    send(&mut ws, &ClientMsg::Hello(hello)).await;
+    assert!(matches!(next_message(&mut ws).await, ServerMsg::Welcome(_)));
+    assert!(!draining.is_finished(), "a room with a player keeps the drain waiting");
+    drop(ws);
+    let emptied = tokio::time::timeout(WAIT, draining).await.expect("the drain ends once the rooms are empty");
+    assert!(emptied.unwrap());
+    let server = std::sync::Arc::into_inner(server).unwrap();
+    server.shutdown(Duration::from_secs(2)).await;
+}

@@ -288,6 +288,10 @@ async fn upgrade(
                     status: StatusCode::NOT_FOUND,
                     reason: "no such room on this node",
                 }),
+                None if rooms.draining() => Err(Refusal {
+                    status: StatusCode::SERVICE_UNAVAILABLE,
+                    reason: "this node is draining",
+                }),
                 None => Ok(rooms.join_default()),
             };
             occupancy.and_then(|occupancy| {
