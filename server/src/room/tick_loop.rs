@@ -97,6 +97,10 @@ pub struct RoomStats {
     pub tick_ms: Mutex<TickSummary>,
     /// Tick times over the last complete second.
     pub recent_tick_ms: Mutex<TickSummary>,
+    /// How long after its deadline each tick of the last complete second finished: its
+    /// own time plus any wait for the thread (another room's tick on a shared thread, or
+    /// the OS scheduling a thread per room among more threads than cores).
+    pub recent_delay_ms: Mutex<TickSummary>,
 }
 
 impl RoomStats {
@@ -108,6 +112,11 @@ impl RoomStats {
     /// Tick times over the last complete second.
     pub fn recent_tick_ms(&self) -> TickSummary {
         self.recent_tick_ms.lock().map(|summary| *summary).unwrap_or_default()
+    }
+
+    /// Tick completion delays over the last complete second.
+    pub fn recent_delay_ms(&self) -> TickSummary {
+        self.recent_delay_ms.lock().map(|summary| *summary).unwrap_or_default()
     }
 }
 
@@ -128,6 +137,7 @@ pub(crate) struct Ticker {
     period: Duration,
     whole_run: Histogram<u64>,
     this_interval: Histogram<u64>,
+    delays: Histogram<u64>,
     /// When the next tick is due.
     pub deadline: Instant,
     next_sample: Instant,
@@ -143,6 +153,7 @@ impl Ticker {
             period: Duration::from_secs_f64(1.0 / f64::from(rates.tick_rate)),
             whole_run: new_histogram(),
             this_interval: new_histogram(),
+            delays: new_histogram(),
             deadline: now,
             next_sample: now + SAMPLE_PERIOD,
         }
@@ -157,6 +168,9 @@ impl Ticker {
         let micros = took.as_micros().clamp(1, 60_000_000) as u64;
         self.whole_run.saturating_record(micros);
         self.this_interval.saturating_record(micros);
+        let delay = Instant::now().saturating_duration_since(self.deadline);
+        self.delays
+            .saturating_record(delay.as_micros().clamp(1, 60_000_000) as u64);
         if took > self.period {
             stats.overruns.fetch_add(1, Ordering::Relaxed);
         }
@@ -181,7 +195,11 @@ impl Ticker {
             if let Ok(mut recent) = stats.recent_tick_ms.lock() {
                 *recent = summarize(&self.this_interval);
             }
+            if let Ok(mut recent) = stats.recent_delay_ms.lock() {
+                *recent = summarize(&self.delays);
+            }
             self.this_interval.reset();
+            self.delays.reset();
         }
         if stats.ticks.load(Ordering::Relaxed).is_multiple_of(64)
             && let Ok(mut summary) = stats.tick_ms.lock()
