@@ -186,7 +186,7 @@ pub async fn start(config: &ServerConfig) -> Result<RunningServer, StartError> {
         shutdown.clone(),
         connections.clone(),
     ));
-    let collector = StatsCollector::new(Arc::clone(&room_stats), Arc::clone(&net_stats));
+    let collector = StatsCollector::new(Arc::clone(&room_stats), Arc::clone(&net_stats), Arc::clone(&rooms));
     let collector_task = tokio::spawn(Arc::clone(&collector).run(config.log.stats_interval, shutdown.clone()));
     let metrics_addr = metrics_listener.as_ref().map(|(_, addr)| *addr);
     let metrics_task = metrics_listener.map(|(listener, _)| {

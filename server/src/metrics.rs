@@ -50,8 +50,12 @@ pub struct Figures {
     pub overruns: u64,
     /// Ticks dropped to catch up after a stall.
     pub ticks_skipped: u64,
-    /// Clients joined now.
+    /// Clients joined to the default room now.
     pub clients: usize,
+    /// Rooms on this node, the default one included.
+    pub rooms: usize,
+    /// Connections in any room of this node.
+    pub room_connections: usize,
     /// Replicated entities now.
     pub entities: usize,
     /// Connections accepted.
@@ -96,6 +100,8 @@ pub struct Metrics {
     overruns: Counter,
     ticks_skipped: Counter,
     clients: Gauge,
+    rooms: Gauge,
+    room_connections: Gauge,
     entities: Gauge,
     connections: Counter,
     connections_open: Gauge,
@@ -130,6 +136,8 @@ impl Metrics {
             overruns: Counter::default(),
             ticks_skipped: Counter::default(),
             clients: Gauge::default(),
+            rooms: Gauge::default(),
+            room_connections: Gauge::default(),
             entities: Gauge::default(),
             connections: Counter::default(),
             connections_open: Gauge::default(),
@@ -172,8 +180,22 @@ impl Metrics {
             "Ticks dropped to catch up after a stall",
             metrics.ticks_skipped.clone(),
         );
-        registry.register("clients", "Clients joined to the room", metrics.clients.clone());
-        registry.register("entities", "Replicated entities in the room", metrics.entities.clone());
+        registry.register("clients", "Clients joined to the default room", metrics.clients.clone());
+        registry.register(
+            "entities",
+            "Replicated entities in the default room",
+            metrics.entities.clone(),
+        );
+        registry.register(
+            "rooms",
+            "Rooms on this node, the default one included",
+            metrics.rooms.clone(),
+        );
+        registry.register(
+            "room_connections",
+            "Connections in any room of this node",
+            metrics.room_connections.clone(),
+        );
         registry.register("connections", "Connections accepted", metrics.connections.clone());
         registry.register(
             "connections_open",
@@ -259,6 +281,8 @@ impl Metrics {
         advance(&self.overruns, figures.overruns);
         advance(&self.ticks_skipped, figures.ticks_skipped);
         self.clients.set(gauge_value(figures.clients as u64));
+        self.rooms.set(gauge_value(figures.rooms as u64));
+        self.room_connections.set(gauge_value(figures.room_connections as u64));
         self.entities.set(gauge_value(figures.entities as u64));
         advance(&self.connections, figures.connections_total);
         self.connections_open.set(gauge_value(figures.connections_open));

@@ -12,6 +12,7 @@
 use crate::metrics::{Figures, Metrics};
 use crate::net::NetStats;
 use crate::room::{RoomStats, TickSummary};
+use crate::rooms::Rooms;
 use serde::Serialize;
 use std::collections::BTreeMap;
 use std::sync::atomic::Ordering;
@@ -94,7 +95,8 @@ pub struct StatsReport {
 }
 
 /// What the metrics show after `sample`: its figures and the counters behind it.
-fn figures(sample: &Sample, room: &RoomStats, net: &NetStats) -> Figures {
+/// `rooms`: the node's room count and the connections over all its rooms.
+fn figures(sample: &Sample, room: &RoomStats, net: &NetStats, rooms: (usize, usize)) -> Figures {
     let load = |counter: &std::sync::atomic::AtomicU64| counter.load(Ordering::Relaxed);
     Figures {
         tick_ms: sample.tick_ms,
@@ -102,6 +104,8 @@ fn figures(sample: &Sample, room: &RoomStats, net: &NetStats) -> Figures {
         overruns: sample.overruns,
         ticks_skipped: load(&room.ticks_skipped),
         clients: sample.clients,
+        rooms: rooms.0,
+        room_connections: rooms.1,
         entities: sample.entities,
         connections_total: load(&net.connections_total),
         connections_open: load(&net.connections_open),
@@ -126,16 +130,19 @@ fn figures(sample: &Sample, room: &RoomStats, net: &NetStats) -> Figures {
 pub struct StatsCollector {
     room: Arc<RoomStats>,
     net: Arc<NetStats>,
+    rooms: Arc<Rooms>,
     metrics: Arc<Metrics>,
     timeline: Mutex<Vec<Sample>>,
 }
 
 impl StatsCollector {
-    /// A collector over these counters.
-    pub fn new(room: Arc<RoomStats>, net: Arc<NetStats>) -> Arc<StatsCollector> {
+    /// A collector over these counters: the default room's, the network's, and the
+    /// node's room count.
+    pub fn new(room: Arc<RoomStats>, net: Arc<NetStats>, rooms: Arc<Rooms>) -> Arc<StatsCollector> {
         Arc::new(StatsCollector {
             room,
             net,
+            rooms,
             metrics: Arc::new(Metrics::new()),
             timeline: Mutex::new(Vec::new()),
         })
@@ -176,7 +183,8 @@ impl StatsCollector {
                 bytes_in_per_s: (bytes_in - last_in) as f64 / seconds,
             };
             (last_out, last_in, last_at) = (bytes_out, bytes_in, now);
-            self.metrics.update(&figures(&sample, &self.room, &self.net));
+            let rooms = (self.rooms.count(), self.rooms.connections());
+            self.metrics.update(&figures(&sample, &self.room, &self.net, rooms));
             if !log_every.is_zero() && now.duration_since(last_log) >= log_every {
                 last_log = now;
                 tracing::info!(
@@ -267,7 +275,7 @@ mod tests {
             bytes_out_per_s: 1234.5,
             bytes_in_per_s: 67.0,
         };
-        let figures = figures(&sample, &room, &net);
+        let figures = figures(&sample, &room, &net, (3, 5));
         assert_eq!(
             figures,
             Figures {
@@ -276,6 +284,8 @@ mod tests {
                 overruns: 3,
                 ticks_skipped: 4,
                 clients: 2,
+                rooms: 3,
+                room_connections: 5,
                 entities: 10,
                 bytes_out: 5000,
                 bytes_out_per_s: 1234.5,

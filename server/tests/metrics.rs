@@ -234,6 +234,8 @@ async fn metrics_follow_the_server_while_clients_play() {
     assert!(second.value("tickcast_sent_bytes_total") > sent);
     assert!(second.value("tickcast_frames_sent_total") > frames);
     assert_eq!(second.value("tickcast_clients"), 2.0);
+    assert_eq!(second.value("tickcast_rooms"), 1.0, "the default room alone");
+    assert_eq!(second.value("tickcast_room_connections"), 2.0);
     receiving.abort();
 
     server.shutdown(Duration::from_secs(2)).await;

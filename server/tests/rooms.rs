@@ -144,7 +144,7 @@ async fn players_are_placed_in_rooms_of_their_kind_each_filled_before_another_op
         assert_eq!(field(&placement, "kind"), "arena");
         assert_eq!(field(&placement, "ws_url"), server.ws_url());
         *by_room.entry(field(&placement, "room_id").to_owned()).or_default() += 1;
-        let (ws, welcome) = take_seat(&placement, Hello::new(&format!("p{index}"))).await;
+        let (ws, welcome) = take_seat(&placement, Hello::new(format!("p{index}"))).await;
         assert_eq!(welcome.schema.game, "arena");
         assert!(welcome.player.is_some());
         players.push((ws, ClientMirror::new()));
@@ -429,7 +429,10 @@ async fn a_draining_node_takes_no_one_new_and_its_rooms_play_on_until_empty() {
     });
     tokio::time::sleep(Duration::from_millis(200)).await;
     let refused = matchmake(&server, r#"{"kind": "arena"}"#).await;
-    assert_eq!((refused.status, reason(&refused)), (503, "this node is draining".to_owned()));
+    assert_eq!(
+        (refused.status, reason(&refused)),
+        (503, "this node is draining".to_owned())
+    );
     assert!(refused.header("retry-after").is_some());
     let health = raw(
         server.local_addr(),
@@ -438,7 +441,10 @@ async fn a_draining_node_takes_no_one_new_and_its_rooms_play_on_until_empty() {
     .await;
     assert_eq!(health.status, 503);
     assert!(health.body.contains("\"draining\""), "{}", health.body);
-    assert_eq!(open(&server.ws_url()).await.unwrap_err(), (503, "this node is draining".to_owned()));
+    assert_eq!(
+        open(&server.ws_url()).await.unwrap_err(),
+        (503, "this node is draining".to_owned())
+    );
     // The room plays on, and its players may still come back to it.
     verified_snapshot(&mut player, &mut mirror).await;
     drop(player);
@@ -450,7 +456,9 @@ async fn a_draining_node_takes_no_one_new_and_its_rooms_play_on_until_empty() {
     assert!(matches!(next_message(&mut ws).await, ServerMsg::Welcome(_)));
     assert!(!draining.is_finished(), "a room with a player keeps the drain waiting");
     drop(ws);
-    let emptied = tokio::time::timeout(WAIT, draining).await.expect("the drain ends once the rooms are empty");
+    let emptied = tokio::time::timeout(WAIT, draining)
+        .await
+        .expect("the drain ends once the rooms are empty");
     assert!(emptied.unwrap());
     let server = std::sync::Arc::into_inner(server).unwrap();
     server.shutdown(Duration::from_secs(2)).await;

@@ -9,7 +9,7 @@
 //!   upgrade claims it ([`Rooms::claim`]) and holds an [`Occupancy`] for as long as the
 //!   connection lives, which is what capacity and emptiness count.
 //! - [`directory`]: where `POST /matchmake` asks for a seat: this node alone, or every
-//!   node through Redis.
+//!   node through Redis ([`redis`]).
 //!
 //! The registry is the only writer of its map, under one mutex held for microseconds
 //! (a room's thread is started outside it); connections reach a room through the
@@ -17,6 +17,7 @@
 
 pub mod directory;
 pub mod kinds;
+pub mod redis;
 pub mod seat;
 
 pub use directory::{Directory, LocalDirectory, PlaceError, PlaceRequest, Placement, RoomListing};
@@ -373,6 +374,11 @@ impl Rooms {
     /// Rooms on this node, the default one included.
     pub fn count(&self) -> usize {
         self.lock().len()
+    }
+
+    /// Connections over all rooms.
+    pub fn connections(&self) -> usize {
+        self.lock().values().map(|hosted| hosted.entry.occupants()).sum()
     }
 
     /// Connections and reserved seats over all rooms: the load the directory balances.
