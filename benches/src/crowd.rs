@@ -30,7 +30,7 @@
 use glam::Vec2;
 use std::collections::HashMap;
 use std::sync::Arc;
-use tickcast_server::game::tuning::{DRONE_HEALTH, DRONE_SPEED, PLAYER_HEALTH, PLAYER_SPEED};
+use tickcast_server::game::rules::{DRONE_HEALTH, DRONE_SPEED, PLAYER_HEALTH, PLAYER_SPEED};
 use tickcast_server::room::interest::{EntityMeta, InterestGrid, Relevance, Viewer};
 use tickcast_server::room::{ClientView, FrameStats, PrepareSettings, Preparer, ViewSettings, WorldSnapshot};
 use tickcast_shared::arena::{EntityKind, Health, Transform2};

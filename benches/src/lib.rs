@@ -19,7 +19,7 @@ pub mod crowd;
 pub mod cube_pile;
 
 use std::time::{Duration, Instant};
-use tickcast_server::game::tuning::{DRONE_HEALTH, DRONE_SPEED};
+use tickcast_server::game::rules::{DRONE_HEALTH, DRONE_SPEED};
 use tickcast_server::game::{Arena, Map};
 use tickcast_server::room::{Rates, RoomHandle, RoomSettings, Simulation};
 use tickcast_shared::arena::{EntityKind, Health, Transform2};

@@ -1,7 +1,7 @@
 //! Machine tuning: every place tickcast departs from the plain way of doing something to
 //! go faster or steadier on the machine it runs on, why, and the measurement that
 //! justified it, so the engine reads without it. (Not to be confused with
-//! `game::tuning`, the arena's gameplay constants.)
+//! `game::rules`, the arena's gameplay constants.)
 //!
 //! Each entry says where the tuning lives, what it buys and how to reproduce the figure.
 //! Figures are from `BENCHMARKS.md` unless stated; "swarm" means

@@ -181,7 +181,7 @@ test('reconnect: false, a version refusal and close() do not reconnect', () => {
 
   makeClient();
   FakeSocket.made[1].open();
-  FakeSocket.made[1].serverClose(1002, 'protocol version 3 is not supported');
+  FakeSocket.made[1].serverClose(1002, 'protocol version 4 is not supported; this server speaks version 5');
   assert.equal(events.at(-1)[1].reconnectInMs, null);
 
   const closing = makeClient();

@@ -21,7 +21,7 @@ pub use map::{Map, MapError};
 use tickcast_shared::arena::{self, EntityKind, Transform2};
 
 /// Tuning of the arena's rules, in world units, seconds and ticks at 60 Hz.
-pub mod tuning {
+pub mod rules {
     /// Player speed at full stick, units per second.
     pub const PLAYER_SPEED: f32 = 8.0;
     /// Player collision radius.
@@ -74,12 +74,12 @@ impl Arena {
                 "spawns": self.map.spawns.iter().copied().map(point).collect::<Vec<_>>(),
             },
             "tuning": {
-                "player_speed": tuning::PLAYER_SPEED,
-                "player_radius": tuning::PLAYER_RADIUS,
-                "drone_radius": tuning::DRONE_RADIUS,
-                "projectile_radius": tuning::PROJECTILE_RADIUS,
-                "player_health": tuning::PLAYER_HEALTH,
-                "drone_health": tuning::DRONE_HEALTH,
+                "player_speed": rules::PLAYER_SPEED,
+                "player_radius": rules::PLAYER_RADIUS,
+                "drone_radius": rules::DRONE_RADIUS,
+                "projectile_radius": rules::PROJECTILE_RADIUS,
+                "player_health": rules::PLAYER_HEALTH,
+                "drone_health": rules::DRONE_HEALTH,
             },
         })
     }
@@ -133,8 +133,8 @@ impl Game for Arena {
                 Replicated::default(),
                 Body(Transform2 { position, angle: 0.0 }.quantized()),
                 Velocity::default(),
-                Radius(tuning::PLAYER_RADIUS),
-                Health(arena::Health(tuning::PLAYER_HEALTH)),
+                Radius(rules::PLAYER_RADIUS),
+                Health(arena::Health(rules::PLAYER_HEALTH)),
                 Kind(EntityKind::Player),
                 Score::default(),
                 Player {
@@ -181,8 +181,8 @@ pub fn spawn_drone(world: &mut World) -> Entity {
             Replicated::default(),
             Body(Transform2 { position, angle: 0.0 }.quantized()),
             Velocity::default(),
-            Radius(tuning::DRONE_RADIUS),
-            Health(arena::Health(tuning::DRONE_HEALTH)),
+            Radius(rules::DRONE_RADIUS),
+            Health(arena::Health(rules::DRONE_HEALTH)),
             Kind(EntityKind::Drone),
             Drone { turn_in: 0 },
         ))

@@ -4,7 +4,7 @@
 
 use super::components::{Body, Drone, Health, Player, Projectile, Radius, Respawning, Score, Velocity};
 use super::grid::SpatialGrid;
-use super::{DroneTarget, GameRng, Kind, Map, spawn_drone, ticks, tuning};
+use super::{DroneTarget, GameRng, Kind, Map, rules, spawn_drone, ticks};
 use crate::room::{ActiveInputs, Controlled, RoomClock};
 use bevy_ecs::prelude::*;
 use glam::Vec2;
@@ -32,7 +32,7 @@ pub fn steer_players(
     for (controlled, mut player, mut velocity, mut body) in &mut players {
         let input = inputs.get(controlled.0);
         let stick = Vec2::new(input.move_x, input.move_y).clamp_length_max(1.0);
-        velocity.0 = stick * tuning::PLAYER_SPEED;
+        velocity.0 = stick * rules::PLAYER_SPEED;
         body.0.angle = input.aim;
         player.trigger = input.buttons & buttons::FIRE != 0;
     }
@@ -44,14 +44,14 @@ pub fn wander_drones(
     mut rng: ResMut<GameRng>,
     mut drones: Query<(&mut Drone, &mut Velocity, &mut Body)>,
 ) {
-    let (low, high) = tuning::DRONE_TURN_INTERVAL;
+    let (low, high) = rules::DRONE_TURN_INTERVAL;
     for (mut drone, mut velocity, mut body) in &mut drones {
         if drone.turn_in > 0 {
             drone.turn_in -= 1;
             continue;
         }
         let heading = rng.0.f32() * std::f32::consts::TAU;
-        velocity.0 = Vec2::from_angle(heading) * tuning::DRONE_SPEED;
+        velocity.0 = Vec2::from_angle(heading) * rules::DRONE_SPEED;
         body.0.angle = heading;
         drone.turn_in = ticks(low + rng.0.f32() * (high - low), clock.dt);
     }
@@ -99,20 +99,20 @@ pub fn fire_weapons(
         if !player.trigger {
             continue;
         }
-        player.fire_cooldown = ticks(tuning::FIRE_INTERVAL, clock.dt);
+        player.fire_cooldown = ticks(rules::FIRE_INTERVAL, clock.dt);
         let direction = Vec2::from_angle(body.0.angle);
         commands.spawn((
             crate::room::Replicated::default(),
             Body(Transform2 {
-                position: body.0.position + direction * (radius.0 + tuning::PROJECTILE_RADIUS + 0.05),
+                position: body.0.position + direction * (radius.0 + rules::PROJECTILE_RADIUS + 0.05),
                 angle: body.0.angle,
             }),
-            Velocity(direction * tuning::PROJECTILE_SPEED),
-            Radius(tuning::PROJECTILE_RADIUS),
+            Velocity(direction * rules::PROJECTILE_SPEED),
+            Radius(rules::PROJECTILE_RADIUS),
             Kind(EntityKind::Projectile),
             Projectile {
                 owner: entity,
-                ticks_left: ticks(tuning::PROJECTILE_LIFETIME, clock.dt),
+                ticks_left: ticks(rules::PROJECTILE_LIFETIME, clock.dt),
             },
         ));
     }
@@ -157,10 +157,10 @@ pub fn resolve_hits(
     for (shot, projectile, body) in &projectiles {
         let hit = grid
             .0
-            .near(body.0.position, tuning::PROJECTILE_RADIUS)
+            .near(body.0.position, rules::PROJECTILE_RADIUS)
             .find(|(target, centre, radius)| {
                 *target != projectile.owner
-                    && centre.distance_squared(body.0.position) <= (radius + tuning::PROJECTILE_RADIUS).powi(2)
+                    && centre.distance_squared(body.0.position) <= (radius + rules::PROJECTILE_RADIUS).powi(2)
             });
         let Some(&(target, _, _)) = hit else { continue };
         commands.entity(shot).despawn();
@@ -184,7 +184,7 @@ pub fn resolve_hits(
                 score.0.deaths += 1;
             }
             commands.entity(target).insert(Respawning {
-                ticks_left: ticks(tuning::RESPAWN_DELAY, clock.dt),
+                ticks_left: ticks(rules::RESPAWN_DELAY, clock.dt),
             });
         }
     }
@@ -208,7 +208,7 @@ pub fn respawn_players(
             angle: 0.0,
         }
         .quantized();
-        health.0 = arena::Health(tuning::PLAYER_HEALTH);
+        health.0 = arena::Health(rules::PLAYER_HEALTH);
         velocity.0 = Vec2::ZERO;
         commands.entity(entity).remove::<Respawning>();
     }
@@ -268,14 +268,14 @@ mod tests {
         schedule.run(&mut world);
         let moved = world.get::<Body>(player).unwrap().0.position;
         assert!(
-            (moved.x - start.x - tuning::PLAYER_SPEED / 60.0).abs() < 0.011,
+            (moved.x - start.x - rules::PLAYER_SPEED / 60.0).abs() < 0.011,
             "{start} -> {moved}"
         );
         for _ in 0..600 {
             schedule.run(&mut world);
         }
         let end = world.get::<Body>(player).unwrap().0.position;
-        assert!(end.x <= 100.0 - tuning::PLAYER_RADIUS + 1e-3, "{end}");
+        assert!(end.x <= 100.0 - rules::PLAYER_RADIUS + 1e-3, "{end}");
     }
 
     #[test]
@@ -307,7 +307,7 @@ mod tests {
         assert_eq!(world.get::<Score>(victim).unwrap().0.deaths, 1);
         assert_eq!(
             world.get::<Health>(victim).unwrap().0.0,
-            tuning::PLAYER_HEALTH,
+            rules::PLAYER_HEALTH,
             "respawned whole"
         );
     }
