@@ -43,7 +43,11 @@ fn main() {
     let mut args = std::env::args().skip(1);
     let (mut max, mut drones) = (256usize, 0u32);
     while let Some(arg) = args.next() {
-        let mut value = || args.next().and_then(|v| v.parse().ok()).expect("a number after the flag");
+        let mut value = || {
+            args.next()
+                .and_then(|v| v.parse().ok())
+                .expect("a number after the flag")
+        };
         match arg.as_str() {
             "--max" => max = value(),
             "--drones" => drones = value() as u32,
@@ -89,7 +93,9 @@ fn main() {
         }
         results.push((mode, steps));
     }
-    println!("\n| rooms | thread per room: tick p99 / delay p99 (worst room) ms | pool: tick p99 / delay p99 (worst room) ms |");
+    println!(
+        "\n| rooms | thread per room: tick p99 / delay p99 (worst room) ms | pool: tick p99 / delay p99 (worst room) ms |"
+    );
     println!("|---:|---|---|");
     for (index, &count) in sizes.iter().enumerate() {
         let cell = |steps: &[Step]| {
@@ -114,7 +120,10 @@ fn main() {
 /// Starts `count` rooms of 8 players, drives them, and reads their figures.
 fn measure(runtime: &tokio::runtime::Runtime, kind: &RoomKind, pool: Option<&TickPool>, count: usize) -> Step {
     let rooms: Vec<Room> = (0..count)
-        .map(|index| kind.start(&format!("bench-{index}"), pool, Some(1024)).expect("a room starts"))
+        .map(|index| {
+            kind.start(&format!("bench-{index}"), pool, Some(1024))
+                .expect("a room starts")
+        })
         .collect();
     let handles: Vec<RoomHandle> = rooms.iter().map(Room::handle).collect();
     for handle in &handles {

@@ -84,7 +84,11 @@ async fn serve(config: ServerConfig, stats_json: Option<std::path::PathBuf>) -> 
     wait_for_signal().await?;
     let drain = config.rooms.drain_timeout;
     if !drain.is_zero() {
-        tracing::info!(?drain, rooms = server.rooms().count(), "draining: no new players; rooms play on until empty");
+        tracing::info!(
+            ?drain,
+            rooms = server.rooms().count(),
+            "draining: no new players; rooms play on until empty"
+        );
         let emptied = server.drain(drain).await;
         tracing::info!(emptied, "drained");
     }

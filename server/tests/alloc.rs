@@ -408,7 +408,7 @@ fn the_server_thread_allocates_nothing_per_input_over_a_real_socket() {
         };
         let kinds = RoomKind::all(&config).unwrap();
         let pool = TickPool::new(1, false).unwrap();
-        Arc::new(Rooms::start(settings, kinds, pool, Some((room, view)), shutdown.clone()).unwrap())
+        Arc::new(Rooms::start(settings, kinds, pool, Some((room, view))).unwrap())
     };
     let directory: Arc<dyn Directory> = Arc::new(LocalDirectory(Arc::clone(&rooms)));
     let serving = runtime.spawn(net::serve(

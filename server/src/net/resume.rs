@@ -12,9 +12,10 @@ use crate::room::ClientId;
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
 use std::collections::HashMap;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Mutex, PoisonError};
 use tickcast_shared::NetId;
-use tokio_util::sync::CancellationToken;
 
 type HmacSha256 = Hmac<Sha256>;
 
@@ -81,8 +82,9 @@ pub struct Sessions {
 /// One connection's registration in [`Sessions`].
 #[derive(Clone, Debug)]
 pub struct Session {
-    /// Cancelled when another connection resumes this client.
-    pub taken_over: CancellationToken,
+    /// Set when another connection resumes this client; its writer checks it on every
+    /// wake-up and closes.
+    pub taken_over: Arc<AtomicBool>,
     /// Which connection registered (a client id outlives its connections).
     connection: u64,
 }
@@ -91,7 +93,7 @@ impl Sessions {
     /// Registers `connection` as `client`'s live connection.
     pub fn open(&self, client: ClientId, connection: u64) -> Session {
         let session = Session {
-            taken_over: CancellationToken::new(),
+            taken_over: Arc::new(AtomicBool::new(false)),
             connection,
         };
         let mut live = self.live.lock().unwrap_or_else(PoisonError::into_inner);
@@ -114,7 +116,7 @@ impl Sessions {
     pub fn take_over(&self, client: ClientId) {
         let live = self.live.lock().unwrap_or_else(PoisonError::into_inner);
         if let Some(session) = live.get(&client) {
-            session.taken_over.cancel();
+            session.taken_over.store(true, Ordering::Relaxed);
         }
     }
 }

@@ -26,7 +26,7 @@ pub use seat::{Seat, SeatError, SeatKeys, random_key};
 
 use crate::room::{Room, RoomError, RoomHandle, TickPool, ViewSettings};
 use std::collections::{BTreeMap, HashMap};
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU8, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 use tokio_util::sync::CancellationToken;
@@ -49,14 +49,64 @@ pub struct RoomEntry {
     pub handle: RoomHandle,
     /// How its writers diff and budget.
     pub view: ViewSettings,
-    /// Cancelled when the room is disposed or the server shuts down: its connections
-    /// close with 1001.
-    pub closing: CancellationToken,
+    /// Why its connections must close, once they must (see [`RoomEntry::closing`]).
+    closing: AtomicU8,
     /// Connections in it now.
     occupants: AtomicUsize,
 }
 
+/// Why a room's connections close.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(u8)]
+pub enum Closing {
+    /// The room was disposed.
+    RoomClosed = 1,
+    /// The server is shutting down.
+    ServerShuttingDown = 2,
+}
+
+impl Closing {
+    /// The close frame's reason.
+    pub fn reason(self) -> &'static str {
+        match self {
+            Closing::RoomClosed => "room closed",
+            Closing::ServerShuttingDown => "server shutting down",
+        }
+    }
+}
+
 impl RoomEntry {
+    fn new(id: Arc<str>, kind: &'static str, capacity: usize, handle: RoomHandle, view: ViewSettings) -> RoomEntry {
+        RoomEntry {
+            id,
+            kind,
+            capacity,
+            view: ViewSettings {
+                rule: handle.relevance_rule,
+                ..view
+            },
+            handle,
+            closing: AtomicU8::new(0),
+            occupants: AtomicUsize::new(0),
+        }
+    }
+
+    /// Whether, and why, the room's connections must close. A flag rather than a
+    /// `CancellationToken`: each writer checks it on every wake-up (every snapshot and
+    /// ping, so it is seen within a snapshot period), and a token's check locks a mutex
+    /// that every writer of the room shares (2% of a 500-bot swarm's CPU).
+    pub fn closing(&self) -> Option<Closing> {
+        match self.closing.load(Ordering::Relaxed) {
+            1 => Some(Closing::RoomClosed),
+            2 => Some(Closing::ServerShuttingDown),
+            _ => None,
+        }
+    }
+
+    /// Tells the room's connections to close, with `why`.
+    pub fn close(&self, why: Closing) {
+        self.closing.store(why as u8, Ordering::Relaxed);
+    }
     /// Connections in the room now.
     pub fn occupants(&self) -> usize {
         self.occupants.load(Ordering::Relaxed)
@@ -126,8 +176,6 @@ pub struct Rooms {
     default: Arc<RoomEntry>,
     live: Mutex<BTreeMap<Arc<str>, Hosted>>,
     draining: AtomicBool,
-    /// Parent of every room's `closing`.
-    shutdown: CancellationToken,
 }
 
 impl Rooms {
@@ -138,7 +186,6 @@ impl Rooms {
         kinds: Vec<RoomKind>,
         pool: TickPool,
         default: Option<(Room, ViewSettings)>,
-        shutdown: CancellationToken,
     ) -> Result<Rooms, RoomError> {
         let kind = kinds
             .iter()
@@ -149,18 +196,13 @@ impl Rooms {
             None => (kind.start(kind.name, None, None)?, kind.view),
         };
         let handle = room.handle();
-        let default = Arc::new(RoomEntry {
-            id: Arc::from(DEFAULT_ROOM),
-            kind: kind.name,
-            capacity: settings.default_capacity,
-            view: ViewSettings {
-                rule: handle.relevance_rule,
-                ..view
-            },
+        let default = Arc::new(RoomEntry::new(
+            Arc::from(DEFAULT_ROOM),
+            kind.name,
+            settings.default_capacity,
             handle,
-            closing: shutdown.child_token(),
-            occupants: AtomicUsize::new(0),
-        });
+            view,
+        ));
         let hosted = Hosted {
             entry: Arc::clone(&default),
             room,
@@ -176,7 +218,6 @@ impl Rooms {
             default,
             live,
             draining: AtomicBool::new(false),
-            shutdown,
         })
     }
 
@@ -265,18 +306,7 @@ impl Rooms {
                     .start(&id, Some(&self.pool), Some(inbox))
                     .map_err(|error| PlaceError::Start(error.to_string()))?;
                 let handle = room.handle();
-                let entry = Arc::new(RoomEntry {
-                    id: Arc::clone(&id),
-                    kind: kind.name,
-                    capacity,
-                    view: ViewSettings {
-                        rule: handle.relevance_rule,
-                        ..kind.view
-                    },
-                    handle,
-                    closing: self.shutdown.child_token(),
-                    occupants: AtomicUsize::new(0),
-                });
+                let entry = Arc::new(RoomEntry::new(Arc::clone(&id), kind.name, capacity, handle, kind.view));
                 tracing::info!(room = %id, kind = kind.name, capacity, "room created");
                 live.insert(
                     Arc::clone(&id),
@@ -412,7 +442,7 @@ impl Rooms {
             .filter_map(|id| live.remove(&id))
             .map(|hosted| {
                 tracing::info!(room = %hosted.entry.id, "room disposed after being empty");
-                hosted.entry.closing.cancel();
+                hosted.entry.close(Closing::RoomClosed);
                 hosted.room
             })
             .collect()
@@ -439,11 +469,18 @@ impl Rooms {
         self.lock().values().all(|hosted| hosted.entry.occupants() == 0)
     }
 
+    /// Tells every room's connections to close with 1001 "server shutting down".
+    pub fn close_all(&self) {
+        for hosted in self.lock().values() {
+            hosted.entry.close(Closing::ServerShuttingDown);
+        }
+    }
+
     /// Stops every room and waits for their ticking to end.
     pub fn stop_all(&self) {
         let rooms: Vec<Hosted> = std::mem::take(&mut *self.lock()).into_values().collect();
         for hosted in rooms {
-            hosted.entry.closing.cancel();
+            hosted.entry.close(Closing::ServerShuttingDown);
             hosted.room.stop();
         }
     }
