@@ -155,7 +155,7 @@ pub async fn start(config: &ServerConfig) -> Result<RunningServer, StartError> {
         threads => threads,
     };
     let pool = TickPool::new(threads, config.raise_tick_priority).map_err(RoomError::Thread)?;
-    let rooms = Arc::new(Rooms::start(rooms_settings, kinds, pool, None, shutdown.clone())?);
+    let rooms = Arc::new(Rooms::start(rooms_settings, kinds, pool, None)?);
     let directory: Arc<dyn Directory> = if config.rooms.redis_url.is_empty() {
         Arc::new(LocalDirectory(Arc::clone(&rooms)))
     } else {
@@ -291,6 +291,7 @@ impl RunningServer {
     /// returns the final figures.
     pub async fn shutdown(self, grace: Duration) -> StatsReport {
         self.shutdown.cancel();
+        self.rooms.close_all();
         let _ = self.collector_task.await;
         let _ = self.listener.await;
         if let Some(mut metrics_task) = self.metrics_task

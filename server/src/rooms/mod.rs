@@ -486,6 +486,15 @@ impl Rooms {
     }
 }
 
+impl Drop for Rooms {
+    /// Stops the rooms before the pool is dropped: the pool's drop joins its threads,
+    /// which would otherwise tick the rooms still registered forever (a test that panics
+    /// with a matchmade room alive would hang instead of failing).
+    fn drop(&mut self) {
+        self.stop_all();
+    }
+}
+
 fn occupy(entry: &Arc<RoomEntry>) -> Occupancy {
     entry.occupants.fetch_add(1, Ordering::Relaxed);
     Occupancy(Arc::clone(entry))
