@@ -70,7 +70,7 @@ fn main() {
         .build()
         .expect("a runtime");
     let _entered = runtime.enter();
-    let sizes: Vec<usize> = [4, 8, 16, 32, 64, 96, 128, 192, 256, 384, 512]
+    let sizes: Vec<usize> = [4, 8, 16, 32, 64, 96, 128, 192, 256, 384, 512, 768, 1024]
         .into_iter()
         .filter(|&n| n <= max)
         .collect();

@@ -1,18 +1,26 @@
-//! One bot's session: connect, `Hello`, wait for `Welcome`, then one scripted input per
-//! tick while every snapshot goes through a [`ClientMirror`], until the run's deadline.
+//! One bot's session: connect (straight to a URL, or to the seat matchmaking gave it),
+//! `Hello`, wait for `Welcome`, then one scripted input per tick while every snapshot goes
+//! through a [`ClientMirror`], until the run's deadline.
 //!
 //! Each input is fed to the WebSocket as it is made and flushed with the inputs before
 //! it once it completes a write of [`InputsPerWrite`] inputs (see [`PendingWrite`]), so
 //! one TCP write carries that many input messages.
 //!
-//! Every wait is bounded (connecting, the welcome, the play phase by the deadline, the
-//! closing handshake), so a bot always ends by itself. Whatever goes wrong ends only
-//! that bot and becomes its failure reason; nothing here panics on network input.
+//! After a drop (chaos, or a lost connection with `resume_lost`) the bot reconnects with
+//! its resume token: to the same URL or, when matchmade, to its room
+//! (`ws_url?room=ROOM_ID`, seats being single-use); a room that refuses it sends it back
+//! to matchmaking.
+//!
+//! Every wait is bounded (matchmaking, connecting, the welcome, the play phase by the
+//! deadline, the closing handshake), so a bot always ends by itself. Whatever goes wrong
+//! ends only that bot and becomes its failure reason; nothing here panics on network
+//! input.
 
 use crate::acks::AckTracker;
 use crate::config::{InputsPerWrite, MAX_INPUTS_PER_WRITE};
 use crate::live::LiveCounters;
-use crate::outcome::{ACK_GRACE, BotOutcome};
+use crate::matchmake::{MatchmakeError, Matchmaking, Placement, TargetError, matchmake, refusal_reason};
+use crate::outcome::{ACK_GRACE, BotOutcome, RoomStint};
 use crate::script::InputScript;
 use crate::timeline::{BotRoundTrips, RttTimeline};
 use crate::view::ViewTracker;
@@ -28,6 +36,7 @@ use tickcast_shared::{
 };
 use tokio::net::TcpStream;
 use tokio::time::{Instant, MissedTickBehavior};
+use tokio_tungstenite::tungstenite::http::StatusCode;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use tokio_tungstenite::tungstenite::protocol::{CloseFrame, WebSocketConfig};
 use tokio_tungstenite::tungstenite::{self, Message};
@@ -57,13 +66,27 @@ const READ_BUFFER_BYTES: usize = 2 * 1024;
 
 type Socket = WebSocketStream<MaybeTlsStream<TcpStream>>;
 
+/// Where the bots of a run join.
+#[derive(Clone, Debug)]
+pub enum Route {
+    /// Straight to this WebSocket URL: the node's default room.
+    Direct(String),
+    /// Through `POST /matchmake`, each bot asking for its own seat.
+    Matchmake {
+        /// The run's HTTP client.
+        client: reqwest::Client,
+        /// What to ask for, and where.
+        matchmaking: Arc<Matchmaking>,
+    },
+}
+
 /// When and where one bot plays.
 #[derive(Clone)]
 pub struct BotPlan {
     /// Position in the swarm; names the bot (`bot-{index}`) and seeds its script.
     pub index: usize,
-    /// Server URL.
-    pub url: String,
+    /// Where it joins.
+    pub route: Route,
     /// TLS for `wss://` URLs, shared by the run's bots.
     pub connector: Connector,
     /// The run's seed.
@@ -91,20 +114,46 @@ impl BotError {
             BotError::ConnectionLost | BotError::Transport(_) | BotError::Connect(_)
         )
     }
+
+    /// Whether the server turned the bot away: a close frame in answer to `Hello`, or an
+    /// HTTP status instead of the upgrade.
+    fn is_refusal(&self) -> bool {
+        matches!(self, BotError::Refused(_) | BotError::UpgradeRefused { .. })
+    }
+
+    /// A failed connect whose upgrade the server answered with an HTTP status becomes
+    /// [`BotError::UpgradeRefused`] (of `what`); any other error stays as it is.
+    fn upgrade_refused(self, what: &'static str) -> BotError {
+        match self {
+            BotError::Connect(error) => match *error {
+                tungstenite::Error::Http(response) => BotError::UpgradeRefused {
+                    what,
+                    status: response.status(),
+                    reason: response.body().as_deref().map(refusal_reason).unwrap_or_default(),
+                },
+                error => BotError::Connect(Box::new(error)),
+            },
+            error => error,
+        }
+    }
+}
+
+fn parenthesized(reason: &str) -> String {
+    if reason.is_empty() {
+        String::new()
+    } else {
+        format!(" ({reason})")
+    }
 }
 
 /// How long a bot waits without any message before it takes the server for dead.
 const SERVER_SILENCE: Duration = Duration::from_secs(5);
 
-/// Opens the WebSocket (`ws://` or `wss://` with the run's TLS trust).
-async fn connect(plan: &BotPlan) -> Result<Socket, BotError> {
+/// Opens the WebSocket at `url` (`ws://` or `wss://` with the run's TLS trust).
+async fn connect(url: &str, plan: &BotPlan) -> Result<Socket, BotError> {
     let config = WebSocketConfig::default().read_buffer_size(READ_BUFFER_BYTES);
-    let connecting = tokio_tungstenite::connect_async_tls_with_config(
-        plan.url.as_str(),
-        Some(config),
-        true,
-        Some(plan.connector.clone()),
-    );
+    let connecting =
+        tokio_tungstenite::connect_async_tls_with_config(url, Some(config), true, Some(plan.connector.clone()));
     let (socket, _response) = tokio::time::timeout(CONNECT_TIMEOUT, connecting)
         .await
         .map_err(|_| BotError::ConnectTimeout(CONNECT_TIMEOUT))?
@@ -160,6 +209,23 @@ pub enum BotError {
     /// TCP or WebSocket handshake took too long.
     #[error("connecting timed out after {0:?}")]
     ConnectTimeout(Duration),
+    /// Matchmaking gave no seat.
+    #[error(transparent)]
+    Matchmake(#[from] MatchmakeError),
+    /// A seat or a room the server answered with a URL the bots cannot use.
+    #[error(transparent)]
+    BadUrl(#[from] TargetError),
+    /// A matchmade bot's WebSocket upgrade was refused with an HTTP status: its seat (used,
+    /// expired, forged) or its room (gone, on another node).
+    #[error("server refused the {what}: {status}{}", parenthesized(.reason))]
+    UpgradeRefused {
+        /// What was refused: `seat` or `room`.
+        what: &'static str,
+        /// The HTTP status.
+        status: StatusCode,
+        /// The reason in the response body, if any.
+        reason: String,
+    },
     /// No `Welcome` in time.
     #[error("no welcome within {0:?} of hello")]
     WelcomeTimeout(Duration),
@@ -214,6 +280,9 @@ impl BotError {
             }
             BotError::Connect(_)
             | BotError::ConnectTimeout(_)
+            | BotError::Matchmake(_)
+            | BotError::BadUrl(_)
+            | BotError::UpgradeRefused { .. }
             | BotError::Refused(_)
             | BotError::ClosedByServer(_)
             | BotError::ConnectionLost
@@ -282,6 +351,8 @@ struct Bot {
     unreported_snapshots: u64,
     /// This second's round trips, for the swarm's timeline.
     round_trips_this_second: BotRoundTrips,
+    /// The room the bot is in, once it has joined one.
+    placement: Option<Placement>,
 }
 
 impl Bot {
@@ -298,19 +369,12 @@ impl Bot {
             pending: PendingWrite::new(inputs_per_write),
             unreported_snapshots: 0,
             round_trips_this_second: BotRoundTrips::new(timeline),
+            placement: None,
         }
     }
 
     async fn run(&mut self, plan: &BotPlan) -> Result<(), BotError> {
-        let mut socket = connect(plan).await?;
-        let welcome = tokio::time::timeout(WELCOME_TIMEOUT, self.handshake(&mut socket, plan, None))
-            .await
-            .unwrap_or(Err(BotError::WelcomeTimeout(WELCOME_TIMEOUT)))
-            .and_then(check_welcome);
-        let welcome = match welcome {
-            Ok(welcome) => welcome,
-            Err(error) => return Err(abandon(&mut socket, error).await),
-        };
+        let (mut socket, welcome) = self.join(plan).await?;
         self.outcome.connected = true;
         self.live.bot_connected();
         self.acks = AckTracker::for_tick_rate(welcome.tick_rate);
@@ -331,6 +395,54 @@ impl Bot {
                 Ok(())
             }
         }
+    }
+
+    /// Joins a room as a new player (or spectator): connects straight to the plan's URL, or
+    /// asks matchmaking for a seat and connects to it; then `Hello` and a checked
+    /// `Welcome`. The bot's placement becomes the room joined.
+    async fn join(&mut self, plan: &BotPlan) -> Result<(Socket, Welcome), BotError> {
+        let (placement, mut socket) = match &plan.route {
+            Route::Direct(url) => (Placement::default_room(url), connect(url, plan).await?),
+            Route::Matchmake { client, matchmaking } => {
+                let seat = matchmake(client, matchmaking, plan.deadline).await?;
+                let micros = u64::try_from(seat.latency.as_micros()).unwrap_or(u64::MAX);
+                self.outcome.matchmake_micros.saturating_record(micros.max(1));
+                self.outcome.matchmake_retries += u64::from(seat.retries);
+                let url = seat.placement.seat_url(&seat.token)?;
+                let socket = connect(url.as_str(), plan)
+                    .await
+                    .map_err(|error| error.upgrade_refused("seat"))?;
+                (seat.placement, socket)
+            }
+        };
+        let welcome = tokio::time::timeout(WELCOME_TIMEOUT, self.handshake(&mut socket, plan, None))
+            .await
+            .unwrap_or(Err(BotError::WelcomeTimeout(WELCOME_TIMEOUT)))
+            .and_then(check_welcome);
+        match welcome {
+            Ok(welcome) => {
+                self.enter(placement);
+                Ok((socket, welcome))
+            }
+            Err(error) => Err(abandon(&mut socket, error).await),
+        }
+    }
+
+    /// Notes that the bot is now in `placement`'s room: a new stint if it is another room.
+    fn enter(&mut self, placement: Placement) {
+        let same_room = self
+            .outcome
+            .rooms
+            .last()
+            .is_some_and(|stint| stint.room_id == placement.room_id && stint.ws_url == placement.ws_url);
+        if !same_room {
+            self.outcome.rooms.push(RoomStint {
+                room_id: placement.room_id.clone(),
+                ws_url: placement.ws_url.clone(),
+                checksum_mismatches: 0,
+            });
+        }
+        self.placement = Some(placement);
     }
 
     /// Sends `Hello` (resuming with `resume`, if given; spectating if the plan says so)
@@ -448,6 +560,10 @@ impl Bot {
     /// with the resume token, and starts a new mirror (the server sends a full snapshot).
     /// Inputs held but not yet written are lost, as they would be; the seq goes on, and
     /// the server's ack carries on from the last input it applied.
+    ///
+    /// A matchmade bot reconnects to its room (`ws_url?room=ROOM_ID`); if the server
+    /// refuses that (the room is gone, the resume token too old), it matchmakes again and
+    /// joins wherever it is seated as a new player.
     async fn drop_and_resume(
         &mut self,
         socket: &mut Socket,
@@ -456,11 +572,20 @@ impl Bot {
     ) -> Result<Welcome, BotError> {
         self.outcome.drops += 1;
         let _ = self.pending.take();
+        let (resume_url, what) = match (&plan.route, &self.placement) {
+            (Route::Direct(url), _) => (url.clone(), None),
+            (Route::Matchmake { .. }, Some(placement)) => (placement.room_url()?.to_string(), Some("room")),
+            // Not in a room (not reached: play follows a join): a new seat, then.
+            (Route::Matchmake { .. }, None) => return self.rejoin(socket, plan).await,
+        };
         let mut attempts = 0;
         let resumed = loop {
             attempts += 1;
             let attempt = async {
-                *socket = connect(plan).await?;
+                *socket = connect(&resume_url, plan).await.map_err(|error| match what {
+                    Some(what) => error.upgrade_refused(what),
+                    None => error,
+                })?;
                 tokio::time::timeout(WELCOME_TIMEOUT, self.handshake(socket, plan, Some(&welcome.resume)))
                     .await
                     .unwrap_or(Err(BotError::WelcomeTimeout(WELCOME_TIMEOUT)))
@@ -470,6 +595,12 @@ impl Bot {
                 Ok(resumed) => break resumed,
                 // The new connection was lost too (a flaky network): try again, a few times.
                 Err(error) if plan.resume_lost && error.is_connection_loss() && attempts < 3 => continue,
+                // Seats are single-use: a room that will not take the bot back sends it to
+                // matchmaking.
+                Err(error) if what.is_some() && error.is_refusal() => {
+                    tracing::debug!(bot = plan.index, %error, "resume refused, matchmaking again");
+                    return self.rejoin(socket, plan).await;
+                }
                 Err(error) => return Err(error),
             }
         };
@@ -478,6 +609,15 @@ impl Bot {
         }
         self.mirror = ClientMirror::new();
         Ok(resumed)
+    }
+
+    /// Joins afresh after a refused resume (a new seat, a new player) on `socket`, with a
+    /// new mirror.
+    async fn rejoin(&mut self, socket: &mut Socket, plan: &BotPlan) -> Result<Welcome, BotError> {
+        let (joined, welcome) = self.join(plan).await?;
+        *socket = joined;
+        self.mirror = ClientMirror::new();
+        Ok(welcome)
     }
 
     /// Flushes the inputs still held at the deadline, if the socket takes them at once;
@@ -562,6 +702,9 @@ impl Bot {
             Err(error) => {
                 if matches!(error, MirrorError::ChecksumMismatch { .. }) {
                     self.outcome.checksum_mismatches += 1;
+                    if let Some(stint) = self.outcome.rooms.last_mut() {
+                        stint.checksum_mismatches += 1;
+                    }
                     self.live.checksum_mismatch();
                 } else {
                     self.outcome.mirror_errors += 1;

@@ -58,6 +58,24 @@ pub struct BotOutcome {
     pub drops: u64,
     /// Of those, reconnections that got the same player back.
     pub resumes: u64,
+    /// The rooms the bot played in, in order: a new entry each time it got a `Welcome` in
+    /// another room than the one before (after a drop it may be seated elsewhere).
+    pub rooms: Vec<RoomStint>,
+    /// How long each matchmaking request that gave a seat took, in microseconds.
+    pub matchmake_micros: Histogram<u64>,
+    /// Matchmaking requests refused with 503 and retried.
+    pub matchmake_retries: u64,
+}
+
+/// A bot's time in one room.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RoomStint {
+    /// The room's id (`default` for a node's default room).
+    pub room_id: String,
+    /// The node's WebSocket URL.
+    pub ws_url: String,
+    /// Snapshots whose checksum disagreed with the mirror while in this room.
+    pub checksum_mismatches: u64,
 }
 
 impl BotOutcome {
@@ -83,6 +101,9 @@ impl BotOutcome {
             view: ViewStats::new(0),
             drops: 0,
             resumes: 0,
+            rooms: Vec::new(),
+            matchmake_micros: new_rtt_histogram(),
+            matchmake_retries: 0,
         }
     }
 
@@ -95,7 +116,8 @@ impl BotOutcome {
     }
 }
 
-/// A histogram of round trips from 1 µs to 60 s at three significant digits.
+/// A histogram of round trips (and matchmaking requests) from 1 µs to 60 s at three
+/// significant digits.
 pub fn new_rtt_histogram() -> Histogram<u64> {
     Histogram::new_with_bounds(1, 60_000_000, 3).expect("constant histogram bounds are valid")
 }

@@ -1,10 +1,11 @@
-//! The outcome of a swarm run: totals, latency, bandwidth, the pass/fail verdict and the
-//! summary table.
+//! The outcome of a swarm run: totals, latency, bandwidth, where the bots played (rooms,
+//! nodes, matchmaking), the pass/fail verdict and the summary tables.
 //!
 //! The verdict is a pure function of the report, so a report read back from JSON judges
 //! the same way as the run that wrote it.
 
 use crate::config::BotOptions;
+use crate::matchmake::node_of;
 pub use crate::outcome::LatencySummary;
 use crate::outcome::{ACK_GRACE, BotOutcome, new_rtt_histogram};
 use crate::timeline::RttSecond;
@@ -13,11 +14,14 @@ use comfy_table::presets::UTF8_FULL_CONDENSED;
 use comfy_table::{CellAlignment, Table};
 use hdrhistogram::Histogram;
 use serde::{Deserialize, Serialize};
+use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 use thiserror::Error;
 
 /// Distinct failure reasons and mirror error messages a report keeps.
 const MAX_REASONS: usize = 8;
+/// Rooms the rooms table lists (those with mismatches first); the JSON has them all.
+const MAX_ROOM_ROWS: usize = 40;
 /// Below this share of one input per tick, the table warns that the bots were short of
 /// CPU and their figures include their own delays.
 const STARVED_INPUT_SHARE: f64 = 0.9;
@@ -158,6 +162,66 @@ pub struct SwarmReport {
     /// Reports written before it existed read as empty.
     #[serde(default)]
     pub timeline: Vec<RttSecond>,
+    /// Where the bots played: every room a bot got a `Welcome` in, by node. A bot that
+    /// was seated elsewhere after a drop counts in each room it played in. Bots that
+    /// connected straight to a URL show as that node's `default` room. Reports written
+    /// before rooms existed read as empty.
+    #[serde(default)]
+    pub rooms: Vec<RoomFigures>,
+    /// How long each matchmaking request that gave a seat took, from sending it to the
+    /// end of the answer (a seat after 503s counts only the request that got it). Empty
+    /// when the bots connected straight to a URL.
+    #[serde(default)]
+    pub matchmake_ms: LatencySummary,
+    /// Matchmaking requests refused with 503 (a draining node, an unreachable directory)
+    /// and retried.
+    #[serde(default)]
+    pub matchmake_retries: u64,
+}
+
+/// What the bots saw in one room.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RoomFigures {
+    /// The room's id (`default` for a node's default room).
+    pub room_id: String,
+    /// The WebSocket URL of the node that hosts it.
+    pub ws_url: String,
+    /// Bots that got a `Welcome` in it.
+    pub bots: usize,
+    /// Snapshots whose checksum disagreed with a bot's mirror in it.
+    pub mismatches: u64,
+}
+
+impl RoomFigures {
+    /// Adds up the bots' stints by room (id and node), in node then room order, rooms
+    /// numbered alike in number order (`arena-2` before `arena-10`).
+    fn from_outcomes(outcomes: &[BotOutcome]) -> Vec<RoomFigures> {
+        let mut rooms: BTreeMap<(String, (String, u64), String), RoomFigures> = BTreeMap::new();
+        for bot in outcomes {
+            let mut counted = BTreeSet::new();
+            for stint in &bot.rooms {
+                let key = (stint.ws_url.clone(), natural_key(&stint.room_id), stint.room_id.clone());
+                let room = rooms.entry(key.clone()).or_insert_with(|| RoomFigures {
+                    room_id: stint.room_id.clone(),
+                    ws_url: stint.ws_url.clone(),
+                    bots: 0,
+                    mismatches: 0,
+                });
+                room.mismatches += stint.checksum_mismatches;
+                if counted.insert(key) {
+                    room.bots += 1;
+                }
+            }
+        }
+        rooms.into_values().collect()
+    }
+}
+
+/// Sorts room ids by their text before a trailing number, then by that number.
+fn natural_key(room_id: &str) -> (String, u64) {
+    let prefix = room_id.trim_end_matches(|c: char| c.is_ascii_digit());
+    let number = room_id[prefix.len()..].parse().unwrap_or(u64::MAX);
+    (prefix.to_owned(), number)
 }
 
 /// Why a run did not pass; each message fits on one line.
@@ -252,9 +316,11 @@ impl SwarmReport {
         };
         let views = || outcomes.iter().map(|bot| &bot.view);
         let mut round_trips = new_rtt_histogram();
+        let mut matchmaking = new_rtt_histogram();
         for bot in outcomes {
             // Same bounds on both sides, so adding cannot fail.
             let _ = round_trips.add(&bot.rtt_micros);
+            let _ = matchmaking.add(&bot.matchmake_micros);
         }
         SwarmReport {
             bots,
@@ -295,6 +361,9 @@ impl SwarmReport {
                     .flat_map(|bot| bot.mirror_error_samples.iter().map(String::as_str)),
             ),
             timeline: Vec::new(),
+            rooms: RoomFigures::from_outcomes(outcomes),
+            matchmake_ms: LatencySummary::from_micros(&matchmaking),
+            matchmake_retries: sum(|bot| bot.matchmake_retries),
         }
     }
 
@@ -356,7 +425,8 @@ impl SwarmReport {
         }
     }
 
-    /// The report as a two-column table for a terminal.
+    /// The report as a two-column table for a terminal, followed by a table of the rooms
+    /// the bots played in (room, node, bots, mismatches) when there were any.
     pub fn table(&self) -> String {
         let mut table = MetricTable::new();
         let mut row = |metric: &str, value: String| table.row(metric, value);
@@ -435,6 +505,23 @@ impl SwarmReport {
         };
         row("update interval (ms)", intervals(&self.update_interval_ms));
         row("moving staleness (ms)", intervals(&self.staleness_ms));
+        if self.matchmake_ms.samples > 0 || self.matchmake_retries > 0 {
+            row(
+                "matchmaking (ms)",
+                format!(
+                    "p50 {:.2}, p99 {:.2}, max {:.2} ({} seats, {} retried after 503)",
+                    self.matchmake_ms.p50,
+                    self.matchmake_ms.p99,
+                    self.matchmake_ms.max,
+                    self.matchmake_ms.samples,
+                    self.matchmake_retries
+                ),
+            );
+        }
+        if !self.rooms.is_empty() {
+            let nodes: BTreeSet<&str> = self.rooms.iter().map(|room| room.ws_url.as_str()).collect();
+            row("rooms", format!("{} on {} node(s)", self.rooms.len(), nodes.len()));
+        }
         row("run length", format!("{:.1} s", self.duration_s));
         if self.input_share() < STARVED_INPUT_SHARE {
             row(
@@ -452,7 +539,46 @@ impl SwarmReport {
         for (index, message) in self.mirror_error_samples.iter().enumerate() {
             row(&format!("mirror error {}", index + 1), message.clone());
         }
-        table.finish()
+        let mut text = table.finish();
+        if !self.rooms.is_empty() {
+            text.push('\n');
+            text.push_str(&self.rooms_table());
+        }
+        text
+    }
+
+    /// The rooms as a table: room, node (`host:port`), bots, mismatches. Rooms with
+    /// mismatches come first; past 40 rooms, the rest are summed in one row.
+    pub fn rooms_table(&self) -> String {
+        let mut rooms: Vec<&RoomFigures> = self.rooms.iter().collect();
+        // Stable: the report's order within each group.
+        rooms.sort_by_key(|room| room.mismatches == 0);
+        let mut table = Table::new();
+        table
+            .load_preset(UTF8_FULL_CONDENSED)
+            .set_header(["room", "node", "bots", "mismatches"]);
+        for room in rooms.iter().take(MAX_ROOM_ROWS) {
+            table.add_row([
+                room.room_id.clone(),
+                node_of(&room.ws_url),
+                room.bots.to_string(),
+                room.mismatches.to_string(),
+            ]);
+        }
+        if let Some(rest) = rooms.get(MAX_ROOM_ROWS..).filter(|rest| !rest.is_empty()) {
+            table.add_row([
+                format!("{} more rooms", rest.len()),
+                String::new(),
+                rest.iter().map(|room| room.bots).sum::<usize>().to_string(),
+                rest.iter().map(|room| room.mismatches).sum::<u64>().to_string(),
+            ]);
+        }
+        for column in 2..4 {
+            if let Some(column) = table.column_mut(column) {
+                column.set_cell_alignment(CellAlignment::Right);
+            }
+        }
+        table.to_string()
     }
 }
 
@@ -502,6 +628,7 @@ fn first_distinct<'a>(reasons: impl Iterator<Item = &'a str>) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::outcome::RoomStint;
 
     fn passing() -> SwarmReport {
         SwarmReport {
@@ -558,6 +685,14 @@ mod tests {
                     samples: 700,
                 },
             }],
+            rooms: vec![RoomFigures {
+                room_id: "default".to_owned(),
+                ws_url: "ws://127.0.0.1:7777/ws".to_owned(),
+                bots: 4,
+                mismatches: 0,
+            }],
+            matchmake_ms: LatencySummary::default(),
+            matchmake_retries: 0,
         }
     }
 
@@ -900,6 +1035,9 @@ mod tests {
             "staleness_ms",
             "inputs_per_write",
             "timeline",
+            "rooms",
+            "matchmake_ms",
+            "matchmake_retries",
         ] {
             older.as_object_mut().unwrap().remove(key);
         }
@@ -907,7 +1045,124 @@ mod tests {
         assert_eq!(older.staleness_ms, LatencySummary::default());
         assert_eq!(older.inputs_per_write, 1);
         assert!(older.timeline.is_empty());
+        assert!(older.rooms.is_empty());
+        assert_eq!(older.matchmake_ms, LatencySummary::default());
         assert_eq!(older.verdict(), Ok(()));
+    }
+
+    fn stint(room_id: &str, ws_url: &str, checksum_mismatches: u64) -> RoomStint {
+        RoomStint {
+            room_id: room_id.to_owned(),
+            ws_url: ws_url.to_owned(),
+            checksum_mismatches,
+        }
+    }
+
+    #[test]
+    fn rooms_count_the_bots_that_played_in_them_and_their_mismatches() {
+        let (a, b) = ("ws://127.0.0.1:7777/ws", "wss://10.0.0.2:8443/ws");
+        let matchmade = |rooms: Vec<RoomStint>, latency_ms: u64, retries: u64| {
+            let mut outcome = BotOutcome {
+                checksum_mismatches: rooms.iter().map(|stint| stint.checksum_mismatches).sum(),
+                rooms,
+                matchmake_retries: retries,
+                ..bot(10, 0, 0, true)
+            };
+            outcome.matchmake_micros.record(latency_ms * 1000).unwrap();
+            outcome
+        };
+        let outcomes = [
+            matchmade(vec![stint("arena-10", a, 0)], 2, 0),
+            matchmade(vec![stint("arena-2", a, 1)], 4, 0),
+            matchmade(vec![stint("arena-2", a, 2)], 6, 1),
+            // Seated elsewhere after a drop, then back: one bot in each room.
+            matchmade(
+                vec![stint("arena-2", b, 0), stint("arena-3", a, 3), stint("arena-2", b, 1)],
+                8,
+                2,
+            ),
+            BotOutcome::failed("matchmaking refused: 404 Not Found (unknown room kind)".to_owned()),
+        ];
+        let report = SwarmReport::from_outcomes(5, BotOptions::default(), &outcomes, Duration::from_secs(10));
+        let rooms: Vec<(&str, &str, usize, u64)> = report
+            .rooms
+            .iter()
+            .map(|room| (room.room_id.as_str(), room.ws_url.as_str(), room.bots, room.mismatches))
+            .collect();
+        assert_eq!(
+            rooms,
+            [
+                ("arena-2", a, 2, 3),
+                ("arena-3", a, 1, 3),
+                ("arena-10", a, 1, 0),
+                ("arena-2", b, 1, 1),
+            ]
+        );
+        assert_eq!(report.matchmake_retries, 3);
+        assert_eq!(report.matchmake_ms.samples, 4);
+        let close_to = |actual: f64, expected: f64| (actual - expected).abs() <= expected * 0.002;
+        assert!(close_to(report.matchmake_ms.p50, 4.0), "{:?}", report.matchmake_ms);
+        assert!(close_to(report.matchmake_ms.p99, 8.0), "{:?}", report.matchmake_ms);
+
+        let json = serde_json::to_value(&report).unwrap();
+        assert_eq!(
+            json["rooms"][0],
+            serde_json::json!({"room_id": "arena-2", "ws_url": a, "bots": 2, "mismatches": 3})
+        );
+        assert_eq!(json["matchmake_ms"]["samples"], 4);
+        assert_eq!(json["matchmake_retries"], 3);
+
+        let table = report.table();
+        assert!(table.contains("4 on 2 node(s)"), "{table}");
+        assert!(table.contains("4 seats, 3 retried after 503"), "{table}");
+        let rows: Vec<Vec<&str>> = table
+            .lines()
+            .skip_while(|line| !line.contains("mismatches ┆") && !line.contains("┆ mismatches"))
+            .filter(|line| line.starts_with('│'))
+            .map(|line| line.trim_matches('│').split('┆').map(str::trim).collect())
+            .collect();
+        assert_eq!(
+            rows,
+            [
+                vec!["room", "node", "bots", "mismatches"],
+                vec!["arena-2", "127.0.0.1:7777", "2", "3"],
+                vec!["arena-3", "127.0.0.1:7777", "1", "3"],
+                vec!["arena-2", "10.0.0.2:8443", "1", "1"],
+                vec!["arena-10", "127.0.0.1:7777", "1", "0"],
+            ],
+            "{table}"
+        );
+    }
+
+    #[test]
+    fn a_long_rooms_table_sums_what_it_leaves_out() {
+        let rooms: Vec<RoomFigures> = (0..MAX_ROOM_ROWS + 5)
+            .map(|n| RoomFigures {
+                room_id: format!("arena-{n}"),
+                ws_url: "ws://127.0.0.1:7777/ws".to_owned(),
+                bots: 2,
+                mismatches: u64::from(n == MAX_ROOM_ROWS + 4),
+            })
+            .collect();
+        let report = SwarmReport { rooms, ..passing() };
+        let table = report.rooms_table();
+        // The room with a mismatch is listed first, though it comes last.
+        let first_row = table.lines().nth(3).unwrap();
+        assert!(first_row.contains(&format!("arena-{}", MAX_ROOM_ROWS + 4)), "{table}");
+        assert!(table.contains("5 more rooms"), "{table}");
+        let last_row = table.lines().rev().nth(1).unwrap();
+        assert!(last_row.contains("5 more rooms") && last_row.contains("10"), "{table}");
+        // Without matchmaking, the table says nothing of it.
+        assert!(!passing().table().contains("matchmaking"));
+        assert!(passing().table().contains("1 on 1 node(s)"));
+    }
+
+    #[test]
+    fn rooms_sort_by_name_then_number() {
+        let mut ids = ["arena-10", "b", "arena-2", "arena-", "arena-1x", "default"];
+        ids.sort_by_key(|id| natural_key(id));
+        // A name without a number comes after the numbered ones.
+        assert_eq!(ids, ["arena-2", "arena-10", "arena-", "arena-1x", "b", "default"]);
     }
 
     #[test]

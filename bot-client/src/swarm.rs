@@ -1,9 +1,11 @@
 //! Runs the whole swarm: schedules the bots over the ramp, shows progress and collects
-//! every bot's outcome into a [`SwarmReport`].
+//! every bot's outcome into a [`SwarmReport`]. The bots join at one URL
+//! ([`run_swarm_with`]) or each through matchmaking ([`run_swarm_matchmaking`]).
 
-use crate::bot::{BotPlan, CLOSE_TIMEOUT, CONNECT_TIMEOUT, WELCOME_TIMEOUT, run_bot};
+use crate::bot::{BotPlan, CLOSE_TIMEOUT, CONNECT_TIMEOUT, Route, WELCOME_TIMEOUT, run_bot};
 use crate::config::{BotOptions, SwarmConfig};
 use crate::live::{LiveCounters, spawn_progress_bar};
+use crate::matchmake::{MATCHMAKE_TIMEOUT, Matchmaking, error_chain, http_client};
 use crate::outcome::BotOutcome;
 use crate::report::SwarmReport;
 use crate::timeline::RttTimeline;
@@ -24,11 +26,43 @@ pub async fn run_swarm(config: SwarmConfig) -> SwarmReport {
 
 /// [`run_swarm`], with every bot talking to its socket as `options` say.
 pub async fn run_swarm_with(config: SwarmConfig, options: BotOptions) -> SwarmReport {
+    let route = Route::Direct(config.url.clone());
+    run(config, options, route).await
+}
+
+/// [`run_swarm_with`], but each bot joins through matchmaking instead of `config.url`
+/// (which is not used): it posts `matchmaking`'s request to the server's `/matchmake`
+/// itself, then connects to the seat it was given, wherever that is. `https://` servers
+/// are trusted as `config.tls` says. The report's `rooms` say where the bots played and
+/// `matchmake_ms` how long their requests took.
+pub async fn run_swarm_matchmaking(config: SwarmConfig, options: BotOptions, matchmaking: Matchmaking) -> SwarmReport {
+    let client = match http_client(&config.tls) {
+        Ok(client) => client,
+        Err(error) => {
+            let reason = format!("building the matchmaking client: {}", error_chain(&error));
+            let outcomes: Vec<BotOutcome> = (0..config.bots).map(|_| BotOutcome::failed(reason.clone())).collect();
+            return SwarmReport::from_outcomes(config.bots, options, &outcomes, Duration::ZERO);
+        }
+    };
+    let route = Route::Matchmake {
+        client,
+        matchmaking: Arc::new(matchmaking),
+    };
+    run(config, options, route).await
+}
+
+async fn run(config: SwarmConfig, options: BotOptions, route: Route) -> SwarmReport {
     let started = Instant::now();
     let deadline = started + config.ramp + config.duration;
-    // A bot that connects just before the deadline may still spend its connect and
-    // welcome timeouts, then close; past this it is cut off and counted as failed.
-    let hard_stop = deadline + CONNECT_TIMEOUT + WELCOME_TIMEOUT + 2 * CLOSE_TIMEOUT + Duration::from_secs(1);
+    // A bot that connects just before the deadline may still spend its matchmaking,
+    // connect and welcome timeouts, then close; past this it is cut off and counted as
+    // failed.
+    let matchmaking = match route {
+        Route::Direct(_) => Duration::ZERO,
+        Route::Matchmake { .. } => MATCHMAKE_TIMEOUT,
+    };
+    let hard_stop =
+        deadline + matchmaking + CONNECT_TIMEOUT + WELCOME_TIMEOUT + 2 * CLOSE_TIMEOUT + Duration::from_secs(1);
     let live = Arc::new(LiveCounters::default());
     let timeline = Arc::new(RttTimeline::new(started));
     let progress = config
@@ -40,7 +74,7 @@ pub async fn run_swarm_with(config: SwarmConfig, options: BotOptions) -> SwarmRe
     for index in 0..config.bots {
         let plan = BotPlan {
             index,
-            url: config.url.clone(),
+            route: route.clone(),
             connector: connector.clone(),
             seed: config.seed,
             start_at: started + ramp_offset(config.ramp, index, config.bots),

@@ -1,7 +1,8 @@
 //! How bots trust a `wss://` server: the public web PKI (the default), a CA file
 //! (`--ca PATH`, e.g. the certificate of a development server), or nothing at all
 //! (`--insecure`, for a self-signed development server whose certificate you do not
-//! have). `ws://` URLs ignore it.
+//! have). The bots' `wss://` connections and their `https://` matchmaking requests both
+//! use it; `ws://` and `http://` URLs ignore it.
 
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
 use rustls::crypto::{CryptoProvider, verify_tls12_signature, verify_tls13_signature};
@@ -60,11 +61,17 @@ impl TlsTrust {
 
     /// The connector every bot of a run shares (one TLS configuration, one session cache).
     pub(crate) fn connector(&self) -> Connector {
+        Connector::Rustls(Arc::new(self.client_config()))
+    }
+
+    /// The rustls configuration of this trust: the WebSocket connector's, and the
+    /// matchmaking client's (`https://`), so both trust the same servers.
+    pub(crate) fn client_config(&self) -> ClientConfig {
         let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
         let builder = ClientConfig::builder_with_provider(Arc::clone(&provider))
             .with_safe_default_protocol_versions()
             .expect("the default provider supports the default protocol versions");
-        let config = match self {
+        match self {
             TlsTrust::WebPki => builder
                 .with_root_certificates(RootCertStore {
                     roots: webpki_roots::TLS_SERVER_ROOTS.to_vec(),
@@ -81,8 +88,7 @@ impl TlsTrust {
                 .dangerous()
                 .with_custom_certificate_verifier(Arc::new(AcceptAnyCertificate(provider)))
                 .with_no_client_auth(),
-        };
-        Connector::Rustls(Arc::new(config))
+        }
     }
 }
 

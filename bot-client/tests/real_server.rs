@@ -1,0 +1,48 @@
+//! The swarm through matchmaking against the real server, in process on 127.0.0.1:0: each
+//! bot posts `/matchmake`, takes its seat, is dropped now and then and comes back to its
+//! room with its resume token; every bot must pass and the report must say where they
+//! played. (The server's own side of matchmaking is tested in `server/tests/`.)
+
+use std::time::Duration;
+use tickcast_bots::{BotOptions, Matchmaking, SwarmConfig, run_swarm_matchmaking};
+use tickcast_server::config::ServerConfig;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn matchmade_bots_play_resume_and_report_their_rooms_on_the_real_server() {
+    let mut config = ServerConfig::embedded();
+    config.bind = "127.0.0.1:0".parse().unwrap();
+    config.npcs = 8;
+    // Every bot comes from 127.0.0.1.
+    config.limits.max_connections_per_ip = 10_000;
+    config.validate().unwrap();
+    let server = tickcast_server::start(&config).await.unwrap();
+
+    let bots = 12;
+    let swarm = SwarmConfig {
+        bots,
+        duration: Duration::from_secs(3),
+        ramp: Duration::from_millis(500),
+        seed: 3,
+        ..SwarmConfig::default()
+    };
+    let options = BotOptions {
+        chaos_reconnects_per_minute: 20,
+        ..BotOptions::default()
+    };
+    let matchmaking = Matchmaking::new(&format!("http://{}", server.local_addr())).unwrap();
+    let report = run_swarm_matchmaking(swarm, options, matchmaking).await;
+    println!("{}", report.table());
+    report.verdict().expect("the matchmade swarm passes");
+
+    assert_eq!(report.matchmake_ms.samples, bots as u64, "one seat per bot");
+    assert!(report.drops > 0, "{report:?}");
+    assert_eq!(report.resumes, report.drops, "every dropped bot resumed in its room");
+    assert!(!report.rooms.is_empty());
+    for room in &report.rooms {
+        assert_eq!(room.ws_url, server.ws_url(), "{room:?}");
+        assert_ne!(room.room_id, "default", "matchmaking never seats in the default room");
+        assert_eq!(room.mismatches, 0);
+    }
+    assert_eq!(report.rooms.iter().map(|room| room.bots).sum::<usize>(), bots);
+    server.shutdown(Duration::from_secs(3)).await;
+}
