@@ -80,6 +80,8 @@ pub struct RoomsConfig {
     pub node_id: String,
     /// Tick threads shared by the rooms; 0: one per core.
     pub tick_threads: usize,
+    /// Most matchmade rooms this node hosts at once; beyond, matchmaking answers 503.
+    pub max_rooms: usize,
     /// The Redis every node of the service registers in (`redis://host:6379`), so that
     /// matchmaking on any node places players on the least-loaded one; empty: this node
     /// alone, with the in-process directory (see docs/SCALEOUT.md).
@@ -385,6 +387,9 @@ pub struct Args {
     /// Tick threads shared by the rooms (0: one per core).
     #[arg(long, value_name = "N")]
     pub tick_threads: Option<usize>,
+    /// Most matchmade rooms this node hosts at once.
+    #[arg(long, value_name = "N")]
+    pub max_rooms: Option<usize>,
     /// Join the nodes registered in this Redis (e.g. redis://127.0.0.1:6379): matchmaking
     /// on any node places players on the least-loaded one (see docs/SCALEOUT.md).
     #[arg(long, value_name = "URL")]
@@ -511,6 +516,9 @@ impl ServerConfig {
         }
         if let Some(threads) = args.tick_threads {
             config.rooms.tick_threads = threads;
+        }
+        if let Some(max_rooms) = args.max_rooms {
+            config.rooms.max_rooms = max_rooms;
         }
         if let Some(url) = &args.redis_url {
             config.rooms.redis_url.clone_from(url);

@@ -149,6 +149,7 @@ pub async fn start(config: &ServerConfig) -> Result<RunningServer, StartError> {
         default_capacity: config.limits.max_clients,
         seat_ttl: config.rooms.seat_ttl,
         empty_timeout: config.rooms.empty_timeout,
+        max_rooms: config.rooms.max_rooms,
     };
     let threads = match config.rooms.tick_threads {
         0 => std::thread::available_parallelism().map_or(1, usize::from),

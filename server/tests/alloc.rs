@@ -405,6 +405,7 @@ fn the_server_thread_allocates_nothing_per_input_over_a_real_socket() {
             default_capacity: 16,
             seat_ttl: std::time::Duration::from_secs(15),
             empty_timeout: std::time::Duration::from_secs(30),
+            max_rooms: 4,
         };
         let kinds = RoomKind::all(&config).unwrap();
         let pool = TickPool::new(1, false).unwrap();

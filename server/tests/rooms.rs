@@ -463,3 +463,26 @@ async fn a_draining_node_takes_no_one_new_and_its_rooms_play_on_until_empty() {
     let server = std::sync::Arc::into_inner(server).unwrap();
     server.shutdown(Duration::from_secs(2)).await;
 }
+
+#[tokio::test]
+async fn a_matchmaking_flood_cannot_make_a_node_start_rooms_without_end() {
+    let server = server_with_capacity(2, |config| config.rooms.max_rooms = 3).await;
+    let (mut bystander, _) = take_seat(&place(&server, r#"{"kind": "arena"}"#).await, Hello::new("b")).await;
+    let mut mirror = ClientMirror::new();
+    verified_snapshot(&mut bystander, &mut mirror).await;
+    // Reservations alone fill rooms: three rooms of two seats, then no more rooms.
+    for _ in 0..5 {
+        place(&server, r#"{"kind": "arena"}"#).await;
+    }
+    for _ in 0..20 {
+        let refused = matchmake(&server, r#"{"kind": "arena"}"#).await;
+        assert_eq!(refused.status, 503);
+        assert_eq!(reason(&refused), "this node hosts its maximum of 3 rooms");
+        assert!(refused.header("retry-after").is_some());
+    }
+    let listed = rooms(&server).await;
+    assert_eq!(listed.len(), 3 + 1, "three matchmade rooms and the default one");
+    // The rooms that exist play on.
+    verified_snapshot(&mut bystander, &mut mirror).await;
+    server.shutdown(Duration::from_secs(2)).await;
+}

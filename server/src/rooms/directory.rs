@@ -85,6 +85,10 @@ pub enum PlaceError {
     /// The node is shutting down and takes no new players.
     #[error("this node is draining")]
     Draining,
+    /// The node hosts as many rooms as it may (`[rooms] max_rooms`), and none of the kind
+    /// has a free seat.
+    #[error("this node hosts its maximum of {0} rooms")]
+    NodeFull(usize),
     /// The directory cannot answer now (Redis unreachable, no node answered in time).
     #[error("matchmaking unavailable: {0}")]
     Unavailable(String),
@@ -101,6 +105,7 @@ impl PlaceError {
             PlaceError::UnknownRoom(_) => "unknown room",
             PlaceError::Full { .. } => "room full",
             PlaceError::Draining => "node draining",
+            PlaceError::NodeFull(_) => "node full",
             PlaceError::Unavailable(_) => "directory unavailable",
             PlaceError::Start(_) => "room failed to start",
         }
@@ -111,7 +116,7 @@ impl PlaceError {
         match self {
             PlaceError::UnknownKind { .. } | PlaceError::UnknownRoom(_) => 404,
             PlaceError::Full { .. } => 409,
-            PlaceError::Draining | PlaceError::Unavailable(_) => 503,
+            PlaceError::Draining | PlaceError::NodeFull(_) | PlaceError::Unavailable(_) => 503,
             PlaceError::Start(_) => 500,
         }
     }

@@ -165,6 +165,9 @@ pub struct RoomsSettings {
     pub seat_ttl: Duration,
     /// How long an empty matchmade room lives on.
     pub empty_timeout: Duration,
+    /// Most matchmade rooms the node hosts at once: a bound on what a flood of
+    /// matchmaking requests can make it start.
+    pub max_rooms: usize,
 }
 
 /// This node's rooms.
@@ -297,6 +300,10 @@ impl Rooms {
         let id = match chosen {
             Some(id) => id,
             None => {
+                // The default room is not a matchmade one.
+                if live.len() > self.settings.max_rooms {
+                    return Err(PlaceError::NodeFull(self.settings.max_rooms));
+                }
                 // Started under the lock, so two requests cannot both make a room where
                 // one would do; starting one is a world build and a channel send.
                 let id = self.new_room_id(kind.name, &live);

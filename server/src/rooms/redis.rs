@@ -420,8 +420,8 @@ impl Shared {
         for (_, _, node) in candidates.into_iter().take(MAX_ATTEMPTS) {
             match self.ask(node, &request).await {
                 Forward::Answer(Ok(placement)) => return Ok(placement),
-                // Draining since its record was written: the next one.
-                Forward::Answer(Err(PlaceError::Draining)) => last = Some(PlaceError::Draining),
+                // Draining or full since its record was written: the next one.
+                Forward::Answer(Err(error @ (PlaceError::Draining | PlaceError::NodeFull(_)))) => last = Some(error),
                 Forward::Answer(Err(error)) => return Err(error),
                 Forward::Gone => {
                     last = Some(PlaceError::Unavailable(format!("node {} is gone", node.node)));
