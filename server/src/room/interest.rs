@@ -62,9 +62,20 @@ pub type RelevanceRule = fn(&Viewer, &EntityMeta) -> bool;
 #[derive(Debug, Default)]
 pub struct InterestGrid {
     cell_size: f32,
-    cells: FxHashMap<(i32, i32), Vec<u32>>,
+    cells: FxHashMap<(i32, i32), Vec<Member>>,
     always: Vec<u32>,
     unplaced: Vec<u32>,
+}
+
+/// An entity in a cell, with what a query tests kept beside its index: a query then reads
+/// the cell's members in order instead of each entity's meta at random across the
+/// snapshot (`InterestGrid::visible` was 7% of a 500-bot swarm's server CPU).
+#[derive(Clone, Copy, Debug)]
+struct Member {
+    index: u32,
+    position: Vec2,
+    /// The team that alone may see it (`Relevance::Team`), if any.
+    team: Option<u16>,
 }
 
 impl InterestGrid {
@@ -79,7 +90,14 @@ impl InterestGrid {
             match (meta.relevance, meta.position) {
                 (Relevance::Hidden, _) => {}
                 (Relevance::Always, _) => grid.always.push(index),
-                (_, Some(position)) => grid.cells.entry(grid.cell_of(position)).or_default().push(index),
+                (relevance, Some(position)) => {
+                    let team = match relevance {
+                        Relevance::Team(team) => Some(team),
+                        _ => None,
+                    };
+                    let member = Member { index, position, team };
+                    grid.cells.entry(grid.cell_of(position)).or_default().push(member);
+                }
                 (_, None) => grid.unplaced.push(index),
             }
         }
@@ -113,17 +131,11 @@ impl InterestGrid {
         for x in cx - 1..=cx + 1 {
             for y in cy - 1..=cy + 1 {
                 let Some(cell) = self.cells.get(&(x, y)) else { continue };
-                for &index in cell {
-                    let meta = &metas[index as usize];
-                    let near = meta
-                        .position
-                        .is_some_and(|p| p.distance_squared(viewer.position) <= radius_squared);
-                    let team_ok = match meta.relevance {
-                        Relevance::Team(team) => viewer.team == Some(team),
-                        _ => true,
-                    };
+                for member in cell {
+                    let near = member.position.distance_squared(viewer.position) <= radius_squared;
+                    let team_ok = member.team.is_none() || member.team == viewer.team;
                     if near && team_ok {
-                        out.push(index);
+                        out.push(member.index);
                     }
                 }
             }
