@@ -5,6 +5,7 @@
 
 mod common;
 
+use common::matchmaking::*;
 use common::*;
 use futures_util::StreamExt;
 use serde_json::Value;
@@ -12,38 +13,8 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 use tickcast_server::RunningServer;
 use tickcast_server::config::{GameChoice, KindConfig};
-use tickcast_shared::{ClientMirror, ClientMsg, Hello, ServerMsg, Welcome};
+use tickcast_shared::{ClientMirror, ClientMsg, Hello, ServerMsg};
 use tokio_tungstenite::tungstenite::Error as WsError;
-
-/// `POST /matchmake` with `body` and extra header lines.
-async fn matchmake_with(server: &RunningServer, body: &str, headers: &str) -> Answer {
-    let request = format!(
-        "POST /matchmake HTTP/1.1\r\nHost: test\r\nContent-Type: application/json\r\n{headers}Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
-        body.len()
-    );
-    raw(server.local_addr(), &request).await
-}
-
-async fn matchmake(server: &RunningServer, body: &str) -> Answer {
-    matchmake_with(server, body, "").await
-}
-
-/// A successful placement's JSON.
-async fn place(server: &RunningServer, body: &str) -> Value {
-    let answer = matchmake(server, body).await;
-    assert_eq!(answer.status, 200, "matchmake {body}: {}", answer.body);
-    serde_json::from_str(&answer.body).unwrap()
-}
-
-fn field<'v>(value: &'v Value, name: &str) -> &'v str {
-    value[name].as_str().unwrap_or_else(|| panic!("no {name} in {value}"))
-}
-
-/// The error reason of a refused matchmake.
-fn reason(answer: &Answer) -> String {
-    let value: Value = serde_json::from_str(&answer.body).unwrap_or_else(|_| panic!("not json: {}", answer.body));
-    value["error"].as_str().unwrap().to_owned()
-}
 
 /// Opens `url`; on a refused upgrade, its HTTP status and body.
 async fn open(url: &str) -> Result<Ws, (u16, String)> {
@@ -60,30 +31,6 @@ async fn open(url: &str) -> Result<Ws, (u16, String)> {
         Ok(Err(error)) => panic!("connect to {url}: {error}"),
         Err(_) => panic!("connect to {url} timed out"),
     }
-}
-
-/// Connects with a placement's seat and sends `hello`; returns the socket and Welcome.
-async fn take_seat(placement: &Value, hello: Hello) -> (Ws, Welcome) {
-    let url = format!("{}?seat={}", field(placement, "ws_url"), field(placement, "seat_token"));
-    let mut ws = open(&url)
-        .await
-        .unwrap_or_else(|refusal| panic!("seat refused: {refusal:?}"));
-    send(&mut ws, &ClientMsg::Hello(hello)).await;
-    match next_message(&mut ws).await {
-        ServerMsg::Welcome(welcome) => (ws, welcome),
-        other => panic!("expected welcome, got {other:?}"),
-    }
-}
-
-/// Applies snapshots until one carries a verified checksum.
-async fn verified_snapshot(ws: &mut Ws, mirror: &mut ClientMirror) {
-    for _ in 0..60 {
-        let frame = next_snapshot(ws).await;
-        if mirror.apply_frame(&frame).expect("mirror diverged").checksum_verified {
-            return;
-        }
-    }
-    panic!("no verified snapshot in 60 frames");
 }
 
 /// `GET /rooms`: room id to its listing.

@@ -13,6 +13,7 @@
 
 mod common;
 
+use common::matchmaking::*;
 use common::*;
 use serde_json::Value;
 use std::collections::BTreeMap;
@@ -21,7 +22,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 use tickcast_server::config::{GameChoice, KindConfig, ServerConfig};
 use tickcast_server::{RunningServer, StartError};
-use tickcast_shared::{ClientMirror, ClientMsg, Hello, ServerMsg, Welcome};
+use tickcast_shared::{ClientMirror, Hello};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 /// A `redis-server` of this test's own, on a loopback port.
@@ -128,28 +129,6 @@ fn node_config(redis: &str, node: &str, capacity: usize) -> impl FnOnce(&mut Ser
     }
 }
 
-async fn matchmake(server: &RunningServer, body: &str) -> Answer {
-    let request = format!(
-        "POST /matchmake HTTP/1.1\r\nHost: test\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-        body.len()
-    );
-    raw(server.local_addr(), &request).await
-}
-
-async fn place(server: &RunningServer, body: &str) -> Value {
-    let answer = matchmake(server, body).await;
-    assert_eq!(answer.status, 200, "matchmake {body}: {}", answer.body);
-    serde_json::from_str(&answer.body).unwrap()
-}
-
-async fn get(server: &RunningServer, path: &str) -> Answer {
-    raw(
-        server.local_addr(),
-        &format!("GET {path} HTTP/1.1\r\nHost: test\r\nConnection: close\r\n\r\n"),
-    )
-    .await
-}
-
 /// `GET /rooms`: matchmade room id to its node (the default rooms all share one id).
 async fn rooms(server: &RunningServer) -> BTreeMap<String, String> {
     let answer = get(server, "/rooms").await;
@@ -159,8 +138,8 @@ async fn rooms(server: &RunningServer) -> BTreeMap<String, String> {
         .as_array()
         .unwrap()
         .iter()
-        .filter(|room| text(room, "room_id") != "default")
-        .map(|room| (text(room, "room_id").to_owned(), text(room, "node").to_owned()))
+        .filter(|room| field(room, "room_id") != "default")
+        .map(|room| (field(room, "room_id").to_owned(), field(room, "node").to_owned()))
         .collect()
 }
 
@@ -180,39 +159,6 @@ async fn rooms_until(
         assert!(tokio::time::Instant::now() < deadline, "{what}: {listed:?}");
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-}
-
-fn text<'v>(value: &'v Value, name: &str) -> &'v str {
-    value[name].as_str().unwrap_or_else(|| panic!("no {name} in {value}"))
-}
-
-fn error_reason(answer: &Answer) -> String {
-    let value: Value = serde_json::from_str(&answer.body).unwrap_or_else(|_| panic!("not json: {}", answer.body));
-    value["error"].as_str().unwrap().to_owned()
-}
-
-async fn take_seat(placement: &Value, name: &str) -> (Ws, Welcome) {
-    let url = format!("{}?seat={}", text(placement, "ws_url"), text(placement, "seat_token"));
-    let (mut ws, _) = tokio::time::timeout(WAIT, tokio_tungstenite::connect_async(&url))
-        .await
-        .expect("connect timed out")
-        .unwrap_or_else(|error| panic!("seat at {url} refused: {error}"));
-    send(&mut ws, &ClientMsg::Hello(Hello::new(name))).await;
-    match next_message(&mut ws).await {
-        ServerMsg::Welcome(welcome) => (ws, welcome),
-        other => panic!("expected welcome, got {other:?}"),
-    }
-}
-
-/// Applies snapshots until one carries a verified checksum.
-async fn verified_snapshot(ws: &mut Ws, mirror: &mut ClientMirror) {
-    for _ in 0..60 {
-        let frame = next_snapshot(ws).await;
-        if mirror.apply_frame(&frame).expect("mirror diverged").checksum_verified {
-            return;
-        }
-    }
-    panic!("no verified snapshot in 60 frames");
 }
 
 async fn healthz_ticks(server: &RunningServer) -> u64 {
@@ -237,10 +183,10 @@ async fn matchmaking_on_one_node_places_players_on_every_node() {
     let mut placed: BTreeMap<String, String> = BTreeMap::new();
     for index in 0..12 {
         let placement = place(&a, r#"{"kind": "arena"}"#).await;
-        let node = node_of[text(&placement, "ws_url")];
+        let node = node_of[field(&placement, "ws_url")];
         *per_node.entry(node).or_default() += 1;
-        placed.insert(text(&placement, "room_id").to_owned(), node.to_owned());
-        let (ws, welcome) = take_seat(&placement, &format!("p{index}")).await;
+        placed.insert(field(&placement, "room_id").to_owned(), node.to_owned());
+        let (ws, welcome) = take_seat(&placement, Hello::new(format!("p{index}"))).await;
         assert_eq!(welcome.schema.game, "arena");
         players.push((ws, ClientMirror::new()));
     }
@@ -260,9 +206,9 @@ async fn matchmaking_on_one_node_places_players_on_every_node() {
     let (room_on_c, _) = placed.iter().find(|(_, node)| *node == "node-c").unwrap();
     let answer = matchmake(&b, &format!(r#"{{"room_id": "{room_on_c}"}}"#)).await;
     assert_eq!(answer.status, 409, "{}", answer.body);
-    assert!(error_reason(&answer).contains("is full"), "{}", answer.body);
+    assert!(reason(&answer).contains("is full"), "{}", answer.body);
     let placement = place(&a, "{}").await;
-    let (room, node) = (text(&placement, "room_id"), node_of[text(&placement, "ws_url")]);
+    let (room, node) = (field(&placement, "room_id"), node_of[field(&placement, "ws_url")]);
     // Asked of a node other than its host, which knows it from the host's record.
     let asked = [&a, &b, &c]
         .into_iter()
@@ -270,12 +216,12 @@ async fn matchmaking_on_one_node_places_players_on_every_node() {
         .unwrap();
     rooms_until(asked, "the new room listed", |listed| listed.contains_key(room)).await;
     let again = place(asked, &format!(r#"{{"room_id": "{room}"}}"#)).await;
-    assert_eq!(text(&again, "ws_url"), text(&placement, "ws_url"), "{again}");
-    take_seat(&again, "by-id").await;
+    assert_eq!(field(&again, "ws_url"), field(&placement, "ws_url"), "{again}");
+    take_seat(&again, Hello::new("by-id")).await;
     // Refusals keep their status across nodes.
     let answer = matchmake(&a, r#"{"kind": "chess"}"#).await;
     assert_eq!(answer.status, 404, "{}", answer.body);
-    assert!(error_reason(&answer).contains("unknown room kind"), "{}", answer.body);
+    assert!(reason(&answer).contains("unknown room kind"), "{}", answer.body);
     let answer = matchmake(&b, r#"{"room_id": "arena-nope"}"#).await;
     assert_eq!(answer.status, 404, "{}", answer.body);
     // A node that shuts down leaves at once: its rooms are no longer listed, and new
@@ -287,7 +233,7 @@ async fn matchmaking_on_one_node_places_players_on_every_node() {
     assert!(listed.values().all(|node| node != "node-c"), "{listed:?}");
     for _ in 0..6 {
         let placement = place(&b, r#"{"kind": "arena"}"#).await;
-        assert_ne!(text(&placement, "ws_url"), c_url);
+        assert_ne!(field(&placement, "ws_url"), c_url);
     }
     // A draining node (SIGTERM with a drain timeout) says so in its record within
     // 100 ms, and is no longer chosen; asked itself, it places players on the others.
@@ -295,7 +241,7 @@ async fn matchmaking_on_one_node_places_players_on_every_node() {
     tokio::time::sleep(Duration::from_millis(300)).await;
     for server in [&a, &b, &a, &b] {
         let placement = place(server, r#"{"kind": "arena"}"#).await;
-        assert_eq!(text(&placement, "ws_url"), a.ws_url());
+        assert_eq!(field(&placement, "ws_url"), a.ws_url());
     }
     a.shutdown(Duration::from_millis(500)).await;
     b.shutdown(Duration::from_millis(500)).await;
@@ -306,7 +252,7 @@ async fn redis_lost_during_a_run_leaves_rooms_playing_and_matchmaking_comes_back
     let Some(mut redis) = Redis::start().await else { return };
     let server = start_server(node_config(&redis.url(), "solo", 4)).await;
     let placement = place(&server, "{}").await;
-    let (mut player, _) = take_seat(&placement, "p").await;
+    let (mut player, _) = take_seat(&placement, Hello::new("p")).await;
     let mut mirror = ClientMirror::new();
     verified_snapshot(&mut player, &mut mirror).await;
 
@@ -323,7 +269,7 @@ async fn redis_lost_during_a_run_leaves_rooms_playing_and_matchmaking_comes_back
     // Matchmaking and the room list answer 503 with the reason.
     let answer = matchmake(&server, "{}").await;
     assert_eq!(answer.status, 503, "{}", answer.body);
-    let reason = error_reason(&answer);
+    let reason = reason(&answer);
     assert!(reason.starts_with("matchmaking unavailable: redis: "), "{reason}");
     assert!(answer.header("retry-after").is_some());
     assert_eq!(get(&server, "/rooms").await.status, 503);
@@ -345,13 +291,13 @@ async fn redis_lost_during_a_run_leaves_rooms_playing_and_matchmaking_comes_back
         );
         tokio::time::sleep(Duration::from_millis(200)).await;
     };
-    let (mut second, _) = take_seat(&placement, "q").await;
+    let (mut second, _) = take_seat(&placement, Hello::new("q")).await;
     verified_snapshot(&mut second, &mut ClientMirror::new()).await;
     // The heartbeat is back too: the node is in Redis again, its rooms listed.
     let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
     loop {
         let listed = rooms(&server).await;
-        if listed.contains_key(text(&placement, "room_id")) {
+        if listed.contains_key(field(&placement, "room_id")) {
             break;
         }
         assert!(tokio::time::Instant::now() < deadline, "{listed:?}");

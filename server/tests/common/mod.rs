@@ -202,3 +202,74 @@ pub async fn raw(addr: SocketAddr, request: &str) -> Answer {
         body: body.to_owned(),
     }
 }
+
+/// Matchmaking over HTTP: requests, answers and seats, for the rooms and scale-out tests.
+pub mod matchmaking {
+    use super::*;
+    use serde_json::Value;
+
+    /// `POST /matchmake` with `body` and extra header lines (each ending in `\r\n`).
+    pub async fn matchmake_with(server: &RunningServer, body: &str, headers: &str) -> Answer {
+        let request = format!(
+            "POST /matchmake HTTP/1.1\r\nHost: test\r\nContent-Type: application/json\r\n{headers}Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
+            body.len()
+        );
+        raw(server.local_addr(), &request).await
+    }
+
+    pub async fn matchmake(server: &RunningServer, body: &str) -> Answer {
+        matchmake_with(server, body, "").await
+    }
+
+    /// A successful placement's JSON.
+    pub async fn place(server: &RunningServer, body: &str) -> Value {
+        let answer = matchmake(server, body).await;
+        assert_eq!(answer.status, 200, "matchmake {body}: {}", answer.body);
+        serde_json::from_str(&answer.body).unwrap()
+    }
+
+    /// `GET path`.
+    pub async fn get(server: &RunningServer, path: &str) -> Answer {
+        raw(
+            server.local_addr(),
+            &format!("GET {path} HTTP/1.1\r\nHost: test\r\nConnection: close\r\n\r\n"),
+        )
+        .await
+    }
+
+    /// A string field of a JSON answer.
+    pub fn field<'v>(value: &'v Value, name: &str) -> &'v str {
+        value[name].as_str().unwrap_or_else(|| panic!("no {name} in {value}"))
+    }
+
+    /// The error reason of a refused matchmake.
+    pub fn reason(answer: &Answer) -> String {
+        let value: Value = serde_json::from_str(&answer.body).unwrap_or_else(|_| panic!("not json: {}", answer.body));
+        value["error"].as_str().unwrap().to_owned()
+    }
+
+    /// Connects with a placement's seat and sends `hello`; returns the socket and Welcome.
+    pub async fn take_seat(placement: &Value, hello: Hello) -> (Ws, Welcome) {
+        let url = format!("{}?seat={}", field(placement, "ws_url"), field(placement, "seat_token"));
+        let (mut ws, _) = tokio::time::timeout(WAIT, tokio_tungstenite::connect_async(&url))
+            .await
+            .expect("connect timed out")
+            .unwrap_or_else(|error| panic!("seat at {url} refused: {error}"));
+        send(&mut ws, &ClientMsg::Hello(hello)).await;
+        match next_message(&mut ws).await {
+            ServerMsg::Welcome(welcome) => (ws, welcome),
+            other => panic!("expected welcome, got {other:?}"),
+        }
+    }
+
+    /// Applies snapshots until one carries a verified checksum.
+    pub async fn verified_snapshot(ws: &mut Ws, mirror: &mut ClientMirror) {
+        for _ in 0..60 {
+            let frame = next_snapshot(ws).await;
+            if mirror.apply_frame(&frame).expect("mirror diverged").checksum_verified {
+                return;
+            }
+        }
+        panic!("no verified snapshot in 60 frames");
+    }
+}
