@@ -15,47 +15,8 @@ import {
   TickcastClient,
 } from '../dist/tickcast.js';
 import { checksumOf, diff, encodeBody, encodeSnapshot, encodeWelcome, snapshotBetween } from '../tools/encoder.mjs';
+import { FakeSocket } from '../tools/fake-socket.mjs';
 
-class FakeSocket {
-  static made = [];
-  sent = [];
-  closedWith = null;
-  binaryType = 'blob';
-  readyState = 0;
-  onopen = null;
-  onmessage = null;
-  onclose = null;
-  onerror = null;
-
-  constructor(url, protocols) {
-    this.url = url;
-    this.protocols = protocols;
-    this.arguments = arguments.length;
-    FakeSocket.made.push(this);
-  }
-
-  send(bytes) {
-    this.sent.push(Uint8Array.from(bytes));
-  }
-
-  close(code, reason) {
-    this.closedWith = { code, reason };
-  }
-
-  // The server's side.
-  open() {
-    this.readyState = 1;
-    this.onopen?.({});
-  }
-
-  deliver(bytes) {
-    this.onmessage?.({ data: bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) });
-  }
-
-  serverClose(code, reason = '') {
-    this.onclose?.({ code, reason });
-  }
-}
 
 const player = (x) => [{ index: 0, generation: 1, components: [[0, [x, 2000, 0]], [1, [10]], [2, [0]], [3, [0, 0]]] }];
 const game = {

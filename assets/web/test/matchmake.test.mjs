@@ -18,6 +18,7 @@ import {
   withQuery,
 } from '../dist/tickcast.js';
 import { encodeWelcome } from '../tools/encoder.mjs';
+import { FakeSocket } from '../tools/fake-socket.mjs';
 
 /** A fetch that answers from `answer(url, init)` (a `{status, body, headers}`) and records its calls. */
 function fakeFetch(answer) {
@@ -182,44 +183,6 @@ describe('matchmake()', () => {
 
 // The client's matchmaking mode.
 
-class FakeSocket {
-  static made = [];
-  sent = [];
-  closedWith = null;
-  binaryType = 'blob';
-  readyState = 0;
-  onopen = null;
-  onmessage = null;
-  onclose = null;
-  onerror = null;
-
-  constructor(url, protocols) {
-    this.url = url;
-    this.protocols = protocols;
-    FakeSocket.made.push(this);
-  }
-
-  send(bytes) {
-    this.sent.push(Uint8Array.from(bytes));
-  }
-
-  close(code, reason) {
-    this.closedWith = { code, reason };
-  }
-
-  open() {
-    this.readyState = 1;
-    this.onopen?.({});
-  }
-
-  deliver(bytes) {
-    this.onmessage?.({ data: bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) });
-  }
-
-  serverClose(code, reason = '') {
-    this.onclose?.({ code, reason });
-  }
-}
 
 const BASE = 'http://node.test:7777';
 const RESUME_A = Uint8Array.from({ length: 44 }, (_, n) => n);
