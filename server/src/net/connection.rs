@@ -348,8 +348,11 @@ async fn read_inputs(
     let mut rate = InputRateLimit::new(context.limits.max_inputs_per_second, std::time::Instant::now());
     let mut previous_seq: Option<u32> = None;
     let violation = loop {
-        // The frame first: polling the token's wait locks its mutex, so it is polled only
-        // when no frame is ready (which is how every burst of frames ends).
+        // The writer's end is checked before every frame (an atomic load), so a peer that
+        // never stops sending cannot keep the reader going after the writer has ended.
+        if !matches!(writer_stopped.try_recv(), Err(oneshot::error::TryRecvError::Empty)) {
+            break None;
+        }
         let frame = tokio::select! {
             biased;
             frame = stream.next() => frame,
