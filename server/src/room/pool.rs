@@ -61,11 +61,6 @@ impl TickPool {
         Ok(TickPool { workers })
     }
 
-    /// Worker threads.
-    pub fn threads(&self) -> usize {
-        self.workers.len()
-    }
-
     /// Hands a room to the worker with the fewest.
     pub(crate) fn add(&self, room: Pooled) {
         let worker = self
