@@ -11,6 +11,7 @@ and the server is always stopped, even on Ctrl-C.
     python3 benches/swarm.py --bots 1000 --npcs 2000 --duration 30s --ramp 10s --map assets/maps/large.toml
     python3 benches/swarm.py --bots 350 --npcs 700 --duration 20s --map assets/maps/large.toml --stagger
     python3 benches/swarm.py --bots 200 --npcs 500 --duration 20s --tls   # wss (self-signed)
+    python3 benches/swarm.py --bots 200 --npcs 500 --duration 20s --transport http   # the HTTP fallback
 
 Standard library only, so it runs on a fresh machine with nothing installed.
 """
@@ -112,6 +113,17 @@ def process_cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def socket_bytes(pid: int) -> tuple[int, int] | None:
+    """Bytes a live process has written and read through system calls so far (`wchar`,
+    `rchar` of /proc/PID/io): for the server, its sockets' payload, HTTP and WebSocket
+    framing included, TCP/IP headers not (its log adds a few hundred bytes)."""
+    try:
+        fields = dict(line.split(": ") for line in Path(f"/proc/{pid}/io").read_text().splitlines())
+        return int(fields["wchar"]), int(fields["rchar"])
+    except (OSError, KeyError, ValueError):
+        return None
+
+
 def steal_seconds() -> float | None:
     """CPU seconds the hypervisor has taken from this (virtual) machine so far, summed over
     its CPUs (the `steal` column of /proc/stat); None where there is no such column."""
@@ -144,6 +156,8 @@ def main() -> int:
                         help="start the server with --stagger-snapshots (clients spread over the ticks)")
     parser.add_argument("--tls", action="store_true",
                         help="serve wss with a self-signed certificate; the bots connect with --insecure")
+    parser.add_argument("--transport", choices=["ws", "http", "auto"], default="ws",
+                        help="how the bots reach the server: WebSocket, the HTTP fallback, or auto")
     parser.add_argument("--port", type=int, default=17878)
     parser.add_argument("--out", default="target/swarm")
     parser.add_argument("--no-build", action="store_true", help="use the existing release binaries")
@@ -169,22 +183,27 @@ def main() -> int:
     with open(out / "server.log", "w") as log:
         server = subprocess.Popen(server_cmd, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
     bots_status = 1
-    server_cpu = bots_cpu = stolen = None
+    server_cpu = bots_cpu = stolen = wire = None
     try:
         wait_for_port(args.port)
         children_before = children_cpu_seconds()
         steal_before = steal_seconds()
+        wire_before = socket_bytes(server.pid)
         bots_started = time.monotonic()
         scheme = "wss" if args.tls else "ws"
         bots = subprocess.run([str(release / "tickcast-bots"), "--url", f"{scheme}://127.0.0.1:{args.port}/ws",
                                "--bots", str(args.bots), "--duration", args.duration, "--ramp", args.ramp,
-                               "--inputs-per-write", str(args.inputs_per_write), "--json", str(bots_json)]
+                               "--inputs-per-write", str(args.inputs_per_write), "--json", str(bots_json),
+                               "--transport", args.transport]
                               + (["--insecure"] if args.tls else []),
                               cwd=ROOT, timeout=3600)
         bots_status = bots.returncode
         bots_wall = time.monotonic() - bots_started
         bots_cpu = children_cpu_seconds() - children_before
         server_cpu = process_cpu_seconds(server.pid)
+        wire_after = socket_bytes(server.pid)
+        wire = None if wire_before is None or wire_after is None else \
+            (wire_after[0] - wire_before[0], wire_after[1] - wire_before[1])
         steal_after = steal_seconds()
         stolen = None if steal_before is None or steal_after is None else steal_after - steal_before
     finally:
@@ -213,6 +232,8 @@ def main() -> int:
         ("inputs sent / acked", f"{bots_report['inputs_sent']} / {bots_report['inputs_acked']}"),
         ("inputs per write", str(bots_report.get("inputs_per_write", 1))),
         ("snapshots staggered", "yes" if args.stagger else "no"),
+        ("transport (bots on each)",
+         ", ".join(f"{t['transport']} {t['bots']}" for t in bots_report.get("transports", [])) or args.transport),
         ("inputs folded (standing delay removed)", str(server_report.get("inputs_folded", 0))),
         ("bot RTT p50 / p99 / max (ms)",
          f"{bots_report['rtt_ms']['p50']:.1f} / {bots_report['rtt_ms']['p99']:.1f} / {bots_report['rtt_ms']['max']:.1f}"),
@@ -226,6 +247,13 @@ def main() -> int:
         rows.append(("CPU s server / bots (wall s)", f"{server_cpu:.1f} / {bots_cpu:.1f} ({bots_wall:.1f})"))
         rows.append((f"share of {cores} cores server / bots",
                      f"{server_cpu / bots_wall / cores:.0%} / {bots_cpu / bots_wall / cores:.0%}"))
+        connected = max(bots_report["bots_connected"], 1)
+        rows.append(("server CPU ms per bot-second", f"{server_cpu * 1000 / connected / bots_wall:.2f}"))
+    if wire is not None and bots_cpu is not None:
+        # Over the whole bots run (ramp and close included), so a little under the
+        # steady rate, alike for every transport.
+        per_bot = lambda count: count * 8 / 1000 / max(bots_report["bots_connected"], 1) / bots_wall
+        rows.append(("server socket kbit/s per bot out / in", f"{per_bot(wire[0]):.1f} / {per_bot(wire[1]):.1f}"))
     if stolen is not None:
         # A virtual machine's CPUs can be paused by the host: a tick that took long for no
         # reason inside the guest may be that.

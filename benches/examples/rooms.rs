@@ -22,7 +22,8 @@ use std::time::{Duration, Instant};
 use tickcast_server::config::ServerConfig;
 use tickcast_server::room::{ClientId, Room, RoomCommand, RoomHandle, TickPool};
 use tickcast_server::rooms::RoomKind;
-use tickcast_shared::PlayerInput;
+use tickcast_shared::arena::ArenaInput;
+use tickcast_shared::input::GameInput;
 
 /// Players per room.
 const PLAYERS: u32 = 8;
@@ -173,13 +174,13 @@ fn drive(handles: &[RoomHandle], stop: &AtomicBool) {
         let angle = seq as f32 * 0.05;
         for handle in handles {
             for client in 0..PLAYERS {
-                let input = PlayerInput {
-                    seq,
+                let input = ArenaInput {
                     move_x: (angle + client as f32).cos(),
                     move_y: (angle + client as f32).sin(),
                     aim: angle,
-                    buttons: u8::from(seq % 20 == client),
-                };
+                    buttons: u32::from(seq % 20 == client),
+                }
+                .to_input(seq, None);
                 let _ = handle.inputs.try_send(client as ClientId, input);
             }
         }

@@ -4,19 +4,18 @@
 //!
 //! **The scene.** 900 one-metre cubes rest on a floor in a 30 x 30 grid, 1.5 m apart
 //! (so the pile spans about 44 m), and one 2 m "player" cube drives through them at
-//! 5 m/s, zig-zagging and circling, for 901 bodies at 60 Hz. The player is kinematic;
-//! cubes it touches are knocked ahead of it with a little hop and a tumble, knock their
-//! neighbours in turn, slide to a stop under Coulomb friction, settle flat on a face and
-//! fall asleep (velocity exactly zero, state frozen), as in a physics engine with
-//! sleeping. It is cheap and deliberately crude (cubes collide as vertical cylinders of
-//! their own width, there is no stacking), but the motion has the properties that matter
-//! for bandwidth: a moving front of fast, tumbling bodies, a wake of slowing ones, and
-//! most of the world at rest. Everything is deterministic and dependency free: no random
+//! 5 m/s, zig-zagging and circling, for 901 bodies at 60 Hz. The physics is the cubes
+//! game's (`tickcast_server::game::cubes::physics`, y up, the floor on x/z), so what is
+//! measured here is what that game sends: the player is kinematic; cubes it touches are
+//! knocked ahead of it with a little hop and a tumble, knock their neighbours in turn,
+//! slide to a stop under Coulomb friction, settle flat on a face and fall asleep
+//! (velocity exactly zero, state frozen), as in a physics engine with sleeping. Only the
+//! player's scripted drive is this file's. Everything is deterministic: no random
 //! numbers, a fixed step, a fixed iteration order.
 //!
 //! **The wire state.** Each body has one replicated component holding its position and
 //! orientation, quantized as Fiedler does (his bounds were ±256 m horizontally at 1/512 m
-//! and 9-bit smallest-three quaternions):
+//! and 9-bit smallest-three quaternions), with the cubes game's quantizers:
 //!
 //! - position: [`POSITION`], a [`Vec3Quantizer`] of step 1/512 m over ±256 m per axis
 //!   (fields within ±131 072, 18 bits absolute);
@@ -24,14 +23,13 @@
 //!   component (worst rotation error 0.57°).
 //!
 //! [`Layout::OneKind`] puts the seven fields in one component kind and
-//! [`Layout::TwoKinds`] splits them into a position kind and an orientation kind. An
-//! update spends one "changed" bit per held component and then one bit per field of each
-//! changed component, so a split costs one bit more for a body that moves and turns and
-//! saves two or three for one that only slides or only turns; a spawn of the split costs
-//! about four bits more. On this scene the two are within 1% of each other: one kind is
-//! smaller against the six-tick baseline (and its full snapshot is 4% smaller), two kinds
-//! is 0.4% smaller against the one-tick baseline. [`LAYOUT`] is therefore
-//! [`Layout::OneKind`]; the bandwidth bench prints both.
+//! [`Layout::TwoKinds`] splits them into a position kind and an orientation kind (the
+//! cubes game's `Position` and `Rotation`). An update spends one "changed" bit per held
+//! component and then one bit per field of each changed component, so a split costs one
+//! bit more for a body that moves and turns and saves two or three for one that only
+//! slides or only turns; a spawn of the split costs about four bits more. On this scene
+//! the two are within 2% of each other; [`LAYOUT`] is [`Layout::OneKind`], and the
+//! bandwidth bench prints both.
 //!
 //! **The measurement.** [`Trace::record`] runs the scene and keeps every tick's quantized
 //! poses; [`measure`] encodes, for each tick `t`, the delta from tick `t - baseline` to
@@ -43,6 +41,8 @@
 
 use glam::{Quat, Vec2, Vec3};
 use std::collections::VecDeque;
+pub use tickcast_server::game::cubes::physics::Body;
+use tickcast_server::game::cubes::physics::{ContactGrid, Physics, flat, lift};
 use tickcast_shared::quantize::{QuatQuantizer, Vec3Quantizer};
 use tickcast_shared::{
     ComponentKind, ComponentState, Components, Delta, EntityState, Fields, InputAck, NetId, ServerMsg, checksum,
@@ -60,20 +60,22 @@ pub const TICK_RATE: u32 = 60;
 /// Ticks [`Trace::record`] is usually asked for: 20 s.
 pub const TRACE_TICKS: u32 = 20 * TICK_RATE;
 /// Half the edge of a cube, metres.
-pub const CUBE_HALF: f32 = 0.5;
+pub const CUBE_HALF: f32 = tickcast_server::game::cubes::rules::CUBE_HALF;
 /// Half the edge of the player cube, metres.
-pub const PLAYER_HALF: f32 = 1.0;
+pub const PLAYER_HALF: f32 = tickcast_server::game::cubes::rules::PUSHER_HALF;
 /// Distance between neighbouring cube centres at the start, metres.
-pub const SPACING: f32 = 1.5;
+pub const SPACING: f32 = tickcast_server::game::cubes::rules::SPACING;
 /// Speed of the player, metres per second.
 pub const PLAYER_SPEED: f32 = 5.0;
 /// Fields of one body's pose: `[x, y, z, largest, a, b, c]`.
 pub const POSE_FIELDS: usize = 7;
 
-/// Positions: 1/512 m over ±256 m on each axis (Fiedler's resolution and horizontal bounds).
-pub const POSITION: Vec3Quantizer = Vec3Quantizer::new(1.0 / 512.0, -256.0, 256.0);
-/// Orientations: smallest three with 9 bits per sent component (Fiedler's choice).
-pub const ORIENTATION: QuatQuantizer = QuatQuantizer::new(9);
+/// Positions: 1/512 m over ±256 m on each axis (Fiedler's resolution and horizontal
+/// bounds; the cubes game's).
+pub const POSITION: Vec3Quantizer = tickcast_server::game::cubes::POSITION;
+/// Orientations: smallest three with 9 bits per sent component (Fiedler's choice; the
+/// cubes game's).
+pub const ORIENTATION: QuatQuantizer = tickcast_server::game::cubes::ROTATION;
 
 /// How a body's pose is laid out in replicated components.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -84,7 +86,7 @@ pub enum Layout {
     TwoKinds,
 }
 
-/// The layout the bench reports first: the smaller one on this scene (see the module docs).
+/// The layout the bench reports first (see the module docs).
 pub const LAYOUT: Layout = Layout::OneKind;
 
 impl Layout {
@@ -107,107 +109,12 @@ impl Layout {
 
 /// Fixed step, seconds.
 const DT: f32 = 1.0 / TICK_RATE as f32;
-/// Gravity, m/s².
-const GRAVITY: f32 = 9.81;
-/// Coulomb friction coefficient of a cube sliding on the floor.
-const FRICTION: f32 = 0.5;
-/// Normal restitution of cube-cube, cube-player and cube-floor contacts.
-const RESTITUTION: f32 = 0.3;
-/// Downward speeds below this stop at the floor instead of bouncing, m/s.
-const BOUNCE_SPEED: f32 = 0.5;
-/// Fraction of its spin a cube on the floor keeps each tick.
-const SPIN_DAMPING: f32 = 0.92;
-/// Vertical speed a push adds per m/s of impulse: the hop that lets a cube tumble.
-const HOP: f32 = 0.12;
-/// Tumbling spin a push adds, as a fraction of rolling without slipping.
-const TUMBLE: f32 = 0.6;
-/// Spin about the vertical axis per m/s of a glancing blow's tangential speed.
-const GLANCE_SPIN: f32 = 0.5;
-/// Below this spin (rad/s) a cube on the floor settles onto its nearest face.
-const SETTLE_SPIN: f32 = 2.0;
-/// Fraction of the remaining tilt a settling cube removes each tick.
-const SETTLE_RATE: f32 = 0.2;
-/// Tilts below this (radians) are removed at once.
-const SNAP_TILT: f32 = 1e-3;
-/// A cube slower than this (m/s and rad/s), flat on the floor, counts as still.
-const SLEEP_SPEED: f32 = 0.05;
-/// Largest tilt (radians) of a cube that may fall asleep.
-const SLEEP_TILT: f32 = 0.01;
-/// Consecutive still ticks before a cube falls asleep.
-const SLEEP_TICKS: u32 = 15;
 /// Walls at ±this many metres keep everything on the floor.
 const WALL: f32 = 60.0;
-/// Collision grid cell: one cube width, so touching cubes are in neighbouring cells.
-const CELL: f32 = 2.0 * CUBE_HALF;
-/// Collision grid cells per side, covering the walls.
-const CELLS: usize = (2.0 * WALL / CELL) as usize;
-/// Overlaps below this (metres) neither separate nor wake sleeping cubes.
-const SLOP: f32 = 1e-3;
-/// Where the player starts, outside the pile on its -x side.
+/// Where the player starts on the floor (`(x, z)`), outside the pile on its -x side.
 const PLAYER_START: Vec2 = Vec2::new(-26.0, 0.3);
 /// Beyond this distance from the centre the player steers back towards it.
 const PLAYER_ROAM: f32 = 18.0;
-
-/// One rigid body of the scene.
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub struct Body {
-    /// Centre, metres; z is up and the floor is at z = 0.
-    pub position: Vec3,
-    /// Linear velocity, m/s.
-    pub velocity: Vec3,
-    /// Orientation.
-    pub orientation: Quat,
-    /// Angular velocity, rad/s, world axes.
-    pub spin: Vec3,
-    /// Asleep: at rest, skipped by the integrator until something touches it.
-    pub asleep: bool,
-    /// Consecutive ticks it has been still (see [`SLEEP_TICKS`]).
-    still: u32,
-}
-
-impl Body {
-    fn at_rest(position: Vec3, orientation: Quat) -> Body {
-        Body {
-            position,
-            velocity: Vec3::ZERO,
-            orientation,
-            spin: Vec3::ZERO,
-            asleep: true,
-            still: SLEEP_TICKS,
-        }
-    }
-
-    fn wake(&mut self) {
-        self.asleep = false;
-        self.still = 0;
-    }
-}
-
-/// Height of the centre of a cube of half-edge `half` standing on the floor in
-/// `orientation`: half its extent along the vertical, so a tumbling cube rises onto its
-/// edges instead of sinking into the floor.
-fn floor_height(orientation: Quat, half: f32) -> f32 {
-    let [x, y, z] = [Vec3::X, Vec3::Y, Vec3::Z].map(|axis| (orientation * axis).z.abs());
-    half * (x + y + z)
-}
-
-/// The rotation that takes `orientation` to the nearest face-down orientation, and its
-/// angle: the local axis closest to the vertical, rotated onto it.
-fn tilt_correction(orientation: Quat) -> (Quat, f32) {
-    let mut most_vertical = orientation * Vec3::X;
-    for axis in [Vec3::Y, Vec3::Z] {
-        let candidate = orientation * axis;
-        if candidate.z.abs() > most_vertical.z.abs() {
-            most_vertical = candidate;
-        }
-    }
-    if most_vertical.z < 0.0 {
-        most_vertical = -most_vertical;
-    }
-    let most_vertical = most_vertical.normalize();
-    let angle = most_vertical.z.clamp(-1.0, 1.0).acos();
-    (Quat::from_rotation_arc(most_vertical, Vec3::Z), angle)
-}
 
 /// The scene: the bodies (index 0 is the player) and the player's steering state.
 #[derive(Clone, Debug)]
@@ -216,10 +123,8 @@ pub struct CubePile {
     starts: Vec<Vec3>,
     tick: u32,
     heading: f32,
-    /// Collision grid scratch: cubes sorted by cell (counting sort), and where each cell
-    /// starts in that order.
-    cell_start: Vec<u32>,
-    by_cell: Vec<u32>,
+    physics: Physics,
+    grid: ContactGrid,
 }
 
 impl Default for CubePile {
@@ -233,19 +138,18 @@ impl CubePile {
     /// outside the pile facing it.
     pub fn new() -> CubePile {
         let mut bodies = Vec::with_capacity(BODIES);
-        bodies.push(Body {
-            asleep: false,
-            ..Body::at_rest(PLAYER_START.extend(PLAYER_HALF), Quat::IDENTITY)
-        });
+        let mut player = Body::at_rest(lift(PLAYER_START, PLAYER_HALF), Quat::IDENTITY, PLAYER_HALF);
+        player.wake();
+        bodies.push(player);
         let origin = -(GRID as f32 - 1.0) * SPACING / 2.0;
         for row in 0..GRID {
             for column in 0..GRID {
                 let position = Vec3::new(
                     origin + column as f32 * SPACING,
-                    origin + row as f32 * SPACING,
                     CUBE_HALF,
+                    origin + row as f32 * SPACING,
                 );
-                bodies.push(Body::at_rest(position, Quat::IDENTITY));
+                bodies.push(Body::at_rest(position, Quat::IDENTITY, CUBE_HALF));
             }
         }
         CubePile {
@@ -253,8 +157,8 @@ impl CubePile {
             bodies,
             tick: 0,
             heading: 0.0,
-            cell_start: vec![0; CELLS * CELLS + 1],
-            by_cell: vec![0; CUBES],
+            physics: Physics::new(DT, WALL),
+            grid: ContactGrid::new(WALL, 2.0 * CUBE_HALF),
         }
     }
 
@@ -273,36 +177,31 @@ impl CubePile {
         self.bodies[1..].iter().filter(|b| b.asleep).count()
     }
 
-    /// Cubes now more than `metres` (horizontally) from where they started.
+    /// Cubes now more than `metres` (on the floor) from where they started.
     pub fn cubes_displaced(&self, metres: f32) -> usize {
         self.bodies[1..]
             .iter()
             .zip(&self.starts[1..])
-            .filter(|(body, start)| body.position.truncate().distance(start.truncate()) > metres)
+            .filter(|(body, start)| body.flat().distance(flat(**start)) > metres)
             .count()
     }
 
-    /// Advances the scene by one tick: the player drives, awake cubes integrate, then
-    /// contacts with the player and between cubes are resolved.
+    /// Advances the scene by one tick: the player drives, then the cubes game's physics
+    /// steps the pile with the player as its pusher.
     pub fn step(&mut self) {
         self.drive_player();
-        for body in &mut self.bodies[1..] {
-            if !body.asleep {
-                integrate(body);
-            }
-        }
-        self.push_with_player();
-        self.collide_cubes();
+        let (player, cubes) = self.bodies.split_first_mut().expect("the player exists");
+        self.physics.step(std::slice::from_ref(player), cubes, &mut self.grid);
         self.tick += 1;
     }
 
-    /// The player's steering: a slow left-hand circle with a zig-zag on top, turning back
-    /// towards the centre of the pile when it strays beyond [`PLAYER_ROAM`].
+    /// The player's steering: a slow circle with a zig-zag on top, turning back towards
+    /// the centre of the pile when it strays beyond [`PLAYER_ROAM`].
     fn drive_player(&mut self) {
         let t = self.tick as f32 * DT;
         let player = &mut self.bodies[0];
         let mut turn = 0.25 + 0.9 * (0.7 * t).sin();
-        let position = player.position.truncate();
+        let position = player.flat();
         if position.length() > PLAYER_ROAM {
             let home = (-position).to_angle();
             let off =
@@ -311,188 +210,11 @@ impl CubePile {
         }
         self.heading += turn * DT;
         let velocity = Vec2::from_angle(self.heading) * PLAYER_SPEED;
-        player.velocity = velocity.extend(0.0);
-        player.spin = Vec3::new(0.0, 0.0, turn);
+        player.velocity = lift(velocity, 0.0);
+        player.spin = Vec3::new(0.0, -turn, 0.0);
         player.position += player.velocity * DT;
-        player.orientation = Quat::from_rotation_z(self.heading);
-    }
-
-    /// Cubes the player overlaps are moved out of it and, if it moves towards them,
-    /// knocked away with a hop, a tumble and (for glancing blows) a spin.
-    fn push_with_player(&mut self) {
-        let (player, cubes) = self.bodies.split_first_mut().expect("the player exists");
-        let reach = PLAYER_HALF + CUBE_HALF;
-        let centre = player.position.truncate();
-        let velocity = player.velocity.truncate();
-        for cube in cubes {
-            let offset = cube.position.truncate() - centre;
-            let distance = offset.length();
-            if distance >= reach - SLOP {
-                continue;
-            }
-            let normal = if distance > 1e-4 { offset / distance } else { Vec2::X };
-            cube.wake();
-            let moved = centre + normal * reach;
-            cube.position.x = moved.x;
-            cube.position.y = moved.y;
-            let approach = velocity.dot(normal);
-            let along = cube.velocity.truncate().dot(normal);
-            let target = approach * (1.0 + RESTITUTION);
-            if approach > 0.0 && along < target {
-                let impulse = target - along;
-                cube.velocity += (normal * impulse).extend(HOP * impulse);
-                let roll_axis = Vec3::Z.cross(normal.extend(0.0));
-                cube.spin += roll_axis * (TUMBLE * impulse / CUBE_HALF);
-                cube.spin.z += velocity.dot(normal.perp()) * GLANCE_SPIN;
-            }
-        }
-    }
-
-    /// Sorts the cubes into the collision grid, then resolves each overlapping pair that
-    /// has at least one awake cube once: separates them and exchanges momentum along the
-    /// contact normal, waking the sleeper.
-    fn collide_cubes(&mut self) {
-        let cell_of = |position: Vec3| -> (usize, usize) {
-            let clamp = |v: f32| (((v + WALL) / CELL).floor().max(0.0) as usize).min(CELLS - 1);
-            (clamp(position.x), clamp(position.y))
-        };
-        let cubes = &mut self.bodies[1..];
-        self.cell_start.fill(0);
-        for cube in cubes.iter() {
-            let (x, y) = cell_of(cube.position);
-            self.cell_start[y * CELLS + x + 1] += 1;
-        }
-        for cell in 1..self.cell_start.len() {
-            self.cell_start[cell] += self.cell_start[cell - 1];
-        }
-        let mut fill = self.cell_start.clone();
-        for (index, cube) in cubes.iter().enumerate() {
-            let (x, y) = cell_of(cube.position);
-            let slot = &mut fill[y * CELLS + x];
-            self.by_cell[*slot as usize] = index as u32;
-            *slot += 1;
-        }
-        let contact = 2.0 * CUBE_HALF;
-        for i in 0..cubes.len() {
-            if cubes[i].asleep {
-                continue;
-            }
-            let (cx, cy) = cell_of(cubes[i].position);
-            for y in cy.saturating_sub(1)..=(cy + 1).min(CELLS - 1) {
-                for x in cx.saturating_sub(1)..=(cx + 1).min(CELLS - 1) {
-                    let cell = y * CELLS + x;
-                    for at in self.cell_start[cell]..self.cell_start[cell + 1] {
-                        let j = self.by_cell[at as usize] as usize;
-                        // Each pair once: an awake pair is resolved by its lower index.
-                        if j == i || (!cubes[j].asleep && j < i) {
-                            continue;
-                        }
-                        let (a, b) = pair_mut(cubes, i, j);
-                        resolve_contact(a, b, contact);
-                    }
-                }
-            }
-        }
-    }
-}
-
-/// Mutable references to two different elements.
-fn pair_mut(items: &mut [Body], i: usize, j: usize) -> (&mut Body, &mut Body) {
-    debug_assert_ne!(i, j);
-    if i < j {
-        let (left, right) = items.split_at_mut(j);
-        (&mut left[i], &mut right[0])
-    } else {
-        let (left, right) = items.split_at_mut(i);
-        (&mut right[0], &mut left[j])
-    }
-}
-
-/// Separates two cubes closer than `contact` and bounces them apart.
-fn resolve_contact(a: &mut Body, b: &mut Body, contact: f32) {
-    if (a.position.z - b.position.z).abs() >= contact {
-        return;
-    }
-    let offset = b.position.truncate() - a.position.truncate();
-    let distance = offset.length();
-    if distance >= contact - SLOP {
-        return;
-    }
-    let normal = if distance > 1e-4 { offset / distance } else { Vec2::X };
-    a.wake();
-    b.wake();
-    let half_overlap = (contact - distance) / 2.0;
-    a.position -= (normal * half_overlap).extend(0.0);
-    b.position += (normal * half_overlap).extend(0.0);
-    let closing = (b.velocity - a.velocity).truncate().dot(normal);
-    if closing < 0.0 {
-        let impulse = -(1.0 + RESTITUTION) * closing / 2.0;
-        a.velocity -= (normal * impulse).extend(0.0);
-        b.velocity += (normal * impulse).extend(0.0);
-        let roll_axis = Vec3::Z.cross(normal.extend(0.0));
-        b.spin += roll_axis * (TUMBLE * impulse / CUBE_HALF);
-        a.spin -= roll_axis * (TUMBLE * impulse / CUBE_HALF) * 0.5;
-    }
-}
-
-/// One step of an awake cube: gravity, the floor, friction, spin, settling and sleep.
-fn integrate(body: &mut Body) {
-    body.velocity.z -= GRAVITY * DT;
-    body.position += body.velocity * DT;
-    body.orientation = (Quat::from_scaled_axis(body.spin * DT) * body.orientation).normalize();
-    let floor = floor_height(body.orientation, CUBE_HALF);
-    let grounded = body.position.z <= floor + SLOP;
-    if grounded {
-        body.position.z = floor;
-        if body.velocity.z < 0.0 {
-            body.velocity.z = if -body.velocity.z > BOUNCE_SPEED {
-                -body.velocity.z * RESTITUTION
-            } else {
-                0.0
-            };
-        }
-        let horizontal = body.velocity.truncate();
-        let speed = horizontal.length();
-        let slowed = (speed - FRICTION * GRAVITY * DT).max(0.0);
-        let horizontal = if speed > 0.0 {
-            horizontal * (slowed / speed)
-        } else {
-            horizontal
-        };
-        body.velocity.x = horizontal.x;
-        body.velocity.y = horizontal.y;
-        body.spin *= SPIN_DAMPING;
-    }
-    for (axis, value) in [(0, body.position.x), (1, body.position.y)] {
-        let limit = WALL - 2.0 * CUBE_HALF;
-        if value.abs() > limit {
-            body.position[axis] = value.clamp(-limit, limit);
-            body.velocity[axis] = -body.velocity[axis] * RESTITUTION;
-        }
-    }
-    let mut tilt = f32::INFINITY;
-    if grounded && body.spin.length() < SETTLE_SPIN {
-        let (correction, angle) = tilt_correction(body.orientation);
-        let step = if angle < SNAP_TILT {
-            correction
-        } else {
-            Quat::IDENTITY.slerp(correction, SETTLE_RATE)
-        };
-        body.orientation = (step * body.orientation).normalize();
-        body.position.z = floor_height(body.orientation, CUBE_HALF);
-        tilt = if angle < SNAP_TILT {
-            0.0
-        } else {
-            angle * (1.0 - SETTLE_RATE)
-        };
-    }
-    let still =
-        grounded && body.velocity.length() < SLEEP_SPEED && body.spin.length() < SLEEP_SPEED && tilt < SLEEP_TILT;
-    body.still = if still { body.still + 1 } else { 0 };
-    if body.still >= SLEEP_TICKS {
-        body.asleep = true;
-        body.velocity = Vec3::ZERO;
-        body.spin = Vec3::ZERO;
+        // A turn by θ about +y takes +x to (cos θ, 0, -sin θ): face the heading.
+        player.orientation = Quat::from_rotation_y(-self.heading);
     }
 }
 
@@ -725,6 +447,7 @@ pub fn measure(trace: &Trace, layout: Layout, baseline_ticks: usize) -> Bandwidt
 #[cfg(test)]
 mod tests {
     use super::*;
+    use tickcast_server::game::cubes::physics::tilt_correction;
     use tickcast_shared::{ClientMirror, SnapshotFrame, diff};
 
     #[test]
@@ -746,18 +469,18 @@ mod tests {
             pile.step();
             for (seen, cube) in tumbled.iter_mut().zip(&pile.bodies()[1..]) {
                 // Tilted by more than 10 degrees: on an edge or tumbling.
-                *seen |= (cube.orientation * Vec3::Z).z < 0.985;
+                *seen |= (cube.orientation * Vec3::Y).y < 0.985;
             }
         }
         let displaced = pile.cubes_displaced(0.5);
         assert!(displaced >= 60, "only {displaced} cubes moved more than 0.5 m");
         let tumbled = tumbled.iter().filter(|t| **t).count();
         assert!(tumbled >= 40, "only {tumbled} cubes tumbled");
-        assert!(pile.bodies()[0].position.distance(PLAYER_START.extend(PLAYER_HALF)) > 5.0);
+        assert!(pile.bodies()[0].flat().distance(PLAYER_START) > 5.0);
         assert!(
             pile.bodies()
                 .iter()
-                .all(|b| b.position.is_finite() && b.position.truncate().abs().max_element() < WALL)
+                .all(|b| b.position.is_finite() && b.flat().abs().max_element() < WALL)
         );
     }
 
@@ -773,7 +496,7 @@ mod tests {
             assert_eq!((cube.velocity, cube.spin), (Vec3::ZERO, Vec3::ZERO));
             let (_, tilt) = tilt_correction(cube.orientation);
             assert!(tilt < 0.02, "a sleeping cube is tilted by {tilt} rad");
-            assert!((cube.position.z - CUBE_HALF).abs() < 0.01, "{cube:?}");
+            assert!((cube.position.y - CUBE_HALF).abs() < 0.01, "{cube:?}");
         }
         // Asleep means frozen on the wire too.
         let before: Vec<[i32; POSE_FIELDS]> = pile.bodies().iter().map(pose_fields).collect();
@@ -806,11 +529,8 @@ mod tests {
                     "{orientation} {body:?}"
                 );
                 // Idempotent: a client re-quantizing what it decoded gets the same fields.
-                let again = Body {
-                    position,
-                    orientation,
-                    ..*body
-                };
+                let mut again = *body;
+                (again.position, again.orientation) = (position, orientation);
                 assert_eq!(pose_fields(&again), pose);
             }
         }

@@ -59,6 +59,7 @@ pub fn room_settings() -> RoomSettings {
         raise_priority: false,
         stagger_snapshots: false,
         resume_grace: std::time::Duration::ZERO,
+        rewind_window: std::time::Duration::from_millis(250),
         interest_radius: None,
         checksums: true,
     }

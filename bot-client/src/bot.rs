@@ -23,6 +23,7 @@ use crate::matchmake::{MatchmakeError, Matchmaking, Placement, TargetError, matc
 use crate::outcome::{ACK_GRACE, BotOutcome, RoomStint};
 use crate::script::InputScript;
 use crate::timeline::{BotRoundTrips, RttTimeline};
+use crate::transport::{self, FallbackError, Socket, Transport, Used};
 use crate::view::ViewTracker;
 use bytes::{Bytes, BytesMut};
 use futures_util::{SinkExt, StreamExt};
@@ -34,13 +35,12 @@ use tickcast_shared::{
     ClientMirror, ClientMsg, DecodeError, EncodeError, Hello, InputAck, InputError, MirrorError, PROTOCOL_VERSION,
     ServerMsg, SnapshotFrame, Spectate, Welcome,
 };
-use tokio::net::TcpStream;
 use tokio::time::{Instant, MissedTickBehavior};
+use tokio_tungstenite::Connector;
 use tokio_tungstenite::tungstenite::http::StatusCode;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use tokio_tungstenite::tungstenite::protocol::{CloseFrame, WebSocketConfig};
 use tokio_tungstenite::tungstenite::{self, Message};
-use tokio_tungstenite::{Connector, MaybeTlsStream, WebSocketStream};
 
 /// Longest wait for the TCP and WebSocket handshakes.
 pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
@@ -63,8 +63,6 @@ const OUTGOING_BYTES: usize = 1024;
 /// hundred bytes (at most ~1 100 under the default budget, so they fit one read).
 /// Larger frames still arrive, in several reads.
 const READ_BUFFER_BYTES: usize = 2 * 1024;
-
-type Socket = WebSocketStream<MaybeTlsStream<TcpStream>>;
 
 /// Where the bots of a run join.
 #[derive(Clone, Debug)]
@@ -103,6 +101,10 @@ pub struct BotPlan {
     pub resume_lost: bool,
     /// Whether the bot joins as a spectator of the whole world: no player, no inputs.
     pub spectate: bool,
+    /// WebSocket, the HTTP fallback, or the first that works.
+    pub transport: Transport,
+    /// The HTTP fallback's client, shared by the run's bots (`None` for `ws` only).
+    pub http: Option<reqwest::Client>,
 }
 
 impl BotError {
@@ -111,8 +113,30 @@ impl BotError {
     fn is_connection_loss(&self) -> bool {
         matches!(
             self,
-            BotError::ConnectionLost | BotError::Transport(_) | BotError::Connect(_)
+            BotError::ConnectionLost
+                | BotError::Transport(_)
+                | BotError::Connect(_)
+                | BotError::Fallback(FallbackError::Request(_))
         )
+    }
+
+    /// Whether a bot on `--transport auto` that got this on its WebSocket should try the
+    /// HTTP fallback: an upgrade refused for any reason but the token (401: HTTP would
+    /// be refused alike), or a socket that failed or went silent before the `Welcome`.
+    fn wants_fallback(&self) -> bool {
+        match self {
+            BotError::Connect(error) => match &**error {
+                tungstenite::Error::Http(response) => response.status() != StatusCode::UNAUTHORIZED,
+                _ => true,
+            },
+            BotError::UpgradeRefused { status, .. } => *status != StatusCode::UNAUTHORIZED,
+            BotError::ConnectTimeout(_)
+            | BotError::ConnectionLost
+            | BotError::Transport(_)
+            | BotError::WelcomeTimeout(_)
+            | BotError::ServerSilent(_) => true,
+            _ => false,
+        }
     }
 
     /// Whether the server turned the bot away: a close frame in answer to `Hello`, or an
@@ -125,6 +149,9 @@ impl BotError {
     /// [`BotError::UpgradeRefused`] (of `what`); any other error stays as it is.
     fn upgrade_refused(self, what: &'static str) -> BotError {
         match self {
+            BotError::Fallback(FallbackError::Refused { status, reason }) => {
+                BotError::UpgradeRefused { what, status, reason }
+            }
             BotError::Connect(error) => match *error {
                 tungstenite::Error::Http(response) => BotError::UpgradeRefused {
                     what,
@@ -149,16 +176,26 @@ fn parenthesized(reason: &str) -> String {
 /// How long a bot waits without any message before it takes the server for dead.
 const SERVER_SILENCE: Duration = Duration::from_secs(5);
 
-/// Opens the WebSocket at `url` (`ws://` or `wss://` with the run's TLS trust).
-async fn connect(url: &str, plan: &BotPlan) -> Result<Socket, BotError> {
+/// Opens the bot's WebSocket for the game endpoint `url` over `used`: a WebSocket
+/// (`ws://` or `wss://` with the run's TLS trust), or an HTTP fallback session.
+async fn connect(url: &str, plan: &BotPlan, used: Used) -> Result<Socket, BotError> {
     let config = WebSocketConfig::default().read_buffer_size(READ_BUFFER_BYTES);
-    let connecting =
-        tokio_tungstenite::connect_async_tls_with_config(url, Some(config), true, Some(plan.connector.clone()));
-    let (socket, _response) = tokio::time::timeout(CONNECT_TIMEOUT, connecting)
+    let connecting = async {
+        match (used, &plan.http) {
+            (Used::Ws, _) => transport::connect_ws(url, config, plan.connector.clone())
+                .await
+                .map_err(|error| BotError::Connect(Box::new(error))),
+            (Used::Http, Some(client)) => transport::connect_http(client, url, config)
+                .await
+                .map_err(BotError::Fallback),
+            (Used::Http, None) => Err(BotError::Fallback(FallbackError::Request(
+                "no http client for the fallback".to_owned(),
+            ))),
+        }
+    };
+    tokio::time::timeout(CONNECT_TIMEOUT, connecting)
         .await
         .map_err(|_| BotError::ConnectTimeout(CONNECT_TIMEOUT))?
-        .map_err(|error| BotError::Connect(Box::new(error)))?;
-    Ok(socket)
 }
 
 /// When a chaos bot next drops its connection: exponential gaps (a Poisson process)
@@ -209,6 +246,9 @@ pub enum BotError {
     /// TCP or WebSocket handshake took too long.
     #[error("connecting timed out after {0:?}")]
     ConnectTimeout(Duration),
+    /// The HTTP fallback's session could not be opened.
+    #[error(transparent)]
+    Fallback(FallbackError),
     /// Matchmaking gave no seat.
     #[error(transparent)]
     Matchmake(#[from] MatchmakeError),
@@ -280,6 +320,7 @@ impl BotError {
             }
             BotError::Connect(_)
             | BotError::ConnectTimeout(_)
+            | BotError::Fallback(_)
             | BotError::Matchmake(_)
             | BotError::BadUrl(_)
             | BotError::UpgradeRefused { .. }
@@ -353,6 +394,8 @@ struct Bot {
     round_trips_this_second: BotRoundTrips,
     /// The room the bot is in, once it has joined one.
     placement: Option<Placement>,
+    /// Whether a bot on `--transport auto` has fallen back to HTTP (for good).
+    fell_back: bool,
 }
 
 impl Bot {
@@ -370,6 +413,7 @@ impl Bot {
             unreported_snapshots: 0,
             round_trips_this_second: BotRoundTrips::new(timeline),
             placement: None,
+            fell_back: false,
         }
     }
 
@@ -397,19 +441,51 @@ impl Bot {
         }
     }
 
+    /// The transport the bot's next connection uses.
+    fn transport(&self, plan: &BotPlan) -> Used {
+        match plan.transport {
+            Transport::Ws => Used::Ws,
+            Transport::Http => Used::Http,
+            Transport::Auto if self.fell_back => Used::Http,
+            Transport::Auto => Used::Ws,
+        }
+    }
+
+    /// Whether `error`, on this bot's WebSocket, sends it to the HTTP fallback; if so,
+    /// it stays there.
+    fn fall_back(&mut self, plan: &BotPlan, error: &BotError) -> bool {
+        let falls_back = plan.transport == Transport::Auto && !self.fell_back && error.wants_fallback();
+        if falls_back {
+            tracing::debug!(bot = plan.index, %error, "websocket failed, falling back to http");
+            self.fell_back = true;
+        }
+        falls_back
+    }
+
+    /// [`Bot::join_once`] on the plan's transport; on `auto`, again over HTTP if the
+    /// WebSocket failed before the `Welcome` (a matchmade bot asks for a new seat: the
+    /// refused one may have been used).
+    async fn join(&mut self, plan: &BotPlan) -> Result<(Socket, Welcome), BotError> {
+        match self.join_once(plan).await {
+            Err(error) if self.fall_back(plan, &error) => self.join_once(plan).await,
+            joined => joined,
+        }
+    }
+
     /// Joins a room as a new player (or spectator): connects straight to the plan's URL, or
     /// asks matchmaking for a seat and connects to it; then `Hello` and a checked
     /// `Welcome`. The bot's placement becomes the room joined.
-    async fn join(&mut self, plan: &BotPlan) -> Result<(Socket, Welcome), BotError> {
+    async fn join_once(&mut self, plan: &BotPlan) -> Result<(Socket, Welcome), BotError> {
+        let used = self.transport(plan);
         let (placement, mut socket) = match &plan.route {
-            Route::Direct(url) => (Placement::default_room(url), connect(url, plan).await?),
+            Route::Direct(url) => (Placement::default_room(url), connect(url, plan, used).await?),
             Route::Matchmake { client, matchmaking } => {
                 let seat = matchmake(client, matchmaking, plan.deadline).await?;
                 let micros = u64::try_from(seat.latency.as_micros()).unwrap_or(u64::MAX);
                 self.outcome.matchmake_micros.saturating_record(micros.max(1));
                 self.outcome.matchmake_retries += u64::from(seat.retries);
                 let url = seat.placement.seat_url(&seat.token)?;
-                let socket = connect(url.as_str(), plan)
+                let socket = connect(url.as_str(), plan, used)
                     .await
                     .map_err(|error| error.upgrade_refused("seat"))?;
                 (seat.placement, socket)
@@ -422,6 +498,7 @@ impl Bot {
         match welcome {
             Ok(welcome) => {
                 self.enter(placement);
+                self.outcome.transport = Some(used);
                 Ok((socket, welcome))
             }
             Err(error) => Err(abandon(&mut socket, error).await),
@@ -489,7 +566,7 @@ impl Bot {
     /// rather than by a timeout around the whole loop, which would be polled again on
     /// every one of the bot's ~90 wake-ups a second.
     async fn play(&mut self, socket: &mut Socket, plan: &BotPlan, welcome: &Welcome) -> Result<(), BotError> {
-        let mut script = InputScript::new(plan.seed, plan.index, welcome.tick_rate);
+        let mut script = InputScript::new(&welcome.schema, plan.seed, plan.index, welcome.tick_rate);
         let mut ticks = tokio::time::interval(Duration::from_secs_f64(1.0 / f64::from(welcome.tick_rate)));
         ticks.set_missed_tick_behavior(MissedTickBehavior::Skip);
         let mut chaos = Chaos::new(plan);
@@ -517,8 +594,9 @@ impl Bot {
                     if plan.spectate {
                         continue;
                     }
-                    let input = script.next_input();
-                    input.validate().map_err(BotError::InvalidInput)?;
+                    let mut input = script.next_input();
+                    script.validate(&input).map_err(BotError::InvalidInput)?;
+                    input.view_tick = self.view_tick();
                     let made_at = Instant::now();
                     let completes_write = self.pending.hold(input.seq, made_at);
                     let message = ClientMsg::Input(input);
@@ -581,8 +659,9 @@ impl Bot {
         let mut attempts = 0;
         let resumed = loop {
             attempts += 1;
+            let used = self.transport(plan);
             let attempt = async {
-                *socket = connect(&resume_url, plan).await.map_err(|error| match what {
+                *socket = connect(&resume_url, plan, used).await.map_err(|error| match what {
                     Some(what) => error.upgrade_refused(what),
                     None => error,
                 })?;
@@ -592,7 +671,12 @@ impl Bot {
                     .and_then(check_welcome)
             };
             match attempt.await {
-                Ok(resumed) => break resumed,
+                Ok(resumed) => {
+                    self.outcome.transport = Some(used);
+                    break resumed;
+                }
+                // The WebSocket is blocked now: resume over HTTP (not an attempt lost).
+                Err(error) if self.fall_back(plan, &error) => attempts -= 1,
                 // The new connection was lost too (a flaky network): try again, a few times.
                 Err(error) if plan.resume_lost && error.is_connection_loss() && attempts < 3 => continue,
                 // Seats are single-use: a room that will not take the bot back sends it to
@@ -682,6 +766,12 @@ impl Bot {
             Message::Text(_) => Err(BotError::Unexpected("text frame")),
             Message::Ping(_) | Message::Pong(_) | Message::Frame(_) => Ok(()),
         }
+    }
+
+    /// The tick the bot views, as its inputs say: its mirror's newest (bots render
+    /// nothing, so they see the world as soon as it arrives).
+    fn view_tick(&self) -> Option<tickcast_shared::Tick> {
+        self.mirror.tick()
     }
 
     /// Applies one snapshot frame of `payload_bytes` to the mirror and takes its ack.

@@ -2,6 +2,7 @@
 //! how each bot writes its inputs.
 
 use crate::tls::TlsTrust;
+use crate::transport::Transport;
 use std::time::Duration;
 use thiserror::Error;
 
@@ -58,6 +59,9 @@ pub struct BotOptions {
     /// Whether bots join as spectators of the whole world: no player, no inputs (as a
     /// broadcast viewer, or a peer comparison's passive clients).
     pub spectate: bool,
+    /// WebSocket, the HTTP fallback, or WebSocket first and HTTP if it fails (the
+    /// default).
+    pub transport: Transport,
 }
 
 /// Most inputs one socket write may carry: at 60 Hz, 8 inputs hold the first one back

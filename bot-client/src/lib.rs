@@ -24,6 +24,8 @@
 //!   [`timeline`] and [`report`]; data flows one way, bot → timeline → report.
 //! - [`report`]: the report, its verdict and its table.
 //! - [`tls`]: which certificates a `wss://` (or `https://` matchmaking) server may present.
+//! - [`transport`]: a WebSocket, or the HTTP fallback for networks that block them
+//!   (`--transport ws|http|auto`); the bot's logic is the same over both.
 //! - [`proxy`]: a TCP fault proxy (delay, jitter, bandwidth cap, stalls, resets) to put
 //!   between the bots and a server; also the `tickcast-bots proxy` subcommand.
 //!
@@ -47,6 +49,7 @@ pub mod script;
 mod swarm;
 pub mod timeline;
 pub mod tls;
+pub mod transport;
 mod view;
 
 pub use config::{BotOptions, InputsPerWrite, InputsPerWriteError, MAX_INPUTS_PER_WRITE, SwarmConfig};
@@ -55,3 +58,4 @@ pub use report::{LatencySummary, SwarmReport, VerdictError};
 pub use script::InputScript;
 pub use swarm::{run_swarm, run_swarm_matchmaking, run_swarm_with};
 pub use tls::{TlsTrust, TlsTrustError};
+pub use transport::Transport;

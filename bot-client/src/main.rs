@@ -12,7 +12,7 @@ use std::time::Duration;
 use tickcast_bots::matchmake::{DEFAULT_MATCHMAKER, check_ws_url};
 use tickcast_bots::proxy::cli::ProxyArgs;
 use tickcast_bots::{
-    BotOptions, InputsPerWrite, MAX_INPUTS_PER_WRITE, Matchmaking, SwarmConfig, TargetError, TlsTrust,
+    BotOptions, InputsPerWrite, MAX_INPUTS_PER_WRITE, Matchmaking, SwarmConfig, TargetError, TlsTrust, Transport,
     run_swarm_matchmaking, run_swarm_with,
 };
 use tracing_subscriber::EnvFilter;
@@ -102,6 +102,12 @@ struct Args {
     /// figures stay empty and the snapshot figures are what a viewer receives.
     #[arg(long)]
     spectate: bool,
+    /// How bots reach the server: `ws` (WebSocket only), `http` (the HTTP fallback only:
+    /// a streamed GET down, POSTed batches up) or `auto` (WebSocket first; HTTP if the
+    /// upgrade is refused for any reason but the token, or the socket fails before the
+    /// Welcome). The report counts bots and round trips per transport.
+    #[arg(long, value_name = "ws|http|auto", default_value = "auto")]
+    transport: Transport,
     /// Trust the PEM certificate(s) in this file for a wss:// server (e.g. a development
     /// server's own certificate).
     #[arg(long, value_name = "PATH", conflicts_with = "insecure")]
@@ -179,6 +185,7 @@ fn run(args: Args) -> anyhow::Result<()> {
         chaos_reconnects_per_minute: args.chaos_reconnect,
         resume_lost: args.resume,
         spectate: args.spectate,
+        transport: args.transport,
     };
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()

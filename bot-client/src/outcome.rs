@@ -5,6 +5,7 @@
 //! `report` adds up outcomes and reads the timeline. This module, at the bottom, imports
 //! none of them.
 
+use crate::transport::Used;
 use crate::view::ViewStats;
 use hdrhistogram::Histogram;
 use serde::{Deserialize, Serialize};
@@ -65,6 +66,8 @@ pub struct BotOutcome {
     pub matchmake_micros: Histogram<u64>,
     /// Matchmaking requests refused with 503 and retried.
     pub matchmake_retries: u64,
+    /// The transport of the bot's last connection that got a `Welcome`.
+    pub transport: Option<Used>,
 }
 
 /// A bot's time in one room.
@@ -104,6 +107,7 @@ impl BotOutcome {
             rooms: Vec::new(),
             matchmake_micros: new_rtt_histogram(),
             matchmake_retries: 0,
+            transport: None,
         }
     }
 

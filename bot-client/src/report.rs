@@ -9,6 +9,7 @@ use crate::matchmake::node_of;
 pub use crate::outcome::LatencySummary;
 use crate::outcome::{ACK_GRACE, BotOutcome, new_rtt_histogram};
 use crate::timeline::RttSecond;
+use crate::transport::Used;
 use crate::view::{ViewStats, record_growing};
 use comfy_table::presets::UTF8_FULL_CONDENSED;
 use comfy_table::{CellAlignment, Table};
@@ -177,6 +178,68 @@ pub struct SwarmReport {
     /// and retried.
     #[serde(default)]
     pub matchmake_retries: u64,
+    /// The connected bots by the transport of their last connection (`ws`, `http`), with
+    /// their round trips and rates. Reports written before the HTTP fallback existed read
+    /// as empty.
+    #[serde(default)]
+    pub transports: Vec<TransportFigures>,
+}
+
+/// What the bots on one transport saw.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct TransportFigures {
+    /// `ws` or `http`.
+    pub transport: String,
+    /// Connected bots whose last connection used it.
+    pub bots: usize,
+    /// Their input-to-ack round trips.
+    pub rtt_ms: LatencySummary,
+    /// Their received payload rate, kbit/s, averaged over them.
+    pub down_kbps_per_bot: f64,
+    /// Their sent payload rate, kbit/s, averaged over them.
+    pub up_kbps_per_bot: f64,
+}
+
+impl TransportFigures {
+    /// Adds up the connected bots by transport, `ws` first.
+    fn from_outcomes(connected: &[&BotOutcome]) -> Vec<TransportFigures> {
+        let mut by_transport: BTreeMap<Used, Vec<&BotOutcome>> = BTreeMap::new();
+        for bot in connected {
+            if let Some(used) = bot.transport {
+                by_transport.entry(used).or_default().push(bot);
+            }
+        }
+        by_transport
+            .into_iter()
+            .map(|(used, bots)| {
+                let mut round_trips = new_rtt_histogram();
+                for bot in &bots {
+                    let _ = round_trips.add(&bot.rtt_micros);
+                }
+                TransportFigures {
+                    transport: used.name().to_owned(),
+                    bots: bots.len(),
+                    rtt_ms: LatencySummary::from_micros(&round_trips),
+                    down_kbps_per_bot: mean_kbps(&bots, |bot| bot.bytes_down),
+                    up_kbps_per_bot: mean_kbps(&bots, |bot| bot.bytes_up),
+                }
+            })
+            .collect()
+    }
+}
+
+/// The mean payload rate of `bots` in kbit/s, over each bot's connected time.
+fn mean_kbps(bots: &[&BotOutcome], bytes: fn(&BotOutcome) -> u64) -> f64 {
+    let rates: Vec<f64> = bots
+        .iter()
+        .filter(|bot| !bot.connected_for.is_zero())
+        .map(|bot| bytes(bot) as f64 * 8.0 / bot.connected_for.as_secs_f64() / 1000.0)
+        .collect();
+    if rates.is_empty() {
+        0.0
+    } else {
+        rates.iter().sum::<f64>() / rates.len() as f64
+    }
 }
 
 /// What the bots saw in one room.
@@ -295,18 +358,6 @@ impl SwarmReport {
     ) -> SwarmReport {
         let connected: Vec<&BotOutcome> = outcomes.iter().filter(|bot| bot.connected).collect();
         let sum = |field: fn(&BotOutcome) -> u64| outcomes.iter().map(field).sum::<u64>();
-        let mean_kbps = |bytes: fn(&BotOutcome) -> u64| {
-            let rates: Vec<f64> = connected
-                .iter()
-                .filter(|bot| !bot.connected_for.is_zero())
-                .map(|bot| bytes(bot) as f64 * 8.0 / bot.connected_for.as_secs_f64() / 1000.0)
-                .collect();
-            if rates.is_empty() {
-                0.0
-            } else {
-                rates.iter().sum::<f64>() / rates.len() as f64
-            }
-        };
         let ratio = |numerator: fn(&ViewStats) -> u64, denominator: fn(&ViewStats) -> u64| {
             let over = |field: fn(&ViewStats) -> u64| outcomes.iter().map(|bot| field(&bot.view)).sum::<u64>();
             match over(denominator) {
@@ -344,8 +395,8 @@ impl SwarmReport {
             inputs_due: sum(|bot| bot.inputs_due),
             inputs_acked: sum(|bot| bot.inputs_acked),
             rtt_ms: LatencySummary::from_micros(&round_trips),
-            down_kbps_per_bot: mean_kbps(|bot| bot.bytes_down),
-            up_kbps_per_bot: mean_kbps(|bot| bot.bytes_up),
+            down_kbps_per_bot: mean_kbps(&connected, |bot| bot.bytes_down),
+            up_kbps_per_bot: mean_kbps(&connected, |bot| bot.bytes_up),
             bytes_down: sum(|bot| bot.bytes_down),
             bytes_up: sum(|bot| bot.bytes_up),
             bytes_per_snapshot: ratio(|view| view.snapshot_bytes, |view| view.snapshots),
@@ -364,6 +415,7 @@ impl SwarmReport {
             rooms: RoomFigures::from_outcomes(outcomes),
             matchmake_ms: LatencySummary::from_micros(&matchmaking),
             matchmake_retries: sum(|bot| bot.matchmake_retries),
+            transports: TransportFigures::from_outcomes(&connected),
         }
     }
 
@@ -515,6 +567,19 @@ impl SwarmReport {
                     self.matchmake_ms.max,
                     self.matchmake_ms.samples,
                     self.matchmake_retries
+                ),
+            );
+        }
+        for transport in &self.transports {
+            row(
+                &format!("over {}", transport.transport),
+                format!(
+                    "{} bots; input to ack p50 {:.2}, p99 {:.2} ms; down {:.1}, up {:.1} kbit/s per bot",
+                    transport.bots,
+                    transport.rtt_ms.p50,
+                    transport.rtt_ms.p99,
+                    transport.down_kbps_per_bot,
+                    transport.up_kbps_per_bot
                 ),
             );
         }
@@ -693,6 +758,18 @@ mod tests {
             }],
             matchmake_ms: LatencySummary::default(),
             matchmake_retries: 0,
+            transports: vec![TransportFigures {
+                transport: "ws".to_owned(),
+                bots: 4,
+                rtt_ms: LatencySummary {
+                    p50: 20.0,
+                    p99: 40.0,
+                    max: 45.0,
+                    samples: 390,
+                },
+                down_kbps_per_bot: 30.0,
+                up_kbps_per_bot: 10.0,
+            }],
         }
     }
 
@@ -1038,6 +1115,7 @@ mod tests {
             "rooms",
             "matchmake_ms",
             "matchmake_retries",
+            "transports",
         ] {
             older.as_object_mut().unwrap().remove(key);
         }

@@ -9,6 +9,7 @@ use crate::matchmake::{MATCHMAKE_TIMEOUT, Matchmaking, error_chain, http_client}
 use crate::outcome::BotOutcome;
 use crate::report::SwarmReport;
 use crate::timeline::RttTimeline;
+use crate::transport::{Transport, fallback_client};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::time::Instant;
@@ -61,8 +62,18 @@ async fn run(config: SwarmConfig, options: BotOptions, route: Route) -> SwarmRep
         Route::Direct(_) => Duration::ZERO,
         Route::Matchmake { .. } => MATCHMAKE_TIMEOUT,
     };
-    let hard_stop =
-        deadline + matchmaking + CONNECT_TIMEOUT + WELCOME_TIMEOUT + 2 * CLOSE_TIMEOUT + Duration::from_secs(1);
+    // On `auto`, a join whose WebSocket fails may take all that again over HTTP.
+    let fallback = match options.transport {
+        Transport::Auto => matchmaking + CONNECT_TIMEOUT + WELCOME_TIMEOUT,
+        Transport::Ws | Transport::Http => Duration::ZERO,
+    };
+    let hard_stop = deadline
+        + matchmaking
+        + fallback
+        + CONNECT_TIMEOUT
+        + WELCOME_TIMEOUT
+        + 2 * CLOSE_TIMEOUT
+        + Duration::from_secs(1);
     let live = Arc::new(LiveCounters::default());
     let timeline = Arc::new(RttTimeline::new(started));
     let progress = config
@@ -70,6 +81,17 @@ async fn run(config: SwarmConfig, options: BotOptions, route: Route) -> SwarmRep
         .then(|| spawn_progress_bar(Arc::clone(&live), config.bots, config.ramp + config.duration));
 
     let connector = config.tls.connector();
+    // One client for every bot's fallback sessions: its pool keeps the POSTs' connections.
+    let http = match options.transport {
+        Transport::Ws => None,
+        Transport::Http | Transport::Auto => match fallback_client(&config.tls) {
+            Ok(client) => Some(client),
+            Err(error) => {
+                tracing::warn!(error = %error_chain(&error), "no http client: the bots cannot fall back");
+                None
+            }
+        },
+    };
     let mut tasks = Vec::with_capacity(config.bots);
     for index in 0..config.bots {
         let plan = BotPlan {
@@ -83,6 +105,8 @@ async fn run(config: SwarmConfig, options: BotOptions, route: Route) -> SwarmRep
             chaos_reconnects_per_minute: options.chaos_reconnects_per_minute,
             resume_lost: options.resume_lost,
             spectate: options.spectate,
+            transport: options.transport,
+            http: http.clone(),
         };
         tasks.push(tokio::spawn(run_bot(plan, Arc::clone(&live), Arc::clone(&timeline))));
     }

@@ -17,6 +17,7 @@ use std::task::{Context, Poll};
 use std::time::Duration;
 use tickcast_bots::{BotOptions, InputsPerWrite, SwarmConfig, SwarmReport, VerdictError, run_swarm_with};
 use tickcast_shared::arena::{Health, Transform2};
+use tickcast_shared::input::GameInput;
 use tickcast_shared::{
     ClientMsg, ComponentState, Components, EntityState, Fields, HeldEntity, InputAck, NetId, PROTOCOL_VERSION,
     Replicate, ServerMsg, Tick, Welcome, apply, checksum, diff, encode_body,
@@ -223,7 +224,7 @@ async fn serve(stream: TcpStream, client_id: u32, behaviour: Behaviour, sent: Ar
             message = socket.next() => match message {
                 Some(Ok(Message::Binary(bytes))) => {
                     let Ok(ClientMsg::Input(input)) = ClientMsg::decode(&bytes) else { panic!("not an input") };
-                    assert_eq!(input.validate(), Ok(()));
+                    assert_eq!(input.validate(tickcast_shared::arena::ArenaInput::FIELDS), Ok(()));
                     assert_eq!(input.seq, last_input.map_or(0, |seq| seq + 1), "seqs must count up from 0");
                     last_input = Some(input.seq);
                     sent.inputs.fetch_add(1, Ordering::Relaxed);

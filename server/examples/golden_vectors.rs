@@ -17,7 +17,9 @@ use serde_json::{Value, json};
 use std::fmt::Write as _;
 use std::time::Duration;
 use tickcast_server::config::ServerConfig;
-use tickcast_shared::{ClientMirror, ClientMsg, Hello, PROTOCOL_VERSION, PlayerInput, ServerMsg};
+use tickcast_shared::arena::ArenaInput;
+use tickcast_shared::input::{GameInput, Input};
+use tickcast_shared::{ClientMirror, ClientMsg, Hello, PROTOCOL_VERSION, ServerMsg};
 use tokio_tungstenite::tungstenite::Message;
 
 /// One recorded stream: a name, its server settings and how many snapshots to keep.
@@ -70,15 +72,15 @@ fn hex(bytes: &[u8]) -> String {
 }
 
 /// The scripted input for `seq`: circles, turns, fires in bursts.
-fn input(seq: u32) -> PlayerInput {
+fn input(seq: u32) -> Input {
     let t = seq as f32 / 60.0;
-    PlayerInput {
-        seq,
+    ArenaInput {
         move_x: (t * 0.9).cos(),
         move_y: (t * 1.3).sin() * 0.8,
         aim: (t * 2.0).sin() * 3.0,
-        buttons: u8::from(seq % 40 < 12),
+        buttons: u32::from(seq % 40 < 12),
     }
+    .to_input(seq, None)
 }
 
 fn entities(mirror: &ClientMirror) -> Value {

@@ -27,18 +27,24 @@ pub struct ServerConfig {
     /// Whether clients are spread over the ticks between snapshots, each group sent
     /// its snapshots on a tick of its own.
     pub stagger_snapshots: bool,
-    /// The game the room plays: `"arena"` or `"drift"`.
+    /// The game the room plays: `"arena"`, `"drift"` or `"cubes"`.
     pub game: GameChoice,
     /// NPC drones in the arena.
     pub npcs: u32,
     /// The drift scene, when `game = "drift"`.
     pub drift: DriftConfig,
+    /// The cubes game, when `game = "cubes"` (and for its matchmade rooms).
+    pub cubes: CubesConfig,
     /// Map file, or `"embedded"`.
     pub map: String,
     /// Seed of the game's random number generator.
     pub seed: u64,
     /// Whether snapshots carry a checksum of the client's resulting state.
     pub checksums: bool,
+    /// How far back lag compensation may rewind: the history a room keeps of the
+    /// components its game tracks, and the oldest view tick an input may ask for.
+    #[serde(with = "humantime_serde_compat")]
+    pub rewind_window: Duration,
     /// Whether the tick thread asks for the highest scheduling priority.
     pub raise_tick_priority: bool,
     /// Interest management and bandwidth.
@@ -86,7 +92,8 @@ pub struct RoomsConfig {
     /// matchmaking on any node places players on the least-loaded one; empty: this node
     /// alone, with the in-process directory (see docs/SCALEOUT.md).
     pub redis_url: String,
-    /// Per kind (`arena`, `drift`): capacity and rates that differ from the defaults.
+    /// Per kind (`arena`, `drift`, `cubes`): capacity and rates that differ from the
+    /// defaults.
     pub kinds: std::collections::BTreeMap<GameChoice, KindConfig>,
 }
 
@@ -111,17 +118,20 @@ pub enum GameChoice {
     Arena,
     /// Bodies bouncing in a box, for measurements (`game::Drift`).
     Drift,
+    /// Players push a pile of physics cubes, in 3D (`game::Cubes`).
+    Cubes,
 }
 
 impl GameChoice {
     /// Every game, in the order `/rooms` and errors list them.
-    pub const ALL: [GameChoice; 2] = [GameChoice::Arena, GameChoice::Drift];
+    pub const ALL: [GameChoice; 3] = [GameChoice::Arena, GameChoice::Drift, GameChoice::Cubes];
 
     /// The game's name: its room kind and its name in the `Welcome` schema.
     pub fn name(self) -> &'static str {
         match self {
             GameChoice::Arena => "arena",
             GameChoice::Drift => "drift",
+            GameChoice::Cubes => "cubes",
         }
     }
 }
@@ -135,6 +145,16 @@ pub struct DriftConfig {
     /// Their speed, world units per second.
     pub speed: f32,
     /// Side of the square box, world units.
+    pub size: f32,
+}
+
+/// The cubes game (see `game::cubes`).
+#[derive(Clone, Copy, Debug, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct CubesConfig {
+    /// Cubes in the pile.
+    pub count: u32,
+    /// Side of the square floor, metres.
     pub size: f32,
 }
 
@@ -320,12 +340,18 @@ pub struct Args {
     /// Bodies in the drift scene (`--game drift`).
     #[arg(long)]
     pub drift_entities: Option<u32>,
+    /// Cubes in the pile of the cubes game (`--game cubes`, and cubes rooms).
+    #[arg(long, value_name = "N")]
+    pub cube_count: Option<u32>,
     /// Map file (TOML), or "embedded".
     #[arg(long)]
     pub map: Option<String>,
     /// Seed of the game's random number generator.
     #[arg(long)]
     pub seed: Option<u64>,
+    /// How far back lag compensation may rewind (e.g. 250ms).
+    #[arg(long, value_parser = humantime::parse_duration)]
+    pub rewind_window: Option<Duration>,
     /// Most simultaneous connections.
     #[arg(long)]
     pub max_clients: Option<usize>,
@@ -457,11 +483,17 @@ impl ServerConfig {
         if let Some(entities) = args.drift_entities {
             config.drift.entities = entities;
         }
+        if let Some(count) = args.cube_count {
+            config.cubes.count = count;
+        }
         if let Some(map) = &args.map {
             config.map.clone_from(map);
         }
         if let Some(seed) = args.seed {
             config.seed = seed;
+        }
+        if let Some(window) = args.rewind_window {
+            config.rewind_window = window;
         }
         if let Some(max_clients) = args.max_clients {
             config.limits.max_clients = max_clients;
@@ -591,6 +623,18 @@ impl ServerConfig {
         let speed_ok = drift.speed.is_finite() && drift.speed >= 0.0;
         if !size_ok || !speed_ok {
             return invalid("drift.size must be in (0, 10000] and drift.speed finite and not negative".to_owned());
+        }
+        let cubes = &self.cubes;
+        let (min, max) = (crate::game::Cubes::MIN_SIZE, crate::game::Cubes::MAX_SIZE);
+        if !(min..=max).contains(&cubes.size) {
+            return invalid(format!("cubes.size {} must be within [{min}, {max}]", cubes.size));
+        }
+        let most = crate::game::Cubes::most_cubes(cubes.size);
+        if cubes.count > most {
+            return invalid(format!(
+                "cubes.count {} does not fit a floor of size {}: at most {most}",
+                cubes.count, cubes.size
+            ));
         }
         let radius = self.replication.interest_radius;
         if !radius.is_finite() || radius < 0.0 {

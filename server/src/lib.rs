@@ -12,7 +12,8 @@
 //!   `[metrics] enabled` (by [`net::serve_metrics`], a listener of its own).
 //!
 //! [`start`] runs all of it in the current tokio runtime and returns a handle that tests
-//! and the binary use alike.
+//! and the binary use alike; [`start_with`] adds games of the embedding program's own
+//! ([`Games`], `docs/GAMES.md`).
 
 pub mod config;
 pub mod game;
@@ -68,6 +69,9 @@ pub enum StartError {
     /// `--redis-url` was given and Redis could not be reached.
     #[error(transparent)]
     Redis(#[from] rooms::redis::RedisStartError),
+    /// The default room's game is not among the kinds.
+    #[error("no game called {0} to play in the default room")]
+    NoSuchGame(&'static str),
 }
 
 /// A running server: its rooms behind the game port.
@@ -105,12 +109,48 @@ const SWEEP_PERIOD: Duration = Duration::from_millis(500);
 
 /// Loads the map, starts the default room and begins accepting connections.
 pub async fn start(config: &ServerConfig) -> Result<RunningServer, StartError> {
+    start_with(config, Games::default()).await
+}
+
+/// Games of the embedding program, beyond the built-in ones: each a room kind that
+/// `/matchmake` places, and optionally the default room's game. See `docs/GAMES.md`.
+#[derive(Default)]
+pub struct Games {
+    kinds: Vec<RoomKind>,
+    default_room: Option<&'static str>,
+}
+
+impl Games {
+    /// Adds a kind (made with [`RoomKind::custom`]).
+    #[must_use]
+    pub fn with(mut self, kind: RoomKind) -> Games {
+        self.kinds.push(kind);
+        self
+    }
+
+    /// Makes the kind called `name` the default room's game, which plain `/ws` joins,
+    /// instead of `config.game`.
+    #[must_use]
+    pub fn default_room(mut self, name: &'static str) -> Games {
+        self.default_room = Some(name);
+        self
+    }
+}
+
+/// [`start`], with games of the embedding program's own.
+pub async fn start_with(config: &ServerConfig, games: Games) -> Result<RunningServer, StartError> {
     let tls = net::tls::acceptor(&config.tls, config.bind)?;
     let tls_fingerprints = tls.as_ref().map(|tls| TlsFingerprints {
         cert_sha256: tls.cert_sha256.clone(),
         spki_sha256_base64: tls.spki_sha256_base64.clone(),
     });
-    let kinds = RoomKind::all(config)?;
+    let mut kinds = RoomKind::all(config)?;
+    let default_kind = games.default_room.unwrap_or(config.game.name());
+    kinds.retain(|kind| games.kinds.iter().all(|custom| custom.name != kind.name));
+    kinds.extend(games.kinds);
+    if kinds.iter().all(|kind| kind.name != default_kind) {
+        return Err(StartError::NoSuchGame(default_kind));
+    }
     let listener = TcpListener::bind(config.bind)
         .await
         .map_err(|source| StartError::Bind {
@@ -145,7 +185,7 @@ pub async fn start(config: &ServerConfig) -> Result<RunningServer, StartError> {
         } else {
             config.rooms.public_url.clone()
         },
-        default_kind: config.game.name(),
+        default_kind,
         default_capacity: config.limits.max_clients,
         seat_ttl: config.rooms.seat_ttl,
         empty_timeout: config.rooms.empty_timeout,
@@ -172,7 +212,7 @@ pub async fn start(config: &ServerConfig) -> Result<RunningServer, StartError> {
         admission: net::admission::Admission::new(
             secret,
             &config.access.allowed_origins,
-            config.game.name(),
+            default_kind,
             config.limits.max_connections_per_ip,
         ),
     };

@@ -62,6 +62,8 @@ pub struct Figures {
     pub connections_total: u64,
     /// WebSocket connections open now.
     pub connections_open: u64,
+    /// HTTP fallback sessions open now.
+    pub fallback_sessions: u64,
     /// Payload bytes sent.
     pub bytes_out: u64,
     /// Payload bytes received.
@@ -105,6 +107,7 @@ pub struct Metrics {
     entities: Gauge,
     connections: Counter,
     connections_open: Gauge,
+    fallback_sessions: Gauge,
     sent_bytes: Counter,
     received_bytes: Counter,
     sent_bytes_per_second: GaugeF64,
@@ -141,6 +144,7 @@ impl Metrics {
             entities: Gauge::default(),
             connections: Counter::default(),
             connections_open: Gauge::default(),
+            fallback_sessions: Gauge::default(),
             sent_bytes: Counter::default(),
             received_bytes: Counter::default(),
             sent_bytes_per_second: GaugeF64::default(),
@@ -202,6 +206,11 @@ impl Metrics {
             "WebSocket connections open (past the upgrade)",
             metrics.connections_open.clone(),
         );
+        registry.register(
+            "fallback_sessions",
+            "HTTP fallback sessions open (each also an open connection while it runs)",
+            metrics.fallback_sessions.clone(),
+        );
         registry.register_with_unit(
             "sent",
             "WebSocket payload bytes sent",
@@ -262,7 +271,7 @@ impl Metrics {
         );
         registry.register(
             "upgrades_refused",
-            "WebSocket upgrades refused before the upgrade, by HTTP status (400, 401, 403, 426, 503)",
+            "WebSocket upgrades refused before the upgrade, and HTTP fallback requests refused, by HTTP status",
             metrics.upgrades_refused.clone(),
         );
         metrics
@@ -286,6 +295,7 @@ impl Metrics {
         self.entities.set(gauge_value(figures.entities as u64));
         advance(&self.connections, figures.connections_total);
         self.connections_open.set(gauge_value(figures.connections_open));
+        self.fallback_sessions.set(gauge_value(figures.fallback_sessions));
         advance(&self.sent_bytes, figures.bytes_out);
         advance(&self.received_bytes, figures.bytes_in);
         self.sent_bytes_per_second.set(figures.bytes_out_per_s);
@@ -349,6 +359,7 @@ mod tests {
             overruns: 3,
             clients: 2,
             entities: 10,
+            fallback_sessions: 2,
             bytes_out: 5000,
             bytes_out_per_s: 1234.5,
             bytes_in_per_s: 67.0,
@@ -374,6 +385,7 @@ mod tests {
             "tickcast_tick_overruns_total 3",
             "tickcast_clients 2",
             "tickcast_entities 10",
+            "tickcast_fallback_sessions 2",
             "# TYPE tickcast_sent_bytes counter",
             "tickcast_sent_bytes_total 5000",
             "tickcast_received_bytes_total 0",

@@ -109,6 +109,7 @@ fn figures(sample: &Sample, room: &RoomStats, net: &NetStats, rooms: (usize, usi
         entities: sample.entities,
         connections_total: load(&net.connections_total),
         connections_open: load(&net.connections_open),
+        fallback_sessions: load(&net.fallback_sessions_open),
         bytes_out: load(&net.bytes_out),
         bytes_in: load(&net.bytes_in),
         bytes_out_per_s: sample.bytes_out_per_s,

@@ -29,7 +29,9 @@ use tickcast_server::room::{
     RoomSettings, Simulation, TickPool, TickSystems, ViewSettings, WorldSnapshot,
 };
 use tickcast_server::rooms::{Directory, LocalDirectory, RoomKind, Rooms, RoomsSettings};
-use tickcast_shared::{ClientMirror, ClientMsg, Hello, PlayerInput, ServerMsg, Spectate};
+use tickcast_shared::arena::ArenaInput;
+use tickcast_shared::input::GameInput;
+use tickcast_shared::{ClientMirror, ClientMsg, Hello, ServerMsg, Spectate, Tick};
 use tokio_tungstenite::tungstenite::Message;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
@@ -46,6 +48,7 @@ fn snapshots(drones: u32, count: usize) -> Vec<Arc<WorldSnapshot>> {
         raise_priority: false,
         stagger_snapshots: false,
         resume_grace: std::time::Duration::ZERO,
+        rewind_window: std::time::Duration::from_millis(250),
         interest_radius: Some(RADIUS),
         checksums: true,
     };
@@ -139,13 +142,15 @@ fn sending_the_shared_world_body_allocates_nothing_per_message() {
 
 /// The input a test client sends with `seq`.
 fn input(seq: u32) -> ClientMsg {
-    ClientMsg::Input(PlayerInput {
-        seq,
-        move_x: 0.5,
-        move_y: -0.25,
-        aim: 1.0,
-        buttons: (seq % 2) as u8,
-    })
+    ClientMsg::Input(
+        ArenaInput {
+            move_x: 0.5,
+            move_y: -0.25,
+            aim: 1.0,
+            buttons: seq % 2,
+        }
+        .to_input(seq, Some(Tick(seq))),
+    )
 }
 
 /// Last input applied to a player's entity.
@@ -158,6 +163,7 @@ struct Steering;
 
 impl Game for Steering {
     const NAME: &'static str = "steering";
+    type Input = ArenaInput;
 
     fn build(self, _world: &mut World, schedule: &mut Schedule, _replication: &mut ReplicationRegistry) {
         schedule.add_systems(steer.in_set(TickSystems::ApplyInputs));
@@ -170,7 +176,7 @@ impl Game for Steering {
 
 fn steer(active: Res<ActiveInputs>, mut players: Query<(&Controlled, &mut Steered)>) {
     for (controlled, mut steered) in &mut players {
-        steered.0 = active.get(controlled.0).seq;
+        steered.0 = active.0.get(&controlled.0).map_or(0, |input| input.seq);
     }
 }
 
@@ -188,6 +194,7 @@ fn receiving_inputs_allocates_nothing_per_message_in_steady_state() {
         raise_priority: false,
         stagger_snapshots: false,
         resume_grace: std::time::Duration::ZERO,
+        rewind_window: std::time::Duration::from_millis(250),
         interest_radius: None,
         checksums: true,
     };
@@ -226,7 +233,7 @@ fn receiving_inputs_allocates_nothing_per_message_in_steady_state() {
                 let Ok(ClientMsg::Input(input)) = ClientMsg::decode(&frames[seq as usize]) else {
                     panic!("not an input");
                 };
-                input.validate().unwrap();
+                input.validate(ArenaInput::FIELDS).unwrap();
                 assert_eq!(limit.admit(Instant::now()), Admission::Accept);
                 handle.inputs.try_send(client as ClientId, input).unwrap();
             }
@@ -376,6 +383,7 @@ fn the_server_thread_allocates_nothing_per_input_over_a_real_socket() {
             raise_priority: false,
             stagger_snapshots: false,
             resume_grace: std::time::Duration::ZERO,
+            rewind_window: std::time::Duration::from_millis(250),
             interest_radius: Some(config.replication.interest_radius),
             checksums: true,
         },

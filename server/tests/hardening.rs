@@ -6,7 +6,9 @@ mod common;
 
 use common::{Bystander, Ws, connect, expect_close, hello, input, send, start_server};
 use std::time::Duration;
-use tickcast_shared::{ClientMsg, PlayerInput};
+use tickcast_shared::ClientMsg;
+use tickcast_shared::arena::ArenaInput;
+use tickcast_shared::input::GameInput;
 use tokio::io::AsyncWriteExt;
 use tokio_tungstenite::MaybeTlsStream;
 
@@ -90,10 +92,7 @@ async fn an_input_seq_far_out_of_the_window_closes_with_1008() {
     let (mut ws, _) = common::join(&server).await;
     send(&mut ws, &input(5)).await;
     send(&mut ws, &input(6)).await;
-    let far = ClientMsg::Input(PlayerInput {
-        seq: 6u32.wrapping_add(1 << 31),
-        ..PlayerInput::default()
-    });
+    let far = ClientMsg::Input(ArenaInput::default().to_input(6u32.wrapping_add(1 << 31), None));
     send(&mut ws, &far).await;
     let (code, reason) = expect_close(&mut ws).await;
     assert_eq!(code, 1008, "{reason}");

@@ -7,7 +7,8 @@ use common::*;
 use futures_util::SinkExt;
 use std::time::Duration;
 use tickcast_shared::arena::EntityKind;
-use tickcast_shared::{ClientMirror, ClientMsg, Hello, PROTOCOL_VERSION, PlayerInput};
+use tickcast_shared::input::Input;
+use tickcast_shared::{ClientMirror, ClientMsg, Hello, PROTOCOL_VERSION};
 use tokio_tungstenite::tungstenite::Message;
 
 #[tokio::test]
@@ -156,19 +157,13 @@ async fn a_frame_over_the_size_limit_closes_with_1009() {
 
 #[tokio::test]
 async fn a_non_finite_input_closes_with_1007_before_reaching_the_room() {
-    let nan = ClientMsg::Input(PlayerInput {
-        move_x: f32::NAN,
-        ..PlayerInput::default()
-    });
+    let nan = ClientMsg::Input(Input::with_values(0, None, &[f32::NAN, 0.0, 0.0, 0.0]));
     closes_with(&[hello()], binary(&nan), 1007, "input field move_x is not finite").await;
 }
 
 #[tokio::test]
 async fn an_out_of_range_input_closes_with_1007() {
-    let fast = ClientMsg::Input(PlayerInput {
-        move_y: 40.0,
-        ..PlayerInput::default()
-    });
+    let fast = ClientMsg::Input(Input::with_values(0, None, &[0.0, 40.0, 0.0, 0.0]));
     closes_with(
         &[hello()],
         binary(&fast),

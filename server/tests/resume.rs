@@ -8,14 +8,13 @@ mod common;
 use common::{Bystander, Ws, expect_close, next_message, next_snapshot, send, start_server};
 use std::time::Duration;
 use tickcast_server::RunningServer;
+use tickcast_shared::arena::ArenaInput;
 use tickcast_shared::arena::{Health, Score, Transform2};
-use tickcast_shared::{ClientMirror, ClientMsg, Hello, PlayerInput, ServerMsg, Welcome};
+use tickcast_shared::input::GameInput;
+use tickcast_shared::{ClientMirror, ClientMsg, Hello, ServerMsg, Welcome};
 
 fn still(seq: u32) -> ClientMsg {
-    ClientMsg::Input(PlayerInput {
-        seq,
-        ..PlayerInput::default()
-    })
+    ClientMsg::Input(ArenaInput::default().to_input(seq, None))
 }
 
 /// Connects (to `url`) and says `hello`; returns the socket and the Welcome.

@@ -147,7 +147,10 @@ async fn full_rooms_unknown_kinds_and_malformed_requests_are_refused_with_a_reas
 
     let unknown = matchmake(&server, r#"{"kind": "chess"}"#).await;
     assert_eq!(unknown.status, 404);
-    assert_eq!(reason(&unknown), "unknown room kind \"chess\"; kinds: arena, drift");
+    assert_eq!(
+        reason(&unknown),
+        "unknown room kind \"chess\"; kinds: arena, drift, cubes"
+    );
     let no_room = matchmake(&server, r#"{"kind": "arena", "room_id": "arena-nope"}"#).await;
     assert_eq!(
         (no_room.status, reason(&no_room)),

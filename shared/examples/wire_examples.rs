@@ -1,10 +1,11 @@
 //! Prints hex dumps of one message of each kind, as quoted in `docs/PROTOCOL.md`.
 //! Run with `cargo run -p tickcast-shared --example wire_examples`.
 
-use tickcast_shared::arena::{EntityKind, Health, Transform2};
+use tickcast_shared::arena::{ArenaInput, EntityKind, Health, Transform2};
+use tickcast_shared::input::GameInput;
 use tickcast_shared::{
-    ClientMsg, Components, EntityState, HeldEntity, Hello, InputAck, NetId, PlayerInput, Replicate, ServerMsg, Tick,
-    Welcome, checksum, diff, encode_body,
+    ClientMsg, Components, EntityState, HeldEntity, Hello, InputAck, NetId, Replicate, ServerMsg, Tick, Welcome,
+    checksum, diff, encode_body,
 };
 
 fn hex(bytes: &[u8]) -> String {
@@ -45,13 +46,15 @@ fn entity(index: u32, x: f32, hp: u8) -> EntityState {
 fn main() {
     let hello = ClientMsg::Hello(Hello::new("ann"));
     println!("hello:    {}", hex(&hello.encode().unwrap()));
-    let input = ClientMsg::Input(PlayerInput {
-        seq: 7,
-        move_x: 1.0,
-        move_y: 0.0,
-        aim: 0.5,
-        buttons: 1,
-    });
+    let input = ClientMsg::Input(
+        ArenaInput {
+            move_x: 1.0,
+            move_y: 0.0,
+            aim: 0.5,
+            buttons: 1,
+        }
+        .to_input(7, Some(Tick(300))),
+    );
     println!("input:    {}", hex(&input.encode().unwrap()));
     let welcome = ServerMsg::Welcome(Welcome {
         protocol_version: tickcast_shared::PROTOCOL_VERSION,

@@ -4,6 +4,7 @@
 //! decode snapshots with them, so the layout is written once. A game of your own defines
 //! its own module like this one; the engine needs no change.
 
+use crate::input::GameInput;
 use crate::quantize::{AngleQuantizer, Vec2Quantizer};
 use crate::replicate::Replicate;
 use crate::schema::FieldDecl;
@@ -134,6 +135,31 @@ impl Replicate for Score {
     }
 }
 
+/// Input button bits of [`ArenaInput::buttons`].
+pub mod buttons {
+    /// Fire a projectile (held: repeats at the fire interval).
+    pub const FIRE: u32 = 1;
+    /// Fire the hitscan rail (once per press), resolved where the shooter saw its
+    /// targets: lag-compensated at the input's view tick.
+    pub const RAIL: u32 = 2;
+    /// Every bit a client may set.
+    pub const ALL: u32 = FIRE | RAIL;
+}
+
+crate::game_input! {
+    /// One tick of the arena's input.
+    pub struct ArenaInput {
+        /// Desired movement, full left to full right.
+        move_x: float(-1.0, 1.0),
+        /// Desired movement, full down to full up.
+        move_y: float(-1.0, 1.0),
+        /// Aim direction in radians.
+        aim: float(-std::f32::consts::TAU, std::f32::consts::TAU),
+        /// Held buttons, a set of [`buttons`] bits.
+        buttons: bits(buttons::ALL),
+    }
+}
+
 /// The arena's `Welcome` schema: its four components and the input. The server builds
 /// the same from what the game registers; this is the reference clients and tests use.
 pub fn schema() -> crate::schema::Schema {
@@ -146,7 +172,10 @@ pub fn schema() -> crate::schema::Schema {
             ComponentSchema::of::<EntityKind>(),
             ComponentSchema::of::<Score>(),
         ],
-        input: crate::protocol::PlayerInput::schema(),
+        input: ArenaInput::FIELDS
+            .iter()
+            .map(crate::input::InputField::schema)
+            .collect(),
     }
 }
 

@@ -9,13 +9,19 @@
 //! - [`quantize`]: configurable quantizers (scalar, Vec2/Vec3, angle, smallest-three quaternion).
 //! - [`bits`]: the bit writer and reader under the snapshot body.
 //! - [`delta`]: `diff`, `apply` and the bit-packed body.
+//! - [`input`]: inputs as the game declares them, their wire form and validation.
 //! - [`protocol`]: the messages and their MessagePack encoding.
+//! - [`fallback`]: the HTTP fallback transport's framing (batches up, frames down).
 //! - [`mirror`]: the client's copy of the world.
 //! - [`arena`]: wire types of the reference game.
+//! - [`cubes`]: the input of "cubes", the 3D game.
 
 pub mod arena;
 pub mod bits;
+pub mod cubes;
 pub mod delta;
+pub mod fallback;
+pub mod input;
 pub mod mirror;
 pub mod net_id;
 pub mod protocol;
@@ -32,11 +38,11 @@ pub use delta::{
 };
 #[cfg(any(test, feature = "reference"))]
 pub use delta::{DecodedBody, decode_body};
+pub use input::{GameInput, Input, InputError, InputField, InputKind};
 pub use mirror::{Applied, ClientMirror, MirrorError};
 pub use net_id::NetId;
 pub use protocol::{
-    ClientMsg, DecodeError, EncodeError, Hello, InputAck, InputError, PROTOCOL_VERSION, PlayerInput, ServerMsg,
-    SnapshotFrame, Spectate, Welcome, buttons,
+    ClientMsg, DecodeError, EncodeError, Hello, InputAck, PROTOCOL_VERSION, ServerMsg, SnapshotFrame, Spectate, Welcome,
 };
 pub use replicate::Replicate;
 pub use schema::{ComponentSchema, FieldDecl, FieldSchema, InputFieldSchema, Schema};

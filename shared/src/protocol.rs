@@ -8,15 +8,15 @@
 //! A session is: client `Hello` -> server `Welcome` (or a close frame with the reason),
 //! then client `Input`s at the tick rate and server `Snapshot`s at the snapshot rate.
 
+use crate::input::Input;
 use crate::net_id::NetId;
-use crate::schema::{InputFieldSchema, Schema};
+use crate::schema::Schema;
 use crate::tick::Tick;
 use serde::{Deserialize, Serialize};
-use std::f32::consts::TAU;
 use thiserror::Error;
 
 /// Version of this protocol; a client with another version is refused with a reason.
-pub const PROTOCOL_VERSION: u16 = 4;
+pub const PROTOCOL_VERSION: u16 = 5;
 
 /// Client to server.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -24,9 +24,10 @@ pub enum ClientMsg {
     /// First message of every session.
     #[serde(rename = "h")]
     Hello(Hello),
-    /// One tick's worth of player input.
+    /// One tick's worth of player input, in the form the game declares (see
+    /// [`crate::input`]).
     #[serde(rename = "i")]
-    Input(PlayerInput),
+    Input(Input),
 }
 
 /// Opens a session.
@@ -121,92 +122,6 @@ impl<'de> Deserialize<'de> for Spectate {
 
 /// Longest display name the server keeps, in bytes.
 pub const MAX_NAME_BYTES: usize = 32;
-
-/// Input button bits.
-pub mod buttons {
-    /// Fire the weapon.
-    pub const FIRE: u8 = 1;
-    /// Every bit a client may set.
-    pub const ALL: u8 = FIRE;
-}
-
-/// One tick of input. The server applies each client's inputs one per tick in `seq`
-/// order and acknowledges the last applied `seq` in every snapshot.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
-pub struct PlayerInput {
-    /// Increases by one per input; wrapping.
-    pub seq: u32,
-    /// Desired movement, each axis in `[-1, 1]`.
-    pub move_x: f32,
-    /// Desired movement, each axis in `[-1, 1]`.
-    pub move_y: f32,
-    /// Aim direction in radians, in `[-2π, 2π]`.
-    pub aim: f32,
-    /// Held buttons, a set of [`buttons`] bits.
-    pub buttons: u8,
-}
-
-/// Why an input was refused before it could reach the simulation.
-#[derive(Debug, Error, PartialEq)]
-pub enum InputError {
-    /// NaN or infinity.
-    #[error("input field {field} is not finite")]
-    NotFinite {
-        /// Which field.
-        field: &'static str,
-    },
-    /// Finite but outside the field's range.
-    #[error("input field {field} = {value} is out of range")]
-    OutOfRange {
-        /// Which field.
-        field: &'static str,
-        /// The value sent.
-        value: f32,
-    },
-    /// Bits outside [`buttons::ALL`].
-    #[error("input buttons {0:#04x} include unknown bits")]
-    UnknownButtons(u8),
-}
-
-/// The input's fields after `seq`, with the ranges [`PlayerInput::validate`] enforces:
-/// `(name, min, max)`, announced in the `Welcome` schema.
-pub const INPUT_FIELDS: [(&str, f32, f32); 4] = [
-    ("move_x", -1.0, 1.0),
-    ("move_y", -1.0, 1.0),
-    ("aim", -TAU, TAU),
-    ("buttons", 0.0, buttons::ALL as f32),
-];
-
-impl PlayerInput {
-    /// Checks every field against [`INPUT_FIELDS`]; only inputs that pass may reach a
-    /// simulation.
-    pub fn validate(&self) -> Result<(), InputError> {
-        let values = [self.move_x, self.move_y, self.aim];
-        for ((field, min, max), value) in INPUT_FIELDS.into_iter().zip(values) {
-            if !value.is_finite() {
-                return Err(InputError::NotFinite { field });
-            } else if !(min..=max).contains(&value) {
-                return Err(InputError::OutOfRange { field, value });
-            }
-        }
-        if self.buttons & !buttons::ALL != 0 {
-            return Err(InputError::UnknownButtons(self.buttons));
-        }
-        Ok(())
-    }
-
-    /// The input part of the `Welcome` schema.
-    pub fn schema() -> Vec<InputFieldSchema> {
-        INPUT_FIELDS
-            .iter()
-            .map(|(name, min, max)| InputFieldSchema {
-                name: (*name).to_owned(),
-                min: f64::from(*min),
-                max: f64::from(*max),
-            })
-            .collect()
-    }
-}
 
 /// Server to client.
 ///
@@ -534,10 +449,10 @@ mod tests {
 
     #[test]
     fn spectate_is_an_empty_array_or_a_point() {
-        // {"h": [4, "", nil, []]}
+        // {"h": [5, "", nil, []]}
         let world = ClientMsg::Hello(Hello::spectating("", Spectate::World));
         let bytes = world.encode().unwrap();
-        assert_eq!(bytes, [0x81, 0xa1, b'h', 0x94, 0x04, 0xa0, 0xc0, 0x90]);
+        assert_eq!(bytes, [0x81, 0xa1, b'h', 0x94, 0x05, 0xa0, 0xc0, 0x90]);
         assert_eq!(ClientMsg::decode(&bytes).unwrap(), world);
         let at = ClientMsg::Hello(Hello::spectating("", Spectate::At([1.5, -2.0])));
         let bytes = at.encode().unwrap();
@@ -620,46 +535,22 @@ mod tests {
     }
 
     #[test]
-    fn float_64_and_integers_are_accepted_for_f32_fields() {
-        // {"i": [7, 1, -0.5 as float 64, 0.25 as float 32, 1]}: what a JavaScript
+    fn float_64_and_integers_are_accepted_for_input_values() {
+        // {"i": [7, nil, 1, -0.5 as float 64, 0.25 as float 32, 1]}: what a JavaScript
         // MessagePack encoder writes by default (whole numbers as integers, others as
         // float 64).
-        let mut bytes = vec![0x81, 0xa1, b'i', 0x95, 0x07, 0x01, 0xcb];
+        let mut bytes = vec![0x81, 0xa1, b'i', 0x96, 0x07, 0xc0, 0x01, 0xcb];
         bytes.extend_from_slice(&(-0.5f64).to_be_bytes());
         bytes.push(0xca);
         bytes.extend_from_slice(&0.25f32.to_be_bytes());
         bytes.push(0x01);
-        let expected = PlayerInput {
-            seq: 7,
-            move_x: 1.0,
-            move_y: -0.5,
-            aim: 0.25,
-            buttons: 1,
-        };
+        let expected = Input::with_values(7, None, &[1.0, -0.5, 0.25, 1.0]);
         assert_eq!(ClientMsg::decode(&bytes).unwrap(), ClientMsg::Input(expected));
     }
 
     #[test]
-    fn the_input_schema_names_the_fields_validate_checks() {
-        let schema = PlayerInput::schema();
-        let names: Vec<&str> = schema.iter().map(|field| field.name.as_str()).collect();
-        assert_eq!(names, ["move_x", "move_y", "aim", "buttons"]);
-        let aim = PlayerInput {
-            aim: (schema[2].max + 0.01) as f32,
-            ..PlayerInput::default()
-        };
-        assert_eq!(
-            aim.validate(),
-            Err(InputError::OutOfRange {
-                field: "aim",
-                value: aim.aim
-            })
-        );
-    }
-
-    #[test]
     fn trailing_bytes_are_refused() {
-        let mut bytes = ClientMsg::Input(PlayerInput::default()).encode().unwrap();
+        let mut bytes = ClientMsg::Input(Input::default()).encode().unwrap();
         bytes.push(0);
         assert!(matches!(ClientMsg::decode(&bytes), Err(DecodeError::TrailingBytes(1))));
     }
@@ -669,29 +560,6 @@ mod tests {
         // A snapshot whose body claims 2^32-1 bytes.
         let bytes = [0x95, 0x01, 0x00, 0x02, 0xc0, 0xc6, 0xff, 0xff, 0xff, 0xff];
         assert!(ServerMsg::decode(&bytes).is_err());
-    }
-
-    #[test]
-    fn input_validation_names_the_field() {
-        let nan = PlayerInput {
-            move_x: f32::NAN,
-            ..PlayerInput::default()
-        };
-        assert_eq!(nan.validate(), Err(InputError::NotFinite { field: "move_x" }));
-        let fast = PlayerInput {
-            move_y: 2.0,
-            ..PlayerInput::default()
-        };
-        assert_eq!(
-            fast.validate().unwrap_err().to_string(),
-            "input field move_y = 2 is out of range"
-        );
-        let buttons = PlayerInput {
-            buttons: 0x80,
-            ..PlayerInput::default()
-        };
-        assert!(buttons.validate().is_err());
-        assert!(PlayerInput::default().validate().is_ok());
     }
 
     /// The reader-based decoding `decode_exact` replaced: the reference it must agree with.
@@ -723,7 +591,7 @@ mod tests {
             tail in prop::collection::vec(any::<u8>(), 0..4),
         ) {
             let messages = [
-                ClientMsg::Input(PlayerInput { seq, move_x: 0.5, ..PlayerInput::default() }).encode().unwrap(),
+                ClientMsg::Input(Input::with_values(seq, None, &[0.5, 0.0, 0.0, 0.0])).encode().unwrap(),
                 ClientMsg::Hello(Hello::new("név")).encode().unwrap(),
             ];
             for valid in messages {
@@ -750,7 +618,7 @@ mod tests {
             trailing in prop::collection::vec(any::<u8>(), 1..64),
         ) {
             let hello = ClientMsg::Hello(Hello::new(name));
-            let input = ClientMsg::Input(PlayerInput { seq, ..PlayerInput::default() });
+            let input = ClientMsg::Input(Input::with_values(seq, Some(Tick(seq)), &[0.0; 4]));
             let idle = ServerMsg::Snapshot(SnapshotFrame {
                 full: false,
                 tick: seq,
@@ -768,13 +636,6 @@ mod tests {
             prop_assert!(
                 matches!(ServerMsg::decode(&bytes), Err(DecodeError::TrailingBytes(n)) if n == trailing.len())
             );
-        }
-
-        #[test]
-        fn inputs_round_trip(seq: u32, move_x in -1.0f32..1.0, move_y in -1.0f32..1.0, aim in -6.0f32..6.0, fire: bool) {
-            let input = PlayerInput { seq, move_x, move_y, aim, buttons: u8::from(fire) };
-            let decoded = ClientMsg::decode(&ClientMsg::Input(input).encode().unwrap()).unwrap();
-            prop_assert_eq!(decoded, ClientMsg::Input(input));
         }
     }
 }

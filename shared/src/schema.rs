@@ -86,15 +86,27 @@ impl ComponentSchema {
     }
 }
 
-/// Wire form of one input field (after `seq`): `[name, min, max]`.
+/// Wire form of one input field (after `seq` and `view_tick`):
+/// `[name, kind, min, max, step]`, from the game's declaration
+/// ([`crate::input::InputField::schema`]):
+///
+/// - `"float"`: a float 32 within `[min, max]`; `step` is 0;
+/// - `"step"`: the integer count `k` of `step`s, with `k * step` (in float 32) within
+///   `[min, max]`;
+/// - `"bits"`: an unsigned integer holding only bits of the mask `max`; `min` is 0 and
+///   `step` 1.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct InputFieldSchema {
     /// The field's name.
     pub name: String,
+    /// `"float"`, `"step"` or `"bits"`.
+    pub kind: String,
     /// Smallest value accepted.
     pub min: f64,
-    /// Largest value accepted.
+    /// Largest value accepted (the mask, for bits).
     pub max: f64,
+    /// The step (0 for a float, 1 for bits).
+    pub step: f64,
 }
 
 /// Everything a generic client needs to read a game's snapshots and write its inputs:
@@ -105,7 +117,7 @@ pub struct Schema {
     pub game: String,
     /// Every replicated component, sorted by kind.
     pub components: Vec<ComponentSchema>,
-    /// The input's fields after `seq`, in wire order.
+    /// The input's fields after `seq` and `view_tick`, in wire order.
     pub input: Vec<InputFieldSchema>,
 }
 
@@ -142,15 +154,18 @@ mod tests {
             }],
             input: vec![InputFieldSchema {
                 name: "i".into(),
+                kind: "float".into(),
                 min: -1.0,
                 max: 1.0,
+                step: 0.0,
             }],
         };
         let bytes = rmp_serde::to_vec(&schema).unwrap();
-        // ["g", [[1, "C", [["n", 1.0, 0]]]], [["i", -1.0, 1.0]]]
+        // ["g", [[1, "C", [["n", 1.0, 0]]]], [["i", "float", -1.0, 1.0, 0.0]]]
         let expected: &[u8] = &[
             0x93, 0xa1, b'g', 0x91, 0x93, 0x01, 0xa1, b'C', 0x91, 0x93, 0xa1, b'n', 0xcb, 0x3f, 0xf0, 0, 0, 0, 0, 0, 0,
-            0x00, 0x91, 0x93, 0xa1, b'i', 0xcb, 0xbf, 0xf0, 0, 0, 0, 0, 0, 0, 0xcb, 0x3f, 0xf0, 0, 0, 0, 0, 0, 0,
+            0x00, 0x91, 0x95, 0xa1, b'i', 0xa5, b'f', b'l', b'o', b'a', b't', 0xcb, 0xbf, 0xf0, 0, 0, 0, 0, 0, 0, 0xcb,
+            0x3f, 0xf0, 0, 0, 0, 0, 0, 0, 0xcb, 0, 0, 0, 0, 0, 0, 0, 0,
         ];
         assert_eq!(bytes, expected);
         assert_eq!(rmp_serde::from_slice::<Schema>(&bytes).unwrap(), schema);

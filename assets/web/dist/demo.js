@@ -38,6 +38,12 @@ function parseSpectate(value) {
   }
   return { x, y };
 }
+function transportOption() {
+  const value = new URLSearchParams(location.search).get("transport");
+  if (value === null || value === "" || value === "auto") return "auto";
+  if (value === "http" || value === "websocket") return value;
+  throw new Error(`?transport=${value}: expected http, websocket or auto`);
+}
 var DEFAULT_ROOM = "default";
 function settings() {
   const query = new URLSearchParams(location.search);
@@ -246,7 +252,10 @@ async function main() {
     projectile: tuning?.projectile_radius ?? 0.15
   };
   const spectate = config.spectate;
-  const matchmaking = match === null ? {} : { matchmake: seat === null ? match : { ...match, seat } };
+  const matchmaking = {
+    ...match === null ? {} : { matchmake: seat === null ? match : { ...match, seat } },
+    transport: transportOption()
+  };
   const client = spectate === null ? TickcastClient.connect(config.url, {
     ...matchmaking,
     name: config.name,
@@ -325,6 +334,7 @@ async function main() {
     hud("hud-kbps").textContent = fixed(stats.downKbps, 1);
     hud("hud-entities").textContent = String(stats.entities);
     hud("hud-room").textContent = stats.roomId ?? config.room;
+    hud("hud-transport").textContent = stats.connected ? stats.transport : "–";
     hud("hud-error").textContent = fixed(stats.predictionError, 3);
     hud("hud-frame").textContent = stats.frameMs === null ? "–" : `${Math.round(1e3 / stats.frameMs)} fps · ${stats.frameMs.toFixed(1)} ms`;
     const own = client.player();

@@ -2019,7 +2019,7 @@ var Decoder = class _Decoder {
 };
 
 // src/protocol.ts
-var PROTOCOL_VERSION = 4;
+var PROTOCOL_VERSION = 5;
 var WELCOME_TAG = 0;
 var SNAPSHOT_TAG = 1;
 var FLAG_FULL = 1;
@@ -2062,8 +2062,8 @@ function encodeHello(name, resume = null, spectate = null, protocolVersion = PRO
   }
   return encoder.encode({ h: [protocolVersion, name] });
 }
-function encodeInput(seq, fields) {
-  return encoder.encode({ i: [seq >>> 0, ...fields] });
+function encodeInput(seq, viewTick, fields) {
+  return encoder.encode({ i: [seq >>> 0, viewTick === null ? null : viewTick >>> 0, ...fields] });
 }
 function decodeServerMessage(bytes) {
   let value;
@@ -2139,13 +2139,22 @@ function decodeSchema(value) {
   }
   const input = array(schema[2], "schema input").map((item) => {
     const field = array(item, "input field");
-    expectLength(field, 3, "input field");
-    const min = finite(field[1], "input min");
-    const max = finite(field[2], "input max");
+    expectLength(field, 5, "input field");
+    const name = string(field[0], "input field name");
+    const kind = string(field[1], "input field kind");
+    const min = finite(field[2], "input min");
+    const max = finite(field[3], "input max");
+    const step = finite(field[4], "input step");
     if (min > max) {
-      throw fail("input field range is empty");
+      throw fail(`input field ${name}: the range is empty`);
     }
-    return { name: string(field[0], "input field name"), min, max };
+    if (kind === "float" || kind === "step" && step > 0) {
+      return { name, kind, min, max, step };
+    }
+    if (kind === "bits" && min === 0 && Number.isInteger(max) && max < 2 ** 24) {
+      return { name, kind, min, max, step };
+    }
+    throw fail(`input field ${name}: ${kind} with min ${min}, max ${max}, step ${step} is not a field this client can send`);
   });
   return { game: string(schema[0], "game"), components, input };
 }
@@ -2261,17 +2270,50 @@ var SchemaDecoder = class {
     return { id: entity.id, components };
   }
   /**
-   * The input fields in wire order as they will travel (float 32), each clamped to its
-   * announced range (the server closes the connection on an out-of-range value) and
-   * non-finite values sent as 0. Prediction steps with exactly these values.
+   * The input fields in wire order as they will travel, as each field's kind says: a
+   * float as a float 32, a step field as its integer step count, a bit field as an
+   * integer of the mask's bits. Each is clamped to its announced range first (the server
+   * closes the connection on an out-of-range value); non-finite values count as 0.
    */
   inputFields(values) {
-    return this.schema.input.map((field) => {
-      const value = values[field.name] ?? 0;
-      return Number.isFinite(value) ? toFloat32Within(value, field.min, field.max) : 0;
+    return this.schema.input.map((field) => wireValue(field, values[field.name] ?? 0));
+  }
+  /**
+   * The game's values of wire fields (as {@link inputFields} makes them), by name: what
+   * the server will act on, bit for bit (a step field's value is `count * step` in float
+   * 32). Prediction steps with exactly these values.
+   */
+  inputValues(fields) {
+    const values = {};
+    this.schema.input.forEach((field, at) => {
+      const wire = fields[at] ?? 0;
+      values[field.name] = field.kind === "step" ? Math.fround(wire * Math.fround(field.step)) : wire;
     });
+    return values;
   }
 };
+function wireValue(field, value) {
+  const finite2 = Number.isFinite(value) ? value : 0;
+  switch (field.kind) {
+    case "step": {
+      const step = Math.fround(field.step);
+      const clamped = Math.min(field.max, Math.max(field.min, finite2));
+      let count = Math.round(clamped / step);
+      const within = (k) => {
+        const product = Math.fround(k * step);
+        return product >= field.min && product <= field.max;
+      };
+      if (!within(count)) {
+        count -= Math.sign(Math.fround(count * step) - clamped);
+      }
+      return count + 0;
+    }
+    case "bits":
+      return (Math.max(0, Math.trunc(finite2)) & field.max) >>> 0;
+    default:
+      return toFloat32Within(finite2, field.min, field.max);
+  }
+}
 var F32 = new Float32Array(1);
 var F32_BITS = new Int32Array(F32.buffer);
 function nextFloat32(value, towards) {
@@ -2879,6 +2921,399 @@ function describe(error) {
   return String(error);
 }
 
+// src/transport.ts
+var STREAM_MESSAGE = 1;
+var STREAM_CLOSE = 2;
+var STREAM_HEADER_BYTES = 5;
+var MAX_STREAM_FRAME_BYTES = 16 * 1024 * 1024;
+var MAX_CLOSE_FRAME_BYTES = 125;
+var MAX_SEND_BODY_BYTES = 64 * 1024;
+var SEND_PREFIX_BYTES = 4;
+var HTTP_OPEN_TIMEOUT_MS = 1e4;
+var SEND_FAILURE_GRACE_MS = 1e3;
+var strictUtf8 = new TextDecoder("utf-8", { fatal: true });
+var StreamFrameReader = class {
+  header = new Uint8Array(STREAM_HEADER_BYTES);
+  headerFill = 0;
+  kind = 0;
+  payload = null;
+  payloadFill = 0;
+  closed = false;
+  /** Whether the stream so far ends inside a frame (a cut stream, if it ends here). */
+  get midFrame() {
+    return !this.closed && (this.headerFill > 0 || this.payload !== null);
+  }
+  /** Whether the close frame was read. */
+  get sawClose() {
+    return this.closed;
+  }
+  /** Reads `chunk`; returns the frames it completes, in order. Throws a {@link DecodeError} on garbage. */
+  push(chunk) {
+    const frames = [];
+    let at = 0;
+    while (at < chunk.length && !this.closed) {
+      if (this.payload === null) {
+        let length;
+        if (this.headerFill === 0 && chunk.length - at >= STREAM_HEADER_BYTES) {
+          this.kind = chunk[at];
+          length = readU32(chunk, at + 1);
+          at += STREAM_HEADER_BYTES;
+        } else {
+          const take2 = Math.min(STREAM_HEADER_BYTES - this.headerFill, chunk.length - at);
+          this.header.set(chunk.subarray(at, at + take2), this.headerFill);
+          this.headerFill += take2;
+          at += take2;
+          if (this.headerFill < STREAM_HEADER_BYTES) break;
+          this.headerFill = 0;
+          this.kind = this.header[0];
+          length = readU32(this.header, 1);
+        }
+        checkHeader(this.kind, length);
+        if (chunk.length - at >= length) {
+          frames.push(this.frame(chunk.subarray(at, at + length)));
+          at += length;
+          continue;
+        }
+        this.payload = new Uint8Array(length);
+        this.payloadFill = 0;
+      }
+      const payload = this.payload;
+      const take = Math.min(payload.length - this.payloadFill, chunk.length - at);
+      payload.set(chunk.subarray(at, at + take), this.payloadFill);
+      this.payloadFill += take;
+      at += take;
+      if (this.payloadFill === payload.length) {
+        this.payload = null;
+        frames.push(this.frame(payload));
+      }
+    }
+    return frames;
+  }
+  frame(payload) {
+    if (this.kind === STREAM_MESSAGE) {
+      return { kind: "message", payload };
+    }
+    this.closed = true;
+    return decodeClose(payload);
+  }
+};
+function readU32(bytes, at) {
+  return (bytes[at] << 24 | bytes[at + 1] << 16 | bytes[at + 2] << 8 | bytes[at + 3]) >>> 0;
+}
+function checkHeader(kind, length) {
+  if (kind !== STREAM_MESSAGE && kind !== STREAM_CLOSE) {
+    throw new DecodeError("malformed", `unknown stream frame kind ${kind}`);
+  }
+  const limit = kind === STREAM_CLOSE ? MAX_CLOSE_FRAME_BYTES : MAX_STREAM_FRAME_BYTES;
+  if (length > limit) {
+    throw new DecodeError("overlong", `a stream frame of kind ${kind} claims ${length} bytes (at most ${limit})`);
+  }
+}
+function decodeClose(payload) {
+  if (payload.length === 0) {
+    return { kind: "close", code: 1005, reason: "" };
+  }
+  if (payload.length === 1) {
+    throw new DecodeError("truncated", "a close frame with one byte of code");
+  }
+  let reason;
+  try {
+    reason = strictUtf8.decode(payload.subarray(2));
+  } catch {
+    throw new DecodeError("malformed", "a close reason that is not UTF-8");
+  }
+  return { kind: "close", code: payload[0] << 8 | payload[1], reason };
+}
+function fallbackUrl(wsUrl, endpoint) {
+  const url = new URL(wsUrl);
+  const scheme = { "ws:": "http:", "wss:": "https:", "http:": "http:", "https:": "https:" }[url.protocol];
+  if (scheme === void 0) {
+    throw new TypeError(`not a ws(s) or http(s) URL: ${wsUrl}`);
+  }
+  url.protocol = scheme;
+  url.pathname = `${url.pathname.replace(/\/ws\/?$/, "").replace(/\/$/, "")}/http/${endpoint}`;
+  if (endpoint !== "connect") url.search = "";
+  url.hash = "";
+  return url.toString();
+}
+var HttpSocket = class _HttpSocket {
+  static CONNECTING = 0;
+  static OPEN = 1;
+  static CLOSING = 2;
+  static CLOSED = 3;
+  /** Messages are delivered as `ArrayBuffer`s whatever this says (the client sets `arraybuffer`). */
+  binaryType = "arraybuffer";
+  onopen = null;
+  /** `data` is an `ArrayBuffer`. */
+  onmessage = null;
+  onclose = null;
+  onerror = null;
+  /** The WebSocket URL it was made with. */
+  url;
+  /** The session id, once `POST /http/connect` gave one. */
+  session = null;
+  /** The HTTP status of a refused connect or stream (0: none, or no answer at all). */
+  status = 0;
+  /** Requests made to `/http/send` (for figures: batching shows as fewer requests than messages). */
+  sendRequests = 0;
+  state = _HttpSocket.CONNECTING;
+  fetch;
+  authorization;
+  abort = new AbortController();
+  queue = [];
+  sending = false;
+  flushQueued = false;
+  sendFailed = false;
+  timers = /* @__PURE__ */ new Set();
+  constructor(url, protocols, options = {}) {
+    const fetch = options.fetch ?? globalThis.fetch?.bind(globalThis);
+    if (fetch === void 0) {
+      throw new TypeError("no fetch implementation for the HTTP transport");
+    }
+    this.fetch = fetch;
+    this.url = url;
+    const connectUrl = fallbackUrl(url, "connect");
+    const offered = protocols === void 0 ? [] : typeof protocols === "string" ? [protocols] : protocols;
+    const token = offered.find((protocol) => protocol.startsWith("token."))?.slice("token.".length);
+    this.authorization = token === void 0 ? null : `Bearer ${token}`;
+    const timeout = options.openTimeoutMs ?? HTTP_OPEN_TIMEOUT_MS;
+    if (timeout > 0 && Number.isFinite(timeout)) {
+      this.later(timeout, () => {
+        if (this.state === _HttpSocket.CONNECTING) this.fail(`no session within ${timeout} ms`);
+      });
+    }
+    void this.run(connectUrl);
+  }
+  /** 0 connecting, 1 open, 2 closing, 3 closed, as a WebSocket's. */
+  get readyState() {
+    return this.state;
+  }
+  /**
+   * Queues one client message (copied) and sends it at once if no request is in flight.
+   * Throws before the socket is open, as a WebSocket does; after it closed, drops it.
+   */
+  send(data) {
+    if (this.state === _HttpSocket.CONNECTING) {
+      throw new Error("the HTTP transport is not open yet");
+    }
+    if (this.state !== _HttpSocket.OPEN || this.sendFailed) {
+      return;
+    }
+    if (data.length + SEND_PREFIX_BYTES > MAX_SEND_BODY_BYTES) {
+      this.fail(`a message of ${data.length} bytes is too big for one request`, 1009);
+      return;
+    }
+    this.queue.push(data.slice());
+    if (!this.sending && !this.flushQueued) {
+      this.flushQueued = true;
+      queueMicrotask(() => {
+        this.flushQueued = false;
+        this.flush();
+      });
+    }
+  }
+  /**
+   * Closes the session: the stream is cancelled, which the server takes for the end of
+   * the session (as a WebSocket's close), and a close event follows with `code` (1005
+   * when none) and `reason`.
+   */
+  close(code, reason) {
+    if (this.state === _HttpSocket.CLOSING || this.state === _HttpSocket.CLOSED) {
+      return;
+    }
+    this.state = _HttpSocket.CLOSING;
+    this.stop();
+    queueMicrotask(() => {
+      this.state = _HttpSocket.CLOSED;
+      this.dispatch(this.onclose, { code: code ?? 1005, reason: reason ?? "", wasClean: true });
+    });
+  }
+  async run(connectUrl) {
+    try {
+      const headers = {};
+      if (this.authorization !== null) headers["Authorization"] = this.authorization;
+      const connected = await this.fetch(connectUrl, { method: "POST", headers, cache: "no-store", signal: this.abort.signal });
+      if (!connected.ok) {
+        await this.refused(connected);
+        return;
+      }
+      const session = sessionOf(await connected.text());
+      if (session === null) {
+        this.fail("the connect answer names no session");
+        return;
+      }
+      this.session = session;
+      const stream = await this.fetch(this.endpoint("stream"), { method: "GET", headers, cache: "no-store", signal: this.abort.signal });
+      if (!stream.ok || stream.body === null) {
+        await this.refused(stream);
+        return;
+      }
+      if (this.state !== _HttpSocket.CONNECTING) {
+        return;
+      }
+      this.state = _HttpSocket.OPEN;
+      this.dispatch(this.onopen, {});
+      await this.read(stream.body.getReader());
+    } catch (error) {
+      this.fail(`the HTTP transport failed: ${error instanceof Error ? error.message : String(error)}`);
+    }
+  }
+  async read(reader) {
+    const frames = new StreamFrameReader();
+    for (; ; ) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      let complete;
+      try {
+        complete = frames.push(value);
+      } catch (error) {
+        this.fail(`a malformed stream: ${error.message}`);
+        return;
+      }
+      for (const frame of complete) {
+        if (this.state !== _HttpSocket.OPEN) return;
+        if (frame.kind === "message") {
+          this.dispatch(this.onmessage, { data: ownBuffer(frame.payload) });
+        } else {
+          this.ended(frame.code, frame.reason);
+          return;
+        }
+      }
+    }
+    this.fail(frames.midFrame ? "the stream ended inside a frame" : "the stream ended without a close");
+  }
+  /** A connect or stream answered something other than 2xx: the reason is the body's text. */
+  async refused(response) {
+    this.status = response.status;
+    const text = await response.text().catch(() => "");
+    this.fail(`${response.status} ${text.trim()}`.trim());
+  }
+  endpoint(name) {
+    return `${fallbackUrl(this.url, name)}?session=${encodeURIComponent(this.session)}`;
+  }
+  /** Sends what is queued in one request (up to the body limit), if none is in flight. */
+  flush() {
+    if (this.sending || this.state !== _HttpSocket.OPEN || this.sendFailed || this.queue.length === 0) {
+      return;
+    }
+    let size = 0;
+    let count = 0;
+    while (count < this.queue.length && size + SEND_PREFIX_BYTES + this.queue[count].length <= MAX_SEND_BODY_BYTES) {
+      size += SEND_PREFIX_BYTES + this.queue[count].length;
+      count += 1;
+    }
+    const body = new Uint8Array(size);
+    const view = new DataView(body.buffer);
+    let at = 0;
+    for (const message of this.queue.splice(0, count)) {
+      view.setUint32(at, message.length);
+      body.set(message, at + SEND_PREFIX_BYTES);
+      at += SEND_PREFIX_BYTES + message.length;
+    }
+    this.sending = true;
+    this.sendRequests += 1;
+    this.fetch(this.endpoint("send"), {
+      method: "POST",
+      headers: { "Content-Type": "application/octet-stream" },
+      body,
+      cache: "no-store",
+      signal: this.abort.signal
+    }).then(
+      async (response) => {
+        this.sending = false;
+        if (response.ok) {
+          this.flush();
+        } else {
+          const text = await response.text().catch(() => "");
+          this.sendRefused(`${response.status} ${text.trim()}`.trim());
+        }
+      },
+      (error) => {
+        this.sending = false;
+        this.sendRefused(error instanceof Error ? error.message : String(error));
+      }
+    );
+  }
+  /**
+   * A send was refused or failed: nothing more is sent (later messages would arrive out
+   * of order). The server closes a session it refuses input from, and its close frame on
+   * the stream says why; if none comes soon, the socket fails with 1006.
+   */
+  sendRefused(why) {
+    if (this.state !== _HttpSocket.OPEN) return;
+    this.sendFailed = true;
+    this.queue.length = 0;
+    this.later(SEND_FAILURE_GRACE_MS, () => this.fail(`POST /http/send failed: ${why}`));
+  }
+  /** The stream's close frame: a clean close with the server's code and reason. */
+  ended(code, reason) {
+    this.state = _HttpSocket.CLOSED;
+    this.stop();
+    this.dispatch(this.onclose, { code, reason, wasClean: true });
+  }
+  /** Fails the connection as a WebSocket does: an error event, then a close with `code` (1006 by default). */
+  fail(reason, code = 1006) {
+    if (this.state === _HttpSocket.CLOSING || this.state === _HttpSocket.CLOSED) {
+      return;
+    }
+    this.state = _HttpSocket.CLOSED;
+    this.stop();
+    this.dispatch(this.onerror, {});
+    this.dispatch(this.onclose, { code, reason, wasClean: false });
+  }
+  /** Cancels every request (the server ends the session when its stream goes) and timer. */
+  stop() {
+    this.queue.length = 0;
+    for (const timer of this.timers) clearTimeout(timer);
+    this.timers.clear();
+    this.abort.abort();
+  }
+  later(ms, run) {
+    const timer = setTimeout(() => {
+      this.timers.delete(timer);
+      run();
+    }, ms);
+    this.timers.add(timer);
+  }
+  /**
+   * Calls a handler the way a WebSocket's event dispatch does: what it throws is reported
+   * (rethrown in a microtask: the page's error handlers, Node's uncaught exception) and
+   * does not break the transport's own bookkeeping.
+   */
+  dispatch(handler, event) {
+    if (handler === null) return;
+    try {
+      handler.call(this, event);
+    } catch (error) {
+      queueMicrotask(() => {
+        throw error;
+      });
+    }
+  }
+};
+function sessionOf(text) {
+  try {
+    const answer = JSON.parse(text);
+    const session = answer?.session;
+    return typeof session === "string" && session !== "" ? session : null;
+  } catch {
+    return null;
+  }
+}
+function ownBuffer(bytes) {
+  if (bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength && bytes.buffer instanceof ArrayBuffer) {
+    return bytes.buffer;
+  }
+  return bytes.slice().buffer;
+}
+function httpSocketFactory(options) {
+  return class extends HttpSocket {
+    constructor(url, protocols) {
+      super(url, protocols, options);
+    }
+  };
+}
+
 // src/client.ts
 var SpectatorInputError = class extends Error {
   constructor() {
@@ -2897,6 +3332,8 @@ var ROOM_FAILURES_BEFORE_MATCHMAKE = 2;
 var ERROR_CLOSE_GRACE_MS = 250;
 var HEALTHY_AFTER_MS = 5e3;
 var MAX_SEND_TIMES = 1024;
+var WEBSOCKET_OPEN_TIMEOUT_MS = 5e3;
+var NO_WELCOME_REASON = "no welcome in time";
 var Window = class {
   constructor(spanMs) {
     this.spanMs = spanMs;
@@ -2996,6 +3433,19 @@ var TickcastClient = class _TickcastClient extends Emitter {
   offeredResume = false;
   resumedSession = false;
   resumes = 0;
+  /** The transport of the current (or last) socket. */
+  socketTransport = "websocket";
+  /** How the current (or last) socket was opened: for the HTTP fallback to open the same. */
+  lastOpen = null;
+  /** Whether the current socket has opened. */
+  socketOpened = false;
+  openTimer = null;
+  /** Auto: the WebSocket was cut before its Welcome, so the next connection goes over HTTP. */
+  httpNext = false;
+  /** Auto: this HTTP connection stands in for a WebSocket that failed. */
+  fallingBack = false;
+  /** Auto: when HTTP worked where the WebSocket did not; connections use it for a while. */
+  preferHttpSince = null;
   now;
   down = new Window(1e3);
   up = new Window(1e3);
@@ -3107,27 +3557,70 @@ var TickcastClient = class _TickcastClient extends Emitter {
    * is a close event and the client tries again later.
    */
   open(direct) {
-    const Factory = this.options.WebSocket ?? globalThis.WebSocket;
-    if (Factory === void 0) {
-      throw new Error("no WebSocket implementation: pass options.WebSocket");
-    }
+    const transport = this.pickTransport();
     const attempt = ++this.attempt;
     const seat = this.pendingSeat;
     if (seat !== null) {
       this.pendingSeat = null;
-      this.openSeat(Factory, seat, direct);
+      this.openSeat(transport, seat, direct);
       return;
     }
     this.withToken(attempt, direct, (token, direct2) => {
       const room = this.matchedRoom;
       if (this.match === null) {
-        this.openSocket(Factory, this.url, token, "url", direct2);
+        this.openSocket(transport, this.url, token, "url", direct2);
       } else if (room !== null && this.resumeToken !== null) {
-        this.openSocket(Factory, roomUrl(room.wsUrl, room.roomId), token, "room", direct2);
+        this.openSocket(transport, roomUrl(room.wsUrl, room.roomId), token, "room", direct2);
       } else {
-        this.matchmakeAndOpen(Factory, attempt, token, direct2);
+        this.matchmakeAndOpen(transport, attempt, token, direct2);
       }
     });
+  }
+  /**
+   * The transport of the next connection (see {@link ClientOptions.transport}). Auto: a
+   * WebSocket, unless there is none here, the last one was cut before its Welcome, or
+   * HTTP worked where a WebSocket did not less than `probeWebSocketAfterMs` ago.
+   */
+  pickTransport() {
+    const mode = this.options.transport ?? "auto";
+    if (mode === "http") {
+      return "http";
+    }
+    if (mode === "websocket") {
+      this.factory("websocket");
+      return "websocket";
+    }
+    this.fallingBack = false;
+    const global = globalThis;
+    if (this.options.WebSocket === void 0 && global.WebSocket === void 0) {
+      if (this.options.HttpSocket === void 0 && global.fetch === void 0) {
+        throw new Error("no WebSocket implementation: pass options.WebSocket");
+      }
+      return "http";
+    }
+    if (this.httpNext) {
+      this.httpNext = false;
+      this.fallingBack = true;
+      return "http";
+    }
+    const since = this.preferHttpSince;
+    if (since !== null && this.now() - since < (this.options.probeWebSocketAfterMs ?? 6e4)) {
+      return "http";
+    }
+    return "websocket";
+  }
+  factory(transport) {
+    if (transport === "http") {
+      return this.options.HttpSocket ?? HttpSocket;
+    }
+    const Factory = this.options.WebSocket ?? globalThis.WebSocket;
+    if (Factory === void 0) {
+      throw new Error("no WebSocket implementation: pass options.WebSocket");
+    }
+    return Factory;
+  }
+  get autoTransport() {
+    return (this.options.transport ?? "auto") === "auto";
   }
   /**
    * Hands the player token to `then`: `options.token` itself, or what the token function
@@ -3166,7 +3659,7 @@ var TickcastClient = class _TickcastClient extends Emitter {
     );
   }
   /** Asks the matchmaker for a seat (with the player token, if any) and opens a socket with it. */
-  matchmakeAndOpen(Factory, attempt, token, direct) {
+  matchmakeAndOpen(transport, attempt, token, direct) {
     const match = this.match;
     if (token !== null && (typeof token !== "string" || token === "")) {
       const error = new TypeError("the player token is not a non-empty string");
@@ -3186,7 +3679,7 @@ var TickcastClient = class _TickcastClient extends Emitter {
       (seat) => {
         if (this.attempt !== attempt) return;
         this.preparing = false;
-        this.openSeat(Factory, seat, false);
+        this.openSeat(transport, seat, false);
       },
       (error) => {
         if (this.attempt !== attempt) return;
@@ -3203,10 +3696,10 @@ var TickcastClient = class _TickcastClient extends Emitter {
    * Opens a socket with `seat`. It carries no player token: the seat was bound to the
    * token that asked for it. Its room becomes the client's.
    */
-  openSeat(Factory, seat, direct) {
+  openSeat(transport, seat, direct) {
     this.matchedRoom = roomOf(seat);
     this.roomFailures = 0;
-    this.openSocket(Factory, seatUrl(seat), null, "seat", direct);
+    this.openSocket(transport, seatUrl(seat), null, "seat", direct);
   }
   /**
    * The matchmaker refused, or did not answer. A request it cannot place (a malformed
@@ -3223,34 +3716,54 @@ var TickcastClient = class _TickcastClient extends Emitter {
       notBeforeMs: refused?.retryAfterMs ?? null
     });
   }
-  openSocket(Factory, url, token, joinedBy, direct) {
+  openSocket(transport, url, token, joinedBy, direct) {
+    if (token !== null && (typeof token !== "string" || token === "")) {
+      const error = new TypeError("the player token is not a non-empty string");
+      if (direct) throw error;
+      this.connectFailed(`could not open the WebSocket: ${error.message}`);
+      return;
+    }
     let socket;
     try {
-      if (token === null) {
-        socket = new Factory(url);
-      } else if (typeof token === "string" && token !== "") {
-        socket = new Factory(url, ["tickcast", `token.${token}`]);
-      } else {
-        throw new TypeError("the player token is not a non-empty string");
-      }
+      const Factory = this.factory(transport);
+      socket = token === null ? new Factory(url) : new Factory(url, ["tickcast", `token.${token}`]);
     } catch (error) {
+      if (transport === "websocket" && this.autoTransport) {
+        this.fallingBack = true;
+        this.openSocket("http", url, token, joinedBy, direct);
+        return;
+      }
       if (direct) throw error;
-      this.connectFailed(`could not open the WebSocket: ${describe2(error)}`);
+      this.connectFailed(`could not open the ${transport === "http" ? "HTTP transport" : "WebSocket"}: ${describe2(error)}`);
       return;
     }
     this.connections += 1;
     this.socket = socket;
     this.socketUrl = url;
     this.joinedBy = joinedBy;
+    this.socketTransport = transport;
+    this.lastOpen = { url, token, joinedBy };
+    this.socketOpened = false;
     socket.binaryType = "arraybuffer";
+    if (transport === "websocket" && this.autoTransport) {
+      this.openTimer = setTimeout(() => {
+        this.openTimer = null;
+        if (this.socket === socket) this.fellBack(socket);
+      }, WEBSOCKET_OPEN_TIMEOUT_MS);
+    }
     socket.onopen = () => {
       if (this.socket !== socket) return;
+      this.socketOpened = true;
+      this.clearOpenTimer();
+      if (transport === "http" && this.fallingBack) {
+        this.preferHttpSince = this.now();
+      }
       const spectate = this.options.spectate ?? null;
       const resume = spectate === null && joinedBy !== "seat" ? this.resumeToken : null;
       this.offeredResume = resume !== null;
       this.sendBytes(encodeHello(this.options.name ?? "", resume, spectate));
       this.welcomeTimer = setTimeout(() => {
-        this.drop(PROTOCOL_CLOSE_CODE, "no welcome in time", true);
+        this.drop(PROTOCOL_CLOSE_CODE, NO_WELCOME_REASON, true);
       }, this.options.welcomeTimeoutMs ?? 1e4);
     };
     socket.onmessage = (event) => {
@@ -3258,7 +3771,7 @@ var TickcastClient = class _TickcastClient extends Emitter {
       this.receive(event.data);
     };
     socket.onclose = (event) => {
-      if (this.socket !== socket) return;
+      if (this.socket !== socket || this.fellBack(socket)) return;
       this.ended(event.code, event.reason);
       this.closed(event.code, event.reason, !PERMANENT_CLOSE_CODES.has(event.code));
     };
@@ -3266,7 +3779,7 @@ var TickcastClient = class _TickcastClient extends Emitter {
       if (this.socket !== socket || this.errorTimer !== null) return;
       this.errorTimer = setTimeout(() => {
         this.errorTimer = null;
-        if (this.socket !== socket) return;
+        if (this.socket !== socket || this.fellBack(socket)) return;
         this.ended(1006, "connection failed");
         try {
           socket.close();
@@ -3277,12 +3790,41 @@ var TickcastClient = class _TickcastClient extends Emitter {
     };
   }
   /**
+   * Auto transport: a WebSocket that failed (or timed out) before it opened is replaced
+   * by the HTTP transport at once, with the same URL (seat, room) and token: the same
+   * connection attempt, so no close event and no backoff. Returns whether it did.
+   */
+  fellBack(socket) {
+    const last = this.lastOpen;
+    if (this.socketTransport !== "websocket" || this.socketOpened || !this.autoTransport || last === null) {
+      return false;
+    }
+    this.detach();
+    try {
+      socket.close();
+    } catch {
+    }
+    this.connections -= 1;
+    this.fallingBack = true;
+    this.openSocket("http", last.url, last.token, last.joinedBy, false);
+    return true;
+  }
+  clearOpenTimer() {
+    if (this.openTimer !== null) {
+      clearTimeout(this.openTimer);
+      this.openTimer = null;
+    }
+  }
+  /**
    * The socket ended (the server closed it, it failed, or the client dropped it):
    * detaches it, and forgets a session that the next connection cannot resume.
    */
   ended(code, reason) {
     const offeredResume = this.offeredResume;
     const welcomed = this.currentWelcome !== null;
+    if (this.autoTransport && this.socketTransport === "websocket" && this.socketOpened && !welcomed && !this.closedByUser && (code === 1006 || reason === NO_WELCOME_REASON)) {
+      this.httpNext = true;
+    }
     this.detach();
     if (offeredResume && code === 1008 && reason === INVALID_RESUME_REASON) {
       this.forgetSession();
@@ -3332,20 +3874,29 @@ var TickcastClient = class _TickcastClient extends Emitter {
     const seq = this.seq;
     this.seq = seq + 1 >>> 0;
     const fields = decoder2.inputFields(values);
-    this.sendBytes(encodeInput(seq, fields));
     const now = this.now();
+    this.sendBytes(encodeInput(seq, this.viewTick(now), fields));
     this.sendTimes.push({ seq, at: now });
     if (this.sendTimes.length > MAX_SEND_TIMES) {
       this.sendTimes.shift();
     }
     if (this.predictorInstance !== null) {
-      const sent = {};
-      decoder2.schema.input.forEach((field, at) => {
-        sent[field.name] = fields[at];
-      });
-      this.predictorInstance.input(seq, sent, now);
+      this.predictorInstance.input(seq, decoder2.inputValues(fields), now);
     }
     return seq;
+  }
+  /**
+   * The tick of the world this client shows at `now` (ms): its interpolated render tick,
+   * whole and wrapped to u32, which an Input carries so that the server can judge the
+   * action against what the player saw (lag compensation; the server clamps it to the
+   * history it keeps). Null before the first snapshot.
+   */
+  viewTick(now = this.now()) {
+    const at = this.interpolatorInstance?.renderTick(now) ?? null;
+    if (at === null || !Number.isFinite(at)) {
+      return null;
+    }
+    return Math.floor(at) >>> 0;
   }
   /**
    * Calls `input` once per server tick (at the Welcome's tick rate) and sends what it
@@ -3393,7 +3944,8 @@ var TickcastClient = class _TickcastClient extends Emitter {
     return {
       connected: this.connected,
       roomId: this.roomId,
-      transport: /^(wss|https):/i.test(socketUrl2) ? "wss" : "ws",
+      transport: this.socketTransport,
+      secure: /^(wss|https):/i.test(socketUrl2),
       rttMs: this.rtt.mean(now),
       downKbps: this.down.sum(now) * 8 / 1e3,
       upKbps: this.up.sum(now) * 8 / 1e3,
@@ -3466,6 +4018,9 @@ var TickcastClient = class _TickcastClient extends Emitter {
     this.resumedSession = resumed;
     this.resumeToken = welcome.resume.length > 0 ? welcome.resume : null;
     this.lastPlayer = welcome.player;
+    if (this.socketTransport === "websocket") {
+      this.preferHttpSince = null;
+    }
     this.roomFailures = 0;
     this.welcomedAt = now;
     this.lastReceivedAt = now;
@@ -3579,6 +4134,7 @@ var TickcastClient = class _TickcastClient extends Emitter {
     }
     this.socket = null;
     this.currentWelcome = null;
+    this.clearOpenTimer();
     if (this.welcomeTimer !== null) {
       clearTimeout(this.welcomeTimer);
       this.welcomeTimer = null;
@@ -3660,12 +4216,16 @@ export {
   Emitter,
   FLAG_ACK_ABSOLUTE,
   FLAG_FULL,
+  HTTP_OPEN_TIMEOUT_MS,
   HeldEntity,
+  HttpSocket,
   Interpolator,
   MATCHMAKE_TIMEOUT_MS,
   MAX_COMPONENTS,
   MAX_FIELDS,
+  MAX_SEND_BODY_BYTES,
   MAX_SPECTATE_COORDINATE,
+  MAX_STREAM_FRAME_BYTES,
   MatchmakeError,
   Mirror,
   PROTOCOL_CLOSE_CODE,
@@ -3673,8 +4233,11 @@ export {
   Predictor,
   SILENT_CLOSE_CODE,
   SNAPSHOT_TAG,
+  STREAM_CLOSE,
+  STREAM_MESSAGE,
   SchemaDecoder,
   SpectatorInputError,
+  StreamFrameReader,
   TickcastClient,
   WELCOME_TAG,
   applyBody,
@@ -3689,6 +4252,8 @@ export {
   encodeInput,
   entityHash,
   entityHashOf,
+  fallbackUrl,
+  httpSocketFactory,
   interpolateField,
   isDivergence,
   matchmake,
@@ -3701,6 +4266,7 @@ export {
   stepArenaPlayer,
   toFloat32Within,
   unzigzag,
+  wireValue,
   withQuery,
   worldValue,
   wrapInteger,

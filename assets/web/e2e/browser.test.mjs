@@ -12,6 +12,12 @@
 // - after 10 s of play, every snapshot's checksum verified (0 mismatches).
 // It saves a screenshot per transport under target/e2e/ and prints the page's frame time.
 //
+// The same play over the HTTP fallback (issue 16), twice: with `window.WebSocket` removed
+// by an init script, and with a real WebSocket behind a proxy that refuses every upgrade
+// (tools/blocking-proxy.mjs; the server advertises the proxy with --public-url). The
+// page's SDK falls back by itself, the HUD says `http`, keys move the player as the
+// observer (over a WebSocket, past the proxy) sees it, and every checksum verifies.
+//
 // Then `/?direct` plays in the default room, as the page did before matchmaking (the
 // HUD's entity count is /healthz's). And, briefly, spectating: `/?spectate` on a server
 // with an interest radius shows the whole world (the HUD's entity count is /healthz's, a
@@ -28,7 +34,8 @@ import { mkdirSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
-import { connect, TickcastClient } from '../dist/tickcast.js';
+import { connect, matchmake, TickcastClient } from '../dist/tickcast.js';
+import { startBlockingProxy } from '../tools/blocking-proxy.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = resolve(here, '../../..');
@@ -55,8 +62,8 @@ async function until(what, probe, ms = 10_000) {
 }
 
 /** Starts the release server; resolves once /healthz answers. */
-async function startServer(port, tls, interestRadius = 0) {
-  const args = ['--bind', `127.0.0.1:${port}`, '--npcs', String(NPCS), '--interest-radius', String(interestRadius)];
+async function startServer(port, tls, interestRadius = 0, extra = []) {
+  const args = ['--bind', `127.0.0.1:${port}`, '--npcs', String(NPCS), '--interest-radius', String(interestRadius), ...extra];
   if (tls) args.push('--tls-self-signed');
   const child = spawn(serverBinary, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, NO_COLOR: '1' } });
   let log = '';
@@ -104,21 +111,40 @@ const BROWSER_FLAGS = [
   '--no-first-run',
 ];
 
-async function play(transport, port) {
-  const tls = transport === 'wss';
-  const server = await startServer(port, tls);
+/**
+ * Plays the demo for ten seconds and checks it from outside. `mode`: `ws`, `wss`, `http`
+ * (the page has no `window.WebSocket`) or `http-proxy` (its WebSockets are refused by a
+ * proxy between the page and the server).
+ */
+async function play(mode, port) {
+  const tls = mode === 'wss';
+  const proxyPort = mode === 'http-proxy' ? port + 100 : null;
+  // Behind the proxy, the seats the server hands out point at the proxy.
+  const server = await startServer(port, tls, 0, proxyPort === null ? [] : ['--public-url', `ws://127.0.0.1:${proxyPort}/ws`]);
+  const proxy = proxyPort === null ? null : await startBlockingProxy(port, proxyPort);
+  const http = mode.startsWith('http');
   const flags = [...BROWSER_FLAGS];
   if (tls) flags.push(`--ignore-certificate-errors-spki-list=${server.spki}`);
   const browser = await chromium.launch({ executablePath: chromiumPath, headless: true, args: flags });
   let observer = null;
   try {
     const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+    if (mode === 'http') {
+      // A page where WebSocket does not exist (what a blocked network amounts to).
+      await page.addInitScript(() => {
+        delete window.WebSocket;
+      });
+    }
     const pageErrors = [];
     page.on('pageerror', (error) => pageErrors.push(error.message));
-    await page.goto(`${server.base}/`);
-    await page.waitForFunction(() => window.tickcast?.stats().connected === true, null, { timeout: 10_000 });
+    await page.goto(`${proxy?.base ?? server.base}/`);
+    await page.waitForFunction(() => window.tickcast?.stats().connected === true, null, { timeout: 15_000 });
     const stats = () => page.evaluate(() => window.tickcast.stats());
-    assert.equal((await stats()).transport, transport);
+    assert.equal((await stats()).transport, http ? 'http' : 'websocket');
+    assert.equal((await stats()).secure, tls);
+    if (mode === 'http') assert.equal(await page.evaluate(() => typeof window.WebSocket), 'undefined');
+    if (proxy !== null) assert.ok(proxy.upgrades >= 1, 'the page tried a WebSocket first, and the proxy refused it');
+    await until('the HUD to name the transport', async () => (await page.textContent('#hud-transport')) === (http ? 'http' : 'websocket'));
 
     // Matchmade: a room of its own, not the default one, named in the HUD.
     const room = (await stats()).roomId;
@@ -126,9 +152,17 @@ async function play(transport, port) {
     await until('the HUD to name the room', async () => (await page.textContent('#hud-room')) === room);
     assert.equal((await health(server.base)).clients, 0, 'nobody in the default room');
     // The observer takes a seat in the same room.
-    observer = await TickcastClient.matchmake(server.base, { roomId: room, name: 'observer', reconnect: false });
+    // Over a WebSocket, past the proxy: the seat is taken on the server's own address.
+    const seat = await matchmake(server.base, { roomId: room });
+    observer = TickcastClient.connect(server.base, {
+      matchmake: { seat: proxy === null ? seat : { ...seat, wsUrl: server.ws } },
+      name: 'observer',
+      reconnect: false,
+      transport: 'websocket',
+    });
     assert.equal(observer.roomId, room);
-    assert.equal(observer.stats().transport, transport, 'the seat\'s ws_url has the node\'s scheme');
+    await until('the observer to be welcomed', async () => observer.connected);
+    assert.equal(observer.stats().secure, tls, 'the seat\'s ws_url has the node\'s scheme');
 
     // The observer sees the page's player in its own snapshots.
     const player = await page.evaluate(() => window.tickcast.client.welcome.player);
@@ -179,9 +213,9 @@ async function play(transport, port) {
     assert.deepEqual(pageErrors, [], 'no errors in the page');
 
     mkdirSync(artifacts, { recursive: true });
-    await page.screenshot({ path: resolve(artifacts, `browser-${transport}.png`) });
+    await page.screenshot({ path: resolve(artifacts, `browser-${mode}.png`) });
     console.log(
-      `${transport}: frame ${end.frameMs?.toFixed(2)} ms, rtt ${end.rttMs?.toFixed(1)} ms, ` +
+      `${mode}: frame ${end.frameMs?.toFixed(2)} ms, rtt ${end.rttMs?.toFixed(1)} ms, ` +
         `${end.downKbps.toFixed(1)} kbit/s down, ${end.entities} entities, ` +
         `prediction error ${end.predictionError?.toFixed(3) ?? '-'} units, ${end.snapshots} snapshots`,
     );
@@ -189,12 +223,15 @@ async function play(transport, port) {
   } finally {
     observer?.close();
     await browser.close();
+    await proxy?.close();
     await server.stop();
   }
 }
 
 test('the demo matchmakes and plays over ws in headless chromium', { timeout: 90_000 }, () => play('ws', 17811));
 test('the demo matchmakes and plays over wss in headless chromium', { timeout: 90_000 }, () => play('wss', 17812));
+test('the demo plays over the HTTP fallback when the page has no WebSocket', { timeout: 90_000 }, () => play('http', 17815));
+test('the demo falls back to HTTP behind a proxy that refuses WebSocket upgrades', { timeout: 90_000 }, () => play('http-proxy', 17816));
 
 test('the demo plays in the default room with /?direct', { timeout: 60_000 }, async () => {
   const server = await startServer(17814, false);

@@ -39,6 +39,14 @@
  * const client = await TickcastClient.matchmake('http://localhost:7777', { kind: 'arena' });
  * console.log(client.roomId);
  * ```
+ *
+ * The transport is chosen by the client (`transport: 'auto'`, the default): a WebSocket
+ * first, and the HTTP fallback ({@link HttpSocket}: a streamed response down, `POST`s up,
+ * same messages) when the WebSocket cannot get through: it fails before it opens (the
+ * connection goes over HTTP at once, with the same URL, seat and token, and no close
+ * event) or it opens and is cut abnormally before its Welcome (the next connection goes
+ * over HTTP). Once HTTP has worked where the WebSocket did not, connections use it until
+ * `probeWebSocketAfterMs` has passed, and the next one tries the WebSocket again.
  */
 
 import type { HeldEntity } from './body.js';
@@ -59,6 +67,7 @@ import {
   type Welcome,
 } from './protocol.js';
 import { type InputValues, SchemaDecoder, type WorldEntity } from './schema.js';
+import { HttpSocket } from './transport.js';
 
 /** The WebSocket surface the client uses (the browser's, or a compatible one). */
 export interface WebSocketLike {
@@ -138,11 +147,34 @@ export interface ClientOptions<S = unknown> {
    * again with backoff, no sooner than a 503's `Retry-After`.
    */
   readonly matchmake?: boolean | ClientMatchmaking;
+  /**
+   * How to reach the server: `'websocket'` only, `'http'` only (the fallback: a streamed
+   * response down, `POST`s up; see {@link HttpSocket}), or `'auto'` (the default): a
+   * WebSocket, and the HTTP fallback when the WebSocket fails before it opens (at once,
+   * in the same connection attempt), does not open within 5 s, or opens and is cut
+   * abnormally before its Welcome (from the next connection on). `stats().transport`
+   * says which one the connection uses.
+   */
+  readonly transport?: ClientTransport;
+  /**
+   * With `transport: 'auto'`, after HTTP worked where the WebSocket did not, connections
+   * go over HTTP for this long; the first one after it tries the WebSocket again
+   * (default 60 s). A healthy HTTP connection is kept: the probe happens on a reconnection.
+   */
+  readonly probeWebSocketAfterMs?: number;
   /** The WebSocket implementation (default: the global `WebSocket`). */
   readonly WebSocket?: WebSocketFactory;
+  /**
+   * The HTTP fallback's implementation (default: {@link HttpSocket} with the global
+   * `fetch`; `httpSocketFactory({fetch})` binds another `fetch`).
+   */
+  readonly HttpSocket?: WebSocketFactory;
   /** The clock in milliseconds (default `performance.now`). */
   readonly now?: () => number;
 }
+
+/** Which transports the client may use: see {@link ClientOptions.transport}. */
+export type ClientTransport = 'auto' | 'websocket' | 'http';
 
 /** The `matchmake` option of {@link ClientOptions}: what to ask for, and how. */
 export interface ClientMatchmaking extends MatchRequest {
@@ -208,11 +240,16 @@ export interface ClientStats {
   readonly connected: boolean;
   /** The room of a matchmaking client (its last seat's); null for a plain client of `url`. */
   readonly roomId: string | null;
-  /** `wss` when encrypted. */
-  readonly transport: 'ws' | 'wss';
+  /** The current (or last) connection's transport: a WebSocket, or the HTTP fallback. */
+  readonly transport: 'websocket' | 'http';
+  /** Whether that connection is encrypted (`wss:` or `https:`). */
+  readonly secure: boolean;
   /** Mean over the last second of input-to-ack round trips (null: none measured). */
   readonly rttMs: number | null;
-  /** Received and sent WebSocket payload over the last second, kbit/s. */
+  /**
+   * Received and sent message payload over the last second, kbit/s (the messages' own
+   * bytes, whatever the transport adds: frames, or HTTP requests and their headers).
+   */
   readonly downKbps: number;
   readonly upKbps: number;
   /** Entities held. */
@@ -276,6 +313,10 @@ const ERROR_CLOSE_GRACE_MS = 250;
 const HEALTHY_AFTER_MS = 5000;
 /** Inputs whose send time is kept for round trips, at most. */
 const MAX_SEND_TIMES = 1024;
+/** With `transport: 'auto'`, a WebSocket not open after this long is taken for blocked. */
+const WEBSOCKET_OPEN_TIMEOUT_MS = 5000;
+/** The reason of the client's own close when no Welcome came in time. */
+const NO_WELCOME_REASON = 'no welcome in time';
 
 /** Samples over a sliding window, for per-second means and rates. */
 class Window {
@@ -362,6 +403,19 @@ export class TickcastClient<S = unknown> extends Emitter<ClientEvents> {
   private offeredResume = false;
   private resumedSession = false;
   private resumes = 0;
+  /** The transport of the current (or last) socket. */
+  private socketTransport: 'websocket' | 'http' = 'websocket';
+  /** How the current (or last) socket was opened: for the HTTP fallback to open the same. */
+  private lastOpen: { url: string; token: string | null; joinedBy: 'url' | 'seat' | 'room' } | null = null;
+  /** Whether the current socket has opened. */
+  private socketOpened = false;
+  private openTimer: ReturnType<typeof setTimeout> | null = null;
+  /** Auto: the WebSocket was cut before its Welcome, so the next connection goes over HTTP. */
+  private httpNext = false;
+  /** Auto: this HTTP connection stands in for a WebSocket that failed. */
+  private fallingBack = false;
+  /** Auto: when HTTP worked where the WebSocket did not; connections use it for a while. */
+  private preferHttpSince: number | null = null;
   private readonly now: () => number;
   private readonly down = new Window(1000);
   private readonly up = new Window(1000);
@@ -512,29 +566,77 @@ export class TickcastClient<S = unknown> extends Emitter<ClientEvents> {
    * is a close event and the client tries again later.
    */
   private open(direct: boolean): void {
-    const Factory = this.options.WebSocket ?? (globalThis as { WebSocket?: WebSocketFactory }).WebSocket;
-    if (Factory === undefined) {
-      throw new Error('no WebSocket implementation: pass options.WebSocket');
-    }
+    // (Throws when there is no transport at all, before a seat is taken.)
+    const transport = this.pickTransport();
     const attempt = ++this.attempt;
     const seat = this.pendingSeat;
     if (seat !== null) {
       // A seat is taken by the first socket that shows it: it is never offered twice.
       this.pendingSeat = null;
-      this.openSeat(Factory, seat, direct);
+      this.openSeat(transport, seat, direct);
       return;
     }
     this.withToken(attempt, direct, (token, direct) => {
       const room = this.matchedRoom;
       if (this.match === null) {
-        this.openSocket(Factory, this.url, token, 'url', direct);
+        this.openSocket(transport, this.url, token, 'url', direct);
       } else if (room !== null && this.resumeToken !== null) {
         // Seats are single-use: a session goes back to its room and resumes there.
-        this.openSocket(Factory, roomUrl(room.wsUrl, room.roomId), token, 'room', direct);
+        this.openSocket(transport, roomUrl(room.wsUrl, room.roomId), token, 'room', direct);
       } else {
-        this.matchmakeAndOpen(Factory, attempt, token, direct);
+        this.matchmakeAndOpen(transport, attempt, token, direct);
       }
     });
+  }
+
+  /**
+   * The transport of the next connection (see {@link ClientOptions.transport}). Auto: a
+   * WebSocket, unless there is none here, the last one was cut before its Welcome, or
+   * HTTP worked where a WebSocket did not less than `probeWebSocketAfterMs` ago.
+   */
+  private pickTransport(): 'websocket' | 'http' {
+    const mode = this.options.transport ?? 'auto';
+    if (mode === 'http') {
+      return 'http';
+    }
+    if (mode === 'websocket') {
+      this.factory('websocket');
+      return 'websocket';
+    }
+    this.fallingBack = false;
+    const global = globalThis as { WebSocket?: WebSocketFactory; fetch?: unknown };
+    if (this.options.WebSocket === undefined && global.WebSocket === undefined) {
+      if (this.options.HttpSocket === undefined && global.fetch === undefined) {
+        throw new Error('no WebSocket implementation: pass options.WebSocket');
+      }
+      // No WebSocket at all here (an old runtime, a page that removed it).
+      return 'http';
+    }
+    if (this.httpNext) {
+      this.httpNext = false;
+      this.fallingBack = true;
+      return 'http';
+    }
+    const since = this.preferHttpSince;
+    if (since !== null && this.now() - since < (this.options.probeWebSocketAfterMs ?? 60_000)) {
+      return 'http';
+    }
+    return 'websocket';
+  }
+
+  private factory(transport: 'websocket' | 'http'): WebSocketFactory {
+    if (transport === 'http') {
+      return this.options.HttpSocket ?? HttpSocket;
+    }
+    const Factory = this.options.WebSocket ?? (globalThis as { WebSocket?: WebSocketFactory }).WebSocket;
+    if (Factory === undefined) {
+      throw new Error('no WebSocket implementation: pass options.WebSocket');
+    }
+    return Factory;
+  }
+
+  private get autoTransport(): boolean {
+    return (this.options.transport ?? 'auto') === 'auto';
   }
 
   /**
@@ -575,7 +677,7 @@ export class TickcastClient<S = unknown> extends Emitter<ClientEvents> {
   }
 
   /** Asks the matchmaker for a seat (with the player token, if any) and opens a socket with it. */
-  private matchmakeAndOpen(Factory: WebSocketFactory, attempt: number, token: unknown, direct: boolean): void {
+  private matchmakeAndOpen(transport: 'websocket' | 'http', attempt: number, token: unknown, direct: boolean): void {
     const match = this.match!;
     if (token !== null && (typeof token !== 'string' || token === '')) {
       const error = new TypeError('the player token is not a non-empty string');
@@ -595,7 +697,7 @@ export class TickcastClient<S = unknown> extends Emitter<ClientEvents> {
       (seat) => {
         if (this.attempt !== attempt) return;
         this.preparing = false;
-        this.openSeat(Factory, seat, false);
+        this.openSeat(transport, seat, false);
       },
       (error: unknown) => {
         if (this.attempt !== attempt) return;
@@ -614,10 +716,10 @@ export class TickcastClient<S = unknown> extends Emitter<ClientEvents> {
    * Opens a socket with `seat`. It carries no player token: the seat was bound to the
    * token that asked for it. Its room becomes the client's.
    */
-  private openSeat(Factory: WebSocketFactory, seat: Seat, direct: boolean): void {
+  private openSeat(transport: 'websocket' | 'http', seat: Seat, direct: boolean): void {
     this.matchedRoom = roomOf(seat);
     this.roomFailures = 0;
-    this.openSocket(Factory, seatUrl(seat), null, 'seat', direct);
+    this.openSocket(transport, seatUrl(seat), null, 'seat', direct);
   }
 
   /**
@@ -637,35 +739,58 @@ export class TickcastClient<S = unknown> extends Emitter<ClientEvents> {
   }
 
   private openSocket(
-    Factory: WebSocketFactory,
+    transport: 'websocket' | 'http',
     url: string,
     token: unknown,
     joinedBy: 'url' | 'seat' | 'room',
     direct: boolean,
   ): void {
+    if (token !== null && (typeof token !== 'string' || token === '')) {
+      const error = new TypeError('the player token is not a non-empty string');
+      if (direct) throw error;
+      this.connectFailed(`could not open the WebSocket: ${error.message}`);
+      return;
+    }
     let socket: WebSocketLike;
     try {
-      if (token === null) {
-        socket = new Factory(url);
-      } else if (typeof token === 'string' && token !== '') {
-        // Browsers cannot set headers on a WebSocket: the token rides as a subprotocol,
-        // and the server selects `tickcast`.
-        socket = new Factory(url, ['tickcast', `token.${token}`]);
-      } else {
-        throw new TypeError('the player token is not a non-empty string');
-      }
+      const Factory = this.factory(transport);
+      // Browsers cannot set headers on a WebSocket: the token rides as a subprotocol,
+      // and the server selects `tickcast`. (The HTTP transport sends it as a header.)
+      socket = token === null ? new Factory(url) : new Factory(url, ['tickcast', `token.${token}`]);
     } catch (error) {
+      if (transport === 'websocket' && this.autoTransport) {
+        // A WebSocket that cannot even be made (a page that broke it): HTTP at once.
+        this.fallingBack = true;
+        this.openSocket('http', url, token, joinedBy, direct);
+        return;
+      }
       if (direct) throw error;
-      this.connectFailed(`could not open the WebSocket: ${describe(error)}`);
+      this.connectFailed(`could not open the ${transport === 'http' ? 'HTTP transport' : 'WebSocket'}: ${describe(error)}`);
       return;
     }
     this.connections += 1;
     this.socket = socket;
     this.socketUrl = url;
     this.joinedBy = joinedBy;
+    this.socketTransport = transport;
+    this.lastOpen = { url, token, joinedBy };
+    this.socketOpened = false;
     socket.binaryType = 'arraybuffer';
+    if (transport === 'websocket' && this.autoTransport) {
+      // A proxy may hold a blocked upgrade rather than refuse it.
+      this.openTimer = setTimeout(() => {
+        this.openTimer = null;
+        if (this.socket === socket) this.fellBack(socket);
+      }, WEBSOCKET_OPEN_TIMEOUT_MS);
+    }
     socket.onopen = () => {
       if (this.socket !== socket) return;
+      this.socketOpened = true;
+      this.clearOpenTimer();
+      if (transport === 'http' && this.fallingBack) {
+        // HTTP gets through where the WebSocket did not: keep to it for a while.
+        this.preferHttpSince = this.now();
+      }
       const spectate = this.options.spectate ?? null;
       // A spectator has no session to resume: every connection spectates afresh. Nor has
       // a seat: it is a place for a new player.
@@ -673,7 +798,7 @@ export class TickcastClient<S = unknown> extends Emitter<ClientEvents> {
       this.offeredResume = resume !== null;
       this.sendBytes(encodeHello(this.options.name ?? '', resume, spectate));
       this.welcomeTimer = setTimeout(() => {
-        this.drop(PROTOCOL_CLOSE_CODE, 'no welcome in time', true);
+        this.drop(PROTOCOL_CLOSE_CODE, NO_WELCOME_REASON, true);
       }, this.options.welcomeTimeoutMs ?? 10_000);
     };
     socket.onmessage = (event) => {
@@ -681,7 +806,7 @@ export class TickcastClient<S = unknown> extends Emitter<ClientEvents> {
       this.receive(event.data);
     };
     socket.onclose = (event) => {
-      if (this.socket !== socket) return;
+      if (this.socket !== socket || this.fellBack(socket)) return;
       this.ended(event.code, event.reason);
       this.closed(event.code, event.reason, !PERMANENT_CLOSE_CODES.has(event.code));
     };
@@ -694,7 +819,7 @@ export class TickcastClient<S = unknown> extends Emitter<ClientEvents> {
       if (this.socket !== socket || this.errorTimer !== null) return;
       this.errorTimer = setTimeout(() => {
         this.errorTimer = null;
-        if (this.socket !== socket) return;
+        if (this.socket !== socket || this.fellBack(socket)) return;
         this.ended(1006, 'connection failed');
         try {
           socket.close();
@@ -707,12 +832,54 @@ export class TickcastClient<S = unknown> extends Emitter<ClientEvents> {
   }
 
   /**
+   * Auto transport: a WebSocket that failed (or timed out) before it opened is replaced
+   * by the HTTP transport at once, with the same URL (seat, room) and token: the same
+   * connection attempt, so no close event and no backoff. Returns whether it did.
+   */
+  private fellBack(socket: WebSocketLike): boolean {
+    const last = this.lastOpen;
+    if (this.socketTransport !== 'websocket' || this.socketOpened || !this.autoTransport || last === null) {
+      return false;
+    }
+    this.detach();
+    try {
+      socket.close();
+    } catch {
+      // Not open: nothing to close.
+    }
+    // Not a reconnection: the attempt goes on over the other transport.
+    this.connections -= 1;
+    this.fallingBack = true;
+    this.openSocket('http', last.url, last.token, last.joinedBy, false);
+    return true;
+  }
+
+  private clearOpenTimer(): void {
+    if (this.openTimer !== null) {
+      clearTimeout(this.openTimer);
+      this.openTimer = null;
+    }
+  }
+
+  /**
    * The socket ended (the server closed it, it failed, or the client dropped it):
    * detaches it, and forgets a session that the next connection cannot resume.
    */
   private ended(code: number, reason: string): void {
     const offeredResume = this.offeredResume;
     const welcomed = this.currentWelcome !== null;
+    if (
+      this.autoTransport &&
+      this.socketTransport === 'websocket' &&
+      this.socketOpened &&
+      !welcomed &&
+      !this.closedByUser &&
+      (code === 1006 || reason === NO_WELCOME_REASON)
+    ) {
+      // Opened, then cut (or silent) before its Welcome: an upgrade that a proxy let
+      // through but does not carry. The next connection goes over HTTP.
+      this.httpNext = true;
+    }
     this.detach();
     if (offeredResume && code === 1008 && reason === INVALID_RESUME_REASON) {
       // The server does not know the token (restarted, say): the next connection
@@ -773,21 +940,31 @@ export class TickcastClient<S = unknown> extends Emitter<ClientEvents> {
     const seq = this.seq;
     this.seq = (seq + 1) >>> 0;
     const fields = decoder.inputFields(values);
-    this.sendBytes(encodeInput(seq, fields));
     const now = this.now();
+    this.sendBytes(encodeInput(seq, this.viewTick(now), fields));
     this.sendTimes.push({ seq, at: now });
     if (this.sendTimes.length > MAX_SEND_TIMES) {
       this.sendTimes.shift();
     }
     if (this.predictorInstance !== null) {
-      // Predict with exactly the values sent (clamped, float 32).
-      const sent: Record<string, number> = {};
-      decoder.schema.input.forEach((field, at) => {
-        sent[field.name] = fields[at]!;
-      });
-      this.predictorInstance.input(seq, sent, now);
+      // Predict with exactly the values the server will act on (clamped, stepped, float 32).
+      this.predictorInstance.input(seq, decoder.inputValues(fields), now);
     }
     return seq;
+  }
+
+  /**
+   * The tick of the world this client shows at `now` (ms): its interpolated render tick,
+   * whole and wrapped to u32, which an Input carries so that the server can judge the
+   * action against what the player saw (lag compensation; the server clamps it to the
+   * history it keeps). Null before the first snapshot.
+   */
+  viewTick(now: number = this.now()): number | null {
+    const at = this.interpolatorInstance?.renderTick(now) ?? null;
+    if (at === null || !Number.isFinite(at)) {
+      return null;
+    }
+    return Math.floor(at) >>> 0;
   }
 
   /**
@@ -838,7 +1015,8 @@ export class TickcastClient<S = unknown> extends Emitter<ClientEvents> {
     return {
       connected: this.connected,
       roomId: this.roomId,
-      transport: /^(wss|https):/i.test(socketUrl) ? 'wss' : 'ws',
+      transport: this.socketTransport,
+      secure: /^(wss|https):/i.test(socketUrl),
       rttMs: this.rtt.mean(now),
       downKbps: (this.down.sum(now) * 8) / 1000,
       upKbps: (this.up.sum(now) * 8) / 1000,
@@ -920,6 +1098,10 @@ export class TickcastClient<S = unknown> extends Emitter<ClientEvents> {
     this.resumedSession = resumed;
     this.resumeToken = welcome.resume.length > 0 ? welcome.resume : null;
     this.lastPlayer = welcome.player;
+    if (this.socketTransport === 'websocket') {
+      // The WebSocket gets through (again): no more HTTP until it fails.
+      this.preferHttpSince = null;
+    }
     this.roomFailures = 0;
     this.welcomedAt = now;
     this.lastReceivedAt = now;
@@ -1050,6 +1232,7 @@ export class TickcastClient<S = unknown> extends Emitter<ClientEvents> {
     }
     this.socket = null;
     this.currentWelcome = null;
+    this.clearOpenTimer();
     if (this.welcomeTimer !== null) {
       clearTimeout(this.welcomeTimer);
       this.welcomeTimer = null;

@@ -32,11 +32,13 @@ export {
   type FieldSchema,
   type GameSchema,
   type InputFieldSchema,
+  type InputKind,
   type InputValues,
   SchemaDecoder,
   toFloat32Within,
   type WorldComponents,
   type WorldEntity,
+  wireValue,
   worldValue,
   wrapInteger,
 } from './schema.js';
@@ -78,6 +80,7 @@ export {
   type ClientMatchmaking,
   type ClientOptions,
   type ClientStats,
+  type ClientTransport,
   type CloseEvent,
   CONNECT_FAILED_CLOSE_CODE,
   DIVERGENCE_CLOSE_CODE,
@@ -92,6 +95,20 @@ export {
   type WebSocketFactory,
   type WebSocketLike,
 } from './client.js';
+export {
+  fallbackUrl,
+  HTTP_OPEN_TIMEOUT_MS,
+  HttpSocket,
+  type HttpSocketOptions,
+  httpSocketFactory,
+  MAX_SEND_BODY_BYTES,
+  MAX_STREAM_FRAME_BYTES,
+  STREAM_CLOSE,
+  STREAM_MESSAGE,
+  type StreamFrame,
+  StreamFrameReader,
+  type StreamingFetch,
+} from './transport.js';
 
 import { type ClientOptions, TickcastClient } from './client.js';
 

@@ -1,11 +1,13 @@
 /**
- * The messages of tickcast protocol version 4 and their MessagePack encoding, mirroring
- * `shared/src/protocol.rs` (docs/PROTOCOL.md spells out each message byte by byte).
+ * The messages of tickcast protocol version 5 and their MessagePack encoding, mirroring
+ * `shared/src/protocol.rs` and `shared/src/input.rs` (docs/PROTOCOL.md spells out each
+ * message byte by byte).
  *
  * Client to server, a one-entry map from a one-letter name to an array:
- * `{"h": [4, name]}`, `{"h": [4, name, resume]}` or, for a spectator,
- * `{"h": [4, name, resume | nil, spectate]}` (Hello) and
- * `{"i": [seq, ...input fields]}` (Input).
+ * `{"h": [5, name]}`, `{"h": [5, name, resume]}` or, for a spectator,
+ * `{"h": [5, name, resume | nil, spectate]}` (Hello) and
+ * `{"i": [seq, view_tick | nil, ...input fields]}` (Input, the fields as the game's
+ * declaration in the Welcome schema says).
  * Server to client, a flat array whose first element is the tag:
  * `[0, version, client_id, [index, generation] | nil, tick_rate, snapshot_rate, tick, schema, resume]`
  * (Welcome; nil player for a spectator) and `[1, flags, tick, ack, body]` (Snapshot).
@@ -19,7 +21,7 @@ import { DecodeError } from './errors.js';
 import type { ComponentSchema, FieldSchema, GameSchema, InputFieldSchema } from './schema.js';
 
 /** The protocol version this SDK speaks. */
-export const PROTOCOL_VERSION = 4;
+export const PROTOCOL_VERSION = 5;
 
 /** Tag of a Welcome. */
 export const WELCOME_TAG = 0;
@@ -120,7 +122,8 @@ const decoder = new Decoder({
 });
 
 // Float 32 for fractional input values: what the server's f32 fields hold anyway, and
-// half the bytes of float 64. Integers keep their shortest integer encoding.
+// half the bytes of float 64. Integers (step counts, bit sets, whole floats) keep their
+// shortest integer encoding.
 const encoder = new Encoder({ forceFloat32: true });
 
 /**
@@ -152,11 +155,15 @@ export function encodeHello(
 }
 
 /**
- * Encodes an Input: `seq` (u32, wrapping) then the game's input fields in schema order,
- * already clamped and rounded (see `SchemaDecoder.inputFields`).
+ * Encodes an Input: `seq` (u32, wrapping), the tick the client was showing when it acted
+ * (its interpolated render tick, u32, for the server's lag compensation; null when it
+ * shows no world yet), then the game's input fields in schema order in wire form (see
+ * `SchemaDecoder.inputFields`).
+ *
+ * `{"i": [7, 300, -3, 0.5, 4]}` is `81 a1 69 95 07 cd 01 2c fd ca 3f 00 00 00 04`.
  */
-export function encodeInput(seq: number, fields: readonly number[]): Uint8Array {
-  return encoder.encode({ i: [seq >>> 0, ...fields] });
+export function encodeInput(seq: number, viewTick: number | null, fields: readonly number[]): Uint8Array {
+  return encoder.encode({ i: [seq >>> 0, viewTick === null ? null : viewTick >>> 0, ...fields] });
 }
 
 /** Decodes one server message; throws a {@link DecodeError} on anything else. */
@@ -239,13 +246,22 @@ function decodeSchema(value: unknown): GameSchema {
   }
   const input: InputFieldSchema[] = array(schema[2], 'schema input').map((item) => {
     const field = array(item, 'input field');
-    expectLength(field, 3, 'input field');
-    const min = finite(field[1], 'input min');
-    const max = finite(field[2], 'input max');
+    expectLength(field, 5, 'input field');
+    const name = string(field[0], 'input field name');
+    const kind = string(field[1], 'input field kind');
+    const min = finite(field[2], 'input min');
+    const max = finite(field[3], 'input max');
+    const step = finite(field[4], 'input step');
     if (min > max) {
-      throw fail('input field range is empty');
+      throw fail(`input field ${name}: the range is empty`);
     }
-    return { name: string(field[0], 'input field name'), min, max };
+    if (kind === 'float' || (kind === 'step' && step > 0)) {
+      return { name, kind, min, max, step };
+    }
+    if (kind === 'bits' && min === 0 && Number.isInteger(max) && max < 2 ** 24) {
+      return { name, kind, min, max, step };
+    }
+    throw fail(`input field ${name}: ${kind} with min ${min}, max ${max}, step ${step} is not a field this client can send`);
   });
   return { game: string(schema[0], 'game'), components, input };
 }

@@ -27,11 +27,23 @@ export interface ComponentSchema {
   readonly fields: readonly FieldSchema[];
 }
 
-/** One input field after `seq`, in wire order, with its accepted range. */
+/**
+ * How an input field travels (protocol v5): `float` as a float 32 within `[min, max]`;
+ * `step` as the integer count `k` of steps, the value being `k * step` (float 32) within
+ * `[min, max]`; `bits` as an unsigned integer holding only bits of the mask `max`.
+ */
+export type InputKind = 'float' | 'step' | 'bits';
+
+/** One input field after `seq` and `view_tick`, in wire order, as the game declares it. */
 export interface InputFieldSchema {
   readonly name: string;
+  readonly kind: InputKind;
+  /** Smallest value accepted (0 for bits). */
   readonly min: number;
+  /** Largest value accepted (the mask, for bits). */
   readonly max: number;
+  /** The step of a `step` field (0 for a float, 1 for bits). */
+  readonly step: number;
 }
 
 /** What the server announces about its game. */
@@ -51,7 +63,10 @@ export interface WorldEntity {
   readonly components: WorldComponents;
 }
 
-/** Field values of an input, by the schema's field names (missing fields send 0). */
+/**
+ * Field values of an input in game units, by the schema's field names (missing fields
+ * send 0): a step field's value (not its count), a bit field's set of bits.
+ */
 export type InputValues = Readonly<Record<string, number>>;
 
 /** A component kind the schema does not describe: unit scale, fields named `f0`, `f1`... */
@@ -115,15 +130,54 @@ export class SchemaDecoder {
   }
 
   /**
-   * The input fields in wire order as they will travel (float 32), each clamped to its
-   * announced range (the server closes the connection on an out-of-range value) and
-   * non-finite values sent as 0. Prediction steps with exactly these values.
+   * The input fields in wire order as they will travel, as each field's kind says: a
+   * float as a float 32, a step field as its integer step count, a bit field as an
+   * integer of the mask's bits. Each is clamped to its announced range first (the server
+   * closes the connection on an out-of-range value); non-finite values count as 0.
    */
   inputFields(values: InputValues): number[] {
-    return this.schema.input.map((field) => {
-      const value = values[field.name] ?? 0;
-      return Number.isFinite(value) ? toFloat32Within(value, field.min, field.max) : 0;
+    return this.schema.input.map((field) => wireValue(field, values[field.name] ?? 0));
+  }
+
+  /**
+   * The game's values of wire fields (as {@link inputFields} makes them), by name: what
+   * the server will act on, bit for bit (a step field's value is `count * step` in float
+   * 32). Prediction steps with exactly these values.
+   */
+  inputValues(fields: readonly number[]): Record<string, number> {
+    const values: Record<string, number> = {};
+    this.schema.input.forEach((field, at) => {
+      const wire = fields[at] ?? 0;
+      values[field.name] = field.kind === 'step' ? Math.fround(wire * Math.fround(field.step)) : wire;
     });
+    return values;
+  }
+}
+
+/** The wire value of `value` for `field` (see {@link SchemaDecoder.inputFields}). */
+export function wireValue(field: InputFieldSchema, value: number): number {
+  const finite = Number.isFinite(value) ? value : 0;
+  switch (field.kind) {
+    case 'step': {
+      const step = Math.fround(field.step);
+      const clamped = Math.min(field.max, Math.max(field.min, finite));
+      let count = Math.round(clamped / step);
+      // The server checks `count * step` in float 32 against the range; rounding may
+      // overshoot an end that is not a multiple of the step.
+      const within = (k: number) => {
+        const product = Math.fround(k * step);
+        return product >= field.min && product <= field.max;
+      };
+      if (!within(count)) {
+        count -= Math.sign(Math.fround(count * step) - clamped);
+      }
+      // `+ 0` turns -0 into 0, which MessagePack writes as an integer.
+      return count + 0;
+    }
+    case 'bits':
+      return (Math.max(0, Math.trunc(finite)) & field.max) >>> 0;
+    default:
+      return toFloat32Within(finite, field.min, field.max);
   }
 }
 

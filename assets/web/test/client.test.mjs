@@ -34,6 +34,8 @@ function makeClient(options = {}) {
   const client = new TickcastClient('ws://game.test/ws', {
     name: 'ann',
     WebSocket: FakeSocket,
+    // The WebSocket alone: the HTTP fallback has tests of its own (fallback.test.mjs).
+    transport: 'websocket',
     now: () => clock,
     prediction: arenaPredictionModel(new ArenaMap(game), tuning),
     ...options,
@@ -85,8 +87,11 @@ test('hello, welcome, inputs with seq, acks give the round trip and the predicti
   assert.equal(client.sendInput({ move_x: 1, move_y: 0, aim: 0, buttons: 0 }), 0);
   clock += 10;
   assert.equal(client.sendInput({ move_x: 1, move_y: 0, aim: 0.5, buttons: 1 }), 1);
-  assert.deepEqual(decode(socket.sent[1]), { i: [0, 1, 0, 0, 0] });
-  assert.deepEqual(decode(socket.sent[2]), { i: [1, 1, 0, 0.5, 1] });
+  // Each input says the tick the page shows: the snapshot's 102 less the 100 ms
+  // interpolation delay (6 ticks at 60 Hz).
+  assert.equal(client.viewTick(), 96);
+  assert.deepEqual(decode(socket.sent[1]), { i: [0, 96, 1, 0, 0, 0] });
+  assert.deepEqual(decode(socket.sent[2]), { i: [1, 96, 1, 0, 0.5, 1] });
   // Predicted two ticks ahead: 10.00 -> 10.13 -> 10.26.
   assert.equal(Math.round(client.predictor.state.x * 100), 1026);
 
@@ -97,7 +102,8 @@ test('hello, welcome, inputs with seq, acks give the round trip and the predicti
   assert.equal(stats.rttMs, 40);
   assert.equal(stats.predictionError, 0);
   assert.equal(stats.snapshots, 2);
-  assert.equal(stats.transport, 'ws');
+  assert.equal(stats.transport, 'websocket');
+  assert.equal(stats.secure, false);
   assert.ok(stats.downKbps > 0 && stats.upKbps > 0);
   assert.deepEqual(events.map(([type]) => type), ['welcome', 'snapshot', 'snapshot']);
 });

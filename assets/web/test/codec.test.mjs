@@ -15,10 +15,11 @@ import {
   Mirror,
   SchemaDecoder,
   unzigzag,
+  wireValue,
   zigzag,
 } from '../dist/tickcast.js';
 import { decode } from '@msgpack/msgpack';
-import { encodeWelcome, fromHex, rng, toHex } from '../tools/encoder.mjs';
+import { CUBES_SCHEMA, encodeWelcome, fromHex, rng, toHex } from '../tools/encoder.mjs';
 
 /** Bits as a string of 0 and 1, padded to whole bytes with zeros. */
 function bits(text) {
@@ -107,33 +108,39 @@ test('CRC-32 is zlib\'s and the entity hash covers the bytes the protocol lists'
   assert.equal(entityHash(7, 3, new Map([[2, [-1, 300]]])), crc32(Uint8Array.from(bytes)));
 });
 
-test('Hello and Input have the layouts of the protocol (version 4)', () => {
-  assert.equal(toHex(encodeHello('ann')), '81a168920 4a3616e6e'.replace(/\s/g, ''));
-  // {"h": [4, "ann", bin(07)]}: the resume token as MessagePack bin.
-  assert.equal(toHex(encodeHello('ann', Uint8Array.of(7))), '81 a1 68 93 04 a3 61 6e 6e c4 01 07'.replace(/\s/g, ''));
+test('Hello and Input have the layouts of the protocol (version 5)', () => {
+  assert.equal(toHex(encodeHello('ann')), '81a168920 5a3616e6e'.replace(/\s/g, ''));
+  // {"h": [5, "ann", bin(07)]}: the resume token as MessagePack bin.
+  assert.equal(toHex(encodeHello('ann', Uint8Array.of(7))), '81 a1 68 93 05 a3 61 6e 6e c4 01 07'.replace(/\s/g, ''));
   const token = Uint8Array.from({ length: 44 }, (_, n) => n);
-  assert.equal(toHex(encodeHello('ann', token)), `81a16893 04a3616e6e c42c${toHex(token)}`.replace(/\s/g, ''));
+  assert.equal(toHex(encodeHello('ann', token)), `81a16893 05a3616e6e c42c${toHex(token)}`.replace(/\s/g, ''));
   // A Node Buffer is a Uint8Array, and bin too.
-  assert.equal(toHex(encodeHello('ann', Buffer.from([7]))), '81a1689304a3616e6ec40107');
+  assert.equal(toHex(encodeHello('ann', Buffer.from([7]))), '81a1689305a3616e6ec40107');
   // No token, or an empty one: the two-element Hello.
-  assert.equal(toHex(encodeHello('ann', null)), '81a1689204a3616e6e');
-  assert.equal(toHex(encodeHello('ann', new Uint8Array(0))), '81a1689204a3616e6e');
-  assert.deepEqual(decode(encodeHello('ann', Uint8Array.of(7))), { h: [4, 'ann', Uint8Array.of(7)] });
-  // {"i": [7, 1, 0, 0.5, 1]}: whole numbers as integers, fractions as float 32.
-  assert.equal(toHex(encodeInput(7, [1, 0, 0.5, 1])), '81a1699507010 0ca3f00000001'.replace(/\s/g, ''));
+  assert.equal(toHex(encodeHello('ann', null)), '81a1689205a3616e6e');
+  assert.equal(toHex(encodeHello('ann', new Uint8Array(0))), '81a1689205a3616e6e');
+  assert.deepEqual(decode(encodeHello('ann', Uint8Array.of(7))), { h: [5, 'ann', Uint8Array.of(7)] });
+  // {"i": [7, 300, 1, 0, 0.5, 1]}: seq, the view tick, then whole numbers as integers and
+  // fractions as float 32 (the Rust wire_examples' Input).
+  assert.equal(toHex(encodeInput(7, 300, [1, 0, 0.5, 1])), '81 a1 69 96 07 cd 01 2c 01 00 ca 3f 00 00 00 01'.replace(/\s/g, ''));
+  // {"i": [7, 300, -3, 0.5, 4]}: the Rust input test's literal (a step count, a float, bits).
+  assert.equal(toHex(encodeInput(7, 300, [-3, 0.5, 4])), '81a16995 07cd012c fdca3f00000004'.replace(/\s/g, ''));
+  // No view tick yet: nil.
+  assert.deepEqual(decode(encodeInput(1, null, [])), { i: [1, null] });
+  assert.deepEqual(decode(encodeInput(2 ** 32 + 1, 2 ** 32 + 5, [0])), { i: [1, 5, 0] });
 });
 
 test('a spectator\'s Hello carries nil (or the token) then [] or [x, y]', () => {
-  // {"h": [4, "", nil, []]}: the whole world, as the Rust test writes it.
-  assert.equal(toHex(encodeHello('', null, true)), '81a1689404a0c090');
-  assert.equal(toHex(encodeHello('', new Uint8Array(0), true)), '81a1689404a0c090');
-  assert.deepEqual(decode(encodeHello('ann', null, true)), { h: [4, 'ann', null, []] });
-  // {"h": [4, "ann", nil, [1.5, -2]]}: fractions as float 32, whole numbers as integers.
-  assert.equal(toHex(encodeHello('ann', null, { x: 1.5, y: -2 })), '81 a1 68 94 04 a3 61 6e 6e c0 92 ca 3f c0 00 00 fe'.replace(/\s/g, ''));
-  assert.equal(toHex(encodeHello('', null, { x: 50, y: 30 })), '81a1689404a0c092321e');
-  assert.deepEqual(decode(encodeHello('', null, { x: 0.1, y: 1e6 })), { h: [4, '', null, [Math.fround(0.1), 1e6]] });
+  // {"h": [5, "", nil, []]}: the whole world, as the Rust test writes it.
+  assert.equal(toHex(encodeHello('', null, true)), '81a1689405a0c090');
+  assert.equal(toHex(encodeHello('', new Uint8Array(0), true)), '81a1689405a0c090');
+  assert.deepEqual(decode(encodeHello('ann', null, true)), { h: [5, 'ann', null, []] });
+  // {"h": [5, "ann", nil, [1.5, -2]]}: fractions as float 32, whole numbers as integers.
+  assert.equal(toHex(encodeHello('ann', null, { x: 1.5, y: -2 })), '81 a1 68 94 05 a3 61 6e 6e c0 92 ca 3f c0 00 00 fe'.replace(/\s/g, ''));
+  assert.equal(toHex(encodeHello('', null, { x: 50, y: 30 })), '81a1689405a0c092321e');
+  assert.deepEqual(decode(encodeHello('', null, { x: 0.1, y: 1e6 })), { h: [5, '', null, [Math.fround(0.1), 1e6]] });
   // A token still takes its place (the SDK's spectators never send one).
-  assert.equal(toHex(encodeHello('', Uint8Array.of(7), true)), '81a1689404a0c4010790');
+  assert.equal(toHex(encodeHello('', Uint8Array.of(7), true)), '81a1689405a0c4010790');
   // Neither true nor a finite point: refused before anything is sent.
   for (const bad of [{ x: Number.NaN, y: 0 }, { x: 0, y: Infinity }, { x: MAX_SPECTATE_COORDINATE * 2, y: 0 }]) {
     assert.throws(() => encodeHello('', null, bad), RangeError);
@@ -173,11 +180,11 @@ test('the two wire_examples snapshots decode and their checksums verify', () => 
   assert.deepEqual([idle.tick, idle.ack, idle.checksumVerified, mirror.size], [128, 11, false, 2]);
 });
 
-test('a v4 Welcome decodes with its schema and resume token, and world values follow it', () => {
+test('a v5 Welcome decodes with its schema and resume token, and world values follow it', () => {
   const token = Uint8Array.from({ length: 44 }, (_, n) => 200 - n);
   const welcome = decodeServerMessage(encodeWelcome({ clientId: 3, player: [4, 1], tick: 99, resume: token }));
   assert.equal(welcome.type, 'welcome');
-  assert.deepEqual([welcome.protocolVersion, welcome.clientId, welcome.player, welcome.tickRate, welcome.snapshotRate, welcome.tick], [4, 3, { index: 4, generation: 1 }, 60, 30, 99]);
+  assert.deepEqual([welcome.protocolVersion, welcome.clientId, welcome.player, welcome.tickRate, welcome.snapshotRate, welcome.tick], [5, 3, { index: 4, generation: 1 }, 60, 30, 99]);
   assert.ok(welcome.resume instanceof Uint8Array);
   assert.deepEqual(welcome.resume, token);
   assert.equal(welcome.schema.game, 'arena');
@@ -190,8 +197,8 @@ test('a v4 Welcome decodes with its schema and resume token, and world values fo
   assert.deepEqual(world.components.Health, { hp: 7 });
   assert.deepEqual(world.components.Score, { kills: 2, deaths: 1 });
 
-  // The Rust test's literal: [0, 4, 3, [4, 1], 60, 30, 99, ["", [], []], bin(ab)].
-  const empty = decodeServerMessage(fromHex('99 00 04 03 92 04 01 3c 1e 63 93 a0 90 90 c4 01 ab'));
+  // The Rust test's literal: [0, 5, 3, [4, 1], 60, 30, 99, ["", [], []], bin(ab)].
+  const empty = decodeServerMessage(fromHex('99 00 05 03 92 04 01 3c 1e 63 93 a0 90 90 c4 01 ab'));
   assert.deepEqual(empty.schema, { game: '', components: [], input: [] });
   assert.deepEqual(empty.resume, Uint8Array.of(0xab));
   // The token is a copy, not a view into the message.
@@ -200,8 +207,8 @@ test('a v4 Welcome decodes with its schema and resume token, and world values fo
 });
 
 test('a spectator\'s Welcome has a nil player and an empty resume token', () => {
-  // [0, 4, 3, nil, 60, 30, 99, ["", [], []], bin()]
-  const welcome = decodeServerMessage(fromHex('99 00 04 03 c0 3c 1e 63 93 a0 90 90 c4 00'));
+  // [0, 5, 3, nil, 60, 30, 99, ["", [], []], bin()]
+  const welcome = decodeServerMessage(fromHex('99 00 05 03 c0 3c 1e 63 93 a0 90 90 c4 00'));
   assert.equal(welcome.player, null);
   assert.deepEqual([welcome.clientId, welcome.tickRate, welcome.snapshotRate, welcome.tick], [3, 60, 30, 99]);
   assert.deepEqual(welcome.resume, new Uint8Array(0));
@@ -212,10 +219,10 @@ test('a spectator\'s Welcome has a nil player and an empty resume token', () => 
   const refused = (hex, pattern) => {
     assert.throws(() => decodeServerMessage(fromHex(hex)), (error) => error instanceof DecodeError && error.kind === 'protocol' && pattern.test(error.message));
   };
-  refused('99 00 04 03 90 3c 1e 63 93 a0 90 90 c4 00', /player has 0 elements, expected 2/);
-  refused('99 00 04 03 91 04 3c 1e 63 93 a0 90 90 c4 00', /player has 1 elements, expected 2/);
-  refused('99 00 04 03 04 3c 1e 63 93 a0 90 90 c4 00', /player is not an array/);
-  refused('99 00 04 03 92 c0 01 3c 1e 63 93 a0 90 90 c4 00', /player index is not a u32/);
+  refused('99 00 05 03 90 3c 1e 63 93 a0 90 90 c4 00', /player has 0 elements, expected 2/);
+  refused('99 00 05 03 91 04 3c 1e 63 93 a0 90 90 c4 00', /player has 1 elements, expected 2/);
+  refused('99 00 05 03 04 3c 1e 63 93 a0 90 90 c4 00', /player is not an array/);
+  refused('99 00 05 03 92 c0 01 3c 1e 63 93 a0 90 90 c4 00', /player index is not a u32/);
 });
 
 test('a Welcome without its resume token, or with one that is not bin, is refused', () => {
@@ -223,14 +230,14 @@ test('a Welcome without its resume token, or with one that is not bin, is refuse
     assert.throws(() => decodeServerMessage(fromHex(hex)), (error) => error instanceof DecodeError && error.kind === 'protocol' && pattern.test(error.message));
   };
   // The 8-element Welcome of before the resume token.
-  refused('98 00 04 03 92 04 01 3c 1e 63 93 a0 90 90', /welcome has 8 elements, expected 9/);
-  refused('9a 00 04 03 92 04 01 3c 1e 63 93 a0 90 90 c4 00 c0', /welcome has 10 elements, expected 9/);
-  refused('99 00 04 03 92 04 01 3c 1e 63 93 a0 90 90 a1 61', /resume token is not bin/);
-  refused('99 00 04 03 92 04 01 3c 1e 63 93 a0 90 90 c0', /resume token is not bin/);
+  refused('98 00 05 03 92 04 01 3c 1e 63 93 a0 90 90', /welcome has 8 elements, expected 9/);
+  refused('9a 00 05 03 92 04 01 3c 1e 63 93 a0 90 90 c4 00 c0', /welcome has 10 elements, expected 9/);
+  refused('99 00 05 03 92 04 01 3c 1e 63 93 a0 90 90 a1 61', /resume token is not bin/);
+  refused('99 00 05 03 92 04 01 3c 1e 63 93 a0 90 90 c0', /resume token is not bin/);
   // Another version is a version error whatever its shape.
   assert.throws(() => decodeServerMessage(fromHex('98 00 02 03 92 04 01 3c 1e 63 93 a0 90 90')), (error) => error.kind === 'version');
   // Protocol 3 (bodies without the predicted bit) is another version now.
-  assert.throws(() => decodeServerMessage(fromHex('99 00 03 03 92 04 01 3c 1e 63 93 a0 90 90 c4 01 ab')), (error) => error.kind === 'version' && /version 3; this client speaks 4/.test(error.message));
+  assert.throws(() => decodeServerMessage(fromHex('99 00 03 03 92 04 01 3c 1e 63 93 a0 90 90 c4 01 ab')), (error) => error.kind === 'version' && /version 3; this client speaks 5/.test(error.message));
 });
 
 test('inputs are clamped into the announced ranges as float 32', () => {
@@ -243,6 +250,50 @@ test('inputs are clamped into the announced ranges as float 32', () => {
   assert.ok(fields[2] <= decoder.schema.input[2].max);
   assert.equal(fields[3], 1);
   assert.deepEqual(decoder.inputFields({ move_x: Number.NaN }), [0, 0, 0, 0]);
+  // Bits: only the mask's (fire 1, rail 2), whatever is asked for.
+  assert.deepEqual(decoder.inputFields({ buttons: 7 }), [0, 0, 0, 3]);
+  assert.deepEqual(decoder.inputFields({ buttons: -1 }), [0, 0, 0, 0]);
+  assert.deepEqual(decoder.inputFields({ buttons: 2.9 }), [0, 0, 0, 2]);
+});
+
+test('step fields travel as whole step counts and bits as integers (the cubes input)', () => {
+  const welcome = decodeServerMessage(encodeWelcome({ schema: CUBES_SCHEMA }));
+  assert.deepEqual(welcome.schema.input, [
+    { name: 'move_x', kind: 'step', min: -1, max: 1, step: 1 / 64 },
+    { name: 'move_z', kind: 'step', min: -1, max: 1, step: 1 / 64 },
+    { name: 'buttons', kind: 'bits', min: 0, max: 3, step: 1 },
+  ]);
+  const decoder = new SchemaDecoder(welcome.schema);
+  // 0.5 is 32 steps of 1/64; -0.3 rounds to -19 steps; out of range clamps to ±64.
+  assert.deepEqual(decoder.inputFields({ move_x: 0.5, move_z: -0.3, buttons: 2 }), [32, -19, 2]);
+  assert.deepEqual(decoder.inputFields({ move_x: 9, move_z: -Infinity, buttons: 4 }), [64, 0, 0]);
+  assert.deepEqual(decoder.inputFields({ move_x: -1e-9 }), [0, 0, 0]);
+  assert.ok(Object.is(decoder.inputFields({ move_x: -1e-9 })[0], 0), 'no -0, which would not be an integer on the wire');
+  // The game's values: what the server will act on (count * step in float 32).
+  assert.deepEqual(decoder.inputValues([32, -19, 2]), { move_x: 0.5, move_z: Math.fround(-19 / 64), buttons: 2 });
+  // On the wire: {"i": [0, nil, 32, -19, 2]}, integers all.
+  assert.equal(toHex(encodeInput(0, null, decoder.inputFields({ move_x: 0.5, move_z: -0.3, buttons: 2 }))), '81a1699500c020ed02');
+  // A step field whose ends are not multiples of its step stays inside them.
+  const odd = wireValue({ name: 's', kind: 'step', min: -1, max: 1, step: 0.3 }, 1);
+  assert.equal(odd, 3);
+  assert.ok(Math.fround(odd * Math.fround(0.3)) <= 1);
+});
+
+test('input fields the client could not send are refused in the Welcome', () => {
+  const refused = (field, pattern) => {
+    const schema = ['g', [], [field]];
+    assert.throws(
+      () => decodeServerMessage(encodeWelcome({ schema })),
+      (error) => error instanceof DecodeError && error.kind === 'protocol' && pattern.test(error.message),
+    );
+  };
+  refused(['x', 'float', -1, 1], /input field has 4 elements, expected 5/);
+  refused(['x', 'vector', -1, 1, 0], /input field x: vector with min -1, max 1, step 0 is not a field/);
+  refused(['x', 'step', -1, 1, 0], /input field x: step with .* step 0 is not a field/);
+  refused(['x', 'bits', 0, 0.5, 1], /input field x: bits with min 0, max 0.5/);
+  refused(['x', 'bits', 0, 2 ** 24, 1], /input field x: bits/);
+  refused(['x', 'float', 1, -1, 0], /input field x: the range is empty/);
+  refused(['x', 7, -1, 1, 0], /input field kind is not a string/);
 });
 
 test('messages the server would not send are refused with a reason', () => {
@@ -265,22 +316,25 @@ test('messages the server would not send are refused with a reason', () => {
 
 test('the arena Welcome quoted in docs/PROTOCOL.md decodes to its schema', () => {
   const welcome = decodeServerMessage(
-    fromHex(`99 00 04 03 92 00 01 3c 1e 78 93 a5 61 72 65 6e 61 94 93 00 aa 54 72 61 6e 73 66 6f
+    fromHex(`99 00 05 03 92 00 01 3c 1e 78 93 a5 61 72 65 6e 61 94 93 00 aa 54 72 61 6e 73 66 6f
       72 6d 32 93 93 a1 78 cb 3f 84 7a e1 40 00 00 00 00 93 a1 79 cb 3f 84 7a e1 40 00 00
       00 00 93 a5 61 6e 67 6c 65 cb 3f 59 21 fb 54 44 2d 18 cd 10 00 93 01 a6 48 65 61 6c
       74 68 91 93 a2 68 70 cb 3f f0 00 00 00 00 00 00 00 93 02 aa 45 6e 74 69 74 79 4b 69
       6e 64 91 93 a4 6b 69 6e 64 cb 3f f0 00 00 00 00 00 00 00 93 03 a5 53 63 6f 72 65 92
       93 a5 6b 69 6c 6c 73 cb 3f f0 00 00 00 00 00 00 00 93 a6 64 65 61 74 68 73 cb 3f f0
-      00 00 00 00 00 00 00 94 93 a6 6d 6f 76 65 5f 78 cb bf f0 00 00 00 00 00 00 cb 3f f0
-      00 00 00 00 00 00 93 a6 6d 6f 76 65 5f 79 cb bf f0 00 00 00 00 00 00 cb 3f f0 00 00
-      00 00 00 00 93 a3 61 69 6d cb c0 19 21 fb 60 00 00 00 cb 40 19 21 fb 60 00 00 00 93
-      a7 62 75 74 74 6f 6e 73 cb 00 00 00 00 00 00 00 00 cb 3f f0 00 00 00 00 00 00 c4 00`),
+      00 00 00 00 00 00 00 94 95 a6 6d 6f 76 65 5f 78 a5 66 6c 6f 61 74 cb bf f0 00 00 00
+      00 00 00 cb 3f f0 00 00 00 00 00 00 cb 00 00 00 00 00 00 00 00 95 a6 6d 6f 76 65 5f
+      79 a5 66 6c 6f 61 74 cb bf f0 00 00 00 00 00 00 cb 3f f0 00 00 00 00 00 00 cb 00 00
+      00 00 00 00 00 00 95 a3 61 69 6d a5 66 6c 6f 61 74 cb c0 19 21 fb 60 00 00 00 cb 40
+      19 21 fb 60 00 00 00 cb 00 00 00 00 00 00 00 00 95 a7 62 75 74 74 6f 6e 73 a4 62 69
+      74 73 cb 00 00 00 00 00 00 00 00 cb 40 08 00 00 00 00 00 00 cb 3f f0 00 00 00 00 00
+      00 c4 00`),
   );
-  assert.deepEqual([welcome.protocolVersion, welcome.clientId, welcome.player, welcome.tickRate, welcome.snapshotRate, welcome.tick], [4, 3, { index: 0, generation: 1 }, 60, 30, 120]);
+  assert.deepEqual([welcome.protocolVersion, welcome.clientId, welcome.player, welcome.tickRate, welcome.snapshotRate, welcome.tick], [5, 3, { index: 0, generation: 1 }, 60, 30, 120]);
   const expected = decodeServerMessage(encodeWelcome({ clientId: 3, tick: 120 })).schema;
   assert.deepEqual(welcome.schema, expected);
   assert.equal(welcome.schema.components[0].fields[0].scale, 0.009999999776482582);
   assert.equal(welcome.schema.components[0].fields[2].scale, (2 * Math.PI) / 4096);
-  assert.deepEqual(welcome.schema.input[2], { name: 'aim', min: -6.2831854820251465, max: 6.2831854820251465 });
+  assert.deepEqual(welcome.schema.input[2], { name: 'aim', kind: 'float', min: -6.2831854820251465, max: 6.2831854820251465, step: 0 });
   assert.deepEqual(welcome.resume, new Uint8Array(0));
 });

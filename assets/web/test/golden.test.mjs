@@ -23,7 +23,7 @@ function replay(file) {
   for (const stream of vectors.streams) {
     const welcome = decodeServerMessage(fromHex(stream.welcome));
     assert.equal(welcome.type, 'welcome', `${stream.name}: the welcome is not a Welcome`);
-    assert.equal(welcome.protocolVersion, 4);
+    assert.equal(welcome.protocolVersion, 5);
     assert.ok(welcome.resume instanceof Uint8Array, `${stream.name}: the welcome's resume token`);
     welcomes.push(welcome);
     const mirror = new Mirror();

@@ -194,7 +194,8 @@ let closes = [];
 const settle = () => new Promise((done) => setImmediate(done));
 
 function matchClient(options = {}) {
-  const client = new TickcastClient(BASE, { name: 'ann', WebSocket: FakeSocket, now: () => clock, ...options });
+  // The WebSocket alone: the HTTP fallback has tests of its own (fallback.test.mjs).
+  const client = new TickcastClient(BASE, { name: 'ann', WebSocket: FakeSocket, transport: 'websocket', now: () => clock, ...options });
   client.on('close', (event) => closes.push(event));
   client.connect();
   return client;
@@ -240,7 +241,8 @@ describe('TickcastClient with matchmake', () => {
     assert.deepEqual(helloOf(first), [4, 'ann'], 'a seat is a new player: no resume token');
     const stats = client.stats();
     assert.equal(stats.roomId, 'arena-3');
-    assert.equal(stats.transport, 'ws');
+    assert.equal(stats.transport, 'websocket');
+    assert.equal(stats.secure, false);
     assert.equal(stats.connected, true);
 
     first.serverClose(1006);
@@ -268,7 +270,8 @@ describe('TickcastClient with matchmake', () => {
     assert.equal(FakeSocket.made[0].url, 'wss://node-2.test/ws?token=abc&seat=seat-1');
     assert.deepEqual(fetch.calls[0].body, {}, 'kind omitted');
     welcome(FakeSocket.made[0]);
-    assert.equal(client.stats().transport, 'wss');
+    assert.equal(client.stats().transport, 'websocket');
+    assert.equal(client.stats().secure, true);
     FakeSocket.made[0].serverClose(1001, 'going away');
     mock.timers.tick(closes[0].reconnectInMs);
     await settle();
@@ -481,6 +484,6 @@ describe('TickcastClient with matchmake', () => {
     const plain = new TickcastClient('ws://game.test/ws', { WebSocket: FakeSocket });
     assert.equal(plain.roomId, null);
     assert.equal(plain.stats().roomId, null);
-    assert.equal(plain.stats().transport, 'ws');
+    assert.equal(plain.stats().transport, 'websocket');
   });
 });

@@ -216,17 +216,33 @@ export const ARENA_SCHEMA = [
     [2, 'EntityKind', [['kind', 1, 0]]],
     [3, 'Score', [['kills', 1, 0], ['deaths', 1, 0]]],
   ],
+  // [name, kind, min, max, step] (protocol 5); the arena's buttons: 1 fire, 2 rail.
   [
-    ['move_x', -1, 1],
-    ['move_y', -1, 1],
-    ['aim', -Math.fround(2 * Math.PI), Math.fround(2 * Math.PI)],
-    ['buttons', 0, 1],
+    ['move_x', 'float', -1, 1, 0],
+    ['move_y', 'float', -1, 1, 0],
+    ['aim', 'float', -Math.fround(2 * Math.PI), Math.fround(2 * Math.PI), 0],
+    ['buttons', 'bits', 0, 3, 1],
+  ],
+];
+
+/** The cubes game's Welcome schema, as the server announces it (its input: 1/64 steps, bits). */
+export const CUBES_SCHEMA = [
+  'cubes',
+  [
+    [0, 'Position', [['x', 1 / 512, 0], ['y', 1 / 512, 0], ['z', 1 / 512, 0]]],
+    [1, 'Rotation', [['largest', 1, 0], ['a', Math.SQRT1_2 / 255, 0], ['b', Math.SQRT1_2 / 255, 0], ['c', Math.SQRT1_2 / 255, 0]]],
+    [2, 'Shape', [['shape', 1, 0]]],
+  ],
+  [
+    ['move_x', 'step', -1, 1, 1 / 64],
+    ['move_z', 'step', -1, 1, 1 / 64],
+    ['buttons', 'bits', 0, 3, 1],
   ],
 ];
 
 /** A Welcome message (`resume`: the session's resume token, bin). */
 export function encodeWelcome({
-  version = 4,
+  version = 5,
   clientId = 1,
   player = [0, 1],
   tickRate = 60,

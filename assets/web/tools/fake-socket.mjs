@@ -1,6 +1,6 @@
 // A fake WebSocket for the SDK's unit tests: records what the client sends and lets a
-// test play the server's side (open, deliver, close). Shared by client.test.mjs and
-// matchmake.test.mjs.
+// test play the server's side (open, deliver, close). Shared by client.test.mjs,
+// matchmake.test.mjs and fallback.test.mjs.
 export class FakeSocket {
   static made = [];
   sent = [];
@@ -16,7 +16,8 @@ export class FakeSocket {
     this.url = url;
     this.protocols = protocols;
     this.arguments = arguments.length;
-    FakeSocket.made.push(this);
+    // (A subclass with its own `made`, such as a fake HTTP transport, keeps its own list.)
+    this.constructor.made.push(this);
   }
 
   send(bytes) {

@@ -1,5 +1,5 @@
 // Writes doc-examples.json: the two `wire_examples` snapshots of docs/PROTOCOL.md in the
-// golden-vector format, after a hand-written v4 Welcome. The expected values are worked
+// golden-vector format, after a hand-written v5 Welcome. The expected values are worked
 // out by hand from the doc (two drones at x = 1 and 5, y = 2, angle 0, hp 3; then the
 // first moved to x = 1.5, the second despawned, a third spawned at x = 9); the checksums
 // are the ones the server put in the bodies. Run: node tools/make-doc-examples.mjs
@@ -9,7 +9,7 @@ import { encodeWelcome, toHex } from './encoder.mjs';
 const drone = (index, x) => [index, 1, [[0, [x, 200, 0]], [1, [3]], [2, [1]]]];
 const fixture = {
   about:
-    'The wire_examples snapshots quoted in docs/PROTOCOL.md (protocol v4 plain bodies) after a hand-made v4 Welcome; ' +
+    'The wire_examples snapshots quoted in docs/PROTOCOL.md (plain bodies) after a hand-made v5 Welcome; ' +
     'made by tools/make-doc-examples.mjs. Checksums are those the bodies carry.',
   streams: [
     {

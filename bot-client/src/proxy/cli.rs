@@ -53,6 +53,11 @@ pub struct ProxyArgs {
     /// reading that side.
     #[arg(long, value_name = "BYTES", default_value = "4MiB", value_parser = byte_count)]
     pub buffer: u64,
+    /// Answer WebSocket upgrades (`Upgrade: websocket` in a connection's first request)
+    /// with 403 instead of relaying them, as a corporate proxy might; other HTTP passes.
+    /// Clients then need the HTTP fallback (`tickcast-bots --transport auto`).
+    #[arg(long)]
+    pub refuse_upgrades: bool,
     /// Stop after this long (default: at Ctrl-C).
     #[arg(long, value_parser = humantime::parse_duration)]
     pub duration: Option<Duration>,
@@ -66,6 +71,7 @@ impl ProxyArgs {
     pub fn config(&self) -> anyhow::Result<ProxyConfig> {
         let mut config = ProxyConfig::new(self.listen, self.upstream.clone());
         config.seed = self.seed;
+        config.refuse_upgrades = self.refuse_upgrades;
         config.buffer_bytes = usize::try_from(self.buffer).context("--buffer is too large")?;
         config.resets = Resets {
             mean_lifetime: self.reset_mean,
@@ -215,12 +221,17 @@ pub fn run(args: ProxyArgs) -> anyhow::Result<()> {
     let summary = runtime.block_on(async {
         let proxy = FaultProxy::start(config.clone()).await?;
         eprintln!(
-            "proxy on {} to {}: up {}; down {}; resets: {}",
+            "proxy on {} to {}: up {}; down {}; resets: {}{}",
             proxy.local_addr(),
             config.upstream,
             config.up,
             config.down,
             describe_resets(&config.resets),
+            if config.refuse_upgrades {
+                "; websocket upgrades refused"
+            } else {
+                ""
+            },
         );
         let stop_after = async {
             match args.duration {
@@ -322,6 +333,8 @@ mod tests {
         assert_eq!(config.resets.mean_lifetime, Some(Duration::from_secs(30)));
         assert_eq!(config.resets.after_bytes, Some(65_536));
         assert_eq!(config.buffer_bytes, 1_000_000);
+        assert!(!config.refuse_upgrades);
+        assert!(parse(&["--refuse-upgrades"]).unwrap().refuse_upgrades);
         assert_eq!(config.upstream, "127.0.0.1:7777");
         assert_eq!(
             config.down.to_string(),

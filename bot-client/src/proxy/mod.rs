@@ -2,7 +2,9 @@
 //!
 //! [`FaultProxy`] accepts TCP connections on one address, connects each to an upstream
 //! address and relays both directions, adding the faults of [`ProxyConfig`]: a fixed
-//! delay with jitter, a bandwidth cap, periodic stalls and mid-stream resets. It runs
+//! delay with jitter, a bandwidth cap, periodic stalls and mid-stream resets; and, as a
+//! corporate proxy might, it can refuse WebSocket upgrades while passing plain HTTP
+//! ([`ProxyConfig::refuse_upgrades`]), so that clients must use the HTTP fallback. It runs
 //! in-process (the tests start one on `127.0.0.1:0` between the bots and the server) or
 //! as `tickcast-bots proxy` ([`cli`]).
 //!
@@ -173,6 +175,12 @@ pub struct ProxyConfig {
     /// Most bytes one direction of one connection holds before the proxy stops reading
     /// that side.
     pub buffer_bytes: usize,
+    /// Answer a connection whose first request asks for a WebSocket upgrade (`Upgrade:
+    /// websocket`) with `403 Forbidden` instead of relaying it; other requests pass. Only
+    /// the first request of a connection is looked at (WebSocket clients open a
+    /// connection of their own for the upgrade), and only plain HTTP: the proxy cannot see
+    /// inside TLS.
+    pub refuse_upgrades: bool,
 }
 
 impl ProxyConfig {
@@ -186,6 +194,7 @@ impl ProxyConfig {
             resets: Resets::default(),
             seed: 1,
             buffer_bytes: DEFAULT_BUFFER_BYTES,
+            refuse_upgrades: false,
         }
     }
 

@@ -46,6 +46,24 @@ enum End {
 /// Serves one accepted connection until it ends; never panics on network errors.
 pub(super) async fn serve(mut client: TcpStream, index: u64, shared: Arc<Shared>) {
     let _open = ConnectionGuard::open(&shared.stats);
+    // What was read of the first request to look at it, relayed ahead of the rest.
+    let mut head = Vec::new();
+    if shared.config.refuse_upgrades {
+        let first = tokio::select! {
+            () = shared.cancel.cancelled() => return,
+            first = first_request(&mut client) => first,
+        };
+        match first {
+            FirstRequest::Upgrade => {
+                let _ = tokio::time::timeout(CONNECT_TIMEOUT, client.write_all(UPGRADE_REFUSED.as_bytes())).await;
+                let _ = client.shutdown().await;
+                shared.stats.upgrade_refused();
+                return;
+            }
+            FirstRequest::Other(bytes) => head = bytes,
+            FirstRequest::Gone => return,
+        }
+    }
     let connecting = tokio::time::timeout(CONNECT_TIMEOUT, TcpStream::connect(shared.config.upstream.as_str()));
     let mut upstream = tokio::select! {
         () = shared.cancel.cancelled() => return,
@@ -68,6 +86,13 @@ pub(super) async fn serve(mut client: TcpStream, index: u64, shared: Arc<Shared>
     // The proxy's writes are timed on purpose: Nagle would only add its own delays.
     let _ = client.set_nodelay(true);
     let _ = upstream.set_nodelay(true);
+    if !head.is_empty() {
+        if upstream.write_all(&head).await.is_err() {
+            abort(&client);
+            return;
+        }
+        shared.stats.relayed(Direction::Up, head.len() as u64);
+    }
 
     let mut rng = fastrand::Rng::with_seed(connection_seed(shared.config.seed, index));
     let lifetime = shared
@@ -132,6 +157,58 @@ pub(super) async fn serve(mut client: TcpStream, index: u64, shared: Arc<Shared>
             abort(&upstream);
         }
     }
+}
+
+/// The answer to a refused WebSocket upgrade, as a corporate proxy might give it.
+const UPGRADE_REFUSED: &str = "HTTP/1.1 403 Forbidden\r\nContent-Type: text/plain\r\nContent-Length: 45\r\nConnection: close\r\n\r\nwebsocket upgrades are blocked by this proxy\n";
+/// Most bytes of a request head the proxy reads to look for an upgrade.
+const MAX_HEAD_BYTES: usize = 16 * 1024;
+
+/// What a connection's first request is.
+#[derive(Debug, PartialEq, Eq)]
+enum FirstRequest {
+    /// A WebSocket upgrade.
+    Upgrade,
+    /// Anything else (or not HTTP at all, or a head too long to look at): these bytes,
+    /// to relay first.
+    Other(Vec<u8>),
+    /// The client closed, or sent no whole head in time.
+    Gone,
+}
+
+/// Reads the client's first request head (up to the blank line) and tells whether it
+/// asks for a WebSocket upgrade.
+async fn first_request(client: &mut TcpStream) -> FirstRequest {
+    let mut head = Vec::new();
+    let reading = async {
+        loop {
+            let mut chunk = [0u8; 2048];
+            match client.read(&mut chunk).await {
+                Ok(0) | Err(_) => return false,
+                Ok(n) => head.extend_from_slice(&chunk[..n]),
+            }
+            // TLS, or something else that is not a request line: nothing to look at.
+            let looks_like_http = head.iter().take_while(|b| **b != b' ').all(u8::is_ascii_uppercase);
+            if !looks_like_http || head.windows(4).any(|w| w == b"\r\n\r\n") || head.len() >= MAX_HEAD_BYTES {
+                return true;
+            }
+        }
+    };
+    match tokio::time::timeout(CONNECT_TIMEOUT, reading).await {
+        Ok(true) if asks_for_websocket(&head) => FirstRequest::Upgrade,
+        Ok(true) => FirstRequest::Other(head),
+        Ok(false) | Err(_) => FirstRequest::Gone,
+    }
+}
+
+/// Whether a request head carries `Upgrade: websocket`.
+fn asks_for_websocket(head: &[u8]) -> bool {
+    let end = head.windows(4).position(|w| w == b"\r\n\r\n").unwrap_or(head.len());
+    String::from_utf8_lossy(&head[..end]).lines().skip(1).any(|line| {
+        line.split_once(':').is_some_and(|(name, value)| {
+            name.trim().eq_ignore_ascii_case("upgrade") && value.to_ascii_lowercase().contains("websocket")
+        })
+    })
 }
 
 /// Makes the socket's close a TCP reset (`SO_LINGER` 0) once it is dropped.

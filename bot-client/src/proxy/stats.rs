@@ -19,6 +19,7 @@ pub struct ProxyStats {
     open: AtomicU64,
     upstream_failures: AtomicU64,
     resets: AtomicU64,
+    upgrades_refused: AtomicU64,
     /// Per direction ([`Direction::index`]).
     bytes: [AtomicU64; 2],
     max_hold_micros: [AtomicU64; 2],
@@ -39,6 +40,7 @@ impl ProxyStats {
             open: AtomicU64::new(0),
             upstream_failures: AtomicU64::new(0),
             resets: AtomicU64::new(0),
+            upgrades_refused: AtomicU64::new(0),
             bytes: [AtomicU64::new(0), AtomicU64::new(0)],
             max_hold_micros: [AtomicU64::new(0), AtomicU64::new(0)],
             max_buffered: [AtomicU64::new(0), AtomicU64::new(0)],
@@ -83,6 +85,15 @@ impl ProxyStats {
         self.bytes[direction.index()].fetch_add(bytes, Ordering::Relaxed);
     }
 
+    pub(super) fn upgrade_refused(&self) {
+        self.upgrades_refused.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// WebSocket upgrades refused so far.
+    pub fn upgrades_refused(&self) -> u64 {
+        self.upgrades_refused.load(Ordering::Relaxed)
+    }
+
     /// A chunk's first byte left `held` after it was read.
     pub(super) fn held(&self, direction: Direction, held: Duration) {
         self.max_hold_micros[direction.index()].fetch_max(micros(held), Ordering::Relaxed);
@@ -122,6 +133,7 @@ impl ProxyStats {
             connections_open: open,
             upstream_failures: self.upstream_failures.load(Ordering::Relaxed),
             resets: self.resets.load(Ordering::Relaxed),
+            upgrades_refused: self.upgrades_refused.load(Ordering::Relaxed),
             connection_seconds,
             up: direction(Direction::Up),
             down: direction(Direction::Down),
@@ -195,6 +207,8 @@ pub struct ProxySummary {
     pub upstream_failures: u64,
     /// Connections cut by a reset fault.
     pub resets: u64,
+    /// WebSocket upgrades answered 403 (`refuse_upgrades`).
+    pub upgrades_refused: u64,
     /// Every connection's time open so far, summed.
     pub connection_seconds: f64,
     /// Client to upstream.
@@ -224,6 +238,7 @@ impl ProxySummary {
             ),
         );
         row("resets done", self.resets.to_string());
+        row("upgrades refused", self.upgrades_refused.to_string());
         row("bytes", format!("up {}, down {}", self.up.bytes, self.down.bytes));
         row(
             "kbit/s per connection",

@@ -397,3 +397,46 @@ fn configs_that_cannot_run_are_refused() {
     config.buffer_bytes = 0;
     assert_eq!(config.validate(), Err(ConfigError::ZeroBuffer));
 }
+
+/// Writes `request` through the proxy and reads until the peer closes or `expect` bytes
+/// came back.
+async fn exchange(proxy: &FaultProxy, request: &[u8], expect: usize) -> Vec<u8> {
+    let mut stream = connect(proxy).await;
+    stream.write_all(request).await.unwrap();
+    let mut answer = Vec::new();
+    let mut buffer = [0u8; 1024];
+    while answer.len() < expect {
+        let n = tokio::time::timeout(WAIT, stream.read(&mut buffer))
+            .await
+            .expect("an answer in time")
+            .unwrap_or(0);
+        if n == 0 {
+            break;
+        }
+        answer.extend_from_slice(&buffer[..n]);
+    }
+    answer
+}
+
+#[tokio::test]
+async fn websocket_upgrades_are_refused_and_plain_http_passes() {
+    let proxy = proxy_to(echo_server().await, |config| config.refuse_upgrades = true).await;
+    let upgrade = b"GET /ws HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUPGRADE: WebSocket\r\nSec-WebSocket-Version: 13\r\n\r\n";
+    let answer = exchange(&proxy, upgrade, usize::MAX).await;
+    let answer = String::from_utf8(answer).unwrap();
+    assert!(answer.starts_with("HTTP/1.1 403 Forbidden\r\n"), "{answer}");
+    assert!(
+        answer.ends_with("\r\n\r\nwebsocket upgrades are blocked by this proxy\n"),
+        "{answer}"
+    );
+    assert_eq!(proxy.stats().upgrades_refused(), 1);
+    // A request without the upgrade, in two writes, reaches the upstream whole (the echo
+    // sends it back), and so does what follows it on the connection.
+    let post = b"POST /http/send HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\n\r\nabc";
+    assert_eq!(exchange(&proxy, post, post.len()).await, post);
+    // Not HTTP at all (a TLS hello starts with 0x16): relayed as it is.
+    let tls = [0x16, 3, 1, 0, 5, 1, 2, 3, 4, 5];
+    assert_eq!(exchange(&proxy, &tls, tls.len()).await, tls);
+    assert_eq!(proxy.stats().upgrades_refused(), 1);
+    proxy.shutdown().await;
+}

@@ -62,6 +62,10 @@ pub struct Player {
     pub fire_cooldown: u32,
     /// Whether the fire button is held this tick.
     pub trigger: bool,
+    /// Whether the rail button was held last tick: the rail fires on a press, not a hold.
+    pub rail_held: bool,
+    /// Ticks until the rail can fire again.
+    pub rail_cooldown: u32,
 }
 
 /// A dead player waiting to respawn.

@@ -10,7 +10,7 @@ use super::components::{Body, Kind, Velocity};
 use crate::room::{ActiveInputs, ClientId, Controlled, Game, Replicated, ReplicationRegistry, RoomClock, TickSystems};
 use bevy_ecs::prelude::*;
 use glam::Vec2;
-use tickcast_shared::arena::{EntityKind, Transform2};
+use tickcast_shared::arena::{ArenaInput, EntityKind, Transform2};
 
 /// The drift scene's setup.
 #[derive(Clone, Copy, Debug)]
@@ -55,6 +55,8 @@ struct Steered;
 
 impl Game for Drift {
     const NAME: &'static str = "drift";
+    /// The arena's input: the stick steers a player's body (the rest is unused).
+    type Input = ArenaInput;
 
     fn build(self, world: &mut World, schedule: &mut Schedule, replication: &mut ReplicationRegistry) {
         replication
@@ -109,7 +111,7 @@ fn steer(
     mut players: Query<(&Controlled, &mut Velocity), With<Steered>>,
 ) {
     for (controlled, mut velocity) in &mut players {
-        let input = inputs.get(controlled.0);
+        let input: ArenaInput = inputs.get(controlled.0);
         velocity.0 = Vec2::new(input.move_x, input.move_y).clamp_length_max(1.0) * scene.speed;
     }
 }
@@ -162,6 +164,7 @@ mod tests {
             raise_priority: false,
             stagger_snapshots: false,
             resume_grace: std::time::Duration::ZERO,
+            rewind_window: std::time::Duration::from_millis(250),
             interest_radius: None,
             checksums: true,
         };

@@ -33,6 +33,25 @@ impl Rect {
     pub fn closest_point(&self, point: Vec2) -> Vec2 {
         point.clamp(self.min, self.max)
     }
+
+    /// Where the ray `origin + t * direction` (`t >= 0`) first enters the box, as `t`;
+    /// 0 if it starts inside (the slab test).
+    pub fn ray_entry(&self, origin: Vec2, direction: Vec2) -> Option<f32> {
+        let (mut near, mut far) = (0.0f32, f32::INFINITY);
+        for axis in 0..2 {
+            if direction[axis] == 0.0 {
+                if origin[axis] < self.min[axis] || origin[axis] > self.max[axis] {
+                    return None;
+                }
+                continue;
+            }
+            let a = (self.min[axis] - origin[axis]) / direction[axis];
+            let b = (self.max[axis] - origin[axis]) / direction[axis];
+            near = near.max(a.min(b));
+            far = far.min(a.max(b));
+        }
+        (near <= far).then_some(near)
+    }
 }
 
 /// A loaded, validated map.
@@ -217,6 +236,14 @@ impl Map {
             spawns,
             grid,
         })
+    }
+
+    /// How far along the ray `origin + t * direction` the first wall is, if any.
+    pub fn ray_to_wall(&self, origin: Vec2, direction: Vec2) -> Option<f32> {
+        self.walls
+            .iter()
+            .filter_map(|wall| wall.ray_entry(origin, direction))
+            .min_by(f32::total_cmp)
     }
 
     /// Whether `point` is on the floor and in no wall.

@@ -4,21 +4,24 @@
 //!
 //! Everything game-specific lives here; the room engine only sees the [`Game`] trait and
 //! the replicated components registered in [`Arena::build`]. [`drift`] is a second, much
-//! smaller scene for measurements, built from the arena's components.
+//! smaller scene for measurements, built from the arena's components. [`cubes`] is a
+//! second game, different in kind: 3D physics cubes that players push about.
 
 pub mod components;
+pub mod cubes;
 pub mod drift;
 pub mod grid;
 pub mod map;
 mod systems;
 
-use crate::room::{ClientId, Game, Replicated, ReplicationRegistry, TickSystems};
+use crate::room::{ClientId, Game, History, Replicated, ReplicationRegistry, TickSystems};
 use bevy_ecs::prelude::*;
 use components::{Body, Drone, Health, Kind, Player, Radius, Score, Velocity};
+pub use cubes::Cubes;
 pub use drift::Drift;
 use glam::Vec2;
 pub use map::{Map, MapError};
-use tickcast_shared::arena::{self, EntityKind, Transform2};
+use tickcast_shared::arena::{self, ArenaInput, EntityKind, Transform2};
 
 /// Tuning of the arena's rules, in world units, seconds and ticks at 60 Hz.
 pub mod rules {
@@ -42,6 +45,12 @@ pub mod rules {
     pub const PROJECTILE_LIFETIME: f32 = 1.0;
     /// Seconds between shots.
     pub const FIRE_INTERVAL: f32 = 0.25;
+    /// How far the hitscan rail reaches, world units.
+    pub const RAIL_RANGE: f32 = 60.0;
+    /// Hit points a rail hit takes.
+    pub const RAIL_DAMAGE: u8 = 3;
+    /// Seconds between rail shots.
+    pub const RAIL_INTERVAL: f32 = 0.5;
     /// Seconds a dead player waits to respawn.
     pub const RESPAWN_DELAY: f32 = 2.0;
     /// Seconds between a drone's heading changes (lower and upper bound).
@@ -95,6 +104,7 @@ pub struct DroneTarget(pub u32);
 
 impl Game for Arena {
     const NAME: &'static str = "arena";
+    type Input = ArenaInput;
 
     fn build(self, world: &mut World, schedule: &mut Schedule, replication: &mut ReplicationRegistry) {
         replication
@@ -107,6 +117,8 @@ impl Game for Arena {
         world.insert_resource(DroneTarget(self.drones));
         world.insert_resource(self.map);
         world.insert_resource(systems::HitGrid::default());
+        // Rail shots are resolved where the shooter saw its targets.
+        History::<Body>::track(world, schedule);
         for _ in 0..self.drones {
             spawn_drone(world);
         }
@@ -115,6 +127,7 @@ impl Game for Arena {
             (
                 systems::wander_drones,
                 systems::move_bodies,
+                systems::fire_rails,
                 systems::fire_weapons,
                 systems::move_projectiles,
                 systems::resolve_hits,
@@ -145,6 +158,8 @@ impl Game for Arena {
                     },
                     fire_cooldown: 0,
                     trigger: false,
+                    rail_held: false,
+                    rail_cooldown: 0,
                 },
             ))
             .id()

@@ -1,15 +1,15 @@
 //! The arena's systems, in the order they run within `TickSystems::Simulate`:
-//! drones pick headings, bodies move and collide with walls, weapons fire, projectiles
-//! fly, hits are resolved, dead players respawn and drones are replenished.
+//! drones pick headings, bodies move and collide with walls, rails (hitscan,
+//! lag-compensated) and weapons fire, projectiles fly, hits are resolved, dead players respawn and drones are replenished.
 
 use super::components::{Body, Drone, Health, Player, Projectile, Radius, Respawning, Score, Velocity};
 use super::grid::SpatialGrid;
 use super::{DroneTarget, GameRng, Kind, Map, rules, spawn_drone, ticks};
-use crate::room::{ActiveInputs, Controlled, RoomClock};
+use crate::room::{ActiveInputs, Controlled, History, RoomClock};
 use bevy_ecs::prelude::*;
 use glam::Vec2;
 use tickcast_shared::arena::{self, EntityKind, Transform2};
-use tickcast_shared::buttons;
+use tickcast_shared::arena::{ArenaInput, buttons};
 
 /// Cell size of the hit-test grid: larger than any target's radius.
 const HIT_CELL: f32 = 4.0;
@@ -30,7 +30,7 @@ pub fn steer_players(
     mut players: Query<(&Controlled, &mut Player, &mut Velocity, &mut Body), Without<Respawning>>,
 ) {
     for (controlled, mut player, mut velocity, mut body) in &mut players {
-        let input = inputs.get(controlled.0);
+        let input: ArenaInput = inputs.get(controlled.0);
         let stick = Vec2::new(input.move_x, input.move_y).clamp_length_max(1.0);
         velocity.0 = stick * rules::PLAYER_SPEED;
         body.0.angle = input.aim;
@@ -118,6 +118,112 @@ pub fn fire_weapons(
     }
 }
 
+/// The hitscan rail: on a press, a ray from the shooter along its aim hits the first
+/// live target it crosses, **as the shooter saw the targets**: their bodies are rewound
+/// to the tick the input says its client was viewing (clamped into the room's rewind
+/// window), so a shot that hit on the shooter's screen hits here despite the latency.
+/// The shooter itself, and the walls, are where they are now.
+pub fn fire_rails(
+    mut commands: Commands,
+    clock: Res<RoomClock>,
+    map: Res<Map>,
+    inputs: Res<ActiveInputs>,
+    history: Res<History<Body>>,
+    mut shooters: Query<(Entity, &Controlled, &mut Player, &Body), Without<Respawning>>,
+    mut targets: Query<(&Radius, &mut Health, Has<Drone>), Walkers>,
+    mut scores: Query<&mut Score>,
+) {
+    for (shooter, controlled, mut player, body) in &mut shooters {
+        let input: ArenaInput = inputs.get(controlled.0);
+        let held = input.buttons & buttons::RAIL != 0;
+        let pressed = held && !player.rail_held;
+        player.rail_held = held;
+        player.rail_cooldown = player.rail_cooldown.saturating_sub(1);
+        if !pressed || player.rail_cooldown > 0 {
+            continue;
+        }
+        player.rail_cooldown = ticks(rules::RAIL_INTERVAL, clock.dt);
+        let Some(seen) = history.rewind_tick(inputs.view_tick(controlled.0)) else {
+            continue;
+        };
+        let origin = body.0.position;
+        let direction = Vec2::from_angle(body.0.angle);
+        let reach = map
+            .ray_to_wall(origin, direction)
+            .unwrap_or(f32::INFINITY)
+            .min(rules::RAIL_RANGE);
+        let mut nearest: Option<(f32, Entity)> = None;
+        for (target, then) in history.all_at(seen) {
+            let Ok((radius, health, _)) = targets.get(target) else {
+                continue;
+            };
+            if target == shooter || health.0.0 == 0 {
+                continue;
+            }
+            // Ray against circle: the closest approach along the ray, then how far in.
+            let to_centre = then.0.position - origin;
+            let along = to_centre.dot(direction);
+            let miss_squared = to_centre.length_squared() - along * along;
+            let depth_squared = radius.0 * radius.0 - miss_squared;
+            if along < 0.0 || depth_squared < 0.0 {
+                continue;
+            }
+            let distance = along - depth_squared.sqrt();
+            if distance <= reach && nearest.is_none_or(|(best, _)| distance < best) {
+                nearest = Some((distance, target));
+            }
+        }
+        if let Some((_, target)) = nearest
+            && let Ok((_, mut health, is_drone)) = targets.get_mut(target)
+        {
+            let hit = Hit {
+                shooter,
+                target,
+                is_drone,
+            };
+            hit.land(&mut commands, &clock, &mut health, rules::RAIL_DAMAGE, &mut scores);
+        }
+    }
+}
+
+/// A hit that takes health: a projectile's or a rail's.
+struct Hit {
+    shooter: Entity,
+    target: Entity,
+    is_drone: bool,
+}
+
+impl Hit {
+    /// Takes `damage` from the target; a kill scores for the shooter, removes a drone
+    /// and sends a player to respawn.
+    fn land(
+        &self,
+        commands: &mut Commands,
+        clock: &RoomClock,
+        health: &mut Health,
+        damage: u8,
+        scores: &mut Query<&mut Score>,
+    ) {
+        health.0 = arena::Health(health.0.0.saturating_sub(damage));
+        if health.0.0 > 0 {
+            return;
+        }
+        if let Ok(mut score) = scores.get_mut(self.shooter) {
+            score.0.kills += 1;
+        }
+        if self.is_drone {
+            commands.entity(self.target).despawn();
+        } else {
+            if let Ok(mut score) = scores.get_mut(self.target) {
+                score.0.deaths += 1;
+            }
+            commands.entity(self.target).insert(Respawning {
+                ticks_left: ticks(rules::RESPAWN_DELAY, clock.dt),
+            });
+        }
+    }
+}
+
 /// Projectiles fly straight and fizzle in walls, off the floor or when spent.
 pub fn move_projectiles(
     mut commands: Commands,
@@ -168,25 +274,14 @@ pub fn resolve_hits(
             continue;
         };
         if health.0.0 == 0 {
-            continue; // already killed this tick by another projectile
+            continue; // already killed this tick by another hit
         }
-        health.0 = arena::Health(health.0.0 - 1);
-        if health.0.0 > 0 {
-            continue;
-        }
-        if let Ok(mut score) = scores.get_mut(projectile.owner) {
-            score.0.kills += 1;
-        }
-        if is_drone {
-            commands.entity(target).despawn();
-        } else {
-            if let Ok(mut score) = scores.get_mut(target) {
-                score.0.deaths += 1;
-            }
-            commands.entity(target).insert(Respawning {
-                ticks_left: ticks(rules::RESPAWN_DELAY, clock.dt),
-            });
-        }
+        let hit = Hit {
+            shooter: projectile.owner,
+            target,
+            is_drone,
+        };
+        hit.land(&mut commands, &clock, &mut health, 1, &mut scores);
     }
 }
 
@@ -228,7 +323,7 @@ mod tests {
     use super::*;
     use crate::game::Arena;
     use crate::room::{Game, ReplicationRegistry, TickSystems};
-    use tickcast_shared::PlayerInput;
+    use tickcast_shared::input::GameInput;
 
     /// A world and schedule with the arena and a clock, without a room thread.
     fn arena(drones: u32) -> (World, Schedule) {
@@ -260,10 +355,11 @@ mod tests {
         let start = world.get::<Body>(player).unwrap().0.position;
         world.resource_mut::<ActiveInputs>().0.insert(
             1,
-            PlayerInput {
+            ArenaInput {
                 move_x: 1.0,
-                ..PlayerInput::default()
-            },
+                ..ArenaInput::default()
+            }
+            .to_input(0, None),
         );
         schedule.run(&mut world);
         let moved = world.get::<Body>(player).unwrap().0.position;
@@ -289,10 +385,11 @@ mod tests {
         world.get_mut::<Body>(victim).unwrap().0.position = Vec2::new(36.0, 50.0);
         world.resource_mut::<ActiveInputs>().0.insert(
             1,
-            PlayerInput {
+            ArenaInput {
                 buttons: buttons::FIRE,
-                ..PlayerInput::default()
-            },
+                ..ArenaInput::default()
+            }
+            .to_input(0, None),
         );
         let mut died = false;
         for _ in 0..60 * 6 {

@@ -5,8 +5,9 @@
 //!   pass; a browser always sends one.
 //! - **Token** (`--auth-secret`): an HS256 JSON Web Token (RFC 7519) signed with the
 //!   secret, carrying the player (`sub`), optionally the room (`room`) and an expiry
-//!   (`exp`). Presented as the query parameter `token`, or, for browsers (which cannot
-//!   set headers on a WebSocket), as the subprotocol `token.<jwt>` next to `tickcast`.
+//!   (`exp`). Presented as the query parameter `token`, as `Authorization: Bearer`
+//!   (native clients, the HTTP fallback), or, for browsers (which cannot set headers on
+//!   a WebSocket), as the subprotocol `token.<jwt>` next to `tickcast`.
 //!   Missing, malformed, forged or expired: 401. Any JWT library mints one, and
 //!   `tickcast-server token` does (see `docs/AUTH.md`).
 //! - **Connections per address** (`limits.max_connections_per_ip`): one host cannot
@@ -200,16 +201,30 @@ impl Admission {
         let Some(key) = &self.key else {
             return Ok(None);
         };
-        let bearer = headers
-            .get(header::AUTHORIZATION)
-            .and_then(|value| value.to_str().ok())
-            .and_then(|value| value.strip_prefix("Bearer "))
-            .map(str::to_owned);
-        let token = bearer.or_else(|| presented_token(headers, query).0);
+        let token = presented_token(headers, query).0;
         self.check_token(key, token.as_deref(), rooms).map(Some)
     }
 
-    fn check_origin(&self, headers: &HeaderMap) -> Result<(), Refusal> {
+    /// The player a request of an admitted session presents itself as (the HTTP
+    /// fallback's stream and sends): the `sub` of its token, checked for its signature
+    /// but neither its expiry nor its room, since a session may outlive the token that
+    /// opened it, as a WebSocket does. `None` on an open server or without a token.
+    pub fn presented_subject(&self, headers: &HeaderMap, query: Option<&str>) -> Result<Option<String>, Refusal> {
+        self.check_origin(headers)?;
+        let (Some(key), (Some(token), _)) = (&self.key, presented_token(headers, query)) else {
+            return Ok(None);
+        };
+        let mut validation = self.validation.clone();
+        validation.validate_exp = false;
+        validation.set_required_spec_claims(&["sub"]);
+        jsonwebtoken::decode::<SubjectOnly>(&token, key, &validation)
+            .map(|data| Some(data.claims.sub))
+            .map_err(|_| Refusal::new(StatusCode::UNAUTHORIZED, "the token is malformed or forged"))
+    }
+
+    /// Refuses a page from an origin not on the allow-list (403); clients that send no
+    /// `Origin` are not browsers and pass.
+    pub fn check_origin(&self, headers: &HeaderMap) -> Result<(), Refusal> {
         let Some(origin) = headers.get(header::ORIGIN) else {
             return Ok(());
         };
@@ -263,8 +278,15 @@ impl Admission {
     }
 }
 
-/// The token from the query (`token=`) or a `token.<jwt>` subprotocol, and whether the
-/// `tickcast` subprotocol was offered.
+/// A token's `sub` alone, for [`Admission::presented_subject`].
+#[derive(Deserialize)]
+struct SubjectOnly {
+    sub: String,
+}
+
+/// The token from the query (`token=`), an `Authorization: Bearer` header or a
+/// `token.<jwt>` subprotocol, in that order, and whether the `tickcast` subprotocol was
+/// offered.
 fn presented_token(headers: &HeaderMap, query: Option<&str>) -> (Option<String>, bool) {
     let offered: Vec<&str> = headers
         .get_all(header::SEC_WEBSOCKET_PROTOCOL)
@@ -283,7 +305,12 @@ fn presented_token(headers: &HeaderMap, query: Option<&str>) -> (Option<String>,
             .find_map(|pair| pair.strip_prefix("token="))
             .map(str::to_owned)
     });
-    (from_query.or(from_protocol), offered.contains(&SUBPROTOCOL))
+    let bearer = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.strip_prefix("Bearer "))
+        .map(str::to_owned);
+    (from_query.or(bearer).or(from_protocol), offered.contains(&SUBPROTOCOL))
 }
 
 #[cfg(test)]

@@ -17,6 +17,7 @@
 //! a reused buffer and hands tungstenite payloads split off another.
 
 use super::NetContext;
+use super::game_io::GameIo;
 use super::rate_limit::{Admission, InputRateLimit};
 use super::violation::{Violation, close_frame};
 use crate::room::{ClientId, ClientView, GroupMembership, InputQueueError, Joined, Resumed, RoomCommand, SnapshotSlot};
@@ -24,8 +25,6 @@ use crate::rooms::{Occupancy, RoomEntry};
 use bytes::BytesMut;
 use futures_util::stream::{SplitSink, SplitStream};
 use futures_util::{SinkExt, StreamExt};
-use hyper::upgrade::Upgraded;
-use hyper_util::rt::TokioIo;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -40,8 +39,9 @@ use tokio_tungstenite::tungstenite::protocol::CloseFrame;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use tokio_tungstenite::tungstenite::{Error as WsError, Message};
 
-/// An upgraded connection: hyper hands over the socket (TCP or TLS) behind one type.
-pub(crate) type Ws = WebSocketStream<TokioIo<Upgraded>>;
+/// A game connection's WebSocket: over a socket hyper upgraded (TCP or TLS), or over
+/// the pipe of an HTTP fallback session; one type, so the tasks below serve both.
+pub(crate) type Ws = WebSocketStream<GameIo>;
 
 /// How long a closing connection waits for the peer's close reply.
 const CLOSE_GRACE: Duration = Duration::from_secs(1);
@@ -361,7 +361,7 @@ async fn read_inputs(
         match classify(frame, context) {
             Inbound::Message(ClientMsg::Input(_)) if spectator => break Some(Violation::SpectatorInput),
             Inbound::Message(ClientMsg::Input(input)) => {
-                if let Err(error) = input.validate() {
+                if let Err(error) = input.validate(room.handle.input_fields) {
                     break Some(Violation::InvalidInput(error));
                 }
                 if let Some(violation) = check_seq(previous_seq, input.seq) {

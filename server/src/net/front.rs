@@ -8,25 +8,30 @@
 //! - `GET /healthz`: JSON for load balancers;
 //! - `POST /matchmake`, `GET /rooms`: seats and the room list ([`matchmake`]);
 //! - `/ws`: the game WebSocket ([`upgrade`]): the default room, or with `?seat=` the
-//!   room a seat is in, or with `?room=` a room to resume a player in.
+//!   room a seat is in, or with `?room=` a room to resume a player in;
+//! - `POST /http/connect`, `GET /http/stream`, `POST /http/send`: the same game
+//!   connection over plain HTTP, for networks that block WebSockets ([`fallback`]).
 //!
 //! The upgrade is checked here, against RFC 6455 §4.2.1, so that a request that is not a
 //! valid upgrade gets the HTTP answer the RFC asks for (400, or 426 naming the version
 //! we speak) rather than a dropped socket. A valid one is answered 101 and the upgraded
-//! stream goes to [`connection::run`] on the server's task tracker.
+//! stream goes to [`connection::run`] on the server's task tracker. Who may connect, and
+//! to which room, is decided once ([`arrive`]) for both transports.
 
-use super::admission::{Admission, Refusal, SUBPROTOCOL};
+use super::admission::{AddressSlot, Admission, Admitted, Refusal, SUBPROTOCOL};
 use super::connection::Arrival;
-use super::{NetContext, connection, matchmake, web};
-use crate::rooms::SeatError;
+use super::game_io::GameIo;
+use super::{NetContext, connection, fallback, matchmake, web};
+use crate::room::ClientId;
+use crate::rooms::{Occupancy, SeatError};
 use axum::Router;
 use axum::body::Body;
 use axum::extract::{ConnectInfo, Request, State};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Version, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{any, get};
+use axum::routing::{any, get, post};
 use hyper_util::rt::{TokioIo, TokioTimer};
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use tokio::io::{AsyncRead, AsyncWrite};
@@ -44,6 +49,8 @@ pub(crate) struct Front {
     pub context: Arc<NetContext>,
     /// Who may upgrade.
     pub admission: Admission,
+    /// The HTTP fallback's sessions.
+    pub fallback: fallback::Sessions,
 }
 
 /// The game port's routes.
@@ -54,9 +61,18 @@ pub(crate) fn router(front: Arc<Front>) -> Router {
         .route("/dist/{file}", get(web::dist))
         .route("/game.json", get(game_json))
         .route("/healthz", get(healthz))
-        .route("/matchmake", axum::routing::post(matchmake::matchmake))
+        .route("/matchmake", post(matchmake::matchmake))
         .route("/rooms", get(matchmake::rooms))
         .route(connection::WS_PATH, any(upgrade))
+        .route(
+            fallback::CONNECT_PATH,
+            post(fallback::connect).options(fallback::preflight),
+        )
+        .route(
+            fallback::STREAM_PATH,
+            get(fallback::stream).options(fallback::preflight),
+        )
+        .route(fallback::SEND_PATH, post(fallback::send).options(fallback::preflight))
         .with_state(front)
 }
 
@@ -89,8 +105,11 @@ async fn serve_http<S>(io: S, peer: SocketAddr, app: Router, context: Arc<NetCon
 where
     S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
+    let closer = ConnectionCloser::default();
+    let handed = closer.clone();
     let service = hyper::service::service_fn(move |mut request: hyper::Request<hyper::body::Incoming>| {
         request.extensions_mut().insert(ConnectInfo(peer));
+        request.extensions_mut().insert(handed.clone());
         app.clone().oneshot(request.map(Body::new))
     });
     let mut http = hyper::server::conn::http1::Builder::new();
@@ -110,6 +129,21 @@ where
             connection.as_mut().graceful_shutdown();
             let _ = tokio::time::timeout(std::time::Duration::from_secs(1), connection).await;
         }
+        // Dropping the connection closes the socket, whatever response it is stuck on.
+        _ = closer.0.cancelled() => tracing::debug!(%peer, "closed an http connection whose fallback stream stalled"),
+    }
+}
+
+/// Lets a handler close the HTTP connection its request came on, response and all: the
+/// fallback's stream closes a client that stopped reading, as a stalled WebSocket's
+/// socket is dropped (hyper itself has no write timeout).
+#[derive(Clone, Debug, Default)]
+pub(crate) struct ConnectionCloser(tokio_util::sync::CancellationToken);
+
+impl ConnectionCloser {
+    /// Closes the connection.
+    pub(crate) fn close(&self) {
+        self.0.cancel();
     }
 }
 
@@ -253,6 +287,93 @@ pub fn check_upgrade_for_fuzzing(method: &Method, version: Version, headers: &He
     check_upgrade(method, version, headers).map_err(|refusal| refusal.response().status())
 }
 
+/// Where an admitted game connection goes and what it carries there, as `/ws` and
+/// `POST /http/connect` both decide it ([`arrive`]).
+pub(crate) struct Arriving {
+    /// The admission's verdict: claims, subprotocol, the address's slot.
+    pub admitted: Admitted,
+    /// The room, and the connection's place in it.
+    pub occupancy: Occupancy,
+    /// The player a seat was reserved for (the seat stands for the token).
+    pub seat_subject: Option<String>,
+    /// Whether it may only resume a player (`?room=`), not join anew.
+    pub resume_only: bool,
+}
+
+impl Arriving {
+    /// The connection's [`Arrival`] as client `client`, and the slot in its address's
+    /// count, to hold for as long as the connection (or fallback session) lives.
+    pub(crate) fn into_arrival(self, client: ClientId) -> (Arrival, AddressSlot) {
+        let subject = self
+            .seat_subject
+            .or(self.admitted.claims.map(|claims| claims.sub))
+            .unwrap_or_default();
+        let arrival = Arrival {
+            client,
+            subject,
+            occupancy: self.occupancy,
+            resume_only: self.resume_only,
+        };
+        (arrival, self.admitted.slot)
+    }
+}
+
+/// Decides where a game connection from `address` goes, by the request's query
+/// (`seat=`, `room=`, `token=`) and headers (`Origin`, a token): the room of its seat
+/// (the seat stands for the token), a room it comes back to (`?room=`, to resume a
+/// player), or the default room. A refusal is counted here, and is the same for every
+/// transport.
+pub(crate) fn arrive(
+    front: &Front,
+    headers: &HeaderMap,
+    query: Option<&str>,
+    address: IpAddr,
+) -> Result<Arriving, Refusal> {
+    let rooms = &front.context.rooms;
+    let admission = &front.admission;
+    let arriving = match (query_value(query, "seat"), query_value(query, "room")) {
+        (Some(seat), _) => admission.admit_seated(headers, address).and_then(|admitted| {
+            let (occupancy, subject) = rooms.claim(seat).map_err(|error| seat_refusal(&error))?;
+            Ok(Arriving {
+                admitted,
+                occupancy,
+                seat_subject: Some(subject),
+                resume_only: false,
+            })
+        }),
+        (None, room) => {
+            let comeback = room.filter(|id| *id != crate::rooms::DEFAULT_ROOM);
+            let occupancy = match comeback {
+                Some(id) => rooms.rejoin(id).ok_or(Refusal {
+                    status: StatusCode::NOT_FOUND,
+                    reason: "no such room on this node",
+                }),
+                None if rooms.draining() => Err(Refusal {
+                    status: StatusCode::SERVICE_UNAVAILABLE,
+                    reason: "this node is draining",
+                }),
+                None => Ok(rooms.join_default()),
+            };
+            occupancy.and_then(|occupancy| {
+                let entry = occupancy.room();
+                let admitted = admission.admit_to(headers, query, address, &[&entry.id, entry.kind])?;
+                Ok(Arriving {
+                    admitted,
+                    occupancy,
+                    seat_subject: None,
+                    resume_only: comeback.is_some(),
+                })
+            })
+        }
+    };
+    arriving.inspect_err(|refusal| {
+        front
+            .context
+            .stats
+            .count_refusal(refusal.status.as_u16(), refusal.reason)
+    })
+}
+
 /// `/ws`: answers 101 and hands the upgraded stream to a connection task, or refuses
 /// with the status the RFC asks for.
 async fn upgrade(
@@ -269,46 +390,11 @@ async fn upgrade(
             return response;
         }
     };
-    let query = request.uri().query();
-    let rooms = &context.rooms;
-    let admission = &front.admission;
-    // Where the connection goes: the room of its seat (the seat stands for the token),
-    // a room it comes back to (`?room=`, to resume a player), or the default room.
-    let arrival = match (query_value(query, "seat"), query_value(query, "room")) {
-        (Some(seat), _) => admission
-            .admit_seated(request.headers(), peer.ip())
-            .and_then(|admitted| {
-                let (occupancy, subject) = rooms.claim(seat).map_err(|error| seat_refusal(&error))?;
-                Ok((admitted, occupancy, Some(subject), false))
-            }),
-        (None, room) => {
-            let comeback = room.filter(|id| *id != crate::rooms::DEFAULT_ROOM);
-            let occupancy = match comeback {
-                Some(id) => rooms.rejoin(id).ok_or(Refusal {
-                    status: StatusCode::NOT_FOUND,
-                    reason: "no such room on this node",
-                }),
-                None if rooms.draining() => Err(Refusal {
-                    status: StatusCode::SERVICE_UNAVAILABLE,
-                    reason: "this node is draining",
-                }),
-                None => Ok(rooms.join_default()),
-            };
-            occupancy.and_then(|occupancy| {
-                let entry = occupancy.room();
-                let admitted = admission.admit_to(request.headers(), query, peer.ip(), &[&entry.id, entry.kind])?;
-                Ok((admitted, occupancy, None, comeback.is_some()))
-            })
-        }
+    let arriving = match arrive(&front, request.headers(), request.uri().query(), peer.ip()) {
+        Ok(arriving) => arriving,
+        Err(refusal) => return refused(&refusal),
     };
-    let (admitted, occupancy, seat_subject, resume_only) = match arrival {
-        Ok(arrival) => arrival,
-        Err(refusal) => {
-            context.stats.count_refusal(refusal.status.as_u16(), refusal.reason);
-            return refused(&refusal);
-        }
-    };
-    let subprotocol = admitted.subprotocol;
+    let subprotocol = arriving.admitted.subprotocol;
     // The upgrade and the `Hello` share one deadline, as before the front existed.
     let deadline = Instant::now() + context.limits.handshake_timeout;
     let on_upgrade = hyper::upgrade::on(&mut request);
@@ -320,18 +406,10 @@ async fn upgrade(
             Ok(Err(error)) => return tracing::debug!(%peer, %error, "websocket upgrade failed"),
             Err(_) => return tracing::debug!(%peer, "websocket upgrade timed out"),
         };
-        let ws = WebSocketStream::from_raw_socket(TokioIo::new(upgraded), Role::Server, Some(context.ws_config)).await;
+        let io = GameIo::Upgraded(TokioIo::new(upgraded));
+        let ws = WebSocketStream::from_raw_socket(io, Role::Server, Some(context.ws_config)).await;
         // Held until the connection ends: its address's count goes down with it.
-        let _address_slot = admitted.slot;
-        let subject = seat_subject
-            .or(admitted.claims.map(|claims| claims.sub))
-            .unwrap_or_default();
-        let arrival = Arrival {
-            client,
-            subject,
-            occupancy,
-            resume_only,
-        };
+        let (arrival, _address_slot) = arriving.into_arrival(client);
         connection::run(ws, peer, arrival, slot, deadline, context).await;
     });
     let mut response = Response::builder()
@@ -365,9 +443,9 @@ fn seat_refusal(error: &SeatError) -> Refusal {
     Refusal { status, reason }
 }
 
-/// The HTTP answer to a refused upgrade: its status, the reason as the body, and for
-/// 503 when to try again.
-fn refused(refusal: &Refusal) -> Response {
+/// The HTTP answer to a refused upgrade (or fallback request): its status, the reason
+/// as the body, and for 503 when to try again.
+pub(crate) fn refused(refusal: &Refusal) -> Response {
     let mut response = (refusal.status, format!("{}\n", refusal.reason)).into_response();
     if refusal.status == StatusCode::SERVICE_UNAVAILABLE {
         response

@@ -1,12 +1,15 @@
 //! The network side: the game port's HTTP front (`front`: page, health, WebSocket
-//! upgrade, over TCP or TLS), matchmaking and the room list (`matchmake`), one reader
-//! plus one writer task per WebSocket (`connection`), and the metrics HTTP listener
-//! (`http`). Sockets never touch the `World`; connections reach a room only through its
+//! upgrade, over TCP or TLS), matchmaking and the room list (`matchmake`), the HTTP
+//! fallback transport (`fallback`, the same connection tunnelled over plain HTTP), one
+//! reader plus one writer task per connection (`connection`, over either transport's
+//! `game_io`), and the metrics HTTP listener (`http`). Sockets never touch the `World`; connections reach a room only through its
 //! inbox and its snapshot slot, which the upgrade finds through the node's `Rooms`.
 
 pub mod admission;
 mod connection;
+mod fallback;
 mod front;
+mod game_io;
 mod http;
 mod matchmake;
 mod rate_limit;
@@ -38,8 +41,12 @@ use tokio_util::task::TaskTracker;
 pub struct NetStats {
     /// Connections accepted since start.
     pub connections_total: AtomicU64,
-    /// Connections open now (past the WebSocket upgrade).
+    /// Connections open now (past the WebSocket upgrade, or a fallback session's
+    /// connect).
     pub connections_open: AtomicU64,
+    /// HTTP fallback sessions open now (each also counts in `connections_open` while its
+    /// connection runs).
+    pub fallback_sessions_open: AtomicU64,
     /// Payload bytes received.
     pub bytes_in: AtomicU64,
     /// Payload bytes sent.
@@ -184,6 +191,7 @@ pub async fn serve(
     let app = front::router(Arc::new(front::Front {
         context: Arc::clone(&context),
         admission: front.admission,
+        fallback: fallback::Sessions::default(),
     }));
     loop {
         let accepted = tokio::select! {

@@ -15,8 +15,8 @@
 //! or its clock against the room's) would otherwise keep that lead as a standing delay:
 //! sending and applying at the same rate, its queue never drains. So when a client has
 //! had inputs waiting after every tick of a [`STANDING_WINDOW_TICKS`] window, its oldest
-//! waiting input is folded into the next one (the held buttons carried over, so a shot
-//! is never lost) and both are consumed in one tick. A client that batches inputs
+//! waiting input is folded into the next one (its bit-set fields, the held buttons,
+//! carried over, so a shot is never lost) and both are consumed in one tick. A client that batches inputs
 //! (several per write) empties its queue between writes and is never folded.
 
 use super::tick_loop::RoomStats;
@@ -28,7 +28,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::task::{Context, Poll, Waker};
 use thiserror::Error;
-use tickcast_shared::{PlayerInput, Tick};
+use tickcast_shared::Tick;
+use tickcast_shared::input::{GameInput, Input, InputField};
 use tokio::sync::mpsc;
 
 /// Marks the entity a client controls.
@@ -58,7 +59,7 @@ pub struct InputSender(Arc<InputQueue>);
 #[derive(Debug)]
 struct InputQueue {
     /// Inputs waiting for the next tick; never longer than `capacity`.
-    waiting: Mutex<Vec<(ClientId, PlayerInput)>>,
+    waiting: Mutex<Vec<(ClientId, Input)>>,
     capacity: usize,
     /// Set when the room's end is dropped.
     stopped: AtomicBool,
@@ -78,7 +79,7 @@ pub enum InputQueueError {
 impl InputSender {
     /// Queues one validated input from `client` without waiting for the tick or
     /// allocating.
-    pub fn try_send(&self, client: ClientId, input: PlayerInput) -> Result<(), InputQueueError> {
+    pub fn try_send(&self, client: ClientId, input: Input) -> Result<(), InputQueueError> {
         if self.0.stopped.load(Ordering::Acquire) {
             return Err(InputQueueError::Stopped);
         }
@@ -97,12 +98,12 @@ pub(crate) struct InputReceiver {
     queue: Arc<InputQueue>,
     /// The inputs taken by the last [`InputReceiver::take_waiting`]; its allocation is
     /// swapped back into the queue by the next one.
-    taken: Vec<(ClientId, PlayerInput)>,
+    taken: Vec<(ClientId, Input)>,
 }
 
 impl InputReceiver {
     /// Takes every input waiting (at most the queue's capacity), oldest first.
-    fn take_waiting(&mut self) -> std::vec::Drain<'_, (ClientId, PlayerInput)> {
+    fn take_waiting(&mut self) -> std::vec::Drain<'_, (ClientId, Input)> {
         self.taken.clear();
         {
             let mut waiting = self.queue.waiting.lock().unwrap_or_else(PoisonError::into_inner);
@@ -307,6 +308,8 @@ pub(crate) fn receive_commands(world: &mut World) {
 pub struct InputBuffers {
     clients: FxHashMap<ClientId, ClientInputs>,
     capacity: usize,
+    /// The game's input declaration: how a skipped input folds into the next.
+    fields: &'static [InputField],
     /// Inputs dropped because they were older than one already applied or duplicated.
     pub dropped_late: u64,
     /// Inputs dropped because the client's buffer was full.
@@ -321,7 +324,7 @@ pub const STANDING_WINDOW_TICKS: u16 = 30;
 
 #[derive(Debug)]
 struct ClientInputs {
-    pending: VecDeque<PlayerInput>,
+    pending: VecDeque<Input>,
     last_applied: Option<u32>,
     /// Fewest inputs left waiting after a tick, in the current window.
     fewest_waiting: usize,
@@ -346,11 +349,13 @@ fn seq_after(seq: u32, other: u32) -> bool {
 }
 
 impl InputBuffers {
-    /// Buffers with room for `capacity` pending inputs per client.
-    pub fn new(capacity: usize) -> InputBuffers {
+    /// Buffers with room for `capacity` pending inputs per client, of the game input
+    /// declared by `fields`.
+    pub fn new(capacity: usize, fields: &'static [InputField]) -> InputBuffers {
         InputBuffers {
             clients: FxHashMap::default(),
             capacity,
+            fields,
             dropped_late: 0,
             dropped_overflow: 0,
             folded: 0,
@@ -358,7 +363,7 @@ impl InputBuffers {
     }
 
     /// Queues an input in `seq` order; inputs from unknown clients are ignored.
-    pub fn push(&mut self, client: ClientId, input: PlayerInput) {
+    pub fn push(&mut self, client: ClientId, input: Input) {
         let Some(buffer) = self.clients.get_mut(&client) else {
             return;
         };
@@ -388,7 +393,7 @@ impl InputBuffers {
                 if buffer.fewest_waiting > 0 && buffer.pending.len() >= 2 {
                     let skipped = buffer.pending.pop_front().expect("two are waiting");
                     let next = buffer.pending.front_mut().expect("two are waiting");
-                    next.buttons |= skipped.buttons;
+                    skipped.fold_into(next, self.fields);
                     self.folded += 1;
                 }
                 buffer.window_ticks = 0;
@@ -416,12 +421,19 @@ impl InputBuffers {
 
 /// The input each client's entity acts on this tick.
 #[derive(Resource, Debug, Default)]
-pub struct ActiveInputs(pub FxHashMap<ClientId, PlayerInput>);
+pub struct ActiveInputs(pub FxHashMap<ClientId, Input>);
 
 impl ActiveInputs {
-    /// `client`'s input this tick (neutral if it sent none yet).
-    pub fn get(&self, client: ClientId) -> PlayerInput {
-        self.0.get(&client).copied().unwrap_or_default()
+    /// `client`'s input this tick as the game's type (neutral if it sent none yet).
+    pub fn get<I: GameInput>(&self, client: ClientId) -> I {
+        self.0
+            .get(&client)
+            .map_or_else(I::default, |input| I::from_values(input.values()))
+    }
+
+    /// The tick `client` was viewing when it sent this tick's input, if it said.
+    pub fn view_tick(&self, client: ClientId) -> Option<Tick> {
+        self.0.get(&client).and_then(|input| input.view_tick)
     }
 }
 
@@ -434,11 +446,15 @@ pub(crate) fn advance_inputs(mut buffers: ResMut<InputBuffers>, mut active: ResM
 mod tests {
     use super::*;
 
-    fn input(seq: u32) -> PlayerInput {
-        PlayerInput {
-            seq,
-            ..PlayerInput::default()
-        }
+    use tickcast_shared::arena::{ArenaInput, buttons};
+
+    fn input(seq: u32) -> Input {
+        ArenaInput::default().to_input(seq, None)
+    }
+
+    /// The seq of `client`'s active input.
+    fn active_seq(active: &ActiveInputs, client: ClientId) -> u32 {
+        active.0[&client].seq
     }
 
     #[test]
@@ -498,7 +514,7 @@ mod tests {
 
     #[test]
     fn inputs_apply_in_seq_order_one_per_tick() {
-        let mut buffers = InputBuffers::new(4);
+        let mut buffers = InputBuffers::new(4, ArenaInput::FIELDS);
         buffers.clients.insert(1, ClientInputs::default());
         for seq in [2, 0, 1] {
             buffers.push(1, input(seq));
@@ -506,16 +522,16 @@ mod tests {
         let mut active = ActiveInputs::default();
         for expected in 0..3 {
             buffers.advance(&mut active);
-            assert_eq!(active.get(1).seq, expected);
+            assert_eq!(active_seq(&active, 1), expected);
         }
         assert_eq!(buffers.acks(), vec![(1, 2)]);
         buffers.advance(&mut active);
-        assert_eq!(active.get(1).seq, 2, "no new input: the last one holds");
+        assert_eq!(active_seq(&active, 1), 2, "no new input: the last one holds");
     }
 
     #[test]
     fn late_duplicate_and_overflowing_inputs_are_dropped_and_counted() {
-        let mut buffers = InputBuffers::new(2);
+        let mut buffers = InputBuffers::new(2, ArenaInput::FIELDS);
         buffers.clients.insert(1, ClientInputs::default());
         buffers.push(1, input(5));
         buffers.advance(&mut ActiveInputs::default());
@@ -528,7 +544,11 @@ mod tests {
         assert_eq!(buffers.dropped_overflow, 1);
         let mut active = ActiveInputs::default();
         buffers.advance(&mut active);
-        assert_eq!(active.get(1).seq, 7, "the oldest pending input was the one dropped");
+        assert_eq!(
+            active_seq(&active, 1),
+            7,
+            "the oldest pending input was the one dropped"
+        );
         buffers.push(2, input(1));
         assert!(
             buffers.acks().iter().all(|(client, _)| *client == 1),
@@ -539,7 +559,7 @@ mod tests {
     /// Runs `ticks` ticks of client 1 sending `per_tick(tick)` new inputs each tick;
     /// returns the applied seqs and the folded count.
     fn run_client(ticks: u32, first_burst: u32, per_tick: impl Fn(u32) -> u32) -> (Vec<u32>, u64) {
-        let mut buffers = InputBuffers::new(16);
+        let mut buffers = InputBuffers::new(16, ArenaInput::FIELDS);
         buffers.clients.insert(1, ClientInputs::default());
         let mut seq = 0;
         for _ in 0..first_burst {
@@ -554,7 +574,7 @@ mod tests {
                 seq += 1;
             }
             buffers.advance(&mut active);
-            applied.push(active.get(1).seq);
+            applied.push(active_seq(&active, 1));
         }
         (applied, buffers.folded)
     }
@@ -584,7 +604,7 @@ mod tests {
 
     #[test]
     fn a_folded_input_keeps_its_buttons() {
-        let mut buffers = InputBuffers::new(16);
+        let mut buffers = InputBuffers::new(16, ArenaInput::FIELDS);
         buffers.clients.insert(1, ClientInputs::default());
         let mut active = ActiveInputs::default();
         let mut seq = 0;
@@ -598,25 +618,29 @@ mod tests {
             buffers.advance(&mut active);
         }
         let oldest_waiting = buffers.clients[&1].pending[0].seq;
-        buffers.clients.get_mut(&1).unwrap().pending[0].buttons = tickcast_shared::buttons::FIRE;
+        buffers.clients.get_mut(&1).unwrap().pending[0] = ArenaInput {
+            buttons: buttons::FIRE,
+            ..ArenaInput::default()
+        }
+        .to_input(oldest_waiting, None);
         buffers.push(1, input(seq));
         buffers.advance(&mut active);
         assert_eq!(buffers.folded, 1);
         assert_eq!(
-            active.get(1).seq,
+            active_seq(&active, 1),
             oldest_waiting + 1,
             "the input after the shot is applied"
         );
         assert_eq!(
-            active.get(1).buttons,
-            tickcast_shared::buttons::FIRE,
+            active.get::<ArenaInput>(1).buttons,
+            buttons::FIRE,
             "the shot is carried over"
         );
     }
 
     #[test]
     fn seq_order_wraps() {
-        let mut buffers = InputBuffers::new(4);
+        let mut buffers = InputBuffers::new(4, ArenaInput::FIELDS);
         buffers.clients.insert(1, ClientInputs::default());
         buffers.push(1, input(1));
         buffers.push(1, input(u32::MAX));
@@ -625,7 +649,7 @@ mod tests {
         let mut order = Vec::new();
         for _ in 0..3 {
             buffers.advance(&mut active);
-            order.push(active.get(1).seq);
+            order.push(active_seq(&active, 1));
         }
         assert_eq!(order, vec![u32::MAX, 0, 1]);
     }

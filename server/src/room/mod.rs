@@ -16,6 +16,7 @@
 //!
 //! No per-client work happens here: diffing and encoding run in each connection's writer.
 
+mod history;
 mod input;
 pub mod interest;
 mod pool;
@@ -24,6 +25,7 @@ mod snapshot;
 mod tick_loop;
 pub mod view;
 
+pub use history::{History, RewindWindow};
 pub use input::{ActiveInputs, Controlled, InputBuffers, InputQueueError, InputSender};
 pub use interest::{Relevance, RelevanceRule, ViewerTeam};
 pub use pool::TickPool;
@@ -37,7 +39,8 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::thread::JoinHandle;
 use thiserror::Error;
-use tickcast_shared::{NetId, PlayerInput, Schema, Tick};
+use tickcast_shared::input::{GameInput, InputField};
+use tickcast_shared::{NetId, Schema, Tick};
 use tokio::sync::{mpsc, oneshot, watch};
 
 /// A connection's id within its room.
@@ -61,6 +64,11 @@ pub enum TickSystems {
 pub trait Game: Send + 'static {
     /// The game's name, announced in the `Welcome` schema (e.g. `"arena"`).
     const NAME: &'static str;
+
+    /// The game's input, declared with [`tickcast_shared::game_input!`]: its fields set
+    /// the wire form, validation and the `Welcome` schema's input part. Systems read it
+    /// with [`ActiveInputs::get`].
+    type Input: GameInput;
 
     /// Adds resources, systems (in [`TickSystems`] sets) and replicated components.
     fn build(self, world: &mut World, schedule: &mut Schedule, replication: &mut ReplicationRegistry);
@@ -139,6 +147,8 @@ pub struct RoomHandle {
     pub relevance_rule: Option<RelevanceRule>,
     /// The game's components and input, for the `Welcome`.
     pub schema: Arc<Schema>,
+    /// The game's input declaration, which the connections validate inputs against.
+    pub input_fields: &'static [InputField],
     /// Writers that see the whole world: the room prepares world bodies while there are
     /// any (see [`RoomHandle::watch_world`]).
     world_viewers: Arc<AtomicUsize>,
@@ -248,6 +258,8 @@ pub struct RoomSettings {
     pub raise_priority: bool,
     /// How long a player whose connection dropped waits for its client to resume.
     pub resume_grace: std::time::Duration,
+    /// How far back lag compensation may rewind (see [`History`]).
+    pub rewind_window: std::time::Duration,
     /// Whether clients are split into one group per tick between snapshots, each group
     /// sent its snapshots on a tick of its own (see [`RoomClock::snapshot_groups`]).
     pub stagger_snapshots: bool,
@@ -296,15 +308,17 @@ impl Simulation {
                 .chain(),
         );
         let mut registry = ReplicationRegistry::default();
+        let rewind_ticks = (settings.rewind_window.as_secs_f64() * f64::from(settings.rates.tick_rate)).ceil() as u32;
+        world.insert_resource(RewindWindow(rewind_ticks.max(1)));
         game.build(&mut world, &mut schedule, &mut registry);
         let relevance_rule = registry.rule();
         let schema = Arc::new(Schema {
             game: G::NAME.to_owned(),
             components: registry.schemas().to_vec(),
-            input: PlayerInput::schema(),
+            input: G::Input::FIELDS.iter().map(InputField::schema).collect(),
         });
         world.insert_resource(Replication::new(registry));
-        world.insert_resource(InputBuffers::new(settings.input_buffer));
+        world.insert_resource(InputBuffers::new(settings.input_buffer, G::Input::FIELDS));
         world.insert_resource(ActiveInputs::default());
         let grace_ticks = (settings.resume_grace.as_secs_f64() * f64::from(settings.rates.tick_rate)).ceil() as u32;
         world.insert_resource(input::Inbox::new(
@@ -341,6 +355,7 @@ impl Simulation {
             stats,
             relevance_rule,
             schema,
+            input_fields: G::Input::FIELDS,
             world_viewers,
         };
         (Simulation { world, schedule }, handle)
@@ -483,6 +498,7 @@ mod tests {
             raise_priority: false,
             stagger_snapshots: staggered,
             resume_grace: std::time::Duration::ZERO,
+            rewind_window: std::time::Duration::from_millis(250),
             interest_radius: None,
             checksums: true,
         };

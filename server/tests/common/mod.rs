@@ -6,7 +6,9 @@ use std::net::SocketAddr;
 use std::time::Duration;
 use tickcast_server::RunningServer;
 use tickcast_server::config::ServerConfig;
-use tickcast_shared::{ClientMirror, ClientMsg, Hello, PlayerInput, ServerMsg, SnapshotFrame, Welcome};
+use tickcast_shared::arena::ArenaInput;
+use tickcast_shared::input::GameInput;
+use tickcast_shared::{ClientMirror, ClientMsg, Hello, ServerMsg, SnapshotFrame, Welcome};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio_tungstenite::tungstenite::Message;
@@ -48,13 +50,15 @@ pub fn hello() -> ClientMsg {
 }
 
 pub fn input(seq: u32) -> ClientMsg {
-    ClientMsg::Input(PlayerInput {
-        seq,
-        move_x: 0.5,
-        move_y: -0.5,
-        aim: 1.0,
-        buttons: 0,
-    })
+    ClientMsg::Input(
+        ArenaInput {
+            move_x: 0.5,
+            move_y: -0.5,
+            aim: 1.0,
+            buttons: 0,
+        }
+        .to_input(seq, None),
+    )
 }
 
 /// The next server message, skipping control frames; panics on close or timeout.
@@ -272,4 +276,53 @@ pub mod matchmaking {
         }
         panic!("no verified snapshot in 60 frames");
     }
+}
+
+/// A TCP relay to `upstream` that holds every chunk for `one_way` in each direction,
+/// in order (the kernel here has no netem): a client behind it sees a round trip of
+/// twice that. Returns the address to connect to; it serves until the test ends.
+pub async fn delay_proxy(upstream: SocketAddr, one_way: Duration) -> SocketAddr {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        while let Ok((client, _)) = listener.accept().await {
+            let Ok(server) = TcpStream::connect(upstream).await else {
+                return;
+            };
+            let (client_read, client_write) = client.into_split();
+            let (server_read, server_write) = server.into_split();
+            tokio::spawn(delayed_pump(client_read, server_write, one_way));
+            tokio::spawn(delayed_pump(server_read, client_write, one_way));
+        }
+    });
+    addr
+}
+
+/// Copies `from` to `to`, each chunk written `delay` after it was read.
+async fn delayed_pump(
+    mut from: tokio::net::tcp::OwnedReadHalf,
+    mut to: tokio::net::tcp::OwnedWriteHalf,
+    delay: Duration,
+) {
+    let (chunks, mut due) = tokio::sync::mpsc::unbounded_channel::<(tokio::time::Instant, Vec<u8>)>();
+    let writer = tokio::spawn(async move {
+        while let Some((at, chunk)) = due.recv().await {
+            tokio::time::sleep_until(at).await;
+            if to.write_all(&chunk).await.is_err() {
+                return;
+            }
+        }
+    });
+    let mut buffer = vec![0u8; 16 * 1024];
+    while let Ok(read) = from.read(&mut buffer).await {
+        if read == 0
+            || chunks
+                .send((tokio::time::Instant::now() + delay, buffer[..read].to_vec()))
+                .is_err()
+        {
+            break;
+        }
+    }
+    drop(chunks);
+    let _ = writer.await;
 }

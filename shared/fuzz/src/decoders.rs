@@ -9,29 +9,32 @@
 //! The assertions are properties the decoders document, holding for any input.
 
 use std::collections::BTreeMap;
-use std::f32::consts::TAU;
+use tickcast_shared::arena::ArenaInput;
+use tickcast_shared::input::GameInput;
 use tickcast_shared::{
     ClientMirror, ClientMsg, Delta, EntityState, HeldEntity, InputAck, MirrorError, NetId, ServerMsg, SnapshotFrame,
-    apply, buttons, checksum, decode_body, encode_body,
+    apply, checksum, decode_body, encode_body,
 };
 
 /// `client_msg`: what the server's connection reader does with every binary frame a
-/// client sends: [`ClientMsg::decode`], then [`tickcast_shared::PlayerInput::validate`] on
-/// an input. Checks that a valid input is in range and that a decoded message re-encodes
-/// to bytes that decode to the same message.
+/// client sends: [`ClientMsg::decode`], then [`tickcast_shared::Input::validate`] against
+/// the arena's declaration on an input. Checks that a valid input holds in-range values of
+/// the declared kinds and that a decoded message re-encodes to bytes that decode to the
+/// same message.
 pub fn client_msg(data: &[u8]) {
     let Ok(message) = ClientMsg::decode(data) else {
         return;
     };
     if let ClientMsg::Input(input) = &message
-        && input.validate().is_ok()
+        && input.validate(ArenaInput::FIELDS).is_ok()
     {
-        assert!(
-            input.move_x.abs() <= 1.0
-                && input.move_y.abs() <= 1.0
-                && input.aim.abs() <= TAU
-                && input.buttons & !buttons::ALL == 0,
-            "validate passed an input out of range: {input:?}"
+        let typed = ArenaInput::from_values(input.values());
+        let mut again = [0.0; 4];
+        typed.to_values(&mut again);
+        assert_eq!(
+            again,
+            input.values(),
+            "validate passed an input its type cannot hold: {input:?}"
         );
     }
     // Compared as bytes: an input may hold NaN, which is not equal to itself.

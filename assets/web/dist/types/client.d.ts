@@ -39,6 +39,14 @@
  * const client = await TickcastClient.matchmake('http://localhost:7777', { kind: 'arena' });
  * console.log(client.roomId);
  * ```
+ *
+ * The transport is chosen by the client (`transport: 'auto'`, the default): a WebSocket
+ * first, and the HTTP fallback ({@link HttpSocket}: a streamed response down, `POST`s up,
+ * same messages) when the WebSocket cannot get through: it fails before it opens (the
+ * connection goes over HTTP at once, with the same URL, seat and token, and no close
+ * event) or it opens and is cut abnormally before its Welcome (the next connection goes
+ * over HTTP). Once HTTP has worked where the WebSocket did not, connections use it until
+ * `probeWebSocketAfterMs` has passed, and the next one tries the WebSocket again.
  */
 import type { HeldEntity } from './body.js';
 import { Emitter } from './emitter.js';
@@ -128,11 +136,33 @@ export interface ClientOptions<S = unknown> {
      * again with backoff, no sooner than a 503's `Retry-After`.
      */
     readonly matchmake?: boolean | ClientMatchmaking;
+    /**
+     * How to reach the server: `'websocket'` only, `'http'` only (the fallback: a streamed
+     * response down, `POST`s up; see {@link HttpSocket}), or `'auto'` (the default): a
+     * WebSocket, and the HTTP fallback when the WebSocket fails before it opens (at once,
+     * in the same connection attempt), does not open within 5 s, or opens and is cut
+     * abnormally before its Welcome (from the next connection on). `stats().transport`
+     * says which one the connection uses.
+     */
+    readonly transport?: ClientTransport;
+    /**
+     * With `transport: 'auto'`, after HTTP worked where the WebSocket did not, connections
+     * go over HTTP for this long; the first one after it tries the WebSocket again
+     * (default 60 s). A healthy HTTP connection is kept: the probe happens on a reconnection.
+     */
+    readonly probeWebSocketAfterMs?: number;
     /** The WebSocket implementation (default: the global `WebSocket`). */
     readonly WebSocket?: WebSocketFactory;
+    /**
+     * The HTTP fallback's implementation (default: {@link HttpSocket} with the global
+     * `fetch`; `httpSocketFactory({fetch})` binds another `fetch`).
+     */
+    readonly HttpSocket?: WebSocketFactory;
     /** The clock in milliseconds (default `performance.now`). */
     readonly now?: () => number;
 }
+/** Which transports the client may use: see {@link ClientOptions.transport}. */
+export type ClientTransport = 'auto' | 'websocket' | 'http';
 /** The `matchmake` option of {@link ClientOptions}: what to ask for, and how. */
 export interface ClientMatchmaking extends MatchRequest {
     /** The `fetch` for `POST /matchmake` (default: the global one). */
@@ -191,11 +221,16 @@ export interface ClientStats {
     readonly connected: boolean;
     /** The room of a matchmaking client (its last seat's); null for a plain client of `url`. */
     readonly roomId: string | null;
-    /** `wss` when encrypted. */
-    readonly transport: 'ws' | 'wss';
+    /** The current (or last) connection's transport: a WebSocket, or the HTTP fallback. */
+    readonly transport: 'websocket' | 'http';
+    /** Whether that connection is encrypted (`wss:` or `https:`). */
+    readonly secure: boolean;
     /** Mean over the last second of input-to-ack round trips (null: none measured). */
     readonly rttMs: number | null;
-    /** Received and sent WebSocket payload over the last second, kbit/s. */
+    /**
+     * Received and sent message payload over the last second, kbit/s (the messages' own
+     * bytes, whatever the transport adds: frames, or HTTP requests and their headers).
+     */
     readonly downKbps: number;
     readonly upKbps: number;
     /** Entities held. */
@@ -280,6 +315,19 @@ export declare class TickcastClient<S = unknown> extends Emitter<ClientEvents> {
     private offeredResume;
     private resumedSession;
     private resumes;
+    /** The transport of the current (or last) socket. */
+    private socketTransport;
+    /** How the current (or last) socket was opened: for the HTTP fallback to open the same. */
+    private lastOpen;
+    /** Whether the current socket has opened. */
+    private socketOpened;
+    private openTimer;
+    /** Auto: the WebSocket was cut before its Welcome, so the next connection goes over HTTP. */
+    private httpNext;
+    /** Auto: this HTTP connection stands in for a WebSocket that failed. */
+    private fallingBack;
+    /** Auto: when HTTP worked where the WebSocket did not; connections use it for a while. */
+    private preferHttpSince;
     private readonly now;
     private readonly down;
     private readonly up;
@@ -347,6 +395,14 @@ export declare class TickcastClient<S = unknown> extends Emitter<ClientEvents> {
      */
     private open;
     /**
+     * The transport of the next connection (see {@link ClientOptions.transport}). Auto: a
+     * WebSocket, unless there is none here, the last one was cut before its Welcome, or
+     * HTTP worked where a WebSocket did not less than `probeWebSocketAfterMs` ago.
+     */
+    private pickTransport;
+    private factory;
+    private get autoTransport();
+    /**
      * Hands the player token to `then`: `options.token` itself, or what the token function
      * returns (at once, or once its promise settles; `then` is then not direct). A failing
      * token function is a close event, and a retry later.
@@ -371,6 +427,13 @@ export declare class TickcastClient<S = unknown> extends Emitter<ClientEvents> {
     private matchmakeFailed;
     private openSocket;
     /**
+     * Auto transport: a WebSocket that failed (or timed out) before it opened is replaced
+     * by the HTTP transport at once, with the same URL (seat, room) and token: the same
+     * connection attempt, so no close event and no backoff. Returns whether it did.
+     */
+    private fellBack;
+    private clearOpenTimer;
+    /**
      * The socket ended (the server closed it, it failed, or the client dropped it):
      * detaches it, and forgets a session that the next connection cannot resume.
      */
@@ -387,6 +450,13 @@ export declare class TickcastClient<S = unknown> extends Emitter<ClientEvents> {
      * server would close the connection over an input).
      */
     sendInput(values: InputValues): number | null;
+    /**
+     * The tick of the world this client shows at `now` (ms): its interpolated render tick,
+     * whole and wrapped to u32, which an Input carries so that the server can judge the
+     * action against what the player saw (lag compensation; the server clamps it to the
+     * history it keeps). Null before the first snapshot.
+     */
+    viewTick(now?: number): number | null;
     /**
      * Calls `input` once per server tick (at the Welcome's tick rate) and sends what it
      * returns, while connected. Timers are late at times (a busy page, a background tab):

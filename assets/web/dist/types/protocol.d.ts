@@ -1,11 +1,13 @@
 /**
- * The messages of tickcast protocol version 4 and their MessagePack encoding, mirroring
- * `shared/src/protocol.rs` (docs/PROTOCOL.md spells out each message byte by byte).
+ * The messages of tickcast protocol version 5 and their MessagePack encoding, mirroring
+ * `shared/src/protocol.rs` and `shared/src/input.rs` (docs/PROTOCOL.md spells out each
+ * message byte by byte).
  *
  * Client to server, a one-entry map from a one-letter name to an array:
- * `{"h": [4, name]}`, `{"h": [4, name, resume]}` or, for a spectator,
- * `{"h": [4, name, resume | nil, spectate]}` (Hello) and
- * `{"i": [seq, ...input fields]}` (Input).
+ * `{"h": [5, name]}`, `{"h": [5, name, resume]}` or, for a spectator,
+ * `{"h": [5, name, resume | nil, spectate]}` (Hello) and
+ * `{"i": [seq, view_tick | nil, ...input fields]}` (Input, the fields as the game's
+ * declaration in the Welcome schema says).
  * Server to client, a flat array whose first element is the tag:
  * `[0, version, client_id, [index, generation] | nil, tick_rate, snapshot_rate, tick, schema, resume]`
  * (Welcome; nil player for a spectator) and `[1, flags, tick, ack, body]` (Snapshot).
@@ -15,7 +17,7 @@
  */
 import type { GameSchema } from './schema.js';
 /** The protocol version this SDK speaks. */
-export declare const PROTOCOL_VERSION = 4;
+export declare const PROTOCOL_VERSION = 5;
 /** Tag of a Welcome. */
 export declare const WELCOME_TAG = 0;
 /** Tag of a Snapshot. */
@@ -94,9 +96,13 @@ export type ServerMessage = Welcome | SnapshotFrame;
  */
 export declare function encodeHello(name: string, resume?: Uint8Array | null, spectate?: Spectate | null, protocolVersion?: number): Uint8Array;
 /**
- * Encodes an Input: `seq` (u32, wrapping) then the game's input fields in schema order,
- * already clamped and rounded (see `SchemaDecoder.inputFields`).
+ * Encodes an Input: `seq` (u32, wrapping), the tick the client was showing when it acted
+ * (its interpolated render tick, u32, for the server's lag compensation; null when it
+ * shows no world yet), then the game's input fields in schema order in wire form (see
+ * `SchemaDecoder.inputFields`).
+ *
+ * `{"i": [7, 300, -3, 0.5, 4]}` is `81 a1 69 95 07 cd 01 2c fd ca 3f 00 00 00 04`.
  */
-export declare function encodeInput(seq: number, fields: readonly number[]): Uint8Array;
+export declare function encodeInput(seq: number, viewTick: number | null, fields: readonly number[]): Uint8Array;
 /** Decodes one server message; throws a {@link DecodeError} on anything else. */
 export declare function decodeServerMessage(bytes: Uint8Array | ArrayBuffer): ServerMessage;

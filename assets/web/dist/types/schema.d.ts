@@ -23,11 +23,22 @@ export interface ComponentSchema {
     readonly name: string;
     readonly fields: readonly FieldSchema[];
 }
-/** One input field after `seq`, in wire order, with its accepted range. */
+/**
+ * How an input field travels (protocol v5): `float` as a float 32 within `[min, max]`;
+ * `step` as the integer count `k` of steps, the value being `k * step` (float 32) within
+ * `[min, max]`; `bits` as an unsigned integer holding only bits of the mask `max`.
+ */
+export type InputKind = 'float' | 'step' | 'bits';
+/** One input field after `seq` and `view_tick`, in wire order, as the game declares it. */
 export interface InputFieldSchema {
     readonly name: string;
+    readonly kind: InputKind;
+    /** Smallest value accepted (0 for bits). */
     readonly min: number;
+    /** Largest value accepted (the mask, for bits). */
     readonly max: number;
+    /** The step of a `step` field (0 for a float, 1 for bits). */
+    readonly step: number;
 }
 /** What the server announces about its game. */
 export interface GameSchema {
@@ -43,7 +54,10 @@ export interface WorldEntity {
     readonly id: EntityState['id'];
     readonly components: WorldComponents;
 }
-/** Field values of an input, by the schema's field names (missing fields send 0). */
+/**
+ * Field values of an input in game units, by the schema's field names (missing fields
+ * send 0): a step field's value (not its count), a bit field's set of bits.
+ */
 export type InputValues = Readonly<Record<string, number>>;
 /** Decodes quantized fields to world values with a {@link GameSchema}. */
 export declare class SchemaDecoder {
@@ -62,12 +76,21 @@ export declare class SchemaDecoder {
     /** An entity's components as world values, e.g. `{Transform2: {x: 12.3, y: 4.5, angle: 1.2}}`. */
     decode(entity: EntityState): WorldEntity;
     /**
-     * The input fields in wire order as they will travel (float 32), each clamped to its
-     * announced range (the server closes the connection on an out-of-range value) and
-     * non-finite values sent as 0. Prediction steps with exactly these values.
+     * The input fields in wire order as they will travel, as each field's kind says: a
+     * float as a float 32, a step field as its integer step count, a bit field as an
+     * integer of the mask's bits. Each is clamped to its announced range first (the server
+     * closes the connection on an out-of-range value); non-finite values count as 0.
      */
     inputFields(values: InputValues): number[];
+    /**
+     * The game's values of wire fields (as {@link inputFields} makes them), by name: what
+     * the server will act on, bit for bit (a step field's value is `count * step` in float
+     * 32). Prediction steps with exactly these values.
+     */
+    inputValues(fields: readonly number[]): Record<string, number>;
 }
+/** The wire value of `value` for `field` (see {@link SchemaDecoder.inputFields}). */
+export declare function wireValue(field: InputFieldSchema, value: number): number;
 /**
  * `value` clamped to `[min, max]` and rounded to a float 32 that is still within the
  * range when compared as a double (2π as a float 32 is slightly more than 2π).

@@ -16,6 +16,10 @@
  * fits the map to the window; `?spectate=x,y` watches the area around that point. Either
  * way a drag, WASD or the arrows pan, the wheel zooms, and F goes back to the first view.
  * Spectators watch the default room unless `?room=ID` names another.
+ *
+ * The SDK picks the transport (a WebSocket, or the HTTP fallback where WebSockets do not
+ * get through), and the HUD shows which; `?transport=http` or `?transport=websocket`
+ * forces one.
  */
 
 import {
@@ -24,6 +28,7 @@ import {
   type ArenaPlayerState,
   arenaPredictionModel,
   type ClientStats,
+  type ClientTransport,
   type GameInfo,
   type InputValues,
   type MatchRequest,
@@ -85,6 +90,14 @@ function parseSpectate(value: string | null): Spectate | null {
     throw new Error(`?spectate=${value}: expected x,y in world units (or ?spectate alone for the whole world)`);
   }
   return { x: x!, y: y! };
+}
+
+/** `?transport=http` or `?transport=websocket` forces one; otherwise the SDK chooses (`auto`). */
+function transportOption(): ClientTransport {
+  const value = new URLSearchParams(location.search).get('transport');
+  if (value === null || value === '' || value === 'auto') return 'auto';
+  if (value === 'http' || value === 'websocket') return value;
+  throw new Error(`?transport=${value}: expected http, websocket or auto`);
 }
 
 /** The id of the room plain `/ws` joins; `?room=default` asks for it. */
@@ -340,7 +353,10 @@ async function main(): Promise<void> {
 
   const spectate = config.spectate;
   // Matchmaking: the seat first (if there is one), and after a drop back to its room.
-  const matchmaking = match === null ? {} : { matchmake: seat === null ? match : { ...match, seat } };
+  const matchmaking = {
+    ...(match === null ? {} : { matchmake: seat === null ? match : { ...match, seat } }),
+    transport: transportOption(),
+  };
   const client =
     spectate === null
       ? TickcastClient.connect<ArenaPlayerState>(config.url, {
@@ -444,6 +460,7 @@ async function main(): Promise<void> {
     hud('hud-kbps').textContent = fixed(stats.downKbps, 1);
     hud('hud-entities').textContent = String(stats.entities);
     hud('hud-room').textContent = stats.roomId ?? config.room;
+    hud('hud-transport').textContent = stats.connected ? stats.transport : '–';
     hud('hud-error').textContent = fixed(stats.predictionError, 3);
     hud('hud-frame').textContent =
       stats.frameMs === null ? '–' : `${Math.round(1000 / stats.frameMs)} fps · ${stats.frameMs.toFixed(1)} ms`;

@@ -16,5 +16,9 @@
  * fits the map to the window; `?spectate=x,y` watches the area around that point. Either
  * way a drag, WASD or the arrows pan, the wheel zooms, and F goes back to the first view.
  * Spectators watch the default room unless `?room=ID` names another.
+ *
+ * The SDK picks the transport (a WebSocket, or the HTTP fallback where WebSockets do not
+ * get through), and the HUD shows which; `?transport=http` or `?transport=websocket`
+ * forces one.
  */
 export {};

@@ -1,0 +1,183 @@
+//! Lag compensation: a short history of a component, and the rewind query over it.
+//!
+//! A client shows the world some way in the past: a snapshot takes half a round trip to
+//! arrive, and the client renders behind the newest one to interpolate. A player who aims
+//! at a moving target aims where the target *was* on their screen. So an input carries
+//! the tick the client was viewing ([`ActiveInputs::view_tick`](super::ActiveInputs)),
+//! and a game that resolves an instant action (a hitscan shot, a melee swing) asks
+//! "where was entity E at tick T" of a [`History`], not of the present world.
+//!
+//! A game opts in per component with [`History::track`]: at the end of every tick the
+//! room records each replicated entity's value of that component, keeping the last
+//! [`RoomSettings::rewind_window`](super::RoomSettings) worth of ticks. A view tick older
+//! than the window, or newer than the last recorded tick, is clamped into it
+//! ([`History::rewind_tick`]): a client can never reach further back than the server
+//! allows (the bound on how much a laggy or lying client can rewrite the past), and
+//! never into a future it could not have seen.
+//!
+//! Memory and work are bounded: a window of `w` ticks holds `w` frames of `(Entity, C)`
+//! pairs, whose vectors are reused from the frame that falls out of the window, so
+//! recording does not allocate once the room's entity count is steady.
+
+use super::{Replicated, RoomClock, TickSystems};
+use bevy_ecs::prelude::*;
+use std::collections::VecDeque;
+use tickcast_shared::Tick;
+
+/// How many ticks of history rooms keep, from [`RoomSettings::rewind_window`](super::RoomSettings).
+#[derive(Resource, Clone, Copy, Debug)]
+pub struct RewindWindow(pub u32);
+
+/// The recent values of component `C` of every replicated entity, tick by tick.
+#[derive(Resource)]
+pub struct History<C: Component + Clone> {
+    /// Ticks kept, the newest included.
+    window: u32,
+    /// Oldest first; each frame sorted by entity, for the binary search of [`History::at`].
+    frames: VecDeque<(Tick, Vec<(Entity, C)>)>,
+}
+
+impl<C: Component + Clone> History<C> {
+    /// An empty history keeping `window` ticks (at least one).
+    pub fn new(window: u32) -> History<C> {
+        History {
+            window: window.max(1),
+            frames: VecDeque::new(),
+        }
+    }
+
+    /// Records `C` every tick into a `History<C>` resource, for the game's systems to
+    /// rewind. Call it from [`Game::build`](super::Game::build); the window is the room's
+    /// (see [`RewindWindow`]).
+    pub fn track(world: &mut World, schedule: &mut Schedule) {
+        let window = world.get_resource::<RewindWindow>().map_or(1, |window| window.0);
+        world.insert_resource(History::<C>::new(window));
+        // Recorded as the tick ends, after the game's systems: the state a snapshot of
+        // this tick shows.
+        schedule.add_systems(record::<C>.in_set(TickSystems::Snapshot));
+    }
+
+    /// Appends the values of `tick`, dropping the frame that falls out of the window.
+    pub fn record(&mut self, tick: Tick, values: impl IntoIterator<Item = (Entity, C)>) {
+        let mut frame = if self.frames.len() >= self.window as usize {
+            self.frames.pop_front().map(|(_, frame)| frame).unwrap_or_default()
+        } else {
+            Vec::new()
+        };
+        frame.clear();
+        frame.extend(values);
+        frame.sort_unstable_by_key(|(entity, _)| *entity);
+        self.frames.push_back((tick, frame));
+    }
+
+    /// The oldest and newest ticks held, if any.
+    pub fn span(&self) -> Option<(Tick, Tick)> {
+        Some((self.frames.front()?.0, self.frames.back()?.0))
+    }
+
+    /// The tick a rewind to `view` uses: `view` clamped into the ticks held (the newest
+    /// when the client did not say). `None` before the first recorded tick.
+    pub fn rewind_tick(&self, view: Option<Tick>) -> Option<Tick> {
+        let (oldest, newest) = self.span()?;
+        Some(match view {
+            Some(view) if view.is_after(newest) => newest,
+            Some(view) if oldest.is_after(view) => oldest,
+            Some(view) => view,
+            None => newest,
+        })
+    }
+
+    /// Where `entity`'s `C` was at `tick`: `None` if the tick is not held or the entity
+    /// did not exist then.
+    pub fn at(&self, entity: Entity, tick: Tick) -> Option<&C> {
+        let frame = self.frame(tick)?;
+        let at = frame.binary_search_by_key(&entity, |(held, _)| *held).ok()?;
+        Some(&frame[at].1)
+    }
+
+    /// Every entity's `C` at `tick` (empty if the tick is not held).
+    pub fn all_at(&self, tick: Tick) -> impl Iterator<Item = (Entity, &C)> {
+        self.frame(tick)
+            .into_iter()
+            .flatten()
+            .map(|(entity, value)| (*entity, value))
+    }
+
+    fn frame(&self, tick: Tick) -> Option<&[(Entity, C)]> {
+        // Frames are consecutive ticks, so the offset from the oldest is the index.
+        let (oldest, _) = self.span()?;
+        let offset = tick.0.wrapping_sub(oldest.0) as usize;
+        let (held, frame) = self.frames.get(offset)?;
+        (*held == tick).then_some(frame.as_slice())
+    }
+}
+
+/// `TickSystems::Snapshot`: records this tick's values of `C`.
+fn record<C: Component + Clone>(
+    clock: Res<RoomClock>,
+    mut history: ResMut<History<C>>,
+    entities: Query<(Entity, &C), With<Replicated>>,
+) {
+    history.record(
+        clock.tick,
+        entities.iter().map(|(entity, value)| (entity, value.clone())),
+    );
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Component, Clone, Copy, Debug, PartialEq)]
+    struct X(i32);
+
+    fn entities(n: u32) -> Vec<Entity> {
+        let mut world = World::new();
+        (0..n).map(|_| world.spawn_empty().id()).collect()
+    }
+
+    #[test]
+    fn a_history_answers_within_its_window_and_forgets_what_left_it() {
+        let e = entities(3);
+        let mut history = History::<X>::new(4);
+        assert_eq!(history.rewind_tick(Some(Tick(5))), None, "nothing recorded yet");
+        for tick in 10..20u32 {
+            // Entity 2 exists only from tick 17 on; values are tick * 10 + entity.
+            let alive = if tick >= 17 { 3 } else { 2 };
+            history.record(
+                Tick(tick),
+                (0..alive).rev().map(|i| (e[i], X(tick as i32 * 10 + i as i32))),
+            );
+        }
+        assert_eq!(history.span(), Some((Tick(16), Tick(19))));
+        assert_eq!(history.at(e[1], Tick(17)), Some(&X(171)));
+        assert_eq!(history.at(e[2], Tick(16)), None, "not yet spawned then");
+        assert_eq!(history.at(e[2], Tick(18)), Some(&X(182)));
+        assert_eq!(history.at(e[0], Tick(15)), None, "out of the window");
+        assert_eq!(history.all_at(Tick(16)).count(), 2);
+        assert_eq!(
+            history.rewind_tick(Some(Tick(3))),
+            Some(Tick(16)),
+            "too old: the oldest"
+        );
+        assert_eq!(
+            history.rewind_tick(Some(Tick(40))),
+            Some(Tick(19)),
+            "the future: the newest"
+        );
+        assert_eq!(history.rewind_tick(Some(Tick(18))), Some(Tick(18)));
+        assert_eq!(history.rewind_tick(None), Some(Tick(19)));
+    }
+
+    #[test]
+    fn ticks_wrap() {
+        let e = entities(1);
+        let mut history = History::<X>::new(3);
+        for tick in [u32::MAX - 1, u32::MAX, 0, 1] {
+            history.record(Tick(tick), [(e[0], X(tick as i32))]);
+        }
+        assert_eq!(history.span(), Some((Tick(u32::MAX), Tick(1))));
+        assert_eq!(history.at(e[0], Tick(0)), Some(&X(0)));
+        assert_eq!(history.rewind_tick(Some(Tick(u32::MAX - 5))), Some(Tick(u32::MAX)));
+    }
+}
