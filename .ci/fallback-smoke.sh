@@ -11,8 +11,8 @@ cd "$(dirname "$0")/.."
 source .ci/lib.sh
 bots=${FALLBACK_BOTS:-20}
 duration=${FALLBACK_DURATION:-10s}
-port=${FALLBACK_PORT:-17877}
-proxy_port=${FALLBACK_PROXY_PORT:-17878}
+port=${FALLBACK_PORT:-18777}
+proxy_port=${FALLBACK_PROXY_PORT:-18778}
 out=${FALLBACK_OUT:-target/fallback-smoke}
 mkdir -p "$out"
 
@@ -27,6 +27,9 @@ trap 'kill -TERM $server $proxy 2>/dev/null || true; wait $server $proxy 2>/dev/
 
 wait_for_port "$port"
 wait_for_port "$proxy_port"
+# Something else on either port (another run) would take the bots elsewhere.
+kill -0 $server 2>/dev/null || { echo "the server did not start (port $port taken?)"; cat "$out/server.log"; exit 1; }
+kill -0 $proxy 2>/dev/null || { echo "the proxy did not start (port $proxy_port taken?)"; cat "$out/proxy.log"; exit 1; }
 
 status=0
 timeout 120 ./target/release/tickcast-bots --url "ws://127.0.0.1:$proxy_port/ws" --transport auto \

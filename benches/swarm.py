@@ -11,7 +11,7 @@ and the server is always stopped, even on Ctrl-C.
     python3 benches/swarm.py --bots 1000 --npcs 2000 --duration 30s --ramp 10s --map assets/maps/large.toml
     python3 benches/swarm.py --bots 350 --npcs 700 --duration 20s --map assets/maps/large.toml --stagger
     python3 benches/swarm.py --bots 200 --npcs 500 --duration 20s --tls   # wss (self-signed)
-    python3 benches/swarm.py --bots 200 --npcs 500 --duration 20s --transport http   # the HTTP fallback
+    python3 benches/swarm.py --bots 200 --npcs 500 --duration 20s --transport http --wire   # the HTTP fallback
 
 Standard library only, so it runs on a fresh machine with nothing installed.
 """
@@ -113,17 +113,6 @@ def process_cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def socket_bytes(pid: int) -> tuple[int, int] | None:
-    """Bytes a live process has written and read through system calls so far (`wchar`,
-    `rchar` of /proc/PID/io): for the server, its sockets' payload, HTTP and WebSocket
-    framing included, TCP/IP headers not (its log adds a few hundred bytes)."""
-    try:
-        fields = dict(line.split(": ") for line in Path(f"/proc/{pid}/io").read_text().splitlines())
-        return int(fields["wchar"]), int(fields["rchar"])
-    except (OSError, KeyError, ValueError):
-        return None
-
-
 def steal_seconds() -> float | None:
     """CPU seconds the hypervisor has taken from this (virtual) machine so far, summed over
     its CPUs (the `steal` column of /proc/stat); None where there is no such column."""
@@ -158,6 +147,9 @@ def main() -> int:
                         help="serve wss with a self-signed certificate; the bots connect with --insecure")
     parser.add_argument("--transport", choices=["ws", "http", "auto"], default="ws",
                         help="how the bots reach the server: WebSocket, the HTTP fallback, or auto")
+    parser.add_argument("--wire", action="store_true",
+                        help="relay the bots through `tickcast-bots proxy` (no faults) to count the bytes on the "
+                             "wire per bot: TCP payload, HTTP and WebSocket framing included")
     parser.add_argument("--port", type=int, default=17878)
     parser.add_argument("--out", default="target/swarm")
     parser.add_argument("--no-build", action="store_true", help="use the existing release binaries")
@@ -183,15 +175,23 @@ def main() -> int:
     with open(out / "server.log", "w") as log:
         server = subprocess.Popen(server_cmd, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
     bots_status = 1
-    server_cpu = bots_cpu = stolen = wire = None
+    server_cpu = bots_cpu = stolen = wire = proxy = None
+    proxy_json = out / "proxy.json"
+    proxy_json.unlink(missing_ok=True)
     try:
         wait_for_port(args.port)
+        bots_port = args.port
+        if args.wire:
+            bots_port = args.port + 1
+            proxy = subprocess.Popen([str(release / "tickcast-bots"), "proxy", "--listen", f"127.0.0.1:{bots_port}",
+                                      "--upstream", f"127.0.0.1:{args.port}", "--json", str(proxy_json)],
+                                     cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            wait_for_port(bots_port)
         children_before = children_cpu_seconds()
         steal_before = steal_seconds()
-        wire_before = socket_bytes(server.pid)
         bots_started = time.monotonic()
         scheme = "wss" if args.tls else "ws"
-        bots = subprocess.run([str(release / "tickcast-bots"), "--url", f"{scheme}://127.0.0.1:{args.port}/ws",
+        bots = subprocess.run([str(release / "tickcast-bots"), "--url", f"{scheme}://127.0.0.1:{bots_port}/ws",
                                "--bots", str(args.bots), "--duration", args.duration, "--ramp", args.ramp,
                                "--inputs-per-write", str(args.inputs_per_write), "--json", str(bots_json),
                                "--transport", args.transport]
@@ -201,12 +201,20 @@ def main() -> int:
         bots_wall = time.monotonic() - bots_started
         bots_cpu = children_cpu_seconds() - children_before
         server_cpu = process_cpu_seconds(server.pid)
-        wire_after = socket_bytes(server.pid)
-        wire = None if wire_before is None or wire_after is None else \
-            (wire_after[0] - wire_before[0], wire_after[1] - wire_before[1])
         steal_after = steal_seconds()
         stolen = None if steal_before is None or steal_after is None else steal_after - steal_before
     finally:
+        if proxy is not None:
+            # Interrupted, it writes its summary and exits.
+            proxy.send_signal(signal.SIGINT)
+            try:
+                proxy.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                proxy.kill()
+                proxy.wait()
+            if proxy_json.exists():
+                summary = json.loads(proxy_json.read_text())
+                wire = (summary["down"]["bytes"], summary["up"]["bytes"])
         server.send_signal(signal.SIGTERM)
         try:
             server.wait(timeout=15)
@@ -249,11 +257,14 @@ def main() -> int:
                      f"{server_cpu / bots_wall / cores:.0%} / {bots_cpu / bots_wall / cores:.0%}"))
         connected = max(bots_report["bots_connected"], 1)
         rows.append(("server CPU ms per bot-second", f"{server_cpu * 1000 / connected / bots_wall:.2f}"))
-    if wire is not None and bots_cpu is not None:
-        # Over the whole bots run (ramp and close included), so a little under the
-        # steady rate, alike for every transport.
-        per_bot = lambda count: count * 8 / 1000 / max(bots_report["bots_connected"], 1) / bots_wall
-        rows.append(("server socket kbit/s per bot out / in", f"{per_bot(wire[0]):.1f} / {per_bot(wire[1]):.1f}"))
+    if wire is not None and bots_report["bytes_down"] and bots_report["bytes_up"]:
+        # The proxy's bytes (TCP payload) against the bots' message payload: the framing
+        # each transport adds (WebSocket headers and masks; HTTP requests, responses and
+        # chunks, and the fallback's frame headers).
+        down, up = wire[0] / bots_report["bytes_down"], wire[1] / bots_report["bytes_up"]
+        rows.append(("wire bytes per payload byte down / up", f"{down:.2f} / {up:.2f}"))
+        rows.append(("wire kbit/s per bot down / up",
+                     f"{bots_report['down_kbps_per_bot'] * down:.1f} / {bots_report['up_kbps_per_bot'] * up:.1f}"))
     if stolen is not None:
         # A virtual machine's CPUs can be paused by the host: a tick that took long for no
         # reason inside the guest may be that.

@@ -2,6 +2,11 @@
 //! `Hello`, wait for `Welcome`, then one scripted input per tick while every snapshot goes
 //! through a [`ClientMirror`], until the run's deadline.
 //!
+//! The bot talks to a WebSocket whichever transport is under it ([`transport`]): its
+//! own, or an HTTP fallback session. On `--transport auto` a bot whose WebSocket is
+//! refused (for any reason but its token) or fails before the `Welcome` joins again over
+//! HTTP and stays there, resumes included.
+//!
 //! Each input is fed to the WebSocket as it is made and flushed with the inputs before
 //! it once it completes a write of [`InputsPerWrite`] inputs (see [`PendingWrite`]), so
 //! one TCP write carries that many input messages.
@@ -111,6 +116,9 @@ impl BotError {
     /// Whether the connection was lost (reset, cut, ended without a close) rather than
     /// closed or refused by the server.
     fn is_connection_loss(&self) -> bool {
+        if let BotError::BothFailed { http, .. } = self {
+            return http.is_connection_loss();
+        }
         matches!(
             self,
             BotError::ConnectionLost
@@ -142,7 +150,10 @@ impl BotError {
     /// Whether the server turned the bot away: a close frame in answer to `Hello`, or an
     /// HTTP status instead of the upgrade.
     fn is_refusal(&self) -> bool {
-        matches!(self, BotError::Refused(_) | BotError::UpgradeRefused { .. })
+        match self {
+            BotError::BothFailed { http, .. } => http.is_refusal(),
+            _ => matches!(self, BotError::Refused(_) | BotError::UpgradeRefused { .. }),
+        }
     }
 
     /// A failed connect whose upgrade the server answered with an HTTP status becomes
@@ -249,6 +260,14 @@ pub enum BotError {
     /// The HTTP fallback's session could not be opened.
     #[error(transparent)]
     Fallback(FallbackError),
+    /// On `--transport auto`: the WebSocket failed, and then the HTTP fallback.
+    #[error("{websocket}; then over http: {http}")]
+    BothFailed {
+        /// Why the WebSocket failed.
+        websocket: Box<BotError>,
+        /// Why the fallback failed: what decides what happens next.
+        http: Box<BotError>,
+    },
     /// Matchmaking gave no seat.
     #[error(transparent)]
     Matchmake(#[from] MatchmakeError),
@@ -321,6 +340,7 @@ impl BotError {
             BotError::Connect(_)
             | BotError::ConnectTimeout(_)
             | BotError::Fallback(_)
+            | BotError::BothFailed { .. }
             | BotError::Matchmake(_)
             | BotError::BadUrl(_)
             | BotError::UpgradeRefused { .. }
@@ -467,7 +487,12 @@ impl Bot {
     /// refused one may have been used).
     async fn join(&mut self, plan: &BotPlan) -> Result<(Socket, Welcome), BotError> {
         match self.join_once(plan).await {
-            Err(error) if self.fall_back(plan, &error) => self.join_once(plan).await,
+            Err(websocket) if self.fall_back(plan, &websocket) => {
+                self.join_once(plan).await.map_err(|http| BotError::BothFailed {
+                    websocket: Box::new(websocket),
+                    http: Box::new(http),
+                })
+            }
             joined => joined,
         }
     }
@@ -1063,6 +1088,30 @@ mod tests {
         };
         assert_eq!(describe_close(Some(&bare)), "close code 1008");
         assert_eq!(describe_close(None), "no close code");
+    }
+
+    #[test]
+    fn auto_falls_back_unless_the_token_was_refused() {
+        let refused = |status: u16| BotError::UpgradeRefused {
+            what: "seat",
+            status: StatusCode::from_u16(status).unwrap(),
+            reason: String::new(),
+        };
+        // A proxy's 403, a 502, a refused or reset socket, silence before the Welcome.
+        assert!(refused(403).wants_fallback());
+        assert!(refused(502).wants_fallback());
+        assert!(BotError::ConnectionLost.wants_fallback());
+        assert!(BotError::WelcomeTimeout(WELCOME_TIMEOUT).wants_fallback());
+        assert!(
+            BotError::Connect(Box::new(tungstenite::Error::Io(
+                std::io::ErrorKind::ConnectionReset.into()
+            )))
+            .wants_fallback()
+        );
+        // HTTP would be refused alike, or the server itself turned the bot away.
+        assert!(!refused(401).wants_fallback());
+        assert!(!BotError::Refused("close code 1013 (server is full)".into()).wants_fallback());
+        assert!(!BotError::ClosedByServer("close code 1001".into()).wants_fallback());
     }
 
     #[test]

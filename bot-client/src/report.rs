@@ -929,6 +929,39 @@ mod tests {
         assert!(report.verdict().is_err());
     }
 
+    #[test]
+    fn bots_are_counted_by_the_transport_they_ended_on() {
+        let on = |used: Used, connected_for_secs: u64, rtt_ms: u64| {
+            let mut bot = bot(connected_for_secs, 10, 10, true);
+            bot.transport = Some(used);
+            bot.rtt_micros.record(rtt_ms * 1000).unwrap();
+            bot
+        };
+        let outcomes = [
+            on(Used::Http, 10, 40),
+            on(Used::Ws, 10, 10),
+            on(Used::Http, 5, 60),
+            BotOutcome::failed("connecting: connection refused".to_owned()),
+        ];
+        let report = SwarmReport::from_outcomes(4, BotOptions::default(), &outcomes, Duration::from_secs(12));
+        let summary: Vec<(&str, usize)> = report
+            .transports
+            .iter()
+            .map(|transport| (transport.transport.as_str(), transport.bots))
+            .collect();
+        assert_eq!(summary, [("ws", 1), ("http", 2)], "ws first; the failed bot in none");
+        let http = &report.transports[1];
+        assert!((http.rtt_ms.p50 - 40.0).abs() < 0.1, "{:?}", http.rtt_ms);
+        assert!((http.rtt_ms.max - 60.0).abs() < 0.1, "{:?}", http.rtt_ms);
+        // Down: 80 kbit over 10 s and 5 s: 8 and 16 kbit/s, mean 12.
+        assert!(
+            (http.down_kbps_per_bot - 12.0).abs() < 1e-9,
+            "{}",
+            http.down_kbps_per_bot
+        );
+        assert!(report.table().contains("over http"), "{}", report.table());
+    }
+
     /// A bot's view figures: `snapshots` frames of which `changing` changed
     /// `entities_changed` entities, and intervals of `gaps` ticks at `tick_rate`.
     fn view(
@@ -1124,6 +1157,7 @@ mod tests {
         assert_eq!(older.inputs_per_write, 1);
         assert!(older.timeline.is_empty());
         assert!(older.rooms.is_empty());
+        assert!(older.transports.is_empty());
         assert_eq!(older.matchmake_ms, LatencySummary::default());
         assert_eq!(older.verdict(), Ok(()));
     }

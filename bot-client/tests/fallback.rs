@@ -51,12 +51,21 @@ async fn bots_play_over_http_with_no_mismatch_and_resume_through_new_sessions() 
     );
     assert!(report.drops > 0, "chaos dropped some sessions");
     assert_eq!(report.resumes, report.drops, "each came back to its player");
-    // Every session the server saw was a fallback session, and all of them ended.
-    let stats = server.net_stats();
-    assert_eq!(
-        stats.fallback_sessions_open.load(std::sync::atomic::Ordering::Relaxed),
-        0
-    );
+    // Every session ends once its bot has gone (the server sees its stream's connection
+    // close a moment after the run).
+    let open = || {
+        server
+            .net_stats()
+            .fallback_sessions_open
+            .load(std::sync::atomic::Ordering::Relaxed)
+    };
+    for _ in 0..100 {
+        if open() == 0 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(open(), 0, "sessions left open after the run");
     server.shutdown(Duration::from_secs(3)).await;
 }
 

@@ -16,7 +16,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
-use tickcast_bots::{BotOptions, Matchmaking, SwarmConfig, SwarmReport, run_swarm_matchmaking};
+use tickcast_bots::{BotOptions, Matchmaking, SwarmConfig, SwarmReport, Transport, run_swarm_matchmaking};
 use tickcast_shared::arena::Transform2;
 use tickcast_shared::{
     ClientMsg, ComponentState, Components, EntityState, Fields, HeldEntity, InputAck, NetId, PROTOCOL_VERSION,
@@ -427,7 +427,13 @@ async fn a_refused_seat_fails_the_bot_with_the_status_and_reason() {
         ..Behaviour::default()
     })
     .await;
-    let report = swarm(&base, 2, 500, BotOptions::default()).await;
+    // WebSocket only: on `auto` a refused seat also sends the bot to the HTTP fallback,
+    // with a new seat, which this fake does not serve.
+    let options = BotOptions {
+        transport: Transport::Ws,
+        ..BotOptions::default()
+    };
+    let report = swarm(&base, 2, 500, options).await;
     assert_eq!((report.bots_connected, report.bots_failed), (0, 2));
     assert_eq!(
         report.failures,

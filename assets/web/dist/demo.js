@@ -8,6 +8,92 @@ import {
   parseGameInfo,
   TickcastClient
 } from "./tickcast.js";
+
+// src/demo/cubes.ts
+function parseCubesInfo(value) {
+  const root = value;
+  if (root?.game !== "cubes") return null;
+  const point = (v) => Array.isArray(v) && v.length === 2 && v.every((n) => typeof n === "number" && Number.isFinite(n)) ? [v[0], v[1]] : null;
+  const min = point(root.map?.bounds?.min);
+  const max = point(root.map?.bounds?.max);
+  const number = (v, fallback) => typeof v === "number" && Number.isFinite(v) && v > 0 ? v : fallback;
+  if (min === null || max === null) return null;
+  return {
+    bounds: { min, max },
+    cubeHalf: number(root.tuning?.["cube_half"], 0.5),
+    pusherHalf: number(root.tuning?.["pusher_half"], 1)
+  };
+}
+var Shape = { Cube: 0, Pusher: 1 };
+var CubesButtons = { Dash: 1, Jump: 2 };
+function cubesInput(x, z, dash, jump) {
+  const length = Math.hypot(x, z);
+  const k = length > 1 ? 1 / length : 1;
+  return {
+    move_x: x * k,
+    move_z: z * k,
+    buttons: (dash ? CubesButtons.Dash : 0) | (jump ? CubesButtons.Jump : 0)
+  };
+}
+function quaternion(rotation) {
+  const largest = Math.round(rotation["largest"] ?? 3);
+  const others = [rotation["a"] ?? 0, rotation["b"] ?? 0, rotation["c"] ?? 0];
+  const dropped = Math.sqrt(Math.max(0, 1 - others.reduce((sum, v) => sum + v * v, 0)));
+  const q = [];
+  for (let k = 0, next = 0; k < 4; k++) q.push(k === largest ? dropped : others[next++]);
+  return q;
+}
+function poseOf(entity) {
+  const position = entity.components["Position"];
+  if (position === void 0) return null;
+  const [x, y, z, w] = quaternion(entity.components["Rotation"] ?? {});
+  const frontX = 1 - 2 * (y * y + z * z);
+  const frontZ = 2 * (x * z - w * y);
+  const upY = 1 - 2 * (x * x + z * z);
+  return { x: position["x"] ?? 0, y: position["y"] ?? 0, z: position["z"] ?? 0, yaw: Math.atan2(frontZ, frontX), upright: upY };
+}
+function shapeOf(entity) {
+  return entity.components["Shape"]?.["shape"] ?? null;
+}
+function drawCubes(ctx, entities, ownIndex, info, camera, colors2) {
+  const cubeHalf = info?.cubeHalf ?? 0.5;
+  const pusherHalf = info?.pusherHalf ?? 1;
+  const drawn = entities.map((entity) => ({ entity, pose: poseOf(entity), shape: shapeOf(entity) })).filter((body) => body.pose !== null).filter(({ pose }) => Math.abs(pose.x - camera.x) < camera.halfW + 3 && Math.abs(pose.z - camera.z) < camera.halfH + 3);
+  const rank = (body) => body.shape === Shape.Pusher ? body.entity.id.index === ownIndex ? 2 : 1 : 0;
+  drawn.sort((a, b) => rank(a) - rank(b));
+  for (const { entity, pose, shape } of drawn) {
+    const pusher = shape === Shape.Pusher;
+    const own = pusher && entity.id.index === ownIndex;
+    const half = pusher ? pusherHalf : cubeHalf;
+    const lift = Math.max(0, pose.y - half);
+    const size = half * (1 + 0.18 * lift);
+    ctx.save();
+    ctx.translate(pose.x, pose.z);
+    ctx.rotate(pose.yaw);
+    if (own) {
+      ctx.shadowColor = colors2.self;
+      ctx.shadowBlur = 18;
+    }
+    if (pusher) {
+      ctx.fillStyle = own ? colors2.self : colors2.player;
+    } else {
+      const stir = Math.min(1, (1 - Math.max(0, pose.upright)) * 3 + lift);
+      ctx.fillStyle = `hsl(${215 - 25 * stir} ${20 + 45 * stir}% ${38 + 30 * stir}%)`;
+    }
+    ctx.fillRect(-size, -size, 2 * size, 2 * size);
+    ctx.shadowBlur = 0;
+    ctx.strokeStyle = "rgba(9, 12, 19, 0.7)";
+    ctx.lineWidth = 0.06;
+    ctx.strokeRect(-size, -size, 2 * size, 2 * size);
+    if (pusher) {
+      ctx.fillStyle = "rgba(9, 12, 19, 0.6)";
+      ctx.fillRect(size * 0.35, -size * 0.25, size * 0.5, size * 0.5);
+    }
+    ctx.restore();
+  }
+}
+
+// src/demo/main.ts
 var MAX_HEALTH = { [ArenaEntity.Player]: 10, [ArenaEntity.Drone]: 3 };
 var VIEW_UNITS = 34;
 var EDGE_MARGIN = 1.5;
@@ -26,7 +112,8 @@ var colors = {
   player: "#7aa2f7",
   drone: "#f7768e",
   projectile: "#ffd166",
-  dead: "#4a5470"
+  dead: "#4a5470",
+  cube: "#5b6b8c"
 };
 function parseSpectate(value) {
   if (value === null) return null;
@@ -86,11 +173,22 @@ async function loadGame(url) {
     if (!response.ok) {
       throw new Error(`HTTP ${response.status}`);
     }
-    return parseGameInfo(await response.json());
+    const json = await response.json();
+    const cubes = parseCubesInfo(json);
+    return { arena: cubes === null ? parseGameInfo(json) : null, cubes };
   } catch (error) {
     console.warn(`tickcast demo: no game description from ${url}:`, error);
-    return null;
+    return { arena: null, cubes: null };
   }
+}
+function placeOf(entity) {
+  const transform = entity.components["Transform2"];
+  if (transform !== void 0) {
+    const { x, y } = transform;
+    return x === void 0 || y === void 0 ? null : { x, y };
+  }
+  const pose = poseOf(entity);
+  return pose === null ? null : { x: pose.x, y: pose.z };
 }
 var Controls = class {
   keys = /* @__PURE__ */ new Set();
@@ -99,7 +197,7 @@ var Controls = class {
   mouseX = 0;
   mouseY = 0;
   constructor(target) {
-    const gameKeys = /* @__PURE__ */ new Set(["KeyW", "KeyA", "KeyS", "KeyD", "ArrowUp", "ArrowDown", "ArrowLeft", "ArrowRight", "Space"]);
+    const gameKeys = /* @__PURE__ */ new Set(["KeyW", "KeyA", "KeyS", "KeyD", "ArrowUp", "ArrowDown", "ArrowLeft", "ArrowRight", "Space", "ShiftLeft", "ShiftRight"]);
     addEventListener("keydown", (event) => {
       if (gameKeys.has(event.code)) {
         event.preventDefault();
@@ -133,6 +231,12 @@ var Controls = class {
     const x = (this.held("KeyD", "ArrowRight") ? 1 : 0) - (this.held("KeyA", "ArrowLeft") ? 1 : 0);
     const y = (this.held("KeyS", "ArrowDown") ? 1 : 0) - (this.held("KeyW", "ArrowUp") ? 1 : 0);
     return { move_x: x, move_y: y, aim, buttons: this.mouseDown || this.held("Space") ? 1 : 0 };
+  }
+  /** The cubes game's input: the keys steer on the floor (down the screen is +z), Shift or a click dashes, space jumps. */
+  cubesInput() {
+    const x = (this.held("KeyD", "ArrowRight") ? 1 : 0) - (this.held("KeyA", "ArrowLeft") ? 1 : 0);
+    const z = (this.held("KeyS", "ArrowDown") ? 1 : 0) - (this.held("KeyW", "ArrowUp") ? 1 : 0);
+    return cubesInput(x, z, this.mouseDown || this.held("ShiftLeft", "ShiftRight"), this.held("Space"));
   }
 };
 var SpectatorControls = class {
@@ -243,7 +347,11 @@ async function main() {
   const config = settings();
   const match = config.match;
   const seat = match === null ? null : await firstSeat(config, match);
-  const game = await loadGame(gameUrl(config, seat?.kind ?? match?.kind));
+  const loaded = await loadGame(gameUrl(config, seat?.kind ?? match?.kind));
+  const game = loaded.arena;
+  const cubes = loaded.cubes;
+  const floor = game?.map.bounds ?? cubes?.bounds ?? null;
+  const walls = game?.map.walls ?? [];
   const map = game === null ? null : new ArenaMap(game.map);
   const tuning = game?.tuning;
   const radius = {
@@ -269,8 +377,8 @@ async function main() {
     hud("score").hidden = true;
     hud("help").textContent = (spectate === true ? "spectating the whole world" : `spectating around ${spectate.x}, ${spectate.y}`) + " · drag / WASD pan · wheel zooms · F resets the view";
   }
-  let cameraX = game === null ? 0 : (game.map.bounds.min[0] + game.map.bounds.max[0]) / 2;
-  let cameraY = game === null ? 0 : (game.map.bounds.min[1] + game.map.bounds.max[1]) / 2;
+  let cameraX = floor === null ? 0 : (floor.min[0] + floor.max[0]) / 2;
+  let cameraY = floor === null ? 0 : (floor.min[1] + floor.max[1]) / 2;
   let scale = 20;
   let self = null;
   let spectatorHome = true;
@@ -279,13 +387,12 @@ async function main() {
     const entity = client.player();
     const schema = client.schema;
     if (entity === void 0 || schema === null) return null;
-    const decoded = schema.decode(entity);
-    const x = numberOf(decoded, "Transform2", "x");
-    const y = numberOf(decoded, "Transform2", "y");
-    return x === void 0 || y === void 0 ? null : { x, y };
+    return placeOf(schema.decode(entity));
   };
+  const playingCubes = () => client.schema?.schema.game === "cubes";
   if (controls !== null) {
     client.startInputLoop(() => {
+      if (playingCubes()) return controls.cubesInput();
       const px = (self?.x ?? cameraX) - cameraX;
       const py = (self?.y ?? cameraY) - cameraY;
       const mx = (controls.mouseX - innerWidth / 2) / scale;
@@ -294,8 +401,13 @@ async function main() {
     });
   }
   let statusText = "connecting…";
-  client.on("welcome", () => {
+  client.on("welcome", (welcome) => {
     statusText = "";
+    if (welcome.schema.game === "cubes") {
+      document.querySelector(".title span").textContent = "cubes";
+      hud("score").hidden = true;
+      if (spectate === null) hud("help").textContent = "WASD / arrows push · shift or click dashes · space jumps";
+    }
   });
   client.on("close", (event) => {
     statusText = event.reconnectInMs === null ? `disconnected: ${event.reason || event.code}` : `connection lost (${event.reason || event.code}); reconnecting…`;
@@ -345,8 +457,8 @@ async function main() {
     status.hidden = statusText === "";
   };
   const drawFloor = (left, top, right, bottom) => {
-    if (game === null) return;
-    const { min, max } = game.map.bounds;
+    if (floor === null) return;
+    const { min, max } = floor;
     ctx.fillStyle = colors.floor;
     ctx.fillRect(min[0], min[1], max[0] - min[0], max[1] - min[1]);
     ctx.strokeStyle = colors.grid;
@@ -364,7 +476,7 @@ async function main() {
     ctx.strokeStyle = colors.border;
     ctx.lineWidth = 3 / scale;
     ctx.strokeRect(min[0], min[1], max[0] - min[0], max[1] - min[1]);
-    for (const wall of game.map.walls) {
+    for (const wall of walls) {
       const [x, y] = wall.min;
       const w = wall.max[0] - x;
       const h = wall.max[1] - y;
@@ -437,8 +549,8 @@ async function main() {
     ctx.fill();
   };
   const drawMinimap = (entities, ownIndex) => {
-    if (game === null) return;
-    const { min, max } = game.map.bounds;
+    if (floor === null) return;
+    const { min, max } = floor;
     const worldW = max[0] - min[0];
     const worldH = max[1] - min[1];
     const ratio = devicePixelRatio || 1;
@@ -454,21 +566,26 @@ async function main() {
     ctx.fillStyle = colors.floor;
     ctx.fillRect(left, top, width, height);
     ctx.fillStyle = colors.wallEdge;
-    for (const wall of game.map.walls) {
+    for (const wall of walls) {
       ctx.fillRect(left + (wall.min[0] - min[0]) * k, top + (wall.min[1] - min[1]) * k, (wall.max[0] - wall.min[0]) * k, (wall.max[1] - wall.min[1]) * k);
     }
+    let own = self;
     for (const entity of entities) {
       const kind = numberOf(entity, "EntityKind", "kind");
-      const x = numberOf(entity, "Transform2", "x");
-      const y = numberOf(entity, "Transform2", "y");
-      if (x === void 0 || y === void 0 || kind === ArenaEntity.Projectile || entity.id.index === ownIndex) continue;
-      ctx.fillStyle = kind === ArenaEntity.Drone ? colors.drone : colors.player;
-      ctx.fillRect(left + (x - min[0]) * k - ratio, top + (y - min[1]) * k - ratio, 2 * ratio, 2 * ratio);
+      const place = placeOf(entity);
+      if (place === null || kind === ArenaEntity.Projectile) continue;
+      if (entity.id.index === ownIndex) {
+        own ??= place;
+        continue;
+      }
+      const shape = numberOf(entity, "Shape", "shape");
+      ctx.fillStyle = kind === ArenaEntity.Drone ? colors.drone : shape === Shape.Cube ? colors.cube : colors.player;
+      ctx.fillRect(left + (place.x - min[0]) * k - ratio, top + (place.y - min[1]) * k - ratio, 2 * ratio, 2 * ratio);
     }
-    if (self !== null) {
+    if (own !== null) {
       ctx.fillStyle = colors.self;
       ctx.beginPath();
-      ctx.arc(left + (self.x - min[0]) * k, top + (self.y - min[1]) * k, 3 * ratio, 0, Math.PI * 2);
+      ctx.arc(left + (own.x - min[0]) * k, top + (own.y - min[1]) * k, 3 * ratio, 0, Math.PI * 2);
       ctx.fill();
     }
     ctx.strokeStyle = "rgba(255, 255, 255, 0.35)";
@@ -477,12 +594,12 @@ async function main() {
     ctx.globalAlpha = 1;
   };
   const worldBox = (entities) => {
-    if (game !== null) return { min: [...game.map.bounds.min], max: [...game.map.bounds.max] };
+    if (floor !== null) return { min: [...floor.min], max: [...floor.max] };
     let box = null;
     for (const entity of entities) {
-      const x = numberOf(entity, "Transform2", "x");
-      const y = numberOf(entity, "Transform2", "y");
-      if (x === void 0 || y === void 0) continue;
+      const place = placeOf(entity);
+      if (place === null) continue;
+      const { x, y } = place;
       box ??= { min: [x, y], max: [x, y] };
       box.min = [Math.min(box.min[0], x), Math.min(box.min[1], y)];
       box.max = [Math.max(box.max[0], x), Math.max(box.max[1], y)];
@@ -545,11 +662,10 @@ async function main() {
     lastFrameAt = now;
     if (spectate !== null) {
     } else if (self === null && ownRemote !== void 0) {
-      const x = numberOf(ownRemote, "Transform2", "x");
-      const y = numberOf(ownRemote, "Transform2", "y");
-      if (x !== void 0 && y !== void 0) {
-        cameraX = x;
-        cameraY = y;
+      const place = placeOf(ownRemote);
+      if (place !== null) {
+        cameraX = place.x;
+        cameraY = place.y;
       }
     } else if (self !== null) {
       cameraX = self.x;
@@ -557,8 +673,8 @@ async function main() {
     }
     const halfW = innerWidth / 2 / scale;
     const halfH = innerHeight / 2 / scale;
-    if (game !== null && spectate === null) {
-      const { min, max } = game.map.bounds;
+    if (floor !== null && spectate === null) {
+      const { min, max } = floor;
       const keep = (at, low, high, half) => high - low + 2 * EDGE_MARGIN <= 2 * half ? (low + high) / 2 : Math.min(high + EDGE_MARGIN - half, Math.max(low - EDGE_MARGIN + half, at));
       cameraX = keep(cameraX, min[0], max[0], halfW);
       cameraY = keep(cameraY, min[1], max[1], halfH);
@@ -568,6 +684,9 @@ async function main() {
     ctx.fillRect(0, 0, canvas.width, canvas.height);
     ctx.setTransform(scale * ratio, 0, 0, scale * ratio, (innerWidth / 2 - cameraX * scale) * ratio, (innerHeight / 2 - cameraY * scale) * ratio);
     drawFloor(cameraX - halfW, cameraY - halfH, cameraX + halfW, cameraY + halfH);
+    if (playingCubes()) {
+      drawCubes(ctx, entities, ownIndex, cubes, { x: cameraX, z: cameraY, halfW, halfH }, colors);
+    }
     const order = (entity) => {
       const kind = numberOf(entity, "EntityKind", "kind");
       return kind === ArenaEntity.Projectile ? 0 : kind === ArenaEntity.Drone ? 1 : 2;

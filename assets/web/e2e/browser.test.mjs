@@ -22,7 +22,8 @@
 // HUD's entity count is /healthz's). And, briefly, spectating: `/?spectate` on a server
 // with an interest radius shows the whole world (the HUD's entity count is /healthz's, a
 // player included, 0 mismatches, no input sent) and fits the map to the window;
-// `/?spectate=x,y` looks at that point.
+// `/?spectate=x,y` looks at that point. And `/?kind=cubes` plays the 3D game from above
+// in a matchmade cubes room: the pile decodes, D pushes the pusher along +x, 0 mismatches.
 //
 // Run: npm run e2e (needs `cargo build --release -p tickcast-server` and /usr/bin/chromium;
 // TICKCAST_SERVER and CHROMIUM override the paths).
@@ -256,6 +257,38 @@ test('the demo plays in the default room with /?direct', { timeout: 60_000 }, as
     assert.ok(end.snapshots >= 30, `snapshots came (${end.snapshots})`);
     assert.ok(end.ack !== null, 'inputs acknowledged');
     assert.equal(end.mismatches, 0);
+    assert.deepEqual(pageErrors, [], 'no errors in the page');
+  } finally {
+    await browser.close();
+    await server.stop();
+  }
+});
+
+test('the demo plays the cubes game from above with /?kind=cubes', { timeout: 60_000 }, async () => {
+  const server = await startServer(17817, false, 0, ['--cube-count', '64']);
+  const browser = await chromium.launch({ executablePath: chromiumPath, headless: true, args: BROWSER_FLAGS });
+  try {
+    const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+    const pageErrors = [];
+    page.on('pageerror', (error) => pageErrors.push(error.message));
+    await page.goto(`${server.base}/?kind=cubes`);
+    await page.waitForFunction(() => window.tickcast?.stats().connected === true, null, { timeout: 10_000 });
+    const stats = () => page.evaluate(() => window.tickcast.stats());
+    const roomId = (await stats()).roomId;
+    assert.match(roomId ?? '', /^cubes-/, 'matchmade into a cubes room');
+    assert.equal(await page.textContent('.title span'), 'cubes');
+    // 64 cubes and the page's pusher, all decoded from the schema.
+    await until('the HUD to count the pile', async () => Number(await page.textContent('#hud-entities')) === 65);
+    const before = (await stats()).player;
+    await page.keyboard.down('KeyD');
+    await sleep(1500);
+    await page.keyboard.up('KeyD');
+    const end = await stats();
+    assert.ok(end.player.x > before.x + 3, `D pushes along +x: ${JSON.stringify(before)} -> ${JSON.stringify(end.player)}`);
+    assert.ok(end.ack !== null, 'inputs acknowledged');
+    assert.equal(end.mismatches, 0);
+    mkdirSync(artifacts, { recursive: true });
+    await page.screenshot({ path: resolve(artifacts, 'browser-cubes.png') });
     assert.deepEqual(pageErrors, [], 'no errors in the page');
   } finally {
     await browser.close();

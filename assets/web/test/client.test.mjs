@@ -192,7 +192,7 @@ test('a reconnection resumes the session: the Hello carries the token, the seq g
   const first = FakeSocket.made[0];
   assert.equal(first.arguments, 1, 'no token: no subprotocols offered');
   handshake(first, { resume: TOKEN_A });
-  assert.deepEqual(helloOf(first), [4, 'ann'], 'the first Hello has no token');
+  assert.deepEqual(helloOf(first), [5, 'ann'], 'the first Hello has no token');
   assert.deepEqual(client.welcome.resume, TOKEN_A);
   first.deliver(snapshotBetween([], player(1000), { full: true, tick: 102 }));
   for (let n = 0; n < 5; n++) client.sendInput({ move_x: 1, move_y: 0, aim: 0, buttons: 0 });
@@ -207,7 +207,7 @@ test('a reconnection resumes the session: the Hello carries the token, the seq g
   mock.timers.tick(close.reconnectInMs);
   const second = FakeSocket.made[1];
   second.open();
-  assert.deepEqual(helloOf(second), [4, 'ann', TOKEN_A], 'the Hello carries the last Welcome\'s token');
+  assert.deepEqual(helloOf(second), [5, 'ann', TOKEN_A], 'the Hello carries the last Welcome\'s token');
   assert.deepEqual(second.sent[0], encodeHello('ann', TOKEN_A));
   // The same player back, with a new token.
   second.deliver(encodeWelcome({ clientId: 9, player: [0, 1], tick: 300, resume: TOKEN_B }));
@@ -234,7 +234,7 @@ test('a reconnection resumes the session: the Hello carries the token, the seq g
   second.serverClose(1006);
   mock.timers.tick(events.findLast(([type]) => type === 'close')[1].reconnectInMs);
   FakeSocket.made[2].open();
-  assert.deepEqual(helloOf(FakeSocket.made[2]), [4, 'ann', TOKEN_B]);
+  assert.deepEqual(helloOf(FakeSocket.made[2]), [5, 'ann', TOKEN_B]);
   client.close();
 });
 
@@ -247,7 +247,7 @@ test('a Welcome naming another player is a fresh session: the seq starts over', 
   mock.timers.tick(events.findLast(([type]) => type === 'close')[1].reconnectInMs);
   // The grace period was over: the server joined a new player.
   handshake(FakeSocket.made[1], { player: [5, 1], resume: TOKEN_B });
-  assert.deepEqual(helloOf(FakeSocket.made[1]), [4, 'ann', TOKEN_A]);
+  assert.deepEqual(helloOf(FakeSocket.made[1]), [5, 'ann', TOKEN_A]);
   assert.equal(client.resumed, false);
   assert.equal(client.stats().resumes, 0);
   assert.equal(client.sendInput({ move_x: 1, move_y: 0, aim: 0, buttons: 0 }), 0);
@@ -255,7 +255,7 @@ test('a Welcome naming another player is a fresh session: the seq starts over', 
   // close() ends the session: a later connect() sends no token.
   client.connect();
   FakeSocket.made[2].open();
-  assert.deepEqual(helloOf(FakeSocket.made[2]), [4, 'ann']);
+  assert.deepEqual(helloOf(FakeSocket.made[2]), [5, 'ann']);
   client.close();
 });
 
@@ -265,21 +265,21 @@ test('a refused resume token (1008 invalid resume token) is dropped: the next He
   FakeSocket.made[0].serverClose(1006);
   mock.timers.tick(events.findLast(([type]) => type === 'close')[1].reconnectInMs);
   FakeSocket.made[1].open();
-  assert.deepEqual(helloOf(FakeSocket.made[1]), [4, 'ann', TOKEN_A]);
+  assert.deepEqual(helloOf(FakeSocket.made[1]), [5, 'ann', TOKEN_A]);
   FakeSocket.made[1].serverClose(1008, 'invalid resume token');
   const close = events.findLast(([type]) => type === 'close')[1];
   assert.equal(close.code, 1008);
   assert.ok(close.reconnectInMs !== null, 'it reconnects');
   mock.timers.tick(close.reconnectInMs);
   FakeSocket.made[2].open();
-  assert.deepEqual(helloOf(FakeSocket.made[2]), [4, 'ann'], 'without a token');
+  assert.deepEqual(helloOf(FakeSocket.made[2]), [5, 'ann'], 'without a token');
   handshake(FakeSocket.made[2], { player: [0, 1], resume: TOKEN_B });
   assert.equal(client.resumed, false, 'a fresh session even with the same slot');
   // Another 1008 (a flood, say) keeps the token.
   FakeSocket.made[2].serverClose(1008, 'input flood');
   mock.timers.tick(events.findLast(([type]) => type === 'close')[1].reconnectInMs);
   FakeSocket.made[3].open();
-  assert.deepEqual(helloOf(FakeSocket.made[3]), [4, 'ann', TOKEN_B]);
+  assert.deepEqual(helloOf(FakeSocket.made[3]), [5, 'ann', TOKEN_B]);
   client.close();
 });
 
@@ -313,7 +313,7 @@ test('a connection silent for deadAfterMs is closed and reconnected with the res
   assert.match(close.reason, /nothing from the server in 20\d\d ms/);
   advance(close.reconnectInMs + 10);
   FakeSocket.made[1].open();
-  assert.deepEqual(helloOf(FakeSocket.made[1]), [4, 'ann', TOKEN_A]);
+  assert.deepEqual(helloOf(FakeSocket.made[1]), [5, 'ann', TOKEN_A]);
   // Before the Welcome the welcome timeout applies, not this one.
   advance(3000);
   assert.equal(FakeSocket.made[1].closedWith, null);
@@ -405,7 +405,7 @@ test('a spectator: its Hello asks to spectate, its Welcome names no player, it m
   assert.equal(client.spectating, true);
   const socket = FakeSocket.made[0];
   socket.open();
-  assert.deepEqual(helloOf(socket), [4, 'ann', null, []]);
+  assert.deepEqual(helloOf(socket), [5, 'ann', null, []]);
   assert.deepEqual(socket.sent[0], encodeHello('ann', null, true));
   socket.deliver(encodeWelcome({ clientId: 9, player: null, tick: 100 }));
   assert.equal(client.connected, true);
@@ -443,14 +443,14 @@ test('a spectator at a point sends [x, y]; it reconnects as a spectator, with no
   const first = FakeSocket.made[0];
   // A Welcome with a token anyway (the server sends an empty one): a spectator never resumes.
   handshake(first, { player: null, resume: TOKEN_A });
-  assert.deepEqual(helloOf(first), [4, 'ann', null, [50, 30.5]]);
+  assert.deepEqual(helloOf(first), [5, 'ann', null, [50, 30.5]]);
   first.deliver(snapshotBetween([], crowd(1000), { full: true, tick: 102 }));
   first.serverClose(1006);
   assert.equal(client.connected, false);
   mock.timers.tick(events.findLast(([type]) => type === 'close')[1].reconnectInMs);
   const second = FakeSocket.made[1];
   handshake(second, { player: null, tick: 400 });
-  assert.deepEqual(helloOf(second), [4, 'ann', null, [50, 30.5]], 'spectates again, no token');
+  assert.deepEqual(helloOf(second), [5, 'ann', null, [50, 30.5]], 'spectates again, no token');
   assert.equal(client.resumed, false);
   second.deliver(snapshotBetween([], crowd(1500), { full: true, tick: 402 }));
   const stats = client.stats();

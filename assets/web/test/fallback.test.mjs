@@ -77,7 +77,7 @@ test('a WebSocket refused before it opens: HTTP at once, same URL and token, no 
   assert.equal(FakeSocket.made[0].onmessage, null, 'the WebSocket is let go');
 
   welcome(http);
-  assert.deepEqual(helloOf(http), [4, 'ann'], 'the Hello goes over HTTP');
+  assert.deepEqual(helloOf(http), [5, 'ann'], 'the Hello goes over HTTP');
   const stats = client.stats();
   assert.equal(stats.connected, true);
   assert.equal(stats.transport, 'http');
@@ -153,7 +153,7 @@ test('HTTP that worked is kept for probeWebSocketAfterMs; the first reconnection
   assert.equal(FakeSocket.made.length, 1, 'no WebSocket within the interval');
   assert.equal(FakeHttp.made.length, 2);
   welcome(FakeHttp.made[1]);
-  assert.deepEqual(helloOf(FakeHttp.made[1]), [4, 'ann', RESUME], 'resumes like any reconnection');
+  assert.deepEqual(helloOf(FakeHttp.made[1]), [5, 'ann', RESUME], 'resumes like any reconnection');
   assert.equal(client.resumed, true);
 
   // A drop after the interval: the WebSocket is probed, and it fails: HTTP at once again.

@@ -238,7 +238,7 @@ describe('TickcastClient with matchmake', () => {
     assert.equal(client.url, BASE, 'url stays the base it was given');
 
     welcome(first);
-    assert.deepEqual(helloOf(first), [4, 'ann'], 'a seat is a new player: no resume token');
+    assert.deepEqual(helloOf(first), [5, 'ann'], 'a seat is a new player: no resume token');
     const stats = client.stats();
     assert.equal(stats.roomId, 'arena-3');
     assert.equal(stats.transport, 'websocket');
@@ -255,7 +255,7 @@ describe('TickcastClient with matchmake', () => {
     assert.equal(second.url, 'ws://node.test:7777/ws?room=arena-3');
     assert.deepEqual(second.protocols, ['tickcast', 'token.jwt.a.b']);
     second.open();
-    assert.deepEqual(helloOf(second), [4, 'ann', RESUME_A]);
+    assert.deepEqual(helloOf(second), [5, 'ann', RESUME_A]);
     second.deliver(encodeWelcome({ clientId: 10, player: [0, 1], tick: 200, resume: RESUME_B }));
     assert.equal(client.resumed, true);
     assert.equal(client.stats().resumes, 1);
@@ -303,7 +303,7 @@ describe('TickcastClient with matchmake', () => {
       assert.equal(fresh.url, 'ws://node.test:7777/ws?seat=seat-2');
       assert.equal(client.roomId, 'arena-4');
       welcome(fresh, { player: [1, 1], resume: RESUME_B });
-      assert.deepEqual(helloOf(fresh), [4, 'ann'], 'no resume token with the new seat');
+      assert.deepEqual(helloOf(fresh), [5, 'ann'], 'no resume token with the new seat');
       assert.equal(client.resumed, false);
       assert.equal(client.stats().resumes, 0);
       client.close();
@@ -445,7 +445,7 @@ describe('TickcastClient with matchmake', () => {
     assert.equal(FakeSocket.made.length, 1);
     assert.equal(FakeSocket.made[0].url, 'ws://node.test:7777/ws?seat=seat-1');
     welcome(FakeSocket.made[0]);
-    assert.deepEqual(helloOf(FakeSocket.made[0]), [4, 'bo']);
+    assert.deepEqual(helloOf(FakeSocket.made[0]), [5, 'bo']);
     assert.equal(client.connected, true);
     assert.deepEqual(client.options.matchmake, { kind: 'arena', fetch }, 'a matchmaking client from then on');
     client.close();
@@ -469,7 +469,7 @@ describe('TickcastClient with matchmake', () => {
     await settle();
     const socket = last();
     welcome(socket, { player: null, resume: new Uint8Array(0) });
-    assert.deepEqual(helloOf(socket), [4, 'ann', null, []]);
+    assert.deepEqual(helloOf(socket), [5, 'ann', null, []]);
     socket.serverClose(1006);
     mock.timers.tick(closes.at(-1).reconnectInMs);
     await settle();

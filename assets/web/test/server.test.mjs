@@ -27,6 +27,8 @@
 //   `?room=` (a relay the server advertises with --public-url, so that the test can break
 //   the connection), with a player token too; a resume the room refuses (no grace) and a
 //   room that is gone (a restarted server) both end in a fresh seat.
+// - The cubes game (3D): its Welcome schema alone decodes its positions and smallest-three
+//   rotations, and step inputs steer its pusher into the pile.
 //
 // Needs the release server (`cargo build --release -p tickcast-server`; TICKCAST_SERVER
 // overrides the path) and python3 for the token; fails, not skips, without them. Node 20
@@ -572,7 +574,7 @@ test('spectators watch the whole world or a point: no player, checksums verify, 
     assert.deepEqual(world.stats().resumes, 0);
     assert.equal(world.stats().mismatches, 0);
     assert.equal(sockets.length, 2);
-    assert.deepEqual(decode(sockets[1].sentMessages[0]), { h: [4, 'watcher', null, []] }, 'spectates again, no token');
+    assert.deepEqual(decode(sockets[1].sentMessages[0]), { h: [5, 'watcher', null, []] }, 'spectates again, no token');
     assert.equal(sockets[1].sentMessages.length, 1);
   } finally {
     stopInputs();
@@ -693,7 +695,7 @@ test('matchmaking: a seat in a room, the socket takes it, snapshots verify; seat
     await verifiedSnapshot(client, seen);
     assert.equal(client.roomId, seat.roomId);
     assert.equal(client.stats().roomId, seat.roomId);
-    assert.equal(client.stats().transport, 'ws');
+    assert.equal(client.stats().transport, 'websocket');
     assert.ok(client.welcome.player !== null && client.player() !== undefined, 'a player of its own in the room');
     stopInputs = playInputs(client);
     await until('inputs acknowledged', () => client.mirror.ack !== null && client.mirror.ack > 10);
@@ -909,6 +911,76 @@ test('with --auth-secret, matchmaking needs the token; the seat needs none; a re
     stopInputs();
     client?.close();
     await relay.close();
+    await server.stop();
+  }
+});
+
+/** A quaternion `{x, y, z, w}` from a smallest-three Rotation's world values. */
+function quaternionOf(rotation) {
+  const others = [rotation.a, rotation.b, rotation.c];
+  const dropped = Math.sqrt(Math.max(0, 1 - others.reduce((sum, v) => sum + v * v, 0)));
+  const q = [];
+  for (let k = 0, next = 0; k < 4; k++) q.push(k === rotation.largest ? dropped : others[next++]);
+  return { x: q[0], y: q[1], z: q[2], w: q[3] };
+}
+
+test('the cubes game decodes with no code written for it, and its step inputs steer a pusher', { timeout: 60_000 }, async () => {
+  requirements();
+  // The 3D game: 64 cubes (a grid of 8 x 8), y up, the floor on x/z.
+  const server = await startServer(['--game', 'cubes', '--cube-count', '64']);
+  const client = connect(server.url, { name: 'pusher' });
+  let stopInputs = () => {};
+  try {
+    await until('the Welcome', () => client.connected);
+    const schema = client.welcome.schema;
+    assert.equal(schema.game, 'cubes');
+    assert.deepEqual(schema.components.map((c) => c.name), ['Position', 'Rotation', 'Shape']);
+    assert.deepEqual(schema.input.map((f) => [f.name, f.kind, f.min, f.max, f.step]), [
+      ['move_x', 'step', -1, 1, 1 / 64],
+      ['move_z', 'step', -1, 1, 1 / 64],
+      ['buttons', 'bits', 0, 3, 1],
+    ]);
+    await until('the whole pile and the pusher', () => client.mirror.size === 65);
+    const world = client.worldEntities();
+    const cubes = world.filter((entity) => entity.components.Shape?.shape === 0);
+    assert.equal(cubes.length, 64);
+    for (const cube of cubes) {
+      // At rest on the floor, turned only about the vertical: its up stays up.
+      const { y } = cube.components.Position;
+      assert.ok(Math.abs(y - 0.5) < 1e-6, `a cube rests on the floor (y = ${y})`);
+      const q = quaternionOf(cube.components.Rotation);
+      const upY = 1 - 2 * (q.x * q.x + q.z * q.z);
+      assert.ok(upY > 0.999, `a resting cube is upright (${JSON.stringify(cube.components.Rotation)})`);
+    }
+    const own = () => client.schema.decode(client.player()).components.Position;
+    const start = own();
+    assert.ok(Math.abs(start.y - 1) < 1e-6, 'the 2 m pusher stands on the floor');
+    // Steer into the pile: step fields go as step counts, the SDK rounds the stick.
+    stopInputs = client.startInputLoop(() => {
+      const at = own();
+      const length = Math.hypot(at.x, at.z) || 1;
+      return { move_x: -at.x / length, move_z: -at.z / length, buttons: 0 };
+    });
+    await until('the pusher to reach the pile and knock cubes about', () => {
+      const moved = client
+        .worldEntities()
+        .filter((entity) => entity.components.Shape?.shape === 0)
+        .filter((entity) => {
+          const before = cubes.find((cube) => cube.id.index === entity.id.index).components.Position;
+          const now = entity.components.Position;
+          return Math.hypot(now.x - before.x, now.z - before.z) > 0.5;
+        });
+      return moved.length >= 3;
+    });
+    const end = own();
+    assert.ok(Math.hypot(end.x, end.z) < Math.hypot(start.x, start.z) - 2, 'the pusher drove towards the centre');
+    const stats = client.stats();
+    assert.equal(stats.mismatches, 0, 'no checksum mismatch');
+    assert.equal(stats.divergences, 0);
+    assert.ok(client.mirror.ack !== null && client.mirror.ack > 0, 'the inputs were applied');
+  } finally {
+    stopInputs();
+    client.close();
     await server.stop();
   }
 });

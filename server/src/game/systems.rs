@@ -125,10 +125,8 @@ pub fn fire_weapons(
 /// The shooter itself, and the walls, are where they are now.
 pub fn fire_rails(
     mut commands: Commands,
-    clock: Res<RoomClock>,
-    map: Res<Map>,
-    inputs: Res<ActiveInputs>,
-    history: Res<History<Body>>,
+    (clock, map): (Res<RoomClock>, Res<Map>),
+    (inputs, history): (Res<ActiveInputs>, Res<History<Body>>),
     mut shooters: Query<(Entity, &Controlled, &mut Player, &Body), Without<Respawning>>,
     mut targets: Query<(&Radius, &mut Health, Has<Drone>), Walkers>,
     mut scores: Query<&mut Score>,

@@ -1,5 +1,6 @@
-//! One client connection, once upgraded (by `front`): `Hello`, then a reader and a
-//! writer task.
+//! One client connection, once upgraded (by `front`) or opened over the HTTP fallback
+//! (`fallback`, which runs this same task on an in-memory pipe): `Hello`, then a reader
+//! and a writer task.
 //!
 //! - The **reader** (this task) decodes and validates each frame, rate-limits inputs and
 //!   forwards them to the room's input queue. A violation ends reading and asks the writer

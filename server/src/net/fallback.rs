@@ -19,7 +19,9 @@
 //! **Bounded.** A client that stops reading the stream fills the body queue
 //! ([`STREAM_QUEUE`] frames), then the pipe (`limits.socket_send_buffer_bytes`); the
 //! connection's pings then go unanswered and its sends block, and the write timeout
-//! drops it, as it drops a stalled WebSocket. A batch is at most [`MAX_BATCH_BYTES`], at
+//! drops it, as it drops a stalled WebSocket. Its stream's last frames then get the write
+//! timeout to leave; past that, the stream's HTTP connection is closed under it (hyper
+//! has no write timeout of its own). A batch is at most [`MAX_BATCH_BYTES`], at
 //! most [`SEND_QUEUE`] wait for the pipe, and the table holds at most
 //! `limits.max_clients` sessions, each counted against its address's limit for as long
 //! as it lives.

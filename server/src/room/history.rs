@@ -7,41 +7,45 @@
 //! and a game that resolves an instant action (a hitscan shot, a melee swing) asks
 //! "where was entity E at tick T" of a [`History`], not of the present world.
 //!
-//! A game opts in per component with [`History::track`]: at the end of every tick the
-//! room records each replicated entity's value of that component, keeping the last
-//! [`RoomSettings::rewind_window`](super::RoomSettings) worth of ticks. A view tick older
-//! than the window, or newer than the last recorded tick, is clamped into it
-//! ([`History::rewind_tick`]): a client can never reach further back than the server
-//! allows (the bound on how much a laggy or lying client can rewrite the past), and
-//! never into a future it could not have seen.
+//! A game opts in per component with [`History::track`]: at the end of every snapshot
+//! tick (the only ticks a client is ever shown) the room records each replicated
+//! entity's value of that component, keeping the last
+//! [`RoomSettings::rewind_window`](super::RoomSettings) worth of ticks.
+//! [`History::rewind_tick`] maps a view tick to the recorded tick nearest it, clamped
+//! into the window: a client can never reach further back than the server allows (the
+//! bound on how much a laggy or lying client can rewrite the past), nor into a future it
+//! could not have seen.
 //!
-//! Memory and work are bounded: a window of `w` ticks holds `w` frames of `(Entity, C)`
-//! pairs, whose vectors are reused from the frame that falls out of the window, so
-//! recording does not allocate once the room's entity count is steady.
+//! Memory and work are bounded: the window holds a frame of `(Entity, C)` pairs per
+//! snapshot tick in it, whose vectors are reused from the frame that falls out, so
+//! recording does not allocate once the room's entity count is steady. Recording is a
+//! copy per entity and snapshot tick; a lookup scans one frame (measured in
+//! BENCHMARKS.md, "Lag compensation").
 
 use super::{Replicated, RoomClock, TickSystems};
 use bevy_ecs::prelude::*;
 use std::collections::VecDeque;
 use tickcast_shared::Tick;
 
-/// How many ticks of history rooms keep, from [`RoomSettings::rewind_window`](super::RoomSettings).
+/// How many ticks back rooms keep history, from [`RoomSettings::rewind_window`](super::RoomSettings).
 #[derive(Resource, Clone, Copy, Debug)]
 pub struct RewindWindow(pub u32);
 
 /// The recent values of component `C` of every replicated entity, tick by tick.
 #[derive(Resource)]
 pub struct History<C: Component + Clone> {
-    /// Ticks kept, the newest included.
+    /// How many ticks before the newest recorded one are kept.
     window: u32,
-    /// Oldest first; each frame sorted by entity, for the binary search of [`History::at`].
+    /// Oldest first; each frame in the order the query walked the world (unsorted:
+    /// recording is a cost on every snapshot tick, a lookup only on an instant action).
     frames: VecDeque<(Tick, Vec<(Entity, C)>)>,
 }
 
 impl<C: Component + Clone> History<C> {
-    /// An empty history keeping `window` ticks (at least one).
+    /// An empty history keeping the frames of the last `window` ticks.
     pub fn new(window: u32) -> History<C> {
         History {
-            window: window.max(1),
+            window,
             frames: VecDeque::new(),
         }
     }
@@ -50,23 +54,29 @@ impl<C: Component + Clone> History<C> {
     /// rewind. Call it from [`Game::build`](super::Game::build); the window is the room's
     /// (see [`RewindWindow`]).
     pub fn track(world: &mut World, schedule: &mut Schedule) {
-        let window = world.get_resource::<RewindWindow>().map_or(1, |window| window.0);
+        let window = world.get_resource::<RewindWindow>().map_or(0, |window| window.0);
         world.insert_resource(History::<C>::new(window));
-        // Recorded as the tick ends, after the game's systems: the state a snapshot of
-        // this tick shows.
-        schedule.add_systems(record::<C>.in_set(TickSystems::Snapshot));
+        // Recorded as a snapshot tick ends, after the game's systems: the state the
+        // snapshot shows.
+        schedule.add_systems(
+            record::<C>
+                .in_set(TickSystems::Snapshot)
+                .run_if(super::tick_loop::is_snapshot_tick),
+        );
     }
 
-    /// Appends the values of `tick`, dropping the frame that falls out of the window.
+    /// Appends the values of `tick` (after every tick recorded so far), dropping the
+    /// frames that fall out of the window.
     pub fn record(&mut self, tick: Tick, values: impl IntoIterator<Item = (Entity, C)>) {
-        let mut frame = if self.frames.len() >= self.window as usize {
-            self.frames.pop_front().map(|(_, frame)| frame).unwrap_or_default()
-        } else {
-            Vec::new()
-        };
+        let mut spare = None;
+        while let Some((oldest, _)) = self.frames.front()
+            && tick.since(*oldest) > self.window as i32
+        {
+            spare = self.frames.pop_front().map(|(_, frame)| frame);
+        }
+        let mut frame = spare.unwrap_or_default();
         frame.clear();
         frame.extend(values);
-        frame.sort_unstable_by_key(|(entity, _)| *entity);
         self.frames.push_back((tick, frame));
     }
 
@@ -75,24 +85,26 @@ impl<C: Component + Clone> History<C> {
         Some((self.frames.front()?.0, self.frames.back()?.0))
     }
 
-    /// The tick a rewind to `view` uses: `view` clamped into the ticks held (the newest
-    /// when the client did not say). `None` before the first recorded tick.
+    /// The tick a rewind to `view` uses: the recorded tick nearest `view` (the older of
+    /// two as near), so `view` clamped into the ticks held; the newest when the client
+    /// did not say. `None` before the first recorded tick.
     pub fn rewind_tick(&self, view: Option<Tick>) -> Option<Tick> {
-        let (oldest, newest) = self.span()?;
-        Some(match view {
-            Some(view) if view.is_after(newest) => newest,
-            Some(view) if oldest.is_after(view) => oldest,
-            Some(view) => view,
-            None => newest,
-        })
+        let (_, newest) = self.span()?;
+        let Some(view) = view else { return Some(newest) };
+        self.frames
+            .iter()
+            .map(|(tick, _)| *tick)
+            .min_by_key(|tick| tick.since(view).unsigned_abs())
     }
 
     /// Where `entity`'s `C` was at `tick`: `None` if the tick is not held or the entity
-    /// did not exist then.
+    /// did not exist then. A scan of the tick's frame: for a few lookups a tick (a shot);
+    /// to test many entities, walk [`History::all_at`] once.
     pub fn at(&self, entity: Entity, tick: Tick) -> Option<&C> {
-        let frame = self.frame(tick)?;
-        let at = frame.binary_search_by_key(&entity, |(held, _)| *held).ok()?;
-        Some(&frame[at].1)
+        self.frame(tick)?
+            .iter()
+            .find(|(held, _)| *held == entity)
+            .map(|(_, value)| value)
     }
 
     /// Every entity's `C` at `tick` (empty if the tick is not held).
@@ -104,11 +116,10 @@ impl<C: Component + Clone> History<C> {
     }
 
     fn frame(&self, tick: Tick) -> Option<&[(Entity, C)]> {
-        // Frames are consecutive ticks, so the offset from the oldest is the index.
-        let (oldest, _) = self.span()?;
-        let offset = tick.0.wrapping_sub(oldest.0) as usize;
-        let (held, frame) = self.frames.get(offset)?;
-        (*held == tick).then_some(frame.as_slice())
+        self.frames
+            .iter()
+            .find(|(held, _)| *held == tick)
+            .map(|(_, frame)| frame.as_slice())
     }
 }
 
@@ -139,7 +150,7 @@ mod tests {
     #[test]
     fn a_history_answers_within_its_window_and_forgets_what_left_it() {
         let e = entities(3);
-        let mut history = History::<X>::new(4);
+        let mut history = History::<X>::new(3);
         assert_eq!(history.rewind_tick(Some(Tick(5))), None, "nothing recorded yet");
         for tick in 10..20u32 {
             // Entity 2 exists only from tick 17 on; values are tick * 10 + entity.
@@ -170,9 +181,27 @@ mod tests {
     }
 
     #[test]
+    fn snapshot_ticks_only_a_view_between_two_takes_the_nearest() {
+        let e = entities(1);
+        let mut history = History::<X>::new(6);
+        for tick in (0..20u32).step_by(2) {
+            history.record(Tick(tick), [(e[0], X(tick as i32))]);
+        }
+        assert_eq!(history.span(), Some((Tick(12), Tick(18))), "six ticks back from 18");
+        assert_eq!(
+            history.rewind_tick(Some(Tick(15))),
+            Some(Tick(14)),
+            "a tie takes the older"
+        );
+        assert_eq!(history.rewind_tick(Some(Tick(17))), Some(Tick(16)));
+        assert_eq!(history.at(e[0], Tick(15)), None, "no frame of an odd tick");
+        assert_eq!(history.at(e[0], Tick(16)), Some(&X(16)));
+    }
+
+    #[test]
     fn ticks_wrap() {
         let e = entities(1);
-        let mut history = History::<X>::new(3);
+        let mut history = History::<X>::new(2);
         for tick in [u32::MAX - 1, u32::MAX, 0, 1] {
             history.record(Tick(tick), [(e[0], X(tick as i32))]);
         }

@@ -1,5 +1,7 @@
 /**
- * The demo page: the arena in a canvas, played through the SDK.
+ * The demo page: the arena in a canvas, played through the SDK; or the cubes game (3D,
+ * `?kind=cubes`, or a server whose default game it is) from above, drawn by `cubes.ts`
+ * from the world values the SDK decodes with the Welcome schema alone.
  *
  * Remote entities are drawn from the interpolation buffer (a little in the past, smooth);
  * the local player from the predictor (at once, reconciled with the server's acks). The
@@ -40,6 +42,7 @@ import {
   TickcastClient,
   type WorldEntity,
 } from '../index.js';
+import { type CubesInfo, cubesInput, drawCubes, parseCubesInfo, poseOf, Shape } from './cubes.js';
 
 /** Full health by entity kind (the arena's tuning: players 10, drones 3), for the bars. */
 const MAX_HEALTH: Record<number, number> = { [ArenaEntity.Player]: 10, [ArenaEntity.Drone]: 3 };
@@ -66,6 +69,7 @@ const colors = {
   drone: '#f7768e',
   projectile: '#ffd166',
   dead: '#4a5470',
+  cube: '#5b6b8c',
 };
 
 interface Settings {
@@ -154,18 +158,32 @@ async function firstSeat(config: Settings, match: MatchRequest): Promise<Seat | 
   }
 }
 
-async function loadGame(url: string): Promise<GameInfo | null> {
+/** The game's static data: the arena's (map and tuning), or the cubes game's (its floor). */
+async function loadGame(url: string): Promise<{ arena: GameInfo | null; cubes: CubesInfo | null }> {
   try {
     const response = await fetch(url);
     if (!response.ok) {
       throw new Error(`HTTP ${response.status}`);
     }
-    return parseGameInfo(await response.json());
+    const json: unknown = await response.json();
+    const cubes = parseCubesInfo(json);
+    return { arena: cubes === null ? parseGameInfo(json) : null, cubes };
   } catch (error) {
     // Without the map the game is still playable: no walls drawn, no prediction.
     console.warn(`tickcast demo: no game description from ${url}:`, error);
-    return null;
+    return { arena: null, cubes: null };
   }
+}
+
+/** Where an entity is on the floor, drawn as screen x and y: the arena's x, y; the cubes game's x, z. */
+function placeOf(entity: WorldEntity): { x: number; y: number } | null {
+  const transform = entity.components['Transform2'];
+  if (transform !== undefined) {
+    const { x, y } = transform;
+    return x === undefined || y === undefined ? null : { x, y };
+  }
+  const pose = poseOf(entity);
+  return pose === null ? null : { x: pose.x, y: pose.z };
 }
 
 /** Keyboard and mouse, turned into the arena's input each tick. */
@@ -177,7 +195,7 @@ class Controls {
   mouseY = 0;
 
   constructor(target: HTMLElement) {
-    const gameKeys = new Set(['KeyW', 'KeyA', 'KeyS', 'KeyD', 'ArrowUp', 'ArrowDown', 'ArrowLeft', 'ArrowRight', 'Space']);
+    const gameKeys = new Set(['KeyW', 'KeyA', 'KeyS', 'KeyD', 'ArrowUp', 'ArrowDown', 'ArrowLeft', 'ArrowRight', 'Space', 'ShiftLeft', 'ShiftRight']);
     addEventListener('keydown', (event) => {
       if (gameKeys.has(event.code)) {
         event.preventDefault();
@@ -214,6 +232,13 @@ class Controls {
     const x = (this.held('KeyD', 'ArrowRight') ? 1 : 0) - (this.held('KeyA', 'ArrowLeft') ? 1 : 0);
     const y = (this.held('KeyS', 'ArrowDown') ? 1 : 0) - (this.held('KeyW', 'ArrowUp') ? 1 : 0);
     return { move_x: x, move_y: y, aim, buttons: this.mouseDown || this.held('Space') ? 1 : 0 };
+  }
+
+  /** The cubes game's input: the keys steer on the floor (down the screen is +z), Shift or a click dashes, space jumps. */
+  cubesInput(): InputValues {
+    const x = (this.held('KeyD', 'ArrowRight') ? 1 : 0) - (this.held('KeyA', 'ArrowLeft') ? 1 : 0);
+    const z = (this.held('KeyS', 'ArrowDown') ? 1 : 0) - (this.held('KeyW', 'ArrowUp') ? 1 : 0);
+    return cubesInput(x, z, this.mouseDown || this.held('ShiftLeft', 'ShiftRight'), this.held('Space'));
   }
 }
 
@@ -342,7 +367,12 @@ async function main(): Promise<void> {
   const config = settings();
   const match = config.match;
   const seat = match === null ? null : await firstSeat(config, match);
-  const game = await loadGame(gameUrl(config, seat?.kind ?? match?.kind));
+  const loaded = await loadGame(gameUrl(config, seat?.kind ?? match?.kind));
+  const game = loaded.arena;
+  const cubes = loaded.cubes;
+  /** The floor, whichever the game: the arena's map bounds or the cubes game's x/z. */
+  const floor = game?.map.bounds ?? cubes?.bounds ?? null;
+  const walls = game?.map.walls ?? [];
   const map = game === null ? null : new ArenaMap(game.map);
   const tuning = game?.tuning;
   const radius = {
@@ -378,8 +408,8 @@ async function main(): Promise<void> {
   }
 
   // Where the camera looks (world units) and the scale, updated every frame.
-  let cameraX = game === null ? 0 : (game.map.bounds.min[0] + game.map.bounds.max[0]) / 2;
-  let cameraY = game === null ? 0 : (game.map.bounds.min[1] + game.map.bounds.max[1]) / 2;
+  let cameraX = floor === null ? 0 : (floor.min[0] + floor.max[0]) / 2;
+  let cameraY = floor === null ? 0 : (floor.min[1] + floor.max[1]) / 2;
   let scale = 20;
   let self: ArenaPlayerState | null = null;
   /** Spectating: whether the camera shows the first view (the whole map, or the point) rather than where the user moved it. */
@@ -390,14 +420,13 @@ async function main(): Promise<void> {
     const entity = client.player();
     const schema = client.schema;
     if (entity === undefined || schema === null) return null;
-    const decoded = schema.decode(entity);
-    const x = numberOf(decoded, 'Transform2', 'x');
-    const y = numberOf(decoded, 'Transform2', 'y');
-    return x === undefined || y === undefined ? null : { x, y };
+    return placeOf(schema.decode(entity));
   };
+  const playingCubes = () => client.schema?.schema.game === 'cubes';
 
   if (controls !== null) {
     client.startInputLoop(() => {
+      if (playingCubes()) return controls.cubesInput();
       // Aim from the player's predicted place toward the pointer.
       const px = (self?.x ?? cameraX) - cameraX;
       const py = (self?.y ?? cameraY) - cameraY;
@@ -408,8 +437,13 @@ async function main(): Promise<void> {
   }
 
   let statusText = 'connecting…';
-  client.on('welcome', () => {
+  client.on('welcome', (welcome) => {
     statusText = '';
+    if (welcome.schema.game === 'cubes') {
+      document.querySelector('.title span')!.textContent = 'cubes';
+      hud('score').hidden = true;
+      if (spectate === null) hud('help').textContent = 'WASD / arrows push · shift or click dashes · space jumps';
+    }
   });
   client.on('close', (event) => {
     statusText =
@@ -473,8 +507,8 @@ async function main(): Promise<void> {
   };
 
   const drawFloor = (left: number, top: number, right: number, bottom: number) => {
-    if (game === null) return;
-    const { min, max } = game.map.bounds;
+    if (floor === null) return;
+    const { min, max } = floor;
     ctx.fillStyle = colors.floor;
     ctx.fillRect(min[0], min[1], max[0] - min[0], max[1] - min[1]);
     // A faint grid every 5 units gives motion a reference.
@@ -493,7 +527,7 @@ async function main(): Promise<void> {
     ctx.strokeStyle = colors.border;
     ctx.lineWidth = 3 / scale;
     ctx.strokeRect(min[0], min[1], max[0] - min[0], max[1] - min[1]);
-    for (const wall of game.map.walls) {
+    for (const wall of walls) {
       const [x, y] = wall.min;
       const w = wall.max[0] - x;
       const h = wall.max[1] - y;
@@ -572,8 +606,8 @@ async function main(): Promise<void> {
   };
 
   const drawMinimap = (entities: readonly WorldEntity[], ownIndex: number | null) => {
-    if (game === null) return;
-    const { min, max } = game.map.bounds;
+    if (floor === null) return;
+    const { min, max } = floor;
     const worldW = max[0] - min[0];
     const worldH = max[1] - min[1];
     const ratio = devicePixelRatio || 1;
@@ -589,21 +623,26 @@ async function main(): Promise<void> {
     ctx.fillStyle = colors.floor;
     ctx.fillRect(left, top, width, height);
     ctx.fillStyle = colors.wallEdge;
-    for (const wall of game.map.walls) {
+    for (const wall of walls) {
       ctx.fillRect(left + (wall.min[0] - min[0]) * k, top + (wall.min[1] - min[1]) * k, (wall.max[0] - wall.min[0]) * k, (wall.max[1] - wall.min[1]) * k);
     }
+    let own: { x: number; y: number } | null = self;
     for (const entity of entities) {
       const kind = numberOf(entity, 'EntityKind', 'kind');
-      const x = numberOf(entity, 'Transform2', 'x');
-      const y = numberOf(entity, 'Transform2', 'y');
-      if (x === undefined || y === undefined || kind === ArenaEntity.Projectile || entity.id.index === ownIndex) continue;
-      ctx.fillStyle = kind === ArenaEntity.Drone ? colors.drone : colors.player;
-      ctx.fillRect(left + (x - min[0]) * k - ratio, top + (y - min[1]) * k - ratio, 2 * ratio, 2 * ratio);
+      const place = placeOf(entity);
+      if (place === null || kind === ArenaEntity.Projectile) continue;
+      if (entity.id.index === ownIndex) {
+        own ??= place;
+        continue;
+      }
+      const shape = numberOf(entity, 'Shape', 'shape');
+      ctx.fillStyle = kind === ArenaEntity.Drone ? colors.drone : shape === Shape.Cube ? colors.cube : colors.player;
+      ctx.fillRect(left + (place.x - min[0]) * k - ratio, top + (place.y - min[1]) * k - ratio, 2 * ratio, 2 * ratio);
     }
-    if (self !== null) {
+    if (own !== null) {
       ctx.fillStyle = colors.self;
       ctx.beginPath();
-      ctx.arc(left + (self.x - min[0]) * k, top + (self.y - min[1]) * k, 3 * ratio, 0, Math.PI * 2);
+      ctx.arc(left + (own.x - min[0]) * k, top + (own.y - min[1]) * k, 3 * ratio, 0, Math.PI * 2);
       ctx.fill();
     }
     // The part of the world on screen.
@@ -615,12 +654,12 @@ async function main(): Promise<void> {
 
   /** The area the spectator's first view shows: the map, or the entities held without one. */
   const worldBox = (entities: readonly WorldEntity[]): { min: [number, number]; max: [number, number] } | null => {
-    if (game !== null) return { min: [...game.map.bounds.min], max: [...game.map.bounds.max] };
+    if (floor !== null) return { min: [...floor.min], max: [...floor.max] };
     let box: { min: [number, number]; max: [number, number] } | null = null;
     for (const entity of entities) {
-      const x = numberOf(entity, 'Transform2', 'x');
-      const y = numberOf(entity, 'Transform2', 'y');
-      if (x === undefined || y === undefined) continue;
+      const place = placeOf(entity);
+      if (place === null) continue;
+      const { x, y } = place;
       box ??= { min: [x, y], max: [x, y] };
       box.min = [Math.min(box.min[0], x), Math.min(box.min[1], y)];
       box.max = [Math.max(box.max[0], x), Math.max(box.max[1], y)];
@@ -689,12 +728,12 @@ async function main(): Promise<void> {
     if (spectate !== null) {
       // The spectator's camera is set above.
     } else if (self === null && ownRemote !== undefined) {
-      // Not predicted (dead, or no map): follow the server's copy.
-      const x = numberOf(ownRemote, 'Transform2', 'x');
-      const y = numberOf(ownRemote, 'Transform2', 'y');
-      if (x !== undefined && y !== undefined) {
-        cameraX = x;
-        cameraY = y;
+      // Not predicted (dead, no map, or a game without a prediction model): follow the
+      // interpolated copy.
+      const place = placeOf(ownRemote);
+      if (place !== null) {
+        cameraX = place.x;
+        cameraY = place.y;
       }
     } else if (self !== null) {
       cameraX = self.x;
@@ -703,9 +742,9 @@ async function main(): Promise<void> {
 
     const halfW = innerWidth / 2 / scale;
     const halfH = innerHeight / 2 / scale;
-    if (game !== null && spectate === null) {
+    if (floor !== null && spectate === null) {
       // Near an edge the camera stops (a little past the floor) rather than showing void.
-      const { min, max } = game.map.bounds;
+      const { min, max } = floor;
       const keep = (at: number, low: number, high: number, half: number) =>
         high - low + 2 * EDGE_MARGIN <= 2 * half ? (low + high) / 2 : Math.min(high + EDGE_MARGIN - half, Math.max(low - EDGE_MARGIN + half, at));
       cameraX = keep(cameraX, min[0], max[0], halfW);
@@ -718,6 +757,9 @@ async function main(): Promise<void> {
     ctx.setTransform(scale * ratio, 0, 0, scale * ratio, (innerWidth / 2 - cameraX * scale) * ratio, (innerHeight / 2 - cameraY * scale) * ratio);
     drawFloor(cameraX - halfW, cameraY - halfH, cameraX + halfW, cameraY + halfH);
 
+    if (playingCubes()) {
+      drawCubes(ctx, entities, ownIndex, cubes, { x: cameraX, z: cameraY, halfW, halfH }, colors);
+    }
     // Projectiles under bodies, then drones, then players.
     const order = (entity: WorldEntity) => {
       const kind = numberOf(entity, 'EntityKind', 'kind');
@@ -727,6 +769,7 @@ async function main(): Promise<void> {
     for (const entity of entities) {
       const x = numberOf(entity, 'Transform2', 'x');
       const y = numberOf(entity, 'Transform2', 'y');
+      // Not an arena body (the cubes game's are drawn above).
       if (x === undefined || y === undefined) continue;
       if (Math.abs(x - cameraX) > halfW + 2 || Math.abs(y - cameraY) > halfH + 2) continue;
       const angle = numberOf(entity, 'Transform2', 'angle') ?? 0;

@@ -1,5 +1,7 @@
 /**
- * The demo page: the arena in a canvas, played through the SDK.
+ * The demo page: the arena in a canvas, played through the SDK; or the cubes game (3D,
+ * `?kind=cubes`, or a server whose default game it is) from above, drawn by `cubes.ts`
+ * from the world values the SDK decodes with the Welcome schema alone.
  *
  * Remote entities are drawn from the interpolation buffer (a little in the past, smooth);
  * the local player from the predictor (at once, reconciled with the server's acks). The
