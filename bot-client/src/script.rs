@@ -1,7 +1,8 @@
 //! Deterministic scripted inputs, one script per game, chosen by the game the `Welcome`
 //! schema names:
 //!
-//! - `arena`: each bot wanders, turns its aim and fires;
+//! - `arena`, and `drift` (which takes the arena's input): each bot wanders, turns its
+//!   aim and fires;
 //! - `cubes`: each bot's pusher wanders through the pile, dashing and jumping now and
 //!   then;
 //! - any other game: wander legs over the fields the schema declares, each held at a
@@ -65,7 +66,7 @@ impl InputScript {
     pub fn new(schema: &Schema, seed: u64, bot_index: usize, tick_rate: u16) -> InputScript {
         let mut rng = Rng::with_seed(bot_seed(seed, bot_index));
         let game = match schema.game.as_str() {
-            "arena" => GameScript::Arena {
+            "arena" | "drift" => GameScript::Arena {
                 aim: rng.f32() * TAU - PI,
                 aim_turn_per_tick: 0.0,
             },

@@ -759,6 +759,24 @@ mod tests {
     }
 
     #[test]
+    fn the_cubes_game_is_chosen_by_flag_and_a_pile_that_does_not_fit_is_refused() {
+        let args = Args::parse_from(["tickcast-server", "--game", "cubes", "--cube-count", "100"]);
+        let config = ServerConfig::from_args(&args).unwrap();
+        assert_eq!((config.game, config.cubes.count), (GameChoice::Cubes, 100));
+        assert_eq!(config.capacity_of(GameChoice::Cubes), 16, "[rooms.kinds.cubes]");
+        let crowded = ServerConfig::from_layers(Some(("test", "[cubes]\ncount = 785\n"))).unwrap_err();
+        assert_eq!(
+            crowded.to_string(),
+            "invalid configuration: cubes.count 785 does not fit a floor of size 48: at most 784"
+        );
+        let tiny = ServerConfig::from_layers(Some(("test", "[cubes]\nsize = 4.0\ncount = 0\n"))).unwrap_err();
+        assert_eq!(
+            tiny.to_string(),
+            "invalid configuration: cubes.size 4 must be within [8, 500]"
+        );
+    }
+
+    #[test]
     fn flags_override_the_file() {
         let args = Args::parse_from([
             "tickcast-server",

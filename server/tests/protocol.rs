@@ -51,6 +51,29 @@ async fn a_client_joins_mirrors_the_world_and_gets_its_inputs_acked() {
     server.shutdown(Duration::from_secs(2)).await;
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_first_snapshot_is_of_the_welcome_tick_or_later_and_holds_the_player() {
+    // Many joins in a row, each racing the room's snapshots: a snapshot captured just
+    // before the room took a client in must not be that client's first.
+    let server = start_server(|config| config.replication.interest_radius = 0.0).await;
+    let mut clients = Vec::new();
+    for _ in 0..30 {
+        let (mut ws, welcome) = join(&server).await;
+        let first = next_snapshot(&mut ws).await;
+        assert!(first.full);
+        assert!(
+            !welcome.tick.is_after(tickcast_shared::Tick(first.tick)),
+            "welcome at tick {:?}, first snapshot of tick {}",
+            welcome.tick,
+            first.tick
+        );
+        let mut mirror = ClientMirror::new();
+        mirror.apply_frame(&first).unwrap();
+        assert!(mirror.entity(welcome.player.unwrap()).is_some(), "the player is in it");
+        clients.push(ws);
+    }
+}
+
 #[tokio::test]
 async fn a_departed_client_is_despawned_for_everyone_else() {
     // Without a grace period to resume in, the player goes with its connection (the

@@ -193,11 +193,13 @@ function placeOf(entity) {
 var Controls = class {
   keys = /* @__PURE__ */ new Set();
   mouseDown = false;
+  /** The right button: the arena's rail. */
+  railDown = false;
   /** The pointer in CSS pixels. */
   mouseX = 0;
   mouseY = 0;
   constructor(target) {
-    const gameKeys = /* @__PURE__ */ new Set(["KeyW", "KeyA", "KeyS", "KeyD", "ArrowUp", "ArrowDown", "ArrowLeft", "ArrowRight", "Space", "ShiftLeft", "ShiftRight"]);
+    const gameKeys = /* @__PURE__ */ new Set(["KeyW", "KeyA", "KeyS", "KeyD", "KeyE", "ArrowUp", "ArrowDown", "ArrowLeft", "ArrowRight", "Space", "ShiftLeft", "ShiftRight"]);
     addEventListener("keydown", (event) => {
       if (gameKeys.has(event.code)) {
         event.preventDefault();
@@ -208,6 +210,7 @@ var Controls = class {
     addEventListener("blur", () => {
       this.keys.clear();
       this.mouseDown = false;
+      this.railDown = false;
     });
     target.addEventListener("pointermove", (event) => {
       this.mouseX = event.clientX;
@@ -216,10 +219,18 @@ var Controls = class {
     target.addEventListener("pointerdown", (event) => {
       this.mouseX = event.clientX;
       this.mouseY = event.clientY;
-      this.mouseDown = true;
+      if (event.button === 2) {
+        this.railDown = true;
+      } else {
+        this.mouseDown = true;
+      }
     });
-    addEventListener("pointerup", () => {
-      this.mouseDown = false;
+    addEventListener("pointerup", (event) => {
+      if (event.button === 2) {
+        this.railDown = false;
+      } else {
+        this.mouseDown = false;
+      }
     });
     target.addEventListener("contextmenu", (event) => event.preventDefault());
   }
@@ -230,7 +241,9 @@ var Controls = class {
   input(aim) {
     const x = (this.held("KeyD", "ArrowRight") ? 1 : 0) - (this.held("KeyA", "ArrowLeft") ? 1 : 0);
     const y = (this.held("KeyS", "ArrowDown") ? 1 : 0) - (this.held("KeyW", "ArrowUp") ? 1 : 0);
-    return { move_x: x, move_y: y, aim, buttons: this.mouseDown || this.held("Space") ? 1 : 0 };
+    const fire = this.mouseDown || this.held("Space") ? 1 : 0;
+    const rail = this.railDown || this.held("KeyE") ? 2 : 0;
+    return { move_x: x, move_y: y, aim, buttons: fire | rail };
   }
   /** The cubes game's input: the keys steer on the floor (down the screen is +z), Shift or a click dashes, space jumps. */
   cubesInput() {

@@ -31,7 +31,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Duration;
 use tickcast_shared::protocol::MAX_NAME_BYTES;
-use tickcast_shared::{ClientMsg, Hello, NetId, PROTOCOL_VERSION, Schema, ServerMsg, Spectate, Welcome};
+use tickcast_shared::{ClientMsg, Hello, NetId, PROTOCOL_VERSION, Schema, ServerMsg, Spectate, Tick, Welcome};
 use tokio::sync::{OwnedSemaphorePermit, oneshot};
 use tokio::time::{Instant, timeout, timeout_at};
 use tokio_tungstenite::WebSocketStream;
@@ -211,7 +211,7 @@ pub(crate) async fn run(
         let writer = tokio::spawn(write_snapshots(
             sink,
             room.handle.join_snapshot_group(),
-            view,
+            (view, joined.tick),
             Arc::clone(&context),
             Arc::clone(&room),
             Arc::clone(&answered),
@@ -475,7 +475,10 @@ fn check_seq(previous: Option<u32>, seq: u32) -> Option<Violation> {
 async fn write_snapshots(
     mut sink: SplitSink<Ws, Message>,
     (mut snapshots, _membership): (SnapshotSlot, GroupMembership),
-    mut view: ClientView,
+    // The view, and the tick of the join: the first snapshot sent is of that tick or a
+    // later one, as the Welcome promises. The slot may still hold, or be about to get,
+    // a snapshot captured before the room took the client in, without its player.
+    (mut view, joined): (ClientView, Tick),
     context: Arc<NetContext>,
     room: Arc<RoomEntry>,
     answered: Arc<AtomicU64>,
@@ -539,7 +542,7 @@ async fn write_snapshots(
                     break Some(close_frame(CloseCode::Away, "room stopped"));
                 }
                 let Some(snapshot) = snapshots.borrow_and_update().clone() else { continue };
-                if view.last_tick().is_some_and(|last| !snapshot.tick.is_after(last)) {
+                if view.last_tick().is_some_and(|last| !snapshot.tick.is_after(last)) || joined.is_after(snapshot.tick) {
                     continue;
                 }
                 let frame_stats = view.write_frame(&snapshot, &mut frame);

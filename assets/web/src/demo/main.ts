@@ -6,7 +6,7 @@
  * Remote entities are drawn from the interpolation buffer (a little in the past, smooth);
  * the local player from the predictor (at once, reconciled with the server's acks). The
  * camera follows the player; WASD or the arrows move, the mouse aims, a click or space
- * fires. The HUD shows the connection's figures, and `window.tickcast` exposes them to
+ * fires, a right-click or E fires the hitscan rail (lag-compensated on the server). The HUD shows the connection's figures, and `window.tickcast` exposes them to
  * the browser test.
  *
  * The page joins through matchmaking: `POST /matchmake` for the server's default game
@@ -190,12 +190,14 @@ function placeOf(entity: WorldEntity): { x: number; y: number } | null {
 class Controls {
   private readonly keys = new Set<string>();
   private mouseDown = false;
+  /** The right button: the arena's rail. */
+  private railDown = false;
   /** The pointer in CSS pixels. */
   mouseX = 0;
   mouseY = 0;
 
   constructor(target: HTMLElement) {
-    const gameKeys = new Set(['KeyW', 'KeyA', 'KeyS', 'KeyD', 'ArrowUp', 'ArrowDown', 'ArrowLeft', 'ArrowRight', 'Space', 'ShiftLeft', 'ShiftRight']);
+    const gameKeys = new Set(['KeyW', 'KeyA', 'KeyS', 'KeyD', 'KeyE', 'ArrowUp', 'ArrowDown', 'ArrowLeft', 'ArrowRight', 'Space', 'ShiftLeft', 'ShiftRight']);
     addEventListener('keydown', (event) => {
       if (gameKeys.has(event.code)) {
         event.preventDefault();
@@ -207,6 +209,7 @@ class Controls {
     addEventListener('blur', () => {
       this.keys.clear();
       this.mouseDown = false;
+      this.railDown = false;
     });
     target.addEventListener('pointermove', (event) => {
       this.mouseX = event.clientX;
@@ -215,10 +218,18 @@ class Controls {
     target.addEventListener('pointerdown', (event) => {
       this.mouseX = event.clientX;
       this.mouseY = event.clientY;
-      this.mouseDown = true;
+      if (event.button === 2) {
+        this.railDown = true;
+      } else {
+        this.mouseDown = true;
+      }
     });
-    addEventListener('pointerup', () => {
-      this.mouseDown = false;
+    addEventListener('pointerup', (event) => {
+      if (event.button === 2) {
+        this.railDown = false;
+      } else {
+        this.mouseDown = false;
+      }
     });
     target.addEventListener('contextmenu', (event) => event.preventDefault());
   }
@@ -231,7 +242,11 @@ class Controls {
   input(aim: number): InputValues {
     const x = (this.held('KeyD', 'ArrowRight') ? 1 : 0) - (this.held('KeyA', 'ArrowLeft') ? 1 : 0);
     const y = (this.held('KeyS', 'ArrowDown') ? 1 : 0) - (this.held('KeyW', 'ArrowUp') ? 1 : 0);
-    return { move_x: x, move_y: y, aim, buttons: this.mouseDown || this.held('Space') ? 1 : 0 };
+    // Bit 0 fires projectiles while held; bit 1 fires the hitscan rail once per press,
+    // resolved by the server where this page showed the targets (the input's view tick).
+    const fire = this.mouseDown || this.held('Space') ? 1 : 0;
+    const rail = this.railDown || this.held('KeyE') ? 2 : 0;
+    return { move_x: x, move_y: y, aim, buttons: fire | rail };
   }
 
   /** The cubes game's input: the keys steer on the floor (down the screen is +z), Shift or a click dashes, space jumps. */

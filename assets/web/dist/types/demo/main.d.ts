@@ -6,7 +6,7 @@
  * Remote entities are drawn from the interpolation buffer (a little in the past, smooth);
  * the local player from the predictor (at once, reconciled with the server's acks). The
  * camera follows the player; WASD or the arrows move, the mouse aims, a click or space
- * fires. The HUD shows the connection's figures, and `window.tickcast` exposes them to
+ * fires, a right-click or E fires the hitscan rail (lag-compensated on the server). The HUD shows the connection's figures, and `window.tickcast` exposes them to
  * the browser test.
  *
  * The page joins through matchmaking: `POST /matchmake` for the server's default game
