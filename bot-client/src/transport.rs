@@ -320,11 +320,15 @@ async fn bridge(io: DuplexStream, mut stream: reqwest::Response, client: Client,
                         }
                     }
                     Ok(Some(StreamFrame::Close { code, reason })) => {
-                        let frame = CloseFrame {
+                        // Passed on as the WebSocket would have carried it: 1005 ("no
+                        // code") is a close without a payload (tungstenite refuses 1005
+                        // on the wire as a protocol error), and a reason fits a control
+                        // frame's 123 bytes.
+                        let frame = (code != 1005).then(|| CloseFrame {
                             code: CloseCode::from(code),
-                            reason: reason.into(),
-                        };
-                        let _ = sink.send(Message::Close(Some(frame))).await;
+                            reason: truncate_utf8(&reason, 123).to_owned().into(),
+                        });
+                        let _ = sink.send(Message::Close(frame)).await;
                         return;
                     }
                     Ok(None) => break,
@@ -403,9 +407,26 @@ async fn post(client: Client, url: Url, batch: Vec<u8>) -> bool {
     }
 }
 
+/// The longest prefix of `text` of at most `max` bytes that ends on a character boundary.
+fn truncate_utf8(text: &str, max: usize) -> &str {
+    let mut end = text.len().min(max);
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    &text[..end]
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn close_reasons_are_cut_to_a_control_frame_on_a_character_boundary() {
+        let long = "é".repeat(100);
+        let cut = truncate_utf8(&long, 123);
+        assert_eq!(cut.len(), 122, "61 two-byte characters, not half of the 62nd");
+        assert_eq!(truncate_utf8("short", 123), "short");
+    }
 
     #[test]
     fn transports_parse_and_print_by_name() {

@@ -12,13 +12,15 @@ use std::collections::BTreeMap;
 use std::fs;
 use std::path::{Path, PathBuf};
 use tickcast_fuzz::decoders::{FRAME_HEADER, MAX_FRAMES};
+use tickcast_fuzz::fallback::STREAM_PREFIX;
 use tickcast_fuzz::upgrade::{ORIGIN, ROOM, SECRET};
 use tickcast_server::net::admission::{Claims, mint};
 use tickcast_shared::arena::{EntityKind, Health, Score, Transform2};
+use tickcast_shared::fallback::{KIND_CLOSE, push_batch_message, push_close_frame, push_message_frame};
 use tickcast_shared::{
-    ClientMsg, ComponentState, Components, Delta, EntityState, EntityUpdate, FieldDelta, HeldEntity, Hello, InputAck,
-    NetId, PROTOCOL_VERSION, PlayerInput, Replicate, Schema, ServerMsg, SnapshotFrame, Spectate, Tick, Welcome,
-    checksum, diff, encode_body,
+    ClientMsg, ComponentState, Components, Delta, EntityState, EntityUpdate, FieldDelta, HeldEntity, Hello, Input,
+    InputAck, NetId, PROTOCOL_VERSION, Replicate, Schema, ServerMsg, SnapshotFrame, Spectate, Tick, Welcome, checksum,
+    diff, encode_body,
 };
 
 fn from_hex(text: &str) -> Vec<u8> {
@@ -144,25 +146,21 @@ fn client_seeds(seeds: &mut Seeds) {
         "hello_spectating_a_point",
         &encode(ClientMsg::Hello(Hello::spectating("", Spectate::At([50.0, -30.5])))),
     );
-    let input = |seq, move_x, move_y, aim, buttons| {
-        encode(ClientMsg::Input(PlayerInput {
-            seq,
-            move_x,
-            move_y,
-            aim,
-            buttons,
-        }))
+    // The arena's input: move_x, move_y, aim, buttons (protocol 5: `[seq, view_tick,
+    // values...]`).
+    let input = |seq, view_tick: Option<u32>, values: &[f32]| {
+        encode(ClientMsg::Input(Input::with_values(seq, view_tick.map(Tick), values)))
     };
-    seeds.put("client_msg", "input", &input(7, 1.0, 0.0, 0.5, 1));
-    seeds.put("client_msg", "input_nan", &input(8, f32::NAN, 0.0, 0.0, 0));
+    seeds.put("client_msg", "input", &input(7, Some(120), &[1.0, 0.0, 0.5, 1.0]));
+    seeds.put("client_msg", "input_nan", &input(8, None, &[f32::NAN, 0.0, 0.0, 0.0]));
     seeds.put(
         "client_msg",
         "input_out_of_range",
-        &input(u32::MAX, -0.5, 0.25, 7.0, 0x80),
+        &input(u32::MAX, Some(u32::MAX), &[-0.5, 0.25, 7.0, 128.0]),
     );
     // What a JavaScript MessagePack encoder writes: whole numbers as integers, the rest
-    // as float 64: {"i": [7, 1, -0.5, -1, 0]}.
-    let mut js = vec![0x81, 0xa1, b'i', 0x95, 0x07, 0x01, 0xcb];
+    // as float 64: {"i": [7, nil, 1, -0.5, -1, 0]}.
+    let mut js = vec![0x81, 0xa1, b'i', 0x96, 0x07, 0xc0, 0x01, 0xcb];
     js.extend_from_slice(&(-0.5f64).to_be_bytes());
     js.extend_from_slice(&[0xff, 0x00]);
     seeds.put("client_msg", "input_js_encoder", &js);
@@ -305,6 +303,104 @@ fn snapshot_seeds(seeds: &mut Seeds, vectors: &Value) {
     );
 }
 
+/// Batches of real client messages for `fallback_batch`, and bodies of real server
+/// messages for `fallback_stream` (`[chunk][limit]` then the body:
+/// `tickcast_fuzz::fallback::fallback_stream`).
+fn fallback_seeds(seeds: &mut Seeds, vectors: &Value) {
+    let encode = |message: ClientMsg| message.encode().expect("encodes");
+    let input = |seq| {
+        encode(ClientMsg::Input(Input::with_values(
+            seq,
+            Some(Tick(seq)),
+            &[1.0, -0.5, 0.25, 1.0],
+        )))
+    };
+    let batch = |messages: &[Vec<u8>]| {
+        let mut batch = Vec::new();
+        for message in messages {
+            push_batch_message(&mut batch, message);
+        }
+        batch
+    };
+    let hello = encode(ClientMsg::Hello(Hello::new("ann")));
+    let token: Vec<u8> = (0..44).collect();
+    let resuming = encode(ClientMsg::Hello(Hello::resuming("ann", &token)));
+    let first = batch(&[hello.clone(), input(1), input(2), input(3)]);
+    seeds.put("fallback_batch", "hello_and_inputs", &first);
+    seeds.put("fallback_batch", "resuming_hello", &batch(&[resuming]));
+    seeds.put(
+        "fallback_batch",
+        "empty_message_between_inputs",
+        &batch(&[input(4), Vec::new(), input(5)]),
+    );
+    let mut truncated_length = first.clone();
+    truncated_length.extend_from_slice(&[0, 0]);
+    seeds.put("fallback_batch", "truncated_length", &truncated_length);
+    let mut past_the_end = batch(&[input(6)]);
+    past_the_end.extend_from_slice(&[0, 0, 0, 40]);
+    past_the_end.extend_from_slice(&hello);
+    seeds.put("fallback_batch", "length_past_the_end", &past_the_end);
+
+    let streams = vectors["streams"].as_array().expect("streams");
+    let message = |frame: usize| from_hex(streams[0]["frames"][frame]["message"].as_str().unwrap());
+    let welcome = from_hex(streams[0]["welcome"].as_str().unwrap());
+    let crowd_full = from_hex(streams[1]["frames"][0]["message"].as_str().unwrap());
+    // A session's body: the Welcome, snapshots, and the close.
+    let mut session = Vec::new();
+    push_message_frame(&mut session, &welcome);
+    for frame in 0..6 {
+        push_message_frame(&mut session, &message(frame));
+    }
+    let mut closed = session.clone();
+    push_close_frame(&mut closed, 1008, "input flood: more than 240 inputs in one second");
+    let stream = |chunk: u8, limit: u8, body: &[u8]| {
+        let mut input = vec![chunk, limit];
+        input.extend_from_slice(body);
+        assert_eq!(input.len(), STREAM_PREFIX + body.len());
+        input
+    };
+    seeds.put("fallback_stream", "session_closed_whole", &stream(0, u8::MAX, &closed));
+    seeds.put(
+        "fallback_stream",
+        "session_closed_bytewise",
+        &stream(1, u8::MAX, &closed),
+    );
+    // Cut mid-frame: a lost connection.
+    seeds.put(
+        "fallback_stream",
+        "session_lost_mid_frame",
+        &stream(7, u8::MAX, &closed[..closed.len() - 9]),
+    );
+    // 1005 is what the server sends when the WebSocket would have had no code.
+    let mut no_reason = Vec::new();
+    push_close_frame(&mut no_reason, 1005, "");
+    seeds.put("fallback_stream", "close_without_reason", &stream(3, 1, &no_reason));
+    let mut utf8_reason = Vec::new();
+    push_close_frame(&mut utf8_reason, 4000, "Árvíztűrő tükörfúrógép 🎮");
+    seeds.put("fallback_stream", "close_utf8_reason", &stream(2, 4, &utf8_reason));
+    // A 2399-byte snapshot against a 1024-byte limit (64 steps of 16).
+    let mut crowd = Vec::new();
+    push_message_frame(&mut crowd, &welcome);
+    push_message_frame(&mut crowd, &crowd_full);
+    seeds.put("fallback_stream", "snapshot_over_the_limit", &stream(64, 64, &crowd));
+    let mut after_close = no_reason.clone();
+    push_message_frame(&mut after_close, &message(1));
+    seeds.put(
+        "fallback_stream",
+        "message_after_close",
+        &stream(0, u8::MAX, &after_close),
+    );
+    let bad_code: &[u8] = &[KIND_CLOSE, 0, 0, 0, 1, 0x03];
+    seeds.put("fallback_stream", "close_without_code", &stream(0, 1, bad_code));
+    let bad_reason: &[u8] = &[KIND_CLOSE, 0, 0, 0, 4, 0x03, 0xe8, 0xc3, 0x28];
+    seeds.put("fallback_stream", "close_reason_not_utf8", &stream(0, 1, bad_reason));
+    // A Welcome, then a frame of kind 3.
+    let mut unknown_kind = Vec::new();
+    push_message_frame(&mut unknown_kind, &welcome);
+    unknown_kind.extend_from_slice(&[3, 0, 0, 0, 1, 0]);
+    seeds.put("fallback_stream", "unknown_kind", &stream(0, u8::MAX, &unknown_kind));
+}
+
 fn upgrade_seeds(seeds: &mut Seeds) {
     let requests: [(&str, &str); 7] = [
         (
@@ -411,6 +507,7 @@ fn main() {
     server_seeds(&mut seeds, &vectors);
     snapshot_seeds(&mut seeds, &vectors);
     upgrade_seeds(&mut seeds);
+    fallback_seeds(&mut seeds, &vectors);
     println!(
         "wrote {} seeds, {} bytes, under {}",
         seeds.written,
