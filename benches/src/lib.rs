@@ -21,7 +21,7 @@ pub mod cube_pile;
 use std::time::{Duration, Instant};
 use tickcast_server::game::rules::{DRONE_HEALTH, DRONE_SPEED};
 use tickcast_server::game::{Arena, Map};
-use tickcast_server::room::{Rates, RoomHandle, RoomSettings, Simulation};
+use tickcast_server::room::{RoomHandle, RoomSettings, Simulation};
 use tickcast_shared::arena::{EntityKind, Health, Transform2};
 use tickcast_shared::{
     ComponentState, Components, Delta, EntityState, Fields, InputAck, NetId, Replicate, SnapshotFrame, checksum, diff,
@@ -49,20 +49,7 @@ const FLOOR: (f32, f32) = (100.0, 60.0);
 
 /// Room settings of the benches: the server's defaults, with stats logging off.
 pub fn room_settings() -> RoomSettings {
-    RoomSettings {
-        rates: Rates {
-            tick_rate: TICK_RATE,
-            snapshot_rate: SNAPSHOT_RATE,
-        },
-        inbox: 1024,
-        input_buffer: 16,
-        raise_priority: false,
-        stagger_snapshots: false,
-        resume_grace: std::time::Duration::ZERO,
-        rewind_window: std::time::Duration::from_millis(250),
-        interest_radius: None,
-        checksums: true,
-    }
+    RoomSettings::at_rates(TICK_RATE, SNAPSHOT_RATE)
 }
 
 /// An arena room on the embedded map with `drones` drones (so `drones` replicated

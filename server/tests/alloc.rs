@@ -25,7 +25,7 @@ use tickcast_server::config::ServerConfig;
 use tickcast_server::game::{Arena, Map};
 use tickcast_server::net::{self, Admission, InputRateLimit, NetStats};
 use tickcast_server::room::{
-    ActiveInputs, ClientId, ClientView, Controlled, Game, Rates, Replicated, ReplicationRegistry, Room, RoomCommand,
+    ActiveInputs, ClientId, ClientView, Controlled, Game, Replicated, ReplicationRegistry, Room, RoomCommand,
     RoomSettings, Simulation, TickPool, TickSystems, ViewSettings, WorldSnapshot,
 };
 use tickcast_server::rooms::{Directory, LocalDirectory, RoomKind, Rooms, RoomsSettings};
@@ -39,18 +39,9 @@ use tokio_util::task::TaskTracker;
 /// Snapshots of an arena room with `drones` wandering, one per snapshot tick.
 fn snapshots(drones: u32, count: usize) -> Vec<Arc<WorldSnapshot>> {
     let settings = RoomSettings {
-        rates: Rates {
-            tick_rate: 60,
-            snapshot_rate: 30,
-        },
         inbox: 64,
-        input_buffer: 16,
-        raise_priority: false,
-        stagger_snapshots: false,
-        resume_grace: std::time::Duration::ZERO,
-        rewind_window: std::time::Duration::from_millis(250),
         interest_radius: Some(RADIUS),
-        checksums: true,
+        ..RoomSettings::at_rates(60, 30)
     };
     let game = Arena {
         map: Map::load("embedded").unwrap(),
@@ -185,18 +176,8 @@ fn receiving_inputs_allocates_nothing_per_message_in_steady_state() {
     const CLIENTS: u32 = 200;
     const TICKS_PER_SNAPSHOT: u32 = 60;
     let settings = RoomSettings {
-        rates: Rates {
-            tick_rate: 60,
-            snapshot_rate: 60 / TICKS_PER_SNAPSHOT,
-        },
         inbox: 4096,
-        input_buffer: 16,
-        raise_priority: false,
-        stagger_snapshots: false,
-        resume_grace: std::time::Duration::ZERO,
-        rewind_window: std::time::Duration::from_millis(250),
-        interest_radius: None,
-        checksums: true,
+        ..RoomSettings::at_rates(60, 60 / TICKS_PER_SNAPSHOT)
     };
     let (mut simulation, handle) = Simulation::new(Steering, &settings);
     let answers: Vec<_> = (0..CLIENTS)
@@ -374,18 +355,10 @@ fn the_server_thread_allocates_nothing_per_input_over_a_real_socket() {
             seed: 5,
         },
         RoomSettings {
-            rates: Rates {
-                tick_rate: 60,
-                snapshot_rate: 2,
-            },
             inbox: config.limits.room_inbox,
             input_buffer: config.limits.input_buffer,
-            raise_priority: false,
-            stagger_snapshots: false,
-            resume_grace: std::time::Duration::ZERO,
-            rewind_window: std::time::Duration::from_millis(250),
             interest_radius: Some(config.replication.interest_radius),
-            checksums: true,
+            ..RoomSettings::at_rates(60, 2)
         },
     )
     .unwrap();

@@ -7,7 +7,7 @@
 
 mod common;
 
-use common::{Bystander, WAIT, hello, input, start_server};
+use common::{Bystander, WAIT, hello, input, send_queue, start_server, start_server_for_stalled_readers};
 use http_body_util::{BodyExt, Full};
 use hyper::body::{Bytes, Incoming};
 use hyper_util::rt::TokioIo;
@@ -535,33 +535,10 @@ async fn violations_close_with_the_websockets_code_and_reason() {
     server.shutdown(Duration::from_secs(2)).await;
 }
 
-/// The send queue (bytes not yet acknowledged by the peer) of the TCP socket from
-/// `local_port` to `remote_port`, from /proc/net/tcp.
-fn send_queue(local_port: u16, remote_port: u16) -> Option<u64> {
-    let table = std::fs::read_to_string("/proc/net/tcp").ok()?;
-    table.lines().skip(1).find_map(|line| {
-        let fields: Vec<&str> = line.split_whitespace().collect();
-        let port = |address: &str| u16::from_str_radix(address.rsplit(':').next()?, 16).ok();
-        if port(fields.get(1)?)? != local_port || port(fields.get(2)?)? != remote_port {
-            return None;
-        }
-        u64::from_str_radix(fields.get(4)?.split(':').next()?, 16).ok()
-    })
-}
-
 #[tokio::test]
 async fn a_client_that_stops_reading_the_stream_is_dropped_with_bounded_memory() {
     const SEND_BUFFER: usize = 32 * 1024;
-    let server = start_server(|config| {
-        // A whole world of drones, so a stalled reader's backlog grows fast.
-        config.npcs = 600;
-        config.replication.interest_radius = 0.0;
-        config.replication.budget_kbps = 100_000;
-        config.limits.ping_interval = Duration::from_millis(200);
-        config.limits.write_timeout = Duration::from_secs(1);
-        config.limits.socket_send_buffer_bytes = SEND_BUFFER;
-    })
-    .await;
+    let server = start_server_for_stalled_readers(SEND_BUFFER).await;
     let mut bystander = Bystander::join(&server).await;
     let session = connect(&server).await;
     send(&server, &session, &[hello()]).await;

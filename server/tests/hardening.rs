@@ -4,7 +4,10 @@
 
 mod common;
 
-use common::{Bystander, Ws, connect, expect_close, hello, input, send, start_server};
+use common::{
+    Bystander, Ws, connect, expect_close, hello, input, send, send_queue, start_server,
+    start_server_for_stalled_readers,
+};
 use std::time::Duration;
 use tickcast_shared::ClientMsg;
 use tickcast_shared::arena::ArenaInput;
@@ -267,33 +270,10 @@ async fn one_address_over_its_limit_gets_503_and_other_addresses_still_get_in() 
     server.shutdown(Duration::from_secs(2)).await;
 }
 
-/// The send queue (bytes not yet acknowledged by the peer) of the TCP socket from
-/// `local_port` to `remote_port`, from /proc/net/tcp.
-fn send_queue(local_port: u16, remote_port: u16) -> Option<u64> {
-    let table = std::fs::read_to_string("/proc/net/tcp").ok()?;
-    table.lines().skip(1).find_map(|line| {
-        let fields: Vec<&str> = line.split_whitespace().collect();
-        let port = |address: &str| u16::from_str_radix(address.rsplit(':').next()?, 16).ok();
-        if port(fields.get(1)?)? != local_port || port(fields.get(2)?)? != remote_port {
-            return None;
-        }
-        u64::from_str_radix(fields.get(4)?.split(':').next()?, 16).ok()
-    })
-}
-
 #[tokio::test]
 async fn a_client_that_stops_reading_is_closed_in_bounded_time_with_a_bounded_send_queue() {
     const SEND_BUFFER: usize = 32 * 1024;
-    let server = start_server(|config| {
-        // A whole world of drones, so a stalled reader's backlog grows fast.
-        config.npcs = 600;
-        config.replication.interest_radius = 0.0;
-        config.replication.budget_kbps = 100_000;
-        config.limits.ping_interval = Duration::from_millis(200);
-        config.limits.write_timeout = Duration::from_secs(1);
-        config.limits.socket_send_buffer_bytes = SEND_BUFFER;
-    })
-    .await;
+    let server = start_server_for_stalled_readers(SEND_BUFFER).await;
     let mut bystander = Bystander::join(&server).await;
     // The stalled client: a small receive window, so what it does not read backs up
     // into the server's send queue instead of its own kernel.

@@ -22,87 +22,10 @@
 // the path) and python3 for the token; fails, not skips, without them.
 
 import assert from 'node:assert/strict';
-import { execFileSync, spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
-import net from 'node:net';
-import { dirname, resolve } from 'node:path';
-import { after, test } from 'node:test';
-import { fileURLToPath } from 'node:url';
+import { test } from 'node:test';
 import { connect, TickcastClient } from '../dist/tickcast.js';
 import { startBlockingProxy } from '../tools/blocking-proxy.mjs';
-
-const here = dirname(fileURLToPath(import.meta.url));
-const root = resolve(here, '../../..');
-const serverBinary = process.env.TICKCAST_SERVER ?? resolve(root, 'target/release/tickcast-server');
-const mintScript = resolve(root, 'docs/examples/mint_token.py');
-const NPCS = 8;
-const SECRET = 's3cret';
-
-const sleep = (ms) => new Promise((done) => setTimeout(done, ms));
-
-async function until(what, probe, ms = 10_000) {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const value = await probe();
-    if (value) return value;
-    if (Date.now() > deadline) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
-    await sleep(20);
-  }
-}
-
-async function freePort() {
-  const probe = net.createServer();
-  await new Promise((done) => probe.listen(0, '127.0.0.1', done));
-  const { port } = probe.address();
-  await new Promise((done) => probe.close(done));
-  return port;
-}
-
-const running = new Set();
-after(async () => {
-  await Promise.all(
-    [...running].map((child) => {
-      const exited = new Promise((done) => child.once('exit', done));
-      child.kill('SIGKILL');
-      return exited;
-    }),
-  );
-});
-
-/** Starts the server on `port` (a free one by default); resolves once /healthz answers. */
-async function startServer(extra = [], port = null) {
-  assert.ok(existsSync(serverBinary), `the server is missing: ${serverBinary} (cargo build --release -p tickcast-server, or TICKCAST_SERVER)`);
-  port ??= await freePort();
-  const args = ['--bind', `127.0.0.1:${port}`, '--npcs', String(NPCS), '--interest-radius', '0', '--max-connections-per-ip', '100', ...extra];
-  const child = spawn(serverBinary, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, NO_COLOR: '1' } });
-  let log = '';
-  child.stdout.on('data', (chunk) => (log += chunk));
-  child.stderr.on('data', (chunk) => (log += chunk));
-  const exited = new Promise((done) => child.once('exit', (code, signal) => done({ code, signal })));
-  running.add(child);
-  exited.then(() => running.delete(child));
-  const base = `http://127.0.0.1:${port}`;
-  try {
-    await until('the server to answer /healthz', async () => {
-      if (child.exitCode !== null) throw new Error(`the server exited with ${child.exitCode}`);
-      return (await fetch(`${base}/healthz`).catch(() => null))?.ok;
-    });
-  } catch (error) {
-    child.kill('SIGKILL');
-    await exited;
-    throw new Error(`${error.message}; server log:\n${log}`);
-  }
-  const stop = async () => {
-    if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
-    const { code, signal } = await exited;
-    assert.equal(code, 0, `the server exits cleanly on SIGTERM (signal ${signal}); log:\n${log}`);
-  };
-  return { port, base, url: `ws://127.0.0.1:${port}/ws`, stop, log: () => log };
-}
-
-function mintToken(player, ttl = 60) {
-  return execFileSync('python3', [mintScript, '--secret', SECRET, '--player', player, '--ttl', String(ttl)], { encoding: 'utf8' }).trim();
-}
+import { freePort, mintToken, NPCS, SECRET, sleep, startServer, until } from '../tools/real-server.mjs';
 
 /** Records Welcomes, closes and verified checksums. */
 function watch(client) {
@@ -233,7 +156,7 @@ test('through a proxy that refuses upgrades, auto falls back to HTTP by itself, 
 });
 
 test('with --auth-secret through the proxy: no token is refused with the reason; a minted token plays over HTTP', { timeout: 60_000 }, async () => {
-  const server = await startServer(['--auth-secret', SECRET]);
+  const server = await startServer({ args: ['--auth-secret', SECRET] });
   const proxy = await startBlockingProxy(server.port);
   const refused = connect(proxy.url, { name: 'nobody', reconnect: false });
   const player = connect(proxy.url, { name: 'alice', token: () => mintToken('alice') });
@@ -263,7 +186,7 @@ test('with --auth-secret through the proxy: no token is refused with the reason;
 test('matchmaking through the proxy: the seat is taken over HTTP, and a drop resumes in the room', { timeout: 60_000 }, async () => {
   const port = await freePort();
   const proxy = await startBlockingProxy(port);
-  const server = await startServer(['--public-url', proxy.url], port);
+  const server = await startServer({ args: ['--public-url', proxy.url], port });
   let client = null;
   let stop = () => {};
   try {

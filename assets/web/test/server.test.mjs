@@ -35,15 +35,13 @@
 // needs --experimental-websocket for the global WebSocket (npm test passes it).
 
 import assert from 'node:assert/strict';
-import { execFileSync, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { after, test } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import { decode } from '@msgpack/msgpack';
 import {
   connect,
@@ -58,15 +56,7 @@ import {
   SpectatorInputError,
   TickcastClient,
 } from '../dist/tickcast.js';
-
-const here = dirname(fileURLToPath(import.meta.url));
-const root = resolve(here, '../../..');
-const serverBinary = process.env.TICKCAST_SERVER ?? resolve(root, 'target/release/tickcast-server');
-const mintScript = resolve(root, 'docs/examples/mint_token.py');
-const NPCS = 8;
-const SECRET = 's3cret';
-
-const sleep = (ms) => new Promise((done) => setTimeout(done, ms));
+import { freePort, mintToken, NPCS, SECRET, serverBinary, sleep, startServer, until } from '../tools/real-server.mjs';
 
 /** Fails with what is missing, rather than skipping. */
 function requirements() {
@@ -81,75 +71,6 @@ function requirements() {
     'no global WebSocket: run Node 20 with --experimental-websocket (npm test does)',
   );
 }
-
-/** Polls `probe` every 20 ms until it returns a truthy value; fails after `ms`. */
-async function until(what, probe, ms = 10_000) {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const value = await probe();
-    if (value) return value;
-    if (Date.now() > deadline) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
-    await sleep(20);
-  }
-}
-
-/** A port nobody listens on right now. */
-async function freePort() {
-  const probe = net.createServer();
-  await new Promise((done) => probe.listen(0, '127.0.0.1', done));
-  const { port } = probe.address();
-  await new Promise((done) => probe.close(done));
-  return port;
-}
-
-const running = new Set();
-
-/** Starts the release server on a free port; resolves once /healthz answers. */
-async function startServer(extra = [], port = null, interestRadius = 0) {
-  port ??= await freePort();
-  const args = [
-    '--bind', `127.0.0.1:${port}`,
-    '--npcs', String(NPCS),
-    '--interest-radius', String(interestRadius),
-    '--max-connections-per-ip', '100',
-    ...extra,
-  ];
-  const child = spawn(serverBinary, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, NO_COLOR: '1' } });
-  let log = '';
-  child.stdout.on('data', (chunk) => (log += chunk));
-  child.stderr.on('data', (chunk) => (log += chunk));
-  const exited = new Promise((done) => child.once('exit', (code, signal) => done({ code, signal })));
-  running.add(child);
-  exited.then(() => running.delete(child));
-  const base = `http://127.0.0.1:${port}`;
-  try {
-    await until('the server to answer /healthz', async () => {
-      if (child.exitCode !== null) throw new Error(`the server exited with ${child.exitCode}`);
-      return (await fetch(`${base}/healthz`).catch(() => null))?.ok;
-    });
-  } catch (error) {
-    child.kill('SIGKILL');
-    await exited;
-    throw new Error(`${error.message}; server log:\n${log}`);
-  }
-  const stop = async () => {
-    if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
-    const { code, signal } = await exited;
-    assert.equal(code, 0, `the server exits cleanly on SIGTERM (signal ${signal}); log:\n${log}`);
-  };
-  return { port, base, url: `ws://127.0.0.1:${port}/ws`, stop, log: () => log };
-}
-
-// Whatever a failing test left running goes too.
-after(async () => {
-  await Promise.all(
-    [...running].map((child) => {
-      const exited = new Promise((done) => child.once('exit', done));
-      child.kill('SIGKILL');
-      return exited;
-    }),
-  );
-});
 
 /**
  * A TCP relay: each connection to it is forwarded to `127.0.0.1:upstream` (changeable).
@@ -213,13 +134,6 @@ async function startRelay(upstream) {
   };
   relay.url = `ws://127.0.0.1:${relay.port}/ws`;
   return relay;
-}
-
-/** Runs `python3 docs/examples/mint_token.py` for a player token. */
-function mintToken(player, ttl = 60) {
-  return execFileSync('python3', [mintScript, '--secret', SECRET, '--player', player, '--ttl', String(ttl)], {
-    encoding: 'utf8',
-  }).trim();
 }
 
 /** Records a client's events: Welcomes, closes, and the first snapshot after each Welcome. */
@@ -400,7 +314,7 @@ test('a resume token the server does not know is refused (1008) and the SDK join
 
 test('with --auth-secret, no token gets no Welcome; a minted token plays and resumes', { timeout: 60_000 }, async () => {
   requirements();
-  const server = await startServer(['--auth-secret', SECRET]);
+  const server = await startServer({ args: ['--auth-secret', SECRET] });
   let stopInputs = () => {};
   const clients = [];
   try {
@@ -505,7 +419,7 @@ test('spectators watch the whole world or a point: no player, checksums verify, 
   requirements();
   // An interest radius, so that the whole world is more than a player or a point sees.
   const RADIUS = 12;
-  const server = await startServer([], null, RADIUS);
+  const server = await startServer({ interestRadius: RADIUS });
   const relay = await startRelay(server.port);
   const { CountingWebSocket, sockets } = countingWebSocket();
   const player = connect(server.url, { name: 'player' });
@@ -678,7 +592,7 @@ test('matchmaking: a seat in a room, the socket takes it, snapshots verify; seat
   requirements();
   // Rooms of two (the kind's capacity, which a kind's section in the defaults sets too).
   const config = configFile('rooms-of-two.toml', '[rooms]\ncapacity = 2\n\n[rooms.kinds.arena]\ncapacity = 2\n');
-  const server = await startServer(['--config', config]);
+  const server = await startServer({ args: ['--config', config] });
   const clients = [];
   let stopInputs = () => {};
   try {
@@ -771,7 +685,7 @@ test('matchmaking: a seat in a room, the socket takes it, snapshots verify; seat
 async function startAdvertisedServer(extra = []) {
   const port = await freePort();
   const relay = await startRelay(port);
-  const server = await startServer(['--public-url', relay.url, ...extra], port);
+  const server = await startServer({ args: ['--public-url', relay.url, ...extra], port });
   return { server, relay };
 }
 
@@ -857,7 +771,7 @@ test('a matchmade resume the room refuses (no grace left), or a room that is gon
     const before = sockets.length;
     const port = server.port;
     await server.stop();
-    server = await startServer(['--public-url', relay.url, '--config', config], port);
+    server = await startServer({ args: ['--public-url', relay.url, '--config', config], port });
     await until('a Welcome from the new server', () => seen.welcomes.length === 3 && client.connected, 15_000);
     const after = sockets.slice(before).map((socket) => new URL(socket.url).searchParams.keys().next().value);
     assert.deepEqual(after.slice(0, 2), ['room', 'room'], `two tries of the room first: ${after}`);
@@ -929,7 +843,7 @@ function quaternionOf(rotation) {
 test('the cubes game decodes with no code written for it, and its step inputs steer a pusher', { timeout: 60_000 }, async () => {
   requirements();
   // The 3D game: 64 cubes (a grid of 8 x 8), y up, the floor on x/z.
-  const server = await startServer(['--game', 'cubes', '--cube-count', '64']);
+  const server = await startServer({ args: ['--game', 'cubes', '--cube-count', '64'] });
   const client = connect(server.url, { name: 'pusher' });
   let stopInputs = () => {};
   try {

@@ -449,22 +449,12 @@ fn publish_poses(mut bodies: Query<(&Body, &mut Position, &mut Rotation), Change
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::room::{Rates, RoomSettings, Simulation};
+    use crate::room::{RoomSettings, Simulation};
 
     fn settings() -> RoomSettings {
         RoomSettings {
-            rates: Rates {
-                tick_rate: 60,
-                snapshot_rate: 20,
-            },
             inbox: 16,
-            input_buffer: 16,
-            raise_priority: false,
-            stagger_snapshots: false,
-            resume_grace: std::time::Duration::ZERO,
-            rewind_window: std::time::Duration::from_millis(250),
-            interest_radius: None,
-            checksums: true,
+            ..RoomSettings::at_rates(60, 20)
         }
     }
 

@@ -150,23 +150,13 @@ fn bounce(clock: Res<RoomClock>, scene: Res<Scene>, mut bodies: Query<(&mut Body
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::room::{Rates, RoomSettings, Simulation};
+    use crate::room::{RoomSettings, Simulation};
 
     #[test]
     fn bodies_stay_in_the_box_and_keep_their_speed() {
         let settings = RoomSettings {
-            rates: Rates {
-                tick_rate: 60,
-                snapshot_rate: 20,
-            },
             inbox: 16,
-            input_buffer: 16,
-            raise_priority: false,
-            stagger_snapshots: false,
-            resume_grace: std::time::Duration::ZERO,
-            rewind_window: std::time::Duration::from_millis(250),
-            interest_radius: None,
-            checksums: true,
+            ..RoomSettings::at_rates(60, 20)
         };
         let drift = Drift {
             bodies: 50,

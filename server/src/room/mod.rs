@@ -270,6 +270,30 @@ pub struct RoomSettings {
     pub checksums: bool,
 }
 
+impl RoomSettings {
+    /// Settings at the given rates, the rest plain: an inbox of 1 024, 16 buffered inputs
+    /// per client, normal priority, no staggering, no resume grace, a 250 ms rewind
+    /// window, no interest radius, checksums on. What tests and benches start from
+    /// (`RoomSettings { field: .., ..RoomSettings::at_rates(60, 30) }`); a server's come
+    /// from its configuration.
+    pub fn at_rates(tick_rate: u32, snapshot_rate: u32) -> RoomSettings {
+        RoomSettings {
+            rates: Rates {
+                tick_rate,
+                snapshot_rate,
+            },
+            inbox: 1024,
+            input_buffer: 16,
+            raise_priority: false,
+            stagger_snapshots: false,
+            resume_grace: std::time::Duration::ZERO,
+            rewind_window: std::time::Duration::from_millis(250),
+            interest_radius: None,
+            checksums: true,
+        }
+    }
+}
+
 /// Why a room could not start.
 #[derive(Debug, Error)]
 pub enum RoomError {
@@ -489,18 +513,9 @@ mod tests {
     /// between snapshots.
     fn arena_room(staggered: bool) -> (Simulation, RoomHandle) {
         let settings = RoomSettings {
-            rates: Rates {
-                tick_rate: 60,
-                snapshot_rate: 20,
-            },
             inbox: 64,
-            input_buffer: 16,
-            raise_priority: false,
             stagger_snapshots: staggered,
-            resume_grace: std::time::Duration::ZERO,
-            rewind_window: std::time::Duration::from_millis(250),
-            interest_radius: None,
-            checksums: true,
+            ..RoomSettings::at_rates(60, 20)
         };
         let game = Arena {
             map: Map::load("embedded").unwrap(),

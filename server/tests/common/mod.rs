@@ -326,3 +326,32 @@ async fn delayed_pump(
     drop(chunks);
     let _ = writer.await;
 }
+
+/// The send queue (bytes not yet acknowledged by the peer) of the TCP socket from
+/// `local_port` to `remote_port`, from /proc/net/tcp.
+pub fn send_queue(local_port: u16, remote_port: u16) -> Option<u64> {
+    let table = std::fs::read_to_string("/proc/net/tcp").ok()?;
+    table.lines().skip(1).find_map(|line| {
+        let fields: Vec<&str> = line.split_whitespace().collect();
+        let port = |address: &str| u16::from_str_radix(address.rsplit(':').next()?, 16).ok();
+        if port(fields.get(1)?)? != local_port || port(fields.get(2)?)? != remote_port {
+            return None;
+        }
+        u64::from_str_radix(fields.get(4)?.split(':').next()?, 16).ok()
+    })
+}
+
+/// A server where a client that stops reading backs up fast and is found out soon: a
+/// whole world of drones, no budget to speak of, pings every 200 ms, a 1 s write
+/// timeout and a send buffer of `send_buffer` bytes.
+pub async fn start_server_for_stalled_readers(send_buffer: usize) -> RunningServer {
+    start_server(|config| {
+        config.npcs = 600;
+        config.replication.interest_radius = 0.0;
+        config.replication.budget_kbps = 100_000;
+        config.limits.ping_interval = Duration::from_millis(200);
+        config.limits.write_timeout = Duration::from_secs(1);
+        config.limits.socket_send_buffer_bytes = send_buffer;
+    })
+    .await
+}
