@@ -18,7 +18,7 @@ use tickcast_shared::state::{ComponentKind, Fields};
 use tickcast_shared::{ClientMirror, ClientMsg, Hello, Replicate, ServerMsg, Welcome};
 use tokio_tungstenite::tungstenite::Message;
 
-/// "dots": every player is a dot on a 64 x 64 grid, nudged a cell at a time.
+/// "dots": every player is a dot on a 64 x 64 grid that goes to the cell its input names.
 struct Dots;
 
 /// Where a dot is (replicated): two small integers.
@@ -45,24 +45,25 @@ impl Replicate for Dot {
 }
 
 tickcast_shared::game_input! {
-    /// One tick of a dots player's input.
-    struct Nudge {
-        /// Cells to move along x: -1, 0 or 1.
-        dx: step(-1.0, 1.0, 1.0),
-        /// Cells to move along y.
-        dy: step(-1.0, 1.0, 1.0),
-        /// Bit 1: stay put this tick.
-        hold: bits(1),
+    /// One tick of a dots player's input: where the dot should be. An absolute input, so
+    /// the room repeating the last one (while none is waiting) changes nothing.
+    struct Place {
+        /// The cell's column.
+        x: step(0.0, 63.0, 1.0),
+        /// The cell's row.
+        y: step(0.0, 63.0, 1.0),
+        /// Bit 1: the dot stays where it is.
+        frozen: bits(1),
     }
 }
 
 impl Game for Dots {
     const NAME: &'static str = "dots";
-    type Input = Nudge;
+    type Input = Place;
 
     fn build(self, _world: &mut World, schedule: &mut Schedule, replication: &mut ReplicationRegistry) {
         replication.replicate::<Dot>();
-        schedule.add_systems(nudge.in_set(TickSystems::ApplyInputs));
+        schedule.add_systems(place.in_set(TickSystems::ApplyInputs));
     }
 
     fn spawn_player(world: &mut World, _client: ClientId, _name: &str) -> Entity {
@@ -70,13 +71,15 @@ impl Game for Dots {
     }
 }
 
-/// Each player's dot moves by its nudge, within the grid.
-fn nudge(inputs: Res<ActiveInputs>, mut dots: Query<(&Controlled, &mut Dot)>) {
+/// Each player's dot goes where its input says, unless frozen.
+fn place(inputs: Res<ActiveInputs>, mut dots: Query<(&Controlled, &mut Dot)>) {
     for (controlled, mut dot) in &mut dots {
-        let nudge: Nudge = inputs.get(controlled.0);
-        if nudge.hold == 0 {
-            dot.x = (dot.x + nudge.dx as i32).clamp(0, 63);
-            dot.y = (dot.y + nudge.dy as i32).clamp(0, 63);
+        let place: Place = inputs.get(controlled.0);
+        if place.frozen == 0 {
+            *dot = Dot {
+                x: place.x as i32,
+                y: place.y as i32,
+            };
         }
     }
 }
@@ -95,22 +98,26 @@ async fn start_dots() -> RunningServer {
     tickcast_server::start_with(&config, games).await.unwrap()
 }
 
-/// Nudges right `ticks` times, then holds (the room repeats a client's last input while
-/// none is waiting, so the last one says "stay"), with checksums verified; returns where
-/// the mirror shows the player's dot.
+/// Walks the dot right a cell a tick for `ticks` ticks from the centre, then sends a frozen
+/// input that names the corner (which must not move it), with checksums verified;
+/// returns where the mirror shows the player's dot once that last input is acked.
 async fn play(ws: &mut common::Ws, welcome: &Welcome, ticks: u32) -> Dot {
     let mut mirror = ClientMirror::new();
-    let right = Nudge {
-        dx: 1.0,
-        dy: 0.0,
-        hold: 0,
-    };
     for seq in 0..ticks {
-        send(ws, &ClientMsg::Input(right.to_input(seq, mirror.tick()))).await;
+        let step = Place {
+            x: (33 + seq) as f32,
+            y: 32.0,
+            frozen: 0,
+        };
+        send(ws, &ClientMsg::Input(step.to_input(seq, mirror.tick()))).await;
         tokio::time::sleep(std::time::Duration::from_millis(5)).await;
     }
-    let stay = Nudge { hold: 1, ..right };
-    send(ws, &ClientMsg::Input(stay.to_input(ticks, None))).await;
+    let frozen = Place {
+        x: 0.0,
+        y: 0.0,
+        frozen: 1,
+    };
+    send(ws, &ClientMsg::Input(frozen.to_input(ticks, None))).await;
     let player = welcome.player.expect("a player");
     // Until the last nudge is acknowledged, every snapshot verified on the way.
     loop {
@@ -140,10 +147,10 @@ async fn a_game_defined_in_a_test_file_plays_on_a_real_socket_with_checksums_ver
         .iter()
         .map(|field| (field.name.as_str(), field.kind.as_str()))
         .collect();
-    assert_eq!(inputs, [("dx", "step"), ("dy", "step"), ("hold", "bits")]);
+    assert_eq!(inputs, [("x", "step"), ("y", "step"), ("frozen", "bits")]);
     assert_eq!(play(&mut ws, &welcome, 10).await, Dot { x: 42, y: 32 });
 
-    // Its declaration validates: a half step closes with 1007 naming the field.
+    // Its declaration validates: half a cell closes with 1007 naming the field.
     send(
         &mut ws,
         &ClientMsg::Input(tickcast_shared::Input::with_values(11, None, &[0.5, 0.0, 0.0])),
@@ -152,7 +159,7 @@ async fn a_game_defined_in_a_test_file_plays_on_a_real_socket_with_checksums_ver
     let (code, reason) = common::expect_close(&mut ws).await;
     assert_eq!(
         (code, reason.as_str()),
-        (1007, "invalid input: input field dx = 0.5 is not an integer")
+        (1007, "invalid input: input field x = 0.5 is not an integer")
     );
 }
 
