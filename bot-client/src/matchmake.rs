@@ -263,9 +263,17 @@ fn after_attempts(attempts: u32) -> String {
     }
 }
 
-/// The HTTP client every bot of a run shares: HTTP/1 (the game port's), no proxy (the
-/// bots' WebSockets use none), `tls` for `https://`.
+/// The HTTP client every bot of a run shares for matchmaking: [`client_builder`] with
+/// [`MATCHMAKE_TIMEOUT`] for the connect and for the whole request.
 pub fn http_client(tls: &crate::TlsTrust) -> Result<Client, reqwest::Error> {
+    client_builder(tls, MATCHMAKE_TIMEOUT)
+        .timeout(MATCHMAKE_TIMEOUT)
+        .build()
+}
+
+/// How the bots' HTTP clients are made: HTTP/1 (the game port's), no proxy (the bots'
+/// WebSockets use none), `tls` for `https://`, `connect_timeout` to connect.
+pub fn client_builder(tls: &crate::TlsTrust, connect_timeout: std::time::Duration) -> reqwest::ClientBuilder {
     let mut config = tls.client_config();
     config.alpn_protocols = vec![b"http/1.1".to_vec()];
     Client::builder()
@@ -273,10 +281,8 @@ pub fn http_client(tls: &crate::TlsTrust) -> Result<Client, reqwest::Error> {
         .no_proxy()
         .http1_only()
         .tcp_nodelay(true)
-        .connect_timeout(MATCHMAKE_TIMEOUT)
-        .timeout(MATCHMAKE_TIMEOUT)
+        .connect_timeout(connect_timeout)
         .user_agent(concat!("tickcast-bots/", env!("CARGO_PKG_VERSION")))
-        .build()
 }
 
 /// Asks for a seat, retrying 503s (up to [`MATCHMAKE_ATTEMPTS`] requests) while the wait

@@ -220,16 +220,7 @@ const PIPE_BYTES: usize = 64 * 1024;
 /// The HTTP client the fallback sessions of a run share: as the matchmaking client, but
 /// with no total timeout, which would cut the streams.
 pub fn fallback_client(tls: &crate::TlsTrust) -> Result<Client, reqwest::Error> {
-    let mut config = tls.client_config();
-    config.alpn_protocols = vec![b"http/1.1".to_vec()];
-    Client::builder()
-        .use_preconfigured_tls(config)
-        .no_proxy()
-        .http1_only()
-        .tcp_nodelay(true)
-        .connect_timeout(REQUEST_TIMEOUT)
-        .user_agent(concat!("tickcast-bots/", env!("CARGO_PKG_VERSION")))
-        .build()
+    crate::matchmake::client_builder(tls, REQUEST_TIMEOUT).build()
 }
 
 /// The fallback endpoint `endpoint` (`connect`, `stream`, `send`) of the game endpoint

@@ -245,7 +245,8 @@ test('the demo plays in the default room with /?direct', { timeout: 60_000 }, as
     await page.waitForFunction(() => window.tickcast?.stats().connected === true, null, { timeout: 10_000 });
     const stats = () => page.evaluate(() => window.tickcast.stats());
     assert.equal((await stats()).roomId, null, 'no seat: plain /ws');
-    assert.equal(await page.textContent('#hud-room'), 'default');
+    // The HUD refreshes a few times a second, not on connect.
+    await until('the HUD to show the default room', async () => (await page.textContent('#hud-room')) === 'default');
     const healthz = await health(server.base);
     assert.equal(healthz.clients, 1, 'the page is in the default room');
     assert.equal(healthz.entities, NPCS + 1);
