@@ -355,3 +355,25 @@ pub async fn start_server_for_stalled_readers(send_buffer: usize) -> RunningServ
     })
     .await
 }
+
+/// What a stalled reader's test asserts once the server dropped it: a slow reader was
+/// counted, and the largest send queue seen (`largest_queue`, from [`send_queue`]) both
+/// filled (the backlog reached the socket) and stayed within the `send_buffer` the server
+/// set, doubled as Linux does for its own bookkeeping.
+pub fn assert_stalled_reader_bounded(server: &RunningServer, largest_queue: u64, send_buffer: usize) {
+    assert!(
+        server
+            .net_stats()
+            .slow_readers
+            .load(std::sync::atomic::Ordering::Relaxed)
+            >= 1
+    );
+    assert!(
+        largest_queue > 8 * 1024,
+        "the backlog reached the server's send queue ({largest_queue} bytes)"
+    );
+    assert!(
+        largest_queue <= 2 * send_buffer as u64,
+        "send queue {largest_queue} over the {send_buffer}-byte buffer"
+    );
+}
