@@ -111,8 +111,8 @@ async fn serve(config: ServerConfig, stats_json: Option<std::path::PathBuf>) -> 
         tick_max_ms = report.tick_ms.max,
         clients_max = report.clients_max,
         entities_max = report.entities_max,
-        bytes_in = report.bytes_in,
-        bytes_out = report.bytes_out,
+        bytes_in = report.net.bytes_in,
+        bytes_out = report.net.bytes_out,
         "stopped"
     );
     if let Some(path) = stats_json {

@@ -21,6 +21,7 @@ use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::registry::{Registry, Unit};
+use serde::Serialize;
 use std::collections::BTreeMap;
 use std::sync::atomic::AtomicU64;
 
@@ -58,9 +59,21 @@ pub struct Figures {
     pub room_connections: usize,
     /// Replicated entities now.
     pub entities: usize,
+    /// The network side's counters.
+    pub net: NetCounters,
+    /// Payload bytes sent per second, over the last second.
+    pub bytes_out_per_s: f64,
+    /// Payload bytes received per second, over the last second.
+    pub bytes_in_per_s: f64,
+}
+
+/// The network side's counters at one instant, as plain values: `net::NetStats::read`
+/// takes them, and both the metrics and the shutdown report show them.
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+pub struct NetCounters {
     /// Connections accepted.
     pub connections_total: u64,
-    /// WebSocket connections open now.
+    /// Connections open now (WebSocket, or a fallback session's).
     pub connections_open: u64,
     /// HTTP fallback sessions open now.
     pub fallback_sessions: u64,
@@ -68,10 +81,6 @@ pub struct Figures {
     pub bytes_out: u64,
     /// Payload bytes received.
     pub bytes_in: u64,
-    /// Payload bytes sent per second, over the last second.
-    pub bytes_out_per_s: f64,
-    /// Payload bytes received per second, over the last second.
-    pub bytes_in_per_s: f64,
     /// Snapshot frames sent.
     pub frames_sent: u64,
     /// Of those, frames whose body was a snapshot's shared world body.
@@ -293,31 +302,32 @@ impl Metrics {
         self.rooms.set(gauge_value(figures.rooms as u64));
         self.room_connections.set(gauge_value(figures.room_connections as u64));
         self.entities.set(gauge_value(figures.entities as u64));
-        advance(&self.connections, figures.connections_total);
-        self.connections_open.set(gauge_value(figures.connections_open));
-        self.fallback_sessions.set(gauge_value(figures.fallback_sessions));
-        advance(&self.sent_bytes, figures.bytes_out);
-        advance(&self.received_bytes, figures.bytes_in);
+        advance(&self.connections, figures.net.connections_total);
+        self.connections_open.set(gauge_value(figures.net.connections_open));
+        self.fallback_sessions.set(gauge_value(figures.net.fallback_sessions));
+        advance(&self.sent_bytes, figures.net.bytes_out);
+        advance(&self.received_bytes, figures.net.bytes_in);
         self.sent_bytes_per_second.set(figures.bytes_out_per_s);
         self.received_bytes_per_second.set(figures.bytes_in_per_s);
-        advance(&self.frames_sent, figures.frames_sent);
-        advance(&self.frames_shared, figures.frames_shared);
-        advance(&self.entities_sent, figures.entities_sent);
-        advance(&self.entities_deferred, figures.entities_deferred);
-        self.staleness_max_ticks.set(gauge_value(figures.staleness_max_ticks));
-        advance(&self.slow_readers, figures.slow_readers);
+        advance(&self.frames_sent, figures.net.frames_sent);
+        advance(&self.frames_shared, figures.net.frames_shared);
+        advance(&self.entities_sent, figures.net.entities_sent);
+        advance(&self.entities_deferred, figures.net.entities_deferred);
+        self.staleness_max_ticks
+            .set(gauge_value(figures.net.staleness_max_ticks));
+        advance(&self.slow_readers, figures.net.slow_readers);
         advance(
             &self.inputs_dropped.get_or_create(&[("reason", "rate")]),
-            figures.inputs_dropped_rate,
+            figures.net.inputs_dropped_rate,
         );
         advance(
             &self.inputs_dropped.get_or_create(&[("reason", "inbox")]),
-            figures.inputs_dropped_inbox,
+            figures.net.inputs_dropped_inbox,
         );
-        for (&code, &count) in &figures.closes_sent {
+        for (&code, &count) in &figures.net.closes_sent {
             advance(&self.closes_sent.get_or_create(&[("code", code)]), count);
         }
-        for (&status, &count) in &figures.refusals {
+        for (&status, &count) in &figures.net.refusals {
             advance(&self.upgrades_refused.get_or_create(&[("status", status)]), count);
         }
     }
@@ -359,11 +369,14 @@ mod tests {
             overruns: 3,
             clients: 2,
             entities: 10,
-            fallback_sessions: 2,
-            bytes_out: 5000,
+            net: NetCounters {
+                fallback_sessions: 2,
+                bytes_out: 5000,
+                closes_sent: BTreeMap::from([(1008, 1)]),
+                ..NetCounters::default()
+            },
             bytes_out_per_s: 1234.5,
             bytes_in_per_s: 67.0,
-            closes_sent: BTreeMap::from([(1008, 1)]),
             ..Figures::default()
         }
     }

@@ -9,7 +9,7 @@
 //! Dependencies run one way: this module reads `room` and `net` and hands
 //! [`crate::metrics`] plain [`Figures`]; neither of those three imports it.
 
-use crate::metrics::{Figures, Metrics};
+use crate::metrics::{Figures, Metrics, NetCounters};
 use crate::net::NetStats;
 use crate::room::{RoomStats, TickSummary};
 use crate::rooms::Rooms;
@@ -70,60 +70,29 @@ pub struct StatsReport {
     pub clients_max: usize,
     /// Most replicated entities at once.
     pub entities_max: usize,
-    /// Payload bytes sent.
-    pub bytes_out: u64,
-    /// Payload bytes received.
-    pub bytes_in: u64,
-    /// Snapshot frames sent.
-    pub frames_sent: u64,
-    /// Of those, frames whose body was a snapshot's shared world body.
-    pub frames_shared: u64,
-    /// Entity changes sent.
-    pub entities_sent: u64,
-    /// Entity changes deferred by the byte budget (counted once per snapshot they waited).
-    pub entities_deferred: u64,
-    /// Longest any change waited, in ticks.
-    pub staleness_max_ticks: u64,
-    /// Connections dropped for reading too slowly.
-    pub slow_readers: u64,
-    /// Inputs dropped over the per-client rate.
-    pub inputs_dropped_rate: u64,
-    /// Inputs dropped because the room inbox was full.
-    pub inputs_dropped_inbox: u64,
+    /// The network side's counters at shutdown: bytes, frames, entities sent and
+    /// deferred, the longest wait, slow readers, dropped inputs, closes and refusals.
+    #[serde(flatten)]
+    pub net: NetCounters,
     /// One sample per second.
     pub timeline: Vec<Sample>,
 }
 
 /// What the metrics show after `sample`: its figures and the counters behind it.
 /// `rooms`: the node's room count and the connections over all its rooms.
-fn figures(sample: &Sample, room: &RoomStats, net: &NetStats, rooms: (usize, usize)) -> Figures {
-    let load = |counter: &std::sync::atomic::AtomicU64| counter.load(Ordering::Relaxed);
+fn figures(sample: &Sample, room: &RoomStats, net: NetCounters, rooms: (usize, usize)) -> Figures {
     Figures {
         tick_ms: sample.tick_ms,
-        ticks: load(&room.ticks),
+        ticks: room.ticks.load(Ordering::Relaxed),
         overruns: sample.overruns,
-        ticks_skipped: load(&room.ticks_skipped),
+        ticks_skipped: room.ticks_skipped.load(Ordering::Relaxed),
         clients: sample.clients,
         rooms: rooms.0,
         room_connections: rooms.1,
         entities: sample.entities,
-        connections_total: load(&net.connections_total),
-        connections_open: load(&net.connections_open),
-        fallback_sessions: load(&net.fallback_sessions_open),
-        bytes_out: load(&net.bytes_out),
-        bytes_in: load(&net.bytes_in),
+        net,
         bytes_out_per_s: sample.bytes_out_per_s,
         bytes_in_per_s: sample.bytes_in_per_s,
-        frames_sent: load(&net.frames_sent),
-        frames_shared: load(&net.frames_shared),
-        entities_sent: load(&net.entities_sent),
-        entities_deferred: load(&net.entities_deferred),
-        staleness_max_ticks: load(&net.staleness_max_ticks),
-        slow_readers: load(&net.slow_readers),
-        inputs_dropped_rate: load(&net.inputs_dropped_rate),
-        inputs_dropped_inbox: load(&net.inputs_dropped_inbox),
-        closes_sent: net.closes_sent.lock().map(|closes| closes.clone()).unwrap_or_default(),
-        refusals: net.refusals.lock().map(|refusals| refusals.clone()).unwrap_or_default(),
     }
 }
 
@@ -170,10 +139,8 @@ impl StatsCollector {
             }
             let now = Instant::now();
             let seconds = now.duration_since(last_at).as_secs_f64().max(1e-3);
-            let (bytes_out, bytes_in) = (
-                self.net.bytes_out.load(Ordering::Relaxed),
-                self.net.bytes_in.load(Ordering::Relaxed),
-            );
+            let net = self.net.read();
+            let (bytes_out, bytes_in) = (net.bytes_out, net.bytes_in);
             let sample = Sample {
                 t_s: now.duration_since(start).as_secs_f64(),
                 tick_ms: self.room.recent_tick_ms(),
@@ -185,7 +152,7 @@ impl StatsCollector {
             };
             (last_out, last_in, last_at) = (bytes_out, bytes_in, now);
             let rooms = (self.rooms.count(), self.rooms.connections());
-            self.metrics.update(&figures(&sample, &self.room, &self.net, rooms));
+            self.metrics.update(&figures(&sample, &self.room, net, rooms));
             if !log_every.is_zero() && now.duration_since(last_log) >= log_every {
                 last_log = now;
                 tracing::info!(
@@ -217,7 +184,7 @@ impl StatsCollector {
 
     /// The run so far, as the shutdown report.
     pub fn report(&self) -> StatsReport {
-        let (room, net) = (&self.room, &self.net);
+        let room = &self.room;
         let load = |counter: &std::sync::atomic::AtomicU64| counter.load(Ordering::Relaxed);
         StatsReport {
             ticks: load(&room.ticks),
@@ -227,16 +194,7 @@ impl StatsCollector {
             inputs_folded: load(&room.inputs_folded),
             clients_max: room.clients_max.load(Ordering::Relaxed),
             entities_max: room.entities_max.load(Ordering::Relaxed),
-            bytes_out: load(&net.bytes_out),
-            bytes_in: load(&net.bytes_in),
-            frames_sent: load(&net.frames_sent),
-            frames_shared: load(&net.frames_shared),
-            entities_sent: load(&net.entities_sent),
-            entities_deferred: load(&net.entities_deferred),
-            staleness_max_ticks: load(&net.staleness_max_ticks),
-            slow_readers: load(&net.slow_readers),
-            inputs_dropped_rate: load(&net.inputs_dropped_rate),
-            inputs_dropped_inbox: load(&net.inputs_dropped_inbox),
+            net: self.net.read(),
             timeline: self.timeline.lock().map(|t| t.clone()).unwrap_or_default(),
         }
     }
@@ -276,7 +234,7 @@ mod tests {
             bytes_out_per_s: 1234.5,
             bytes_in_per_s: 67.0,
         };
-        let figures = figures(&sample, &room, &net, (3, 5));
+        let figures = figures(&sample, &room, net.read(), (3, 5));
         assert_eq!(
             figures,
             Figures {
@@ -288,13 +246,15 @@ mod tests {
                 rooms: 3,
                 room_connections: 5,
                 entities: 10,
-                bytes_out: 5000,
+                net: NetCounters {
+                    bytes_out: 5000,
+                    inputs_dropped_inbox: 7,
+                    closes_sent: BTreeMap::from([(1008, 1)]),
+                    refusals: BTreeMap::from([(503, 1)]),
+                    ..NetCounters::default()
+                },
                 bytes_out_per_s: 1234.5,
                 bytes_in_per_s: 67.0,
-                inputs_dropped_inbox: 7,
-                closes_sent: BTreeMap::from([(1008, 1)]),
-                refusals: BTreeMap::from([(503, 1)]),
-                ..Figures::default()
             }
         );
     }

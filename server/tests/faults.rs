@@ -106,7 +106,7 @@ async fn bots_converge_through_latency_jitter_and_a_stall() {
     let stats = server.shutdown(Duration::from_secs(3)).await;
     println!(
         "server: inputs dropped over the rate {}, bytes in {}",
-        stats.inputs_dropped_rate, stats.bytes_in
+        stats.net.inputs_dropped_rate, stats.net.bytes_in
     );
 }
 
@@ -155,7 +155,7 @@ async fn a_bandwidth_cap_that_bites_keeps_snapshots_clean() {
     let stats = server.shutdown(Duration::from_secs(3)).await;
     println!(
         "server: frames sent {}, entities deferred {}, slow readers dropped {}, bytes out {}",
-        stats.frames_sent, stats.entities_deferred, stats.slow_readers, stats.bytes_out
+        stats.net.frames_sent, stats.net.entities_deferred, stats.net.slow_readers, stats.net.bytes_out
     );
 }
 

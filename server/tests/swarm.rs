@@ -59,9 +59,9 @@ async fn a_bot_swarm_plays_without_divergence() {
     );
     let stats = server.shutdown(Duration::from_secs(3)).await;
     assert!(stats.clients_max >= 24, "{stats:?}");
-    assert!(stats.ticks >= 180 && stats.frames_sent >= report.snapshots_applied);
+    assert!(stats.ticks >= 180 && stats.net.frames_sent >= report.snapshots_applied);
     assert_eq!(
-        stats.bytes_out, report.bytes_down,
+        stats.net.bytes_out, report.bytes_down,
         "server and bots agree on every payload byte"
     );
     assert!(!stats.timeline.is_empty() && stats.timeline.iter().any(|s| s.clients > 0));
@@ -90,7 +90,7 @@ async fn inputs_batched_three_to_a_write_are_all_applied_and_acked() {
     );
     let stats = server.shutdown(Duration::from_secs(3)).await;
     assert_eq!(
-        stats.bytes_in, report.bytes_up,
+        stats.net.bytes_in, report.bytes_up,
         "server read every input byte the bots wrote"
     );
 }

@@ -26,6 +26,7 @@ pub use rate_limit::{Admission, InputRateLimit};
 pub use violation::{Violation, close_frame};
 
 use crate::config::Limits;
+use crate::metrics::NetCounters;
 use crate::rooms::{Directory, Rooms};
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
@@ -77,6 +78,32 @@ pub struct NetStats {
 }
 
 impl NetStats {
+    /// Every counter, read once, as plain values.
+    pub fn read(&self) -> NetCounters {
+        let load = |counter: &AtomicU64| counter.load(Ordering::Relaxed);
+        NetCounters {
+            connections_total: load(&self.connections_total),
+            connections_open: load(&self.connections_open),
+            fallback_sessions: load(&self.fallback_sessions_open),
+            bytes_out: load(&self.bytes_out),
+            bytes_in: load(&self.bytes_in),
+            frames_sent: load(&self.frames_sent),
+            frames_shared: load(&self.frames_shared),
+            entities_sent: load(&self.entities_sent),
+            entities_deferred: load(&self.entities_deferred),
+            staleness_max_ticks: load(&self.staleness_max_ticks),
+            slow_readers: load(&self.slow_readers),
+            inputs_dropped_rate: load(&self.inputs_dropped_rate),
+            inputs_dropped_inbox: load(&self.inputs_dropped_inbox),
+            closes_sent: self.closes_sent.lock().map(|closes| closes.clone()).unwrap_or_default(),
+            refusals: self
+                .refusals
+                .lock()
+                .map(|refusals| refusals.clone())
+                .unwrap_or_default(),
+        }
+    }
+
     /// Counts a close frame sent with `code`.
     pub fn count_close(&self, code: u16) {
         if let Ok(mut closes) = self.closes_sent.lock() {
