@@ -222,7 +222,16 @@ impl<'a> BitReader<'a> {
     /// Reads one bit.
     #[inline(always)]
     pub fn read_bit(&mut self) -> Result<bool, BitError> {
-        Ok(self.read_bits(1)? == 1)
+        // The commonest read of a body (a flag per component and per field of a changed
+        // one), so it loads just the byte holding the bit: the one bounds check finds the
+        // byte and tells a truncated input (`position` never passes the end, so there is
+        // no byte exactly when no bit is left).
+        let Some(&byte) = self.bytes.get(self.position / 8) else {
+            return Err(BitError::Truncated);
+        };
+        let bit = (byte << (self.position % 8)) & 0x80 != 0;
+        self.position += 1;
+        Ok(bit)
     }
 
     /// Reads an Exp-Golomb value of order `k`.
@@ -389,6 +398,34 @@ mod tests {
             }
             prop_assert_eq!(appended.bit_len(), one_by_one.bit_len());
             prop_assert_eq!(appended.finish(), one_by_one.finish());
+        }
+
+        /// `read_bit` (which loads one byte) agrees with `read_bits(1)` (which loads a
+        /// window) at every position, interleaved with wider reads, and both stop with
+        /// `Truncated` exactly at the end of the input.
+        #[test]
+        fn single_bits_read_as_the_bit_by_bit_definition(
+            bytes in prop::collection::vec(any::<u8>(), 0..24),
+            widths in prop::collection::vec(0u32..12, 0..40),
+        ) {
+            let bit_at = |at: usize| bytes[at / 8] >> (7 - at % 8) & 1 == 1;
+            let total = bytes.len() * 8;
+            let (mut one, mut window) = (BitReader::new(&bytes), BitReader::new(&bytes));
+            let mut at = 0;
+            for width in widths.iter().copied().chain(std::iter::repeat_n(0, total + 1)) {
+                if at == total {
+                    prop_assert_eq!(one.read_bit(), Err(BitError::Truncated));
+                    prop_assert_eq!(window.read_bits(1), Err(BitError::Truncated));
+                    break;
+                }
+                prop_assert_eq!(one.read_bit(), Ok(bit_at(at)), "bit {}", at);
+                prop_assert_eq!(window.read_bits(1), Ok(u32::from(bit_at(at))), "bit {}", at);
+                at += 1;
+                // A wider read in between moves the position off byte boundaries.
+                let width = width.min((total - at) as u32);
+                prop_assert_eq!(one.read_bits(width), window.read_bits(width));
+                at += width as usize;
+            }
         }
 
         #[test]
