@@ -85,15 +85,19 @@ fn deliver(view: &mut ClientView, mirror: &mut ClientMirror, snapshot: &Arc<Worl
     stats
 }
 
+/// A view for the player entity 0 with a 10-unit interest radius, and its client's mirror.
+fn player_at_origin_view() -> (ClientView, ClientMirror) {
+    let view = ClientView::new(1, NetId::from_parts(0, 1), settings(Some(10.0), 10_000));
+    (view, ClientMirror::new())
+}
+
 fn ids(mirror: &ClientMirror) -> Vec<u32> {
     mirror.entities().map(|e| e.id.index()).collect()
 }
 
 #[test]
 fn entering_scope_spawns_and_leaving_despawns() {
-    let player = NetId::from_parts(0, 1);
-    let mut view = ClientView::new(1, player, settings(Some(10.0), 10_000));
-    let mut mirror = ClientMirror::new();
+    let (mut view, mut mirror) = player_at_origin_view();
     // Player at 0; entity 1 near, entity 2 far.
     deliver(
         &mut view,
@@ -126,9 +130,7 @@ fn entering_scope_spawns_and_leaving_despawns() {
 /// untouched until the commit.
 #[test]
 fn the_stale_step_lists_changes_in_id_order_and_leaves_the_store_to_the_commit() {
-    let player = NetId::from_parts(0, 1);
-    let mut view = ClientView::new(1, player, settings(Some(10.0), 10_000));
-    let mut mirror = ClientMirror::new();
+    let (mut view, mut mirror) = player_at_origin_view();
     deliver(
         &mut view,
         &mut mirror,
