@@ -13,6 +13,7 @@ kbit/s) and the server's resident memory, and the ratios tickcast / Colyseus.
     python3 benches/peer.py --entities 2000 --clients 200 --duration 30s --json target/peer/peer.json
     python3 benches/peer.py --only colyseus                  # one side only
     python3 benches/peer.py --colyseus-fields quantized      # Colyseus 0.18's quantized types
+    python3 benches/peer.py --floor                          # and the send floor (examples/send_floor.rs)
 
 Installs the Colyseus side (`npm ci --prefix benches/peer`) when its node_modules is
 missing and builds the release binaries (skip with --no-build). Bounded: every phase has
@@ -494,6 +495,169 @@ def run_tickcast(args, out: Path) -> dict:
     return report
 
 
+# --- the send floor ----------------------------------------------------------------------
+
+# The floor sender's modes, and their rows in the table.
+FLOOR_MODES = [("bare", "floor: bare sends"), ("tasks", "floor: a task per client")]
+FLOOR_RATE_HZ = 20  # tickcast's --snapshot-rate here
+
+
+def floor_binary() -> Path:
+    return ROOT / "target" / "release" / "examples" / "send_floor"
+
+
+def floor_payload(args, tickcast: dict | None) -> int:
+    """The payload bytes per frame: `--floor-payload`, else what tickcast sent per client
+    per snapshot in this run (its down kbit/s per client at 20 snapshots a second)."""
+    if args.floor_payload is not None:
+        return args.floor_payload
+    if not tickcast:
+        raise Failure("no tickcast figures to size the floor's payload by (use --floor-payload BYTES)")
+    return max(1, round(tickcast["down_kbps_per_client"] * 1000 / 8 / FLOOR_RATE_HZ))
+
+
+def run_floor(args, out: Path, mode: str, label: str, payload: int) -> dict:
+    """`send_floor serve` in `mode` with `send_floor watch` as its clients: the same client
+    count, warm-up and window as the servers, the server's CPU measured the same way."""
+    binary = floor_binary()
+    if not binary.exists():
+        raise Failure(f"{binary} is not built (cargo build --release -p tickcast-benches --example send_floor)")
+    port = free_port()
+    server_log = out / f"floor-{mode}-server.log"
+    server = Child(f"floor server ({mode})", [
+        str(binary), "serve", "--port", str(port), "--clients", str(args.clients),
+        "--payload", str(payload), "--rate", str(FLOOR_RATE_HZ), "--mode", mode], server_log)
+    try:
+        deadline = time.monotonic() + 30
+        while '"listening"' not in server_log.read_text():  # it logs this once bound
+            server.check_alive()
+            if time.monotonic() > deadline:
+                raise Failure(f"the floor server did not listen; see {server_log}")
+            time.sleep(0.05)
+        say(f"{label}: {args.clients} clients, {payload} B at {FLOOR_RATE_HZ} Hz, "
+            f"{args.warmup:g} s warm-up + {args.duration:g} s")
+        clients = Child(f"floor clients ({mode})", [
+            str(binary), "watch", "--url", f"ws://127.0.0.1:{port}/", "--clients", str(args.clients),
+            "--warmup", str(args.warmup), "--seconds", str(args.duration)],
+            out / f"floor-{mode}-clients.log", pipe_stdout=True)
+        window = Window(server.pid, clients.pid)
+        measured = result = None
+        for event in read_events(clients, time.monotonic() + 90 + args.warmup + args.duration):
+            kind = event.get("event")
+            if kind == "window_start":
+                window.open()
+            elif kind == "window_end":
+                measured = window.close()
+            elif kind == "result":
+                result = event
+        wait_for_exit(clients, 15)
+        if measured is None or result is None:
+            raise Failure(f"the floor clients stopped before the end of the window; see {clients.log_path}")
+        clients.stop()
+    finally:
+        server.stop()
+    # The sender's own report (its last JSON line), written as it stopped.
+    sender = {}
+    for line in server_log.read_text().splitlines():
+        if line.startswith("{") and '"result"' in line:
+            sender = json.loads(line)
+    report = {
+        "server": label,
+        "mode": mode,
+        "payload_bytes": payload,
+        "rate_hz": FLOOR_RATE_HZ,
+        **measured,
+        "clients_connected": result["clients_connected"],
+        "down_kbps_per_client": result["down_kbps_per_client"],
+        "updates_per_s_per_client": result["frames_per_s_per_client"],
+        "updates_per_s_per_client_min": result["frames_per_s_per_client_min"],
+        "entities_seen": None,
+        "client_drops_in_window": result["drops_in_window"],
+        "sender": sender,
+    }
+    say(f"{label}: {report['server_cpu_pct_of_core']:.2f} % of a core, "
+        f"{report['down_kbps_per_client']:.1f} kbit/s per client")
+    return report
+
+
+def run_floors(args, out: Path, tickcast: dict | None, errors: list[str]) -> list[dict]:
+    """Both floor modes in turn; a mode that fails is reported in `errors`, the other
+    still runs."""
+    payload = floor_payload(args, tickcast)
+    if not args.no_build:
+        say("floor: cargo build --release -p tickcast-benches --example send_floor")
+        build = subprocess.run(["cargo", "build", "--release", "-p", "tickcast-benches", "--example", "send_floor"],
+                               cwd=ROOT, timeout=3600)
+        if build.returncode != 0:
+            raise Failure("cargo build --release --example send_floor failed")
+    floors = []
+    for mode, label in FLOOR_MODES:
+        try:
+            floors.append(run_floor(args, out, mode, label, payload))
+        except Failure as error:
+            errors.append(f"{label}: {error}")
+            say(f"{label}: FAILED: {error}")
+        finally:
+            stop_all()
+    return floors
+
+
+def floor_rows(args, colyseus: dict | None, floors: list[dict]) -> list[list[str]]:
+    """The floor's rows of the table, and their ratios to Colyseus."""
+    rows = []
+    for side in floors:
+        updates = side["updates_per_s_per_client"]
+        rows.append([f"{side['server']} ({side['payload_bytes']} B)", f"{side['server_cpu_pct_of_core']:.2f}",
+                     f"{side['down_kbps_per_client']:.1f}",
+                     f"{side['rss_mib_mean']:.0f} / {side['rss_mib_peak']:.0f}",
+                     f"{side['clients_connected']}/{args.clients}", "-", f"{updates:.1f}"])
+    if colyseus:
+        for side in floors:
+            cpu = ratio(side["server_cpu_pct_of_core"], colyseus["server_cpu_pct_of_core"])
+            kbps = ratio(side["down_kbps_per_client"], colyseus["down_kbps_per_client"])
+            rss = ratio(side["rss_mib_mean"], colyseus["rss_mib_mean"])
+            rows.append([f"{side['server']} / Colyseus", f"{cpu:.3f}", f"{kbps:.3f}", f"{rss:.2f}", "", "", ""])
+    return rows
+
+
+def floor_lines(colyseus: dict | None, tickcast: dict | None, floors: list[dict]) -> list[str]:
+    """Under the table: whether the CPU target lies below the floor, and tickcast's CPU
+    against the floor's."""
+    lines = []
+    by_mode = {side["mode"]: side for side in floors}
+    if colyseus and floors:
+        target = colyseus["server_cpu_pct_of_core"] * TARGET_CPU_RATIO
+        figures = ", ".join(f"{side['server']} {side['server_cpu_pct_of_core']:.2f} %" for side in floors)
+        bare, tasks = by_mode.get("bare"), by_mode.get("tasks")
+        if bare and target < bare["server_cpu_pct_of_core"]:
+            verdict = ("BELOW the floor: no server that makes one send per client per snapshot can meet it "
+                       "on this machine")
+        elif tasks and target < tasks["server_cpu_pct_of_core"]:
+            verdict = ("below the floor of a task per client, above bare sends: only a server that sends "
+                       "from one thread in a loop of plain writes could meet it")
+        else:
+            verdict = "above the floor: the rest is the server's own work"
+        lines.append(f"the send floor: CPU target 1/{round(1 / TARGET_CPU_RATIO)} of Colyseus = {target:.2f} % "
+                     f"of a core; {figures}: the target is {verdict}")
+    if tickcast and floors:
+        lines.append("tickcast / floor CPU: " + ", ".join(
+            f"{ratio(tickcast['server_cpu_pct_of_core'], side['server_cpu_pct_of_core']):.2f}x {side['server']}"
+            for side in floors if side["server_cpu_pct_of_core"] > 0))
+    return lines
+
+
+def floor_notes(floors: list[dict]) -> list[str]:
+    """Each floor window's client and other CPU, and whether its clients kept up."""
+    lines = []
+    for side in floors:
+        lines.append(f"{side['server']}: clients' process {side['clients_cpu_pct_of_core']:.0f} % of a core, "
+                     f"other processes {side['others_cpu_pct_of_core']:.0f} %; "
+                     f"slowest client {side['updates_per_s_per_client_min']:.1f} frames/s, "
+                     f"{side['client_drops_in_window']} dropped in the window"
+                     + (f"; {side['steal_s']:.2f} CPU s stolen by the hypervisor" if side.get("steal_s") else ""))
+    return lines
+
+
 # --- report ------------------------------------------------------------------------------
 
 def table(header: list[str], rows: list[list[str]]) -> str:
@@ -507,7 +671,7 @@ def ratio(a, b) -> float | None:
     return None if a is None or b in (None, 0) else a / b
 
 
-def render(args, colyseus: dict | None, tickcast: dict | None) -> str:
+def render(args, colyseus: dict | None, tickcast: dict | None, floors: list[dict] = ()) -> str:
     header = ["server", "CPU % of a core", "kbit/s per client", "RSS MiB mean / peak",
               "clients", "entities seen", "updates/s per client"]
     rows = []
@@ -526,11 +690,13 @@ def render(args, colyseus: dict | None, tickcast: dict | None) -> str:
         kbps = ratio(tickcast["down_kbps_per_client"], colyseus["down_kbps_per_client"])
         rss = ratio(tickcast["rss_mib_mean"], colyseus["rss_mib_mean"])
         rows.append(["tickcast / Colyseus", f"{cpu:.3f}", f"{kbps:.3f}", f"{rss:.2f}", "", "", ""])
+    rows += floor_rows(args, colyseus, floors)
     lines = [table(header, rows)]
     if colyseus and tickcast:
         for name, value, target in (("CPU", cpu, TARGET_CPU_RATIO), ("bytes per client", kbps, TARGET_BYTES_RATIO)):
             verdict = "met" if value <= target else "NOT met"
             lines.append(f"target {name} <= 1/{round(1 / target)} of Colyseus: {value:.3f} ({verdict})")
+    lines += floor_lines(colyseus, tickcast, floors)
     notes = []
     for side in (colyseus, tickcast):
         if side:
@@ -551,7 +717,7 @@ def render(args, colyseus: dict | None, tickcast: dict | None) -> str:
                      f"patches a second, {colyseus['client_drops_total']} connections dropped, the clients' "
                      f"event loop ran up to {colyseus['clients_event_loop_delay_ms_p99']:.0f} ms late (p99): "
                      "the clients' process could not keep up (a busy machine?); its figures are suspect")
-    return "\n".join(lines + notes)
+    return "\n".join(lines + notes + floor_notes(floors))
 
 
 def main() -> int:
@@ -571,6 +737,11 @@ def main() -> int:
     parser.add_argument("--out", default="target/peer", help="logs and reports (default target/peer)")
     parser.add_argument("--json", metavar="PATH", help="also write the figures as JSON here")
     parser.add_argument("--no-build", action="store_true", help="use the existing release binaries")
+    parser.add_argument("--floor", action="store_true",
+                        help="after tickcast, also run the send floor (examples/send_floor.rs: a server that only "
+                             "sends tickcast's bytes per frame), bare and a task per client; not with --only colyseus")
+    parser.add_argument("--floor-payload", type=int, metavar="BYTES",
+                        help="the floor's payload per frame (default: what tickcast sent per client per snapshot)")
     args = parser.parse_args()
     if args.entities < 1 or args.clients < 1 or args.duration <= 0 or args.warmup < 0:
         parser.error("--entities and --clients must be positive, --duration above zero")
@@ -586,6 +757,7 @@ def main() -> int:
     results: dict = {"entities": args.entities, "clients": args.clients, "duration_s": args.duration,
                      "warmup_s": args.warmup, "cores": os.cpu_count()}
     colyseus = tickcast = None
+    floors: list[dict] = []
     errors = []
     try:
         if args.only in ("both", "colyseus"):
@@ -614,23 +786,33 @@ def main() -> int:
                 say(f"tickcast: FAILED: {error}")
             finally:
                 stop_all()
+        if args.floor and args.only != "colyseus":
+            try:
+                floors = run_floors(args, out, tickcast, errors)
+            except Failure as error:
+                errors.append(f"send floor: {error}")
+                say(f"floor: FAILED: {error}")
+            finally:
+                stop_all()
     except KeyboardInterrupt:
         print("\n[peer] interrupted; stopping everything", file=sys.stderr)
         return 130
     finally:
         stop_all()
 
-    if colyseus or tickcast:
+    if colyseus or tickcast or floors:
         print()
-        print(render(args, colyseus, tickcast))
+        print(render(args, colyseus, tickcast, floors))
         print(f"\nlogs and reports: {out}")
-    busy = [side["server"] for side in (colyseus, tickcast) if side and side["others_cpu_pct_of_core"] > 20]
+    busy = [side["server"] for side in (colyseus, tickcast, *floors) if side and side["others_cpu_pct_of_core"] > 20]
     if busy:
         print(f"warning: other processes kept this machine busy during the {' and '.join(busy)} window "
               "(see 'other processes' above): run it on an idle machine for figures to compare", file=sys.stderr)
     for error in errors:
         print(f"error: {error}", file=sys.stderr)
     results.update({"colyseus": colyseus, "tickcast": tickcast, "errors": errors})
+    if floors:
+        results["floor"] = floors
     if colyseus and tickcast:
         results["ratios"] = {
             "cpu": ratio(tickcast["server_cpu_pct_of_core"], colyseus["server_cpu_pct_of_core"]),
