@@ -305,6 +305,70 @@ async fn a_dropped_player_resumes_in_its_room_and_a_seatless_join_is_closed() {
     server.shutdown(Duration::from_secs(2)).await;
 }
 
+/// A dropped player's seat stays its own through the resume grace: while it is away its
+/// room is full, it comes back into the seat, and only once a grace runs out is the seat
+/// free for someone else.
+#[tokio::test]
+async fn a_dropped_players_seat_is_kept_through_its_grace_and_freed_after() {
+    let grace = Duration::from_secs(3);
+    let server = server_with_capacity(2, |config| config.limits.resume_grace = grace).await;
+    let first = place(&server, r#"{"kind": "arena"}"#).await;
+    let room = field(&first, "room_id").to_owned();
+    let by_id = format!(r#"{{"kind": "arena", "room_id": "{room}"}}"#);
+    let (player, welcome) = take_seat(&first, Hello::new("a")).await;
+    let (mut other, _) = take_seat(&place(&server, &by_id).await, Hello::new("b")).await;
+    let mut other_mirror = ClientMirror::new();
+    verified_snapshot(&mut other, &mut other_mirror).await;
+    let open_connections = |server: &RunningServer| {
+        server
+            .net_stats()
+            .connections_open
+            .load(std::sync::atomic::Ordering::Relaxed)
+    };
+    let before = open_connections(&server);
+    drop(player);
+    // The server has ended the connection (its room has been told, and the connection's
+    // task is done with its place) once the open count falls.
+    let deadline = tokio::time::Instant::now() + WAIT;
+    while open_connections(&server) >= before {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the dropped connection never ended"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    let full = matchmake(&server, &by_id).await;
+    assert_eq!(
+        (full.status, reason(&full)),
+        (409, format!("room \"{room}\" is full (2 players)")),
+        "the away player's seat is not given away"
+    );
+    assert_eq!(rooms(&server).await[&room]["clients"], 2);
+    // It comes back into its seat.
+    let comeback = format!("{}?room={room}", field(&first, "ws_url"));
+    let mut ws = open(&comeback).await.unwrap();
+    let mut again = Hello::new("a");
+    again.resume = Some(welcome.resume.clone().into());
+    send(&mut ws, &ClientMsg::Hello(again)).await;
+    assert!(matches!(next_message(&mut ws).await, ServerMsg::Welcome(_)));
+    verified_snapshot(&mut ws, &mut ClientMirror::new()).await;
+    assert_eq!(matchmake(&server, &by_id).await.status, 409, "both players are back");
+    // Gone for good this time: after the grace, the seat is free.
+    drop(ws);
+    let deadline = tokio::time::Instant::now() + grace + WAIT;
+    let freed = loop {
+        let answer = matchmake(&server, &by_id).await;
+        if answer.status == 200 || tokio::time::Instant::now() > deadline {
+            break answer;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    assert_eq!(freed.status, 200, "the seat is free after the grace: {}", freed.body);
+    // The room played on through all of it.
+    verified_snapshot(&mut other, &mut other_mirror).await;
+    server.shutdown(Duration::from_secs(2)).await;
+}
+
 #[tokio::test]
 async fn with_an_auth_secret_matchmaking_needs_a_token_and_the_seat_carries_it() {
     const SECRET: &str = "rooms-test-secret";
@@ -367,7 +431,8 @@ async fn shutdown_closes_every_room_with_1001() {
 
 #[tokio::test]
 async fn a_draining_node_takes_no_one_new_and_its_rooms_play_on_until_empty() {
-    let server = server_with_capacity(4, |_| {}).await;
+    let grace = Duration::from_millis(500);
+    let server = server_with_capacity(4, |config| config.limits.resume_grace = grace).await;
     let placement = place(&server, r#"{"kind": "arena"}"#).await;
     let (mut player, welcome) = take_seat(&placement, Hello::new("a")).await;
     let mut mirror = ClientMirror::new();
@@ -406,7 +471,9 @@ async fn a_draining_node_takes_no_one_new_and_its_rooms_play_on_until_empty() {
     assert!(matches!(next_message(&mut ws).await, ServerMsg::Welcome(_)));
     assert!(!draining.is_finished(), "a room with a player keeps the drain waiting");
     drop(ws);
-    let emptied = tokio::time::timeout(WAIT, draining)
+    // The player may still come back within its grace, so its seat keeps the room
+    // until then; the drain ends once the grace has run out.
+    let emptied = tokio::time::timeout(grace + WAIT, draining)
         .await
         .expect("the drain ends once the rooms are empty");
     assert!(emptied.unwrap());

@@ -21,7 +21,9 @@ use super::NetContext;
 use super::game_io::GameIo;
 use super::rate_limit::{Admission, InputRateLimit};
 use super::violation::{Violation, close_frame};
-use crate::room::{ClientId, ClientView, GroupMembership, InputQueueError, Joined, Resumed, RoomCommand, SnapshotSlot};
+use crate::room::{
+    ClientId, ClientView, GroupMembership, InputQueueError, Joined, Place, Resumed, RoomCommand, SnapshotSlot,
+};
 use crate::rooms::{Occupancy, RoomEntry};
 use bytes::BytesMut;
 use futures_util::stream::{SplitSink, SplitStream};
@@ -230,9 +232,12 @@ pub(crate) async fn run(
         let _ = writer.await;
         context.sessions.close(client, &session);
     }
-    // The room must hear of every departure, however the connection ended.
-    let _ = room.handle.commands.send(RoomCommand::Leave { client }).await;
-    drop(occupancy);
+    // The room must hear of every departure, however the connection ended. It keeps the
+    // connection's place while the player is away, so the seat cannot be matchmade to
+    // someone else before the player can resume (if the room is gone, the place goes
+    // with the unsent command).
+    let place = Place::new(occupancy);
+    let _ = room.handle.commands.send(RoomCommand::Leave { client, place }).await;
 }
 
 /// Counts a violation for the periodic summary; the line per connection is debug only,

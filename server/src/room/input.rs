@@ -20,7 +20,7 @@
 //! (several per write) empties its queue between writes and is never folded.
 
 use super::tick_loop::RoomStats;
-use super::{ClientId, Joined, Replicated, Replication, Resumed, RoomCommand, tick_loop::RoomClock};
+use super::{ClientId, Joined, Place, Replicated, Replication, Resumed, RoomCommand, tick_loop::RoomClock};
 use bevy_ecs::prelude::*;
 use rustc_hash::{FxHashMap, FxHashSet};
 use std::collections::VecDeque;
@@ -146,7 +146,9 @@ pub(crate) struct Inbox {
     spectators: FxHashSet<ClientId>,
     /// Players whose connection dropped, kept until the tick given for their client to
     /// resume; their input buffers stay, so acks continue from the last applied input.
-    away: FxHashMap<ClientId, (Entity, Tick)>,
+    /// Each holds the place its connection had in the room's capacity, so the seat stays
+    /// theirs (see [`Place`]).
+    away: FxHashMap<ClientId, (Entity, Tick, Place)>,
     /// How long an away player waits, in ticks (0: players leave with their connection).
     grace_ticks: u32,
     stats: Arc<RoomStats>,
@@ -228,7 +230,7 @@ pub(crate) fn receive_commands(world: &mut World) {
                     });
                     tracing::debug!(client, name, "player joined");
                 }
-                RoomCommand::Leave { client } => {
+                RoomCommand::Leave { client, place } => {
                     if inbox.spectators.remove(&client) {
                         inbox.stats.spectators.store(inbox.spectators.len(), Ordering::Relaxed);
                         continue;
@@ -248,16 +250,17 @@ pub(crate) fn receive_commands(world: &mut World) {
                         if let Some(buffer) = world.resource_mut::<InputBuffers>().clients.get_mut(&client) {
                             buffer.pending.clear();
                         }
-                        inbox.away.insert(client, (entity, until));
+                        inbox.away.insert(client, (entity, until, place));
                     }
                     inbox.stats.clients.store(inbox.players.len(), Ordering::Relaxed);
                     tracing::debug!(client, "player left");
                 }
                 RoomCommand::Resume { client, player, reply } => {
                     let answer = match inbox.away.get(&client) {
-                        Some(&(entity, _))
+                        Some(&(entity, _, _))
                             if world.get::<Replicated>(entity).and_then(Replicated::net_id) == Some(player) =>
                         {
+                            // Its new connection holds a place of its own: the old one goes.
                             inbox.away.remove(&client);
                             inbox.players.insert(client, entity);
                             inbox.stats.clients.store(inbox.players.len(), Ordering::Relaxed);
@@ -281,11 +284,12 @@ pub(crate) fn receive_commands(world: &mut World) {
         let expired: Vec<ClientId> = inbox
             .away
             .iter()
-            .filter(|(_, (_, until))| !until.is_after(now))
+            .filter(|(_, (_, until, _))| !until.is_after(now))
             .map(|(client, _)| *client)
             .collect();
         for client in expired {
-            if let Some((entity, _)) = inbox.away.remove(&client) {
+            if let Some((entity, _, _place)) = inbox.away.remove(&client) {
+                // The seat is given back as `_place` drops.
                 Inbox::remove(world, client, entity);
                 tracing::debug!(client, "away player removed after the grace period");
             }

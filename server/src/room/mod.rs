@@ -106,7 +106,33 @@ pub enum RoomCommand {
     Leave {
         /// Who.
         client: ClientId,
+        /// The connection's place in the room's capacity: kept while the player is away,
+        /// so that its seat is not given to someone else before it can come back.
+        place: Place,
     },
+}
+
+/// A connection's place in its room's capacity, handed over with its
+/// [`RoomCommand::Leave`]. The room holds it while the player is away and lets it go when
+/// the player comes back (on a new connection, with a place of its own) or its grace
+/// period ends; at once for a spectator, or when the room has no grace period. Opaque
+/// here: how places are counted is the registry's business (`rooms::Occupancy`).
+pub struct Place {
+    /// Held only to be dropped: dropping it gives the place back.
+    _held: Box<dyn Send + Sync>,
+}
+
+impl Place {
+    /// A place that is given back when `held` is dropped.
+    pub fn new(held: impl Send + Sync + 'static) -> Place {
+        Place { _held: Box::new(held) }
+    }
+}
+
+impl std::fmt::Debug for Place {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Place")
+    }
 }
 
 /// The room's answer to a join.

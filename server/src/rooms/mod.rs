@@ -7,7 +7,8 @@
 //!   shared [`TickPool`], and disposed after they have been empty for `empty_timeout`.
 //! - A reservation is a signed, single-use, expiring seat ([`seat`]); the WebSocket
 //!   upgrade claims it ([`Rooms::claim`]) and holds an [`Occupancy`] for as long as the
-//!   connection lives, which is what capacity and emptiness count.
+//!   connection lives, and then the room holds it while the player is away within its
+//!   resume grace (`room::Place`): that is what capacity and emptiness count.
 //! - [`directory`]: where `POST /matchmake` asks for a seat: this node alone, or every
 //!   node through Redis ([`redis`]).
 //!
@@ -51,7 +52,7 @@ pub struct RoomEntry {
     pub view: ViewSettings,
     /// Why its connections must close, once they must (see [`RoomEntry::closing`]).
     closing: AtomicU8,
-    /// Connections in it now.
+    /// Connections in it now, and players away within their resume grace.
     occupants: AtomicUsize,
 }
 
@@ -107,7 +108,7 @@ impl RoomEntry {
     pub fn close(&self, why: Closing) {
         self.closing.store(why as u8, Ordering::Relaxed);
     }
-    /// Connections in the room now.
+    /// Connections in the room now, and players away within their resume grace.
     pub fn occupants(&self) -> usize {
         self.occupants.load(Ordering::Relaxed)
     }
