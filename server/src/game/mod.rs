@@ -16,7 +16,7 @@ mod systems;
 
 use crate::room::{ClientId, Game, History, Replicated, ReplicationRegistry, TickSystems};
 use bevy_ecs::prelude::*;
-use components::{Body, Drone, Health, Kind, Player, Radius, Score, Velocity};
+use components::{Body, Drone, Health, Kind, Player, Projectile, Radius, Score, Velocity};
 pub use cubes::Cubes;
 pub use drift::Drift;
 use glam::Vec2;
@@ -117,8 +117,9 @@ impl Game for Arena {
         world.insert_resource(DroneTarget(self.drones));
         world.insert_resource(self.map);
         world.insert_resource(systems::HitGrid::default());
-        // Rail shots are resolved where the shooter saw its targets.
-        History::<Body>::track(world, schedule);
+        // Rail shots are resolved where the shooter saw its targets: players and drones,
+        // never projectiles.
+        History::<Body>::track_only::<Without<Projectile>>(world, schedule);
         for _ in 0..self.drones {
             spawn_drone(world);
         }
