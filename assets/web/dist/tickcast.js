@@ -3334,6 +3334,7 @@ var HEALTHY_AFTER_MS = 5e3;
 var MAX_SEND_TIMES = 1024;
 var WEBSOCKET_OPEN_TIMEOUT_MS = 5e3;
 var NO_WELCOME_REASON = "no welcome in time";
+var SHORT_LIVED_CUTS_BEFORE_HTTP = 2;
 var Window = class {
   constructor(spanMs) {
     this.spanMs = spanMs;
@@ -3446,6 +3447,13 @@ var TickcastClient = class _TickcastClient extends Emitter {
   fallingBack = false;
   /** Auto: when HTTP worked where the WebSocket did not; connections use it for a while. */
   preferHttpSince = null;
+  /**
+   * Auto: WebSockets in a row cut within `shortLivedWebSocketMs` of their Welcome. Only a
+   * WebSocket that lived longer resets it (HTTP connections in between do not).
+   */
+  shortLivedCuts = 0;
+  /** Auto: why connections last went over HTTP (`stats().fallbackReason`). */
+  fallbackReason = null;
   now;
   down = new Window(1e3);
   up = new Window(1e3);
@@ -3578,8 +3586,9 @@ var TickcastClient = class _TickcastClient extends Emitter {
   }
   /**
    * The transport of the next connection (see {@link ClientOptions.transport}). Auto: a
-   * WebSocket, unless there is none here, the last one was cut before its Welcome, or
-   * HTTP worked where a WebSocket did not less than `probeWebSocketAfterMs` ago.
+   * WebSocket, unless there is none here, the last one was cut before its Welcome (or
+   * was the second short-lived one in a row), or HTTP worked where a WebSocket did not
+   * less than `probeWebSocketAfterMs` ago.
    */
   pickTransport() {
     const mode = this.options.transport ?? "auto";
@@ -3596,6 +3605,7 @@ var TickcastClient = class _TickcastClient extends Emitter {
       if (this.options.HttpSocket === void 0 && global.fetch === void 0) {
         throw new Error("no WebSocket implementation: pass options.WebSocket");
       }
+      this.fallbackReason = "websocket-unavailable";
       return "http";
     }
     if (this.httpNext) {
@@ -3730,6 +3740,7 @@ var TickcastClient = class _TickcastClient extends Emitter {
     } catch (error) {
       if (transport === "websocket" && this.autoTransport) {
         this.fallingBack = true;
+        this.fallbackReason = "websocket-unavailable";
         this.openSocket("http", url, token, joinedBy, direct);
         return;
       }
@@ -3806,6 +3817,7 @@ var TickcastClient = class _TickcastClient extends Emitter {
     }
     this.connections -= 1;
     this.fallingBack = true;
+    this.fallbackReason = "websocket-failed";
     this.openSocket("http", last.url, last.token, last.joinedBy, false);
     return true;
   }
@@ -3824,6 +3836,10 @@ var TickcastClient = class _TickcastClient extends Emitter {
     const welcomed = this.currentWelcome !== null;
     if (this.autoTransport && this.socketTransport === "websocket" && this.socketOpened && !welcomed && !this.closedByUser && (code === 1006 || reason === NO_WELCOME_REASON)) {
       this.httpNext = true;
+      this.fallbackReason = "cut-before-welcome";
+    }
+    if (this.autoTransport && this.socketTransport === "websocket" && welcomed && !this.closedByUser) {
+      this.webSocketLived(code);
     }
     this.detach();
     if (offeredResume && code === 1008 && reason === INVALID_RESUME_REASON) {
@@ -3835,6 +3851,32 @@ var TickcastClient = class _TickcastClient extends Emitter {
       } else if (this.roomFailures >= ROOM_FAILURES_BEFORE_MATCHMAKE) {
         this.forgetSession();
       }
+    }
+  }
+  /**
+   * Auto: a welcomed WebSocket ended with `code` (see
+   * {@link ClientOptions.shortLivedWebSocketMs}). Counts it when it was cut (no close frame
+   * from the server: 1006, or gone silent) within `shortLivedWebSocketMs` of its Welcome,
+   * and sends the next connection over HTTP at the second in a row; starts the count over
+   * when it lived longer. A close the server sent, or a divergence, says nothing about
+   * the path: the count stays as it is.
+   */
+  webSocketLived(code) {
+    const limit = this.options.shortLivedWebSocketMs ?? 3e4;
+    if (!(limit > 0)) {
+      return;
+    }
+    if (this.now() - this.welcomedAt >= limit) {
+      this.shortLivedCuts = 0;
+      return;
+    }
+    if (code !== 1006 && code !== SILENT_CLOSE_CODE) {
+      return;
+    }
+    this.shortLivedCuts += 1;
+    if (this.shortLivedCuts >= SHORT_LIVED_CUTS_BEFORE_HTTP) {
+      this.httpNext = true;
+      this.fallbackReason = "short-lived";
     }
   }
   /** No socket could be opened: reported as a close, and tried again later. */
@@ -3945,6 +3987,7 @@ var TickcastClient = class _TickcastClient extends Emitter {
       connected: this.connected,
       roomId: this.roomId,
       transport: this.socketTransport,
+      fallbackReason: this.socketTransport === "http" && this.autoTransport ? this.fallbackReason : null,
       secure: /^(wss|https):/i.test(socketUrl2),
       rttMs: this.rtt.mean(now),
       downKbps: this.down.sum(now) * 8 / 1e3,

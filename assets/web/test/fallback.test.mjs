@@ -3,8 +3,10 @@
 // before it opens (or never opens) is replaced by HTTP at once, in the same attempt; one
 // cut before its Welcome sends the next connection over HTTP; HTTP that worked is kept
 // for `probeWebSocketAfterMs`, after which a reconnection probes the WebSocket again; a
-// refusal both transports get does not stick. The transport itself is in
-// transport.test.mjs, the real server in server-fallback.test.mjs.
+// refusal both transports get does not stick; WebSockets cut soon after their Welcome
+// (within `shortLivedWebSocketMs`) twice in a row send the next connection over HTTP too.
+// The transport itself is in transport.test.mjs, the real server in
+// server-fallback.test.mjs.
 import assert from 'node:assert/strict';
 import { afterEach, beforeEach, mock, test } from 'node:test';
 import { decode } from '@msgpack/msgpack';
@@ -81,6 +83,7 @@ test('a WebSocket refused before it opens: HTTP at once, same URL and token, no 
   const stats = client.stats();
   assert.equal(stats.connected, true);
   assert.equal(stats.transport, 'http');
+  assert.equal(stats.fallbackReason, 'websocket-failed');
   assert.equal(stats.secure, false);
   assert.equal(stats.reconnects, 0);
   assert.equal(client.sendInput({ move_x: 1, move_y: 0, aim: 0, buttons: 0 }), 0);
@@ -122,6 +125,7 @@ test('a WebSocket that cannot even be made (a page broke it): HTTP at once', () 
   assert.equal(FakeHttp.made.length, 1);
   welcome(FakeHttp.made[0]);
   assert.equal(client.stats().transport, 'http');
+  assert.equal(client.stats().fallbackReason, 'websocket-unavailable');
   client.close();
 });
 
@@ -200,6 +204,7 @@ test('a WebSocket that opens but is cut before its Welcome: a close, and the nex
   assert.equal(FakeSocket.made.length, 1);
   welcome(FakeHttp.made[0]);
   assert.equal(client.stats().transport, 'http');
+  assert.equal(client.stats().fallbackReason, 'cut-before-welcome');
   assert.equal(client.stats().reconnects, 1);
   client.close();
 });
@@ -259,6 +264,7 @@ test("transport: 'websocket' never uses HTTP; 'http' never uses the WebSocket", 
   assert.equal(FakeSocket.made.length, 2);
   assert.equal(FakeHttp.made.length, 1);
   welcome(FakeHttp.made[0]);
+  assert.equal(http.stats().fallbackReason, null, 'forced, not fallen back');
   FakeHttp.made[0].serverClose(1006);
   mock.timers.tick(closes.at(-1).reconnectInMs);
   assert.equal(FakeHttp.made.length, 2);
@@ -281,4 +287,152 @@ test('matchmaking: the seat goes over HTTP when the WebSocket fails, and the roo
   assert.equal(lastHttp().url, 'wss://node.test/ws?room=arena-3');
   assert.deepEqual(lastHttp().protocols, ['tickcast', 'token.jwt.x']);
   client.close();
+});
+
+/** Welcomes `socket`, lets it live `ms` (the injected clock), then ends it with `code`. */
+function lives(socket, ms, code = 1006, reason = '') {
+  welcome(socket);
+  clock += ms;
+  socket.serverClose(code, reason);
+}
+
+/** Waits out the reconnection the last close event announced. */
+function reconnect() {
+  mock.timers.tick(closes.at(-1).reconnectInMs);
+}
+
+test('two WebSockets in a row cut soon after their Welcome: the next connection goes over HTTP, kept, then probed', () => {
+  const client = makeClient({ shortLivedWebSocketMs: 30_000, probeWebSocketAfterMs: 60_000 });
+  lives(lastWs(), 29_999);
+  assert.equal(closes[0].code, 1006, 'a drop, as any');
+  reconnect();
+  assert.equal(FakeSocket.made.length, 2, 'one short-lived WebSocket is a blip: the WebSocket again');
+  assert.equal(FakeHttp.made.length, 0);
+  welcome(lastWs());
+  assert.equal(client.resumed, true, 'it resumed');
+  clock += 300;
+  lastWs().serverClose(1006);
+  reconnect();
+  assert.equal(FakeSocket.made.length, 2, 'the second in a row: HTTP');
+  assert.equal(FakeHttp.made.length, 1);
+  assert.equal(lastHttp().url, 'ws://game.test/ws');
+  welcome(lastHttp());
+  assert.deepEqual(helloOf(lastHttp()), [5, 'ann', RESUME], 'resuming the session');
+  assert.equal(client.resumed, true);
+  let stats = client.stats();
+  assert.equal(stats.transport, 'http');
+  assert.equal(stats.fallbackReason, 'short-lived');
+  assert.equal(stats.reconnects, 2);
+
+  // HTTP is kept for probeWebSocketAfterMs, as after an early failure.
+  clock += 30_000;
+  lastHttp().serverClose(1006);
+  reconnect();
+  assert.equal(FakeSocket.made.length, 2, 'no WebSocket within the interval');
+  welcome(lastHttp());
+  assert.equal(client.stats().fallbackReason, 'short-lived', 'the reason stays while HTTP is kept');
+
+  // The probe after it is cut as soon: straight back to HTTP (the count was not reset).
+  clock += 31_000;
+  lastHttp().serverClose(1006);
+  reconnect();
+  assert.equal(FakeSocket.made.length, 3, 'probed');
+  assert.equal(client.stats().fallbackReason, null, 'on a WebSocket, no reason');
+  lives(lastWs(), 1000);
+  reconnect();
+  assert.equal(FakeSocket.made.length, 3);
+  assert.equal(FakeHttp.made.length, 3, 'back over HTTP after one short-lived probe');
+  welcome(lastHttp());
+
+  // A probe that lives past shortLivedWebSocketMs starts the count over: one cut after
+  // that is a blip again.
+  clock += 61_000;
+  lastHttp().serverClose(1006);
+  reconnect();
+  assert.equal(FakeSocket.made.length, 4);
+  lives(lastWs(), 30_000);
+  reconnect();
+  lives(lastWs(), 500);
+  reconnect();
+  assert.equal(FakeSocket.made.length, 6, 'the WebSocket stays');
+  assert.equal(FakeHttp.made.length, 3);
+  welcome(lastWs());
+  stats = client.stats();
+  assert.equal(stats.transport, 'websocket');
+  assert.equal(stats.fallbackReason, null);
+  client.close();
+});
+
+test('a short cut, then a WebSocket that lives long, then a short cut: the WebSocket stays', () => {
+  const client = makeClient();
+  lives(lastWs(), 5000);
+  reconnect();
+  lives(lastWs(), 30_001, 1006);
+  reconnect();
+  lives(lastWs(), 5000);
+  reconnect();
+  assert.equal(FakeSocket.made.length, 4);
+  assert.equal(FakeHttp.made.length, 0);
+  welcome(lastWs());
+  assert.equal(client.stats().transport, 'websocket');
+  client.close();
+});
+
+test("the server's own close (1001, 1008, 4xxx) soon after the Welcome is not a cut: it neither counts nor breaks the row", () => {
+  const client = makeClient();
+  lives(lastWs(), 1000);
+  reconnect();
+  lives(lastWs(), 1000, 1001, 'server shutting down');
+  reconnect();
+  lives(lastWs(), 1000, 1008, 'input rate limit exceeded');
+  reconnect();
+  lives(lastWs(), 1000, 4100, 'kicked');
+  reconnect();
+  assert.equal(FakeSocket.made.length, 5, 'one cut and three closes: the WebSocket still');
+  assert.equal(FakeHttp.made.length, 0);
+  // A close the client makes when the user asks is none either.
+  welcome(lastWs());
+  clock += 1000;
+  client.close();
+  client.connect();
+  assert.equal(FakeSocket.made.length, 6);
+  lives(lastWs(), 1000);
+  reconnect();
+  assert.equal(FakeHttp.made.length, 1, 'the second cut');
+  welcome(lastHttp());
+  assert.equal(client.stats().fallbackReason, 'short-lived');
+  client.close();
+});
+
+test('a WebSocket gone silent soon after its Welcome (closed for deadAfterMs) counts as a cut', () => {
+  const client = makeClient({ deadAfterMs: 5000 });
+  welcome(lastWs());
+  clock += 5000;
+  mock.timers.tick(5000);
+  assert.equal(closes[0].code, 4002, 'dropped for silence');
+  reconnect();
+  lives(lastWs(), 2000);
+  reconnect();
+  assert.equal(FakeHttp.made.length, 1);
+  assert.equal(FakeSocket.made.length, 2);
+  client.close();
+});
+
+test("shortLivedWebSocketMs: 0 turns the check off, and transport: 'websocket' never switches", () => {
+  for (const options of [{ shortLivedWebSocketMs: 0 }, { transport: 'websocket' }]) {
+    FakeSocket.made = [];
+    FakeHttp.made = [];
+    closes = [];
+    const client = makeClient(options);
+    for (let n = 0; n < 4; n += 1) {
+      lives(lastWs(), 300);
+      reconnect();
+    }
+    assert.equal(FakeSocket.made.length, 5, `${JSON.stringify(options)}: always the WebSocket`);
+    assert.equal(FakeHttp.made.length, 0);
+    welcome(lastWs());
+    assert.equal(client.stats().transport, 'websocket');
+    assert.equal(client.stats().fallbackReason, null);
+    client.close();
+  }
 });

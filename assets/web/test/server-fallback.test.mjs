@@ -10,6 +10,10 @@
 //   and after the proxy cuts its connections resumes the session over HTTP, without
 //   trying the WebSocket again within `probeWebSocketAfterMs` (and probing it on every
 //   reconnection with 0).
+// - Through a proxy that lets upgrades through and cuts every WebSocket 300 ms after it
+//   (the same proxy with `cutUpgradesAfterMs`), the auto client resumes over a WebSocket
+//   once, is cut again, and then goes on over HTTP (`fallbackReason: 'short-lived'`),
+//   playing with checksums verified and no WebSocket tried within the probe interval.
 // - With --auth-secret, through that proxy: no token is refused, and the close says why
 //   (`401 a token is required`, which a WebSocket never sees); a minted token plays.
 // - Matchmaking through that proxy (advertised with --public-url): the seat is taken over
@@ -150,6 +154,48 @@ test('through a proxy that refuses upgrades, auto falls back to HTTP by itself, 
     stops.forEach((stop) => stop());
     sticky.close();
     prober.close();
+    await proxy.close();
+    await server.stop();
+  }
+});
+
+test('through a proxy that cuts every WebSocket 300 ms after its upgrade, auto moves to HTTP after the second cut and plays', { timeout: 60_000 }, async () => {
+  const server = await startServer();
+  const proxy = await startBlockingProxy(server.port, 0, { cutUpgradesAfterMs: 300 });
+  const client = connect(proxy.url, { name: 'cut', reconnectDelayMs: 100, shortLivedWebSocketMs: 5000 });
+  const seen = watch(client);
+  const transports = [];
+  client.on('welcome', () => transports.push(client.stats().transport));
+  const stop = playInputs(client);
+  const startedAt = Date.now();
+  try {
+    await until('a Welcome over HTTP', () => client.connected && client.stats().transport === 'http', 20_000);
+    console.log(`cut every 300 ms: welcomed over HTTP ${Date.now() - startedAt} ms after connect(), after ${seen.closes.length} cuts`);
+    assert.deepEqual(transports, ['websocket', 'websocket', 'http'], 'welcomed over a WebSocket twice (each cut), then over HTTP');
+    assert.deepEqual(
+      seen.closes.map(({ code }) => code),
+      [1006, 1006],
+      'two cuts, no close frame',
+    );
+    assert.deepEqual(
+      seen.welcomes.map(({ resumed }) => resumed),
+      [false, true, true],
+      'each reconnection resumed the session',
+    );
+    const player = seen.welcomes[0].welcome.player;
+    for (const { welcome } of seen.welcomes) assert.deepEqual(welcome.player, player, 'the same player throughout');
+    assert.equal(proxy.upgrades, 2);
+    assert.equal(proxy.cuts, 2);
+    const stats = await playsVerified(client, seen, 2000);
+    assert.equal(stats.transport, 'http');
+    assert.equal(stats.fallbackReason, 'short-lived');
+    assert.equal(stats.reconnects, 2);
+    assert.equal(stats.resumes, 2);
+    assert.equal(seen.closes.length, 2, 'HTTP is not cut');
+    assert.equal(proxy.upgrades, 2, 'no WebSocket tried again within probeWebSocketAfterMs');
+  } finally {
+    stop();
+    client.close();
     await proxy.close();
     await server.stop();
   }

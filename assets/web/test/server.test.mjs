@@ -236,7 +236,10 @@ test('a dropped connection resumes the session by itself: same player, ack conti
   requirements();
   const server = await startServer();
   const relay = await startRelay(server.port);
-  const client = connect(relay.url, { name: 'resumer', reconnectDelayMs: 100, deadAfterMs: 1500 });
+  // The WebSocket only: two drops within seconds of their Welcomes would send an auto
+  // client to HTTP (shortLivedWebSocketMs; server-fallback.test.mjs), and this is about
+  // resuming over a WebSocket.
+  const client = connect(relay.url, { name: 'resumer', reconnectDelayMs: 100, deadAfterMs: 1500, transport: 'websocket' });
   const seen = watch(client);
   let stopInputs = () => {};
   try {
@@ -701,6 +704,8 @@ test('a matchmade client resumes in its room through ?room= after a drop: same p
       reconnectDelayMs: 100,
       deadAfterMs: 1500,
       WebSocket: RecordingWebSocket,
+      // Two drops in seconds would send an auto client to HTTP (shortLivedWebSocketMs).
+      transport: 'websocket',
     });
     const room = client.roomId;
     assert.ok(room !== null && room !== 'default');

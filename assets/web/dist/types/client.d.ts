@@ -45,8 +45,11 @@
  * same messages) when the WebSocket cannot get through: it fails before it opens (the
  * connection goes over HTTP at once, with the same URL, seat and token, and no close
  * event) or it opens and is cut abnormally before its Welcome (the next connection goes
- * over HTTP). Once HTTP has worked where the WebSocket did not, connections use it until
+ * over HTTP), or it is cut soon after its Welcome (within `shortLivedWebSocketMs`) twice
+ * in a row, as proxies that cut long-lived connections do (the next connection goes over
+ * HTTP). Once HTTP has worked where the WebSocket did not, connections use it until
  * `probeWebSocketAfterMs` has passed, and the next one tries the WebSocket again.
+ * `stats().fallbackReason` says why a connection is on HTTP.
  */
 import type { HeldEntity } from './body.js';
 import { Emitter } from './emitter.js';
@@ -140,9 +143,10 @@ export interface ClientOptions<S = unknown> {
      * How to reach the server: `'websocket'` only, `'http'` only (the fallback: a streamed
      * response down, `POST`s up; see {@link HttpSocket}), or `'auto'` (the default): a
      * WebSocket, and the HTTP fallback when the WebSocket fails before it opens (at once,
-     * in the same connection attempt), does not open within 5 s, or opens and is cut
-     * abnormally before its Welcome (from the next connection on). `stats().transport`
-     * says which one the connection uses.
+     * in the same connection attempt), does not open within 5 s, opens and is cut
+     * abnormally before its Welcome, or is cut within `shortLivedWebSocketMs` of its Welcome
+     * twice in a row (from the next connection on). `stats().transport` says which one the
+     * connection uses, and `stats().fallbackReason` why it is HTTP.
      */
     readonly transport?: ClientTransport;
     /**
@@ -151,6 +155,20 @@ export interface ClientOptions<S = unknown> {
      * (default 60 s). A healthy HTTP connection is kept: the probe happens on a reconnection.
      */
     readonly probeWebSocketAfterMs?: number;
+    /**
+     * With `transport: 'auto'`, a WebSocket cut within this long of its Welcome is
+     * short-lived (default 30 s; 0 turns the check off). Some proxies and carriers let the
+     * upgrade through and then cut the connection after a fixed time or a few seconds they
+     * take for idle, which would cost a resume and a full snapshot each time: after two
+     * short-lived WebSockets in a row, the next connection goes over HTTP, as after an
+     * early failure (and `probeWebSocketAfterMs` applies). A cut is an end without the
+     * server's close frame: 1006, or the client's own close when nothing arrived for
+     * `deadAfterMs` (a connection gone silent). A close the server sent (1001 a restart,
+     * 1008, 4xxx) or a divergence does not count; a WebSocket that lives longer than this
+     * starts the count over. The count is not reset by the switch: a probe after
+     * `probeWebSocketAfterMs` that is cut as soon again goes back to HTTP at once.
+     */
+    readonly shortLivedWebSocketMs?: number;
     /** The WebSocket implementation (default: the global `WebSocket`). */
     readonly WebSocket?: WebSocketFactory;
     /**
@@ -223,6 +241,16 @@ export interface ClientStats {
     readonly roomId: string | null;
     /** The current (or last) connection's transport: a WebSocket, or the HTTP fallback. */
     readonly transport: 'websocket' | 'http';
+    /**
+     * With `transport: 'auto'`, why that connection is on HTTP (null on a WebSocket, and
+     * with `transport: 'http'`): `'websocket-unavailable'` there is no WebSocket here (or
+     * its constructor throws), `'websocket-failed'` a WebSocket failed before it opened (or
+     * did not open within 5 s), `'cut-before-welcome'` one opened and was cut (or sent
+     * nothing) before its Welcome, `'short-lived'` two in a row were cut within
+     * `shortLivedWebSocketMs` of their Welcome. It stays while connections keep to HTTP
+     * (`probeWebSocketAfterMs`).
+     */
+    readonly fallbackReason: 'websocket-unavailable' | 'websocket-failed' | 'cut-before-welcome' | 'short-lived' | null;
     /** Whether that connection is encrypted (`wss:` or `https:`). */
     readonly secure: boolean;
     /** Mean over the last second of input-to-ack round trips (null: none measured). */
@@ -328,6 +356,13 @@ export declare class TickcastClient<S = unknown> extends Emitter<ClientEvents> {
     private fallingBack;
     /** Auto: when HTTP worked where the WebSocket did not; connections use it for a while. */
     private preferHttpSince;
+    /**
+     * Auto: WebSockets in a row cut within `shortLivedWebSocketMs` of their Welcome. Only a
+     * WebSocket that lived longer resets it (HTTP connections in between do not).
+     */
+    private shortLivedCuts;
+    /** Auto: why connections last went over HTTP (`stats().fallbackReason`). */
+    private fallbackReason;
     private readonly now;
     private readonly down;
     private readonly up;
@@ -396,8 +431,9 @@ export declare class TickcastClient<S = unknown> extends Emitter<ClientEvents> {
     private open;
     /**
      * The transport of the next connection (see {@link ClientOptions.transport}). Auto: a
-     * WebSocket, unless there is none here, the last one was cut before its Welcome, or
-     * HTTP worked where a WebSocket did not less than `probeWebSocketAfterMs` ago.
+     * WebSocket, unless there is none here, the last one was cut before its Welcome (or
+     * was the second short-lived one in a row), or HTTP worked where a WebSocket did not
+     * less than `probeWebSocketAfterMs` ago.
      */
     private pickTransport;
     private factory;
@@ -438,6 +474,15 @@ export declare class TickcastClient<S = unknown> extends Emitter<ClientEvents> {
      * detaches it, and forgets a session that the next connection cannot resume.
      */
     private ended;
+    /**
+     * Auto: a welcomed WebSocket ended with `code` (see
+     * {@link ClientOptions.shortLivedWebSocketMs}). Counts it when it was cut (no close frame
+     * from the server: 1006, or gone silent) within `shortLivedWebSocketMs` of its Welcome,
+     * and sends the next connection over HTTP at the second in a row; starts the count over
+     * when it lived longer. A close the server sent, or a divergence, says nothing about
+     * the path: the count stays as it is.
+     */
+    private webSocketLived;
     /** No socket could be opened: reported as a close, and tried again later. */
     private connectFailed;
     private forgetSession;
