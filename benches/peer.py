@@ -279,6 +279,27 @@ def read_events(child: Child, deadline: float):
                 child.log.write(line + "\n")
 
 
+def measure_window(clients: Child, window: "Window", seconds: float, who: str, on_event=None) -> tuple[dict, dict]:
+    """Follows a client process's events: opens `window` at its `window_start`, closes it at
+    its `window_end`, and keeps its `result`; any other event goes to `on_event`. Returns
+    the window's figures and the clients' result, once the clients have exited."""
+    measured = result = None
+    for event in read_events(clients, time.monotonic() + seconds):
+        kind = event.get("event")
+        if kind == "window_start":
+            window.open()
+        elif kind == "window_end":
+            measured = window.close()
+        elif kind == "result":
+            result = event
+        elif on_event:
+            on_event(event)
+    wait_for_exit(clients, 15)
+    if measured is None or result is None:
+        raise Failure(f"the {who} stopped before the end of the window; see {clients.log_path}")
+    return measured, result
+
+
 def run_colyseus(args, out: Path) -> dict:
     version = ensure_node()
     port = free_port()
@@ -301,24 +322,17 @@ def run_colyseus(args, out: Path) -> dict:
             "--warmup", str(args.warmup), "--duration", str(args.duration)],
             out / "colyseus-clients.log", pipe_stdout=True)
         window = Window(server.pid, clients.pid)
-        measured = result = None
-        for event in read_events(clients, time.monotonic() + 120 + args.warmup + args.duration):
-            kind = event.get("event")
-            if kind == "connected":
-                if event["clients"] == 0:
-                    raise Failure(f"no Colyseus client could join; see {clients.log_path}")
-                say(f"colyseus: {event['clients']}/{args.clients} clients joined in {event['join_s']:.1f} s "
-                    f"({event['workers']} client threads); warm-up {args.warmup:g} s")
-            elif kind == "window_start":
-                window.open()
-                say(f"colyseus: measuring {args.duration:g} s")
-            elif kind == "window_end":
-                measured = window.close()
-            elif kind == "result":
-                result = event
-        wait_for_exit(clients, 15)
-        if measured is None or result is None:
-            raise Failure(f"the Colyseus clients stopped before the end of the window; see {clients.log_path}")
+
+        def joined(event: dict) -> None:
+            if event.get("event") != "connected":
+                return
+            if event["clients"] == 0:
+                raise Failure(f"no Colyseus client could join; see {clients.log_path}")
+            say(f"colyseus: {event['clients']}/{args.clients} clients joined in {event['join_s']:.1f} s "
+                f"({event['workers']} client threads); warm-up {args.warmup:g} s; then {args.duration:g} s measured")
+
+        measured, result = measure_window(clients, window, 120 + args.warmup + args.duration,
+                                          "Colyseus clients", joined)
         clients.stop()
     finally:
         server.stop()
@@ -541,18 +555,7 @@ def run_floor(args, out: Path, mode: str, label: str, payload: int) -> dict:
             "--warmup", str(args.warmup), "--seconds", str(args.duration)],
             out / f"floor-{mode}-clients.log", pipe_stdout=True)
         window = Window(server.pid, clients.pid)
-        measured = result = None
-        for event in read_events(clients, time.monotonic() + 90 + args.warmup + args.duration):
-            kind = event.get("event")
-            if kind == "window_start":
-                window.open()
-            elif kind == "window_end":
-                measured = window.close()
-            elif kind == "result":
-                result = event
-        wait_for_exit(clients, 15)
-        if measured is None or result is None:
-            raise Failure(f"the floor clients stopped before the end of the window; see {clients.log_path}")
+        measured, result = measure_window(clients, window, 90 + args.warmup + args.duration, "floor clients")
         clients.stop()
     finally:
         server.stop()
