@@ -4,9 +4,10 @@
 //! entities it holds, a copy of each, and the wrapping sum of their hashes (the checksum
 //! the client verified). On a WebSocket the client holds exactly what it was sent
 //! (reliable, ordered), so no acks of snapshots are needed to know it. Only two calls
-//! change the store, each at the end of a frame: [`HeldStore::commit`] after a frame of
-//! the client's own, [`HeldStore::step_to`] after a shared world body. The steps that
-//! build a frame only read it.
+//! change what the store says, each at the end of a frame: [`HeldStore::commit`] after a
+//! frame of the client's own, [`HeldStore::step_to`] after a shared world body
+//! ([`HeldStore::leave_step`] changes only its form). The steps that build a frame only
+//! read it.
 //!
 //! The store has two forms:
 //! - **in step**: the client holds exactly one snapshot's visible world (a whole-world
