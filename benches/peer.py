@@ -279,6 +279,17 @@ def read_events(child: Child, deadline: float):
                 child.log.write(line + "\n")
 
 
+def wait_for_log(child: Child, text: str, seconds: float, what: str) -> None:
+    """Waits until `child`'s log holds `text` (it prints it once ready), failing with
+    `what` after `seconds` or when the child dies."""
+    deadline = time.monotonic() + seconds
+    while text not in child.log_path.read_text():
+        child.check_alive()
+        if time.monotonic() > deadline:
+            raise Failure(f"{what}; see {child.log_path}")
+        time.sleep(0.05)
+
+
 def measure_window(clients: Child, window: "Window", seconds: float, who: str, on_event=None) -> tuple[dict, dict]:
     """Follows a client process's events: opens `window` at its `window_start`, closes it at
     its `window_end`, and keeps its `result`; any other event goes to `on_event`. Returns
@@ -308,12 +319,8 @@ def run_colyseus(args, out: Path) -> dict:
                    out / "colyseus-server.log")
     try:
         wait_for_port(port, server, 30)
-        deadline = time.monotonic() + 30
-        while "listening" not in server.log_path.read_text():  # the room exists once this is logged
-            server.check_alive()
-            if time.monotonic() > deadline:
-                raise Failure(f"colyseus server made no room; see {server.log_path}")
-            time.sleep(0.1)
+        # The room exists once this is logged.
+        wait_for_log(server, "listening", 30, "colyseus server made no room")
         say(f"colyseus {version}: server up on port {port} ({args.entities} entities, "
             f"{args.colyseus_fields} fields); joining {args.clients} clients")
         clients = Child("colyseus clients", [
@@ -542,12 +549,7 @@ def run_floor(args, out: Path, mode: str, label: str, payload: int) -> dict:
         str(binary), "serve", "--port", str(port), "--clients", str(args.clients),
         "--payload", str(payload), "--rate", str(FLOOR_RATE_HZ), "--mode", mode], server_log)
     try:
-        deadline = time.monotonic() + 30
-        while '"listening"' not in server_log.read_text():  # it logs this once bound
-            server.check_alive()
-            if time.monotonic() > deadline:
-                raise Failure(f"the floor server did not listen; see {server_log}")
-            time.sleep(0.05)
+        wait_for_log(server, '"listening"', 30, "the floor server did not listen")
         say(f"{label}: {args.clients} clients, {payload} B at {FLOOR_RATE_HZ} Hz, "
             f"{args.warmup:g} s warm-up + {args.duration:g} s")
         clients = Child(f"floor clients ({mode})", [
