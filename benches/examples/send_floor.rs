@@ -483,6 +483,23 @@ fn write_frame(socket: &mut TcpStream, frame: &[u8], nonblocking: bool) -> bool 
     true
 }
 
+/// One client's writer in mode `tasks`: sends each payload the `watch` publishes until
+/// the channel closes or a send fails, counting what went.
+async fn send_each<S>(sink: &mut S, snapshots: &mut tokio::sync::watch::Receiver<Bytes>, sent: &Sent, frame_bytes: u64)
+where
+    S: futures_util::Sink<Message> + Unpin,
+{
+    while snapshots.changed().await.is_ok() {
+        let payload = snapshots.borrow_and_update().clone();
+        if sink.send(Message::Binary(payload)).await.is_err() {
+            sent.dropped.fetch_add(1, Ordering::Relaxed);
+            break;
+        }
+        sent.frames.fetch_add(1, Ordering::Relaxed);
+        sent.wire_bytes.fetch_add(frame_bytes, Ordering::Relaxed);
+    }
+}
+
 /// Mode `tasks`: a task per client on a 2-worker runtime, woken by a watch channel that
 /// this thread (standing in for the room's thread) publishes the payload on.
 fn send_tasks(
@@ -525,27 +542,11 @@ fn send_tasks(
                             .fetch_add(message.len() as u64, Ordering::Relaxed);
                     }
                 });
-                while snapshots.changed().await.is_ok() {
-                    let payload = snapshots.borrow_and_update().clone();
-                    if sink.send(Message::Binary(payload)).await.is_err() {
-                        sent.dropped.fetch_add(1, Ordering::Relaxed);
-                        break;
-                    }
-                    sent.frames.fetch_add(1, Ordering::Relaxed);
-                    sent.wire_bytes.fetch_add(frame_bytes, Ordering::Relaxed);
-                }
+                send_each(&mut sink, &mut snapshots, &sent, frame_bytes).await;
                 reader.abort();
             } else {
                 let mut ws = ws;
-                while snapshots.changed().await.is_ok() {
-                    let payload = snapshots.borrow_and_update().clone();
-                    if ws.send(Message::Binary(payload)).await.is_err() {
-                        sent.dropped.fetch_add(1, Ordering::Relaxed);
-                        break;
-                    }
-                    sent.frames.fetch_add(1, Ordering::Relaxed);
-                    sent.wire_bytes.fetch_add(frame_bytes, Ordering::Relaxed);
-                }
+                send_each(&mut ws, &mut snapshots, &sent, frame_bytes).await;
             }
         }));
     }
